@@ -1,0 +1,17 @@
+"""The store: SQLAlchemy models, sessions, scope and masking. No Dash imports here."""
+
+from .areas import Area, Generation, Grid, GridWorker, Survey, WorldMeta
+from .base import LOCATED_COLUMNS, Base
+from .cases import Alert, Camera, Dispute, DisputeEvent, DisputeParty, Event, Organisation
+from .population import Building, FloatingInfo, ForeignInfo, Household, KeyYouth, Person, SpecialPerson
+from .schema import SCHEMA_HEAD, check_schema, upgrade_schema
+from .scope import AreaScope, ScopeError
+from .session import StoreError, database_url, make_engine, make_session_factory
+
+__all__ = [
+    "Alert", "Area", "AreaScope", "Base", "Building", "Camera", "Dispute", "DisputeEvent", "DisputeParty",
+    "Event", "FloatingInfo", "ForeignInfo", "Generation", "Grid", "GridWorker", "Household", "KeyYouth",
+    "LOCATED_COLUMNS", "Organisation", "Person", "SCHEMA_HEAD", "ScopeError", "SpecialPerson", "StoreError",
+    "Survey", "WorldMeta", "check_schema", "database_url", "make_engine", "make_session_factory",
+    "upgrade_schema",
+]

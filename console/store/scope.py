@@ -1,0 +1,66 @@
+"""Area scope: the set of area codes a viewer may see.
+
+Codes are prefix-hierarchical (county 6, town 9, village 12, grid 15 digits), so a scope of
+mixed levels becomes one OR of IN-lists on the denormalised code columns of `Located` records.
+Every read function that returns people or cases takes a scope; there is no default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import false, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from .codes import CITY_CODE
+
+_COLUMN_BY_LENGTH = {6: "county_code", 9: "town_code", 12: "village_code", 15: "grid_code"}
+
+
+class ScopeError(ValueError):
+    """A scope code that is not an area code."""
+
+
+@dataclass(frozen=True)
+class AreaScope:
+    codes: frozenset[str]
+
+    @classmethod
+    def of(cls, codes: Iterable[str]) -> AreaScope:
+        codes = frozenset(str(c).strip() for c in codes)
+        bad = sorted(c for c in codes if not (c.isdigit() and len(c) in _COLUMN_BY_LENGTH))
+        if bad:
+            raise ScopeError(f"不是有效的区划代码: {', '.join(bad[:5])}")
+        return cls(codes)
+
+    @classmethod
+    def city(cls) -> AreaScope:
+        return cls(frozenset({CITY_CODE}))
+
+    @property
+    def is_city(self) -> bool:
+        return CITY_CODE in self.codes
+
+    def allows(self, code: str | None) -> bool:
+        """May the viewer see the area (or a record assigned to the area) with this code?"""
+        if self.is_city:
+            return bool(code) and code.startswith(CITY_CODE[:4])
+        return bool(code) and any(code.startswith(c) for c in self.codes)
+
+    def overlaps(self, code: str) -> bool:
+        """True when the area contains part of the scope or lies inside it (for navigation)."""
+        if self.is_city or code == CITY_CODE:
+            return self.is_city or bool(self.codes)
+        return any(code.startswith(c) or c.startswith(code) for c in self.codes)
+
+    def clause(self, model) -> ColumnElement[bool]:
+        """SQL condition restricting a `Located` model (or any with the code columns) to the scope."""
+        if self.is_city:
+            return true()
+        by_column: dict[str, list[str]] = {}
+        for code in self.codes:
+            by_column.setdefault(_COLUMN_BY_LENGTH[len(code)], []).append(code)
+        if not by_column:
+            return false()
+        return or_(*(getattr(model, col).in_(sorted(vals)) for col, vals in sorted(by_column.items())))

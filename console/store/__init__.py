@@ -4,6 +4,7 @@ from .areas import Area, Generation, Grid, GridWorker, Survey, WorldMeta
 from .base import LOCATED_COLUMNS, Base
 from .cases import Alert, Camera, Dispute, DisputeEvent, DisputeParty, Event, Organisation
 from .population import Building, FloatingInfo, ForeignInfo, Household, KeyYouth, Person, SpecialPerson
+from . import security_models  # noqa: F401  - registers the security tables
 from .schema import SCHEMA_HEAD, check_schema, upgrade_schema
 from .scope import AreaScope, ScopeError
 from .session import StoreError, database_url, make_engine, make_session_factory

@@ -50,7 +50,7 @@ class Person(Located, Base):
     education: Mapped[str] = mapped_column(String(8))
     occupation: Mapped[str] = mapped_column(String(16))
     phone: Mapped[str | None] = mapped_column(String(16))
-    residence_type: Mapped[str] = mapped_column(String(10), index=True)  # RESIDENCE_TYPES key
+    residence_type: Mapped[str] = mapped_column(String(10))  # RESIDENCE_TYPES key
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     relation_to_head: Mapped[str] = mapped_column(String(10))
     registered_here: Mapped[bool] = mapped_column(Boolean)  # 人户一致

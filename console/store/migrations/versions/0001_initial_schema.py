@@ -367,7 +367,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_person_grid', ['grid_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_id_number'), ['id_number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_person_residence_type'), ['residence_type'], unique=False)
         batch_op.create_index('ix_person_town', ['town_code'], unique=False)
         batch_op.create_index('ix_person_village', ['village_code'], unique=False)
 
@@ -474,7 +473,6 @@ def downgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index('ix_person_village')
         batch_op.drop_index('ix_person_town')
-        batch_op.drop_index(batch_op.f('ix_person_residence_type'))
         batch_op.drop_index(batch_op.f('ix_person_id_number'))
         batch_op.drop_index(batch_op.f('ix_person_household_id'))
         batch_op.drop_index('ix_person_grid')

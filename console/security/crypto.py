@@ -1,0 +1,270 @@
+"""Field encryption at rest, keyed lookup hashes, and data-key handling.
+
+Cipher: AES-256-GCM by default, or SM4-GCM (商用密码, GB/T 32907) with ``PINGAN_DATA_CIPHER=sm4``; both
+from the maintained ``cryptography`` package (OpenSSL), so no extra dependency. Each value is stored as
+``<alg>:<key id>:<base64(nonce ‖ ciphertext ‖ tag)>`` with the table/column as associated data, so a
+value copied into another column does not decrypt. The key id lets several keys coexist while rotating.
+
+Key ring, outside the database file (never in the data folder):
+  * ``PINGAN_DATA_KEY`` — one base64 32-byte key (the current one), or
+  * ``PINGAN_DATA_KEY_FILE`` — a file with one ``<key id> <base64 key>`` per line, current key first,
+    created with mode 0600 by ``python -m console.security.crypto keygen --out PATH``;
+    ``keygen --rotate`` prepends a new key and keeps the old ones for reading; ``reencrypt`` rewrites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+KEY_ENV = "PINGAN_DATA_KEY"
+KEY_FILE_ENV = "PINGAN_DATA_KEY_FILE"
+CIPHER_ENV = "PINGAN_DATA_CIPHER"
+PLAIN_PREFIX = "plain:"
+
+
+class DataKeyError(RuntimeError):
+    """No usable data key, or a value that cannot be decrypted (wrong key, tampered)."""
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(b"pingan-key-id" + key).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    keys: tuple[bytes, ...]  # current first
+    cipher: str = "aes"  # "aes" or "sm4" for new writes
+
+    def __post_init__(self):
+        if not self.keys:
+            raise DataKeyError("密钥环为空")
+        for k in self.keys:
+            if len(k) != 32:
+                raise DataKeyError("数据密钥须为 32 字节（base64 编码）")
+        if self.cipher not in ("aes", "sm4"):
+            raise DataKeyError(f"不支持的算法: {self.cipher}")
+
+    @property
+    def current(self) -> bytes:
+        return self.keys[0]
+
+    def by_id(self, kid: str) -> bytes:
+        for k in self.keys:
+            if key_id(k) == kid:
+                return k
+        raise DataKeyError(f"找不到数据密钥 {kid}（密钥轮换后旧密钥须保留在密钥文件中直至重加密完成）")
+
+    # -- AEAD ------------------------------------------------------------------------------
+    def encrypt(self, plaintext: str, aad: str = "") -> str:
+        key = self.current
+        nonce = os.urandom(12)
+        data = plaintext.encode("utf-8")
+        if self.cipher == "aes":
+            ct = AESGCM(key).encrypt(nonce, data, aad.encode())
+        else:
+            enc = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce)).encryptor()
+            enc.authenticate_additional_data(aad.encode())
+            ct = enc.update(data) + enc.finalize() + enc.tag
+        return f"{self.cipher}1:{key_id(key)}:{base64.b64encode(nonce + ct).decode()}"
+
+    def decrypt(self, token: str, aad: str = "") -> str:
+        try:
+            alg, kid, body = token.split(":", 2)
+            raw = base64.b64decode(body, validate=True)
+        except ValueError:
+            raise DataKeyError("密文格式错误") from None
+        key = self.by_id(kid)
+        nonce, ct = raw[:12], raw[12:]
+        try:
+            if alg == "aes1":
+                data = AESGCM(key).decrypt(nonce, ct, aad.encode())
+            elif alg == "sm41":
+                dec = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce, ct[-16:])).decryptor()
+                dec.authenticate_additional_data(aad.encode())
+                data = dec.update(ct[:-16]) + dec.finalize()
+            else:
+                raise DataKeyError(f"未知算法 {alg}")
+        except DataKeyError:
+            raise
+        except Exception:  # InvalidTag
+            raise DataKeyError("解密失败：密钥错误或数据被篡改") from None
+        return data.decode("utf-8")
+
+    # -- keyed lookup hash -----------------------------------------------------------------
+    def blind_index(self, value: str, purpose: str = "id_number") -> str:
+        """HMAC-SHA256 of the normalised value with a key derived from the current data key.
+
+        Stored beside an encrypted column (e.g. ``person.id_number_hmac``) it allows exact-match
+        lookups without decrypting; it changes with the key, so `reencrypt` must rewrite it too.
+        """
+        sub = hmac.new(self.current, b"blind-index:" + purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(sub, value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _sm4_key(key: bytes) -> bytes:
+    return hmac.new(key, b"sm4-gcm", hashlib.sha256).digest()[:16]
+
+
+def _parse_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise DataKeyError("数据密钥不是有效的 base64") from None
+    if len(key) != 32:
+        raise DataKeyError("数据密钥须为 32 字节（base64 编码）")
+    return key
+
+
+def read_key_file(path: Path) -> tuple[bytes, ...]:
+    mode = path.stat().st_mode
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise DataKeyError(f"密钥文件权限过宽（须为 0600）: {path}")
+    keys = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        key = _parse_key(parts[-1])
+        if len(parts) == 2 and parts[0] != key_id(key):
+            raise DataKeyError(f"密钥文件中的密钥编号不符: {parts[0]}")
+        keys.append(key)
+    return tuple(keys)
+
+
+def load_keyring(environ=None) -> KeyRing | None:
+    """The configured key ring, or None when no key is configured."""
+    env = os.environ if environ is None else environ
+    cipher = env.get(CIPHER_ENV, "aes").lower()
+    if env.get(KEY_ENV):
+        return KeyRing((_parse_key(env[KEY_ENV]),), cipher)
+    if env.get(KEY_FILE_ENV):
+        return KeyRing(read_key_file(Path(env[KEY_FILE_ENV])), cipher)
+    return None
+
+
+_KEYRING_OVERRIDE: list[KeyRing | None] = []
+
+
+def set_keyring(ring: KeyRing | None) -> None:
+    """Install a key ring for this process (tests, or an app that loads the key its own way)."""
+    _KEYRING_OVERRIDE[:] = [ring]
+
+
+def active_keyring() -> KeyRing | None:
+    if _KEYRING_OVERRIDE:
+        return _KEYRING_OVERRIDE[0]
+    return load_keyring()
+
+
+class EncryptedText(TypeDecorator):
+    """A Text column whose values are encrypted with the active key ring.
+
+    ``required=True`` (personal data) refuses to write without a key; ``required=False`` (e.g. a
+    TOTP secret in a demo without a key) stores ``plain:``-prefixed text and encrypts once a key is set.
+    An encrypted column cannot be searched or sorted: pair it with a `KeyRing.blind_index` column.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, aad: str, required: bool = True):
+        super().__init__()
+        self.aad = aad
+        self.required = required
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        ring = active_keyring()
+        if ring is None:
+            if self.required:
+                raise DataKeyError(f"未配置数据密钥（{KEY_ENV} 或 {KEY_FILE_ENV}），不能保存加密字段 {self.aad}")
+            return PLAIN_PREFIX + value
+        return ring.encrypt(value, self.aad)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.startswith(PLAIN_PREFIX):
+            return value[len(PLAIN_PREFIX):]
+        ring = active_keyring()
+        if ring is None:
+            raise DataKeyError(f"未配置数据密钥，不能读取加密字段 {self.aad}")
+        return ring.decrypt(value, self.aad)
+
+
+def write_key_file(path: Path, rotate: bool = False, data_dir: Path | None = None) -> str:
+    path = path.expanduser().resolve()
+    if data_dir is not None and path.is_relative_to(data_dir.expanduser().resolve()):
+        raise DataKeyError("密钥文件不能放在数据目录中")
+    existing: tuple[bytes, ...] = ()
+    if path.exists():
+        if not rotate:
+            raise DataKeyError(f"密钥文件已存在: {path}（轮换请加 --rotate）")
+        existing = read_key_file(path)
+    elif rotate:
+        raise DataKeyError(f"密钥文件不存在: {path}")
+    new = os.urandom(32)
+    lines = [f"{key_id(k)} {base64.b64encode(k).decode()}" for k in (new, *existing)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# 平安一张图 数据密钥（第一行为当前密钥）。勿放入数据目录，勿提交版本库。\n")
+        fh.write("\n".join(lines) + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return key_id(new)
+
+
+def reencrypt(session, model, column: str) -> int:
+    """Rewrite every value of an EncryptedText column with the current key (after `keygen --rotate`).
+
+    Old keys must stay in the key file until this has run for every encrypted column; then they
+    can be removed from the file.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm.attributes import flag_modified
+
+    n = 0
+    for row in session.scalars(select(model)):
+        if getattr(row, column) is not None:
+            flag_modified(row, column)
+            n += 1
+    session.flush()
+    return n
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.security.crypto", description="数据密钥管理")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    kg = sub.add_parser("keygen", help="生成数据密钥文件（权限 0600）")
+    kg.add_argument("--out", required=True, type=Path)
+    kg.add_argument("--rotate", action="store_true", help="在已有密钥文件前加入新密钥")
+    kg.add_argument("--data-dir", type=Path, default=None, help="数据目录（密钥文件不得位于其中）")
+    args = parser.parse_args(argv)
+    try:
+        kid = write_key_file(args.out, rotate=args.rotate, data_dir=args.data_dir)
+    except DataKeyError as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 2
+    print(f"已写入密钥 {kid} 到 {args.out}（权限 0600）。设置环境变量 {KEY_FILE_ENV}={args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Writing a built world: bulk inserts, and an all-or-nothing swap so no half-built database is ever opened.
+
+SQLite (the default): the world is written to `<file>.building-<pid>` by Arrow bulk ingest (ADBC), then
+moved over the target with `os.replace` only after it is complete; an interrupted build leaves the
+previous file (or none). Other databases: everything is inserted in one transaction, rolled back on any
+error (a PostgreSQL target with indexes dropped during the load would roll back their drop too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, inspect, select
+
+from console.store import WorldMeta, make_engine, upgrade_schema
+from console.store.session import StoreError, database_url, sqlite_path
+
+CHUNK = 50_000
+
+
+class WorldExistsError(StoreError):
+    """The target database already holds a world."""
+
+
+def existing_world(url: str) -> str | None:
+    """Describe the world stored at `url`, or None when there is none."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    engine = make_engine(url)
+    try:
+        if not inspect(engine).has_table("world_meta"):
+            return None
+        with engine.connect() as conn:
+            meta = dict(conn.execute(select(WorldMeta.key, WorldMeta.value)).all())
+        return f"seed {meta.get('seed')}, scale {meta.get('scale')}, built {meta.get('built_at')}" if meta else None
+    finally:
+        engine.dispose()
+
+
+def insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
+    """Fast executemany of a DataFrame (columns named as in the table)."""
+    if frame.empty:
+        return
+    cols = list(frame.columns)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+    for start in range(0, len(frame), CHUNK):
+        part = frame.iloc[start:start + CHUNK]
+        values = [part[c].astype(object).where(part[c].notna(), None).tolist() for c in cols]
+        conn.exec_driver_sql(sql, list(zip(*values)))
+
+
+def check_target(db: str, *, force: bool) -> None:
+    """Fail early (before minutes of building) if the world could not be written to `db`."""
+    url = database_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        make_engine(url).dispose()  # checks that the folder exists and is writable
+    found = existing_world(url)
+    if found and not force:
+        raise WorldExistsError(f"目标数据库已有演示数据（{found}）；如需重建请加 --force（新数据构建完成后才替换旧文件）")
+    if found and path is None:
+        raise WorldExistsError("非 SQLite 数据库不支持 --force 覆盖；请提供一个空数据库")
+
+
+@contextlib.contextmanager
+def atomic_target(db: str, *, force: bool) -> Iterator[Engine]:
+    """Yield an engine on a fresh, migrated database that becomes `db` only if the block succeeds."""
+    check_target(db, force=force)
+    url = database_url(db)
+    path = sqlite_path(url)
+    if path is None:
+        engine = make_engine(url)
+        upgrade_schema(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    temp = path.with_name(f"{path.name}.building-{os.getpid()}")
+    for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
+        leftover.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{temp}")
+    try:
+        upgrade_schema(engine)
+        yield engine
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+        engine.dispose()
+        for stale in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+        os.replace(temp, path)
+    except BaseException:
+        engine.dispose()
+        for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def _indexes_of(table_names) -> list:
+    from console.store import Base
+
+    return [ix for name in table_names for ix in Base.metadata.tables[name].indexes]
+
+
+def ingest_table(target, table: str, frame: pd.DataFrame) -> None:
+    """Append `frame` to `table`: Arrow bulk ingest (ADBC, in C) on SQLite, executemany elsewhere."""
+    if frame.empty:
+        return
+    if isinstance(target, Connection):
+        insert_frame(target, table, frame)
+    else:
+        with target.cursor() as cur:
+            cur.adbc_ingest(table, pa.Table.from_pandas(frame, preserve_index=False), mode="append")
+
+
+def load_tables(engine: Engine, tables: dict[str, pd.DataFrame], progress=None) -> None:
+    """Load every frame in one transaction. Indexes are built after the rows (several times faster)."""
+    indexes = _indexes_of(tables)
+    with engine.begin() as conn:
+        for ix in indexes:
+            ix.drop(conn)
+    if engine.dialect.name == "sqlite":
+        with adbc_sqlite.connect(engine.url.database) as adbc:
+            for name, frame in tables.items():
+                ingest_table(adbc, name, frame)
+                if progress is not None:
+                    progress.set_postfix_str(name)
+            adbc.commit()
+    else:
+        with engine.begin() as conn:
+            for name, frame in tables.items():
+                ingest_table(conn, name, frame)
+    with engine.begin() as conn:
+        for ix in indexes:
+            ix.create(conn)
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+            conn.exec_driver_sql("ANALYZE")

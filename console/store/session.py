@@ -39,16 +39,20 @@ def check_writable_folder(path: Path) -> None:
         raise StoreError(f"数据目录不可写: {folder}")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
+def _sqlite_pragmas(journal: str, synchronous: str):
+    def on_connect(dbapi_connection, _record) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute(f"PRAGMA journal_mode={journal}")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.close()
+
+    return on_connect
 
 
-def make_engine(db: str | os.PathLike, *, must_exist: bool = False, **kwargs) -> Engine:
+def make_engine(db: str | os.PathLike, *, must_exist: bool = False, bulk: bool = False, **kwargs) -> Engine:
+    """`bulk=True` is for a scratch file being built (no journal, no fsync): never for live data."""
     url = database_url(db)
     path = sqlite_path(url)
     if path is not None:
@@ -57,7 +61,7 @@ def make_engine(db: str | os.PathLike, *, must_exist: bool = False, **kwargs) ->
         check_writable_folder(path)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas("OFF", "OFF") if bulk else _sqlite_pragmas("WAL", "NORMAL"))
     return engine
 
 

@@ -87,12 +87,10 @@ def atomic_target(db: str, *, force: bool) -> Iterator[Engine]:
     temp = path.with_name(f"{path.name}.building-{os.getpid()}")
     for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
         leftover.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{temp}")
+    engine = make_engine(f"sqlite:///{temp}", bulk=True)
     try:
         upgrade_schema(engine)
         yield engine
-        with engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
         engine.dispose()
         for stale in (Path(f"{path}-wal"), Path(f"{path}-shm")):
             stale.unlink(missing_ok=True)
@@ -128,17 +126,24 @@ def load_tables(engine: Engine, tables: dict[str, pd.DataFrame], progress=None) 
         for ix in indexes:
             ix.drop(conn)
     if engine.dialect.name == "sqlite":
-        with adbc_sqlite.connect(engine.url.database) as adbc:
+        engine.dispose()  # the scratch file is ours alone while ADBC writes it
+        with adbc_sqlite.connect(engine.url.database, autocommit=True) as adbc:
+            with adbc.cursor() as cur:
+                for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-500000"):
+                    cur.execute(f"PRAGMA {pragma}")
+                    cur.fetchall()
             for name, frame in tables.items():
                 ingest_table(adbc, name, frame)
                 if progress is not None:
                     progress.set_postfix_str(name)
-            adbc.commit()
     else:
         with engine.begin() as conn:
             for name, frame in tables.items():
                 ingest_table(conn, name, frame)
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size=-500000")
+            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
         for ix in indexes:
             ix.create(conn)
         if conn.dialect.name == "sqlite":

@@ -1,7 +1,6 @@
 """geodata.assign: exact point -> polygon assignment, tie rule, nearest, validation."""
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np

@@ -9,7 +9,7 @@ Metric for a point at latitude phi: the plane ``(dlon * cos(phi), dlat)``.
   lower bound (x scaled by the smallest cos(lat) in the cell) does not exceed an upper
   bound (max over the cell corners, x scaled by the largest cos(lat), of the distance to
   the edge nearest the centre).  Cells whose list would exceed ``maxc`` fall back to the
-  tree.  Both paths give the same edge (ties: lower polygon index).
+  tree.  Both paths find the same nearest polygon (ties: lower polygon index).
 * ``sphere_nearest_range``: brute force on the sphere for far points.
 """
 from __future__ import annotations
@@ -114,10 +114,6 @@ def tree_search(px, py, cp, best, be, bs, ex0, ey0, ex1, ey1, epoly, boxes, offs
     return best, be, bs
 
 
-def stack_size(offs) -> int:
-    return FANOUT * offs.shape[0] + 4
-
-
 @njit(cache=True)
 def _cos_range(lat0, lat1):
     """(min, max) of cos(lat) over [lat0, lat1] (degrees)."""
@@ -137,13 +133,14 @@ def build_grid(gx0, gy0, gc, gn, ex0, ey0, ex1, ey1, epoly, boxes, offs, maxc):
     st_i = np.empty((cap, 2), np.int64)
     st_lb = np.empty(cap)
     nlev = offs.shape[0] - 1
+    pad = 1e-9  # covers the rounding of floor((p - g0) / gc) at query time
     for iy in range(gn):
-        cy0 = gy0 + iy * gc
-        cy1 = cy0 + gc
+        cy0 = gy0 + iy * gc - pad
+        cy1 = gy0 + (iy + 1) * gc + pad
         cmin, cmax = _cos_range(cy0, cy1)
         for ix in range(gn):
-            cx0 = gx0 + ix * gc
-            cx1 = cx0 + gc
+            cx0 = gx0 + ix * gc - pad
+            cx1 = gx0 + (ix + 1) * gc + pad
             k = iy * gn + ix
             best, be, bs = tree_search(0.5 * (cx0 + cx1), 0.5 * (cy0 + cy1), cmax, np.inf,
                                        0, 0.0, ex0, ey0, ex1, ey1, epoly, boxes, offs, st_i,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from datetime import date
 from pathlib import Path
@@ -18,12 +19,18 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def small_world_db(tmp_path_factory) -> str:
-    """Path of a SQLite file holding a 2 % world (about 50,000 residents)."""
+def small_world_db(tmp_path_factory, worker_id) -> str:
+    """Path of a SQLite file holding a 2 % world (about 50,000 residents), built once per test run:
+    xdist workers share it through a lock in the run's common temp folder. Treat it as read-only
+    (copy it to write)."""
     from geodata.demo.build import build_world, write_world
 
-    path = tmp_path_factory.mktemp("world") / "small.sqlite"
-    write_world(build_world(SEED, SMALL_SCALE, AS_OF), str(path))
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    path = shared / f"small-world-{SEED}-{SMALL_SCALE}.sqlite"
+    with open(shared / "small-world.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            write_world(build_world(SEED, SMALL_SCALE, AS_OF), str(path))
     return str(path)
 
 
@@ -34,3 +41,21 @@ def small_world_engine(small_world_db):
     engine = make_engine(small_world_db, must_exist=True)
     yield engine
     engine.dispose()
+
+
+# -- Logging in to the secured console (issue 7). Helpers: tests/security_login.py ---------------------------
+@pytest.fixture(scope="session")
+def console_security_settings():
+    """Security settings for a test console (pass as `create_app(..., security_settings=...)`)."""
+    from tests.security_login import security_settings
+
+    return security_settings()
+
+
+@pytest.fixture(scope="session")
+def console_login():
+    """The login helpers: `.add_account(db, username, roles, scope)`, `.login_client(client, username)`,
+    `.login_page(page, base_url, username)`; `.CITY_ROLES`/`.CITY_SCOPE` replace the old demo viewer."""
+    import tests.security_login as helpers
+
+    return helpers

@@ -5,7 +5,6 @@ import re
 import pytest
 
 from console.security import testing
-from console.security.web import install
 
 testing.use_fast_hasher()
 ORIGIN = "http://localhost"
@@ -19,10 +18,10 @@ def console(tmp_path_factory):
     from console.store import make_engine, make_session_factory
 
     db = testing.migrated_db(tmp_path_factory.mktemp("console"))
-    app = create_app(db, settings=ConsoleSettings(warm_cache=False))
+    # create_app installs the gate itself (console.security.web.install); the test only picks the settings.
+    app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=testing.settings(testing.Clock()))
     engine = make_engine(db)
     factory = make_session_factory(engine)
-    install(app.server, factory, testing.settings(testing.Clock()))
     testing.add_account(factory, "town_user", ["town"], ["610902001"])
     yield app
     engine.dispose()

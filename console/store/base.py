@@ -40,15 +40,15 @@ class Located:
     grid_code: Mapped[str | None] = mapped_column(String(15))
     assign_generation: Mapped[int | None] = mapped_column(Integer)
 
+    # Which code columns get an index. Codes are prefixes of the grid code, so the grid index alone
+    # serves a filter at any level as a range scan (see AreaScope.clause); the multi-million-row
+    # population tables keep only that one, smaller tables also index each level for GROUP BY.
+    indexed_levels: tuple[str, ...] = ("county", "town", "village", "grid")
+
     @declared_attr.directive
     def __table_args__(cls):  # noqa: N805 - SQLAlchemy hook
         name = cls.__tablename__
-        return (
-            Index(f"ix_{name}_county", "county_code"),
-            Index(f"ix_{name}_town", "town_code"),
-            Index(f"ix_{name}_village", "village_code"),
-            Index(f"ix_{name}_grid", "grid_code"),
-        )
+        return tuple(Index(f"ix_{name}_{level}", f"{level}_code") for level in cls.indexed_levels)
 
 
 LOCATED_COLUMNS = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")

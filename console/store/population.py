@@ -17,6 +17,7 @@ from .base import Base, Located
 
 class Building(Located, Base):
     __tablename__ = "building"
+    indexed_levels = ("grid",)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)
     address: Mapped[str] = mapped_column(String(128))
@@ -27,6 +28,7 @@ class Building(Located, Base):
 
 class Household(Located, Base):
     __tablename__ = "household"
+    indexed_levels = ("grid",)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)  # 户号
     building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
@@ -39,6 +41,7 @@ class Household(Located, Base):
 
 class Person(Located, Base):
     __tablename__ = "person"
+    indexed_levels = ("grid",)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     id_number: Mapped[str] = mapped_column(String(18), index=True)  # 公民身份号码 / document no.
     name: Mapped[str] = mapped_column(String(64))

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .codes import CITY_CODE
 
-_COLUMN_BY_LENGTH = {6: "county_code", 9: "town_code", 12: "village_code", 15: "grid_code"}
+_COLUMN_BY_LENGTH = {6: "county_code", 9: "town_code", 12: "village_code", 15: "grid_code"}  # valid lengths
 
 
 class ScopeError(ValueError):
@@ -55,12 +55,13 @@ class AreaScope:
         return any(code.startswith(c) or c.startswith(code) for c in self.codes)
 
     def clause(self, model) -> ColumnElement[bool]:
-        """SQL condition restricting a `Located` model (or any with the code columns) to the scope."""
+        """SQL condition restricting a `Located` model (or any with a `grid_code` column) to the scope.
+
+        Every area code is a prefix of the grid codes inside it, so each scope code becomes one range
+        on the grid index: `code <= grid_code < code + ':'` (':' sorts right after '9')."""
         if self.is_city:
             return true()
-        by_column: dict[str, list[str]] = {}
-        for code in self.codes:
-            by_column.setdefault(_COLUMN_BY_LENGTH[len(code)], []).append(code)
-        if not by_column:
+        if not self.codes:
             return false()
-        return or_(*(getattr(model, col).in_(sorted(vals)) for col, vals in sorted(by_column.items())))
+        column = model.grid_code
+        return or_(*(and_(column >= code, column < code + ":") for code in sorted(self.codes)))

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = {k[5:]: v for k, v in world.meta.items() if k.startswith("rows.")}
     print(f"完成: {time.perf_counter() - started:.1f} 秒; 人口 {rows['person']}, 户 {rows['household']}, "
           f"网格 {rows['grid']}, 摄像头 {rows['camera']}, 矛盾纠纷 {rows['dispute']} → {args.db}")
+    stages = {k[8:]: v for k, v in world.meta.items() if k.startswith("seconds.")}
+    print("各阶段耗时(秒): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     return 0
 
 

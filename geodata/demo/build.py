@@ -115,6 +115,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     started = time.perf_counter()
     as_of64 = np.datetime64(as_of, "D")
     counties, towns, villages, town_geom, village_geom, buildings, grids = build_areas(rng, progress)
+    stages = {"geometry": round(time.perf_counter() - started, 2)}
 
     index = PolygonIndex.build(grids["code"].tolist(), grids["geometry"].tolist())
     keep = rng.random(len(buildings)) < scale if scale < 1 else np.ones(len(buildings), bool)
@@ -134,6 +135,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     buildings["floors"] = np.where(buildings["kind"].isin(["apartment", "mixed"]), rng.integers(6, 33, len(buildings)),
                                    rng.integers(1, 4, len(buildings)))
     progress.update(1)
+    stages["buildings"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
     households = people.build_households(rng, buildings)
     kept_hh = households.groupby("village_code").size()
@@ -144,6 +146,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     county_names = dict(zip(counties["code"], counties["name"]))
     persons, floating, foreign = people.build_persons(rng, households, sizes, as_of64, county_names)
     progress.update(1)
+    stages["people"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
     ages = persons.pop("age").to_numpy()
     pview = persons[["id", "sex", "residence_type", "name", "id_number", "phone", "lon", "lat", *CODE_COLS]].copy()
@@ -159,6 +162,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     disputes, parties, events = cases.disputes(rng, buildings, pview, residents, datetime.combine(as_of, datetime.min.time()))
     disputes = _assign(index, disputes)
     progress.update(1)
+    stages["records"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
     # Grid rows with counts at this scale.
     hh_per_grid = households.groupby("grid_code").size()
@@ -193,6 +197,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
                    villages["households"]),
     ], ignore_index=True)
     progress.update(1)
+    stages["areas_and_grids"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
     world = World()
     world.tables = {
@@ -218,7 +223,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     }
     world.meta = {
         "seed": str(seed), "scale": str(scale), "as_of": as_of.isoformat(), "generator": "geodata.demo 1",
-        "synthetic": "true", "build_seconds_geometry_and_people": f"{time.perf_counter() - started:.1f}",
+        "synthetic": "true", **{f"seconds.{k}": str(v) for k, v in stages.items()},
         **{f"rows.{k}": str(len(v)) for k, v in world.tables.items()},
     }
     return world
@@ -231,7 +236,9 @@ def county_geom_of(code: str):
 def write_world(world: World, db: str, *, force: bool = False, progress=None) -> None:
     meta = {**world.meta, "built_at": datetime.now().isoformat(timespec="seconds")}
     tables = {**world.tables, "world_meta": pd.DataFrame({"key": list(meta), "value": list(meta.values())})}
+    started = time.perf_counter()
     with atomic_target(db, force=force) as engine:
         load_tables(engine, tables, progress)
+    world.meta["seconds.write"] = f"{time.perf_counter() - started:.2f}"
     if progress is not None:
         progress.update(1)

@@ -58,10 +58,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', name=op.f('uq_building_code'))
     )
     with op.batch_alter_table('building', schema=None) as batch_op:
-        batch_op.create_index('ix_building_county', ['county_code'], unique=False)
         batch_op.create_index('ix_building_grid', ['grid_code'], unique=False)
-        batch_op.create_index('ix_building_town', ['town_code'], unique=False)
-        batch_op.create_index('ix_building_village', ['village_code'], unique=False)
 
     op.create_table('camera',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -330,10 +327,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('household', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_household_building_id'), ['building_id'], unique=False)
-        batch_op.create_index('ix_household_county', ['county_code'], unique=False)
         batch_op.create_index('ix_household_grid', ['grid_code'], unique=False)
-        batch_op.create_index('ix_household_town', ['town_code'], unique=False)
-        batch_op.create_index('ix_household_village', ['village_code'], unique=False)
 
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -363,12 +357,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person'))
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.create_index('ix_person_county', ['county_code'], unique=False)
         batch_op.create_index('ix_person_grid', ['grid_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_id_number'), ['id_number'], unique=False)
-        batch_op.create_index('ix_person_town', ['town_code'], unique=False)
-        batch_op.create_index('ix_person_village', ['village_code'], unique=False)
 
     op.create_table('floating_info',
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -471,19 +462,13 @@ def downgrade() -> None:
     op.drop_table('foreign_info')
     op.drop_table('floating_info')
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_index('ix_person_village')
-        batch_op.drop_index('ix_person_town')
         batch_op.drop_index(batch_op.f('ix_person_id_number'))
         batch_op.drop_index(batch_op.f('ix_person_household_id'))
         batch_op.drop_index('ix_person_grid')
-        batch_op.drop_index('ix_person_county')
 
     op.drop_table('person')
     with op.batch_alter_table('household', schema=None) as batch_op:
-        batch_op.drop_index('ix_household_village')
-        batch_op.drop_index('ix_household_town')
         batch_op.drop_index('ix_household_grid')
-        batch_op.drop_index('ix_household_county')
         batch_op.drop_index(batch_op.f('ix_household_building_id'))
 
     op.drop_table('household')
@@ -552,10 +537,7 @@ def downgrade() -> None:
 
     op.drop_table('camera')
     with op.batch_alter_table('building', schema=None) as batch_op:
-        batch_op.drop_index('ix_building_village')
-        batch_op.drop_index('ix_building_town')
         batch_op.drop_index('ix_building_grid')
-        batch_op.drop_index('ix_building_county')
 
     op.drop_table('building')
     with op.batch_alter_table('area', schema=None) as batch_op:

@@ -1,0 +1,163 @@
+/* 平安一张图 — map style functions, called by dash-leaflet through dash_extensions Namespace("pingan", "map").
+ * Every text that comes from data is put into the DOM as a text node (never as HTML), so names and
+ * descriptions cannot inject markup. */
+(function () {
+    "use strict";
+
+    function el(tag, className, text) {
+        const node = document.createElement(tag);
+        if (className) { node.className = className; }
+        if (text !== undefined && text !== null) { node.textContent = String(text); }
+        return node;
+    }
+
+    function hide(context) { return (context && context.hideout) || {}; }
+
+    /* Marker sizes follow the root font size, which follows the screen (1920 → 1, 3840 → ~2). */
+    function k() { return Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 15); }
+
+    const LIGHT = {line: "#2b6cb0", fill: "#bee3f8", selected: "#e53e3e", grid: "#805ad5", text: "#1a202c"};
+    const DARK = {line: "#63b3ed", fill: "#1a365d", selected: "#fc8181", grid: "#b794f4", text: "#e2e8f0"};
+    const CHORO = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"];
+
+    function choroplethColor(value, breaks) {
+        let i = 0;
+        while (i < breaks.length && value > breaks[i]) { i += 1; }
+        return CHORO[Math.min(i, CHORO.length - 1)];
+    }
+
+    /* Administrative areas (children of the current area). */
+    function areaStyle(feature, context) {
+        const h = hide(context);
+        const pal = h.dark ? DARK : LIGHT;
+        const p = feature.properties || {};
+        const selected = h.selected && p.code === h.selected;
+        const style = {color: selected ? pal.selected : pal.line, weight: selected ? 4 : 2, opacity: 0.95,
+            fillColor: pal.fill, fillOpacity: h.dark ? 0.35 : 0.25};
+        if (h.mode === "residents") {
+            style.fillColor = choroplethColor(p.residents || 0, h.breaks || []);
+            style.fillOpacity = 0.7;
+        }
+        return style;
+    }
+
+    function areaEach(feature, layer, context) {
+        const p = feature.properties || {};
+        const label = el("span", "area-label-text", p.name);
+        label.dataset.code = p.code || "";
+        label.dataset.parent = p.parent || "";
+        label.dataset.level = p.level || "";
+        layer.bindTooltip(label, {permanent: true, direction: "center", className: "area-label", opacity: 0.95});
+    }
+
+    function gridStyle(feature, context) {
+        const h = hide(context);
+        const pal = h.dark ? DARK : LIGHT;
+        return {color: pal.grid, weight: 1, opacity: 0.8, dashArray: "4 3", fill: false};
+    }
+
+    function basemapStyle(feature, context) {
+        const h = hide(context);
+        const dark = !!h.dark;
+        const kind = h.kind;
+        if (kind === "rivers") { return {color: dark ? "#2c7a7b" : "#63b3ed", weight: 1.5, opacity: 0.9}; }
+        if (kind === "outline") { return {color: dark ? "#f6e05e" : "#c05621", weight: 3, fill: false}; }
+        if (kind === "counties") { return {color: dark ? "#718096" : "#a0aec0", weight: 1, fill: false}; }
+        if (kind === "cities") {
+            return {color: dark ? "#2d3748" : "#cbd5e0", weight: 1, fillColor: dark ? "#171923" : "#f7fafc",
+                fillOpacity: 1};
+        }
+        return {color: dark ? "#4a5568" : "#a0aec0", weight: 1.5, fillColor: dark ? "#0d1117" : "#edf2f7",
+            fillOpacity: 1};
+    }
+
+    /* Point layers: glyph/colour from the hideout; count bubbles above a layer's level. */
+    function markerHtml(h, p) {
+        const color = (h.colors || {})[p[h.colorBy]] || "#4a5568";
+        const box = el("div", "pa-marker" + (h.square ? " pa-square" : "") + (p.alert ? " pa-alert" : ""));
+        box.style.background = color;
+        const glyph = h.glyphs ? (h.glyphs[p[h.glyphBy]] || "") : (h.glyphBy ? (p[h.glyphBy] || "") : "");
+        box.textContent = glyph;
+        return box;
+    }
+
+    function bubble(count, h, title) {
+        const box = el("div", "pa-bubble pa-bubble-" + (h.layer || "x"), count >= 10000 ?
+            (Math.round(count / 1000) + "k") : count);
+        if (title) { box.title = title; }
+        return box;
+    }
+
+    /* A count bubble stands for a child area: clicking it drills into that area, like its polygon. */
+    function drillTo(code) {
+        if (code && window.dash_clientside && window.dash_clientside.set_props) {
+            window.dash_clientside.set_props("ov-area", {data: code});
+        }
+    }
+
+    function pointToLayer(feature, latlng, context) {
+        const h = hide(context);
+        const p = feature.properties || {};
+        if (p.count) {
+            const size = k() * Math.min(64, 26 + Math.round(Math.log10(p.count + 1) * 10));
+            const off = (h.bubbleOffset || [0, 0]).map(v => v * k());  // keep bubbles of different layers apart, below the label
+            const b = bubble(p.count, h, p.area);
+            b.dataset.code = p.code || "";
+            return L.marker(latlng, {icon: L.divIcon({html: b, className: "pa-icon",
+                iconSize: [size, size], iconAnchor: [size / 2 - off[0], size / 2 - off[1]]})});
+        }
+        if (!h.glyphBy) {
+            const color = (h.colors || {})[p[h.colorBy]] || "#4a5568";
+            return L.circleMarker(latlng, {radius: (h.radius || 5) * k(), color: "#fff", weight: 1, fillColor: color,
+                fillOpacity: 0.9});
+        }
+        const size = (p.alert ? 26 : 20) * k();
+        return L.marker(latlng, {icon: L.divIcon({html: markerHtml(h, p), className: "pa-icon",
+            iconSize: [size, size]}), zIndexOffset: p.alert ? 1000 : 0});
+    }
+
+    function clusterToLayer(feature, latlng, index, context) {
+        const h = hide(context);
+        const n = feature.properties.point_count;
+        const size = k() * Math.min(56, 24 + Math.round(Math.log10(n + 1) * 10));
+        return L.marker(latlng, {icon: L.divIcon({html: bubble(n, h), className: "pa-icon", iconSize: [size, size]})});
+    }
+
+    function popupTable(data) {
+        const box = el("div", "pa-popup");
+        box.appendChild(el("div", "pa-popup-title", data.title || ""));
+        const table = el("table");
+        (data.rows || []).forEach(function (row) {
+            const tr = el("tr");
+            tr.appendChild(el("th", null, row[0]));
+            tr.appendChild(el("td", null, row[1]));
+            table.appendChild(tr);
+        });
+        box.appendChild(table);
+        return box;
+    }
+
+    function pointEach(feature, layer, context) {
+        const h = hide(context);
+        const p = feature.properties || {};
+        if (p.count || p.cluster) {
+            if (p.area) { layer.bindTooltip(el("span", null, p.area + "：" + p.count)); }
+            if (p.code) { layer.on("click", function () { drillTo(p.code); }); }
+            return;
+        }
+        layer.on("click", function () {
+            if (!h.detailUrl || feature.id === undefined) { return; }
+            fetch(h.detailUrl + encodeURIComponent(feature.id), {credentials: "same-origin"})
+                .then(function (r) { return r.json(); })
+                .then(function (data) {
+                    const content = data.error ? el("div", "pa-popup", data.error) : popupTable(data);
+                    layer.bindPopup(content, {maxWidth: 360}).openPopup();
+                })
+                .catch(function () { layer.bindPopup(el("div", "pa-popup", "详情加载失败")).openPopup(); });
+        });
+    }
+
+    window.pingan = Object.assign({}, window.pingan, {
+        map: {areaStyle, areaEach, gridStyle, basemapStyle, pointToLayer, clusterToLayer, pointEach, popupTable},
+    });
+})();

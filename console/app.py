@@ -1,0 +1,135 @@
+"""The Dash app: `create_app(db)` wires store, settings, routes and pages. Thin on purpose."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, clientside_callback, dcc, html
+
+from console.config import Settings
+from console.security.config import Settings as SecuritySettings
+from console.services import views
+from console.services.areas import city_node
+from console.services.context import CONTEXT_KEY, AppContext
+from console.security.guard import Viewer
+from console.store.codes import CITY_CODE
+from console.store import check_schema, make_engine, make_session_factory
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = Path(__file__).resolve().with_name("pages")
+ASSETS = ROOT / "assets"
+
+log = logging.getLogger(__name__)
+
+
+class ID:
+    THEME = "app-theme"
+    THEME_SWITCH = "app-theme-switch"
+    ROOT = "app-root"
+    NAV = "app-nav"
+
+
+NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"))
+
+
+def _shell(settings: Settings) -> html.Div:
+    nav = [dcc.Link(label, href=href, className="pa-nav-link") for href, label in NAV_ITEMS]
+    return html.Div(id=ID.ROOT, className="pa-root", children=[
+        dcc.Store(id=ID.THEME, storage_type="local", data=settings.theme),
+        html.Header(className="pa-header", children=[
+            html.Div([html.Span("平安", className="pa-logo"), html.H1(settings.title, className="pa-title"),
+                      html.Span("安康市综治中心", className="pa-subtitle")], className="pa-brand"),
+            html.Nav(nav, id=ID.NAV, className="pa-nav"),
+            html.A("退出", href="/logout", className="pa-nav-link pa-logout"),
+            html.Label([dcc.Checklist(id=ID.THEME_SWITCH, options=[{"label": " 大屏模式", "value": "dark"}],
+                                      value=["dark"] if settings.theme == "dark" else [],
+                                      className="pa-theme-switch")]),
+        ]),
+        html.Main(dash.page_container, className="pa-main"),
+    ])
+
+
+def _register_shell_callbacks(app: dash.Dash) -> None:
+    # One callback (Dash allows a callback to feed itself, not a cycle of two): the switch sets the stored theme,
+    # the stored theme (kept in localStorage) sets the switch on load; both set the root class.
+    clientside_callback(
+        """function(value, theme){
+            const ctx = window.dash_clientside.callback_context;
+            const nu = window.dash_clientside.no_update;
+            const fromSwitch = ctx.triggered.some(t => t.prop_id === '%s.value');
+            const dark = fromSwitch ? (value || []).indexOf('dark') >= 0 : theme === 'dark';
+            document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+            const want = dark ? ['dark'] : [];
+            const sameSwitch = (value || []).length === want.length;
+            return [dark ? 'pa-root pa-dark' : 'pa-root', fromSwitch ? (dark ? 'dark' : 'light') : nu,
+                    sameSwitch ? nu : want];
+        }""" % ID.THEME_SWITCH,
+        Output(ID.ROOT, "className"), Output(ID.THEME, "data"), Output(ID.THEME_SWITCH, "value"),
+        Input(ID.THEME_SWITCH, "value"), Input(ID.THEME, "data"),
+    )
+
+
+def _warm(ctx: AppContext) -> None:
+    """Compute the city view's KPIs in the background so that the first leader's view is fast.
+
+    There is no logged-in account here: warm for a city-wide 市领导 viewer (the cache key is scope +
+    permissions, so only real city leaders share the result; nothing is served from this thread)."""
+    def run():
+        try:
+            with ctx.server.app_context():
+                viewer = Viewer.build("(cache-warm-up)", ["city_leader"], [CITY_CODE])
+                with ctx.session() as s:
+                    node = city_node(s)
+                views.area_kpis(ctx, viewer, node)
+                views.layer_bytes(ctx, viewer, "areas", node)
+        except Exception:  # a warm-up failure must never stop the console; the first view just pays
+            log.exception("cache warm-up failed")
+        finally:
+            ctx.warm_done.set()
+    threading.Thread(target=run, name="pingan-warm", daemon=True).start()
+
+
+def create_app(db: str, *, settings: Settings | None = None,
+               security_settings: SecuritySettings | None = None) -> dash.Dash:
+    """Build the console for the database at `db` (path or SQLAlchemy URL). Raises StoreError if unusable.
+
+    Every request passes the security gate (issue 7, `console.security.web.install`): login pages, then
+    session, CSRF and permission checks in front of every page, Dash callback, asset and API route.
+    `security_settings` defaults to `SecuritySettings.from_env()` (tests pass a clock and a fixed key)."""
+    settings = settings or Settings.from_env()
+    engine = make_engine(db, must_exist=True)
+    check_schema(engine)
+    ctx = AppContext(engine=engine, sessions=make_session_factory(engine), settings=settings)
+    ctx.kpi_cache.ttl = settings.kpi_cache_seconds
+    ctx.geo_cache.ttl = settings.geojson_cache_seconds
+
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder=str(PAGES), assets_folder=str(ASSETS),
+        title=settings.title, update_title=None, serve_locally=True, compress=False,
+        suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.server.config[CONTEXT_KEY] = ctx
+    ctx.server = app.server
+    ctx.warm_done = threading.Event()
+    # The gate first: its before_request runs ahead of every route and Dash endpoint registered below.
+    from console.security.web import install as install_security
+
+    ctx.security = install_security(app.server, ctx.sessions, security_settings or SecuritySettings.from_env())
+    from console.routes import blueprint, compress, open311
+
+    app.server.register_blueprint(blueprint)
+    compress.install(app.server)
+    open311.register(app.server)
+    app.layout = _shell(settings)
+    _register_shell_callbacks(app)
+    # Dash hands the globally registered page callbacks to whichever app serves its first request;
+    # claim them now so that several apps in one process (tests, a second window) each get their own.
+    with app.server.app_context():
+        app._setup_server()
+    if settings.warm_cache:
+        _warm(ctx)
+    return app

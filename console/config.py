@@ -1,0 +1,39 @@
+"""Console settings: defaults, overridable by environment variables (PINGAN_*) or by the caller."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Settings:
+    title: str = "平安一张图"
+    # Raster basemap (intranet 天地图 / GeoServer). Off by default: the map is drawn from shipped data.
+    tile_url: str | None = None
+    tile_kind: str = "xyz"  # "xyz" or "wms"
+    wms_layers: str = ""
+    attribution: str = "平安一张图 · 安康市综治中心"
+    theme: str = "light"  # "light" or "dark" (big-screen)
+    kpi_cache_seconds: int = 300
+    geojson_cache_seconds: int = 300
+    max_points: int = 3000  # above this many records in the area, a point layer sends count bubbles per child
+    warm_cache: bool = True  # compute the city-wide KPIs in the background at start-up
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        values: dict = {}
+        if env.get("PINGAN_TILE_URL"):
+            values["tile_url"] = env["PINGAN_TILE_URL"].strip()
+        if env.get("PINGAN_TILE_KIND") in ("xyz", "wms"):
+            values["tile_kind"] = env["PINGAN_TILE_KIND"]
+        if env.get("PINGAN_WMS_LAYERS"):
+            values["wms_layers"] = env["PINGAN_WMS_LAYERS"]
+        if env.get("PINGAN_ATTRIBUTION"):
+            values["attribution"] = env["PINGAN_ATTRIBUTION"]
+        if env.get("PINGAN_THEME") in ("light", "dark"):
+            values["theme"] = env["PINGAN_THEME"]
+        if env.get("PINGAN_WARM_CACHE") in ("0", "false", "no"):
+            values["warm_cache"] = False
+        return replace(cls(**values), **overrides)

@@ -1,0 +1,34 @@
+"""Component ids of the 总览 page, in one place."""
+
+
+class ID:
+    AREA = "ov-area"  # requested area code (store)
+    RESOLVED = "ov-resolved"  # the area actually shown (store)
+    MESSAGE = "ov-message"
+    CRUMBS = "ov-crumbs"
+    CRUMB = "ov-crumb"  # pattern-matching type: {"type": CRUMB, "code": ...}
+    HEADING = "ov-heading"
+    MAP = "ov-map"
+    BASEMAP = "ov-basemap"  # pattern-matching type: {"type": BASEMAP, "name": ...}
+    AREAS = "ov-layer-areas"
+    OVERLAY = "ov-overlay"  # pattern-matching type: {"type": OVERLAY, "key": ...}
+    LAYER_SWITCH = "ov-layer-switch"
+    LEGEND = "ov-legend"
+    KPIS = "ov-kpis"
+    TREND = "ov-trend"
+    BREAKDOWN = "ov-breakdown"
+    TABLE_BOX = "ov-table-box"
+    TABLE_TABS = "ov-table-tabs"
+    TABLE = "ov-table"
+    TABLE_NOTE = "ov-table-note"
+
+
+# KPI number elements carry these ids so tests and the benchmark can read them.
+KPI = {
+    "residents": "kpi-residents", "registered": "kpi-registered", "floating": "kpi-floating",
+    "foreign": "kpi-foreign", "households": "kpi-households", "grids": "kpi-grids", "workers": "kpi-workers",
+    "special": "kpi-special", "mental_alert": "kpi-mental-alert", "disputes_open": "kpi-disputes-open",
+    "disputes_closed_month": "kpi-disputes-closed-month", "resolution_rate": "kpi-resolution-rate",
+    "disputes_overdue": "kpi-disputes-overdue", "camera_rate": "kpi-camera-rate", "children": "kpi-children",
+    "area": "kpi-area",
+}

@@ -1,0 +1,164 @@
+"""统计研判: counts by category × area × month, resolution / overdue rates, average handling time,
+trend, hot spots on a map, 月报 (Excel and printable) and 零报告. Thin callbacks over console.disputes.stats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import dash
+import dash_ag_grid as dag
+import plotly.graph_objects as go
+from dash import Input, Output, State, callback, dcc, html
+
+from console.disputes import report, service, stats
+from console.disputes import ui
+from console.security.masking import watermark_text
+from console.services.context import current_context
+from console.services import viewer as viewers
+
+dash.register_page(__name__, path="/disputes/stats", title="平安一张图 · 纠纷研判", name="纠纷研判")
+
+
+class ID:
+    AREA, DATES, RUN = "ds-area", "ds-dates", "ds-run"
+    KPIS, TREND, CATS, CROSS, HOT, ZERO = "ds-kpis", "ds-trend", "ds-cats", "ds-cross", "ds-hot", "ds-zero"
+    XLSX, PRINT, DOWNLOAD, PRINT_BOX = "ds-xlsx", "ds-print", "ds-download", "ds-print-box"
+
+
+def _default_period() -> tuple[date, date]:
+    today = date.today()
+    return date(today.year - 1, today.month, 1), today
+
+
+def layout(**_query):
+    since, until = _default_period()
+    return html.Div([
+        dcc.Download(id=ID.DOWNLOAD),
+        html.H2("矛盾纠纷统计研判", style={"margin": ".2rem 0"}),
+        html.Div(style=ui.ROW, children=[
+            dcc.Input(id=ID.AREA, placeholder="区划代码（空=全部）", style={**ui.INPUT, "width": "11rem"}),
+            dcc.DatePickerRange(id=ID.DATES, display_format="YYYY-MM-DD", start_date=since.isoformat(),
+                                end_date=until.isoformat()),
+            html.Button("统计", id=ID.RUN, n_clicks=0, style=ui.BUTTON),
+            html.Button("导出月报（Excel）", id=ID.XLSX, n_clicks=0, style=ui.BUTTON_LIGHT),
+            html.Button("打印版月报", id=ID.PRINT, n_clicks=0, style=ui.BUTTON_LIGHT),
+            dcc.Link("← 返回台账", href="/disputes"),
+        ]),
+        html.Div(id=ID.KPIS, style={**ui.ROW, "gap": "1rem"}),
+        html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
+            dcc.Graph(id=ID.TREND, style={"flex": "1 1 40rem", "height": "20rem"}, config={"displaylogo": False}),
+            dcc.Graph(id=ID.CATS, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
+        ]),
+        html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
+            html.Div(style={"flex": "2 1 40rem"}, children=[html.H4("类别 × 地区"), dag.AgGrid(
+                id=ID.CROSS, rowData=[], columnDefs=[], style={"height": "18rem"},
+                defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
+            dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
+        ]),
+        html.Div(id=ID.ZERO, style=ui.PANEL),
+        html.Iframe(id=ID.PRINT_BOX, style={"display": "none", "width": "100%", "height": "40rem",
+                                            "border": "1px solid var(--pa-line)", "background": "#fff"}),
+    ])
+
+
+def _period(since, until) -> stats.Period:
+    return stats.Period(date.fromisoformat(since[:10]), date.fromisoformat(until[:10]))
+
+
+def _compute(area, since, until):
+    viewer = viewers.current_viewer()
+    period = _period(since, until)
+    area = (area or "").strip() or None
+    with current_context().session() as s:
+        summary = stats.statistics(s, viewer.scope, period, datetime.now(), area)
+        names = stats.area_names(s, summary["by_area"])
+        spots = stats.hot_spots(s, viewer.scope, period)
+        zero = stats.zero_report(s, viewer.scope, period, area)
+    return viewer, period, summary, names, spots, zero
+
+
+def _kpi(label, value):
+    return html.Div([html.Div(label, style=ui.LABEL), html.Div(value, style={"fontSize": "1.5rem", "fontWeight": 700})],
+                    style={**ui.PANEL, "minWidth": "9rem"})
+
+
+def _trend(summary):
+    months = sorted(set(summary["by_month"]) | set(summary["closed_by_month"]))
+    new = [sum(summary["by_month"].get(m, {}).values()) for m in months]
+    fig = go.Figure([go.Bar(x=months, y=new, name="新登记"),
+                     go.Scatter(x=months, y=[summary["closed_by_month"].get(m, 0) for m in months], name="办结",
+                                mode="lines+markers")])
+    fig.update_layout(title="月度趋势", margin=dict(l=40, r=10, t=40, b=30), legend=dict(orientation="h"))
+    return fig
+
+
+def _cats(summary):
+    cats = list(summary["by_category"])[::-1]
+    fig = go.Figure(go.Bar(y=[stats.category_label(c) for c in cats], x=[summary["by_category"][c] for c in cats],
+                           orientation="h"))
+    fig.update_layout(title="分类别", margin=dict(l=90, r=10, t=40, b=30))
+    return fig
+
+
+def _hot(spots):
+    """Hot-spot grids as bubbles on lon/lat axes (the console ships plotly-basic: no geo traces)."""
+    fig = go.Figure(go.Scatter(x=[s["lon"] for s in spots], y=[s["lat"] for s in spots], mode="markers",
+                               text=[f"{s['grid']}：{s['count']}件" for s in spots], hoverinfo="text",
+                               marker=dict(size=[8 + 3 * s["count"] for s in spots], color="#c53030", opacity=.6)))
+    fig.update_xaxes(title="经度", range=[108.0, 110.2])
+    fig.update_yaxes(title="纬度", range=[31.6, 33.9], scaleanchor="x", scaleratio=1.18)
+    fig.update_layout(title="热点网格（重复发生，气泡=件数）", margin=dict(l=50, r=10, t=40, b=40))
+    return fig
+
+
+def _cross(summary, names):
+    areas = list(summary["by_area"])
+    cols = [{"field": "category", "headerName": "类别", "pinned": "left", "width": 110}] + [
+        {"field": f"a{i}", "headerName": names.get(a, a or "未定位")} for i, a in enumerate(areas)]
+    rows = [{"category": stats.category_label(c), **{f"a{i}": summary["cross"].get(f"{c}|{a}", 0)
+                                                      for i, a in enumerate(areas)}} for c in summary["by_category"]]
+    return cols, rows
+
+
+@callback(Output(ID.KPIS, "children"), Output(ID.TREND, "figure"), Output(ID.CATS, "figure"),
+          Output(ID.CROSS, "columnDefs"), Output(ID.CROSS, "rowData"), Output(ID.HOT, "figure"),
+          Output(ID.ZERO, "children"),
+          Input(ID.RUN, "n_clicks"), State(ID.AREA, "value"), State(ID.DATES, "start_date"),
+          State(ID.DATES, "end_date"))
+def run(_n, area, since, until):
+    try:
+        _viewer, period, summary, names, spots, zero = _compute(area, since, until)
+    except (ValueError, TypeError) as exc:
+        msg = html.Span(f"统计条件有误：{exc}", style=ui.ERROR)
+        return [msg], go.Figure(), go.Figure(), [], [], go.Figure(), ""
+    kpis = [_kpi(k, v) for k, v in report.headline(summary)]
+    cols, rows = _cross(summary, names)
+    shown = "、".join(z["name"] for z in zero[:60]) + ("……" if len(zero) > 60 else "")
+    zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"), html.P(shown or "无")]
+    return kpis, _trend(summary), _cats(summary), cols, rows, _hot(spots), zero_box
+
+
+@callback(Output(ID.DOWNLOAD, "data"), Input(ID.XLSX, "n_clicks"), State(ID.AREA, "value"),
+          State(ID.DATES, "start_date"), State(ID.DATES, "end_date"), prevent_initial_call=True)
+def monthly_xlsx(_n, area, since, until):
+    viewer, period, summary, names, _spots, zero = _compute(area, since, until)
+    gv = service.as_guard_viewer(viewer, current_context().sessions)
+    from console.security import guard
+    from console.security.permissions import EXPORT
+
+    guard.require(gv, EXPORT, "export:dispute_report", log_grant=False)
+    guard.audit(gv, "export", "export:dispute_report", guard.GRANTED, {"format": "xlsx", "period": period.label})
+    data = report.workbook("安康市矛盾纠纷排查化解月报", period.label, summary, names, zero, watermark_text(gv))
+    return dcc.send_bytes(data, f"纠纷月报-{period.since:%Y%m%d}-{period.until:%Y%m%d}.xlsx")
+
+
+@callback(Output(ID.PRINT_BOX, "srcDoc"), Output(ID.PRINT_BOX, "style"), Input(ID.PRINT, "n_clicks"),
+          State(ID.AREA, "value"), State(ID.DATES, "start_date"), State(ID.DATES, "end_date"),
+          State(ID.PRINT_BOX, "style"), prevent_initial_call=True)
+def monthly_print(_n, area, since, until, style):
+    viewer, period, summary, names, _spots, zero = _compute(area, since, until)
+    gv = service.as_guard_viewer(viewer, current_context().sessions)
+    page = report.printable("安康市矛盾纠纷排查化解月报", period.label, summary, names, zero, watermark_text(gv))
+    return page, {**style, "display": "block"}
+
+

@@ -1,0 +1,273 @@
+"""总览: the one map with drill-down (city → county → town → village → grid), KPIs and charts.
+
+The shown area lives in the URL (`?area=610924100`) and in a store; clicks update the store on the
+client, the server answers with layer URLs, hideouts and KPIs; the browser history is pushed
+client-side so the page is not rebuilt on every click, while back/forward and links restore it.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_ag_grid as dag
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash_extensions.javascript import Namespace
+
+from console.security import guard
+from console.services import permissions as perm
+from console.services import queries, views
+from console.services.context import current_context
+from console.services.viewer import current_viewer
+from console.store.codes import CITY_CODE
+from layers import LAYERS, OVERLAY_KEYS
+from layers.population import choropleth_breaks
+
+from console.pages import _widgets as w
+from console.pages._overview_ids import ID
+
+dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="总览", order=0)
+
+NS = Namespace("pingan", "map")
+BASEMAP = ("provinces", "cities", "rivers", "counties", "outline")
+DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
+TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
+GRID_LOCALE = {"page": "第", "to": "至", "of": "共", "more": "更多", "next": "下一页", "previous": "上一页",
+               "first": "首页", "last": "末页", "pageSizeSelectorLabel": "每页条数：", "noRowsToShow": "无记录",
+               "loadingOoo": "加载中……", "filterOoo": "筛选……", "contains": "包含", "equals": "等于"}
+
+
+def _basemap_layers() -> list:
+    """Offline context drawn from shipped data (the dark theme inverts it in CSS, no re-download)."""
+    ctx = current_context()
+    out = []
+    if ctx.settings.tile_url:
+        if ctx.settings.tile_kind == "wms":
+            out.append(dl.WMSTileLayer(url=ctx.settings.tile_url, layers=ctx.settings.wms_layers, format="image/png",
+                                       transparent=True, attribution=ctx.settings.attribution))
+        else:
+            out.append(dl.TileLayer(url=ctx.settings.tile_url, attribution=ctx.settings.attribution))
+    shown = BASEMAP if not ctx.settings.tile_url else ("outline", "counties")
+    for name in shown:
+        # one pane per context layer: canvas draw order must not depend on which download finishes first
+        out.append(dl.Pane(name=f"pa-base-{name}", children=[
+            dl.GeoJSON(id={"type": ID.BASEMAP, "name": name}, url=f"/api/basemap/{name}.geojson", interactive=False,
+                       style=NS("basemapStyle"), hideout={"kind": name}, pane=f"pa-base-{name}")]))
+    return out
+
+
+def _overlay_hideout(key: str, dark: bool) -> dict:
+    return dict(LAYERS[key].hideout, detailUrl=f"/api/layers/{key}/", dark=dark)
+
+
+def _overlay(key: str, dark: bool) -> dl.GeoJSON:
+    layer = LAYERS[key]
+    common = dict(id={"type": ID.OVERLAY, "key": key}, hideout=_overlay_hideout(key, dark))
+    if layer.kind == "point":
+        return dl.GeoJSON(**common, cluster=True, zoomToBoundsOnClick=True, pointToLayer=NS("pointToLayer"),
+                          clusterToLayer=NS("clusterToLayer"), onEachFeature=NS("pointEach"),
+                          superClusterOptions={"radius": 60, "maxZoom": 17})
+    # outlines only: their own pane lets clicks fall through to the area polygons underneath
+    return dl.Pane(name="pa-outlines", children=[
+        dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])
+
+
+def _map(dark: bool) -> html.Div:
+    ctx = current_context()
+    viewer = current_viewer()
+    allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
+    leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, center=[32.75, 109.1], zoom=8,
+                     trackViewport=False,
+                     minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
+        dl.AttributionControl(prefix=ctx.settings.attribution, position="bottomright"),
+        dl.ScaleControl(position="bottomleft", imperial=False),
+        *_basemap_layers(),
+        dl.GeoJSON(id=ID.AREAS, style=NS("areaStyle"), onEachFeature=NS("areaEach"),
+                   hideout={"dark": dark, "selected": None, "mode": "plain"}),
+        *[_overlay(k, dark) for k in OVERLAY_KEYS],
+    ])
+    switch = dcc.Checklist(id=ID.LAYER_SWITCH, className="pa-layer-switch",
+                           options=[{"label": f" {LAYERS[k].title}", "value": k} for k in allowed],
+                           value=[k for k in allowed if LAYERS[k].default_on])
+    panel = html.Div(className="pa-map-panel", children=[
+        html.Div("图层", className="pa-legend-title"), switch, html.Hr(), html.Div(id=ID.LEGEND)])
+    return html.Div(className="pa-map-box", children=[leaflet, panel])
+
+
+def layout(area: str | None = None, **_query) -> html.Div:
+    dark = current_context().settings.theme == "dark"
+    return html.Div(className="pa-overview", children=[
+        dcc.Store(id=ID.AREA, data=(area or "").strip()[:20] or None),
+        dcc.Store(id=ID.RESOLVED),
+        html.Div(className="pa-topline", children=[
+            html.Nav(id=ID.CRUMBS, className="pa-crumbs"), html.H2(id=ID.HEADING, className="pa-heading")]),
+        html.Div(id=ID.MESSAGE, className="pa-message", role="status"),
+        html.Div(className="pa-body", children=[
+            html.Div(className="pa-left", children=[
+                _map(dark),
+                html.Div(id=ID.TABLE_BOX, className="pa-table-box", style={"display": "none"}, children=[
+                    dcc.Tabs(id=ID.TABLE_TABS, value="households", className="pa-tabs",
+                             children=[dcc.Tab(label=v, value=k) for k, v in TABLE_TABS.items()]),
+                    html.Div(id=ID.TABLE_NOTE, className="pa-table-note"),
+                    # the grid is created only at grid level, so other views do not download AG Grid's chunk
+                    html.Div(id=ID.TABLE),
+                ]),
+            ]),
+            html.Aside(className="pa-right", children=[
+                html.Div(id=ID.KPIS, className="pa-kpis"),
+                dcc.Graph(id=ID.TREND, className="pa-chart", responsive=True,
+                          config={"displayModeBar": False, "displaylogo": False}),
+                dcc.Graph(id=ID.BREAKDOWN, className="pa-chart", responsive=True,
+                          config={"displayModeBar": False, "displaylogo": False}),
+            ]),
+        ]),
+    ])
+
+
+# A click on an area polygon or a breadcrumb changes the requested area, without a server round trip.
+clientside_callback(
+    """function(click, crumbs, current) {
+        const ctx = window.dash_clientside.callback_context;
+        const nu = window.dash_clientside.no_update;
+        if (!ctx.triggered || !ctx.triggered.length) { return nu; }
+        const tid = ctx.triggered_id;
+        let code = null;
+        if (tid === '%s') {
+            code = click && click.properties && click.properties.code;
+        } else if (tid && tid.code && ctx.triggered[0].value) {
+            code = tid.code;
+        }
+        if (!code || code === current) { return nu; }
+        return code;
+    }""" % ID.AREAS,
+    Output(ID.AREA, "data"), Input(ID.AREAS, "clickData"), Input({"type": ID.CRUMB, "code": ALL}, "n_clicks"),
+    State(ID.RESOLVED, "data"), prevent_initial_call=True,
+)
+
+# Keep the address bar in step with the area shown (push on navigation, replace a bad code).
+clientside_callback(
+    """function(code) {
+        if (!code) { return window.dash_clientside.no_update; }
+        const params = new URLSearchParams(window.location.search);
+        const before = params.get('area');
+        if (before === code || (!before && code === '%s')) { return window.dash_clientside.no_update; }
+        params.set('area', code);
+        const url = window.location.pathname + '?' + params.toString();
+        if (before && !window.__paNavigated) { window.history.replaceState(null, '', url); }
+        else { window.history.pushState(null, '', url); }
+        window.__paNavigated = true;
+        return window.dash_clientside.no_update;
+    }""" % CITY_CODE,
+    Output(ID.MESSAGE, "title"), Input(ID.RESOLVED, "data"),
+)
+
+
+def _overlay_url(key: str, node, on: list[str], viewer) -> str | None:
+    layer = LAYERS[key]
+    if key not in on or not viewer.can(layer.permission) or not layer.available(node):
+        return None
+    if key == "population" and node.level not in ("village", "grid"):
+        return None  # drawn as a choropleth of the area polygons instead
+    return f"/api/layers/{key}.geojson?area={node.code}"
+
+
+def _changed(new, old):
+    """A new hideout makes dash-leaflet rebuild the layer: send one only when it differs."""
+    return no_update if new == old else new
+
+
+@callback(
+    Output(ID.RESOLVED, "data"), Output(ID.CRUMBS, "children"), Output(ID.HEADING, "children"),
+    Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
+    Output(ID.AREAS, "url"), Output(ID.AREAS, "hideout"),
+    Output({"type": ID.OVERLAY, "key": ALL}, "url"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
+    Output(ID.LEGEND, "children"),
+    Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
+    State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
+)
+def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
+    ctx, viewer = current_context(), current_viewer()
+    res = views.resolve_area(ctx, viewer, requested)
+    node = res.node
+    dark = theme == "dark"
+    trail = views.trail(ctx, viewer, node)
+    area_hide = {"dark": dark, "selected": node.code if node.level == "grid" else None, "mode": "plain"}
+    if "population" in (on or []) and node.level not in ("village", "grid") and viewer.can(perm.LAYER_POPULATION):
+        counts = views.residents_by_child(ctx, viewer, node)
+        area_hide.update(mode="residents", breaks=choropleth_breaks(list(counts.values())))
+    urls = [_overlay_url(k, node, on or [], viewer) for k in OVERLAY_KEYS]
+    overlay_hides = [_changed(_overlay_hideout(k, dark), old) for k, old in zip(OVERLAY_KEYS, overlay_hides_now)]
+    heading = [html.Span(node.name), html.Small(node.level_label + (" · 边界为模拟数据" if node.synthetic else ""))]
+    message = html.Div(res.message, className="pa-alert") if res.message else None
+    return (
+        node.code, w.breadcrumb(trail, node.code), heading, message,
+        {"bounds": node.bounds, "transition": "fitBounds", "options": {"animate": False, "padding": [20, 20]}},
+        f"/api/layers/areas.geojson?area={node.code}", _changed(area_hide, area_hide_now),
+        urls, overlay_hides,
+        w.legend([k for k in OVERLAY_KEYS if k in (on or [])]) if _switch_changed() else no_update,
+    )
+
+
+def _switch_changed() -> bool:
+    """The legend depends only on the layer switch: do not re-render it on every drill step."""
+    trig = [t["prop_id"] for t in dash.callback_context.triggered or []]
+    return not trig or any(t.startswith(ID.LAYER_SWITCH) or t == "." for t in trig)
+
+
+@callback(Output(ID.KPIS, "children"), Input(ID.AREA, "data"))
+def show_kpis(requested):
+    ctx, viewer = current_context(), current_viewer()
+    if not viewer.can(perm.VIEW_KPI):
+        return [html.Div("无权查看统计数据", className="pa-alert")]
+    node = views.resolve_area(ctx, viewer, requested).node
+    k = views.area_kpis(ctx, viewer, node)
+    return w.kpi_panel(k, views.child_count(ctx, node), node.child_level)
+
+
+@callback(Output(ID.TREND, "figure"), Output(ID.BREAKDOWN, "figure"),
+          Input(ID.AREA, "data"), Input("app-theme", "data"))
+def show_charts(requested, theme):
+    ctx, viewer = current_context(), current_viewer()
+    if not viewer.can(perm.VIEW_KPI):
+        return {}, {}
+    k = views.area_kpis(ctx, viewer, views.resolve_area(ctx, viewer, requested).node)
+    dark = theme == "dark"
+    return w.trend_figure(k["dispute_trend"], dark), w.breakdown_figure(k, dark)
+
+
+def _table(rows: list[dict]) -> dag.AgGrid:
+    return dag.AgGrid(rowData=rows, columnDefs=[{"field": f, "headerName": f} for f in (rows[0] if rows else [])],
+                      className="pa-grid", dashGridOptions={"pagination": True, "paginationPageSize": 50,
+                                                            "localeText": GRID_LOCALE},
+                      defaultColDef={"resizable": True, "sortable": True, "filter": True})
+
+
+@callback(
+    Output(ID.TABLE_BOX, "style"), Output(ID.TABLE, "children"), Output(ID.TABLE_NOTE, "children"),
+    Input(ID.RESOLVED, "data"), Input(ID.TABLE_TABS, "value"),
+)
+def show_grid_table(code, tab):
+    if not code or len(code) != 15:
+        return {"display": "none"}, None, None
+    ctx, viewer = current_context(), current_viewer()
+    need = perm.VIEW_CASES if tab == "cases" else perm.VIEW_PERSONS
+    if not viewer.can(need):
+        return {"display": "block"}, None, "无权查看该列表"
+    unmask = viewer.can(perm.UNMASK)
+    # A grid's people/household/case list is a sensitive read: audited; unmasked only for unmask holders,
+    # and then audited as such too (the query is scoped to viewer.scope as well).
+    obj = f"grid:{code}:{tab}"
+    guard.require_area(viewer, code, obj)
+    guard.audit(viewer, "record.view", obj, detail={"permission": need, "area": code})
+    if unmask and tab != "cases":
+        guard.audit(viewer, "unmask", obj, detail={"area": code, "via": "grid-table"})
+    with ctx.session() as s:
+        if tab == "persons":
+            rows = queries.grid_persons(s, viewer.scope, code, unmask)
+        elif tab == "cases":
+            rows = queries.grid_cases(s, viewer.scope, code)
+        else:
+            rows = queries.grid_households(s, viewer.scope, code, unmask)
+    note = f"共 {len(rows)} 条" + ("" if unmask else "；身份证号、电话、地址已脱敏")
+    if len(rows) >= queries.TABLE_LIMIT:
+        note += f"（仅显示前 {queries.TABLE_LIMIT} 条）"
+    return {"display": "block"}, _table(rows), note

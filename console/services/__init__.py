@@ -1,0 +1,1 @@
+"""Pure functions behind the console: navigation, KPIs, GeoJSON, viewer. No Dash imports here."""

@@ -1,0 +1,143 @@
+"""Area navigation: city → county → town → village → grid, by code. Pure functions over a Session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.store import Area, AreaScope, Grid
+from console.store.codes import CITY_CODE, CITY_NAME, LEVEL_LABELS, LEVELS
+
+# The column of a `Located` record that holds the code of an area at this level.
+OWN_COLUMN = {"county": "county_code", "town": "town_code", "village": "village_code", "grid": "grid_code"}
+# The column that tells which child of an area at this level a record belongs to.
+CHILD_COLUMN = {"city": "county_code", "county": "town_code", "town": "village_code", "village": "grid_code"}
+CHILD_LEVEL = {"city": "county", "county": "town", "town": "village", "village": "grid"}
+
+
+@dataclass(frozen=True)
+class AreaNode:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
+    synthetic: bool = False
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS[self.level]
+
+    @property
+    def child_level(self) -> str | None:
+        return CHILD_LEVEL.get(self.level)
+
+    @property
+    def bounds(self) -> list[list[float]]:
+        """Leaflet bounds [[south, west], [north, east]]."""
+        return [[self.bbox[1], self.bbox[0]], [self.bbox[3], self.bbox[2]]]
+
+
+def level_of(code: str) -> str | None:
+    if not code or not code.isdigit():
+        return None
+    if code == CITY_CODE:
+        return "city"
+    return {6: "county", 9: "town", 12: "village", 15: "grid"}.get(len(code))
+
+
+def _node(row, level: str) -> AreaNode:
+    parent = getattr(row, "parent_code", None) or getattr(row, "village_code", None)
+    return AreaNode(
+        code=row.code, name=row.name, level=level, parent_code=parent,
+        bbox=(row.min_lon, row.min_lat, row.max_lon, row.max_lat),
+        synthetic=bool(getattr(row, "synthetic", False)),
+    )
+
+
+def current_grid_clause():
+    return Grid.generation_high.is_(None)
+
+
+def get_node(session: Session, code: str) -> AreaNode | None:
+    level = level_of(code)
+    if level is None:
+        return None
+    if level == "grid":
+        row = session.scalars(select(Grid).where(Grid.code == code, current_grid_clause())).first()
+        return _node(row, "grid") if row else None
+    row = session.get(Area, code)
+    if row is None or row.level != level:
+        return None
+    return _node(row, level)
+
+
+def children(session: Session, node: AreaNode) -> list[AreaNode]:
+    if node.level == "grid":
+        return []
+    if node.level == "village":
+        rows = session.scalars(select(Grid).where(Grid.village_code == node.code, current_grid_clause())
+                               .order_by(Grid.code)).all()
+        return [_node(r, "grid") for r in rows]
+    rows = session.scalars(select(Area).where(Area.parent_code == node.code).order_by(Area.code)).all()
+    return [_node(r, node.child_level) for r in rows]
+
+
+def ancestor_codes(code: str) -> list[str]:
+    """The codes above an area, top first: 610924100201001 → 610900, 610924, 610924100, 610924100201."""
+    level = level_of(code)
+    if level in (None, "city"):
+        return []
+    cuts = [c for c in (6, 9, 12) if c < len(code)]
+    return [CITY_CODE] + [code[:c] for c in cuts]
+
+
+def breadcrumb(session: Session, node: AreaNode) -> list[AreaNode]:
+    trail = [get_node(session, c) for c in ancestor_codes(node.code)]
+    return [n for n in trail if n is not None] + [node]
+
+
+def city_node(session: Session) -> AreaNode:
+    return get_node(session, CITY_CODE) or AreaNode(CITY_CODE, CITY_NAME, "city", None, (108.0, 31.7, 110.2, 33.8))
+
+
+def home_code(scope: AreaScope) -> str:
+    """Where a viewer starts: the city, or the deepest area containing all of the scope."""
+    if scope.is_city or not scope.codes:
+        return CITY_CODE
+    codes = sorted(scope.codes)
+    prefix = codes[0]
+    for c in codes[1:]:
+        while not c.startswith(prefix):
+            prefix = prefix[:-1]
+    for cut in (15, 12, 9, 6):
+        if len(prefix) >= cut:
+            return prefix[:cut]
+    return CITY_CODE
+
+
+@dataclass(frozen=True)
+class Resolved:
+    node: AreaNode
+    message: str | None = None  # shown to the user when the requested area could not be shown
+
+
+def resolve(session: Session, scope: AreaScope, requested: str | None) -> Resolved:
+    """Turn the URL's area code into a node the viewer may see; fall back with a message."""
+    home = get_node(session, home_code(scope)) or city_node(session)
+    text = (requested or "").strip()
+    if not text:
+        return Resolved(home)
+    node = get_node(session, text) if level_of(text) else None
+    if node is None:
+        shown = f"“{text[:20]}”" if text.isdigit() else ""  # never echo markup or junk back
+        return Resolved(home, f"未找到区划代码{shown}，已返回{home.name}")
+    if not scope.overlaps(node.code):
+        return Resolved(home, f"无权查看“{node.name}”，已返回{home.name}")
+    return Resolved(node)
+
+
+def level_index(level: str) -> int:
+    return LEVELS.index(level)

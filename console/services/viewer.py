@@ -1,0 +1,29 @@
+"""Who is looking. Every viewer-dependent read asks `current_viewer()` and passes `viewer.scope` on.
+
+`current_viewer()` is the account logged in to this request (issue 7: `console.security.web.current_viewer`),
+or an anonymous viewer with no permissions and an empty scope outside a logged-in request. The security
+gate installed by `console.app.create_app` refuses anonymous requests before any page, callback or route runs.
+
+`Viewer` is the security layer's viewer: username, display_name, roles, permissions, scope (AreaScope),
+can(), sees(), cache_key — plus account_id, ip and the auditor that `guard.audit` writes through.
+"""
+
+from __future__ import annotations
+
+from console.security.guard import Viewer  # noqa: F401 - the console's Viewer is the security layer's
+from console.store import AreaScope
+
+from . import permissions as perm
+
+
+def current_viewer() -> Viewer:
+    from console.security.web import current_viewer as secure_viewer
+
+    return secure_viewer()
+
+
+def demo_viewer() -> Viewer:
+    """TESTS ONLY (not used by any console path): a city-wide viewer with every console permission but unmask.
+    Kept because the duty engineer's browser test builds its officer from it; new tests log in instead
+    (`tests/conftest.py`: `console_login`)."""
+    return Viewer("demo", "演示用户（市级）", frozenset({"city_leader"}), perm.ALL - {perm.UNMASK}, AreaScope.city())

@@ -1,0 +1,83 @@
+"""What one view needs, cached per (area, viewer scope/permissions). Used by routes and callbacks alike."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from layers import LAYERS
+from layers.population import choropleth_breaks
+
+from . import cube, geo, kpis
+from .areas import AreaNode, Resolved, breadcrumb, children, resolve
+from .context import AppContext
+from .viewer import Viewer
+
+
+def resolve_area(ctx: AppContext, viewer: Viewer, code: str | None) -> Resolved:
+    def compute():
+        with ctx.session() as s:
+            return resolve(s, viewer.scope, code)
+    return ctx.geo_cache.get_or_set(("resolve", code, viewer.cache_key), compute)
+
+
+def trail(ctx: AppContext, viewer: Viewer, node: AreaNode) -> list[AreaNode]:
+    def compute():
+        with ctx.session() as s:
+            return breadcrumb(s, node)
+    return ctx.geo_cache.get_or_set(("trail", node.code), compute)
+
+
+_cube_lock = threading.Lock()
+
+
+def city_cube(ctx: AppContext, now: datetime | None = None):
+    """The per-grid counts of the whole city (one pass per table), rebuilt when older than the KPI cache time.
+    Single-flight: concurrent first requests wait for one build instead of each scanning the tables."""
+    with _cube_lock:
+        def compute():
+            t = now or datetime.now()
+            with ctx.session() as s:
+                return cube.build_cube(s, t, kpis.months_back(t, kpis.TREND_MONTHS - 1), kpis.month_start(t))
+        return ctx.kpi_cache.get_or_set(("cube",), compute)
+
+
+def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | None = None) -> dict:
+    data = city_cube(ctx, now)
+
+    def compute():
+        with ctx.session() as s:
+            return kpis.kpis_from_cube(s, data, node, viewer.scope)
+    return ctx.kpi_cache.get_or_set(("kpis", node.code, viewer.cache_key, id(data)), compute)
+
+
+def residents_by_child(ctx: AppContext, viewer: Viewer, node: AreaNode) -> dict:
+    return area_kpis(ctx, viewer, node)["residents"]["by_child"]
+
+
+def layer_bytes(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> bytes:
+    """The layer's GeoJSON for the area, serialised (the caller has checked the permission)."""
+    layer = LAYERS[key]
+
+    def compute():
+        counts = None
+        if key == "areas":
+            parent_node = node
+            if node.level == "grid":
+                parent_node = resolve_area(ctx, viewer, node.parent_code).node
+            counts = residents_by_child(ctx, viewer, parent_node)
+        with ctx.session() as s:
+            data = layer.build(s, viewer.scope, node, counts=counts, max_points=ctx.settings.max_points)
+        return geo.dumps(data)
+    return ctx.geo_cache.get_or_set(("layer", key, node.code, viewer.cache_key), compute)
+
+
+def population_hideout(counts: dict) -> dict:
+    return {"breaks": choropleth_breaks(list(counts.values()))}
+
+
+def child_count(ctx: AppContext, node: AreaNode) -> int:
+    def compute():
+        with ctx.session() as s:
+            return len(children(s, node))
+    return ctx.geo_cache.get_or_set(("children", node.code), compute)

@@ -1,0 +1,112 @@
+"""The one shape every map layer has: query (scoped) → GeoJSON → style (JS functions + hideout + legend).
+
+Point layers are served by URL from `console.routes.layers` and clustered in the browser
+(supercluster); above their `min_level` they send one count bubble per child area instead of points,
+so no view ever ships a city's worth of records. Popup details are fetched per feature on click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from console.services import geo
+from console.services.areas import CHILD_COLUMN, AreaNode, children, level_index
+from console.services.kpis import where
+from console.store import AreaScope
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    label: str
+    color: str
+    shape: str = "circle"  # circle | square | line | glyph
+    glyph: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    key: str
+    title: str
+    permission: str
+    kind: str  # "polygon" | "point"
+    default_on: bool = False
+    legend: tuple[LegendItem, ...] = ()
+    hideout: dict = field(default_factory=dict)  # static style parameters handed to the JS functions
+
+    def available(self, node: AreaNode) -> bool:
+        return True
+
+    def build(self, session: Session, scope: AreaScope, node: AreaNode, **kw) -> dict:
+        raise NotImplementedError
+
+    def detail(self, session: Session, scope: AreaScope, fid: int, unmask: bool = False) -> list | None:
+        """Popup rows [(label, text)] for one feature, or None when it is not in scope."""
+        return None
+
+
+Props = Callable[[object], dict]
+Detail = Callable[[object, bool], list]
+
+
+@dataclass(frozen=True)
+class PointLayer(Layer):
+    model: type | None = None
+    columns: tuple[str, ...] = ()  # model columns selected beside id/lon/lat
+    props: Props = lambda row: {}
+    describe: Detail | None = None
+    min_level: str = "county"  # points from this level down; count bubbles above
+    max_level: str = "grid"
+    extra_where: Callable | None = None
+
+    def available(self, node: AreaNode) -> bool:
+        return level_index(node.level) <= level_index(self.max_level)
+
+    def _filter(self, node: AreaNode, scope: AreaScope):
+        clause = where(self.model, node, scope)
+        if self.extra_where is not None:
+            clause = and_(clause, self.extra_where(self.model))
+        return clause
+
+    def build(self, session: Session, scope: AreaScope, node: AreaNode, *, max_points: int = 3000, **kw) -> dict:
+        """Points for the area, or one count bubble per child area when the area is above the layer's level
+        or holds more than `max_points` records (so one view never ships more than that many points)."""
+        from sqlalchemy import func
+
+        if level_index(node.level) < level_index(self.min_level):
+            return self._bubbles(session, scope, node)
+        if node.level != "grid":
+            total = session.scalar(select(func.count()).select_from(self.model).where(self._filter(node, scope)))
+            if total > max_points:
+                return self._bubbles(session, scope, node)
+        m = self.model
+        cols = [m.id, m.lon, m.lat] + [getattr(m, c) for c in self.columns]
+        stmt = select(*cols).where(self._filter(node, scope), m.lon.is_not(None)).limit(max_points)
+        feats = [geo.feature(geo.point(r.lon, r.lat), self.props(r), r.id) for r in session.execute(stmt)]
+        return geo.collection(feats)
+
+    def _bubbles(self, session: Session, scope: AreaScope, node: AreaNode) -> dict:
+        from sqlalchemy import func
+
+        col = getattr(self.model, CHILD_COLUMN[node.level])
+        counts = dict(session.execute(select(col, func.count()).where(self._filter(node, scope)).group_by(col)).all())
+        feats = []
+        for child in children(session, node):
+            n = counts.get(child.code, 0)
+            if n:
+                lon, lat = (child.bbox[0] + child.bbox[2]) / 2, (child.bbox[1] + child.bbox[3]) / 2
+                feats.append(geo.feature(geo.point(lon, lat), {"count": n, "area": child.name, "code": child.code}))
+        return geo.collection(feats)
+
+    def detail(self, session: Session, scope: AreaScope, fid: int, unmask: bool = False) -> list | None:
+        row = session.get(self.model, fid)
+        if row is None or not scope.allows(row.grid_code or row.village_code or row.county_code):
+            return None
+        return self.describe(row, unmask) if self.describe else []
+
+
+def label(table: dict, key) -> str:
+    return table.get(key, str(key) if key is not None else "")

@@ -1,0 +1,29 @@
+"""社会组织 / 非公有制企业."""
+
+from __future__ import annotations
+
+from console.services import permissions as perm
+from console.store import Organisation
+from console.store.codes import CONCERN_LEVELS, ORG_KINDS, ORG_STATUS
+from console.store.masking import mask_address, mask_name
+
+from .base import LegendItem, PointLayer, label
+
+KIND_COLORS = {"social": "#319795", "enterprise": "#2b6cb0"}
+GLYPHS = {"social": "社", "enterprise": "企"}
+
+
+def _describe(o: Organisation, unmask: bool) -> list:
+    return [("名称", o.name), ("类型", label(ORG_KINDS, o.kind)), ("统一社会信用代码", o.credit_code),
+            ("法定代表人", o.legal_rep if unmask else mask_name(o.legal_rep)),
+            ("地址", o.address if unmask else mask_address(o.address)), ("状态", label(ORG_STATUS, o.status)),
+            ("关注程度", label(CONCERN_LEVELS, o.concern_level)), ("从业人数", str(o.employees))]
+
+
+LAYER = PointLayer(
+    key="orgs", title="社会组织/企业", permission=perm.LAYER_ORGS, kind="point", default_on=False,
+    model=Organisation, columns=("kind",), props=lambda r: {"k": r.kind}, describe=_describe, min_level="town",
+    legend=tuple(LegendItem(ORG_KINDS[k], c, "glyph", GLYPHS[k]) for k, c in KIND_COLORS.items()),
+    hideout={"layer": "orgs", "bubbleOffset": [24, 60], "glyphBy": "k", "glyphs": GLYPHS, "colorBy": "k", "colors": KIND_COLORS,
+             "square": True},
+)

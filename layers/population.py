@@ -1,0 +1,40 @@
+"""实有人口: a choropleth of residents above village level (restyles the 行政区划 layer through its hideout),
+clustered household points at village and grid level."""
+
+from __future__ import annotations
+
+from console.services import permissions as perm
+from console.store import Household
+from console.store.codes import HOUSEHOLD_KINDS
+from console.store.masking import mask_address, mask_name
+
+from .base import LegendItem, PointLayer, label
+
+KIND_COLORS = {"registered": "#3182ce", "rental": "#dd6b20", "foreign": "#38a169"}
+CHOROPLETH_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+
+
+def _describe(h: Household, unmask: bool) -> list:
+    rows = [("户号", h.code), ("类型", label(HOUSEHOLD_KINDS, h.kind)), ("人数", str(h.size)),
+            ("地址", h.address if unmask else mask_address(h.address)), ("出租房", "是" if h.is_rental else "否")]
+    if h.is_rental and h.landlord_name:
+        rows.append(("房东", h.landlord_name if unmask else mask_name(h.landlord_name)))
+    return rows
+
+
+LAYER = PointLayer(
+    key="population", title="实有人口", permission=perm.LAYER_POPULATION, kind="point", default_on=False,
+    model=Household, columns=("kind", "size"), props=lambda r: {"k": r.kind, "n": r.size},
+    describe=_describe, min_level="village",
+    legend=tuple(LegendItem(HOUSEHOLD_KINDS[k], c) for k, c in KIND_COLORS.items())
+    + (LegendItem("镇村以上：常住人口分级着色", CHOROPLETH_COLORS[3], "square"),),
+    hideout={"layer": "population", "bubbleOffset": [0, 26], "colorBy": "k", "colors": KIND_COLORS, "radius": 5},
+)
+
+
+def choropleth_breaks(values: list[int], classes: int = len(CHOROPLETH_COLORS)) -> list[float]:
+    """Quantile class breaks (upper bounds of all but the last class) for the residents choropleth."""
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return []
+    return [vals[min(len(vals) - 1, (len(vals) * i) // classes)] for i in range(1, classes)]

@@ -1,0 +1,110 @@
+"""Browser: register a case on the 台账 page, route it (分流交办) and close it (化解成功 → 归档)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+import shapely
+from sqlalchemy import select
+
+from console.store import Dispute, DisputeEvent, Grid, make_engine, make_session_factory
+from tests.test_disputes_fixtures import ident, tiny_template  # noqa: F401
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture()
+def console(tiny_template, tmp_path, monkeypatch):
+    from werkzeug.serving import make_server
+
+    from console.app import create_app
+    from console.config import Settings
+    from console.security.roles import permissions_for
+    from console.services import viewer as viewers
+    from console.store import AreaScope
+
+    db = tmp_path / "w.sqlite"
+    shutil.copy(tiny_template, db)
+    town = viewers.Viewer("town_clerk", "镇办综治中心", ("town",), permissions_for(["town"]), AreaScope.of(["610924"]))
+    monkeypatch.setattr(viewers, "current_viewer", lambda: town)
+    app = create_app(str(db), settings=Settings(warm_cache=False))
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    engine = make_engine(str(db), must_exist=True)
+    yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
+    server.shutdown()
+    engine.dispose()
+
+
+def _dropdown(page, dom_id, text):
+    page.click(f"#{dom_id}")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def test_register_route_close(console):
+    from playwright.sync_api import sync_playwright
+
+    url, sessions = console
+    with sessions() as s:
+        wkb = s.scalar(select(Grid.geom_wkb).where(Grid.generation_high.is_(None), Grid.code.like("610924%"))
+                       .order_by(Grid.code))
+    point = shapely.from_wkb(wkb).representative_point()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1200})
+        page.goto(url + "/disputes")
+        page.wait_for_selector("#dl-r-save")
+        box = page.locator("#dl-r-map").bounding_box()  # pick on the map fills the coordinates
+        page.wait_for_timeout(500)
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.getElementById('dl-r-lon').value !== ''")
+        page.fill("#dl-r-title", "浏览器测试邻里纠纷")
+        _dropdown(page, "dl-r-category", "邻里纠纷")
+        page.fill("#dl-r-scale", "2")
+        page.fill("#dl-r-place", "一组5号")
+        page.fill("#dl-r-lon", f"{point.x:.6f}")
+        page.fill("#dl-r-lat", f"{point.y:.6f}")
+        page.fill("#dl-r-description", "院墙排水引发争执")
+        page.fill("#dl-r-p1_name", "张三")
+        page.fill("#dl-r-p1_id", "610924198001011234")  # wrong check digit first: refused with a clear message
+        page.click("#dl-r-save")
+        page.wait_for_selector("text=身份证号码校验位错误")
+        page.fill("#dl-r-p1_id", ident(seq="123"))
+        page.fill("#dl-r-p2_name", "李四")
+        page.fill("#dl-r-p2_id", ident(seq="456"))
+        page.click("#dl-r-save")
+        page.wait_for_selector("text=登记成功")
+        code = page.inner_text("#dl-r-msg").split()[-1]
+        assert code.startswith("JF610924")
+        page.wait_for_selector("text=浏览器测试邻里纠纷")
+        assert ident(seq="123") not in page.inner_text("#dl-detail")  # masked in the view
+
+        def act(label, wait_label):
+            page.get_by_role("button", name=label, exact=True).click()
+            page.get_by_role("button", name=wait_label, exact=True).wait_for()
+
+        act("受理", "分流交办")
+        page.get_by_role("button", name="分流交办", exact=True).click()  # level pre-filled from routing suggestion
+        page.get_by_role("button", name="开始调处", exact=True).wait_for()
+        act("开始调处", "化解成功")
+        page.fill("#dl-a-outcome", "双方达成调解协议")
+        act("化解成功", "结果反馈")
+        page.fill("#dl-a-note", "已向双方反馈")
+        act("结果反馈", "回访")
+        _dropdown(page, "dl-a-sat", "满意")
+        page.get_by_role("button", name="回访", exact=True).click()
+        page.get_by_role("button", name="归档", exact=True).wait_for()
+        page.get_by_role("button", name="归档", exact=True).click()
+        page.wait_for_selector("text=无可办理操作")
+        browser.close()
+    with sessions() as s:
+        case = s.scalar(select(Dispute).where(Dispute.code == code))
+        steps = s.scalars(select(DisputeEvent.to_state).where(DisputeEvent.dispute_id == case.id)
+                          .order_by(DisputeEvent.seq)).all()
+    assert case.state == "archived" and case.handling_level == "village" and case.success
+    assert steps == ["registered", "accepted", "assigned", "mediating", "resolved", "feedback", "revisited",
+                     "archived"]

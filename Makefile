@@ -7,8 +7,9 @@ DATA_DIR  ?= data
 DB        ?= $(DATA_DIR)/ankang.sqlite
 SCALE     ?= 1.0
 SEED      ?= 20201101
+ACCOUNTS  := $(DATA_DIR)/.accounts-created
 
-.PHONY: setup run serve world test test-fast bench clean
+.PHONY: setup run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz clean
 
 setup: $(STAMP)
 
@@ -25,10 +26,22 @@ $(DB): | setup
 
 world: setup $(DB)
 
-run: setup $(DB)
+# Bring an existing database to the current schema (no-op when it already is).
+upgrade: setup $(DB)
+	$(VPY) -m console.store.upgrade --db $(DB)
+
+# First run on a new world: the system administrator and the demo business accounts, each with a
+# one-time password printed once (no account with a known password exists). Later runs skip this.
+$(ACCOUNTS): $(DB)
+	$(VPY) -m console.store.upgrade --db $(DB)
+	$(VPY) -m console.security.bootstrap --db $(DB) || true
+	$(VPY) -m console.security.demo_accounts --db $(DB)
+	touch $@
+
+run: upgrade $(ACCOUNTS)
 	$(VPY) launcher.py --db $(DB)
 
-serve: setup $(DB)
+serve: upgrade $(ACCOUNTS)
 	$(VPY) launcher.py --db $(DB) --serve
 
 test: setup
@@ -37,8 +50,26 @@ test: setup
 test-fast: setup
 	$(VPY) -m pytest -q -m "not browser and not slow"
 
-bench: setup $(DB)
+bench: setup
 	$(VPY) benchmarks/assign.py
+
+bench-console: upgrade
+	$(VPY) benchmarks/console.py --db $(DB)
+
+bench-disputes: upgrade
+	$(VPY) benchmarks/disputes.py --db $(DB)
+
+# A living map for newcomers: the console with the duty routes plus the event simulator.
+demo: upgrade
+	KEY=$$($(VPY) -m console.duty.sources --db $(DB) rotate demo-sim "演示模拟器"); \
+	$(VPY) -m console.duty.serve --db $(DB) --port 8050 & SRV=$$!; sleep 8; \
+	$(VPY) -m console.simulate --url http://127.0.0.1:8050 --key $$KEY --db $(DB) --rate 3 --seconds 3600; kill $$SRV
+
+bench-alerts: upgrade
+	$(VPY) benchmarks/alerts.py --db $(DB)
+
+bench-authz: setup
+	$(VPY) benchmarks/authz_matrix.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -16,8 +16,9 @@ role scoped to sample areas, and tries to read and write inside and outside each
 * every role × every permission through `guard.require` (must match `roles.ROLES`, refusals audited);
 * every 三员 administrative action by every role (only the owning admin role may succeed; audited).
 
-`--assume-wired` makes `console.services.viewer.current_viewer` delegate to the logged-in account (the
-one-line change the lead makes); without it the console's own viewer is measured as it is.
+The console is measured as `create_app` builds it (the gate installed, `console.services.viewer.current_viewer`
+delegating to the logged-in account); `viewer_wired` in the result confirms the delegation. `--assume-wired` is
+accepted for compatibility and changes nothing.
 The last line is JSON: checks, leaks (must be 0), unaudited_sensitive_reads (must be 0), and details.
 """
 
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="a world database to copy (default: the tiny test world)")
     parser.add_argument("--assume-wired", action="store_true",
-                        help="make console.services.viewer delegate to console.security.web.current_viewer")
+                        help="no-op (the console is wired); kept so that old command lines still work")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     testing.use_fast_hasher()
@@ -139,27 +140,26 @@ def main(argv=None) -> int:
         accounts[role] = (role, [])
     viewers = {n: testing.viewer_of(factory, n, clock) for n in accounts}
 
-    # The console with security installed.
-    from console.security.web import install
+    # The console with security installed: `create_app` installs the gate itself (issue 7 wiring).
+    from console.security.web import EXTENSION, install
 
+    settings = testing.settings(clock, login_rate_burst=10_000)  # one client IP for all
     wired = False
     try:
         from console.app import create_app
         from console.config import Settings as ConsoleSettings
 
-        if args.assume_wired:
-            import console.services.viewer as cv
-            from console.security import web
-
-            cv.demo_viewer = web.current_viewer
-        app = create_app(db, settings=ConsoleSettings(warm_cache=False))
+        try:
+            app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=settings)
+        except TypeError:  # a console from before the wiring: install the gate here
+            app = create_app(db, settings=ConsoleSettings(warm_cache=False))
         server = app.server
         callbacks = list(app.callback_map)
     except ImportError:
         from flask import Flask
 
         server, callbacks = Flask("matrix"), []
-    sec = install(server, factory, testing.settings(clock, login_rate_burst=10_000))  # one client IP for all
+    sec = server.extensions.get(EXTENSION) or install(server, factory, settings)
     try:  # does the console's current_viewer() return the logged-in account?
         from flask import g
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import dash
@@ -32,6 +33,7 @@ class ID:
     NAV = "app-nav"
 
 
+INGEST_PUBLIC_PATHS = ("/api/events",)
 NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"))
 
 
@@ -118,12 +120,16 @@ def create_app(db: str, *, settings: Settings | None = None,
     # The gate first: its before_request runs ahead of every route and Dash endpoint registered below.
     from console.security.web import install as install_security
 
-    ctx.security = install_security(app.server, ctx.sessions, security_settings or SecuritySettings.from_env())
-    from console.routes import blueprint, compress, open311
+    gate = security_settings or SecuritySettings.from_env()
+    # POST /api/events authenticates each source system by its own (hashed, rotatable) key, not a session.
+    gate = replace(gate, public_paths=tuple(dict.fromkeys((*gate.public_paths, *INGEST_PUBLIC_PATHS))))
+    ctx.security = install_security(app.server, ctx.sessions, gate)
+    from console.routes import blueprint, compress, ingest, open311
 
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
+    ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
     app.layout = _shell(settings)
     _register_shell_callbacks(app)
     # Dash hands the globally registered page callbacks to whichever app serves its first request;

@@ -59,3 +59,4 @@ def console_login():
     import tests.security_login as helpers
 
     return helpers
+

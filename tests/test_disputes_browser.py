@@ -10,6 +10,7 @@ import shapely
 from sqlalchemy import select
 
 from console.store import Dispute, DisputeEvent, Grid, make_engine, make_session_factory
+from tests.security_login import login_page
 from tests.test_disputes_fixtures import ident, tiny_template  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,15 +23,13 @@ def console(tiny_template, tmp_path, monkeypatch):
 
     from console.app import create_app
     from console.config import Settings
-    from console.security.roles import permissions_for
-    from console.services import viewer as viewers
-    from console.store import AreaScope
+    from tests.security_login import add_account, security_settings
 
     db = tmp_path / "w.sqlite"
     shutil.copy(tiny_template, db)
-    town = viewers.Viewer("town_clerk", "镇办综治中心", ("town",), permissions_for(["town"]), AreaScope.of(["610924"]))
-    monkeypatch.setattr(viewers, "current_viewer", lambda: town)
-    app = create_app(str(db), settings=Settings(warm_cache=False))
+    # A 镇办 account scoped to 紫阳县 (610924), logged in through the login form in the test.
+    add_account(str(db), "town_clerk", ["town"], ["610924"])
+    app = create_app(str(db), settings=Settings(warm_cache=False), security_settings=security_settings())
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     engine = make_engine(str(db), must_exist=True)
@@ -56,6 +55,7 @@ def test_register_route_close(console):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1200})
+        login_page(page, url, "town_clerk")
         page.goto(url + "/disputes")
         page.wait_for_selector("#dl-r-save")
         box = page.locator("#dl-r-map").bounding_box()  # pick on the map fills the coordinates

@@ -11,9 +11,6 @@ can(), sees(), cache_key — plus account_id, ip and the auditor that `guard.aud
 from __future__ import annotations
 
 from console.security.guard import Viewer  # noqa: F401 - the console's Viewer is the security layer's
-from console.store import AreaScope
-
-from . import permissions as perm
 
 
 def current_viewer() -> Viewer:
@@ -21,9 +18,3 @@ def current_viewer() -> Viewer:
 
     return secure_viewer()
 
-
-def demo_viewer() -> Viewer:
-    """TESTS ONLY (not used by any console path): a city-wide viewer with every console permission but unmask.
-    Kept because the duty engineer's browser test builds its officer from it; new tests log in instead
-    (`tests/conftest.py`: `console_login`)."""
-    return Viewer("demo", "演示用户（市级）", frozenset({"city_leader"}), perm.ALL - {perm.UNMASK}, AreaScope.city())

@@ -1,7 +1,8 @@
 """Fixtures for browser tests: one small world per session, a console server, headless Chromium.
 
 The world is the lead's demo builder at a small scale when it works, else the tiny test world
-(`PINGAN_TEST_WORLD=tiny` forces the latter)."""
+(`PINGAN_TEST_WORLD=tiny` forces the latter). The console runs behind the security gate (issue 7):
+tests log in first (`logged_in_context`, or `tests.security_login.login_page`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.browser.tinyworld import build as build_tiny
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+CONSOLE_USER = "browser_city"  # the account console browser tests log in as (see `logged_in_context`)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -43,7 +45,10 @@ def console_url(world_db):
     from console.app import create_app
     from console.config import Settings
 
-    app = create_app(world_db, settings=Settings(warm_cache=False))
+    from tests.security_login import add_account, security_settings
+
+    add_account(world_db, CONSOLE_USER)  # city-wide, every console permission but unmask
+    app = create_app(world_db, settings=Settings(warm_cache=False), security_settings=security_settings())
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -59,3 +64,16 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture()
+def logged_in_context(chromium, console_url):
+    """A fresh browser context logged in to the console as CONSOLE_USER (through the login form)."""
+    from tests.security_login import login_page
+
+    context = chromium.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    login_page(page, console_url, CONSOLE_USER)
+    page.close()
+    yield context
+    context.close()

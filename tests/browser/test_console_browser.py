@@ -92,13 +92,11 @@ def click_child(page, parent) -> str:
 
 
 @pytest.fixture()
-def page(chromium, console_url):
-    context = chromium.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
+def page(logged_in_context):
+    page = logged_in_context.new_page()
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))
     yield page
-    context.close()
 
 
 def test_drill_down_city_to_grid_and_back(page, console_url, world_db):

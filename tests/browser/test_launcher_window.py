@@ -1,4 +1,5 @@
-"""The desktop window: launcher.py under Xvfb opens a pywebview (Qt WebEngine) window and the map renders."""
+"""The desktop window: launcher.py under Xvfb opens a pywebview (Qt WebEngine) window, the user logs in
+through the console's login form, and the map renders."""
 
 from __future__ import annotations
 
@@ -37,7 +38,12 @@ def test_window_shows_the_map(world_db, tmp_path):
             if Path(f"/tmp/.X11-unix/X{n}").exists():
                 break
             time.sleep(0.1)
-        app = subprocess.Popen([sys.executable, str(ROOT / "launcher.py"), "--db", world_db], cwd=ROOT, env=env,
+        # The console asks for a login (issue 7): sign in through the window's login form.
+        from tests.security_login import PASSWORD, add_account
+
+        add_account(world_db, "window_user")
+        app = subprocess.Popen([sys.executable, str(HERE / "launch_logged_in.py"), "window_user", PASSWORD, "--",
+                                "--db", world_db], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         shot = tmp_path / "window.png"
         stats = {}

@@ -1,0 +1,100 @@
+"""Per-source API keys for POST /api/events (`pak_<prefix>.<secret>`, only the SHA-256 stored).
+
+    python -m console.duty.sources --db data/ankang.sqlite add gridapp "网格通 App"    # prints the key once
+    python -m console.duty.sources --db … rotate NAME    # new key (creates the source when missing)
+    python -m console.duty.sources --db … list | disable NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.security.hardening import api_key_prefix, generate_api_key, verify_api_key
+from console.store.duty_models import DutySource
+
+
+def add_source(s: Session, name: str, title: str = "") -> str:
+    """Create a source and return its key (shown once). Commit after."""
+    key, prefix, digest = generate_api_key()
+    s.add(DutySource(name=name, title=title or name, prefix=prefix, key_hash=digest, enabled=True,
+                     created_at=datetime.utcnow()))
+    return key
+
+
+def rotate_source(s: Session, name: str, title: str = "") -> str:
+    """New key for a source (created when missing); the old key stops working at once. Commit after."""
+    row = s.scalar(select(DutySource).where(DutySource.name == name))
+    if row is None:
+        return add_source(s, name, title)
+    key, prefix, digest = generate_api_key()
+    row.prefix, row.key_hash, row.enabled = prefix, digest, True
+    return key
+
+
+class SourceKeys:
+    """Key → source name, checked against the table with a short cache (a disabled source stops within `ttl`)."""
+
+    def __init__(self, sessions, ttl: float = 10.0):
+        self.sessions, self.ttl = sessions, ttl
+        self._rows: dict[str, tuple[str, str]] = {}
+        self._stamp = 0.0
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        with self.sessions() as s:
+            rows = s.execute(select(DutySource.prefix, DutySource.name, DutySource.key_hash)
+                             .where(DutySource.enabled.is_(True))).all()
+        self._rows = {r.prefix: (r.name, r.key_hash) for r in rows}
+        self._stamp = time.monotonic()
+
+    def source_for(self, key: str | None) -> str | None:
+        prefix = api_key_prefix(key or "")
+        if prefix is None:
+            return None
+        with self._lock:
+            if time.monotonic() - self._stamp > self.ttl or prefix not in self._rows:
+                self._refresh()
+            found = self._rows.get(prefix)
+        return found[0] if found and verify_api_key(key, found[1]) else None
+
+
+def main(argv=None) -> None:
+    from console.store import make_engine, make_session_factory
+
+    ap = argparse.ArgumentParser(prog="python -m console.duty.sources", description="值班事件接入：来源系统与接口密钥")
+    ap.add_argument("--db", required=True)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    add = sub.add_parser("add")
+    add.add_argument("name")
+    add.add_argument("title", nargs="?", default="")
+    rot = sub.add_parser("rotate", help="new key (creates the source when missing)")
+    rot.add_argument("name")
+    rot.add_argument("title", nargs="?", default="")
+    sub.add_parser("list")
+    dis = sub.add_parser("disable")
+    dis.add_argument("name")
+    args = ap.parse_args(argv)
+    sessions = make_session_factory(make_engine(args.db, must_exist=True))
+    with sessions() as s, s.begin():
+        if args.cmd == "add":
+            print(add_source(s, args.name, args.title))
+        elif args.cmd == "rotate":
+            print(rotate_source(s, args.name, args.title))
+        elif args.cmd == "list":
+            for r in s.scalars(select(DutySource).order_by(DutySource.name)):
+                print(f"{r.name}\t{r.prefix}\t{'启用' if r.enabled else '停用'}\t{r.title}")
+        else:
+            row = s.scalar(select(DutySource).where(DutySource.name == args.name))
+            if row is None:
+                raise SystemExit(f"没有来源 {args.name}")
+            row.enabled = False
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""值班: live alerts on the map and in a list, details with nearby cameras and the grid worker, actions, handover.
+
+The list and map are fed by `console.duty.feed` through GET /api/alerts/changes (only what changed since the
+page's cursor): `assets/pingan_duty.js` polls it in a self-paced loop (≈ 4 per second when idle), merges the
+rows, flashes new markers and plays `assets/sounds/alert.wav`. Callbacks stay thin: reading and acting live in `console.duty`.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_ag_grid as dag
+import dash_leaflet as dl
+from dash import Input, Output, State, callback, clientside_callback, ClientsideFunction, dcc, html, no_update
+from dash_extensions.javascript import Namespace
+from sqlalchemy import select
+
+from console.duty import actions, detail, feed
+from console.duty.rules import RULE_LABELS
+from console.security.guard import AccessDenied
+from console.services.context import current_context
+from console.services.viewer import current_viewer
+from console.store import Area
+from console.store.codes import ALERT_STATES
+
+dash.register_page(__name__, path="/duty", title="平安一张图 · 值班", name="值班")
+
+NS = Namespace("pingan", "duty")
+
+
+class ID:
+    CHANGES = "duty-changes"
+    SELECTED = "duty-selected"
+    ACTED = "duty-acted"
+    AREA = "duty-filter-area"
+    RULE = "duty-filter-rule"
+    STATE = "duty-filter-state"
+    COUNT = "duty-count"
+    MAP = "duty-map"
+    ALERTS = "duty-map-alerts"
+    LIST = "duty-list"
+    DETAIL = "duty-detail"
+    ASSIGNEE = "duty-assignee"
+    NOTE = "duty-note"
+    MESSAGE = "duty-message"
+    AUDIO = "duty-audio"
+    HANDOVER_BTN = "duty-handover-btn"
+    HANDOVER = "duty-handover"
+    ACTION = {k: f"duty-act-{k}" for k in actions.ACTIONS}
+
+
+COLUMNS = [
+    {"field": "raised_at", "headerName": "时间（北京）", "width": 150, "sort": "desc"},
+    {"field": "severity_label", "headerName": "级别", "width": 90},
+    {"field": "rule_label", "headerName": "类型", "width": 130},
+    {"field": "title", "headerName": "内容", "flex": 1, "minWidth": 220},
+    {"field": "state_label", "headerName": "状态", "width": 90},
+    {"field": "grid", "headerName": "网格", "width": 150},
+    {"field": "county", "hide": True}, {"field": "rule", "hide": True}, {"field": "state", "hide": True},
+]
+ROW_CLASSES = {"pa-row-critical": "params.data.severity == 'critical'", "pa-row-high": "params.data.severity == 'high'"}
+STATE_OPTIONS = [{"label": "未办结", "value": "open"}] + [{"label": v, "value": k} for k, v in ALERT_STATES.items()]
+
+
+def _filters(counties: list[tuple[str, str]]) -> html.Div:
+    return html.Div(className="pa-duty-bar", children=[
+        html.H2("值班", className="pa-heading"),
+        dcc.Dropdown(id=ID.AREA, className="pa-dd", placeholder="全部县区", options=[
+            {"label": n, "value": c} for c, n in counties]),
+        dcc.Dropdown(id=ID.RULE, className="pa-dd", placeholder="全部类型", options=[
+            {"label": v, "value": k} for k, v in RULE_LABELS.items()]),
+        dcc.Dropdown(id=ID.STATE, className="pa-dd", value="open", clearable=True, placeholder="全部状态",
+                     options=STATE_OPTIONS),
+        html.Button("交接班清单", id=ID.HANDOVER_BTN, className="pa-btn"),
+        html.Span(id=ID.COUNT, className="pa-duty-count", role="status"),
+    ])
+
+
+def _overview():
+    """The 总览 page module as Dash loaded it (pages are imported under Dash's own module names)."""
+    import sys
+
+    for page in dash.page_registry.values():
+        if page["path"] == "/":
+            return sys.modules[page["module"]]
+    raise RuntimeError("总览 page not registered")
+
+
+def _map() -> dl.Map:
+    _basemap_layers = _overview()._basemap_layers  # the console's offline basemap, reused as is
+    return dl.Map(id=ID.MAP, preferCanvas=True, center=[32.75, 109.1], zoom=8, minZoom=6, maxZoom=18,
+                  className="pa-leaflet", children=[
+        dl.ScaleControl(position="bottomleft", imperial=False), *_basemap_layers(),
+        dl.GeoJSON(id=ID.ALERTS, data={"type": "FeatureCollection", "features": []}, pointToLayer=NS("alertPoint")),
+    ])
+
+
+def _actions_panel() -> html.Div:
+    buttons = [html.Button(label, id=ID.ACTION[key], className="pa-primary" if key == "acknowledge" else "")
+               for key, (label, *_rest) in actions.ACTIONS.items()]
+    return html.Div(className="pa-card", children=[
+        html.Div("处置", className="pa-legend-title"),
+        dcc.Input(id=ID.ASSIGNEE, className="pa-duty-input", placeholder="派往（网格员/部门）"),
+        dcc.Textarea(id=ID.NOTE, className="pa-duty-input", placeholder="说明 / 处理结果"),
+        html.Div(buttons, className="pa-duty-actions"),
+        html.Div(id=ID.MESSAGE, className="pa-duty-msg", role="alert"),
+    ])
+
+
+def layout(**_query) -> html.Div:
+    ctx = current_context()
+    viewer = current_viewer()
+    with ctx.session() as s:
+        counties = s.execute(select(Area.code, Area.name).where(Area.level == "county").order_by(Area.code)).all()
+        initial = {"cursor": feed.head(s), "alerts": feed.open_alerts(s, viewer.scope), "initial": True}
+    for r in initial["alerts"]:
+        r["rid"] = str(r["id"])
+    return html.Div(className="pa-duty", children=[
+        dcc.Store(id=ID.CHANGES, data=initial), dcc.Store(id=ID.SELECTED), dcc.Store(id=ID.ACTED, data=0),
+        html.Audio(id=ID.AUDIO, src=dash.get_asset_url("sounds/alert.wav"), preload="auto"),
+        _filters(counties),
+        html.Div(className="pa-duty-body", children=[
+            html.Div(className="pa-duty-left", children=[
+                html.Div(_map(), className="pa-duty-map"),
+                dag.AgGrid(id=ID.LIST, rowData=initial["alerts"], columnDefs=COLUMNS, getRowId="params.data.rid",
+                           className="ag-theme-alpine pa-grid pa-duty-grid pa-duty-list", rowClassRules=ROW_CLASSES,
+                           defaultColDef={"resizable": True, "sortable": True, "filter": True},
+                           dashGridOptions={"animateRows": False, "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}),
+            ]),
+            html.Aside(className="pa-duty-right", children=[
+                html.Div(id=ID.DETAIL, className="pa-card pa-duty-detail", children=html.P("点击列表或地图上的预警查看详情。")),
+                _actions_panel(),
+                html.Div(id=ID.HANDOVER, className="pa-card pa-handover", style={"display": "none"}),
+            ]),
+        ]),
+    ])
+
+
+# The feed itself runs in assets/pingan_duty.js (GET /api/alerts/changes, self-paced, only what changed);
+# this callback seeds it with the rows drawn at layout time and applies the filters.
+clientside_callback(ClientsideFunction("duty", "merge"),
+                    Output(ID.ALERTS, "data"), Output(ID.LIST, "filterModel"), Output(ID.COUNT, "children"),
+                    Input(ID.CHANGES, "data"), Input(ID.AREA, "value"), Input(ID.RULE, "value"), Input(ID.STATE, "value"))
+
+clientside_callback(ClientsideFunction("duty", "select"), Output(ID.SELECTED, "data"), Output(ID.MAP, "viewport"),
+                    Input(ID.LIST, "cellClicked"), Input(ID.ALERTS, "clickData"), prevent_initial_call=True)
+
+
+@callback(Output(ID.DETAIL, "children"), Input(ID.SELECTED, "data"), Input(ID.ACTED, "data"),
+          prevent_initial_call=True)
+def show_detail(alert_id, _acted):
+    if not alert_id:
+        return no_update
+    with current_context().session() as s:
+        d = detail.alert_detail(s, current_viewer(), int(alert_id))
+    return _render_detail(d) if d else html.P("该预警不存在或不在您的数据范围内。")
+
+
+@callback(Output(ID.ACTED, "data"), Output(ID.MESSAGE, "children"), Output(ID.NOTE, "value"),
+          *[Input(ID.ACTION[k], "n_clicks") for k in actions.ACTIONS],
+          State(ID.SELECTED, "data"), State(ID.ASSIGNEE, "value"), State(ID.NOTE, "value"), State(ID.ACTED, "data"),
+          prevent_initial_call=True)
+def act(*args):
+    alert_id, assignee, note, acted = args[-4:]
+    key = dash.ctx.triggered_id.removeprefix("duty-act-") if dash.ctx.triggered_id else None
+    if not alert_id or key not in actions.ACTIONS:
+        return no_update, "请先选择一条预警。", no_update
+    try:
+        with current_context().session() as s, s.begin():
+            actions.act(s, current_viewer(), int(alert_id), key, note or "", assignee=assignee)
+    except actions.ActionError as exc:
+        return no_update, str(exc), no_update
+    except AccessDenied:
+        return no_update, "您没有处置预警的权限（alert:act）。", no_update
+    return (acted or 0) + 1, "", ""
+
+
+@callback(Output(ID.HANDOVER, "children"), Output(ID.HANDOVER, "style"), Input(ID.HANDOVER_BTN, "n_clicks"),
+          prevent_initial_call=True)
+def handover(n):
+    if n and n % 2 == 0:
+        return no_update, {"display": "none"}
+    with current_context().session() as s:
+        rows = feed.open_alerts(s, current_viewer().scope, limit=500)
+    by_state = {k: sum(1 for r in rows if r["state"] == k) for k in actions.OPEN_STATES}
+    summary = "，".join(f"{ALERT_STATES[k]} {v} 条" for k, v in by_state.items())
+    table = html.Table([html.Thead(html.Tr([html.Th(h) for h in ("时间", "级别", "内容", "状态", "派往")])),
+                        html.Tbody([html.Tr([html.Td(r["raised_at"]), html.Td(r["severity_label"]),
+                                             html.Td(r["title"]), html.Td(r["state_label"]), html.Td(r["assignee"] or "")])
+                                    for r in rows[:200]])])
+    return [html.H4(f"交接班：未办结 {len(rows)} 条"), html.P(summary), table], {"display": "block"}
+
+
+def _dl(pairs) -> html.Dl:
+    return html.Dl([x for k, v in pairs for x in (html.Dt(k), html.Dd(v if v not in (None, "") else "—"))])
+
+
+def _render_detail(d: dict) -> list:
+    out = [html.H3(d["title"], id="duty-detail-title"),
+           _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]), ("时间", d["raised_at"]),
+                ("位置", d["place"]), ("网格", d["grid"]), ("来源", d["source"]), ("派往", d["assignee"])])]
+    if d["person"]:
+        p = d["person"]
+        out += [html.H4("人员（已脱敏）"), _dl([("姓名", p["name"]), ("身份证号", p["id_number"]), ("电话", p["phone"]),
+                                         ("类别", "、".join(p["categories"])), ("危险性等级", p["risk_level"])])]
+    out.append(html.H4("网格员"))
+    out.append(html.Ul([html.Li(f"{w['role']} {w['name']} {w['phone']}") for w in d["workers"]]) if d["workers"]
+               else html.P("—"))
+    out.append(html.H4("附近摄像机"))
+    out.append(html.Ul([html.Li(f"{c['name']}（{c['status_label']}，{c['distance_m']} 米）") for c in d["cameras"]])
+               if d["cameras"] else html.P("5 公里内没有摄像机"))
+    out.append(html.H4("处置记录"))
+    out.append(html.Ol([html.Li(f"{h['at']} {h['actor']} → {h['to']} {h['note']}") for h in d["history"]],
+                       className="pa-duty-hist"))
+    return out

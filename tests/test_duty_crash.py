@@ -1,0 +1,117 @@
+"""kill -9 during a burst of ingest: every 2xx'd event survives, its alert exists exactly once, replays add none."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from console.store import Alert, Event, make_engine, make_session_factory
+
+from duty_helpers import make_source, samples, world_copy
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+SCALE = Alert.rule == "dispute_scale"  # every burst event raises exactly this one (plus one repeated-in-grid)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(db: str, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port), "--bare"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
+            return proc
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(proc.stderr.read().decode()[-2000:])
+
+
+def body(i: int, grid: str) -> dict:
+    return {"event_id": f"burst-{i}", "type": "dispute_report", "occurred_at": "2026-11-26T09:00:00",
+            "grid_code": grid, "payload": {"scale": 40, "category": "neighbour", "n": i}}
+
+
+def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path):
+    db = world_copy(small_world_db, tmp_path)
+    key = make_source(db)
+    grid = samples(db)["grid"]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api/events"
+    proc = start(db, port)
+    acked: dict[int, int] = {}  # i -> event pk from the 2xx
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker(offset: int):
+        sess = requests.Session()
+        i = offset
+        while not stop.is_set():
+            try:
+                r = sess.post(url, data=json.dumps(body(i, grid)), timeout=5,
+                              headers={"X-API-Key": key, "Content-Type": "application/json"})
+            except requests.RequestException:
+                return
+            if r.status_code in (200, 201):
+                with lock:
+                    acked[i] = r.json()["id"]
+            i += 8
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    while len(acked) < 200:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acked) >= 200
+
+    sessions = make_session_factory(make_engine(db))
+    with sessions() as s:
+        stored = dict(s.execute(select(Event.source_event_id, Event.id).where(Event.source == "test")).all())
+        for i, pk in acked.items():
+            assert stored.get(f"burst-{i}") == pk, f"event {i} got a 2xx but is missing"
+        per_event = dict(s.execute(select(Alert.event_id, func.count()).where(Alert.event_id.in_(stored.values()), SCALE)
+                                   .group_by(Alert.event_id)).all())
+        assert all(per_event.get(pk) == 1 for pk in stored.values()), "an event has no alert or two"
+
+    proc = start(db, port)  # restart and replay everything (a source retrying after the crash)
+    try:
+        sess = requests.Session()
+        top = max(acked) + 16
+        for i in range(top):
+            r = sess.post(url, data=json.dumps(body(i, grid)),
+                          headers={"X-API-Key": key, "Content-Type": "application/json"})
+            assert r.status_code in (200, 201), r.text
+            if i in acked:
+                assert r.status_code == 200 and r.json()["id"] == acked[i]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    with sessions() as s:
+        n_events = s.scalar(select(func.count()).select_from(Event).where(Event.source == "test"))
+        n_alerts = s.scalar(select(func.count()).select_from(Alert).join(Event, Event.id == Alert.event_id)
+                            .where(Event.source == "test", SCALE))
+        repeated = s.scalar(select(func.count()).select_from(Alert).where(Alert.rule == "repeated_in_grid"))
+        assert n_events == top and n_alerts == top and repeated == 1

@@ -110,6 +110,17 @@ def main() -> int:
     from console.config import Settings
     from console.store.codes import CITY_CODE
 
+    import secrets
+
+    from sqlalchemy import update
+
+    from console.store import make_engine
+    from console.store.security_models import Account
+    from tests.security_login import add_account, login_page
+
+    account, password = f"bench-{secrets.token_hex(4)}", "Bm!" + secrets.token_urlsafe(18)
+    add_account(args.db, account, roles=("county",), scope=(CITY_CODE,), password=password)
+
     t0 = time.perf_counter()
     app = create_app(args.db, settings=Settings.from_env(warm_cache=True))
     from console.services.context import CONTEXT_KEY
@@ -135,6 +146,8 @@ def main() -> int:
         page.on("request", lambda r: off_host.append(r.url)
                 if urlparse(r.url).hostname not in ("127.0.0.1", None) and not r.url.startswith("data:") else None)
         wire = Wire(page)
+        login_page(page, base, account, password)  # a one-off city-scope account, disabled afterwards
+        wire.take()
 
         start = time.perf_counter()
         page.goto(base + "/")
@@ -180,6 +193,10 @@ def main() -> int:
             for up in reversed(trail[:-1]):  # back up through the breadcrumb
                 step(up, lambda up=up: page.evaluate(CLICK_CRUMB, up))
         browser.close()
+    engine = make_engine(args.db, must_exist=True)
+    with engine.begin() as conn:  # the benchmark's account must not outlive it
+        conn.execute(update(Account).where(Account.username == account).values(enabled=False))
+    engine.dispose()
     server.shutdown()
 
     result = {

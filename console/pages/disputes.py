@@ -68,7 +68,9 @@ def _register_form():
             _field("纬度", _input("lat", "如 32.52", "number", "8rem")),
             html.Span("在下方地图点击选点，所属网格自动判定", style=ui.LABEL),
         ]),
-        dl.Map(id=ID.R_MAP, center=[32.7, 109.0], zoom=8, style={"height": "16rem", "width": "40rem"}, children=[
+        dl.Map(id=ID.R_MAP, center=[32.7, 109.0], zoom=8, style={"height": "16rem", "width": "40rem"},
+               attributionControl=False, children=[
+            dl.AttributionControl(prefix=current_context().settings.attribution, position="bottomright"),
             dl.GeoJSON(url="/api/basemap/counties.geojson", interactive=False,
                        style={"color": "#2b6cb0", "weight": 1, "fillOpacity": 0.03}),
             dl.Marker(id=ID.R_PIN, position=[32.7, 109.0], opacity=0)]),

@@ -88,7 +88,8 @@ def _overview():
 def _map() -> dl.Map:
     _basemap_layers = _overview()._basemap_layers  # the console's offline basemap, reused as is
     return dl.Map(id=ID.MAP, preferCanvas=True, center=[32.75, 109.1], zoom=8, minZoom=6, maxZoom=18,
-                  className="pa-leaflet", children=[
+                  className="pa-leaflet", attributionControl=False, children=[
+        dl.AttributionControl(prefix=current_context().settings.attribution, position="bottomright"),
         dl.ScaleControl(position="bottomleft", imperial=False), *_basemap_layers(),
         dl.GeoJSON(id=ID.ALERTS, data={"type": "FeatureCollection", "features": []}, pointToLayer=NS("alertPoint")),
     ])

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from console.store.session import StoreError
 
-from .build import build_world, write_world
+from .build import build_and_write
 from .writer import check_target
 
 STEPS = 17  # 10 counties, villages, buildings+grids, 4 record stages, write
@@ -37,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tqdm(total=STEPS, desc="构建演示数据", unit="步", file=sys.stderr) as bar:
         try:
-            world = build_world(args.seed, args.scale, as_of, progress=bar)
-            write_world(world, args.db, force=args.force, progress=bar)
+            world = build_and_write(args.seed, args.scale, as_of, args.db, force=args.force, progress=bar)
         except (StoreError, ValueError) as exc:
             bar.close()
             print(f"错误: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ from geodata.assign import PolygonIndex
 
 from . import cases, geometry, people, special
 from .plan import population_plan
-from .writer import atomic_target, load_tables
+from .writer import TableLoader, atomic_target, load_tables
 
 ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m"
 CODE_COLS = ("county_code", "town_code", "village_code", "grid_code", "assign_generation")
@@ -107,9 +107,18 @@ def _assign(index: PolygonIndex, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
+def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) -> World:
+    """Synthesise the world. `sink(name, frame)`, when given, receives each table as soon as it is final
+    (so that a writer can load it while the rest is drawn); the returned World holds them all too."""
     if not 0 < scale <= 1.0:
         raise ValueError("--scale 应在 (0, 1] 之间")
+    world = World()
+
+    def publish(name: str, frame: pd.DataFrame) -> None:
+        world.tables[name] = frame
+        if sink is not None:
+            sink(name, frame)
+
     rng = np.random.default_rng(seed)
     progress = progress or tqdm(total=12, disable=True)
     started = time.perf_counter()
@@ -134,6 +143,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
                                        pd.Series(group).astype(str) + "组" + pd.Series(serial).astype(str) + "号"))
     buildings["floors"] = np.where(buildings["kind"].isin(["apartment", "mixed"]), rng.integers(6, 33, len(buildings)),
                                    rng.integers(1, 4, len(buildings)))
+    publish("building", buildings[["id", "code", "address", "kind", "floors", "dwellings", "lon", "lat", *CODE_COLS]])
     progress.update(1)
     stages["buildings"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
@@ -143,12 +153,17 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     target = {c: int(round(pop[c] * kept_hh[c] / full_hh[c])) for c in kept_hh.index}
     sizes = people.household_sizes(rng, households, target)
     households["size"] = sizes
+    publish("household", households[["id", "code", "building_id", "address", "kind", "size", "is_rental", "lon", "lat",
+                                      *CODE_COLS]])
     county_names = dict(zip(counties["code"], counties["name"]))
     persons, floating, foreign = people.build_persons(rng, households, sizes, as_of64, county_names)
     progress.update(1)
     stages["people"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
     ages = persons.pop("age").to_numpy()
+    publish("person", persons.copy(deep=False))  # the writer thread reads its own frame object
+    publish("floating_info", floating)
+    publish("foreign_info", foreign)
     pview = persons[["id", "sex", "residence_type", "name", "id_number", "phone", "lon", "lat", *CODE_COLS]].copy()
     pview["age"] = ages
     pview["village_kind"] = households["village_kind"].to_numpy()[persons["household_id"].to_numpy() - 1]
@@ -199,28 +214,18 @@ def build_world(seed: int, scale: float, as_of: date, progress=None) -> World:
     progress.update(1)
     stages["areas_and_grids"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
-    world = World()
-    world.tables = {
-        "area": areas,
-        "generation": pd.DataFrame([{"id": GENERATION, "scope_code": "610900", "created_at": f"{as_of.isoformat()} 00:00:00",
-                                     "created_by": "geodata.demo", "reason": "初始网格划分（演示数据，合成边界）",
-                                     "rollback_of": None}]),
-        "grid": grid_frame,
-        "grid_worker": cases.grid_workers(rng, grid_frame["code"].tolist()),
-        "survey": cases.surveys(rng, counties["code"].tolist(), as_of.year),
-        "building": buildings[["id", "code", "address", "kind", "floors", "dwellings", "lon", "lat", *CODE_COLS]],
-        "household": households[["id", "code", "building_id", "address", "kind", "size", "is_rental", "lon", "lat", *CODE_COLS]],
-        "person": persons,
-        "floating_info": floating,
-        "foreign_info": foreign,
-        "special_person": specials,
-        "key_youth": youth,
-        "organisation": orgs,
-        "camera": cams,
-        "dispute": disputes,
-        "dispute_party": parties,
-        "dispute_event": events,
-    }
+    for name, frame in (
+        ("area", areas),
+        ("generation", pd.DataFrame([{"id": GENERATION, "scope_code": "610900",
+                                      "created_at": f"{as_of.isoformat()} 00:00:00", "created_by": "geodata.demo",
+                                      "reason": "初始网格划分（演示数据，合成边界）", "rollback_of": None}])),
+        ("grid", grid_frame),
+        ("grid_worker", cases.grid_workers(rng, grid_frame["code"].tolist())),
+        ("survey", cases.surveys(rng, counties["code"].tolist(), as_of.year)),
+        ("special_person", specials), ("key_youth", youth), ("organisation", orgs), ("camera", cams),
+        ("dispute", disputes), ("dispute_party", parties), ("dispute_event", events),
+    ):
+        publish(name, frame)
     world.meta = {
         "seed": str(seed), "scale": str(scale), "as_of": as_of.isoformat(), "generator": "geodata.demo 1",
         "synthetic": "true", **{f"seconds.{k}": str(v) for k, v in stages.items()},
@@ -233,12 +238,29 @@ def county_geom_of(code: str):
     return {c.code: c.geometry for c in realdata.counties()}[code]
 
 
-def write_world(world: World, db: str, *, force: bool = False, progress=None) -> None:
+def _meta_frame(world: World) -> pd.DataFrame:
     meta = {**world.meta, "built_at": datetime.now().isoformat(timespec="seconds")}
-    tables = {**world.tables, "world_meta": pd.DataFrame({"key": list(meta), "value": list(meta.values())})}
+    return pd.DataFrame({"key": list(meta), "value": list(meta.values())})
+
+
+def write_world(world: World, db: str, *, force: bool = False, progress=None) -> None:
+    """Write an already built world (tests, or a world built once and written to several databases)."""
     started = time.perf_counter()
     with atomic_target(db, force=force) as engine:
-        load_tables(engine, tables, progress)
+        load_tables(engine, {**world.tables, "world_meta": _meta_frame(world)}, progress)
     world.meta["seconds.write"] = f"{time.perf_counter() - started:.2f}"
     if progress is not None:
         progress.update(1)
+
+
+def build_and_write(seed: int, scale: float, as_of: date, db: str, *, force: bool = False, progress=None) -> World:
+    """Build and write at once: each table is loaded on a background thread as soon as it is final."""
+    started = time.perf_counter()
+    with atomic_target(db, force=force) as engine:
+        with TableLoader(engine, progress) as loader:
+            world = build_world(seed, scale, as_of, progress=progress, sink=loader.put)
+            loader.put("world_meta", _meta_frame(world))
+    world.meta["seconds.total_with_write"] = f"{time.perf_counter() - started:.2f}"
+    if progress is not None:
+        progress.update(1)
+    return world

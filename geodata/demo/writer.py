@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,33 +121,93 @@ def ingest_table(target, table: str, frame: pd.DataFrame) -> None:
             cur.adbc_ingest(table, pa.Table.from_pandas(frame, preserve_index=False), mode="append")
 
 
+class TableLoader:
+    """Loads tables on a background thread while the world is still being synthesised.
+
+    Arrow ingest and SQLite run in C without the GIL, so writing persons overlaps with drawing the
+    special populations and cases. Indexes are dropped first and built after the last table
+    (several times faster than maintaining them row by row). Any error, in either thread, reaches
+    the caller; the scratch file (or the transaction) is then thrown away by `atomic_target`.
+    """
+
+    def __init__(self, engine: Engine, progress=None):
+        self.engine, self.progress = engine, progress
+        self.indexes = _indexes_of(engine_tables(engine))
+        self.queue: queue.Queue = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="world-writer", daemon=True)
+
+    def __enter__(self) -> TableLoader:
+        with self.engine.begin() as conn:
+            for ix in self.indexes:
+                ix.drop(conn)
+        if self.engine.dialect.name == "sqlite":
+            self.engine.dispose()  # the scratch file is ours alone while ADBC writes it
+        self.thread.start()
+        return self
+
+    def put(self, name: str, frame: pd.DataFrame) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((name, frame))
+
+    def _run(self) -> None:
+        try:
+            if self.engine.dialect.name == "sqlite":
+                with adbc_sqlite.connect(self.engine.url.database, autocommit=True) as adbc:
+                    with adbc.cursor() as cur:
+                        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-500000"):
+                            cur.execute(f"PRAGMA {pragma}")
+                            cur.fetchall()
+                    self._drain(adbc)
+            else:
+                with self.engine.begin() as conn:
+                    self._drain(conn)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+            while self.queue.get() is not None:  # let the producer finish putting
+                pass
+
+    def _drain(self, target) -> None:
+        while (item := self.queue.get()) is not None:
+            if item is _ABORT:
+                raise RuntimeError("world build aborted")
+            name, frame = item
+            ingest_table(target, name, frame)
+            if self.progress is not None:
+                self.progress.set_postfix_str(name)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.queue.put(_ABORT if exc_type else None)
+        if exc_type:
+            self.queue.put(None)
+        self.thread.join()
+        if exc_type:
+            return
+        if self.error is not None:
+            raise self.error
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size=-500000")
+                conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
+            for ix in self.indexes:
+                ix.create(conn)
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+                conn.exec_driver_sql("ANALYZE")
+
+
+_ABORT = ("", None)
+
+
+def engine_tables(engine: Engine) -> list[str]:
+    from console.store import Base
+
+    return list(Base.metadata.tables)
+
+
 def load_tables(engine: Engine, tables: dict[str, pd.DataFrame], progress=None) -> None:
-    """Load every frame in one transaction. Indexes are built after the rows (several times faster)."""
-    indexes = _indexes_of(tables)
-    with engine.begin() as conn:
-        for ix in indexes:
-            ix.drop(conn)
-    if engine.dialect.name == "sqlite":
-        engine.dispose()  # the scratch file is ours alone while ADBC writes it
-        with adbc_sqlite.connect(engine.url.database, autocommit=True) as adbc:
-            with adbc.cursor() as cur:
-                for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-500000"):
-                    cur.execute(f"PRAGMA {pragma}")
-                    cur.fetchall()
-            for name, frame in tables.items():
-                ingest_table(adbc, name, frame)
-                if progress is not None:
-                    progress.set_postfix_str(name)
-    else:
-        with engine.begin() as conn:
-            for name, frame in tables.items():
-                ingest_table(conn, name, frame)
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA cache_size=-500000")
-            conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
-        for ix in indexes:
-            ix.create(conn)
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA analysis_limit=2000")
-            conn.exec_driver_sql("ANALYZE")
+    """Load frames that are already built (tests, re-writes of a built world)."""
+    with TableLoader(engine, progress) as loader:
+        for name, frame in tables.items():
+            loader.put(name, frame)

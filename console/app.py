@@ -34,7 +34,8 @@ class ID:
 
 
 INGEST_PUBLIC_PATHS = ("/api/events",)
-NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"))
+NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"),
+             ("/admin/accounts", "账户"), ("/admin/audit", "审计"))
 
 
 def _shell(settings: Settings) -> html.Div:

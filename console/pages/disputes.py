@@ -13,6 +13,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from console.disputes import deadlines, excel, ledger, routing, service, workflow
 from console.disputes import ui
+from console.pages._basemap import attribution
 from console.security.guard import AccessDenied
 from console.services.context import current_context
 from console.services import viewer as viewers
@@ -70,7 +71,7 @@ def _register_form():
         ]),
         dl.Map(id=ID.R_MAP, center=[32.7, 109.0], zoom=8, style={"height": "16rem", "width": "40rem"},
                attributionControl=False, children=[
-            dl.AttributionControl(prefix=current_context().settings.attribution, position="bottomright"),
+            attribution(),
             dl.GeoJSON(url="/api/basemap/counties.geojson", interactive=False,
                        style={"color": "#2b6cb0", "weight": 1, "fillOpacity": 0.03}),
             dl.Marker(id=ID.R_PIN, position=[32.7, 109.0], opacity=0)]),

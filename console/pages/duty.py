@@ -15,6 +15,7 @@ from dash_extensions.javascript import Namespace
 from sqlalchemy import select
 
 from console.duty import actions, detail, feed
+from console.pages._basemap import attribution, basemap_layers
 from console.duty.rules import RULE_LABELS
 from console.security.guard import AccessDenied
 from console.services.context import current_context
@@ -75,22 +76,11 @@ def _filters(counties: list[tuple[str, str]]) -> html.Div:
     ])
 
 
-def _overview():
-    """The 总览 page module as Dash loaded it (pages are imported under Dash's own module names)."""
-    import sys
-
-    for page in dash.page_registry.values():
-        if page["path"] == "/":
-            return sys.modules[page["module"]]
-    raise RuntimeError("总览 page not registered")
-
-
 def _map() -> dl.Map:
-    _basemap_layers = _overview()._basemap_layers  # the console's offline basemap, reused as is
     return dl.Map(id=ID.MAP, preferCanvas=True, center=[32.75, 109.1], zoom=8, minZoom=6, maxZoom=18,
                   className="pa-leaflet", attributionControl=False, children=[
-        dl.AttributionControl(prefix=current_context().settings.attribution, position="bottomright"),
-        dl.ScaleControl(position="bottomleft", imperial=False), *_basemap_layers(),
+        attribution(),
+        dl.ScaleControl(position="bottomleft", imperial=False), *basemap_layers(),
         dl.GeoJSON(id=ID.ALERTS, data={"type": "FeatureCollection", "features": []}, pointToLayer=NS("alertPoint")),
     ])
 

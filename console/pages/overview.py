@@ -23,36 +23,17 @@ from layers import LAYERS, OVERLAY_KEYS
 from layers.population import choropleth_breaks
 
 from console.pages import _widgets as w
+from console.pages._basemap import attribution, basemap_layers
 from console.pages._overview_ids import ID
 
 dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="总览", order=0)
 
 NS = Namespace("pingan", "map")
-BASEMAP = ("provinces", "cities", "rivers", "counties", "outline")
 DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
 TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
 GRID_LOCALE = {"page": "第", "to": "至", "of": "共", "more": "更多", "next": "下一页", "previous": "上一页",
                "first": "首页", "last": "末页", "pageSizeSelectorLabel": "每页条数：", "noRowsToShow": "无记录",
                "loadingOoo": "加载中……", "filterOoo": "筛选……", "contains": "包含", "equals": "等于"}
-
-
-def _basemap_layers() -> list:
-    """Offline context drawn from shipped data (the dark theme inverts it in CSS, no re-download)."""
-    ctx = current_context()
-    out = []
-    if ctx.settings.tile_url:
-        if ctx.settings.tile_kind == "wms":
-            out.append(dl.WMSTileLayer(url=ctx.settings.tile_url, layers=ctx.settings.wms_layers, format="image/png",
-                                       transparent=True, attribution=ctx.settings.attribution))
-        else:
-            out.append(dl.TileLayer(url=ctx.settings.tile_url, attribution=ctx.settings.attribution))
-    shown = BASEMAP if not ctx.settings.tile_url else ("outline", "counties")
-    for name in shown:
-        # one pane per context layer: canvas draw order must not depend on which download finishes first
-        out.append(dl.Pane(name=f"pa-base-{name}", children=[
-            dl.GeoJSON(id={"type": ID.BASEMAP, "name": name}, url=f"/api/basemap/{name}.geojson", interactive=False,
-                       style=NS("basemapStyle"), hideout={"kind": name}, pane=f"pa-base-{name}")]))
-    return out
 
 
 def _overlay_hideout(key: str, dark: bool) -> dict:
@@ -72,15 +53,14 @@ def _overlay(key: str, dark: bool) -> dl.GeoJSON:
 
 
 def _map(dark: bool) -> html.Div:
-    ctx = current_context()
     viewer = current_viewer()
     allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
     leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, center=[32.75, 109.1], zoom=8,
                      trackViewport=False,
                      minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
-        dl.AttributionControl(prefix=ctx.settings.attribution, position="bottomright"),
+        attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False),
-        *_basemap_layers(),
+        *basemap_layers(),
         dl.GeoJSON(id=ID.AREAS, style=NS("areaStyle"), onEachFeature=NS("areaEach"),
                    hideout={"dark": dark, "selected": None, "mode": "plain"}),
         *[_overlay(k, dark) for k in OVERLAY_KEYS],

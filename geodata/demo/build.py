@@ -194,16 +194,16 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     grid_frame["residents"] = grid_frame["code"].map(res_per_grid).fillna(0).astype(int)
     grid_frame["drawn_by"] = "geodata.demo"
     grid_frame["drawn_at"] = f"{as_of.isoformat()} 00:00:00"
-    grid_frame = grid_frame.drop(columns=["households_x"], errors="ignore")
     grid_frame.insert(0, "id", np.arange(1, len(grid_frame) + 1))
 
     city = realdata.city()
-    scaled_pop = lambda s: s  # noqa: E731 - area populations are the planned (census) figures, at any scale
+    # Area populations are the planned (census) figures at any scale; only the records are scaled.
+    county_geom = {c.code: c.geometry for c in realdata.counties()}
     areas = pd.concat([
         _area_rows([city.code], [city.name], "city", [None], [None], False, [city.geometry],
                    [int(counties["population"].sum())], ["census"], [int(counties["households"].sum())]),
         _area_rows(counties["code"], counties["name"], "county", "610900", None, False,
-                   [g for g in (county_geom_of(c) for c in counties["code"])], scaled_pop(counties["population"]),
+                   [county_geom[c] for c in counties["code"]], counties["population"],
                    counties["population_source"], counties["households"]),
         _area_rows(towns["code"], towns["name"], "town", towns["county_code"], towns["kind"], True,
                    [town_geom[c] for c in towns["code"]], towns["population"], towns["population_source"], towns["households"]),
@@ -232,10 +232,6 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
         **{f"rows.{k}": str(len(v)) for k, v in world.tables.items()},
     }
     return world
-
-
-def county_geom_of(code: str):
-    return {c.code: c.geometry for c in realdata.counties()}[code]
 
 
 def _meta_frame(world: World) -> pd.DataFrame:

@@ -1,0 +1,199 @@
+"""Preview and commit of a draft as a new boundary generation, and rollback to a past one.
+
+A commit is one transaction: it takes the village's write lock, refuses if another commit landed since
+the draft started (the planner must rebase) or if the draft has errors, then adds the generation,
+retires the changed grids, adds the new ones, re-assigns every located record of the village that
+changes grid (stamped with the generation), logs each move, moves grid workers of retired grids to
+their successors, and closes the draft. Any failure rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import shapely
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from console.security.guard import Viewer, audit
+from console.store import Alert, Area, Building, Camera, Dispute, Generation, Grid, GridWorker, Household, KeyYouth, \
+    Organisation, Person, SpecialPerson
+from console.store.codes import OPEN_DISPUTE_STATES
+from console.store.planner_models import GridMove
+from console.store.scope import AreaScope
+from geodata.planner import balance as balancing, codes as coding, moves as moving, validity
+from geodata.planner.draft import State
+from geodata.planner.rules import DEFAULT_RULES, Rules, area_m2
+
+from . import drafts
+from .village import ConflictError, PlannerError, VillageData, current_generation, current_grid_rows, grids_at, \
+    load_village, used_serials, workers_by_grid
+
+# kind → (model, extra filter or None). Events stay where they happened (they keep their generation stamp).
+RECORD_KINDS = {
+    "household": (Household, None),
+    "person": (Person, None),
+    "special": (SpecialPerson, None),
+    "dispute": (Dispute, lambda: Dispute.state.in_(OPEN_DISPUTE_STATES)),
+    "camera": (Camera, None),
+    "dispute_closed": (Dispute, lambda: Dispute.state.not_in(OPEN_DISPUTE_STATES)),
+    "building": (Building, None),
+    "organisation": (Organisation, None),
+    "key_youth": (KeyYouth, None),
+    "alert": (Alert, None),
+}
+PREVIEW_KINDS = ("household", "person", "special", "dispute", "camera")
+
+
+@dataclass
+class Preview:
+    state: State                         # the draft with every grid coded
+    moved: dict[str, moving.Moved]
+    pairs: list[dict]                    # (old → new) with counts of PREVIEW_KINDS
+    workers: list[dict]
+    retired: list[str]                   # codes that end with this commit
+    added: list[str]                     # codes that start with it (new or redrawn)
+    unchanged: list[str]
+    successors: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.retired and not self.added
+
+
+def load_records(session: Session, village_code: str) -> dict[str, moving.Records]:
+    scope = AreaScope.of([village_code])
+    out = {}
+    for kind, (model, extra) in RECORD_KINDS.items():
+        q = select(model.id, model.lon, model.lat, model.grid_code).where(scope.clause(model))
+        if extra is not None:
+            q = q.where(extra())
+        rows = session.execute(q).all()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        lon = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
+        lat = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
+        grid = np.array([r[3] for r in rows], dtype=object)
+        out[kind] = moving.Records(ids, lon, lat, grid)
+    return out
+
+
+def preview(session: Session, village: VillageData, state: State) -> Preview:
+    current = {g.code: g for g in village.grids}
+    coded = coding.assign_codes(village.code, state, used_serials(session, village.code))
+    unchanged = [g.code for g in coded if g.code in current and coding.unchanged(g.geometry, current[g.code].geometry)]
+    keep = set(unchanged)
+    added = [g.code for g in coded if g.code not in keep]
+    retired = [c for c in current if c not in keep]
+    moved = moving.record_moves(coded, load_records(session, village.code))
+    pairs = moving.pair_table({k: moved[k] for k in PREVIEW_KINDS})
+    codes_involved = {r["from"] for r in pairs} | {r["to"] for r in pairs} | set(retired) | set(added)
+    workers = moving.worker_changes(pairs, workers_by_grid(session, codes_involved))
+    new_codes = {g.code for g in coded}
+    successors = {c: moving.successor_grid(pairs, c) for c in retired if c not in new_codes}
+    return Preview(coded, moved, pairs, workers, retired, added, unchanged, successors)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    generation: int
+    added: list[str]
+    retired: list[str]
+    moved: dict[str, int]
+    ms: float
+
+
+def _lock_village(session: Session, village_code: str) -> None:
+    """Serialise commits of one village: a no-op UPDATE takes SQLite's write lock / PostgreSQL's row lock."""
+    session.execute(update(Area).where(Area.code == village_code).values(kind=Area.kind))
+
+
+def commit_state(session: Session, viewer: Viewer, village_code: str, state: State, base_generation: int,
+                 reason: str, *, rollback_of: int | None = None, rules: Rules = DEFAULT_RULES,
+                 now: datetime | None = None) -> CommitResult:
+    """Write `state` as the village's next generation. The caller owns the transaction (commit/rollback)."""
+    t0 = time.perf_counter()
+    drafts.authorise(viewer, village_code)
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlannerError("请填写调整原因")
+    _lock_village(session, village_code)
+    if current_generation(session, village_code) != base_generation:
+        raise ConflictError("其他规划员已提交了本村（社区）的新网格版本；请基于最新版本重新开始草稿（rebase），"
+                            "您的草稿已保留，可导出后再导入")
+    village = load_village(session, village_code)
+    problems = validity.errors(validity.validate(village.geometry, state, village_code, rules))
+    if problems:
+        raise PlannerError("草稿存在错误，不能提交：" + "；".join(
+            f"{validity.KIND_LABELS[p.kind]}：{p.message}" for p in problems[:5]))
+    pv = preview(session, village, state)
+    if pv.empty:
+        raise PlannerError("草稿与现行网格完全相同，无需提交")
+    now = now or datetime.now()
+    gen = Generation(scope_code=village_code, created_at=now, created_by=viewer.username, reason=reason,
+                     rollback_of=rollback_of)
+    session.add(gen)
+    session.flush()
+    rows = {r.code: r for r in current_grid_rows(session, village_code)}
+    retire_ids = [rows[c].id for c in pv.retired]
+    if retire_ids:
+        session.execute(update(Grid).where(Grid.id.in_(retire_ids)).values(generation_high=gen.id - 1))
+    tallies = balancing.tally(pv.state, village.lon, village.lat, village.size,
+                              rules.band_for(village.kind)).tallies
+    by_code = {g.code: (g, t) for g, t in zip(pv.state, tallies)}
+    session.execute(insert(Grid), [_grid_row(by_code[c][0], by_code[c][1], village_code, gen.id, viewer, now)
+                                   for c in pv.added])
+    counts = {}
+    for kind, m in pv.moved.items():
+        counts[kind] = len(m)
+        if not len(m):
+            continue
+        model = RECORD_KINDS[kind][0]
+        session.execute(update(model), [{"id": int(i), "grid_code": n, "assign_generation": gen.id}
+                                        for i, n in zip(m.ids, m.new)])
+        session.execute(insert(GridMove), [{"generation_id": gen.id, "kind": kind, "record_id": int(i),
+                                            "from_grid": o, "to_grid": n} for i, o, n in zip(m.ids, m.old, m.new)])
+    # records that stayed in a redrawn grid now belong to its new boundary version too
+    for model in {m for m, _ in RECORD_KINDS.values()}:
+        session.execute(update(model).where(model.grid_code.in_(pv.added)).values(assign_generation=gen.id))
+    for old, new in pv.successors.items():
+        if new:
+            session.execute(update(GridWorker).where(GridWorker.grid_code == old).values(grid_code=new))
+    audit(viewer, "grid.commit", f"village:{village_code}", detail={
+        "generation": gen.id, "added": pv.added, "retired": pv.retired, "moved": counts,
+        "rollback_of": rollback_of}, session=session)
+    return CommitResult(gen.id, pv.added, pv.retired, counts, (time.perf_counter() - t0) * 1000)
+
+
+def _grid_row(g, tally, village_code: str, gen_id: int, viewer: Viewer, now: datetime) -> dict:
+    geom = g.geometry
+    minx, miny, maxx, maxy = geom.bounds
+    label = geom.representative_point()
+    return {"code": g.code, "name": g.name or f"第{int(g.code[12:])}网格", "kind": g.kind,
+            "village_code": village_code, "generation_low": gen_id, "generation_high": None,
+            "households": tally.households, "residents": tally.residents, "drawn_by": viewer.username,
+            "drawn_at": now, "geom_wkb": shapely.to_wkb(geom), "min_lon": minx, "min_lat": miny,
+            "max_lon": maxx, "max_lat": maxy, "label_lon": label.x, "label_lat": label.y,
+            "area_km2": area_m2(geom) / 1e6}
+
+
+def commit_draft(session: Session, viewer: Viewer, draft_id: int, reason: str, **kw) -> CommitResult:
+    row = drafts.get(session, viewer, draft_id, for_update=True)
+    result = commit_state(session, viewer, row.village_code, drafts.state_of(row), row.base_generation, reason, **kw)
+    row.status = "committed"
+    row.title = f"第{result.generation}版"
+    row.updated_at = datetime.now()
+    return result
+
+
+def rollback_to(session: Session, viewer: Viewer, village_code: str, generation: int, reason: str,
+                **kw) -> CommitResult:
+    """Restore a past generation's grids as a NEW generation (history is never deleted)."""
+    past = grids_at(session, village_code, generation)
+    if not past:
+        raise PlannerError(f"第{generation}版中没有本村（社区）的网格")
+    base = current_generation(session, village_code)
+    return commit_state(session, viewer, village_code, past, base, reason or f"回退到第{generation}版",
+                        rollback_of=generation, **kw)

@@ -1,13 +1,352 @@
-"""网格规划: placeholder page; a later issue fills it."""
+"""网格规划: redraw a village's grids as a draft with live balance and validity, preview who moves, commit as a
+new generation, browse and roll back generations. Callbacks are thin: console.planner does the work."""
+
+from __future__ import annotations
+
+import base64
 
 import dash
-from dash import html
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from sqlalchemy import select
+
+from console.pages._planner_ids import ID
+from console.pages._planner_layout import map_panel, tools_panel
+from console.planner import actions, commit as committing, drafts, editcontrol, render
+from console.planner.evaluate import evaluate, grid_rows
+from console.planner.village import PlannerError, history, load_village
+from console.security.guard import AccessDenied
+from console.security.permissions import GRID_EDIT
+from console.services.context import current_context
+from console.services.viewer import current_viewer
+from console.store import Area
+from geodata.planner.draft import EditError
 
 dash.register_page(__name__, path="/planner", title="平安一张图 · 网格规划", name="网格规划")
 
 
-def layout(**_query):
-    return html.Div(className="pa-placeholder", children=[
-        html.H2("网格规划"),
-        html.P("网格规划（网格绘制、调整与版本管理）将在后续版本提供。"),
+def _village_options(viewer) -> list[dict]:
+    with current_context().session() as s:
+        towns = dict(s.execute(select(Area.code, Area.name).where(Area.level == "town")).all())
+        rows = s.execute(select(Area.code, Area.name).where(Area.level == "village").order_by(Area.code)).all()
+    return [{"label": f"{towns.get(code[:9], '')} · {name}（{code}）", "value": code}
+            for code, name in rows if viewer.sees(code)]
+
+
+def layout(village: str | None = None, **_query):
+    viewer = current_viewer()
+    if not viewer.can(GRID_EDIT):
+        return html.Div(className="pa-placeholder", children=[html.H2("网格规划"), html.P("无权限：需要“编辑网格”权限。")])
+    options = _village_options(viewer)
+    value = village if any(o["value"] == village for o in options) else None
+    return html.Div(className="pa-planner", children=[
+        dcc.Location(id=ID.URL, refresh=False),
+        dcc.Store(id=ID.DRAFT), dcc.Store(id=ID.MOUNT),
+        html.Div(className="pa-pl-head", children=[
+            html.H2("网格规划", style={"margin": 0}),
+            dcc.Dropdown(id=ID.VILLAGE, options=options, value=value, placeholder="选择村（社区）…",
+                         className="pa-pl-village"),
+            html.Div(id=ID.MESSAGE, className="pa-pl-message info", children="选择一个村（社区）开始调整网格。"),
+        ]),
+        html.Div(className="pa-pl-body", children=[map_panel(), tools_panel()]),
     ])
+
+
+def _message(text: str, tone: str = "ok"):
+    return html.Div(text, className=f"pa-pl-message {tone}")
+
+
+def _village(code: str):
+    """Village outline, households and current grids, cached per village generation."""
+    c = current_context()
+    with c.session() as s:
+        from console.planner.village import current_generation
+        gen = current_generation(s, code)
+    return c.geo_cache.get_or_set(("planner-village", code, gen), lambda: _load(code))
+
+
+def _load(code: str):
+    with current_context().session() as s:
+        return load_village(s, code)
+
+
+# ------------------------------------------------------------------ open a village
+@callback(Output(ID.DRAFT, "data"), Output(ID.MESSAGE, "children"), Output(ID.OUTLINE, "data"),
+          Output(ID.HOUSEHOLDS, "data"), Output(ID.MAP, "viewport"), Output(ID.URL, "search"),
+          Input(ID.VILLAGE, "value"), prevent_initial_call=False)
+def open_village(code):
+    if not code:
+        raise PreventUpdate
+    viewer = current_viewer()
+    try:
+        with current_context().session() as s, s.begin():
+            row = drafts.open_draft(s, viewer, code) or drafts.start(s, viewer, code)
+            draft_id, resumed = row.id, len(drafts.step_labels(row)) > 1
+    except (AccessDenied, PlannerError) as exc:
+        return None, _message(str(exc), "error"), None, None, no_update, no_update
+    v = _village(code)
+    outline = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                                                          "geometry": v.geometry.__geo_interface__}]}
+    note = f"{v.name}：{len(v.grids)} 个网格，{v.households} 户" + ("（已恢复未提交的草稿）" if resumed else "")
+    viewport = {"bounds": render.bounds(v.geometry), "transition": "fitBounds", "options": {"animate": False}}
+    return ({"draft": draft_id, "village": code, "version": 0, "selected": None}, _message(note, "info"), outline,
+            render.households_geojson(v.lon, v.lat), viewport, f"?village={code}")
+
+
+# ------------------------------------------------------------------ every edit goes through here
+EDIT_INPUT = Input({"type": ID.EDIT, "v": ALL}, "geojson")
+
+
+@callback(Output(ID.DRAFT, "data", allow_duplicate=True), Output(ID.MOUNT, "data"),
+          Output(ID.MESSAGE, "children", allow_duplicate=True),
+          EDIT_INPUT, Input(ID.GRIDS, "clickData"), Input(ID.TABLE, "cellClicked"),
+          Input(ID.UNDO, "n_clicks"), Input(ID.REDO, "n_clicks"), Input(ID.MERGE, "n_clicks"),
+          Input(ID.DELETE, "n_clicks"), Input(ID.RESTART, "n_clicks"), Input(ID.PROPOSE, "n_clicks"),
+          Input(ID.IMPORT, "n_clicks"), Input(ID.RESTORE, "n_clicks"),
+          State(ID.DRAFT, "data"), State(ID.MOUNT, "data"), State(ID.TABLE, "selectedRows"), State(ID.K, "value"),
+          State(ID.UPLOAD, "contents"), State(ID.UPLOAD, "filename"), State(ID.ENCODING, "value"),
+          State(ID.CRS, "value"), State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
+def act(edit_reports, click, cell, _u, _r, _m, _d, _rs, _p, _i, _h, draft, mount, selected, k, upload, filename,
+        encoding, crs, history_rows):
+    if not draft:
+        raise PreventUpdate
+    trigger = dash_ctx.triggered_id
+    if isinstance(trigger, dict) and trigger.get("type") == ID.EDIT:
+        return _from_edit_control(draft, mount, edit_reports, trigger["v"])
+    if trigger == ID.GRIDS or trigger == ID.TABLE:
+        index = (click or {}).get("properties", {}).get("index") if trigger == ID.GRIDS else \
+            int((cell or {}).get("rowId") or -1)
+        if index is None or index < 0:
+            raise PreventUpdate
+        return _next(draft, selected=index), no_update, no_update
+    indices = sorted(int(r["index"]) for r in selected or [])
+    try:
+        action, payload = _button_action(trigger, indices, k, upload, filename, encoding, crs, history_rows, draft)
+    except (EditError, PlannerError, AccessDenied) as exc:
+        return no_update, no_update, _message(str(exc), "error")
+    return _apply(draft, action, payload)
+
+
+def _button_action(trigger, indices, k, upload, filename, encoding, crs, history_rows, draft):
+    if trigger in (ID.UNDO, ID.REDO, ID.RESTART):
+        return {ID.UNDO: "undo", ID.REDO: "redo", ID.RESTART: "restart"}[trigger], {}
+    if trigger == ID.MERGE:
+        if len(indices) != 2:
+            raise EditError("请在表格中勾选两个相邻网格再合并")
+        return "merge", {"indices": indices}
+    if trigger == ID.DELETE:
+        if len(indices) != 1:
+            raise EditError("请在表格中勾选一个要删除的网格")
+        return "delete", {"index": indices[0]}
+    if trigger == ID.PROPOSE:
+        return "propose", {"k": int(k) if k else None}
+    if trigger == ID.IMPORT:
+        code, *_ = _draft_state(draft)
+        return "import", {"state": _imported_state(upload, filename, encoding, crs, code)}
+    if trigger == ID.RESTORE:
+        if not history_rows:
+            raise EditError("请先在版本历史中勾选一个版本")
+        code, *_ = _draft_state(draft)
+        with current_context().session() as s:
+            return "restore", {"state": actions.restore_state(s, code, int(history_rows[0]["id"]))}
+    raise PreventUpdate
+
+
+def _imported_state(upload, filename, encoding, crs, village_code):
+    from geodata.planner import gridfile
+    from geodata.planner.codes import inherit_codes
+    from geodata.planner.draft import DraftGrid
+
+    if not upload:
+        raise EditError("请先选择要导入的文件")
+    try:
+        data = base64.b64decode(upload.split(",", 1)[1])
+        result = gridfile.read_grid_file(data, filename or "", crs=crs or None, encoding=encoding or None)
+    except gridfile.GridFileError as exc:
+        raise EditError(str(exc)) from exc
+    except (ValueError, IndexError) as exc:
+        raise EditError(f"文件无法读取：{exc}") from exc
+    grids = tuple(DraftGrid(g.code if g.code and g.code.startswith(village_code) else None, g.geometry, g.name or "")
+                  for g in result.grids)
+    return inherit_codes(grids, _village(village_code).grids)
+
+
+def _draft_state(draft: dict):
+    """(village code, state, step labels, cursor) of the viewer's draft; the village comes from the stored row,
+    never from the browser, and drafts.get enforces grid:edit + scope + ownership."""
+    with current_context().session() as s:
+        row = drafts.get(s, current_viewer(), int(draft["draft"]))
+        return row.village_code, drafts.state_of(row), drafts.step_labels(row), row.cursor
+
+
+def _next(current: dict, **changes) -> dict:
+    return {**current, **changes, "version": current.get("version", 0) + 1}
+
+
+def _apply(draft: dict, action: str, payload: dict):
+    viewer = current_viewer()
+    try:
+        code, _state, _labels, _cursor = _draft_state(draft)
+        with current_context().session() as s, s.begin():
+            out = actions.apply(s, viewer, draft["draft"], _village(code), action, payload)
+    except (EditError, PlannerError, AccessDenied) as exc:
+        return no_update, no_update, _message(str(exc), "error")
+    return _next(draft, draft=out.draft_id, selected=None), no_update, _message(out.message)
+
+
+def _from_edit_control(draft, mount, reports, version):
+    features = ((reports or [None])[0] or {}).get("features") or []
+    if version != draft.get("version"):
+        raise PreventUpdate                                  # a report from a control that is being replaced
+    if not mount or mount.get("version") != version:         # the first report after a mount names the grid
+        return no_update, {"version": version, "id": editcontrol.mount_id(features)}, no_update
+    _code, state, _labels, _cursor = _draft_state(draft)
+    sel = draft.get("selected")
+    selected = state[sel].geometry if sel is not None and sel < len(state) else None
+    todo = editcontrol.interpret(features, mount.get("id") if selected is not None else None, selected)
+    if not todo:
+        raise PreventUpdate
+    a = todo[0]
+    payload = {"geometry": a.geometry, "index": sel}
+    return _apply(draft, a.name, payload)
+
+
+# ------------------------------------------------------------------ render the draft
+@callback(Output(ID.GRIDS, "data"), Output(ID.GRIDS, "hideout"), Output(ID.PROBLEMS, "data"),
+          Output(ID.TABLE, "rowData"), Output(ID.SUMMARY, "children"), Output(ID.PROBLEM_LIST, "children"),
+          Output(ID.EDIT_BOX, "children"), Output(ID.UNDO, "disabled"), Output(ID.REDO, "disabled"),
+          Output(ID.COMMIT, "disabled"),
+          Input(ID.DRAFT, "data"))
+def show(draft):
+    if not draft:
+        raise PreventUpdate
+    code, state, labels, cursor = _draft_state(draft)
+    v = _village(code)
+    ev = evaluate(v, state)
+    sel = draft.get("selected")
+    sel = sel if sel is not None and sel < len(state) else None
+    n_err = len(ev.errors)
+    summary = [html.Span(["网格 ", html.B(len(state))]), html.Span(["住户 ", html.B(v.households)]),
+               html.Span(["未归属 ", html.B(len(ev.balance.unassigned))]),
+               html.Span(["错误 ", html.B(n_err)], className="pa-pl-error" if n_err else ""),
+               html.Span(f"标准：每格 {ev.balance.band.low}–{ev.balance.band.high} 户"),
+               html.Span(f"步骤 {cursor + 1}/{len(labels)}：{labels[cursor]}"),
+               html.Span(f"校验 {ev.ms:.0f} 毫秒", className="pa-pl-hint")]
+    problems = [html.Li(p.message, className=p.severity) for p in ev.problems] or [html.Li("无错误：可以提交", className="ok")]
+    return (render.grids_geojson(state, ev), {"selected": sel}, render.problems_geojson(ev, v.lon, v.lat),
+            grid_rows(state, ev), summary, problems, _edit_group(draft["version"], state, sel),
+            cursor == 0, cursor >= len(labels) - 1, n_err > 0)
+
+
+def _edit_group(version: int, state, sel):
+    """A fresh FeatureGroup per render (the id changes, so React remounts the control with only the selected grid)."""
+    children = []
+    if sel is not None:
+        positions = render.leaflet_positions(state[sel].geometry)
+        if positions:
+            children.append(dl.Polygon(positions=positions, color="#2b6cb0", weight=3, fillOpacity=0.1))
+    children.append(dl.EditControl(
+        id={"type": ID.EDIT, "v": version}, position="topleft",
+        draw={"polygon": {"allowIntersection": False, "showArea": True}, "polyline": True, "rectangle": True,
+              "circle": False, "marker": False, "circlemarker": False},
+        edit={"edit": sel is not None, "remove": sel is not None}))
+    return dl.FeatureGroup(id={"type": ID.EDIT_GROUP, "v": version}, children=children)
+
+
+# ------------------------------------------------------------------ preview, commit, history
+@callback(Output(ID.PREVIEW_SUMMARY, "children"), Output(ID.PAIRS, "rowData"), Output(ID.WORKERS, "rowData"),
+          Input(ID.PREVIEW, "n_clicks"), State(ID.DRAFT, "data"), prevent_initial_call=True)
+def show_preview(_n, draft):
+    if not draft:
+        raise PreventUpdate
+    code, state, _labels, _cursor = _draft_state(draft)
+    with current_context().session() as s:
+        pv = committing.preview(s, _village(code), state)
+    if pv.empty:
+        return [html.Span("草稿与现行网格相同，没有变更。")], [], []
+    moved = {k: len(m) for k, m in pv.moved.items()}
+    summary = [html.Span(["新增/重划 ", html.B(len(pv.added))]), html.Span(["撤销 ", html.B(len(pv.retired))]),
+               html.Span(["保持不变 ", html.B(len(pv.unchanged))]), html.Span(["变更户 ", html.B(moved["household"])]),
+               html.Span(["变更人 ", html.B(moved["person"])]), html.Span(["特殊人群 ", html.B(moved["special"])])]
+    for old, new in pv.successors.items():
+        summary.append(html.Span(f"网格 {old} 撤销，其网格员转入 {new or '（无承接网格）'}"))
+    pairs = [{**r, "rid": f"{r['from']}>{r['to']}"} for r in pv.pairs]
+    workers = [{**r, "rid": str(r["grid"])} for r in pv.workers]
+    return summary, pairs, workers
+
+
+@callback(Output(ID.DRAFT, "data", allow_duplicate=True), Output(ID.MESSAGE, "children", allow_duplicate=True),
+          Output(ID.REASON, "value"),
+          Input(ID.COMMIT, "n_clicks"), Input(ID.ROLLBACK, "n_clicks"), State(ID.DRAFT, "data"),
+          State(ID.REASON, "value"), State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
+def commit(_c, _r, draft, reason, history_rows):
+    if not draft:
+        raise PreventUpdate
+    viewer = current_viewer()
+    c = current_context()
+    try:
+        code, _state, _labels, _cursor = _draft_state(draft)
+        with c.session() as s, s.begin():
+            if dash_ctx.triggered_id == ID.ROLLBACK:
+                if not history_rows:
+                    raise PlannerError("请先在版本历史中勾选要回退到的版本")
+                result = committing.rollback_to(s, viewer, code, int(history_rows[0]["id"]), reason or "")
+            else:
+                result = committing.commit_draft(s, viewer, draft["draft"], reason or "")
+        with c.session() as s, s.begin():
+            fresh = drafts.start(s, viewer, code)
+    except (PlannerError, AccessDenied, EditError) as exc:
+        return no_update, _message(str(exc), "error"), no_update
+    c.kpi_cache.clear()
+    c.geo_cache.clear()
+    moved = result.moved.get("household", 0)
+    text = f"已提交为第 {result.generation} 版：新增/重划 {len(result.added)} 个网格，撤销 {len(result.retired)} 个，{moved} 户变更网格"
+    return {**_next(draft, selected=None), "draft": fresh.id}, _message(text), ""
+
+
+@callback(Output(ID.HISTORY, "rowData"), Input(ID.DRAFT, "data"))
+def show_history(draft):
+    if not draft:
+        raise PreventUpdate
+    code, *_ = _draft_state(draft)
+    with current_context().session() as s:
+        rows = history(s, code)
+    return [{"id": r["id"], "rid": str(r["id"]), "when": r["created_at"].strftime("%Y-%m-%d %H:%M") if r["created_at"] else "",
+             "created_by": r["created_by"], "reason": r["reason"],
+             "note": "现行" if r["current"] else (f"回退自第{r['rollback_of']}版" if r["rollback_of"] else "")}
+            for r in rows]
+
+
+@callback(Output(ID.PAST, "data"), Input(ID.VIEW_GEN, "n_clicks"), State(ID.DRAFT, "data"),
+          State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
+def show_generation(_n, draft, rows):
+    if not draft or not rows:
+        return None
+    code, *_ = _draft_state(draft)
+    with current_context().session() as s:
+        state = actions.restore_state(s, code, int(rows[0]["id"]))
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": g.code}, "geometry": g.geometry.__geo_interface__} for g in state]}
+
+
+@callback(Output(ID.DOWNLOAD, "data"), Output(ID.MESSAGE, "children", allow_duplicate=True),
+          Input(ID.EXPORT, "n_clicks"), State(ID.DRAFT, "data"), State(ID.EXPORT_FMT, "value"),
+          State(ID.EXPORT_CRS, "value"), prevent_initial_call=True)
+def export(_n, draft, fmt, crs):
+    from geodata.planner import gridfile
+
+    if not draft:
+        raise PreventUpdate
+    code, state, _labels, _cursor = _draft_state(draft)
+    v = _village(code)
+    ev = evaluate(v, state)
+    grids = [{"code": g.code or "", "name": g.name, "village_code": v.code, "households": t.households,
+              "residents": t.residents, "geometry": g.geometry} for g, t in zip(state, ev.balance.tallies)]
+    content, filename, _mime = gridfile.write_grid_file(grids, fmt, crs=crs)
+    return dcc.send_bytes(content, filename), _message(f"已导出 {len(grids)} 个网格（{filename}）")
+
+
+@callback(Output(ID.UPLOAD_NAME, "children"), Input(ID.UPLOAD, "filename"), prevent_initial_call=True)
+def show_upload_name(name):
+    return f"已选择：{name}" if name else ""

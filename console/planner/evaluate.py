@@ -40,7 +40,7 @@ def grid_rows(state: State, ev: Evaluation) -> list[dict]:
     rows = []
     for i, (g, t) in enumerate(zip(state, ev.balance.tallies)):
         flagged = [p.kind for p in ev.problems if i in p.grids]
-        rows.append({"index": i, "code": g.code or "（新）", "name": g.name, "households": t.households,
+        rows.append({"index": i, "rid": str(i), "code": g.code or "（新）", "name": g.name, "households": t.households,
                      "residents": t.residents, "deviation": round(t.deviation * 100, 1),
                      "status": balancing.STATUS_LABELS[t.status], "status_key": t.status,
                      "area_km2": round(area_m2(g.geometry) / 1e6, 3),

@@ -1,0 +1,137 @@
+"""Browser: a grid planner opens a village, drags a vertex, draws a new grid with EditControl, previews and commits."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from console.store import Generation, Grid, Household, make_engine, make_session_factory
+from console.store.codes import CITY_CODE
+from tests.security_login import login_page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture()
+def console(small_world_db, tmp_path):
+    from werkzeug.serving import make_server
+
+    from console.app import create_app
+    from console.config import Settings
+    from tests.security_login import add_account, security_settings
+
+    db = tmp_path / "w.sqlite"
+    shutil.copy(small_world_db, db)
+    add_account(str(db), "planner_city", ["grid_planner"], [CITY_CODE])
+    app = create_app(str(db), settings=Settings(warm_cache=False), security_settings=security_settings())
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    engine = make_engine(str(db), must_exist=True)
+    yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
+    server.shutdown()
+    engine.dispose()
+
+
+def _busiest_village(sessions) -> tuple[str, int]:
+    with sessions() as s:
+        code, n = s.execute(select(Grid.village_code, func.count()).where(Grid.generation_high.is_(None))
+                            .group_by(Grid.village_code).order_by(func.count().desc(), Grid.village_code)).first()
+    return code, n
+
+
+def _wait_message(page, text: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    msg = ""
+    while time.monotonic() < deadline:
+        msg = page.locator("#pl-message").inner_text()
+        if text in msg:
+            return msg
+        time.sleep(0.2)
+    raise AssertionError(f"message {text!r} not shown; last: {msg!r}")
+
+
+def _centre(box) -> tuple[float, float]:
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def test_edit_draw_preview_commit(console):
+    from playwright.sync_api import sync_playwright
+
+    url, sessions = console
+    village, n_grids = _busiest_village(sessions)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        login_page(page, url, "planner_city")
+        page.goto(f"{url}/planner?village={village}")
+        page.wait_for_selector(".pl-grid-label", timeout=30_000)
+        page.wait_for_function(f"document.querySelectorAll('#pl-table .ag-row').length === {n_grids}",
+                               timeout=20_000)
+        assert page.locator(".pl-grid-label").count() == n_grids
+
+        # 1. select a grid on the map, drag one of its vertices, save → the draft gets a 调整边界 step
+        labels = page.locator(".pl-grid-label")
+        x, y = _centre(labels.nth(0).bounding_box())
+        page.mouse.click(x, y)
+        page.wait_for_selector("a.leaflet-draw-edit-edit:not(.leaflet-disabled)", timeout=10_000)
+        page.click("a.leaflet-draw-edit-edit")
+        icon = page.locator(".leaflet-editing-icon").first
+        ix, iy = _centre(icon.bounding_box())
+        page.mouse.move(ix, iy)
+        page.mouse.down()
+        page.mouse.move(ix + 25, iy + 15, steps=5)
+        page.mouse.up()
+        page.click("a[title='Save changes']")
+        _wait_message(page, "调整边界")
+        assert "调整边界" in page.locator("#pl-summary").inner_text()
+
+        # 2. draw a new grid with the polygon tool around another grid's label → one more grid
+        x, y = _centre(labels.nth(n_grids - 1).bounding_box())
+        page.click("a.leaflet-draw-draw-polygon")
+        for dx, dy in ((-30, -20), (30, -20), (30, 20), (-30, 20)):
+            page.mouse.click(x + dx, y + dy)
+            time.sleep(0.15)
+        page.mouse.click(x - 30, y - 20)                      # back on the first vertex closes the ring
+        _wait_message(page, "新建网格")
+        page.wait_for_function(f"document.querySelectorAll('#pl-table .ag-row').length === {n_grids + 1}",
+                               timeout=20_000)
+        assert "无错误" in page.locator("#pl-problem-list").inner_text()
+
+        # 3. preview: who moves, which workers gain and lose
+        page.click("text=预览提交")
+        page.click("#pl-preview")
+        page.wait_for_function("document.querySelectorAll('#pl-pairs .ag-row').length > 0", timeout=20_000)
+        assert "变更户" in page.locator("#pl-preview-summary").inner_text()
+
+        # 4. commit without a reason is refused; with one it becomes a new generation
+        page.click("#pl-commit")
+        _wait_message(page, "原因")
+        page.fill("#pl-reason", "新建小区，增设网格")
+        page.click("#pl-commit")
+        msg = _wait_message(page, "已提交为第")
+        page.click("text=版本历史")
+        page.wait_for_function("document.querySelectorAll('#pl-history .ag-row').length >= 2", timeout=20_000)
+        browser.close()
+    assert not [e for e in errors if "Callback error" in e], errors
+
+    with sessions() as s:
+        gen = s.scalar(select(func.max(Generation.id)))
+        assert f"第 {gen} 版" in msg
+        row = s.get(Generation, gen)
+        assert (row.scope_code, row.created_by, row.reason) == (village, "planner_city", "新建小区，增设网格")
+        current = s.scalars(select(Grid).where(Grid.village_code == village, Grid.generation_high.is_(None))).all()
+        assert len(current) == n_grids + 1
+        assert sum(g.households for g in current) == s.scalar(
+            select(func.count()).select_from(Household).where(Household.village_code == village))
+        for g in current:
+            assert g.households == s.scalar(select(func.count()).select_from(Household).where(
+                Household.grid_code == g.code))

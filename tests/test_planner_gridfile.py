@@ -499,3 +499,30 @@ def test_temporary_files_are_removed(tmp_path, monkeypatch):
         read_grid_file(no_prj, "g.zip")
     write_grid_file(GRIDS, "shp")
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("cpg", [True, False])
+def test_gbk_chinese_field_names(tmp_path, cpg):
+    frame = _frame([_SQUARE, _HOLED], 网格编码=["g1", "g2"], 网格名称=["一网格", "二网格"])
+    data = _shapefile_zip(tmp_path, frame, encoding="GBK", cpg=cpg)
+    info = sniff_grid_file(data, "g.zip")
+    assert info.needs_encoding is not cpg
+    if not cpg:
+        with pytest.raises(GridFileError, match="请选择字符编码"):
+            read_grid_file(data, "g.zip")
+    else:
+        assert info.fields == ("网格编码", "网格名称") and info.code_field == "网格编码"
+    result = read_grid_file(data, "g.zip", encoding=None if cpg else "GBK")
+    assert (result.code_field, result.name_field) == ("网格编码", "网格名称")
+    assert [(g.code, g.name) for g in result.grids] == [("g1", "一网格"), ("g2", "二网格")]
+
+
+def test_geometry_kept_as_read(tmp_path):
+    bow_tie = shapely.Polygon([(109.0, 32.6), (109.01, 32.61), (109.01, 32.6), (109.0, 32.61)])
+    frame = _frame([bow_tie, _HOLED, _TWO_PARTS, shapely.Polygon()], code=["bow", "holed", "two", "empty"])
+    result = read_grid_file(_write(tmp_path, frame, "k.gpkg"), "k.gpkg")
+    assert [g.code for g in result.grids] == ["bow", "holed", "two"]
+    assert not result.grids[0].geometry.is_valid and _same_shape(result.grids[0].geometry, bow_tie)
+    assert len(result.grids[1].geometry.interiors) == 1
+    assert result.grids[2].geometry.geom_type == "MultiPolygon" and len(result.grids[2].geometry.geoms) == 2
+    assert any("空或无法解析的几何 1 个" in w for w in result.warnings)

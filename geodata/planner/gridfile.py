@@ -16,18 +16,30 @@ import re
 import tempfile
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
-import pyproj
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 
 from geodata.planner import gcj02
+from geodata.planner.gridfile_crs import (
+    ANKANG_BOUNDS,
+    CRS_CHOICES,
+    CRS_LABELS,
+    PROJECTED_CRS_CHOICES,
+    check_bounds,
+    check_lonlat,
+    from_wgs84,
+    source_crs,
+    to_wgs84,
+)
 from geodata.planner.gridfile_source import (
     MAX_FILE_BYTES,
     GridFileError,
@@ -54,28 +66,11 @@ __all__ = [
     "read_grid_file", "sniff_grid_file", "write_grid_file",
 ]
 
-# (min lon, min lat, max lon, max lat): Ankang with a margin; anything outside is a wrong CRS or a wrong file.
-ANKANG_BOUNDS = (106.0, 31.3, 110.5, 33.9)
-
-CRS_CHOICES = {"WGS84": "EPSG:4326", "CGCS2000": "EPSG:4490", "GCJ02": "GCJ02"}
-CRS_LABELS = {
-    "WGS84": "WGS84 经纬度（GPS、奥维等，EPSG:4326）",
-    "CGCS2000": "CGCS2000 国家大地坐标系经纬度（天地图、国土数据，EPSG:4490）",
-    "GCJ02": "GCJ-02 火星坐标（高德、腾讯地图导出）",
-}
-# Projected CGCS2000 zones covering Ankang, for files whose .prj is missing (stated as crs="EPSG:4545" etc.).
-PROJECTED_CRS_CHOICES = {
-    "EPSG:4545": "CGCS2000 高斯-克吕格 3 度带 中央经线 108°E（无带号，EPSG:4545）",
-    "EPSG:4546": "CGCS2000 高斯-克吕格 3 度带 中央经线 111°E（无带号，EPSG:4546）",
-    "EPSG:4524": "CGCS2000 高斯-克吕格 3 度带 第 36 带（带号前缀，EPSG:4524）",
-    "EPSG:4525": "CGCS2000 高斯-克吕格 3 度带 第 37 带（带号前缀，EPSG:4525）",
-}
 FORMATS = {  # fmt -> (extension of the download, mime type, label)
     "geojson": (".geojson", "application/geo+json", "GeoJSON"),
     "shp": (".zip", "application/zip", "Shapefile（zip 压缩包）"),
     "gpkg": (".gpkg", "application/geopackage+sqlite3", "GeoPackage"),
 }
-_SHP_FIELDS = {"village_code": "vill_code"}  # DBF field names are at most 10 characters
 
 
 @dataclass(frozen=True)
@@ -113,76 +108,6 @@ class ImportResult:
     layer: str | None = None
     code_field: str | None = None
     name_field: str | None = None
-
-
-# ---------------------------------------------------------------- CRS
-
-
-def _crs_label(crs: pyproj.CRS) -> str:
-    epsg = crs.to_epsg(min_confidence=70)
-    for key, value in CRS_CHOICES.items():
-        if epsg is not None and value == f"EPSG:{epsg}":
-            return key
-    return f"EPSG:{epsg}" if epsg else crs.name
-
-
-def _stated_crs(crs: str) -> pyproj.CRS | None:
-    """pyproj CRS for a stated choice (a CRS_CHOICES key or anything pyproj accepts); None for GCJ-02."""
-    key = crs.strip().upper().replace("-", "")
-    if key == "GCJ02":
-        return None
-    try:
-        return pyproj.CRS.from_user_input(CRS_CHOICES.get(key, crs))
-    except pyproj.exceptions.CRSError as exc:
-        raise GridFileError(f"无法识别的坐标系“{crs}”，请选择 WGS84、CGCS2000 或 GCJ-02。") from exc
-
-
-def _to_wgs84(geoms: np.ndarray, source: pyproj.CRS | None) -> np.ndarray:
-    if source is None:
-        return gcj02.transform_geometry(geoms, gcj02.gcj02_to_wgs84)
-    if source.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
-        return geoms
-    transformer = pyproj.Transformer.from_crs(source, 4326, always_xy=True)
-    return gcj02.transform_geometry(geoms, transformer.transform)
-
-
-_SWAPPED = "经度和纬度似乎颠倒了，请在 GIS 软件中检查后重新导出。"
-
-
-def _swapped_into(geoms: np.ndarray, bounds) -> bool:
-    """True when exchanging x and y would put every feature inside `bounds` (lat/lon order mix-up)."""
-    swapped = gcj02.transform_geometry(geoms, lambda x, y: (y, x))
-    return bool(shapely.contains(shapely.box(*bounds), swapped).all())
-
-
-def _check_lonlat(geoms: np.ndarray, label: str, bounds) -> None:
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
-        if _swapped_into(geoms, bounds):
-            raise GridFileError(_SWAPPED)
-        raise GridFileError(
-            f"按 {label} 读取时坐标数值（如 {xmax:.0f}, {ymax:.0f}）不是经纬度，文件可能是投影坐标"
-            "（如 CGCS2000 高斯-克吕格 3 度带）。请选择正确的坐标系。"
-        )
-
-
-def _check_bounds(geoms: np.ndarray, bounds) -> None:
-    """Refuse features not inside `bounds`, telling how many and how far (km from the box)."""
-    xmin, ymin, xmax, ymax = bounds
-    outside = ~shapely.contains(shapely.box(*bounds), geoms)
-    if not outside.any():
-        return
-    geod = pyproj.Geod(ellps="WGS84")
-    far = 0.0
-    for geom in geoms[outside]:
-        xy = shapely.get_coordinates(geom)
-        cx, cy = np.clip(xy[:, 0], xmin, xmax), np.clip(xy[:, 1], ymin, ymax)
-        far = max(far, float(np.max(geod.inv(cx, cy, xy[:, 0], xy[:, 1])[2])))
-    hint = _SWAPPED if _swapped_into(geoms, bounds) else "请检查坐标系是否选对。"
-    raise GridFileError(
-        f"有 {int(outside.sum())} 个要素（共 {len(geoms)} 个）超出安康市范围（经度 {xmin}–{xmax}，纬度 {ymin}–{ymax}），"
-        f"最远约 {far / 1000:,.1f} 公里。{hint}"
-    )
 
 
 # ---------------------------------------------------------------- encodings
@@ -257,40 +182,26 @@ def _geojson_as_utf8(data: bytes, encoding: str | None) -> bytes:
 # ---------------------------------------------------------------- reading
 
 
+_KINDS = {0: "点", 1: "线", 2: "线", 4: "点", 5: "线", 7: "几何集合"}  # shapely type ids
+
+
 def _polygons(frame: gpd.GeoDataFrame, warn: list[str]) -> gpd.GeoDataFrame:
     """Only the polygonal features, 2D, single-part MultiPolygons as Polygons; raise when there are none."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
     types = shapely.get_type_id(geoms)
     polygonal = np.isin(types, (3, 6)) & ~shapely.is_empty(geoms)
     if not polygonal.any():
-        names = {0: "点", 1: "线", 2: "线", 4: "点", 5: "线", 7: "几何集合"}
-        what = "、".join(dict.fromkeys(names.get(int(t), "空几何") for t in types)) or "空几何"
+        what = "、".join(dict.fromkeys(_KINDS.get(int(t), "空几何") for t in types))
         raise GridFileError(f"文件中没有面（多边形）要素，只有{what}，无法作为网格边界导入。")
-    skipped = int((~polygonal).sum())
-    if skipped:
-        warn.append(f"已跳过 {skipped} 个非面要素（点、线或空几何）。")
+    if not polygonal.all():
+        counts = Counter(_KINDS.get(int(t), "空或无法解析的几何") for t in types[~polygonal])
+        detail = "、".join(f"{kind} {n} 个" for kind, n in counts.items())
+        warn.append(f"已跳过 {int((~polygonal).sum())} 个非面要素：{detail}。")
     kept = shapely.force_2d(geoms[polygonal])
     single = (shapely.get_type_id(kept) == 6) & (shapely.get_num_geometries(kept) == 1)
     kept[single] = shapely.get_geometry(kept[single], 0)
     out = frame.loc[polygonal].copy()
     return out.set_geometry(gpd.GeoSeries(kept, index=out.index, crs=frame.crs))
-
-
-def _source_crs(frame_crs, stated: str | None, fmt: str, warn: list[str]):
-    """(pyproj CRS or None for GCJ-02, label) of the coordinates as read."""
-    if stated:
-        source = _stated_crs(stated)
-        key = stated.strip().upper().replace("-", "")
-        label = key if key in CRS_CHOICES else _crs_label(source)
-        if frame_crs is not None and fmt != "geojson" and label != _crs_label(frame_crs):
-            warn.append(f"已按您选择的坐标系 {label} 读取；文件自带的坐标系为 {_crs_label(frame_crs)}。")
-        return source, label
-    if frame_crs is not None:
-        return frame_crs, _crs_label(frame_crs)
-    if fmt == "geojson":
-        return pyproj.CRS.from_epsg(4326), "WGS84"
-    missing = "缺少 .prj 坐标系文件" if fmt == "shp" else "没有声明坐标系"
-    raise GridFileError(f"文件{missing}，无法确定坐标系。请选择坐标系（WGS84、CGCS2000 或 GCJ-02）后重试。")
 
 
 def read_grid_file(
@@ -318,14 +229,14 @@ def read_grid_file(
     if frame.empty:
         raise GridFileError("文件中没有任何要素（空图层），无法导入。")
     frame = _polygons(frame, warn)
-    source, label = _source_crs(frame.crs, crs, src.format, warn)
+    source, label = source_crs(frame.crs, crs, src.format, warn)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if source is None or source.is_geographic:
-        _check_lonlat(geoms, label, bounds)
-    geoms = _to_wgs84(geoms, source)
+        check_lonlat(geoms, label, bounds)
+    geoms = to_wgs84(geoms, source)
     if not np.isfinite(shapely.get_coordinates(geoms)).all():
         raise GridFileError(f"按 {label} 无法把坐标转换为经纬度，请确认选择的坐标系是否正确。")
-    _check_bounds(geoms, bounds)
+    check_bounds(geoms, bounds)
     attrs = frame.drop(columns=frame.geometry.name)
     code_field, name_field = guess_field(attrs.columns, "code"), guess_field(attrs.columns, "name")
     grids = []
@@ -354,14 +265,15 @@ def sniff_grid_file(data: bytes, filename: str) -> FileInfo:
         if not layers:
             raise GridFileError("文件中没有任何图层，无法导入。")
         layer = polygon_layer(layers)
-        info = pyogrio.read_info(src.path, layer=layer or layers[0][0], encoding="ISO-8859-1" if fmt == "shp" else None)
         encoding = _declared_encoding(src) if fmt == "shp" else ("UTF-8" if fmt == "geojson" else None)
-        if fmt == "shp" and encoding is None:
+        undecided = fmt == "shp" and encoding is None
+        info = pyogrio.read_info(src.path, layer=layer or layers[0][0], encoding="ISO-8859-1" if undecided else encoding)
+        fields = [str(c) for c in info["fields"]]
+        if undecided:
             raw = _read_frame(src, layer, "ISO-8859-1", filename, read_geometry=False)
-            needs_encoding = decode_frame_strings(raw, "UTF-8") is None
-            fields = [c.encode("latin-1").decode("utf-8", "replace") for c in info["fields"]]
-        else:
-            fields = [str(c) for c in info["fields"]]
+            decoded = decode_frame_strings(raw, "UTF-8")
+            needs_encoding = decoded is None
+            fields = [c.encode("latin-1").decode("utf-8", "replace") for c in fields] if needs_encoding else list(decoded.columns)
     crs = info.get("crs")
     return FileInfo(
         format=fmt,
@@ -385,7 +297,7 @@ def sniff_grid_file(data: bytes, filename: str) -> FileInfo:
 
 def _int_column(grids: Sequence[Mapping], key: str):
     values = [g.get(key) for g in grids]
-    return gpd.pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+    return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
 
 
 def write_grid_file(
@@ -407,7 +319,7 @@ def write_grid_file(
         geoms, out_crs = gcj02.transform_geometry(geoms, gcj02.wgs84_to_gcj02), "EPSG:4326"
     else:
         out_crs = CRS_CHOICES[key]
-        geoms = _to_crs(geoms, out_crs)
+        geoms = from_wgs84(geoms, out_crs)
     village = "vill_code" if fmt == "shp" else "village_code"
     frame = gpd.GeoDataFrame(
         {
@@ -435,10 +347,3 @@ def write_grid_file(
                     zf.write(part, part.name)
             content = buffer.getvalue()
     return content, f"{stem}_{key}{ext}", mime
-
-
-def _to_crs(geoms: np.ndarray, target: str) -> np.ndarray:
-    transformer = pyproj.Transformer.from_crs(4326, target, always_xy=True)
-    if transformer.source_crs.equals(transformer.target_crs):
-        return geoms
-    return gcj02.transform_geometry(geoms, transformer.transform)

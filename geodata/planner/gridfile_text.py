@@ -51,27 +51,34 @@ def looks_mojibake(text: str) -> bool:
     return any(c <= "\u009f" for c in latin) or len(latin) >= 2
 
 
+def _redecode(text: str, encoding: str) -> str | None:
+    try:
+        decoded = text.encode("latin-1").decode(encoding)
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return None
+    return None if looks_mojibake(decoded) else decoded
+
+
 def decode_frame_strings(frame: pd.DataFrame, encoding: str) -> pd.DataFrame | None:
-    """Re-decode the string columns of a frame read as ISO-8859-1 (one char per byte) with `encoding`;
-    None when any value does not decode or decodes to mojibake."""
+    """Re-decode the column names and string values of a frame read as ISO-8859-1 (one character per byte)
+    with `encoding`; None when any of them does not decode or decodes to mojibake."""
+    columns = {}
+    for col in frame.columns:
+        columns[col] = _redecode(col, encoding) if isinstance(col, str) else col
+        if columns[col] is None:
+            return None
     out = frame.copy()
     for col in out.columns:
         if not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):  # geometry is neither
             continue
         values = []
         for value in out[col]:
-            if not isinstance(value, str):
-                values.append(value)
-                continue
-            try:
-                text = value.encode("latin-1").decode(encoding)
-            except (UnicodeDecodeError, UnicodeEncodeError):
-                return None
-            if looks_mojibake(text):
+            text = _redecode(value, encoding) if isinstance(value, str) else value
+            if text is None:
                 return None
             values.append(text)
         out[col] = pd.Series(values, index=out.index, dtype=object)
-    return out
+    return out.rename(columns=columns)
 
 
 _FIELD_NAMES = {

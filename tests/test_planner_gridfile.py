@@ -526,3 +526,24 @@ def test_geometry_kept_as_read(tmp_path):
     assert len(result.grids[1].geometry.interiors) == 1
     assert result.grids[2].geometry.geom_type == "MultiPolygon" and len(result.grids[2].geometry.geoms) == 2
     assert any("空或无法解析的几何 1 个" in w for w in result.warnings)
+
+
+def test_gpkg_without_polygon_layer(tmp_path):
+    path = tmp_path / "pts.gpkg"
+    pyogrio.write_dataframe(_frame([shapely.Point(109.02, 32.68)]), path, layer="cameras")
+    pyogrio.write_dataframe(_frame([shapely.LineString([(109, 32.6), (109.1, 32.7)])]), path, layer="roads")
+    with pytest.raises(GridFileError, match="没有面图层.*cameras"):
+        read_grid_file(path.read_bytes(), "pts.gpkg")
+
+
+def test_encrypted_zip_is_named(tmp_path):
+    data = _shapefile_zip(tmp_path, _grid_frame())
+    flagged = bytearray(data)
+    # set the "encrypted" flag bit on every local and central header; zipfile then asks for a password
+    for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (start := flagged.find(sig, start)) != -1:
+            flagged[start + offset] |= 0x01
+            start += 4
+    with pytest.raises(GridFileError, match="设有密码"):
+        read_grid_file(bytes(flagged), "g.zip")

@@ -115,8 +115,10 @@ def open_source(data: bytes, filename: str) -> Iterator[Source]:
                 members = _shapefile_members(zf)
                 for ext, info in members.items():  # member names never become paths (no zip slip)
                     (Path(tmp) / f"upload{ext}").write_bytes(zf.read(info))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-            raise GridFileError(f"压缩包“{filename}”已损坏，无法解压（{type(exc).__name__}）。请重新打包后上传。") from exc
+        except RuntimeError as exc:  # encrypted members
+            raise GridFileError(f"压缩包“{filename}”设有密码，无法解压。请去掉密码后重新打包上传。") from exc
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+            raise GridFileError(f"压缩包“{filename}”已损坏或压缩方式不受支持，无法解压。请用常见的 zip 格式重新打包后上传。") from exc
         cpg = None
         if ".cpg" in members:
             cpg = (Path(tmp) / "upload.cpg").read_bytes().decode("ascii", "ignore").strip()
@@ -124,7 +126,8 @@ def open_source(data: bytes, filename: str) -> Iterator[Source]:
 
 
 def corrupt(filename: str, exc: Exception) -> GridFileError:
-    return GridFileError(f"文件“{filename}”已损坏或格式不正确，无法读取（{str(exc).splitlines()[0][:120]}）。")
+    """The user's message for a file GDAL cannot read; GDAL's own text stays on the exception chain (raise ... from)."""
+    return GridFileError(f"文件“{filename}”已损坏或格式不正确，无法读取。请在 GIS 软件中重新导出后再试。")
 
 
 def list_layers(src: Source, filename: str) -> list[tuple[str, str]]:
@@ -136,19 +139,27 @@ def list_layers(src: Source, filename: str) -> list[tuple[str, str]]:
         raise corrupt(filename, exc) from exc
 
 
+def _polygonal(layers: list[tuple[str, str]]) -> list[str]:
+    """Layers that may hold polygons: polygon types and mixed ("Unknown"); not points, lines or plain tables."""
+    return [n for n, t in layers if any(p in t for p in _POLYGONAL) or t == "Unknown"]
+
+
 def polygon_layer(layers: list[tuple[str, str]]) -> str | None:
-    """The one polygon layer to read, None when there are several; raise when there is none."""
+    """The layer to read: the only layer, or the only polygon layer; None when that is ambiguous or absent."""
     if len(layers) == 1:
         return layers[0][0]
-    polygonal = [n for n, t in layers if any(p in t for p in _POLYGONAL) or t in ("Unknown", "None")]
+    polygonal = _polygonal(layers)
     return polygonal[0] if len(polygonal) == 1 else None
 
 
 def choose_layer(layers: list[tuple[str, str]]) -> str:
+    """polygon_layer, or a GridFileError naming the layers the user has to choose from."""
     if not layers:
         raise GridFileError("文件中没有任何图层，无法导入。")
     layer = polygon_layer(layers)
     if layer is None:
         names = "、".join(f"{n}（{t}）" for n, t in layers)
-        raise GridFileError(f"文件中有多个图层：{names}。请在 GIS 软件中只保留网格面图层后再导入。")
+        if not _polygonal(layers):
+            raise GridFileError(f"文件中没有面图层（现有图层：{names}），无法作为网格边界导入。")
+        raise GridFileError(f"文件中有多个图层：{names}。请选择其中的网格面图层，或在 GIS 软件中只保留它后再导入。")
     return layer

@@ -1,0 +1,135 @@
+"""Text side of grid files: encodings (.cpg values, UTF-8 check, mojibake), attribute field guessing and
+JSON-friendly attribute values. Pure functions, used by `gridfile`."""
+
+from __future__ import annotations
+
+import codecs
+import math
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+ENCODING_CHOICES = {
+    "UTF-8": "UTF-8（国际通用，新版 ArcGIS/QGIS 默认）",
+    "GBK": "GBK（简体中文 Windows，旧版 ArcGIS 常见）",
+    "GB18030": "GB18030（国家标准，兼容 GBK）",
+}
+
+# .cpg contents seen in the wild -> Python codec; numeric values are Windows code pages.
+_CPG_ALIASES = {
+    "936": "GBK", "ansi936": "GBK", "cp936": "GBK", "gb2312": "GBK", "gbk": "GBK",
+    "54936": "GB18030", "gb18030": "GB18030",
+    "65001": "UTF-8", "utf8": "UTF-8", "utf-8": "UTF-8",
+    "1252": "CP1252", "ansi1252": "CP1252",
+}
+
+_CANONICAL = {"utf-8": "UTF-8", "gbk": "GBK", "gb18030": "GB18030", "gb2312": "GBK", "big5": "BIG5"}
+
+
+def normalize_encoding(value: str | None) -> str | None:
+    """A codec name from a .cpg text or a user's choice ("936", "ANSI 936", "utf8" ...); None if unknown."""
+    if not value:
+        return None
+    key = re.sub(r"[\s_]", "", value.strip().lower())
+    if key in _CPG_ALIASES:
+        return _CPG_ALIASES[key]
+    try:
+        name = codecs.lookup(value.strip()).name
+    except LookupError:
+        return None
+    return _CANONICAL.get(name, name.upper())
+
+
+def looks_mojibake(text: str) -> bool:
+    """Heuristic: Chinese text decoded with the wrong codec shows replacement characters, C1 controls or
+    runs of Latin-1 letters ("°²¿µ"); real grid names have none of these."""
+    if "\ufffd" in text:
+        return True
+    latin = [c for c in text if "\u0080" <= c <= "\u00ff" and c not in "\u00b7\u00d7"]
+    return any(c <= "\u009f" for c in latin) or len(latin) >= 2
+
+
+def _redecode(text: str, encoding: str) -> str | None:
+    try:
+        decoded = text.encode("latin-1").decode(encoding)
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return None
+    return None if looks_mojibake(decoded) else decoded
+
+
+def decode_frame_strings(frame: pd.DataFrame, encoding: str) -> pd.DataFrame | None:
+    """Re-decode the column names and string values of a frame read as ISO-8859-1 (one character per byte)
+    with `encoding`; None when any of them does not decode or decodes to mojibake."""
+    columns = {}
+    for col in frame.columns:
+        columns[col] = _redecode(col, encoding) if isinstance(col, str) else col
+        if columns[col] is None:
+            return None
+    out = frame.copy()
+    for col in out.columns:
+        if not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):  # geometry is neither
+            continue
+        values = []
+        for value in out[col]:
+            text = _redecode(value, encoding) if isinstance(value, str) else value
+            if text is None:
+                return None
+            values.append(text)
+        out[col] = pd.Series(values, index=out.index, dtype=object)
+    return out.rename(columns=columns)
+
+
+_FIELD_NAMES = {
+    "code": ("code", "gridcode", "gridid", "gridno", "网格编码", "网格代码", "网格编号", "编码", "代码", "编号", "wgbm", "wgdm", "bm"),
+    "name": ("name", "gridname", "网格名称", "网格名", "名称", "wgmc", "mc"),
+}
+_FIELD_WORDS = {"code": ("code", "编码", "代码", "编号"), "name": ("name", "名称")}
+_OTHER_UNITS = ("village", "vill", "town", "county", "村", "社区", "镇", "街道", "县", "区划")
+
+
+def guess_field(columns: Iterable[str], kind: str) -> str | None:
+    """The column holding the grid's code (kind="code") or name (kind="name"): an exact known name first
+    (code, GRID_CODE, 网格编码 ...), else one containing the word and not naming another unit (村/镇)."""
+    cols = [str(c) for c in columns]
+    norm = {c: re.sub(r"[\s_\-]", "", c.lower()) for c in cols}
+    for wanted in _FIELD_NAMES[kind]:
+        for col in cols:
+            if norm[col] == wanted:
+                return col
+    for col in cols:
+        if any(w in norm[col] for w in _FIELD_WORDS[kind]) and not any(u in norm[col] for u in _OTHER_UNITS):
+            return col
+    return None
+
+
+def plain_value(value):
+    """A JSON-friendly Python value: NaN/NA -> None, numpy scalars -> Python, integral floats -> int,
+    timestamps -> ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, pd.Timestamp) or hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def text_value(value) -> str | None:
+    """A code or name as stripped text (6109020010010.0 -> "6109020010010"); None when blank."""
+    value = plain_value(value)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def row_properties(row: dict) -> dict:
+    return {str(k): plain_value(v) for k, v in row.items()}

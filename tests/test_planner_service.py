@@ -247,3 +247,50 @@ def test_generation_stamps_and_counts_match_a_fresh_assignment(store, village):
         rows = s.execute(select(Person.lon, Person.lat, Person.grid_code).where(Person.village_code == village)).all()
         lon, lat, code = (np.array(c) for c in zip(*rows))
         assert (new_grid_codes(now, lon.astype(float), lat.astype(float)) == code).all()
+
+
+# ------------------------------------------------------------------------------------------ import
+@pytest.mark.parametrize("fmt, crs", [("geojson", "WGS84"), ("shp", "GCJ02"), ("gpkg", "CGCS2000")])
+def test_exported_grids_come_back_unchanged_through_every_format_and_crs(store, village, fmt, crs):
+    from console.planner.importing import imported_state
+    from geodata.planner import gridfile
+
+    with store() as s:
+        data = load_village(s, village)
+    out = [{"code": g.code, "name": g.name, "village_code": village, "households": 0, "residents": 0,
+            "geometry": g.geometry} for g in data.grids]
+    content, filename, _ = gridfile.write_grid_file(out, fmt, crs=crs)
+    state, _warnings = imported_state(content, filename, data, crs=crs)
+    assert sorted(g.code for g in state) == sorted(g.code for g in data.grids)
+    with store() as s:
+        pv = committing.preview(s, data, state)
+    assert pv.empty, (pv.added, pv.retired)              # snapped back onto the stored borders exactly
+
+
+def test_imported_file_without_codes_inherits_them_and_a_colliding_code_is_an_error(store, village):
+    from console.planner.importing import imported_state
+    from geodata.planner import gridfile
+
+    with store() as s:
+        data = load_village(s, village)
+    no_codes = [{"code": "", "name": "", "village_code": village, "households": 0, "residents": 0,
+                 "geometry": g.geometry} for g in data.grids]
+    content, filename, _ = gridfile.write_grid_file(no_codes, "geojson")
+    state, _ = imported_state(content, filename, data)
+    assert sorted(g.code for g in state) == sorted(g.code for g in data.grids)
+    clash = [{**no_codes[0], "code": data.grids[0].code}, {**no_codes[1], "code": data.grids[0].code},
+             *[{**r, "code": g.code} for r, g in zip(no_codes[2:], data.grids[2:])]]
+    content, filename, _ = gridfile.write_grid_file(clash, "geojson")
+    state, _ = imported_state(content, filename, data)
+    ev = evaluating.evaluate(data, state)
+    assert [p.kind for p in ev.errors] == ["codes"] and "重复" in ev.errors[0].message
+
+
+def test_a_bad_file_is_refused_with_the_reader_message(store, village):
+    from console.planner.importing import imported_state
+    from geodata.planner.draft import EditError
+
+    with store() as s:
+        data = load_village(s, village)
+    with pytest.raises(EditError):
+        imported_state(b"not a geojson", "grids.geojson", data)

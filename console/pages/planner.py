@@ -13,14 +13,15 @@ from sqlalchemy import select
 
 from console.pages._planner_ids import ID
 from console.pages._planner_layout import map_panel, tools_panel
-from console.planner import actions, commit as committing, drafts, editcontrol, render
+from console.planner import actions, commit as committing, drafts, editcontrol, importing, render
 from console.planner.evaluate import evaluate, grid_rows
 from console.planner.village import PlannerError, history, load_village
-from console.security.guard import AccessDenied
+from console.security.guard import AccessDenied, audit
 from console.security.permissions import GRID_EDIT
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Area
+from geodata.planner import gridfile
 from geodata.planner.draft import EditError
 
 dash.register_page(__name__, path="/planner", title="平安一张图 · 网格规划", name="网格规划")
@@ -143,7 +144,8 @@ def _button_action(trigger, indices, k, upload, filename, encoding, crs, history
         return "propose", {"k": int(k) if k else None}
     if trigger == ID.IMPORT:
         code, *_ = _draft_state(draft)
-        return "import", {"state": _imported_state(upload, filename, encoding, crs, code)}
+        state, warnings = _imported_state(upload, filename, encoding, crs, code)
+        return "import", {"state": state, "warnings": warnings}
     if trigger == ID.RESTORE:
         if not history_rows:
             raise EditError("请先在版本历史中勾选一个版本")
@@ -154,22 +156,14 @@ def _button_action(trigger, indices, k, upload, filename, encoding, crs, history
 
 
 def _imported_state(upload, filename, encoding, crs, village_code):
-    from geodata.planner import gridfile
-    from geodata.planner.codes import inherit_codes
-    from geodata.planner.draft import DraftGrid
-
     if not upload:
         raise EditError("请先选择要导入的文件")
     try:
         data = base64.b64decode(upload.split(",", 1)[1])
-        result = gridfile.read_grid_file(data, filename or "", crs=crs or None, encoding=encoding or None)
-    except gridfile.GridFileError as exc:
-        raise EditError(str(exc)) from exc
     except (ValueError, IndexError) as exc:
-        raise EditError(f"文件无法读取：{exc}") from exc
-    grids = tuple(DraftGrid(g.code if g.code and g.code.startswith(village_code) else None, g.geometry, g.name or "")
-                  for g in result.grids)
-    return inherit_codes(grids, _village(village_code).grids)
+        raise EditError("文件无法读取") from exc
+    return importing.imported_state(data, filename or "", _village(village_code), crs=crs or None,
+                                    encoding=encoding or None)
 
 
 def _draft_state(draft: dict):
@@ -192,7 +186,8 @@ def _apply(draft: dict, action: str, payload: dict):
             out = actions.apply(s, viewer, draft["draft"], _village(code), action, payload)
     except (EditError, PlannerError, AccessDenied) as exc:
         return no_update, no_update, _message(str(exc), "error")
-    return _next(draft, draft=out.draft_id, selected=None), no_update, _message(out.message)
+    note = "；".join([out.message, *payload.get("warnings", [])])
+    return _next(draft, draft=out.draft_id, selected=None), no_update, _message(note)
 
 
 def _from_edit_control(draft, mount, reports, version):
@@ -334,8 +329,6 @@ def show_generation(_n, draft, rows):
           Input(ID.EXPORT, "n_clicks"), State(ID.DRAFT, "data"), State(ID.EXPORT_FMT, "value"),
           State(ID.EXPORT_CRS, "value"), prevent_initial_call=True)
 def export(_n, draft, fmt, crs):
-    from geodata.planner import gridfile
-
     if not draft:
         raise PreventUpdate
     code, state, _labels, _cursor = _draft_state(draft)
@@ -344,9 +337,30 @@ def export(_n, draft, fmt, crs):
     grids = [{"code": g.code or "", "name": g.name, "village_code": v.code, "households": t.households,
               "residents": t.residents, "geometry": g.geometry} for g, t in zip(state, ev.balance.tallies)]
     content, filename, _mime = gridfile.write_grid_file(grids, fmt, crs=crs)
+    audit(current_viewer(), "grid.export", f"village:{code}", detail={"format": fmt, "crs": crs, "grids": len(grids)})
     return dcc.send_bytes(content, filename), _message(f"已导出 {len(grids)} 个网格（{filename}）")
 
 
-@callback(Output(ID.UPLOAD_NAME, "children"), Input(ID.UPLOAD, "filename"), prevent_initial_call=True)
-def show_upload_name(name):
-    return f"已选择：{name}" if name else ""
+@callback(Output(ID.UPLOAD_NAME, "children"), Output(ID.CRS, "value"), Output(ID.ENCODING, "value"),
+          Input(ID.UPLOAD, "contents"), State(ID.UPLOAD, "filename"), prevent_initial_call=True)
+def sniff_upload(contents, name):
+    """Say what the file is and what the planner must confirm (coordinate system, text encoding)."""
+    if not contents:
+        raise PreventUpdate
+    try:
+        info = gridfile.sniff_grid_file(base64.b64decode(contents.split(",", 1)[1]), name or "")
+    except gridfile.GridFileError as exc:
+        return _message(f"{name}：{exc}", "error"), no_update, no_update
+    except (ValueError, IndexError):
+        return _message(f"{name}：文件无法读取", "error"), no_update, no_update
+    parts = [f"{name}：{info.format}，{info.feature_count} 个要素", f"坐标系 {info.crs or '未声明'}"]
+    if info.encoding:
+        parts.append(f"编码 {info.encoding}")
+    if info.needs_crs:
+        parts.append("请选择坐标系")
+    if info.needs_encoding:
+        parts.append("属性文字不是 UTF-8，请选择编码（GBK / GB18030）")
+    crs = info.crs_hint or no_update
+    if info.crs_hint == "GCJ02":
+        parts.append("文件名提示为高德/腾讯坐标（GCJ-02），已预选，请确认")
+    return "；".join(parts), crs, info.encoding or no_update

@@ -261,6 +261,35 @@ def _extend(line: LineString, by: float) -> LineString:
     return LineString(c)
 
 
+def snap_to_current(state: State, village: BaseGeometry, current: State, tolerance_m: float = 0.5) -> State:
+    """Imported grids: one that matches a current grid to within `tolerance_m` everywhere IS that grid (its stored
+    geometry is kept bit for bit, so a file that went out and back — or through a CRS conversion — changes
+    nothing); other grids have vertices within the tolerance moved onto the village border and the current grids.
+    Invalid geometry is left as it is, for `validity` to report."""
+    reference = shapely.union_all([village.boundary, *[g.geometry.boundary for g in current]])
+    tol = m_to_deg(tolerance_m)
+    olds = [g.geometry for g in current]
+    tree = shapely.STRtree(olds) if olds else None
+    out = []
+    for g in state:
+        geom = g.geometry
+        if geom.is_valid and not geom.is_empty:
+            twin = None
+            if tree is not None:
+                for k in tree.query(geom, predicate="intersects"):
+                    if shapely.hausdorff_distance(geom, olds[k]) <= tol:
+                        twin = olds[k]
+                        break
+            if twin is not None:
+                geom = twin
+            else:
+                snapped = shapely.snap(geom, reference, tol)
+                if snapped.is_valid:
+                    geom = snapped
+        out.append(replace(g, geometry=geom))
+    return tuple(out)
+
+
 def replace_all(grids) -> State:
     """A whole new state (a proposal, an import, a past generation) as one undoable step."""
     return tuple(grids)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import numpy as np
 import shapely
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from console.security.guard import Viewer, audit
@@ -24,13 +24,13 @@ from console.store import Alert, Area, Building, Camera, Dispute, Generation, Gr
 from console.store.codes import OPEN_DISPUTE_STATES
 from console.store.planner_models import GridMove
 from console.store.scope import AreaScope
-from geodata.planner import balance as balancing, codes as coding, moves as moving, validity
+from geodata.planner import codes as coding, moves as moving, validity
 from geodata.planner.draft import State
 from geodata.planner.rules import DEFAULT_RULES, Rules, area_m2
 
 from . import drafts
 from .village import ConflictError, PlannerError, VillageData, current_generation, current_grid_rows, grids_at, \
-    load_village, used_serials, workers_by_grid
+    load_outline, used_serials, workers_by_grid
 
 # kind → (model, extra filter or None). Events stay where they happened (they keep their generation stamp).
 RECORD_KINDS = {
@@ -65,18 +65,18 @@ class Preview:
 
 
 def load_records(session: Session, village_code: str) -> dict[str, moving.Records]:
+    """id, position and grid of every located record in the village (Core rows: tens of thousands of them)."""
     scope = AreaScope.of([village_code])
+    conn = session.connection()
     out = {}
     for kind, (model, extra) in RECORD_KINDS.items():
-        q = select(model.id, model.lon, model.lat, model.grid_code).where(scope.clause(model))
+        t = model.__table__
+        q = select(t.c.id, t.c.lon, t.c.lat, t.c.grid_code).where(scope.clause(model))
         if extra is not None:
             q = q.where(extra())
-        rows = session.execute(q).all()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        lon = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
-        lat = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
-        grid = np.array([r[3] for r in rows], dtype=object)
-        out[kind] = moving.Records(ids, lon, lat, grid)
+        cols = list(zip(*conn.execute(q).fetchall())) or [(), (), (), ()]
+        out[kind] = moving.Records(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=float),  # None → NaN
+                                   np.array(cols[2], dtype=float), np.array(cols[3], dtype=object))
     return out
 
 
@@ -123,7 +123,7 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
     if current_generation(session, village_code) != base_generation:
         raise ConflictError("其他规划员已提交了本村（社区）的新网格版本；请基于最新版本重新开始草稿（rebase），"
                             "您的草稿已保留，可导出后再导入")
-    village = load_village(session, village_code)
+    village = load_outline(session, village_code)
     problems = validity.errors(validity.validate(village.geometry, state, village_code, rules))
     if problems:
         raise PlannerError("草稿存在错误，不能提交：" + "；".join(
@@ -140,21 +140,28 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
     retire_ids = [rows[c].id for c in pv.retired]
     if retire_ids:
         session.execute(update(Grid).where(Grid.id.in_(retire_ids)).values(generation_high=gen.id - 1))
-    tallies = balancing.tally(pv.state, village.lon, village.lat, village.size,
-                              rules.band_for(village.kind)).tallies
-    by_code = {g.code: (g, t) for g, t in zip(pv.state, tallies)}
-    session.execute(insert(Grid), [_grid_row(by_code[c][0], by_code[c][1], village_code, gen.id, viewer, now)
-                                   for c in pv.added])
     counts = {}
+    conn = session.connection()
+    q = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for kind, m in pv.moved.items():
         counts[kind] = len(m)
         if not len(m):
             continue
-        model = RECORD_KINDS[kind][0]
-        session.execute(update(model), [{"id": int(i), "grid_code": n, "assign_generation": gen.id}
-                                        for i, n in zip(m.ids, m.new)])
-        session.execute(insert(GridMove), [{"generation_id": gen.id, "kind": kind, "record_id": int(i),
-                                            "from_grid": o, "to_grid": n} for i, o, n in zip(m.ids, m.old, m.new)])
+        # the DB-API's executemany directly: tens of thousands of rows, SQLAlchemy's per-row parameter
+        # processing would cost more than the database work
+        table = RECORD_KINDS[kind][0].__tablename__
+        ids = m.ids.tolist()
+        conn.exec_driver_sql(f"UPDATE {table} SET grid_code = {q}, assign_generation = {q} WHERE id = {q}",
+                             [(n, gen.id, i) for n, i in zip(m.new.tolist(), ids)])
+        conn.exec_driver_sql(f"INSERT INTO grid_move (generation_id, kind, record_id, from_grid, to_grid) "
+                             f"VALUES ({q}, {q}, {q}, {q}, {q})",
+                             [(gen.id, kind, i, o, n) for i, o, n in zip(ids, m.old.tolist(), m.new.tolist())])
+    tallies = dict(((code, (n, int(r or 0))) for code, n, r in session.execute(
+        select(Household.grid_code, func.count(), func.sum(Household.size))
+        .where(Household.grid_code.in_(pv.added)).group_by(Household.grid_code))))
+    by_code = {g.code: g for g in pv.state}
+    session.execute(insert(Grid), [_grid_row(by_code[c], tallies.get(c, (0, 0)), village_code, gen.id, viewer, now)
+                                   for c in pv.added])
     # records that stayed in a redrawn grid now belong to its new boundary version too
     for model in {m for m, _ in RECORD_KINDS.values()}:
         session.execute(update(model).where(model.grid_code.in_(pv.added)).values(assign_generation=gen.id))
@@ -167,13 +174,13 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
     return CommitResult(gen.id, pv.added, pv.retired, counts, (time.perf_counter() - t0) * 1000)
 
 
-def _grid_row(g, tally, village_code: str, gen_id: int, viewer: Viewer, now: datetime) -> dict:
+def _grid_row(g, counts: tuple[int, int], village_code: str, gen_id: int, viewer: Viewer, now: datetime) -> dict:
     geom = g.geometry
     minx, miny, maxx, maxy = geom.bounds
     label = geom.representative_point()
     return {"code": g.code, "name": g.name or f"第{int(g.code[12:])}网格", "kind": g.kind,
             "village_code": village_code, "generation_low": gen_id, "generation_high": None,
-            "households": tally.households, "residents": tally.residents, "drawn_by": viewer.username,
+            "households": counts[0], "residents": counts[1], "drawn_by": viewer.username,
             "drawn_at": now, "geom_wkb": shapely.to_wkb(geom), "min_lon": minx, "min_lat": miny,
             "max_lon": maxx, "max_lat": maxy, "label_lon": label.x, "label_lat": label.y,
             "area_km2": area_m2(geom) / 1e6}

@@ -77,6 +77,15 @@ def grids_at(session: Session, village_code: str, generation: int | None = None)
     return _state(rows)
 
 
+def load_outline(session: Session, code: str) -> VillageData:
+    """The village without its households (what validation and commit need)."""
+    row = village_row(session, code)
+    empty = np.zeros(0)
+    return VillageData(code, row.name, row.kind or "village", row.parent_code, shapely.from_wkb(row.geom_wkb),
+                       current_generation(session, code), grids_at(session, code), empty, empty,
+                       np.zeros(0, dtype=np.int64))
+
+
 def load_village(session: Session, code: str) -> VillageData:
     row = village_row(session, code)
     scope = AreaScope.of([code])

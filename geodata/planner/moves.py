@@ -35,7 +35,14 @@ class Moved:
         return len(self.ids)
 
 
-def new_grid_codes(state: State, lon, lat) -> np.ndarray:
+def grid_index(state: State) -> PolygonIndex:
+    codes = [g.code for g in state]
+    if any(c is None for c in codes):
+        raise ValueError("every draft grid needs a code before records can be re-assigned")
+    return PolygonIndex.build(codes, [g.geometry for g in state])
+
+
+def new_grid_codes(state: State, lon, lat, index: PolygonIndex | None = None) -> np.ndarray:
     """Code of the draft grid each point falls in; points outside every grid take the nearest one
     (a record a little outside its village stays with the village); NaN positions give None."""
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -43,10 +50,7 @@ def new_grid_codes(state: State, lon, lat) -> np.ndarray:
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not ok.any():
         return out
-    codes = [g.code for g in state]
-    if any(c is None for c in codes):
-        raise ValueError("every draft grid needs a code before records can be re-assigned")
-    index = PolygonIndex.build(codes, [g.geometry for g in state])
+    index = index or grid_index(state)
     res = index.assign(lon[ok], lat[ok], nearest=True)
     found = res.codes.copy()
     if len(res.outside):
@@ -58,9 +62,10 @@ def new_grid_codes(state: State, lon, lat) -> np.ndarray:
 def record_moves(state: State, records: dict[str, Records]) -> dict[str, Moved]:
     """For each kind, the records whose grid changes (records with no position keep theirs)."""
     moved = {}
+    index = grid_index(state)
     for kind, rec in records.items():
-        new = new_grid_codes(state, rec.lon, rec.lat)
-        change = np.array([n is not None and n != o for n, o in zip(new, rec.grid)], dtype=bool)
+        new = new_grid_codes(state, rec.lon, rec.lat, index)
+        change = (new != None) & (new != np.asarray(rec.grid, dtype=object))  # noqa: E711 - element-wise
         moved[kind] = Moved(np.asarray(rec.ids)[change], np.asarray(rec.grid, dtype=object)[change], new[change])
     return moved
 

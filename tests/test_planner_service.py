@@ -294,3 +294,41 @@ def test_a_bad_file_is_refused_with_the_reader_message(store, village):
         data = load_village(s, village)
     with pytest.raises(EditError):
         imported_state(b"not a geojson", "grids.geojson", data)
+
+
+def test_two_planners_committing_at_the_same_moment_one_wins_the_other_rebases(store, village):
+    import threading
+
+    a, b = planner(store, [village], "planner_a"), planner(store, [village], "planner_b")
+    with store() as s, s.begin():
+        data = load_village(s, village)
+        g = data.grids
+        i, j = _neighbours(g)
+        da = drafts.start(s, a, village, drafting.merge(g, i, j), "合并", now=NOW).id
+        db = drafts.start(s, b, village, drafting.split(g, data.geometry, split_line(data, busiest(data))),
+                          "拆分", now=NOW).id
+        gen0 = current_generation(s, village)
+    start, results = threading.Barrier(2), {}
+
+    def run(name, viewer, draft_id):
+        start.wait()
+        try:
+            with store() as s, s.begin():
+                results[name] = committing.commit_draft(s, viewer, draft_id, f"{name} 的调整").generation
+        except ConflictError as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=run, args=("a", a, da)), threading.Thread(target=run, args=("b", b, db))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    won = [k for k, v in results.items() if isinstance(v, int)]
+    lost = [k for k, v in results.items() if isinstance(v, ConflictError)]
+    assert len(won) == 1 and len(lost) == 1, results
+    with store() as s:
+        assert current_generation(s, village) == results[won[0]] > gen0
+        assert s.scalar(select(func.count()).select_from(GridMove).where(
+            GridMove.generation_id != results[won[0]])) == 0       # nothing half-written by the loser
+        loser = {"a": (a, da), "b": (b, db)}[lost[0]]
+        assert drafts.get(s, *loser).status == "open"

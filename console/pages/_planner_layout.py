@@ -20,8 +20,8 @@ EXPORT_FORMATS = [{"label": "GeoJSON", "value": "geojson"}, {"label": "Shapefile
                   {"label": "GeoPackage", "value": "gpkg"}]
 
 TABLE_COLUMNS = [
-    {"field": "code", "headerName": "网格编码", "width": 150},
-    {"field": "name", "headerName": "名称", "width": 130},
+    {"field": "code", "headerName": "网格编码", "width": 145, "pinned": "left"},
+    {"field": "name", "headerName": "名称", "width": 110},
     {"field": "households", "headerName": "户数", "width": 80, "type": "numericColumn"},
     {"field": "residents", "headerName": "人口", "width": 80, "type": "numericColumn"},
     {"field": "deviation", "headerName": "偏差%", "width": 80, "type": "numericColumn"},
@@ -30,11 +30,11 @@ TABLE_COLUMNS = [
     {"field": "area_km2", "headerName": "面积km²", "width": 90, "type": "numericColumn"},
     {"field": "problems", "headerName": "问题", "width": 120, "cellClassRules": {"pa-pl-error": "!!params.value"}},
 ]
-PAIR_COLUMNS = [{"field": "from", "headerName": "原网格"}, {"field": "to", "headerName": "新网格"},
+PAIR_COLUMNS = [{"field": "from", "headerName": "原网格", "minWidth": 140}, {"field": "to", "headerName": "新网格", "minWidth": 140},
                 {"field": "household", "headerName": "户"}, {"field": "person", "headerName": "人"},
                 {"field": "special", "headerName": "特殊人群"}, {"field": "dispute", "headerName": "在办纠纷"},
                 {"field": "camera", "headerName": "摄像头"}]
-WORKER_COLUMNS = [{"field": "grid", "headerName": "网格"}, {"field": "workers", "headerName": "网格员"},
+WORKER_COLUMNS = [{"field": "grid", "headerName": "网格", "minWidth": 140}, {"field": "workers", "headerName": "网格员", "minWidth": 120},
                   {"field": "gain", "headerName": "增加户数"}, {"field": "loss", "headerName": "减少户数"},
                   {"field": "net", "headerName": "净变化"}]
 HISTORY_COLUMNS = [{"field": "id", "headerName": "版本", "width": 70},
@@ -46,10 +46,12 @@ def _button(label: str, id_: str, light: bool = False) -> html.Button:
     return html.Button(label, id=id_, n_clicks=0, className="pa-btn pa-btn-light" if light else "pa-btn")
 
 
-def _grid(id_: str, columns: list, height: str, row_id: str, multi: bool = False) -> dag.AgGrid:
+def _grid(id_: str, columns: list, height: str, row_id: str, multi: bool = False, fit: bool = False) -> dag.AgGrid:
     mode = "multiRow" if multi else "singleRow"
+    fitting = {"flex": 1, "minWidth": 64} if fit else {}
     return dag.AgGrid(id=id_, rowData=[], columnDefs=columns, className="ag-theme-alpine pa-grid",
-                      style={"height": height}, getRowId=row_id, defaultColDef={"resizable": True, "sortable": True},
+                      style={"height": height}, getRowId=row_id,
+                      defaultColDef={"resizable": True, "sortable": True, **fitting},
                       dashGridOptions={"rowSelection": {"mode": mode, "checkboxes": True, "headerCheckbox": False,
                                                        "enableClickSelection": False}, "animateRows": False})
 
@@ -108,8 +110,8 @@ def tools_panel() -> html.Div:
             dcc.Tab(label="预览提交", value="commit", children=[
                 _button("预览变更", ID.PREVIEW, True),
                 html.Div(id=ID.PREVIEW_SUMMARY, className="pa-pl-summary"),
-                _grid(ID.PAIRS, PAIR_COLUMNS, "10rem", "params.data.rid"),
-                _grid(ID.WORKERS, WORKER_COLUMNS, "9rem", "params.data.rid"),
+                _grid(ID.PAIRS, PAIR_COLUMNS, "10rem", "params.data.rid", fit=True),
+                _grid(ID.WORKERS, WORKER_COLUMNS, "9rem", "params.data.rid", fit=True),
                 dcc.Textarea(id=ID.REASON, placeholder="调整原因（必填）", className="pa-pl-reason"),
                 _button("提交为新版本", ID.COMMIT)]),
             dcc.Tab(label="版本历史", value="history", children=[

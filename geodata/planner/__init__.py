@@ -5,5 +5,8 @@
 - `balance`   -- households/residents per grid with the assignment engine, deviation from the band
 - `propose`   -- automatic proposal of K compact, balanced grids for a village
 - `moves`     -- who changes grid between two states
-- `gridfile`  -- import/export of grid boundaries (GeoJSON, Shapefile, GeoPackage; WGS84/CGCS2000/GCJ-02)
+- `codes`     -- which grid keeps which code; codes for new grids
+- `rules`     -- the band and tolerances, metric helpers
+- `gridfile`  -- import/export of grid boundaries (GeoJSON, Shapefile, GeoPackage; WGS84/CGCS2000/GCJ-02), with
+                 `gridfile_source` (containers), `gridfile_crs`, `gridfile_text` (encodings) and `gcj02`
 """

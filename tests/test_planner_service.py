@@ -332,3 +332,12 @@ def test_two_planners_committing_at_the_same_moment_one_wins_the_other_rebases(s
             GridMove.generation_id != results[won[0]])) == 0       # nothing half-written by the loser
         loser = {"a": (a, da), "b": (b, db)}[lost[0]]
         assert drafts.get(s, *loser).status == "open"
+
+
+def test_another_planners_draft_cannot_be_read_or_changed(store, village):
+    mine, other = planner(store, [village], "planner_a"), planner(store, [village], "planner_b")
+    with store() as s, s.begin():
+        d = drafts.start(s, mine, village, now=NOW).id
+    with store() as s:
+        with pytest.raises(PlannerError, match="其他规划员"):
+            drafts.get(s, other, d)

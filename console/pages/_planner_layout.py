@@ -84,7 +84,7 @@ def tools_panel() -> html.Div:
         dcc.Tabs(id=ID.TABS, value="grids", className="pa-pl-tabs", children=[
             dcc.Tab(label="网格均衡", value="grids", children=[
                 html.Div(id=ID.SUMMARY, className="pa-pl-summary"),
-                _grid(ID.TABLE, TABLE_COLUMNS, "16rem", "params.data.rid", multi=True),
+                _grid(ID.TABLE, TABLE_COLUMNS, "24rem", "params.data.rid", multi=True),
                 html.Ul(id=ID.PROBLEM_LIST, className="pa-pl-problems")]),
             dcc.Tab(label="自动方案", value="propose", children=[
                 html.P("按住户分布自动划分：网格连片、紧凑、相互不重叠且完整覆盖本村（社区），户数落在标准区间内。"),

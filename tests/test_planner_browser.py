@@ -46,7 +46,7 @@ def _busiest_village(sessions) -> tuple[str, int]:
     return code, n
 
 
-def _wait_message(page, text: str, timeout: float = 20.0) -> str:
+def _wait_message(page, text: str, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     msg = ""
     while time.monotonic() < deadline:
@@ -55,6 +55,12 @@ def _wait_message(page, text: str, timeout: float = 20.0) -> str:
             return msg
         time.sleep(0.2)
     raise AssertionError(f"message {text!r} not shown; last: {msg!r}")
+
+
+def _wait_grids(page, n: int) -> None:
+    """The summary counts the draft's grids (the table virtualises its rows, so it is not counted)."""
+    page.wait_for_function(f"(document.querySelector('#pl-summary') || {{}}).innerText?.includes('网格 {n}')",
+                           timeout=60_000)
 
 
 def _centre(box) -> tuple[float, float]:
@@ -73,16 +79,15 @@ def test_edit_draw_preview_commit(console):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         login_page(page, url, "planner_city")
         page.goto(f"{url}/planner?village={village}")
-        page.wait_for_selector(".pl-grid-label", timeout=30_000)
-        page.wait_for_function(f"document.querySelectorAll('#pl-table .ag-row').length === {n_grids}",
-                               timeout=20_000)
+        page.wait_for_selector(".pl-grid-label", timeout=60_000)
+        _wait_grids(page, n_grids)
         assert page.locator(".pl-grid-label").count() == n_grids
 
         # 1. select a grid on the map, drag one of its vertices, save → the draft gets a 调整边界 step
         labels = page.locator(".pl-grid-label")
         x, y = _centre(labels.nth(0).bounding_box())
         page.mouse.click(x, y)
-        page.wait_for_selector("a.leaflet-draw-edit-edit:not(.leaflet-disabled)", timeout=10_000)
+        page.wait_for_selector("a.leaflet-draw-edit-edit:not(.leaflet-disabled)", timeout=60_000)
         page.click("a.leaflet-draw-edit-edit")
         icon = page.locator(".leaflet-editing-icon").first
         ix, iy = _centre(icon.bounding_box())
@@ -102,14 +107,13 @@ def test_edit_draw_preview_commit(console):
             time.sleep(0.15)
         page.mouse.click(x - 30, y - 20)                      # back on the first vertex closes the ring
         _wait_message(page, "新建网格")
-        page.wait_for_function(f"document.querySelectorAll('#pl-table .ag-row').length === {n_grids + 1}",
-                               timeout=20_000)
+        _wait_grids(page, n_grids + 1)
         assert "无错误" in page.locator("#pl-problem-list").inner_text()
 
         # 3. preview: who moves, which workers gain and lose
         page.click("text=预览提交")
         page.click("#pl-preview")
-        page.wait_for_function("document.querySelectorAll('#pl-pairs .ag-row').length > 0", timeout=20_000)
+        page.wait_for_function("document.querySelectorAll('#pl-pairs .ag-row').length > 0", timeout=60_000)
         assert "变更户" in page.locator("#pl-preview-summary").inner_text()
 
         # 4. commit without a reason is refused; with one it becomes a new generation
@@ -119,7 +123,7 @@ def test_edit_draw_preview_commit(console):
         page.click("#pl-commit")
         msg = _wait_message(page, "已提交为第")
         page.click("text=版本历史")
-        page.wait_for_function("document.querySelectorAll('#pl-history .ag-row').length >= 2", timeout=20_000)
+        page.wait_for_function("document.querySelectorAll('#pl-history .ag-row').length >= 2", timeout=60_000)
         browser.close()
     assert not [e for e in errors if "Callback error" in e], errors
 

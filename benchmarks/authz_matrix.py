@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from console.app import INGEST_PUBLIC_PATHS  # noqa: E402
 from console.security import admin, audit, guard, testing  # noqa: E402
 from console.security.guard import AccessDenied  # noqa: E402
 from console.security.permissions import ALL_PERMISSIONS, LAYER_POPULATION, LAYER_SPECIAL  # noqa: E402
@@ -213,6 +214,10 @@ def main(argv=None) -> int:
                                                                                        "/login/totp", "/totp/setup"):
                     continue
                 r = client.open(rule.rule, method=method, data={}, headers={"Origin": ORIGIN})
+                if rule.rule in INGEST_PUBLIC_PATHS:
+                    # API-key routes ignore the session cookie: a logged-in browser without a key is refused
+                    tally.check("write.no_key", r.status_code == 401, f"{name} {method} {rule.rule} → {r.status_code}")
+                    continue
                 tally.check("write.no_csrf", r.status_code == 403, f"{name} {method} {rule.rule} → {r.status_code}")
         for key, layer in LAYERS.items():
             for code in sample_codes:
@@ -292,6 +297,38 @@ def main(argv=None) -> int:
                 bad = [r for r in rows if not viewer.scope.allows(r.grid_code or r.village_code or r.town_code
                                                                     or r.county_code)]
                 tally.check("store.scope", not bad, f"{name} {model.__tablename__}: {len(bad)} rows outside scope")
+
+    # 4b. Grid planner: a draft of a village only with grid:edit and the village in scope; never someone else's.
+    from console.planner import drafts as planner_drafts
+    from console.planner.village import PlannerError
+    from console.security.permissions import GRID_EDIT
+
+    villages = areas.get("village", [])
+    owner_draft = None
+    for name, viewer in viewers.items():
+        for code in villages:
+            before = audit_count(factory, name)
+            try:
+                with factory() as s, s.begin():
+                    row = planner_drafts.start(s, viewer, code)
+                    owner_draft = owner_draft or (name, row.id)
+                got = True
+            except AccessDenied:
+                got = False
+            expected = viewer.can(GRID_EDIT) and viewer.scope.allows(code)
+            audited = got or audit_count(factory, name) == before + 1
+            tally.check("planner.draft", got == expected and audited, f"{name} draft {code}: {got}")
+    if owner_draft:
+        for name, viewer in viewers.items():
+            if name == owner_draft[0]:
+                continue
+            try:
+                with factory() as s:
+                    planner_drafts.get(s, viewer, owner_draft[1])
+                got = True
+            except (AccessDenied, PlannerError):
+                got = False
+            tally.check("planner.other_draft", not got, f"{name} opened {owner_draft[0]}'s draft")
 
     # 5. 三员 actions by everyone: only the owning role succeeds, every attempt audited.
     target = next(n for n, (r, _) in accounts.items() if r == "grid_worker")

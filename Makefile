@@ -9,7 +9,7 @@ SCALE     ?= 1.0
 SEED      ?= 20201101
 ACCOUNTS  := $(DATA_DIR)/.accounts-created
 
-.PHONY: setup run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz clean
+.PHONY: setup run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz bench-planner clean
 
 setup: $(STAMP)
 
@@ -67,6 +67,9 @@ demo: upgrade
 
 bench-alerts: upgrade
 	$(VPY) benchmarks/alerts.py --db $(DB)
+
+bench-planner: upgrade
+	$(VPY) benchmarks/planner.py --db $(DB)
 
 bench-authz: setup
 	$(VPY) benchmarks/authz_matrix.py

@@ -67,6 +67,17 @@ def _centre(box) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
+def _label_centre(page, i: int, timeout: float = 30.0) -> tuple[float, float]:
+    """Centre of grid label i once the map has (re)drawn it (labels are rebuilt after every draft change)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        box = page.locator(".pl-grid-label").nth(i).bounding_box()
+        if box:
+            return _centre(box)
+        time.sleep(0.2)
+    raise AssertionError(f"grid label {i} not drawn")
+
+
 def test_edit_draw_preview_commit(console):
     from playwright.sync_api import sync_playwright
 
@@ -84,8 +95,7 @@ def test_edit_draw_preview_commit(console):
         assert page.locator(".pl-grid-label").count() == n_grids
 
         # 1. select a grid on the map, drag one of its vertices, save → the draft gets a 调整边界 step
-        labels = page.locator(".pl-grid-label")
-        x, y = _centre(labels.nth(0).bounding_box())
+        x, y = _label_centre(page, 0)
         page.mouse.click(x, y)
         page.wait_for_selector("a.leaflet-draw-edit-edit:not(.leaflet-disabled)", timeout=60_000)
         page.click("a.leaflet-draw-edit-edit")
@@ -97,10 +107,11 @@ def test_edit_draw_preview_commit(console):
         page.mouse.up()
         page.click("a[title='Save changes']")
         _wait_message(page, "调整边界")
-        assert "调整边界" in page.locator("#pl-summary").inner_text()
+        page.wait_for_function("(document.querySelector('#pl-summary') || {}).innerText?.includes('调整边界')",
+                               timeout=60_000)
 
         # 2. draw a new grid with the polygon tool around another grid's label → one more grid
-        x, y = _centre(labels.nth(n_grids - 1).bounding_box())
+        x, y = _label_centre(page, n_grids - 1)
         page.click("a.leaflet-draw-draw-polygon")
         for dx, dy in ((-30, -20), (30, -20), (30, 20), (-30, 20)):
             page.mouse.click(x + dx, y + dy)

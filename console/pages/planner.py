@@ -217,6 +217,8 @@ def show(draft):
     if not draft:
         raise PreventUpdate
     code, state, labels, cursor = _draft_state(draft)
+    with current_context().session() as s:
+        newer = drafts.stale(s, drafts.get(s, current_viewer(), int(draft["draft"])))
     v = _village(code)
     ev = evaluate(v, state)
     sel = draft.get("selected")
@@ -228,6 +230,9 @@ def show(draft):
                html.Span(f"标准：每格 {ev.balance.band.low}–{ev.balance.band.high} 户"),
                html.Span(f"步骤 {cursor + 1}/{len(labels)}：{labels[cursor]}"),
                html.Span(f"校验 {ev.ms:.0f} 毫秒", className="pa-pl-hint")]
+    if newer:
+        summary.append(html.Span(f"注意：本村已有他人提交的第 {newer} 版，本草稿不能直接提交；请导出草稿后“重新开始”，"
+                                 "再导入调整（rebase）", className="pa-pl-error"))
     problems = [html.Li(p.message, className=p.severity) for p in ev.problems] or [html.Li("无错误：可以提交", className="ok")]
     return (render.grids_geojson(state, ev), {"selected": sel}, render.problems_geojson(ev, v.lon, v.lat),
             grid_rows(state, ev), summary, problems, _edit_group(draft["version"], state, sel),

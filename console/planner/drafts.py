@@ -41,6 +41,12 @@ def step_labels(row: PlannerDraft) -> list[str]:
     return [s["label"] for s in _steps(row)]
 
 
+def stale(session: Session, row: PlannerDraft) -> int | None:
+    """The village's current generation when another commit landed after the draft started (else None)."""
+    now = current_generation(session, row.village_code)
+    return now if now != row.base_generation else None
+
+
 def open_draft(session: Session, viewer: Viewer, village_code: str) -> PlannerDraft | None:
     authorise(viewer, village_code)
     return session.scalars(select(PlannerDraft).where(

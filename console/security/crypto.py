@@ -10,6 +10,8 @@ Key ring, outside the database file (never in the data folder):
   * ``PINGAN_DATA_KEY_FILE`` — a file with one ``<key id> <base64 key>`` per line, current key first,
     created with mode 0600 by ``python -m console.security.crypto keygen --out PATH``;
     ``keygen --rotate`` prepends a new key and keeps the old ones for reading; ``reencrypt`` rewrites.
+  * otherwise the per-user default file ``$XDG_CONFIG_HOME/pingan/data.key`` (``~/.config/pingan/data.key``)
+    when it exists; ``make world``/``make run`` create it once (``ensure_key_file``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import stat
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -33,6 +36,28 @@ KEY_ENV = "PINGAN_DATA_KEY"
 KEY_FILE_ENV = "PINGAN_DATA_KEY_FILE"
 CIPHER_ENV = "PINGAN_DATA_CIPHER"
 PLAIN_PREFIX = "plain:"
+BLIND_INDEX_CHARS = 32  # 128 bits of HMAC-SHA256, hex: ample for equality lookups, half the index size
+CIPHER_PREFIXES = ("aes1:", "sm41:")
+
+
+def is_ciphertext(value: str | None) -> bool:
+    return bool(value) and value.startswith(CIPHER_PREFIXES)
+
+
+def default_key_file(environ=None) -> Path:
+    env = os.environ if environ is None else environ
+    base = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "pingan" / "data.key"
+
+
+@lru_cache(maxsize=8)
+def _aesgcm(key: bytes) -> AESGCM:
+    return AESGCM(key)
+
+
+@lru_cache(maxsize=16)
+def _bidx_key(key: bytes, purpose: str) -> bytes:
+    return hmac.new(key, b"blind-index:" + purpose.encode(), hashlib.sha256).digest()
 
 
 class DataKeyError(RuntimeError):
@@ -73,7 +98,7 @@ class KeyRing:
         nonce = os.urandom(12)
         data = plaintext.encode("utf-8")
         if self.cipher == "aes":
-            ct = AESGCM(key).encrypt(nonce, data, aad.encode())
+            ct = _aesgcm(key).encrypt(nonce, data, aad.encode())
         else:
             enc = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce)).encryptor()
             enc.authenticate_additional_data(aad.encode())
@@ -90,7 +115,7 @@ class KeyRing:
         nonce, ct = raw[:12], raw[12:]
         try:
             if alg == "aes1":
-                data = AESGCM(key).decrypt(nonce, ct, aad.encode())
+                data = _aesgcm(key).decrypt(nonce, ct, aad.encode())
             elif alg == "sm41":
                 dec = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce, ct[-16:])).decryptor()
                 dec.authenticate_additional_data(aad.encode())
@@ -104,14 +129,40 @@ class KeyRing:
         return data.decode("utf-8")
 
     # -- keyed lookup hash -----------------------------------------------------------------
-    def blind_index(self, value: str, purpose: str = "id_number") -> str:
-        """HMAC-SHA256 of the normalised value with a key derived from the current data key.
+    def encrypt_many(self, values, aad: str = "") -> list[str | None]:
+        """`encrypt` for a column of values (bulk loads, migrations); None stays None."""
+        if self.cipher != "aes":
+            return [None if v is None else self.encrypt(v, aad) for v in values]
+        key, ad = self.current, aad.encode()
+        enc, prefix, b64, rnd = _aesgcm(key).encrypt, f"aes1:{key_id(key)}:", base64.b64encode, os.urandom
+        out = []
+        for v in values:
+            if v is None:
+                out.append(None)
+                continue
+            nonce = rnd(12)
+            out.append(prefix + b64(nonce + enc(nonce, v.encode("utf-8"), ad)).decode())
+        return out
 
-        Stored beside an encrypted column (e.g. ``person.id_number_hmac``) it allows exact-match
-        lookups without decrypting; it changes with the key, so `reencrypt` must rewrite it too.
+    # -- keyed lookup hash -----------------------------------------------------------------
+    def blind_index(self, value: str, purpose: str = "id_number", key: bytes | None = None) -> str:
+        """Keyed hash (HMAC-SHA256, first 128 bits in hex) of the normalised value.
+
+        Stored beside an encrypted column (``person.id_number_bidx``) it allows exact-match lookups
+        without decrypting. It is derived from the current data key, so `reencrypt` rewrites it
+        after a rotation; until then `blind_indexes` gives the candidates under every key.
         """
-        sub = hmac.new(self.current, b"blind-index:" + purpose.encode(), hashlib.sha256).digest()
-        return hmac.new(sub, value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
+        sub = _bidx_key(key or self.current, purpose)
+        return hmac.digest(sub, value.strip().upper().encode("utf-8"), "sha256").hex()[:BLIND_INDEX_CHARS]
+
+    def blind_indexes(self, value: str, purpose: str = "id_number") -> list[str]:
+        """The value's blind index under each key of the ring (lookups stay correct mid-rotation)."""
+        return [self.blind_index(value, purpose, k) for k in self.keys]
+
+    def blind_index_many(self, values, purpose: str = "id_number") -> list[str | None]:
+        sub, digest = _bidx_key(self.current, purpose), hmac.digest
+        return [None if v is None else digest(sub, v.strip().upper().encode("utf-8"), "sha256").hex()[:BLIND_INDEX_CHARS]
+                for v in values]
 
 
 def _sm4_key(key: bytes) -> bytes:
@@ -153,21 +204,63 @@ def load_keyring(environ=None) -> KeyRing | None:
         return KeyRing((_parse_key(env[KEY_ENV]),), cipher)
     if env.get(KEY_FILE_ENV):
         return KeyRing(read_key_file(Path(env[KEY_FILE_ENV])), cipher)
+    default = default_key_file(env)
+    if default.exists():
+        return KeyRing(read_key_file(default), cipher)
     return None
+
+
+def require_keyring() -> KeyRing:
+    ring = active_keyring()
+    if ring is None:
+        raise DataKeyError(f"未配置数据密钥：设置 {KEY_FILE_ENV}（或 {KEY_ENV}），或先运行 "
+                           f"python -m console.security.crypto keygen --out {default_key_file()}")
+    return ring
+
+
+def ensure_key_file(data_dir: Path | None = None) -> Path | None:
+    """Create the default key file once when no key is configured (``make world``/``make run``).
+
+    Returns the path of a newly written file, or None when a key was already configured."""
+    if active_keyring() is not None:
+        return None
+    path = default_key_file()
+    write_key_file(path, data_dir=data_dir)
+    return path
 
 
 _KEYRING_OVERRIDE: list[KeyRing | None] = []
 
 
 def set_keyring(ring: KeyRing | None) -> None:
-    """Install a key ring for this process (tests, or an app that loads the key its own way)."""
+    """Install a key ring for this process (tests, or an app that loads the key its own way);
+    ``None`` means "no key" until `reset_keyring`."""
     _KEYRING_OVERRIDE[:] = [ring]
 
 
+def reset_keyring() -> None:
+    """Back to the configured key ring (environment / key file)."""
+    _KEYRING_OVERRIDE.clear()
+
+
+_LOADED: dict[tuple, KeyRing | None] = {}
+
+
 def active_keyring() -> KeyRing | None:
+    """The process's key ring: `set_keyring`'s, else the configured one (re-read when the file changes)."""
     if _KEYRING_OVERRIDE:
         return _KEYRING_OVERRIDE[0]
-    return load_keyring()
+    env = os.environ
+    path = Path(env[KEY_FILE_ENV]) if env.get(KEY_FILE_ENV) else default_key_file(env)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    cache_key = (env.get(KEY_ENV), env.get(KEY_FILE_ENV), env.get(CIPHER_ENV), str(path), stamp)
+    if cache_key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[cache_key] = load_keyring()
+    return _LOADED[cache_key]
 
 
 class EncryptedText(TypeDecorator):

@@ -34,12 +34,12 @@ class ID:
 
 
 INGEST_PUBLIC_PATHS = ("/api/events",)
-NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"),
-             ("/admin/accounts", "账户"), ("/admin/audit", "审计"))
-
-
 def _shell(settings: Settings) -> html.Div:
-    nav = [dcc.Link(label, href=href, className="pa-nav-link") for href, label in NAV_ITEMS]
+    """The page frame, built per page load: the nav shows only the pages this viewer may open."""
+    from console.services.navigation import visible_pages
+    from console.services.viewer import current_viewer
+
+    nav = [dcc.Link(label, href=href, className="pa-nav-link") for href, label in visible_pages(current_viewer())]
     return html.Div(id=ID.ROOT, className="pa-root", children=[
         dcc.Store(id=ID.THEME, storage_type="local", data=settings.theme),
         html.Header(className="pa-header", children=[
@@ -131,7 +131,7 @@ def create_app(db: str, *, settings: Settings | None = None,
     compress.install(app.server)
     open311.register(app.server)
     ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
-    app.layout = _shell(settings)
+    app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in
     _register_shell_callbacks(app)
     # Dash hands the globally registered page callbacks to whichever app serves its first request;
     # claim them now so that several apps in one process (tests, a second window) each get their own.

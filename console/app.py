@@ -95,6 +95,17 @@ def _warm(ctx: AppContext) -> None:
     threading.Thread(target=run, name="pingan-warm", daemon=True).start()
 
 
+def _check_data_key() -> None:
+    """Identity numbers and special-population details are encrypted at rest: refuse to start without the key."""
+    from console.security import crypto
+    from console.store import StoreError
+
+    try:
+        crypto.require_keyring()
+    except crypto.DataKeyError as exc:
+        raise StoreError(str(exc)) from None
+
+
 def create_app(db: str, *, settings: Settings | None = None,
                security_settings: SecuritySettings | None = None) -> dash.Dash:
     """Build the console for the database at `db` (path or SQLAlchemy URL). Raises StoreError if unusable.
@@ -105,6 +116,7 @@ def create_app(db: str, *, settings: Settings | None = None,
     settings = settings or Settings.from_env()
     engine = make_engine(db, must_exist=True)
     check_schema(engine)
+    _check_data_key()
     ctx = AppContext(engine=engine, sessions=make_session_factory(engine), settings=settings)
     ctx.kpi_cache.ttl = settings.kpi_cache_seconds
     ctx.geo_cache.ttl = settings.geojson_cache_seconds

@@ -137,3 +137,25 @@ def test_orm_writes_keep_the_blind_index_current(tmp_path):
         assert s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, "610924199001010050"))) == 5
         assert s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, "61092419900101005X"))) is None
     engine.dispose()
+
+
+def test_reencrypt_command_after_rotation(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    engine = _plain_db(tmp_path / "cli.sqlite")
+    keyfile = tmp_path / "keys" / "data.key"
+    crypto.write_key_file(keyfile)
+    monkeypatch.delenv(crypto.KEY_ENV)
+    monkeypatch.setenv(crypto.KEY_FILE_ENV, str(keyfile))
+    upgrade_schema(engine)
+    first = crypto.key_id(crypto.active_keyring().current)
+    second = crypto.write_key_file(keyfile, rotate=True)
+    run = subprocess.run([sys.executable, "-m", "console.security.crypto", "reencrypt", "--db", str(tmp_path / "cli.sqlite")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "person.id_number 5 行" in run.stdout
+    with engine.connect() as c:
+        kids = {v.split(":")[1] for (v,) in c.execute(text("select id_number from person"))}
+    assert kids == {second} != {first}
+    engine.dispose()

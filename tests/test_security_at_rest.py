@@ -159,3 +159,12 @@ def test_reencrypt_command_after_rotation(tmp_path, monkeypatch):
         kids = {v.split(":")[1] for (v,) in c.execute(text("select id_number from person"))}
     assert kids == {second} != {first}
     engine.dispose()
+
+
+def test_bulk_helpers_agree_with_the_single_value_ones():
+    ring = KeyRing((os.urandom(32),))
+    values = ["61092419800101001x ", None, "E12345678"]
+    assert ring.blind_index_many(values) == [ring.blind_index(values[0]), None, ring.blind_index("E12345678")]
+    sealed = ring.encrypt_many(values, "person.id_number")
+    assert sealed[1] is None and [ring.decrypt(sealed[i], "person.id_number") for i in (0, 2)] == [values[0], values[2]]
+    assert len({t.split(":")[2][:16] for t in ring.encrypt_many(["x"] * 1000, "a")}) == 1000  # fresh nonces

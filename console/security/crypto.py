@@ -133,14 +133,16 @@ class KeyRing:
         """`encrypt` for a column of values (bulk loads, migrations); None stays None."""
         if self.cipher != "aes":
             return [None if v is None else self.encrypt(v, aad) for v in values]
+        values = list(values)
         key, ad = self.current, aad.encode()
-        enc, prefix, b64, rnd = _aesgcm(key).encrypt, f"aes1:{key_id(key)}:", base64.b64encode, os.urandom
+        enc, prefix, b64 = _aesgcm(key).encrypt, f"aes1:{key_id(key)}:", base64.b64encode
+        nonces = os.urandom(12 * len(values))  # one system call for the batch: random 96-bit nonces as before
         out = []
-        for v in values:
+        for i, v in enumerate(values):
             if v is None:
                 out.append(None)
                 continue
-            nonce = rnd(12)
+            nonce = nonces[12 * i:12 * i + 12]
             out.append(prefix + b64(nonce + enc(nonce, v.encode("utf-8"), ad)).decode())
         return out
 
@@ -160,9 +162,21 @@ class KeyRing:
         return [self.blind_index(value, purpose, k) for k in self.keys]
 
     def blind_index_many(self, values, purpose: str = "id_number") -> list[str | None]:
-        sub, digest = _bidx_key(self.current, purpose), hmac.digest
-        return [None if v is None else digest(sub, v.strip().upper().encode("utf-8"), "sha256").hex()[:BLIND_INDEX_CHARS]
-                for v in values]
+        """`blind_index` for a column of values: HMAC with the key pads hashed once (2× faster in bulk)."""
+        sub = _bidx_key(self.current, purpose).ljust(64, b"\0")
+        inner = hashlib.sha256(bytes(b ^ 0x36 for b in sub))
+        outer = hashlib.sha256(bytes(b ^ 0x5C for b in sub))
+        out: list[str | None] = []
+        for v in values:
+            if v is None:
+                out.append(None)
+                continue
+            i = inner.copy()
+            i.update(v.strip().upper().encode("utf-8"))
+            o = outer.copy()
+            o.update(i.digest())
+            out.append(o.hexdigest()[:BLIND_INDEX_CHARS])
+        return out
 
 
 def _sm4_key(key: bytes) -> bytes:

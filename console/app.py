@@ -145,6 +145,9 @@ def create_app(db: str, *, settings: Settings | None = None,
     ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in
     _register_shell_callbacks(app)
+    from console.pages import _unmask
+
+    _unmask.register(app)  # 「显示完整号码」, shared by several pages
     # Dash hands the globally registered page callbacks to whichever app serves its first request;
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():

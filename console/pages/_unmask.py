@@ -12,7 +12,7 @@ the selected row (`ROW_KEY` carries the person id; columns whose name starts wit
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, html, no_update
 
 from console.security.guard import AccessDenied
 from console.services import unmask
@@ -66,10 +66,6 @@ def answer(kind: str, record_id, via: str) -> tuple[str | None, str]:
         return None, str(exc)
 
 
-@callback(Output({"type": ID.VALUE, "kind": dash.MATCH, "rid": dash.MATCH}, "children"),
-          Output({"type": ID.NOTE, "kind": dash.MATCH, "rid": dash.MATCH}, "children"),
-          Input({"type": ID.BUTTON, "kind": dash.MATCH, "rid": dash.MATCH}, "n_clicks"),
-          prevent_initial_call=True)
 def reveal_one(n_clicks):
     trig = dash.callback_context.triggered_id
     if not n_clicks or not isinstance(trig, dict):
@@ -78,8 +74,6 @@ def reveal_one(n_clicks):
     return (value if value is not None else no_update), message
 
 
-@callback(Output(ID.GRID_VALUE, "children"), Input(ID.GRID_BUTTON, "n_clicks"),
-          State(ID.GRID, "selectedRows"), prevent_initial_call=True)
 def reveal_selected(n_clicks, rows):
     if not n_clicks:
         return no_update
@@ -90,3 +84,14 @@ def reveal_selected(n_clicks, rows):
     if value is None:
         return message
     return f"{row.get('姓名', '')}：{value}"
+
+
+def register(app: dash.Dash) -> None:
+    """Attach the two callbacks to `app` (from `create_app`: page modules are re-run for every app, this shared
+    module is imported once, so its callbacks are registered per app explicitly rather than at import)."""
+    app.callback(Output({"type": ID.VALUE, "kind": dash.MATCH, "rid": dash.MATCH}, "children"),
+                 Output({"type": ID.NOTE, "kind": dash.MATCH, "rid": dash.MATCH}, "children"),
+                 Input({"type": ID.BUTTON, "kind": dash.MATCH, "rid": dash.MATCH}, "n_clicks"),
+                 prevent_initial_call=True)(reveal_one)
+    app.callback(Output(ID.GRID_VALUE, "children"), Input(ID.GRID_BUTTON, "n_clicks"),
+                 State(ID.GRID, "selectedRows"), prevent_initial_call=True)(reveal_selected)

@@ -219,7 +219,9 @@ def _table(rows: list[dict]) -> dag.AgGrid:
     return dag.AgGrid(id=unmask_ui.ID.GRID, rowData=rows,
                       columnDefs=[{"field": f, "headerName": f} for f in (rows[0] if rows else []) if f[0] != "_"],
                       className="pa-grid", dashGridOptions={"pagination": True, "paginationPageSize": 50,
-                                                            "localeText": GRID_LOCALE, "rowSelection": "single"},
+                                                            "localeText": GRID_LOCALE,
+                                                            "rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                                                             "enableClickSelection": True}},
                       defaultColDef={"resizable": True, "sortable": True, "filter": True})
 
 

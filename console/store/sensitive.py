@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import bindparam, column, select, table, update
 
 from console.security import crypto
+
+if TYPE_CHECKING:  # pandas only for the bulk loader; the console's store import stays light
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ def seal_frame(table_name: str, frame: pd.DataFrame, ring: crypto.KeyRing | None
     specs = [s for s in SEALED if s.table == table_name and s.column in frame.columns]
     if not specs or frame.empty:
         return frame
+    import pandas as pd
+
     ring = ring or crypto.require_keyring()
     out = frame.copy(deep=False)
     for spec in specs:

@@ -43,8 +43,12 @@ def _reveal(chromium, console_url, user, grid) -> str:
         (tab if tab.count() else page.locator(".pa-tabs >> text=人员")).click()
         page.wait_for_selector("#unmask-grid .ag-row", timeout=30000)
         assert not FULL_ID.search(page.locator("#unmask-grid").inner_text())  # masked for every role
-        page.locator("#unmask-grid .ag-row .ag-cell").first.click()
-        page.wait_for_selector("#unmask-grid .ag-row-selected", timeout=10000)
+        for _ in range(20):  # the list may be redrawn once more (area and tab settle): click until a row is selected
+            page.locator("#unmask-grid .ag-row .ag-cell").first.click()
+            page.wait_for_timeout(500)
+            if page.locator("#unmask-grid .ag-row-selected").count():
+                break
+        assert page.locator("#unmask-grid .ag-row-selected").count() == 1
         page.get_by_role("button", name="显示完整号码").click()
         page.wait_for_function("() => (document.getElementById('unmask-grid-value') || {}).textContent",
                                timeout=30000)

@@ -8,8 +8,12 @@ DB        ?= $(DATA_DIR)/ankang.sqlite
 SCALE     ?= 1.0
 SEED      ?= 20201101
 ACCOUNTS  := $(DATA_DIR)/.accounts-created
+# The data key that encrypts identity numbers and special-population details (docs/security.md §4):
+# one file per user, outside the data folder, mode 0600, created once. Every command below reads it.
+PINGAN_DATA_KEY_FILE ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/pingan/data.key
+export PINGAN_DATA_KEY_FILE
 
-.PHONY: setup run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz bench-planner clean
+.PHONY: setup key run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz bench-planner clean
 
 setup: $(STAMP)
 
@@ -20,14 +24,19 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
-$(DB): | setup
+$(PINGAN_DATA_KEY_FILE): | setup
+	$(VPY) -m console.security.crypto keygen --out $@ --data-dir $(DATA_DIR)
+
+key: $(PINGAN_DATA_KEY_FILE)
+
+$(DB): | setup $(PINGAN_DATA_KEY_FILE)
 	mkdir -p $(DATA_DIR)
 	$(VPY) -m geodata.demo --db $(DB) --scale $(SCALE) --seed $(SEED)
 
 world: setup $(DB)
 
 # Bring an existing database to the current schema (no-op when it already is).
-upgrade: setup $(DB)
+upgrade: setup $(DB) | $(PINGAN_DATA_KEY_FILE)
 	$(VPY) -m console.store.upgrade --db $(DB)
 
 # First run on a new world: the system administrator and the demo business accounts, each with a

@@ -77,8 +77,14 @@
         const tick = () => {
             const box = document.getElementById("duty-count");
             if (!box) { state.running = false; return; }
-            fetch("/api/alerts/changes?cursor=" + state.cursor, {credentials: "same-origin", cache: "no-store"})
-                .then(r => r.ok ? r.json() : null)
+            // Background polling: does not extend the session (console/security/activity.py); when the
+            // session has ended (idle timeout), go to the login page instead of polling on.
+            fetch("/api/alerts/changes?cursor=" + state.cursor,
+                  {credentials: "same-origin", cache: "no-store", headers: {"X-Pingan-Background": "1"}})
+                .then(r => {
+                    if (r.status === 401) { state.running = false; window.location.assign("/login?reason=idle"); }
+                    return r.ok ? r.json() : null;
+                })
                 .then(data => {
                     let again = 250;
                     if (data && data.alerts) {
@@ -92,7 +98,7 @@
                         }
                         if (data.more) { again = 0; }
                     }
-                    setTimeout(tick, again);
+                    if (state.running) { setTimeout(tick, again); }
                 })
                 .catch(() => setTimeout(tick, 1000));
         };

@@ -14,7 +14,11 @@ role scoped to sample areas, and tries to read and write inside and outside each
 * every Dash callback anonymously (401) and, for callbacks declared with `protect_callback`, per role;
 * every scoped store query (each located model) — a returned row outside the scope is a leak;
 * every role × every permission through `guard.require` (must match `roles.ROLES`, refusals audited);
-* every 三员 administrative action by every role (only the owning admin role may succeed; audited).
+* every 三员 administrative action by every role (only the owning admin role may succeed; audited);
+* 「显示完整号码」 (`services.unmask.reveal`, over HTTP through its Dash callback and directly) for a resident,
+  a dispute party and a duty alert inside and outside each scope — a full number for a role without
+  `unmask` or outside the scope is a leak; a full number with no new `unmask` audit row is an
+  unaudited sensitive read; a refusal with no `access.denied` row is a leak too (unaudited refusal).
 
 The console is measured as `create_app` builds it (the gate installed, `console.services.viewer.current_viewer`
 delegating to the logged-in account); `viewer_wired` in the result confirms the delegation. `--assume-wired` is
@@ -40,7 +44,6 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from console.app import INGEST_PUBLIC_PATHS  # noqa: E402
 from console.security import admin, audit, guard, testing  # noqa: E402
 from console.security.guard import AccessDenied  # noqa: E402
 from console.security.permissions import ALL_PERMISSIONS, LAYER_POPULATION, LAYER_SPECIAL  # noqa: E402
@@ -112,6 +115,93 @@ def login(client, username: str) -> str:
     return cookie.value if cookie else ""
 
 
+def add_unmask_records(factory) -> None:
+    """The tiny world has no dispute parties or alerts: add one of each (with a person) per sample grid."""
+    from datetime import datetime
+
+    from console.store import Alert, Dispute, DisputeParty, Person
+    from console.store.duty_models import AlertInfo
+
+    now = datetime(2026, 11, 26, 9, 0)
+    with factory() as s:
+        for grid in list(s.scalars(select(Person.grid_code).distinct().order_by(Person.grid_code).limit(4))):
+            person = s.scalars(select(Person).where(Person.grid_code == grid).order_by(Person.id)).first()
+            case = s.scalars(select(Dispute).where(Dispute.grid_code == grid).order_by(Dispute.id)).first()
+            if case is not None:
+                s.add(DisputeParty(dispute_id=case.id, role="applicant", name="当事人", id_number=person.id_number,
+                                   sex="M"))
+            alert = Alert(rule="matrix", kind="matrix", severity="high", state="new", title="矩阵", raised_at=now,
+                          updated_at=now, county_code=person.county_code, town_code=person.town_code,
+                          village_code=person.village_code, grid_code=person.grid_code)
+            s.add(alert)
+            s.flush()
+            s.add(AlertInfo(alert_id=alert.id, person_id=person.id))
+        s.commit()
+
+
+def unmask_targets(factory, viewer) -> list[tuple[str, int, bool, str]]:
+    """(kind, record id, inside scope, full number) for each kind, one inside and one outside the scope."""
+    from console.store import Alert, Dispute, DisputeParty, Person
+    from console.store.duty_models import AlertInfo
+
+    out = []
+    with factory() as s:
+        for inside in (True, False):
+            if not inside and viewer.scope.is_city:
+                continue
+            cond = viewer.scope.clause(Person) if inside else ~viewer.scope.clause(Person)
+            p = s.execute(select(Person.id, Person.id_number).where(cond).limit(1)).first()
+            if p:
+                out.append(("person", p.id, inside, p.id_number))
+            cond = viewer.scope.clause(Dispute) if inside else ~viewer.scope.clause(Dispute)
+            d = s.execute(select(DisputeParty.id, DisputeParty.id_number)
+                          .join(Dispute, Dispute.id == DisputeParty.dispute_id).where(cond).limit(1)).first()
+            if d:
+                out.append(("party", d.id, inside, d.id_number))
+            cond = viewer.scope.clause(Alert) if inside else ~viewer.scope.clause(Alert)
+            a = s.execute(select(Alert.id, Person.id_number).join(AlertInfo, AlertInfo.alert_id == Alert.id)
+                          .join(Person, Person.id == AlertInfo.person_id).where(cond).limit(1)).first()
+            if a:
+                out.append(("alert", a.id, inside, a.id_number))
+    return out
+
+
+def audit_count_of(factory, actor: str, action: str) -> int:
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(AuditLog)
+                        .where(AuditLog.actor == actor, AuditLog.action == action))
+
+
+def unmask_over_http(client, callback_key: str, csrf: str, kind: str, rid: int):
+    btn = {"type": "unmask-btn", "kind": kind, "rid": rid}
+    body = {"output": callback_key,
+            "outputs": [{"id": {**btn, "type": "unmask-value"}, "property": "children"},
+                        {"id": {**btn, "type": "unmask-note"}, "property": "children"}],
+            "inputs": [{"id": btn, "property": "n_clicks", "value": 1}],
+            "changedPropIds": [json.dumps(btn, separators=(",", ":"), sort_keys=True) + ".n_clicks"], "state": []}
+    return client.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+
+
+def check_unmask(tally, factory, name, viewer, reveal) -> None:
+    """One account × every target: `reveal(kind, rid)` → text of the answer (or raises AccessDenied)."""
+    from console.security.permissions import UNMASK
+
+    for kind, rid, inside, full in unmask_targets(factory, viewer):
+        may = viewer.can(UNMASK) and inside
+        before_unmask, before_denied = audit_count_of(factory, name, "unmask"), audit_count_of(factory, name,
+                                                                                               "access.denied")
+        try:
+            text = reveal(kind, rid)
+        except AccessDenied:
+            text = ""
+        got = full in text
+        audited = audit_count_of(factory, name, "unmask") > before_unmask
+        refused_audited = audit_count_of(factory, name, "access.denied") > before_denied
+        tally.check("unmask", got == may and (got or refused_audited),
+                    f"{name} {kind}:{rid} inside={inside}: full={got} refusal_audited={refused_audited}",
+                    unaudited=got and not audited)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="a world database to copy (default: the tiny test world)")
@@ -119,6 +209,12 @@ def main(argv=None) -> int:
                         help="no-op (the console is wired); kept so that old command lines still work")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    from console.security import crypto
+
+    if crypto.active_keyring() is None:  # a throwaway world: a throwaway data key (never written anywhere)
+        import os
+
+        crypto.set_keyring(crypto.KeyRing((os.urandom(32),)))
     testing.use_fast_hasher()
     tally = Tally()
     folder = Path(tempfile.mkdtemp(prefix="authz-"))
@@ -128,6 +224,7 @@ def main(argv=None) -> int:
     clock = testing.Clock()
     with factory() as s:
         areas = sample_areas(s)
+    add_unmask_records(factory)
 
     # Accounts: each business role at its level in two sample areas; the three admins.
     accounts: dict[str, tuple[str, list[str]]] = {}
@@ -214,11 +311,12 @@ def main(argv=None) -> int:
                                                                                        "/login/totp", "/totp/setup"):
                     continue
                 r = client.open(rule.rule, method=method, data={}, headers={"Origin": ORIGIN})
-                if rule.rule in INGEST_PUBLIC_PATHS:
-                    # API-key routes ignore the session cookie: a logged-in browser without a key is refused
-                    tally.check("write.no_key", r.status_code == 401, f"{name} {method} {rule.rule} → {r.status_code}")
-                    continue
-                tally.check("write.no_csrf", r.status_code == 403, f"{name} {method} {rule.rule} → {r.status_code}")
+                # Session routes refuse a write without the CSRF token (403). Machine routes outside the session
+                # (`public_paths`, e.g. POST /api/events) authenticate each call by API key, never by cookie, so a
+                # browser's cookies cannot forge them: for those the refusal is 401 (no key).
+                machine = rule.rule in sec.settings.public_paths
+                tally.check("write.no_csrf", r.status_code == 403 or (machine and r.status_code == 401),
+                            f"{name} {method} {rule.rule} → {r.status_code}")
         for key, layer in LAYERS.items():
             for code in sample_codes:
                 allowed = viewer.can(layer.permission) and viewer.scope.overlaps(code)
@@ -258,6 +356,12 @@ def main(argv=None) -> int:
                 unaudited = sensitive and audit_count(factory, name) == before
                 tally.check("popup.read", ok, f"{name} read {key}/{inside}" + ("" if ok else " without right"),
                             unaudited=unaudited)
+        unmask_key = next((k for k in callbacks if "unmask-value" in k), None)
+        tally.check("unmask.callback", unmask_key is not None, "the 显示完整号码 callback is not registered")
+        if unmask_key is not None:
+            check_unmask(tally, factory, name, viewer,
+                         lambda kind, rid: json.dumps(unmask_over_http(client, unmask_key, csrf, kind, rid).get_json(),
+                                                      ensure_ascii=False))
         for component, permission in sec.callback_permissions.items():
             r = client.post("/_dash-update-component", json={"outputs": {"id": component, "property": "x"}},
                             headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
@@ -283,6 +387,13 @@ def main(argv=None) -> int:
             except AccessDenied:
                 got = False
             tally.check("guard.area", got == viewer.scope.allows(code), f"{name} area {code}")
+
+    # 3b. The unmask service itself, for every account (the 三员 included: none may unmask).
+    from console.services import unmask as unmask_service
+
+    for name, viewer in viewers.items():
+        check_unmask(tally, factory, name, viewer,
+                     lambda kind, rid, v=viewer: unmask_service.reveal(factory, v, kind, rid, via="matrix"))
 
     # 4. Store: every scoped query returns only in-scope rows.
     from console.store import base as store_base

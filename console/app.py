@@ -34,12 +34,12 @@ class ID:
 
 
 INGEST_PUBLIC_PATHS = ("/api/events",)
-NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"),
-             ("/admin/accounts", "账户"), ("/admin/audit", "审计"))
-
-
 def _shell(settings: Settings) -> html.Div:
-    nav = [dcc.Link(label, href=href, className="pa-nav-link") for href, label in NAV_ITEMS]
+    """The page frame, built per page load: the nav shows only the pages this viewer may open."""
+    from console.services.navigation import visible_pages
+    from console.services.viewer import current_viewer
+
+    nav = [dcc.Link(label, href=href, className="pa-nav-link") for href, label in visible_pages(current_viewer())]
     return html.Div(id=ID.ROOT, className="pa-root", children=[
         dcc.Store(id=ID.THEME, storage_type="local", data=settings.theme),
         html.Header(className="pa-header", children=[
@@ -95,6 +95,17 @@ def _warm(ctx: AppContext) -> None:
     threading.Thread(target=run, name="pingan-warm", daemon=True).start()
 
 
+def _check_data_key() -> None:
+    """Identity numbers and special-population details are encrypted at rest: refuse to start without the key."""
+    from console.security import crypto
+    from console.store import StoreError
+
+    try:
+        crypto.require_keyring()
+    except crypto.DataKeyError as exc:
+        raise StoreError(str(exc)) from None
+
+
 def create_app(db: str, *, settings: Settings | None = None,
                security_settings: SecuritySettings | None = None) -> dash.Dash:
     """Build the console for the database at `db` (path or SQLAlchemy URL). Raises StoreError if unusable.
@@ -105,6 +116,7 @@ def create_app(db: str, *, settings: Settings | None = None,
     settings = settings or Settings.from_env()
     engine = make_engine(db, must_exist=True)
     check_schema(engine)
+    _check_data_key()
     ctx = AppContext(engine=engine, sessions=make_session_factory(engine), settings=settings)
     ctx.kpi_cache.ttl = settings.kpi_cache_seconds
     ctx.geo_cache.ttl = settings.geojson_cache_seconds
@@ -131,8 +143,11 @@ def create_app(db: str, *, settings: Settings | None = None,
     compress.install(app.server)
     open311.register(app.server)
     ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
-    app.layout = _shell(settings)
+    app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in
     _register_shell_callbacks(app)
+    from console.pages import _unmask
+
+    _unmask.register(app)  # 「显示完整号码」, shared by several pages
     # Dash hands the globally registered page callbacks to whichever app serves its first request;
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():

@@ -14,8 +14,15 @@ SMALL_SCALE = 0.02
 SEED = 7
 
 
+# One fixed data key for the whole test run (every xdist worker and every subprocess inherits it, so the
+# shared small world written by one worker decrypts in all). Never a real key: tests only.
+TEST_DATA_KEY = "cGluZ2FuLXRlc3QtZGF0YS1rZXktMzItYnl0ZXMhISE="
+
+
 def pytest_configure(config):
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".numba_cache"))
+    os.environ.pop("PINGAN_DATA_KEY_FILE", None)
+    os.environ["PINGAN_DATA_KEY"] = TEST_DATA_KEY
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,12 @@
 """Hash-chained audit log: verification finds edited, deleted and truncated rows; archival keeps the chain."""
 
+import io
 import json
 import subprocess
 import sys
 from datetime import timedelta
 
+import openpyxl
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
@@ -189,5 +191,22 @@ def test_search_and_export_for_the_audit_admin(env):
     assert name.endswith(".csv") and body.startswith("# 平安一张图 · 导出人") and "aud" in body.splitlines()[0]
     name, data = audit.export(factory(), viewer, "json")
     assert json.loads(data)["watermark"].startswith("平安一张图")
+    with factory() as s:
+        auditor.record("user3", "login", object="=HYPERLINK(\"http://evil\")", detail={"n": "a\x07b"}, session=s)
+        s.commit()
+    name, data = audit.export(factory(), viewer, "xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.active
+    mark = ws["A1"].value
+    assert name.endswith(".xlsx") and mark.startswith("平安一张图 · 导出人") and "aud" in mark
+    assert ws.oddHeader.center.text == mark and ws.oddFooter.center.text == mark and wb.properties.creator == "aud"
+    header = [c.value for c in ws[2]]
+    assert header == [audit.COLUMN_LABELS[c] for c in audit.COLUMNS]
+    cells = [c.value for row in ws.iter_rows(min_row=3) for c in row]
+    assert any(isinstance(v, str) and v.startswith("'=HYPERLINK") for v in cells)  # formula neutralised
+    assert not any(isinstance(v, str) and v.startswith("=") for v in cells)
+    assert ws.max_row - 2 >= 8
+    with pytest.raises(ValueError):
+        audit.export(factory(), viewer, "exe")
     with factory() as s:
         assert verify(s).ok  # the reads were themselves appended to the chain

@@ -192,7 +192,7 @@ def test_stored_totp_secret_is_encrypted_when_a_key_is_configured(env):
             assert raw.startswith("aes1:") and secret not in raw
             assert s.scalar(select(Account.totp_secret).where(Account.username == "enc")) == secret
     finally:
-        crypto.set_keyring(None)
+        crypto.reset_keyring()
 
 
 def test_settings_changed_by_the_system_admin_take_effect_and_stay_within_policy(env):

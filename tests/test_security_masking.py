@@ -190,7 +190,7 @@ def keyring():
     ring = KeyRing((os.urandom(32),))
     crypto.set_keyring(ring)
     yield ring
-    crypto.set_keyring(None)
+    crypto.reset_keyring()
 
 
 @pytest.mark.parametrize("cipher", ["aes", "sm4"])
@@ -229,11 +229,11 @@ def test_wrong_key_and_tampering_are_refused(keyring):
         keyring.decrypt(f"{alg}:{kid}:{base64.b64encode(bytes(raw)).decode()}", "t.c")
 
 
-def test_no_key_refuses_to_store_personal_data():
-    crypto.set_keyring(None)
-    os.environ.pop(crypto.KEY_ENV, None)
-    os.environ.pop(crypto.KEY_FILE_ENV, None)
-    crypto._KEYRING_OVERRIDE.clear()
+def test_no_key_refuses_to_store_personal_data(monkeypatch, tmp_path):
+    monkeypatch.delenv(crypto.KEY_ENV, raising=False)
+    monkeypatch.delenv(crypto.KEY_FILE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no default key file either
+    crypto.reset_keyring()
     engine = create_engine("sqlite://")
     _Base.metadata.create_all(engine)
     with Session(engine) as s, pytest.raises(Exception) as exc:
@@ -281,7 +281,7 @@ def test_reencrypt_after_rotation(tmp_path):
         with Session(engine) as s:
             assert [r.id_number for r in s.scalars(select(_Secret).order_by(_Secret.id))][0] == "610902199001010000"
     finally:
-        crypto.set_keyring(None)
+        crypto.reset_keyring()
 
 
 def test_keygen_cli(tmp_path):

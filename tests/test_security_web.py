@@ -192,6 +192,51 @@ def test_idle_timeout_through_the_web(env):
     assert "空闲超时" in c.get(r.headers["Location"]).get_data(as_text=True)
 
 
+def test_background_polling_does_not_keep_an_idle_session_alive(env):
+    app, factory, clock, sec = env
+
+    @app.route("/api/alerts/changes")
+    def changes():
+        return jsonify(alerts=[])
+
+    c = app.test_client()
+    login(c)
+    csrf = csrf_of(c)
+    interval = {"output": "feed.data", "outputs": {"id": "feed", "property": "data"},
+                "inputs": [{"id": "tick", "property": "n_intervals", "value": 3}], "changedPropIds": ["tick.n_intervals"]}
+    for _ in range(29):  # 29 minutes of polling only: the duty feed, a dcc.Interval callback, a marked fetch
+        clock.advance(minutes=1)
+        assert c.get("/api/alerts/changes").status_code == 200
+        assert c.post("/_dash-update-component", json=interval,
+                      headers={"Origin": ORIGIN, "X-CSRFToken": csrf}).status_code == 200
+        assert c.get("/", headers={"X-Pingan-Background": "1"}).status_code == 200
+    clock.advance(minutes=2)  # 31 minutes since the last user action: ended, even for the poller
+    assert c.get("/api/alerts/changes").status_code == 401
+    assert ("session.end", "granted") in actions(factory, "worker")
+    assert c.get("/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_user_requests_extend_the_session_and_interval_detection_is_exact(env):
+    app, factory, clock, sec = env
+    c = app.test_client()
+    login(c)
+    csrf = csrf_of(c)
+    click = {"output": "x.children", "outputs": {"id": "x", "property": "children"},
+             "inputs": [{"id": "btn", "property": "n_clicks", "value": 1}], "changedPropIds": ["btn.n_clicks"]}
+    for _ in range(3):  # a user clicking every 20 minutes stays logged in for an hour
+        clock.advance(minutes=20)
+        assert c.post("/_dash-update-component", json=click,
+                      headers={"Origin": ORIGIN, "X-CSRFToken": csrf}).status_code == 200
+    assert c.get("/").status_code == 200
+    from console.security.activity import is_background
+
+    assert is_background("/_dash-update-component", {}, {"changedPropIds": ["t.n_intervals"]})
+    assert not is_background("/_dash-update-component", {}, {"changedPropIds": ["t.n_intervals", "b.n_clicks"]})
+    assert not is_background("/_dash-update-component", {}, {"changedPropIds": []})  # page load
+    assert not is_background("/_dash-update-component", {}, None) and not is_background("/", {})
+    assert is_background("/api/alerts/changes", {}) and is_background("/x", {"X-Pingan-Background": "1"})
+
+
 def test_route_and_callback_permissions(env):
     app, factory, clock, sec = env
     worker, planner = app.test_client(), app.test_client()

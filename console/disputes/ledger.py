@@ -102,8 +102,9 @@ def case_detail(session, scope: AreaScope, dispute_id: int, now: datetime) -> di
                late_days=deadlines.overdue_days(case.deadline, now) if case.state in OPEN_DISPUTE_STATES else 0)
     parties = session.scalars(select(DisputeParty).where(DisputeParty.dispute_id == dispute_id)
                               .order_by(DisputeParty.id)).all()
-    row["parties"] = [{"role": PARTY_ROLES.get(p.role, p.role), "name": p.name, "id_number": mask_id(p.id_number),
-                       "sex": SEXES.get(p.sex, p.sex), "phone": mask_phone(p.phone)} for p in parties]
+    row["parties"] = [{"id": p.id, "role": PARTY_ROLES.get(p.role, p.role), "name": p.name,
+                       "id_number": mask_id(p.id_number), "sex": SEXES.get(p.sex, p.sex), "phone": mask_phone(p.phone)}
+                      for p in parties]
     events = session.scalars(select(DisputeEvent).where(DisputeEvent.dispute_id == dispute_id)
                              .order_by(DisputeEvent.seq)).all()
     row["history"] = [{"at": f"{e.at:%Y-%m-%d %H:%M}", "from": DISPUTE_STATES.get(e.from_state or "", ""),

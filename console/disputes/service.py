@@ -14,6 +14,7 @@ from console.security.audit import Auditor
 from console.security.permissions import DISPUTE_REGISTER
 from console.store import Dispute, DisputeEvent, DisputeParty
 from console.store.codes import DISPUTE_STATES, SATISFACTION
+from console.store.sensitive import id_numbers_match
 
 from . import codes, deadlines, duplicates, routing, workflow
 from .validation import validate_case
@@ -52,7 +53,8 @@ def _clock(now: datetime | Callable[[], datetime] | None) -> datetime:
 
 def recent_cases(session, village_code: str, since: datetime, party_ids: set[str]) -> list[dict]:
     """Cases of the village, or with one of the parties, registered since `since` (for duplicate checks)."""
-    by_party = select(DisputeParty.dispute_id).where(DisputeParty.id_number.in_(sorted(party_ids)))
+    # identity numbers are encrypted at rest: match through the keyed blind index
+    by_party = select(DisputeParty.dispute_id).where(id_numbers_match(DisputeParty.id_number_bidx, party_ids))
     rows = session.execute(select(Dispute.id, Dispute.code, Dispute.category, Dispute.village_code, Dispute.place,
                                   Dispute.lon, Dispute.lat, Dispute.registered_at)
                            .where(Dispute.registered_at >= since)

@@ -23,7 +23,7 @@ dash.register_page(__name__, path="/admin/audit", title="平安一张图 · 审�
 
 PAGE_LIMIT = 500
 RESULTS = (("", "全部结果"), (guard.GRANTED, "允许 (granted)"), (guard.REFUSED, "拒绝 (refused)"))
-EXPORT_FORMATS = (("csv", "CSV"), ("json", "JSON"))
+EXPORT_FORMATS = (("csv", "CSV"), ("json", "JSON"), ("xlsx", "Excel"))
 
 
 class ID:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from console.duty import actions, detail, feed
 from console.pages._basemap import attribution, basemap_layers
+from console.pages._unmask import reveal_control
 from console.duty.rules import RULE_LABELS
 from console.security.guard import AccessDenied
 from console.services.context import current_context
@@ -191,7 +192,7 @@ def _render_detail(d: dict) -> list:
                 ("位置", d["place"]), ("网格", d["grid"]), ("来源", d["source"]), ("派往", d["assignee"])])]
     if d["person"]:
         p = d["person"]
-        out += [html.H4("人员（已脱敏）"), _dl([("姓名", p["name"]), ("身份证号", p["id_number"]), ("电话", p["phone"]),
+        out += [html.H4("人员（已脱敏）"), _dl([("姓名", p["name"]), ("身份证号", reveal_control("alert", d["id"], p["id_number"])), ("电话", p["phone"]),
                                          ("类别", "、".join(p["categories"])), ("危险性等级", p["risk_level"])])]
     out.append(html.H4("网格员"))
     out.append(html.Ul([html.Li(f"{w['role']} {w['name']} {w['phone']}") for w in d["workers"]]) if d["workers"]

@@ -22,6 +22,7 @@ from console.store.codes import CITY_CODE
 from layers import LAYERS, OVERLAY_KEYS
 from layers.population import choropleth_breaks
 
+from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._overview_ids import ID
@@ -215,9 +216,12 @@ def show_charts(requested, theme):
 
 
 def _table(rows: list[dict]) -> dag.AgGrid:
-    return dag.AgGrid(rowData=rows, columnDefs=[{"field": f, "headerName": f} for f in (rows[0] if rows else [])],
+    return dag.AgGrid(id=unmask_ui.ID.GRID, rowData=rows,
+                      columnDefs=[{"field": f, "headerName": f} for f in (rows[0] if rows else []) if f[0] != "_"],
                       className="pa-grid", dashGridOptions={"pagination": True, "paginationPageSize": 50,
-                                                            "localeText": GRID_LOCALE},
+                                                            "localeText": GRID_LOCALE,
+                                                            "rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                                                             "enableClickSelection": True}},
                       defaultColDef={"resizable": True, "sortable": True, "filter": True})
 
 
@@ -232,22 +236,20 @@ def show_grid_table(code, tab):
     need = perm.VIEW_CASES if tab == "cases" else perm.VIEW_PERSONS
     if not viewer.can(need):
         return {"display": "block"}, None, "无权查看该列表"
-    unmask = viewer.can(perm.UNMASK)
-    # A grid's people/household/case list is a sensitive read: audited; unmasked only for unmask holders,
-    # and then audited as such too (the query is scoped to viewer.scope as well).
+    # A grid's people/household/case list is a sensitive read: audited, scoped, and masked for everyone;
+    # a full number is one audited request per record (选中一行 →「显示完整号码」, console/pages/_unmask.py).
     obj = f"grid:{code}:{tab}"
     guard.require_area(viewer, code, obj)
     guard.audit(viewer, "record.view", obj, detail={"permission": need, "area": code})
-    if unmask and tab != "cases":
-        guard.audit(viewer, "unmask", obj, detail={"area": code, "via": "grid-table"})
     with ctx.session() as s:
         if tab == "persons":
-            rows = queries.grid_persons(s, viewer.scope, code, unmask)
+            rows = queries.grid_persons(s, viewer.scope, code)
         elif tab == "cases":
             rows = queries.grid_cases(s, viewer.scope, code)
         else:
-            rows = queries.grid_households(s, viewer.scope, code, unmask)
-    note = f"共 {len(rows)} 条" + ("" if unmask else "；身份证号、电话、地址已脱敏")
+            rows = queries.grid_households(s, viewer.scope, code)
+    note = f"共 {len(rows)} 条" + ("" if tab == "cases" else "；身份证号、电话、地址已脱敏")
     if len(rows) >= queries.TABLE_LIMIT:
         note += f"（仅显示前 {queries.TABLE_LIMIT} 条）"
-    return {"display": "block"}, _table(rows), note
+    table = _table(rows)
+    return {"display": "block"}, (html.Div([table, unmask_ui.grid_bar()]) if tab == "persons" else table), note

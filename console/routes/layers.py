@@ -2,11 +2,11 @@
 
 /api/basemap/<name>.geojson          shipped context data (no personal data)
 /api/layers/<key>.geojson?area=CODE  one layer for one area, scoped to the viewer
-/api/layers/<key>/<id>               popup rows for one feature (masked unless the viewer may unmask)
+/api/layers/<key>/<id>               popup rows for one feature (always masked; full numbers: services/unmask.py)
 
 The security gate (`console.security.web`) has already refused anonymous requests. Here: a missing layer
 permission, an area or a record outside the viewer's scope → 403, written to the audit log by `guard`;
-every popup of a sensitive layer is audited (`record.view`), and an unmasked popup also as `unmask`.
+every popup of a sensitive layer is audited (`record.view`).
 """
 
 from __future__ import annotations
@@ -100,7 +100,6 @@ def feature_detail(key: str, fid: int):
     except AccessDenied:
         return _refuse(403, "无权查看该图层")
     ctx = current_context()
-    unmask = viewer.can(perm.UNMASK)
     with ctx.session() as s:
         row = s.get(spec.model, fid) if spec.model is not None else None
         if row is None:
@@ -110,12 +109,10 @@ def feature_detail(key: str, fid: int):
             guard.require_area(viewer, area, obj)  # outside the scope: 403, audited
         except AccessDenied:
             return _refuse(403, "记录不存在或无权查看")
-        rows = spec.detail(s, viewer.scope, fid, unmask=unmask)
+        rows = spec.detail(s, viewer.scope, fid, unmask=False)  # masked for everyone (issue 7 §5)
     if rows is None:
         return _refuse(404, "记录不存在或无权查看")
     if spec.permission in SENSITIVE:
         guard.audit(viewer, "record.view", obj, detail={"permission": spec.permission, "area": area})
-    if unmask:
-        guard.audit(viewer, "unmask", obj, detail={"area": area, "via": "popup"})
     body = json.dumps({"title": spec.title, "rows": rows}, ensure_ascii=False).encode("utf-8")
     return _json_response(body, max_age=0, content_type="application/json")

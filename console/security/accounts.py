@@ -242,8 +242,11 @@ class SessionState:
 
 
 def load_session(session_factory, settings: Settings, token: str | None, ip: str,
-                 touch_every_seconds: int = 30) -> tuple[SessionState | None, str]:
-    """(state, reason). reason: '' ok, 'missing', 'unknown', 'ended', 'idle', 'expired', 'disabled'."""
+                 touch_every_seconds: int = 30, *, touch: bool = True) -> tuple[SessionState | None, str]:
+    """(state, reason). reason: '' ok, 'missing', 'unknown', 'ended', 'idle', 'expired', 'disabled'.
+
+    `touch=False` (background polling, `activity.is_background`): checked like any request, but the
+    session's last-seen time is not moved, so polling alone never keeps it alive."""
     if not token or len(token) > 100:
         return None, "missing"
     now = settings.clock()
@@ -268,7 +271,7 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
             _audit(s, account.username if account else "?", "session.end", GRANTED, ip, f"session:{row.id}",
                    {"reason": reason}, now=now)
             return None, reason
-        if (now - row.last_seen_at).total_seconds() >= touch_every_seconds:
+        if touch and (now - row.last_seen_at).total_seconds() >= touch_every_seconds:
             row.last_seen_at = now
         return SessionState(row.id, row.account_id, row.stage, row.csrf_token, th), ""
 

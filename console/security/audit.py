@@ -306,9 +306,11 @@ def search(session, viewer: Viewer, *, actor: str | None = None, action: str | N
 
 def export(session, viewer: Viewer, fmt: str = "csv", **filters) -> tuple[str, bytes]:
     """(file name, bytes) of the matching rows, watermarked with the exporting user and time."""
-    from .masking import watermark_text
+    from .masking import watermark_text, xlsx_bytes
 
     guard.require(viewer, AUDIT_READ, "audit_log", log_grant=False)
+    if fmt not in ("csv", "json", "xlsx"):
+        raise ValueError(f"不支持的导出格式: {fmt}")
     rows = [{c: getattr(r, c) for c in COLUMNS}
             for r in session.scalars(_query(**filters).order_by(AuditLog.id).limit(200_000))]
     now = (viewer.auditor.clock() if viewer.auditor else utcnow())
@@ -327,6 +329,10 @@ def export(session, viewer: Viewer, fmt: str = "csv", **filters) -> tuple[str, b
     if fmt == "json":
         body = {"watermark": mark, "rows": [{**r, "at": r["at"].isoformat()} for r in rows]}
         return f"audit-{stamp}.json", json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
+    if fmt == "xlsx":
+        data = xlsx_bytes("审计日志", mark, [COLUMN_LABELS[c] for c in COLUMNS],
+                          ([r[c] for c in COLUMNS] for r in rows), viewer.username)
+        return f"audit-{stamp}.xlsx", data
     raise ValueError(f"不支持的导出格式: {fmt}")
 
 

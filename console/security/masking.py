@@ -68,6 +68,31 @@ def watermark_text(viewer: Viewer, when: datetime | None = None) -> str:
     return f"平安一张图 · 导出人 {who} · {when:%Y-%m-%d %H:%M:%S} 北京时间 · 内部资料 注意保密"
 
 
+def xlsx_bytes(title: str, mark: str, labels: Sequence[str], rows: Iterable[Sequence], creator: str) -> bytes:
+    """A one-sheet workbook: the watermark as first row, page header/footer and document properties,
+    then the labels and the rows (formula-neutralised, control characters dropped)."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value):
+        return ILLEGAL_CHARACTERS_RE.sub("", _cell(value))
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = safe_filename(title)[:31] or "export"
+    ws.append([mark])
+    ws.append(list(labels))
+    for r in rows:
+        ws.append([cell(v) for v in r])
+    ws.oddHeader.center.text = mark
+    ws.oddFooter.center.text = mark
+    wb.properties.creator = creator
+    wb.properties.description = mark
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def _cell(value):
     if value is None:
         return ""
@@ -116,20 +141,5 @@ def export_table(viewer: Viewer, name: str, columns: Sequence[tuple[str, str]], 
                          for r in masked]}
         return base + ".json", json.dumps(body, ensure_ascii=False, indent=1, default=str).encode("utf-8")
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = safe_filename(name)[:31] or "export"
-        ws.append([mark])
-        ws.append(labels)
-        for r in masked:
-            ws.append([_cell(r[f]) for f in fields])
-        ws.oddHeader.center.text = mark
-        ws.oddFooter.center.text = mark
-        wb.properties.creator = viewer.username
-        wb.properties.description = mark
-        out = io.BytesIO()
-        wb.save(out)
-        return base + ".xlsx", out.getvalue()
+        return base + ".xlsx", xlsx_bytes(name, mark, labels, ([r[f] for f in fields] for r in masked), viewer.username)
     raise ValueError(f"不支持的导出格式: {fmt}")

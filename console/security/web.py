@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from console.store.security_models import Account, ApiKey
 
-from . import accounts
+from . import accounts, activity
 from .accounts import STAGE_ACTIVE, STAGE_CHANGE, STAGE_ENROLL, STAGE_TOTP
 from .audit import Auditor
 from .config import Settings
@@ -247,8 +247,11 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                     return make_response(jsonify(error="请求过于频繁"), 429)
                 g.pingan_viewer = viewer
                 return check_permissions(viewer)
+        background = activity.is_background(
+            path, request.headers,
+            request.get_json(silent=True) if path == "/_dash-update-component" else None)
         state, reason = accounts.load_session(session_factory, settings, request.cookies.get(settings.cookie_name),
-                                              client_ip())
+                                              client_ip(), touch=not background)
         if state is None:
             if reason == "unknown":
                 audit_refusal("session.invalid", {"reason": "unknown_token"})

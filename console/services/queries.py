@@ -38,6 +38,7 @@ def grid_persons(session: Session, scope: AreaScope, grid_code: str, unmask: boo
     out = []
     for p, hcode in session.execute(stmt):
         out.append({
+            "_pid": p.id,  # not shown; the 「显示完整号码」 request names the record by it
             "姓名": p.name, "性别": SEXES.get(p.sex, p.sex),
             "公民身份号码": p.id_number if unmask else mask_id(p.id_number),
             "人口类型": RESIDENCE_TYPES.get(p.residence_type, p.residence_type),

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
+
+from console.security.crypto import EncryptedText
 
 from .base import Base, Located
+from .sensitive import id_number_index
 
 
 class Organisation(Located, Base):
@@ -63,9 +66,15 @@ class DisputeParty(Base):
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
     role: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(64))
-    id_number: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str] = mapped_column(EncryptedText("dispute_party.id_number"))  # encrypted at rest
+    id_number_bidx: Mapped[str | None] = mapped_column(String(32), index=True)  # keyed hash, for duplicate checks
     sex: Mapped[str] = mapped_column(String(1))
     phone: Mapped[str | None] = mapped_column(String(16))
+
+    @validates("id_number")
+    def _index_id_number(self, _key, value):
+        self.id_number_bidx = id_number_index(value)
+        return value
 
 
 class DisputeEvent(Base):

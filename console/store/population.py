@@ -1,7 +1,7 @@
 """实有人口 and 以房管人: buildings, households, persons, and their GB/T 31000 sub-records.
 
-Identity numbers are stored whole (for matching across systems) and shown masked by default
-(`masking.mask_id`). Fields that only some persons have live in side tables so that the
+Identity numbers are stored whole but encrypted at rest (`sensitive.py`), with a keyed hash column for
+exact-match lookups, and shown masked by default (`masking.mask_id`); special-population details too. Fields that only some persons have live in side tables so that the
 2.5-million-row person table stays narrow.
 """
 
@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
+
+from console.security.crypto import EncryptedText
 
 from .base import Base, Located
+from .sensitive import id_number_index
 
 
 class Building(Located, Base):
@@ -43,7 +46,8 @@ class Person(Located, Base):
     __tablename__ = "person"
     indexed_levels = ("grid",)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    id_number: Mapped[str] = mapped_column(String(18), index=True)  # 公民身份号码 / document no.
+    id_number: Mapped[str] = mapped_column(EncryptedText("person.id_number"))  # 公民身份号码 / document no.
+    id_number_bidx: Mapped[str | None] = mapped_column(String(32), index=True)  # keyed hash, for lookups
     name: Mapped[str] = mapped_column(String(64))
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
@@ -58,6 +62,11 @@ class Person(Located, Base):
     relation_to_head: Mapped[str] = mapped_column(String(10))
     registered_here: Mapped[bool] = mapped_column(Boolean)  # 人户一致
     registered_address: Mapped[str | None] = mapped_column(String(128))  # only when it differs
+
+    @validates("id_number")
+    def _index_id_number(self, _key, value):
+        self.id_number_bidx = id_number_index(value)
+        return value
 
 
 class FloatingInfo(Base):
@@ -98,7 +107,8 @@ class SpecialPerson(Located, Base):
     status: Mapped[str] = mapped_column(String(16))
     risk_level: Mapped[int | None] = mapped_column(Integer)  # mental disorder danger level 0–5
     risk_grade: Mapped[str] = mapped_column(String(8))  # RISK_GRADES key, every category
-    details: Mapped[str] = mapped_column(Text, default="{}")  # category fields as JSON (domain.md §3)
+    # category fields as JSON (domain.md §3): medical/criminal facts, encrypted at rest
+    details: Mapped[str] = mapped_column(EncryptedText("special_person.details"), default="{}")
 
 
 class KeyYouth(Located, Base):

@@ -9,6 +9,7 @@ from datetime import date
 
 from tqdm import tqdm
 
+from console.security import crypto
 from console.store.session import StoreError
 
 from .build import build_and_write
@@ -31,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         print("错误: --scale 应在 (0, 1] 之间", file=sys.stderr)
         return 2
     try:
+        created = crypto.ensure_key_file()
+        if created is not None:
+            print(f"已生成数据密钥文件 {created}（权限 0600，勿放入数据目录、勿提交；丢失则无法解密）", file=sys.stderr)
         check_target(args.db, force=args.force)
-    except StoreError as exc:
+    except (StoreError, crypto.DataKeyError) as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
     with tqdm(total=STEPS, desc="构建演示数据", unit="步", file=sys.stderr) as bar:

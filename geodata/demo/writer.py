@@ -4,6 +4,8 @@ SQLite (the default): the world is written to `<file>.building-<pid>` by Arrow b
 moved over the target with `os.replace` only after it is complete; an interrupted build leaves the
 previous file (or none). Other databases: everything is inserted in one transaction, rolled back on any
 error (a PostgreSQL target with indexes dropped during the load would roll back their drop too).
+Sensitive columns are encrypted (and their blind indexes added) on the way in (`seal_frame`), so the
+file never holds a plaintext identity number or special-population detail; this needs the data key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, inspect, select
 
+from console.security import crypto
 from console.store import WorldMeta, make_engine, upgrade_schema
+from console.store.sensitive import seal_frame
 from console.store.session import StoreError, database_url, sqlite_path
 
 CHUNK = 50_000
@@ -61,6 +65,7 @@ def insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
 
 def check_target(db: str, *, force: bool) -> None:
     """Fail early (before minutes of building) if the world could not be written to `db`."""
+    crypto.require_keyring()  # sensitive columns are written encrypted
     url = database_url(db)
     path = sqlite_path(url)
     if path is not None:
@@ -114,6 +119,7 @@ def ingest_table(target, table: str, frame: pd.DataFrame) -> None:
     """Append `frame` to `table`: Arrow bulk ingest (ADBC, in C) on SQLite, executemany elsewhere."""
     if frame.empty:
         return
+    frame = seal_frame(table, frame)
     if isinstance(target, Connection):
         insert_frame(target, table, frame)
     else:

@@ -1,0 +1,138 @@
+"""Sensitive columns encrypted at rest (issue 7 §5) and their keyed lookup hashes ("blind indexes").
+
+`person.id_number`, `dispute_party.id_number` and `special_person.details` are `EncryptedText`
+(AES-GCM or SM4-GCM with the key ring of `console.security.crypto`, key outside the database). An
+encrypted column cannot be compared in SQL, so every equality search on an identity number goes
+through the `*_bidx` column: `id_number_match(Person.id_number_bidx, value)`.
+
+Bulk paths that bypass the ORM (the demo world writer, migration 0005, key rotation) use
+`seal_frame` / `reseal_table`, so what reaches the database file is always ciphertext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, column, select, table, update
+
+from console.security import crypto
+
+if TYPE_CHECKING:  # pandas only for the bulk loader; the console's store import stays light
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Sealed:
+    table: str
+    column: str
+    bidx: str | None  # blind-index column, for columns searched by equality
+
+    @property
+    def aad(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+SEALED = (
+    Sealed("person", "id_number", "id_number_bidx"),
+    Sealed("dispute_party", "id_number", "id_number_bidx"),
+    Sealed("special_person", "details", None),
+)
+
+
+def id_number_index(value: str | None) -> str | None:
+    """The blind index to store beside a new or changed identity number (current key)."""
+    if value is None:
+        return None
+    return crypto.require_keyring().blind_index(value)
+
+
+def id_number_match(bidx_column, value: str):
+    """SQL condition: `bidx_column` holds `value` (under any key of the ring, so rotation never hides a row)."""
+    return bidx_column.in_(crypto.require_keyring().blind_indexes(value))
+
+
+def id_numbers_match(bidx_column, values: Iterable[str]):
+    ring = crypto.require_keyring()
+    return bidx_column.in_(sorted({b for v in values for b in ring.blind_indexes(v)}))
+
+
+def seal_frame(table_name: str, frame: pd.DataFrame, ring: crypto.KeyRing | None = None) -> pd.DataFrame:
+    """A copy of a bulk-load frame with its sensitive columns encrypted and blind indexes added."""
+    specs = [s for s in SEALED if s.table == table_name and s.column in frame.columns]
+    if not specs or frame.empty:
+        return frame
+    import pandas as pd
+
+    ring = ring or crypto.require_keyring()
+    out = frame.copy(deep=False)
+    for spec in specs:
+        values = [None if pd.isna(v) else str(v) for v in frame[spec.column].tolist()]
+        if spec.bidx:
+            out[spec.bidx] = ring.blind_index_many(values)
+        out[spec.column] = ring.encrypt_many(values, spec.aad)
+    return out
+
+
+def reseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batch: int = 20000,
+                 progress=None) -> int:
+    """Encrypt (plaintext rows) or re-encrypt (after a key rotation) one sealed column in place, in
+    batches by primary key, and rewrite its blind index. Works on SQLite and PostgreSQL (Core only).
+    Returns the number of rows rewritten."""
+    ring = ring or crypto.require_keyring()
+    cols = [column("id"), column(spec.column)]
+    t = table(spec.table, *cols, *([column(spec.bidx)] if spec.bidx else []))
+    current = crypto.key_id(ring.current)
+    stmt = (update(t).where(t.c.id == bindparam("pk"))
+            .values({spec.column: bindparam("v"), **({spec.bidx: bindparam("b")} if spec.bidx else {})}))
+    last, done = -1, 0
+    while True:
+        rows = conn.execute(select(t.c.id, t.c[spec.column]).where(t.c.id > last).order_by(t.c.id).limit(batch)).all()
+        if not rows:
+            return done
+        last = rows[-1][0]
+        todo = []
+        for pk, value in rows:
+            if value is None:
+                continue
+            if crypto.is_ciphertext(value):
+                if value.split(":", 2)[1] == current and not spec.bidx:
+                    continue  # already under the current key
+                plain = ring.decrypt(value, spec.aad)
+            else:
+                plain = value[len(crypto.PLAIN_PREFIX):] if value.startswith(crypto.PLAIN_PREFIX) else value
+            todo.append((pk, plain))
+        if todo:
+            sealed = ring.encrypt_many([p for _, p in todo], spec.aad)
+            idx = ring.blind_index_many([p for _, p in todo]) if spec.bidx else [None] * len(todo)
+            conn.execute(stmt, [{"pk": pk, "v": v, "b": b} for (pk, _), v, b in zip(todo, sealed, idx)])
+            done += len(todo)
+        if progress is not None:
+            progress(spec, done)
+
+
+def unseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batch: int = 20000) -> int:
+    """Decrypt one sealed column back to plaintext (downgrade of migration 0005 only)."""
+    ring = ring or crypto.require_keyring()
+    t = table(spec.table, column("id"), column(spec.column))
+    stmt = update(t).where(t.c.id == bindparam("pk")).values({spec.column: bindparam("v")})
+    last, done = -1, 0
+    while True:
+        rows = conn.execute(select(t.c.id, t.c[spec.column]).where(t.c.id > last).order_by(t.c.id).limit(batch)).all()
+        if not rows:
+            return done
+        last = rows[-1][0]
+        plain = [{"pk": pk, "v": ring.decrypt(v, spec.aad)} for pk, v in rows if crypto.is_ciphertext(v)]
+        if plain:
+            conn.execute(stmt, plain)
+            done += len(plain)
+
+
+def reencrypt_all(engine, ring: crypto.KeyRing | None = None) -> dict[str, int]:
+    """After `keygen --rotate`: rewrite every sealed column and blind index with the current key."""
+    out = {}
+    for spec in SEALED:
+        with engine.begin() as conn:
+            out[spec.aad] = reseal_table(conn, spec, ring)
+    return out

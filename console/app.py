@@ -10,6 +10,7 @@ from pathlib import Path
 import dash
 from dash import Input, Output, State, clientside_callback, dcc, html
 
+from console import lazy_assets
 from console.config import Settings
 from console.security.config import Settings as SecuritySettings
 from console.services import views
@@ -109,8 +110,10 @@ def create_app(db: str, *, settings: Settings | None = None,
     ctx.kpi_cache.ttl = settings.kpi_cache_seconds
     ctx.geo_cache.ttl = settings.geojson_cache_seconds
 
+    lazy_assets.defer_bundles()  # AG Grid and Plotly are fetched when a page first needs them
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(PAGES), assets_folder=str(ASSETS),
+        assets_ignore=lazy_assets.ASSETS_IGNORE,
         title=settings.title, update_title=None, serve_locally=True, compress=False,
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],

@@ -15,16 +15,26 @@ _static: dict[tuple, bytes] = {}
 _lock = threading.Lock()
 
 
+SUITES = "/_dash-component-suites/"
+
+
 def _key(response) -> tuple | None:
+    """A cache key for responses that are files: the same URL and version always gives the same bytes."""
+    if request.method != "GET":
+        return None
     tag = response.headers.get("ETag") or response.headers.get("Last-Modified")
-    return (request.path, request.query_string, tag) if tag else None
+    if tag:
+        return (request.path, request.query_string, tag)
+    if request.path.startswith(SUITES):  # Dash's fingerprinted bundles: the version is in the path
+        return (request.path, request.query_string, response.calculate_content_length())
+    return None
 
 
 def gzip_response(response):
     if (response.status_code != 200 or "gzip" not in request.headers.get("Accept-Encoding", "")
             or response.headers.get("Content-Encoding") or response.mimetype not in COMPRESSIBLE):
         return response
-    key = _key(response) if response.direct_passthrough else None
+    key = _key(response)
     body = _static.get(key) if key else None
     if body is None:
         response.direct_passthrough = False

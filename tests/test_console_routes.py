@@ -51,6 +51,29 @@ def as_viewer(monkeypatch, permissions=perm.ALL, scope=None):
     monkeypatch.setattr(routes, "current_viewer", lambda: viewer)
 
 
+def area_callback_body(app, area: str, trigger: str = "ov-area.data") -> dict:
+    """The body dash-renderer posts for the overview's area callback (the one that outputs the KPI panel)."""
+    from layers import OVERLAY_KEYS
+
+    with app.server.test_request_context():
+        deps = app._callback_list if hasattr(app, "_callback_list") else []
+    dep = next(d for d in deps if "ov-kpis.children" in d["output"])
+    overlays = [{"id": {"type": "ov-overlay", "key": k}, "property": p} for k in OVERLAY_KEYS for p in ("url",)]
+    values = {"ov-area": area, "ov-layer-switch": ["areas", "special"], "app-theme": "light"}
+    inputs = [{"id": i["id"], "property": i["property"], "value": values[i["id"]]} for i in dep["inputs"]]
+    state = [{"id": "ov-layer-areas", "property": "hideout", "value": None},
+             [{"id": {"type": "ov-overlay", "key": k}, "property": "hideout", "value": None} for k in OVERLAY_KEYS]]
+    outputs = []
+    for spec in dep["output"].strip(".").split("..."):
+        cid, prop = spec.rsplit(".", 1)
+        if cid.startswith("{"):
+            outputs.append([dict(o, property=prop) for o in overlays])
+        else:
+            outputs.append({"id": cid, "property": prop})
+    return {"output": dep["output"], "outputs": outputs, "inputs": inputs, "state": state,
+            "changedPropIds": [trigger]}
+
+
 def get_json(client, url, **kw):
     r = client.get(url, **kw)
     body = gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data
@@ -145,9 +168,7 @@ def test_anonymous_page_redirects_to_login(app):
 
 def test_anonymous_callbacks_and_api_are_refused(app):
     c = app.server.test_client()
-    r = c.post("/_dash-update-component", json={"output": "ov-kpis.children", "outputs": {"id": "ov-kpis",
-               "property": "children"}, "inputs": [{"id": "ov-area", "property": "data", "value": "610900"}]},
-               headers={"Origin": ORIGIN})
+    r = c.post("/_dash-update-component", json=area_callback_body(app, "610900"), headers={"Origin": ORIGIN})
     assert r.status_code == 401
     assert c.get("/_dash-layout").status_code == 401
     assert c.get("/api/layers/special.geojson?area=610900").status_code == 401
@@ -157,11 +178,80 @@ def test_anonymous_callbacks_and_api_are_refused(app):
 def test_logged_in_callback_needs_csrf(app):
     c = app.server.test_client()
     csrf = login_client(c, "city_user")
-    body = {"output": "ov-kpis.children", "outputs": {"id": "ov-kpis", "property": "children"},
-            "inputs": [{"id": "ov-area", "property": "data", "value": "610924"}], "changedPropIds": ["ov-area.data"]}
+    body = area_callback_body(app, "610924")
     assert c.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN}).status_code == 403
     r = c.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
+
+
+def test_one_drill_step_is_one_callback_with_polygons_and_kpis_inline(app, db):
+    """A drill step costs one round trip: the area polygons and the KPI panel come back with the map state."""
+    c = app.server.test_client()
+    csrf = login_client(c, "city_user")
+    r = c.post("/_dash-update-component", json=area_callback_body(app, "610924"),
+               headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    body = gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data
+    out = json.loads(body)["response"]
+    assert out["ov-resolved"]["data"] == "610924"
+    polygons = out["ov-layer-areas"]["data"]["features"]
+    con = sqlite3.connect(db)
+    towns = sorted(n for (n,) in con.execute("select name from area where parent_code='610924'"))
+    residents = con.execute("select count(*) from person where county_code='610924'").fetchone()[0]
+    con.close()
+    assert sorted(f["properties"]["name"] for f in polygons) == towns
+    assert all(f["properties"]["parent"] == "610924" for f in polygons)
+    assert "url" not in out["ov-layer-areas"]  # no second request for the polygons
+    assert f"{residents:,}" in json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
+    # the layer switch alone does not re-send polygons or KPIs
+    r = c.post("/_dash-update-component", json=area_callback_body(app, "610924", trigger="ov-layer-switch.value"),
+               headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+    out = json.loads(gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data)["response"]
+    assert "data" not in out.get("ov-layer-areas", {}) and "ov-kpis" not in out
+
+
+def test_polygons_inline_need_the_areas_layer_permission(app):
+    from console.services import views
+    from console.services.areas import get_node
+    from console.services.context import CONTEXT_KEY
+
+    ctx = app.server.config[CONTEXT_KEY]
+    with ctx.session() as s:
+        node = get_node(s, "610924")
+    allowed = Viewer("t", "测试", (), frozenset(perm.ALL), AreaScope.city())
+    denied = Viewer("t2", "测试", (), frozenset(perm.ALL - {perm.LAYER_AREAS}), AreaScope.city())
+    assert len(views.layer_json(ctx, allowed, "areas", node)["features"]) == 2
+    assert views.layer_json(ctx, denied, "areas", node)["features"] == []
+
+
+def test_index_page_defers_ag_grid_and_plotly_but_serves_them_locally(client):
+    """The first view does not carry AG Grid or Plotly; both are this app's own files, fetched on demand."""
+    import re
+
+    scripts = re.findall(r'<script src="([^"]+)"', client.get("/").get_data(as_text=True))
+    assert not [s for s in scripts if "dash_ag_grid" in s or "plotly" in s], scripts
+    assert any("pingan_lazy.js" in s for s in scripts) and any("dash_leaflet" in s for s in scripts)
+    for url in ("/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js", "/assets/vendor/plotly-basic.min.js",
+                "/_dash-component-suites/dash_ag_grid/async-community.js"):
+        r = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip", url
+        assert len(gzip.decompress(r.data)) > 100_000
+    lazy = client.get("/assets/pingan_lazy.js").get_data(as_text=True)
+    assert "assets/vendor/plotly-basic.min.js" in lazy and "dash_ag_grid/dash_ag_grid.min.js" in lazy
+    assert "http://" not in lazy and "https://" not in lazy
+
+
+def test_bundles_are_compressed_once(client):
+    from console.routes import compress
+
+    url = "/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js"
+    first = client.get(url, headers={"Accept-Encoding": "gzip"}).data
+    key = next(k for k in compress._static if k[0] == url)
+    compress._static[key] = b"cached"  # a second request is answered from the cache, not re-compressed
+    try:
+        assert client.get(url, headers={"Accept-Encoding": "gzip"}).data == b"cached"
+    finally:
+        compress._static[key] = first
 
 
 def test_town_user_cannot_read_another_towns_layer_or_popup(app, db):

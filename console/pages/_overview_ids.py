@@ -17,6 +17,7 @@ class ID:
     KPIS = "ov-kpis"
     TREND = "ov-trend"
     BREAKDOWN = "ov-breakdown"
+    TABLE_AREA = "ov-table-area"  # the grid whose table is shown, None above grid level (store)
     TABLE_BOX = "ov-table-box"
     TABLE_TABS = "ov-table-tabs"
     TABLE = "ov-table"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
 
@@ -70,6 +71,15 @@ def layer_bytes(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> by
             data = layer.build(s, viewer.scope, node, counts=counts, max_points=ctx.settings.max_points)
         return geo.dumps(data)
     return ctx.geo_cache.get_or_set(("layer", key, node.code, viewer.cache_key), compute)
+
+
+def layer_json(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> dict:
+    """The layer's GeoJSON as a dict, for a Dash callback to send inline (an empty collection without the
+    layer's permission: the same rule as the /api/layers route)."""
+    if not viewer.can(LAYERS[key].permission):
+        return geo.collection([])
+    return ctx.geo_cache.get_or_set(("layer-json", key, node.code, viewer.cache_key),
+                                    lambda: json.loads(layer_bytes(ctx, viewer, key, node)))
 
 
 def population_hideout(counts: dict) -> dict:

@@ -15,6 +15,14 @@ DEFERRED_BUNDLES = {"dash_ag_grid": "dash_ag_grid.min.js"}
 # Assets served by URL only (not auto-included): the Plotly bundle dcc.Graph fetches when it first draws.
 LAZY_ASSETS = ("vendor/plotly-basic.min.js",)
 ASSETS_IGNORE = "|".join(re.escape(p.rsplit("/", 1)[-1]) + "$" for p in LAZY_ASSETS)
+# What the overview fetches after the index page (lazy bundles and chunks): gzipped ahead at start-up too.
+ON_DEMAND_URLS = (
+    "/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js",
+    "/_dash-component-suites/dash_ag_grid/async-community.js",
+    "/_dash-component-suites/dash/dcc/async-graph.js",
+    "/_dash-component-suites/dash_leaflet/async-GeoJSON.js",
+    *(f"/assets/{p}" for p in LAZY_ASSETS),
+)
 
 
 def defer_bundles(packages: dict[str, str] = DEFERRED_BUNDLES) -> list[str]:

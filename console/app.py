@@ -36,6 +36,7 @@ class ID:
 
 
 INGEST_PUBLIC_PATHS = ("/api/events",)
+WARM_LAYERS = ("areas", "special", "disputes", "grids")  # the layers switched on by default
 NAV_ITEMS = (("/", "总览"), ("/planner", "网格规划"), ("/duty", "值班"), ("/disputes", "矛盾纠纷"),
              ("/admin/accounts", "账户"), ("/admin/audit", "审计"))
 
@@ -92,6 +93,8 @@ def _warm(ctx: AppContext, files: list[Path] = ()) -> None:
                     node = city_node(s)
                 views.area_kpis(ctx, viewer, node)
                 views.layer_bytes(ctx, viewer, "areas", node)
+                # the counties are the hall's first clicks: their KPIs and default layers are ready too
+                views.warm_children(ctx, viewer, node, WARM_LAYERS)
         except Exception:  # a warm-up failure must never stop the console; the first view just pays
             log.exception("cache warm-up failed")
         finally:

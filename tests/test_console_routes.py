@@ -224,6 +224,39 @@ def test_polygons_inline_need_the_areas_layer_permission(app):
     assert views.layer_json(ctx, denied, "areas", node)["features"] == []
 
 
+def test_kpis_and_layers_are_shared_by_scope_and_counties_warmed(app):
+    """Same scope, different permissions: one cached result (the permission is checked before the cache)."""
+    from console.services import views
+    from console.services.areas import get_node
+    from console.services.context import CONTEXT_KEY
+
+    ctx = app.server.config[CONTEXT_KEY]
+    ctx.kpi_cache.clear()
+    ctx.geo_cache.clear()
+    with ctx.session() as s:
+        city, county = get_node(s, "610900"), get_node(s, "610924")
+    leader = Viewer("a", "甲", (), frozenset(perm.ALL), AreaScope.city())
+    clerk = Viewer("b", "乙", (), frozenset({perm.VIEW_KPI, perm.LAYER_SPECIAL}), AreaScope.city())
+    other = Viewer("c", "丙", (), frozenset(perm.ALL), AreaScope.of(["610925"]))
+    assert views.area_kpis(ctx, leader, county) is views.area_kpis(ctx, clerk, county)
+    assert views.area_kpis(ctx, other, county) is not views.area_kpis(ctx, leader, county)
+    assert views.layer_bytes(ctx, leader, "special", county) is views.layer_bytes(ctx, clerk, "special", county)
+    # warming the city's children computes each county once; a later request finds it
+    ctx.kpi_cache.clear()
+    ctx.geo_cache.clear()
+    calls = []
+    real = views.kpis.kpis_from_cube
+    try:
+        views.kpis.kpis_from_cube = lambda *a, **k: calls.append(a[2].code) or real(*a, **k)
+        assert views.warm_children(ctx, leader, city, ("areas", "special")) == 2
+        warmed = sorted(calls)
+        views.area_kpis(ctx, clerk, county)
+        views.layer_json(ctx, clerk, "areas", county)
+    finally:
+        views.kpis.kpis_from_cube = real
+    assert "610924" in warmed and sorted(calls) == warmed  # no recomputation after the warm-up
+
+
 def test_index_page_defers_ag_grid_and_plotly_but_serves_them_locally(client):
     """The first view does not carry AG Grid or Plotly; both are this app's own files, fetched on demand."""
     import re

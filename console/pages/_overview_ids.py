@@ -17,6 +17,7 @@ class ID:
     KPIS = "ov-kpis"
     TREND = "ov-trend"
     BREAKDOWN = "ov-breakdown"
+    CHART_AREA = "ov-chart-area"  # the area the charts show: set after the map of a step is painted (store)
     TABLE_AREA = "ov-table-area"  # the grid whose table is shown, None above grid level (store)
     TABLE_BOX = "ov-table-box"
     TABLE_TABS = "ov-table-tabs"

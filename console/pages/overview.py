@@ -79,6 +79,7 @@ def layout(area: str | None = None, **_query) -> html.Div:
         dcc.Store(id=ID.AREA, data=(area or "").strip()[:20] or None),
         dcc.Store(id=ID.RESOLVED),
         dcc.Store(id=ID.TABLE_AREA),
+        dcc.Store(id=ID.CHART_AREA),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs"), html.H2(id=ID.HEADING, className="pa-heading")]),
         html.Div(id=ID.MESSAGE, className="pa-message", role="status"),
@@ -206,10 +207,23 @@ def _kpi_panel(ctx, viewer, node) -> list:
     return w.kpi_panel(k, views.child_count(ctx, node), node.child_level)
 
 
+# The charts' area follows the shown area once the browser has painted the map and KPIs of the step
+# (two animation frames), so that Plotly's drawing never delays them.
+clientside_callback(
+    """function(code) {
+        return new Promise(function(resolve) {
+            requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
+                resolve(code); }, 0); }); });
+        });
+    }""",
+    Output(ID.CHART_AREA, "data"), Input(ID.RESOLVED, "data"),
+)
+
+
 @callback(Output(ID.TREND, "figure"), Output(ID.BREAKDOWN, "figure"),
-          Input(ID.RESOLVED, "data"), Input("app-theme", "data"))
+          Input(ID.CHART_AREA, "data"), Input("app-theme", "data"))
 def show_charts(code, theme):
-    """Drawn after the map and KPIs of a step (chained on the resolved area), so Plotly never delays them."""
+    """Drawn after the map and KPIs of a step (see CHART_AREA), so Plotly never delays them."""
     ctx, viewer = current_context(), current_viewer()
     if not code or not viewer.can(perm.VIEW_KPI):
         return {}, {}

@@ -105,6 +105,10 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
     wait_for_area(page, db, "610900")
     assert page.locator(".pa-crumb-current").inner_text() == "安康市"
     assert page.locator("#kpi-households").inner_text() == f"{db.count('household', '610900'):,}"
+    # the charts follow the map: Plotly (this app's vendored file, fetched on first use) draws the trend bars
+    page.wait_for_selector("#ov-trend .main-svg .barlayer .point", timeout=30000)
+    assert any(u.endswith("/assets/vendor/plotly-basic.min.js") for u in page.requests)
+    assert not any("dash_ag_grid.min.js" in u for u in page.requests)  # no grid table yet: AG Grid not fetched
     trail = ["610900"]
     for depth in (6, 9, 12, 15):
         code = click_child(page, trail[-1])
@@ -119,6 +123,7 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
     persons = db.count("person", trail[-1])
     if persons:
         page.wait_for_selector(".ag-row", timeout=30000)
+        assert any("/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js" in u for u in page.requests)
         text = page.locator(".pa-grid").inner_text()
         ids = re.findall(r"\b\d{6}\*{8}[\dX]{4}\b", text)
         assert ids and not re.search(r"\b\d{17}[\dX]\b", text)

@@ -202,6 +202,11 @@ def test_one_drill_step_is_one_callback_with_polygons_and_kpis_inline(app, db):
     assert sorted(f["properties"]["name"] for f in polygons) == towns
     assert all(f["properties"]["parent"] == "610924" for f in polygons)
     assert "url" not in out["ov-layer-areas"]  # no second request for the polygons
+    # the point layers' URLs (in OVERLAY_KEYS order), set on the map after the step is painted
+    from layers import OVERLAY_KEYS
+
+    urls = dict(zip(OVERLAY_KEYS, out["ov-overlay-urls"]["data"]))
+    assert urls["special"] == "/api/layers/special.geojson?area=610924" and urls["cameras"] is None
     assert f"{residents:,}" in json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
     # the layer switch alone does not re-send polygons or KPIs
     r = c.post("/_dash-update-component", json=area_callback_body(app, "610924", trigger="ov-layer-switch.value"),

@@ -12,6 +12,7 @@ class ID:
     BASEMAP = "ov-basemap"  # pattern-matching type: {"type": BASEMAP, "name": ...}
     AREAS = "ov-layer-areas"
     OVERLAY = "ov-overlay"  # pattern-matching type: {"type": OVERLAY, "key": ...}
+    OVERLAY_URLS = "ov-overlay-urls"  # the point/outline layers' URLs, in OVERLAY_KEYS order (store)
     LAYER_SWITCH = "ov-layer-switch"
     LEGEND = "ov-legend"
     KPIS = "ov-kpis"

@@ -80,6 +80,7 @@ def layout(area: str | None = None, **_query) -> html.Div:
         dcc.Store(id=ID.RESOLVED),
         dcc.Store(id=ID.TABLE_AREA),
         dcc.Store(id=ID.CHART_AREA),
+        dcc.Store(id=ID.OVERLAY_URLS),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs"), html.H2(id=ID.HEADING, className="pa-heading")]),
         html.Div(id=ID.MESSAGE, className="pa-message", role="status"),
@@ -161,14 +162,14 @@ def _changed(new, old):
     Output(ID.RESOLVED, "data"), Output(ID.CRUMBS, "children"), Output(ID.HEADING, "children"),
     Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
     Output(ID.AREAS, "data"), Output(ID.AREAS, "hideout"),
-    Output({"type": ID.OVERLAY, "key": ALL}, "url"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
+    Output(ID.OVERLAY_URLS, "data"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
     Output(ID.LEGEND, "children"), Output(ID.KPIS, "children"),
     Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
     State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
 )
 def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
     """One round trip per drill step: map state, the area polygons themselves (no second request for them)
-    and the KPI panel. The charts follow from the resolved area (`show_charts`), off the critical path."""
+    and the KPI panel. The point layers' URLs and the charts follow once the step is painted."""
     ctx, viewer = current_context(), current_viewer()
     res = views.resolve_area(ctx, viewer, requested)
     node = res.node
@@ -207,17 +208,17 @@ def _kpi_panel(ctx, viewer, node) -> list:
     return w.kpi_panel(k, views.child_count(ctx, node), node.child_level)
 
 
-# The charts' area follows the shown area once the browser has painted the map and KPIs of the step
-# (two animation frames), so that Plotly's drawing never delays them.
-clientside_callback(
-    """function(code) {
-        return new Promise(function(resolve) {
-            requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
-                resolve(code); }, 0); }); });
-        });
-    }""",
-    Output(ID.CHART_AREA, "data"), Input(ID.RESOLVED, "data"),
-)
+# The point layers and the charts follow the shown area once the browser has painted the step's polygons,
+# labels and KPIs (two animation frames): their downloads, clustering and Plotly's drawing never delay those.
+AFTER_PAINT = """function(value) {
+    return new Promise(function(resolve) {
+        requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
+            resolve(value); }, 0); }); });
+    });
+}"""
+clientside_callback(AFTER_PAINT, Output(ID.CHART_AREA, "data"), Input(ID.RESOLVED, "data"))
+clientside_callback(AFTER_PAINT, Output({"type": ID.OVERLAY, "key": ALL}, "url"), Input(ID.OVERLAY_URLS, "data"),
+                    prevent_initial_call=True)
 
 
 @callback(Output(ID.TREND, "figure"), Output(ID.BREAKDOWN, "figure"),

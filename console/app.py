@@ -10,7 +10,7 @@ from pathlib import Path
 import dash
 from dash import Input, Output, State, clientside_callback, dcc, html
 
-from console import lazy_assets
+from console import first_view, lazy_assets
 from console.config import Settings
 from console.routes import compress
 from console.security.config import Settings as SecuritySettings
@@ -54,7 +54,7 @@ def _shell(settings: Settings) -> html.Div:
                                       value=["dark"] if settings.theme == "dark" else [],
                                       className="pa-theme-switch")]),
         ]),
-        html.Main(dash.page_container, className="pa-main"),
+        html.Main(first_view.page_container(), className="pa-main"),
     ])
 
 
@@ -140,7 +140,7 @@ def create_app(db: str, *, settings: Settings | None = None,
     compress.install(app.server)
     open311.register(app.server)
     ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
-    app.layout = _shell(settings)
+    app.layout = lambda: _shell(settings)  # per request: the overview's first view comes filled in
     _register_shell_callbacks(app)
     # Dash hands the globally registered page callbacks to whichever app serves its first request;
     # claim them now so that several apps in one process (tests, a second window) each get their own.

@@ -262,6 +262,20 @@ def test_kpis_and_layers_are_shared_by_scope_and_counties_warmed(app):
     assert "610924" in warmed and sorted(calls) == warmed  # no recomputation after the warm-up
 
 
+def test_first_layout_holds_the_overview_only_for_the_overview(client):
+    """/_dash-layout for "/" carries the overview (no routing round trip); other pages keep Dash's routing."""
+    def content(referer):
+        layout = client.get("/_dash-layout", headers={"Referer": referer} if referer else {}).get_json()
+        text = json.dumps(layout, ensure_ascii=False)
+        return text, ('"id": "ov-map"' in text or '"id":"ov-map"' in text)
+
+    text, filled = content("http://localhost/?area=610924")
+    assert filled and '"pathname": "/"' in text and '"search": "?area=610924"' in text and '"610924"' in text
+    assert '"href": "http://localhost/?area=610924"' in text  # dcc.Location sees no change: no routing call
+    for other in ("http://localhost/duty", "http://evil.example/?area=610924", None, "http://localhost/#x"):
+        assert not content(other)[1], other
+
+
 def test_index_page_defers_ag_grid_and_plotly_but_serves_them_locally(client):
     """The first view does not carry AG Grid or Plotly; both are this app's own files, fetched on demand."""
     import re

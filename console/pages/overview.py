@@ -234,11 +234,16 @@ def show_charts(code, theme):
 
 
 # The grid table exists only at grid level: a store that changes only when the grid shown changes, so that
-# the other drill steps make no round trip for it (and AG Grid is fetched only when a grid is opened).
+# the other drill steps make no round trip for it (and AG Grid is fetched only when a grid is opened); like
+# the charts, it follows once the step's map and KPIs are painted.
 clientside_callback(
     """function(code, current) {
         const grid = code && code.length === 15 ? code : null;
-        return grid === current ? window.dash_clientside.no_update : grid;
+        if (grid === current) { return window.dash_clientside.no_update; }
+        return new Promise(function(resolve) {
+            requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
+                resolve(grid); }, 0); }); });
+        });
     }""",
     Output(ID.TABLE_AREA, "data"), Input(ID.RESOLVED, "data"), State(ID.TABLE_AREA, "data"),
 )

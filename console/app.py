@@ -82,8 +82,9 @@ def _warm(ctx: AppContext, files: list[Path] = ()) -> None:
     """Compute the city view's KPIs in the background so that the first leader's view is fast, after
     gzipping the first view's script files (`files`) so that no visitor waits for that either.
 
-    There is no logged-in account here: warm for a city-wide 市领导 viewer (the cache key is scope +
-    permissions, so only real city leaders share the result; nothing is served from this thread)."""
+    There is no logged-in account here: warm for a city-wide 市领导 viewer. KPIs and bulk layers are cached
+    by scope (`views.scope_key`), so every city-wide account shares them once its own permission check has
+    passed; nothing is served from this thread."""
     def run():
         try:
             compress.prewarm(files)

@@ -317,6 +317,15 @@ def test_bundles_are_compressed_once_and_ahead(app, client):
             assert gzip.decompress(compress._static[compress._content_key(f.read_bytes())]) == f.read_bytes()
 
 
+def test_fingerprinted_assets_are_cached_by_the_browser(client):
+    r = client.get("/assets/pingan_map.js?m=123")
+    assert r.status_code == 200 and "max-age=31536000" in r.headers["Cache-Control"]
+    assert "private" in r.headers["Cache-Control"]
+    r = client.get("/assets/vendor/plotly-basic.min.js")  # no fingerprint: revalidated as before
+    assert "max-age=31536000" not in r.headers.get("Cache-Control", "")
+    assert "no-store" in client.get("/_dash-layout").headers["Cache-Control"]
+
+
 def _static_sized(files):
     from console.routes import compress
 

@@ -4,6 +4,7 @@ compress), callback JSON and HTML. No extra dependency.
 Files (assets, Dash's component bundles) are compressed once at level 9 and kept, keyed by their content, so
 the same bytes under another URL or fingerprint are not compressed again. `prewarm` fills that cache at
 start-up with the first view's files and the ones loaded on demand, so the first visitor does not wait for it.
+Fingerprinted assets (`/assets/…?m=<mtime>`) are cached by the browser instead of revalidated on every view.
 """
 
 from __future__ import annotations
@@ -69,6 +70,16 @@ def gzip_response(response):
     return response
 
 
+def cache_fingerprinted(response):
+    """Assets addressed with Dash's `?m=<mtime>` fingerprint never change under that URL: let the browser keep
+    them (private: they are behind the login) instead of asking again on every view (the favicon was
+    re-requested on each drill step)."""
+    if (request.method == "GET" and response.status_code in (200, 304) and request.path.startswith("/assets/")
+            and request.args.get("m")):
+        response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
 def _file_of(url: str, assets: Path) -> Path | None:
     """The file behind a script/stylesheet URL of the index page (component suite or asset)."""
     from dash.fingerprint import check_fingerprint
@@ -110,3 +121,4 @@ def prewarm(files: list[Path]) -> int:
 
 def install(server: Flask) -> None:
     server.after_request(gzip_response)
+    server.after_request(cache_fingerprinted)

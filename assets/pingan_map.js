@@ -13,8 +13,19 @@
 
     function hide(context) { return (context && context.hideout) || {}; }
 
-    /* Marker sizes follow the root font size, which follows the screen (1920 → 1, 3840 → ~2). */
-    function k() { return Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 15); }
+    /* Marker sizes follow the root font size, which follows the screen (1920 → 1, 3840 → ~2) and the theme.
+     * Read once per (width, theme): getComputedStyle per marker forced a style recalculation for each one. */
+    let kValue = 1;
+    let kKey = null;
+    function k() {
+        const root = document.documentElement;
+        const key = window.innerWidth + "|" + (root.dataset.theme || "");
+        if (key !== kKey) {
+            kKey = key;
+            kValue = Math.max(1, parseFloat(getComputedStyle(root).fontSize) / 15);
+        }
+        return kValue;
+    }
 
     const LIGHT = {line: "#2b6cb0", fill: "#bee3f8", selected: "#e53e3e", grid: "#805ad5", text: "#1a202c"};
     const DARK = {line: "#63b3ed", fill: "#1a365d", selected: "#fc8181", grid: "#b794f4", text: "#e2e8f0"};

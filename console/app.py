@@ -10,7 +10,9 @@ from pathlib import Path
 import dash
 from dash import Input, Output, State, clientside_callback, dcc, html
 
+from console import first_view, lazy_assets
 from console.config import Settings
+from console.routes import compress
 from console.security.config import Settings as SecuritySettings
 from console.services import views
 from console.services.areas import city_node
@@ -34,6 +36,9 @@ class ID:
 
 
 INGEST_PUBLIC_PATHS = ("/api/events",)
+WARM_LAYERS = ("areas", "special", "disputes", "grids")  # the layers switched on by default
+
+
 def _shell(settings: Settings) -> html.Div:
     """The page frame, built per page load: the nav shows only the pages this viewer may open."""
     from console.services.navigation import visible_pages
@@ -51,7 +56,7 @@ def _shell(settings: Settings) -> html.Div:
                                       value=["dark"] if settings.theme == "dark" else [],
                                       className="pa-theme-switch")]),
         ]),
-        html.Main(dash.page_container, className="pa-main"),
+        html.Main(first_view.page_container(), className="pa-main"),
     ])
 
 
@@ -75,19 +80,24 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
     )
 
 
-def _warm(ctx: AppContext) -> None:
-    """Compute the city view's KPIs in the background so that the first leader's view is fast.
+def _warm(ctx: AppContext, files: list[Path] = ()) -> None:
+    """Compute the city view's KPIs in the background so that the first leader's view is fast, after
+    gzipping the first view's script files (`files`) so that no visitor waits for that either.
 
-    There is no logged-in account here: warm for a city-wide 市领导 viewer (the cache key is scope +
-    permissions, so only real city leaders share the result; nothing is served from this thread)."""
+    There is no logged-in account here: warm for a city-wide 市领导 viewer. KPIs and bulk layers are cached
+    by scope (`views.scope_key`), so every city-wide account shares them once its own permission check has
+    passed; nothing is served from this thread."""
     def run():
         try:
+            compress.prewarm(files)
             with ctx.server.app_context():
                 viewer = Viewer.build("(cache-warm-up)", ["city_leader"], [CITY_CODE])
                 with ctx.session() as s:
                     node = city_node(s)
                 views.area_kpis(ctx, viewer, node)
                 views.layer_bytes(ctx, viewer, "areas", node)
+                # the counties are the hall's first clicks: their KPIs and default layers are ready too
+                views.warm_children(ctx, viewer, node, WARM_LAYERS)
         except Exception:  # a warm-up failure must never stop the console; the first view just pays
             log.exception("cache warm-up failed")
         finally:
@@ -121,8 +131,10 @@ def create_app(db: str, *, settings: Settings | None = None,
     ctx.kpi_cache.ttl = settings.kpi_cache_seconds
     ctx.geo_cache.ttl = settings.geojson_cache_seconds
 
+    lazy_assets.defer_bundles()  # AG Grid and Plotly are fetched when a page first needs them
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(PAGES), assets_folder=str(ASSETS),
+        assets_ignore=lazy_assets.ASSETS_IGNORE,
         title=settings.title, update_title=None, serve_locally=True, compress=False,
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
@@ -137,13 +149,13 @@ def create_app(db: str, *, settings: Settings | None = None,
     # POST /api/events authenticates each source system by its own (hashed, rotatable) key, not a session.
     gate = replace(gate, public_paths=tuple(dict.fromkeys((*gate.public_paths, *INGEST_PUBLIC_PATHS))))
     ctx.security = install_security(app.server, ctx.sessions, gate)
-    from console.routes import blueprint, compress, ingest, open311
+    from console.routes import blueprint, ingest, open311
 
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
     ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
-    app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in
+    app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
     from console.pages import _unmask
 
@@ -153,5 +165,5 @@ def create_app(db: str, *, settings: Settings | None = None,
     with app.server.app_context():
         app._setup_server()
     if settings.warm_cache:
-        _warm(ctx)
+        _warm(ctx, compress.first_view_files(app, lazy_assets.ON_DEMAND_URLS))
     return app

@@ -17,7 +17,8 @@ class Settings:
     theme: str = "light"  # "light" or "dark" (big-screen)
     kpi_cache_seconds: int = 300
     geojson_cache_seconds: int = 300
-    max_points: int = 3000  # above this many records in the area, a point layer sends count bubbles per child
+    max_points: int = 1500  # above this many records in the area, a point layer sends count bubbles per child
+    # (1500: every town (max 1,395 of a kind) still shows points; big counties show one bubble per town)
     warm_cache: bool = True  # compute the city-wide KPIs in the background at start-up
 
     @classmethod

@@ -51,6 +51,29 @@ def as_viewer(monkeypatch, permissions=perm.ALL, scope=None):
     monkeypatch.setattr(routes, "current_viewer", lambda: viewer)
 
 
+def area_callback_body(app, area: str, trigger: str = "ov-area.data") -> dict:
+    """The body dash-renderer posts for the overview's area callback (the one that outputs the KPI panel)."""
+    from layers import OVERLAY_KEYS
+
+    with app.server.test_request_context():
+        deps = app._callback_list if hasattr(app, "_callback_list") else []
+    dep = next(d for d in deps if "ov-kpis.children" in d["output"])
+    overlays = [{"id": {"type": "ov-overlay", "key": k}, "property": p} for k in OVERLAY_KEYS for p in ("url",)]
+    values = {"ov-area": area, "ov-layer-switch": ["areas", "special"], "app-theme": "light"}
+    inputs = [{"id": i["id"], "property": i["property"], "value": values[i["id"]]} for i in dep["inputs"]]
+    state = [{"id": "ov-layer-areas", "property": "hideout", "value": None},
+             [{"id": {"type": "ov-overlay", "key": k}, "property": "hideout", "value": None} for k in OVERLAY_KEYS]]
+    outputs = []
+    for spec in dep["output"].strip(".").split("..."):
+        cid, prop = spec.rsplit(".", 1)
+        if cid.startswith("{"):
+            outputs.append([dict(o, property=prop) for o in overlays])
+        else:
+            outputs.append({"id": cid, "property": prop})
+    return {"output": dep["output"], "outputs": outputs, "inputs": inputs, "state": state,
+            "changedPropIds": [trigger]}
+
+
 def get_json(client, url, **kw):
     r = client.get(url, **kw)
     body = gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data
@@ -145,9 +168,7 @@ def test_anonymous_page_redirects_to_login(app):
 
 def test_anonymous_callbacks_and_api_are_refused(app):
     c = app.server.test_client()
-    r = c.post("/_dash-update-component", json={"output": "ov-kpis.children", "outputs": {"id": "ov-kpis",
-               "property": "children"}, "inputs": [{"id": "ov-area", "property": "data", "value": "610900"}]},
-               headers={"Origin": ORIGIN})
+    r = c.post("/_dash-update-component", json=area_callback_body(app, "610900"), headers={"Origin": ORIGIN})
     assert r.status_code == 401
     assert c.get("/_dash-layout").status_code == 401
     assert c.get("/api/layers/special.geojson?area=610900").status_code == 401
@@ -157,11 +178,158 @@ def test_anonymous_callbacks_and_api_are_refused(app):
 def test_logged_in_callback_needs_csrf(app):
     c = app.server.test_client()
     csrf = login_client(c, "city_user")
-    body = {"output": "ov-kpis.children", "outputs": {"id": "ov-kpis", "property": "children"},
-            "inputs": [{"id": "ov-area", "property": "data", "value": "610924"}], "changedPropIds": ["ov-area.data"]}
+    body = area_callback_body(app, "610924")
     assert c.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN}).status_code == 403
     r = c.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
+
+
+def test_one_drill_step_is_one_callback_with_polygons_and_kpis_inline(app, db):
+    """A drill step costs one round trip: the area polygons and the KPI panel come back with the map state."""
+    c = app.server.test_client()
+    csrf = login_client(c, "city_user")
+    r = c.post("/_dash-update-component", json=area_callback_body(app, "610924"),
+               headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    body = gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data
+    out = json.loads(body)["response"]
+    assert out["ov-resolved"]["data"] == "610924"
+    polygons = out["ov-layer-areas"]["data"]["features"]
+    con = sqlite3.connect(db)
+    towns = sorted(n for (n,) in con.execute("select name from area where parent_code='610924'"))
+    residents = con.execute("select count(*) from person where county_code='610924'").fetchone()[0]
+    con.close()
+    assert sorted(f["properties"]["name"] for f in polygons) == towns
+    assert all(f["properties"]["parent"] == "610924" for f in polygons)
+    assert "url" not in out["ov-layer-areas"]  # no second request for the polygons
+    # the point layers' URLs (in OVERLAY_KEYS order), set on the map after the step is painted
+    from layers import OVERLAY_KEYS
+
+    urls = dict(zip(OVERLAY_KEYS, out["ov-overlay-urls"]["data"]))
+    assert urls["special"] == "/api/layers/special.geojson?area=610924" and urls["cameras"] is None
+    assert f"{residents:,}" in json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
+    # the layer switch alone does not re-send polygons or KPIs
+    r = c.post("/_dash-update-component", json=area_callback_body(app, "610924", trigger="ov-layer-switch.value"),
+               headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+    out = json.loads(gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data)["response"]
+    assert "data" not in out.get("ov-layer-areas", {}) and "ov-kpis" not in out
+
+
+def test_polygons_inline_need_the_areas_layer_permission(app):
+    from console.services import views
+    from console.services.areas import get_node
+    from console.services.context import CONTEXT_KEY
+
+    ctx = app.server.config[CONTEXT_KEY]
+    with ctx.session() as s:
+        node = get_node(s, "610924")
+    allowed = Viewer("t", "测试", (), frozenset(perm.ALL), AreaScope.city())
+    denied = Viewer("t2", "测试", (), frozenset(perm.ALL - {perm.LAYER_AREAS}), AreaScope.city())
+    assert len(views.layer_json(ctx, allowed, "areas", node)["features"]) == 2
+    assert views.layer_json(ctx, denied, "areas", node)["features"] == []
+
+
+def test_kpis_and_layers_are_shared_by_scope_and_counties_warmed(app):
+    """Same scope, different permissions: one cached result (the permission is checked before the cache)."""
+    from console.services import views
+    from console.services.areas import get_node
+    from console.services.context import CONTEXT_KEY
+
+    ctx = app.server.config[CONTEXT_KEY]
+    ctx.kpi_cache.clear()
+    ctx.geo_cache.clear()
+    with ctx.session() as s:
+        city, county = get_node(s, "610900"), get_node(s, "610924")
+    leader = Viewer("a", "甲", (), frozenset(perm.ALL), AreaScope.city())
+    clerk = Viewer("b", "乙", (), frozenset({perm.VIEW_KPI, perm.LAYER_SPECIAL}), AreaScope.city())
+    other = Viewer("c", "丙", (), frozenset(perm.ALL), AreaScope.of(["610925"]))
+    assert views.area_kpis(ctx, leader, county) is views.area_kpis(ctx, clerk, county)
+    assert views.area_kpis(ctx, other, county) is not views.area_kpis(ctx, leader, county)
+    assert views.layer_bytes(ctx, leader, "special", county) is views.layer_bytes(ctx, clerk, "special", county)
+    # warming the city's children computes each county once; a later request finds it
+    ctx.kpi_cache.clear()
+    ctx.geo_cache.clear()
+    calls = []
+    real = views.kpis.kpis_from_cube
+    try:
+        views.kpis.kpis_from_cube = lambda *a, **k: calls.append(a[2].code) or real(*a, **k)
+        assert views.warm_children(ctx, leader, city, ("areas", "special")) == 2
+        warmed = sorted(calls)
+        views.area_kpis(ctx, clerk, county)
+        views.layer_json(ctx, clerk, "areas", county)
+    finally:
+        views.kpis.kpis_from_cube = real
+    assert "610924" in warmed and sorted(calls) == warmed  # no recomputation after the warm-up
+
+
+def test_first_layout_holds_the_overview_only_for_the_overview(client):
+    """/_dash-layout for "/" carries the overview (no routing round trip); other pages keep Dash's routing."""
+    def content(referer):
+        layout = client.get("/_dash-layout", headers={"Referer": referer} if referer else {}).get_json()
+        text = json.dumps(layout, ensure_ascii=False)
+        return text, ('"id": "ov-map"' in text or '"id":"ov-map"' in text)
+
+    text, filled = content("http://localhost/?area=610924")
+    assert filled and '"pathname": "/"' in text and '"search": "?area=610924"' in text and '"610924"' in text
+    assert '"href": "http://localhost/?area=610924"' in text  # dcc.Location sees no change: no routing call
+    for other in ("http://localhost/duty", "http://evil.example/?area=610924", None, "http://localhost/#x"):
+        assert not content(other)[1], other
+
+
+def test_index_page_defers_ag_grid_and_plotly_but_serves_them_locally(client):
+    """The first view does not carry AG Grid or Plotly; both are this app's own files, fetched on demand."""
+    import re
+
+    scripts = re.findall(r'<script src="([^"]+)"', client.get("/").get_data(as_text=True))
+    assert not [s for s in scripts if "dash_ag_grid" in s or "plotly" in s], scripts
+    assert any("pingan_lazy.js" in s for s in scripts) and any("dash_leaflet" in s for s in scripts)
+    for url in ("/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js", "/assets/vendor/plotly-basic.min.js",
+                "/_dash-component-suites/dash_ag_grid/async-community.js"):
+        r = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip", url
+        assert len(gzip.decompress(r.data)) > 100_000
+    lazy = client.get("/assets/pingan_lazy.js").get_data(as_text=True)
+    assert "assets/vendor/plotly-basic.min.js" in lazy and "dash_ag_grid/dash_ag_grid.min.js" in lazy
+    assert "http://" not in lazy and "https://" not in lazy
+
+
+def test_bundles_are_compressed_once_and_ahead(app, client):
+    from console import lazy_assets
+    from console.routes import compress
+
+    url = "/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js"
+    first = client.get(url, headers={"Accept-Encoding": "gzip"}).data
+    key = compress._content_key(gzip.decompress(first))
+    compress._static[key] = b"cached"  # a second request is answered from the cache, not re-compressed
+    try:
+        assert client.get(url, headers={"Accept-Encoding": "gzip"}).data == b"cached"
+    finally:
+        compress._static[key] = first
+    # start-up gzips the index page's scripts and the on-demand bundles
+    files = compress.first_view_files(app, lazy_assets.ON_DEMAND_URLS)
+    names = {f.name for f in files}
+    assert {"dash_leaflet.js", "dash_renderer.min.js", "pingan_map.js", "pingan.css", "dash_ag_grid.min.js",
+            "async-community.js", "plotly-basic.min.js"} <= names
+    compress._static.clear()
+    assert compress.prewarm(files) == len(_static_sized(files))
+    for f in files:
+        if f.stat().st_size >= compress.MIN_SIZE:
+            assert gzip.decompress(compress._static[compress._content_key(f.read_bytes())]) == f.read_bytes()
+
+
+def test_fingerprinted_assets_are_cached_by_the_browser(client):
+    r = client.get("/assets/pingan_map.js?m=123")
+    assert r.status_code == 200 and "max-age=31536000" in r.headers["Cache-Control"]
+    assert "private" in r.headers["Cache-Control"]
+    r = client.get("/assets/vendor/plotly-basic.min.js")  # no fingerprint: revalidated as before
+    assert "max-age=31536000" not in r.headers.get("Cache-Control", "")
+    assert "no-store" in client.get("/_dash-layout").headers["Cache-Control"]
+
+
+def _static_sized(files):
+    from console.routes import compress
+
+    return [f for f in files if f.stat().st_size >= compress.MIN_SIZE]
 
 
 def test_town_user_cannot_read_another_towns_layer_or_popup(app, db):

@@ -12,11 +12,14 @@ class ID:
     BASEMAP = "ov-basemap"  # pattern-matching type: {"type": BASEMAP, "name": ...}
     AREAS = "ov-layer-areas"
     OVERLAY = "ov-overlay"  # pattern-matching type: {"type": OVERLAY, "key": ...}
+    OVERLAY_URLS = "ov-overlay-urls"  # the point/outline layers' URLs, in OVERLAY_KEYS order (store)
     LAYER_SWITCH = "ov-layer-switch"
     LEGEND = "ov-legend"
     KPIS = "ov-kpis"
     TREND = "ov-trend"
     BREAKDOWN = "ov-breakdown"
+    CHART_AREA = "ov-chart-area"  # the area the charts show: set after the map of a step is painted (store)
+    TABLE_AREA = "ov-table-area"  # the grid whose table is shown, None above grid level (store)
     TABLE_BOX = "ov-table-box"
     TABLE_TABS = "ov-table-tabs"
     TABLE = "ov-table"

@@ -79,6 +79,9 @@ def layout(area: str | None = None, **_query) -> html.Div:
     return html.Div(className="pa-overview", children=[
         dcc.Store(id=ID.AREA, data=(area or "").strip()[:20] or None),
         dcc.Store(id=ID.RESOLVED),
+        dcc.Store(id=ID.TABLE_AREA),
+        dcc.Store(id=ID.CHART_AREA),
+        dcc.Store(id=ID.OVERLAY_URLS),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs"), html.H2(id=ID.HEADING, className="pa-heading")]),
         html.Div(id=ID.MESSAGE, className="pa-message", role="status"),
@@ -159,13 +162,15 @@ def _changed(new, old):
 @callback(
     Output(ID.RESOLVED, "data"), Output(ID.CRUMBS, "children"), Output(ID.HEADING, "children"),
     Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
-    Output(ID.AREAS, "url"), Output(ID.AREAS, "hideout"),
-    Output({"type": ID.OVERLAY, "key": ALL}, "url"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
-    Output(ID.LEGEND, "children"),
+    Output(ID.AREAS, "data"), Output(ID.AREAS, "hideout"),
+    Output(ID.OVERLAY_URLS, "data"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
+    Output(ID.LEGEND, "children"), Output(ID.KPIS, "children"),
     Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
     State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
 )
 def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
+    """One round trip per drill step: map state, the area polygons themselves (no second request for them)
+    and the KPI panel. The point layers' URLs and the charts follow once the step is painted."""
     ctx, viewer = current_context(), current_viewer()
     res = views.resolve_area(ctx, viewer, requested)
     node = res.node
@@ -179,40 +184,70 @@ def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
     overlay_hides = [_changed(_overlay_hideout(k, dark), old) for k, old in zip(OVERLAY_KEYS, overlay_hides_now)]
     heading = [html.Span(node.name), html.Small(node.level_label + (" · 边界为模拟数据" if node.synthetic else ""))]
     message = html.Div(res.message, className="pa-alert") if res.message else None
+    area_changed = _triggered_by(ID.AREA)
     return (
         node.code, w.breadcrumb(trail, node.code), heading, message,
         {"bounds": node.bounds, "transition": "fitBounds", "options": {"animate": False, "padding": [20, 20]}},
-        f"/api/layers/areas.geojson?area={node.code}", _changed(area_hide, area_hide_now),
+        views.layer_json(ctx, viewer, "areas", node) if area_changed else no_update, _changed(area_hide, area_hide_now),
         urls, overlay_hides,
-        w.legend([k for k in OVERLAY_KEYS if k in (on or [])]) if _switch_changed() else no_update,
+        w.legend([k for k in OVERLAY_KEYS if k in (on or [])]) if _triggered_by(ID.LAYER_SWITCH) else no_update,
+        _kpi_panel(ctx, viewer, node) if area_changed else no_update,
     )
 
 
-def _switch_changed() -> bool:
-    """The legend depends only on the layer switch: do not re-render it on every drill step."""
+def _triggered_by(component_id: str) -> bool:
+    """True on the first call and when `component_id` is among the triggers (the legend depends only on the
+    layer switch, the polygons and KPIs only on the area: do not re-send them on other changes)."""
     trig = [t["prop_id"] for t in dash.callback_context.triggered or []]
-    return not trig or any(t.startswith(ID.LAYER_SWITCH) or t == "." for t in trig)
+    return not trig or any(t.startswith(component_id + ".") or t == "." for t in trig)
 
 
-@callback(Output(ID.KPIS, "children"), Input(ID.AREA, "data"))
-def show_kpis(requested):
-    ctx, viewer = current_context(), current_viewer()
+def _kpi_panel(ctx, viewer, node) -> list:
     if not viewer.can(perm.VIEW_KPI):
         return [html.Div("无权查看统计数据", className="pa-alert")]
-    node = views.resolve_area(ctx, viewer, requested).node
     k = views.area_kpis(ctx, viewer, node)
     return w.kpi_panel(k, views.child_count(ctx, node), node.child_level)
 
 
+# The point layers and the charts follow the shown area once the browser has painted the step's polygons,
+# labels and KPIs (two animation frames): their downloads, clustering and Plotly's drawing never delay those.
+AFTER_PAINT = """function(value) {
+    return new Promise(function(resolve) {
+        requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
+            resolve(value); }, 0); }); });
+    });
+}"""
+clientside_callback(AFTER_PAINT, Output(ID.CHART_AREA, "data"), Input(ID.RESOLVED, "data"))
+clientside_callback(AFTER_PAINT, Output({"type": ID.OVERLAY, "key": ALL}, "url"), Input(ID.OVERLAY_URLS, "data"),
+                    prevent_initial_call=True)
+
+
 @callback(Output(ID.TREND, "figure"), Output(ID.BREAKDOWN, "figure"),
-          Input(ID.AREA, "data"), Input("app-theme", "data"))
-def show_charts(requested, theme):
+          Input(ID.CHART_AREA, "data"), Input("app-theme", "data"))
+def show_charts(code, theme):
+    """Drawn after the map and KPIs of a step (see CHART_AREA), so Plotly never delays them."""
     ctx, viewer = current_context(), current_viewer()
-    if not viewer.can(perm.VIEW_KPI):
+    if not code or not viewer.can(perm.VIEW_KPI):
         return {}, {}
-    k = views.area_kpis(ctx, viewer, views.resolve_area(ctx, viewer, requested).node)
+    k = views.area_kpis(ctx, viewer, views.resolve_area(ctx, viewer, code).node)
     dark = theme == "dark"
     return w.trend_figure(k["dispute_trend"], dark), w.breakdown_figure(k, dark)
+
+
+# The grid table exists only at grid level: a store that changes only when the grid shown changes, so that
+# the other drill steps make no round trip for it (and AG Grid is fetched only when a grid is opened); like
+# the charts, it follows once the step's map and KPIs are painted.
+clientside_callback(
+    """function(code, current) {
+        const grid = code && code.length === 15 ? code : null;
+        if (grid === current) { return window.dash_clientside.no_update; }
+        return new Promise(function(resolve) {
+            requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
+                resolve(grid); }, 0); }); });
+        });
+    }""",
+    Output(ID.TABLE_AREA, "data"), Input(ID.RESOLVED, "data"), State(ID.TABLE_AREA, "data"),
+)
 
 
 def _table(rows: list[dict]) -> dag.AgGrid:
@@ -227,7 +262,7 @@ def _table(rows: list[dict]) -> dag.AgGrid:
 
 @callback(
     Output(ID.TABLE_BOX, "style"), Output(ID.TABLE, "children"), Output(ID.TABLE_NOTE, "children"),
-    Input(ID.RESOLVED, "data"), Input(ID.TABLE_TABS, "value"),
+    Input(ID.TABLE_AREA, "data"), Input(ID.TABLE_TABS, "value"),
 )
 def show_grid_table(code, tab):
     if not code or len(code) != 15:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
 
@@ -12,6 +13,12 @@ from . import cube, geo, kpis
 from .areas import AreaNode, Resolved, breadcrumb, children, resolve
 from .context import AppContext
 from .viewer import Viewer
+
+
+def scope_key(viewer: Viewer) -> tuple:
+    """What KPIs and bulk layers depend on: the viewer's scope only. The permission to see them is checked
+    before the cache is read (callbacks, routes), so every account with the same scope shares one result."""
+    return tuple(sorted(viewer.scope.codes))
 
 
 def resolve_area(ctx: AppContext, viewer: Viewer, code: str | None) -> Resolved:
@@ -48,7 +55,7 @@ def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | N
     def compute():
         with ctx.session() as s:
             return kpis.kpis_from_cube(s, data, node, viewer.scope)
-    return ctx.kpi_cache.get_or_set(("kpis", node.code, viewer.cache_key, id(data)), compute)
+    return ctx.kpi_cache.get_or_set(("kpis", node.code, scope_key(viewer), id(data)), compute)
 
 
 def residents_by_child(ctx: AppContext, viewer: Viewer, node: AreaNode) -> dict:
@@ -69,7 +76,33 @@ def layer_bytes(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> by
         with ctx.session() as s:
             data = layer.build(s, viewer.scope, node, counts=counts, max_points=ctx.settings.max_points)
         return geo.dumps(data)
-    return ctx.geo_cache.get_or_set(("layer", key, node.code, viewer.cache_key), compute)
+    return ctx.geo_cache.get_or_set(("layer", key, node.code, scope_key(viewer)), compute)
+
+
+def layer_json(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> dict:
+    """The layer's GeoJSON as a dict, for a Dash callback to send inline (an empty collection without the
+    layer's permission: the same rule as the /api/layers route)."""
+    if not viewer.can(LAYERS[key].permission):
+        return geo.collection([])
+    return ctx.geo_cache.get_or_set(("layer-json", key, node.code, scope_key(viewer)),
+                                    lambda: json.loads(layer_bytes(ctx, viewer, key, node)))
+
+
+def warm_children(ctx: AppContext, viewer: Viewer, node: AreaNode, layer_keys: tuple[str, ...]) -> int:
+    """Fill the caches for each child of `node` (KPIs, breadcrumb, child count, the given layers): the first
+    click into any of them is then answered from memory. Returns the number of children warmed."""
+    with ctx.session() as s:
+        kids = children(s, node)
+    for child in kids:
+        area_kpis(ctx, viewer, child)
+        trail(ctx, viewer, child)
+        child_count(ctx, child)
+        for key in layer_keys:
+            if key == "areas":
+                layer_json(ctx, viewer, key, child)  # sent inline by the overview's area callback
+            elif viewer.can(LAYERS[key].permission) and LAYERS[key].available(child):
+                layer_bytes(ctx, viewer, key, child)
+    return len(kids)
 
 
 def population_hideout(counts: dict) -> dict:

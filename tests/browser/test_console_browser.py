@@ -105,12 +105,22 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
     wait_for_area(page, db, "610900")
     assert page.locator(".pa-crumb-current").inner_text() == "安康市"
     assert page.locator("#kpi-households").inner_text() == f"{db.count('household', '610900'):,}"
+    # the charts follow the map: Plotly (this app's vendored file, fetched on first use) draws the trend bars
+    page.wait_for_selector("#ov-trend .main-svg .barlayer .point", timeout=30000)
+    assert any(u.endswith("/assets/vendor/plotly-basic.min.js") for u in page.requests)
+    assert not any("dash_ag_grid.min.js" in u for u in page.requests)  # no grid table yet: AG Grid not fetched
+    page.evaluate("() => { const gd = document.querySelector('#ov-trend .js-plotly-plot');"
+                  " gd.dataset.paMark = 'first'; window.__paTrendData = gd.data; }")
     trail = ["610900"]
     for depth in (6, 9, 12, 15):
         code = click_child(page, trail[-1])
         assert len(code) == depth and code.startswith(trail[-1][:4])
         wait_for_area(page, db, code)
         trail.append(code)
+        if depth == 6:  # the charts follow the area, updated in place (the graph is not created again)
+            page.wait_for_function("() => { const gd = document.querySelector('#ov-trend .js-plotly-plot');"
+                                   " return gd && gd.data !== window.__paTrendData; }", timeout=30000)
+            assert page.evaluate("document.querySelector('#ov-trend .js-plotly-plot').dataset.paMark") == "first"
         crumbs = page.locator(".pa-crumbs").inner_text()
         assert crumbs.startswith("安康市")
     # grid level: the side table lists the grid's persons with identity numbers masked
@@ -119,6 +129,7 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
     persons = db.count("person", trail[-1])
     if persons:
         page.wait_for_selector(".ag-row", timeout=30000)
+        assert any("/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js" in u for u in page.requests)
         text = page.locator(".pa-grid").inner_text()
         ids = re.findall(r"\b\d{6}\*{8}[\dX]{4}\b", text)
         assert ids and not re.search(r"\b\d{17}[\dX]\b", text)

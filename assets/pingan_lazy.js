@@ -1,0 +1,107 @@
+/* 平安一张图 — heavy libraries are fetched from this server only when a page first needs them.
+ *
+ * The index page no longer carries AG Grid (1.3 MB, see console/lazy_assets.py) nor Plotly (1.1 MB):
+ *  - window.dash_ag_grid starts as a stand-in whose AgGrid component loads the real bundle on first mount
+ *    and then renders the real grid with the same props; later lookups find the real library directly.
+ *  - dcc.Graph loads Plotly itself when window.Plotly is missing, from window._dashPlotlyJSURL, which
+ *    Dash points at the full 4.6 MB bundle: here it always resolves to the vendored basic bundle.
+ * Nothing is fetched off the host: both URLs are this app's own. */
+(function () {
+    "use strict";
+
+    const SUITES = "_dash-component-suites/";
+    const PLOTLY = "assets/vendor/plotly-basic.min.js";
+    const AG_NS = "dash_ag_grid";
+    const AG_BUNDLE = SUITES + "dash_ag_grid/dash_ag_grid.min.js";
+
+    function prefix() {
+        try {
+            const cfg = JSON.parse(document.getElementById("_dash-config").textContent);
+            return cfg.requests_pathname_prefix || "/";
+        } catch (e) {
+            return "/";
+        }
+    }
+
+    /* Plotly: Dash sets _dashPlotlyJSURL once the renderer mounts; keep its prefix, swap the file. */
+    let plotlyPrefix = null;
+    Object.defineProperty(window, "_dashPlotlyJSURL", {
+        configurable: true,
+        get: function () { return (plotlyPrefix === null ? prefix() : plotlyPrefix) + PLOTLY; },
+        set: function (url) {
+            const at = String(url || "").indexOf(SUITES);
+            plotlyPrefix = at >= 0 ? String(url).slice(0, at) : null;
+        },
+    });
+    /* Offline: Plotly's only built-in internet default is the topojson URL of geo traces (not in the basic
+     * bundle). Point it at the app itself as soon as Plotly has loaded, before any graph uses it. */
+    window.addEventListener("load", function (event) {
+        const el = event.target;
+        if (el && el.tagName === "SCRIPT" && String(el.src).indexOf(PLOTLY) >= 0 && window.Plotly
+                && window.Plotly.setPlotConfig) {
+            window.Plotly.setPlotConfig({topojsonURL: prefix() + "assets/vendor/topojson/"});
+        }
+    }, true);
+
+    /* AG Grid */
+    if (window[AG_NS]) { return; }  // served eagerly after all: nothing to defer
+    let real = null;
+    let loading = null;
+
+    function loadAgGrid() {
+        if (real) { return Promise.resolve(real); }
+        if (!loading) {
+            loading = new Promise(function (resolve, reject) {
+                const script = document.createElement("script");
+                script.src = prefix() + AG_BUNDLE;
+                script.async = true;
+                script.onload = function () {
+                    const lib = window[AG_NS];
+                    if (lib && lib !== stand_in && lib.AgGrid) {
+                        real = lib;
+                        resolve(lib);
+                    } else {
+                        reject(new Error("AG Grid did not register"));
+                    }
+                };
+                script.onerror = function () { loading = null; reject(new Error("AG Grid failed to load")); };
+                document.body.appendChild(script);
+            });
+        }
+        return loading;
+    }
+
+    function LazyAgGrid(props) {
+        const React = window.React;
+        const state = React.useState(function () { return real ? real.AgGrid : null; });
+        const Grid = state[0];
+        const setGrid = state[1];
+        const failed = React.useState(false);
+        React.useEffect(function () {
+            if (!Grid) {
+                loadAgGrid().then(function (lib) { setGrid(function () { return lib.AgGrid; }); },
+                    function () { failed[1](true); });
+            }
+        }, []);
+        if (Grid) { return React.createElement(Grid, props); }
+        return React.createElement("div", {className: "pa-lazy " + (props.className || ""), style: props.style},
+            failed[0] ? "表格组件加载失败，请刷新页面" : "表格加载中……");
+    }
+    /* Dash waits for lazy components before firing callbacks that read them (dash-component-plugins' contract). */
+    Object.defineProperty(LazyAgGrid, "_dashprivate_isLazyComponentReady", {
+        get: function () { return real ? true : loadAgGrid().then(function () { return true; }); },
+    });
+
+    const stand_in = {
+        AgGrid: LazyAgGrid,
+        getApi: function (id) { return real ? real.getApi(id) : undefined; },
+        getApiAsync: function (id) { return loadAgGrid().then(function (lib) { return lib.getApiAsync(id); }); },
+        load: loadAgGrid,
+    };
+    window[AG_NS] = stand_in;
+    window.pingan = window.pingan || {};
+    window.pingan.lazy = {loadAgGrid: loadAgGrid};
+    /* Only the overview (the command hall's first view) waits for its grid level; the list pages (值班,
+     * 矛盾纠纷, 账户, 审计 …) start fetching AG Grid at once, beside the other scripts, as before. */
+    if (window.location.pathname !== prefix()) { loadAgGrid().catch(function () { return null; }); }
+}());

@@ -135,6 +135,11 @@ def test_edit_draw_preview_commit(console):
         msg = _wait_message(page, "已提交为第")
         page.click("text=版本历史")
         page.wait_for_function("document.querySelectorAll('#pl-history .ag-row').length >= 2", timeout=60_000)
+
+        # 5. the command-hall map shows the village with its new grids at once (caches dropped on commit)
+        page.goto(f"{url}/?area={village}")
+        page.wait_for_function("([p, n]) => document.querySelectorAll(`.area-label-text[data-parent='${p}']`)"
+                               ".length === n", arg=[village, n_grids + 1], timeout=60_000)
         browser.close()
     assert not [e for e in errors if "Callback error" in e], errors
 

@@ -18,6 +18,7 @@ from console.planner.evaluate import evaluate, grid_rows
 from console.planner.village import PlannerError, history, load_village
 from console.security.guard import AccessDenied, audit
 from console.security.permissions import GRID_EDIT
+from console.services import views
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Area
@@ -298,8 +299,7 @@ def commit(_c, _r, draft, reason, history_rows):
             fresh = drafts.start(s, viewer, code)
     except (PlannerError, AccessDenied, EditError) as exc:
         return no_update, _message(str(exc), "error"), no_update
-    c.kpi_cache.clear()
-    c.geo_cache.clear()
+    views.boundaries_changed(c)
     moved = result.moved.get("household", 0)
     text = f"已提交为第 {result.generation} 版：新增/重划 {len(result.added)} 个网格，撤销 {len(result.retired)} 个，{moved} 户变更网格"
     return {**_next(draft, selected=None), "draft": fresh.id}, _message(text), ""

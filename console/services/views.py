@@ -49,6 +49,14 @@ def city_cube(ctx: AppContext, now: datetime | None = None):
         return ctx.kpi_cache.get_or_set(("cube",), compute)
 
 
+def boundaries_changed(ctx: AppContext) -> None:
+    """After a grid commit: drop cached geometry and counts, and rebuild the city counts in the background so
+    that the next view does not pay for the whole build."""
+    ctx.geo_cache.clear()
+    ctx.kpi_cache.clear()
+    threading.Thread(target=lambda: city_cube(ctx), name="pingan-cube-rebuild", daemon=True).start()
+
+
 def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | None = None) -> dict:
     data = city_cube(ctx, now)
 

@@ -74,6 +74,9 @@ def register(server: Flask, engine, *, viewer=None, config: dict | None = None, 
             status, out = ingestor.ingest(source, body)
         except IngestError as exc:
             return _error(exc.status, exc.code, exc.reason)
+        except TimeoutError:  # the writer is stuck (e.g. the database locked for long): the event may or may
+            # not be stored — a retry with the same event_id is safe either way
+            return _json({"error": "busy", "reason": "写入繁忙，请稍后用同一 event_id 重试"}, 503, **{"Retry-After": "1"})
         return _json(out, status, **({"Idempotent-Replay": "true"} if status == 200 else {}))
 
     def areas():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 
 from flask import Flask
 
@@ -46,10 +48,18 @@ def main(argv=None) -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8050)
-    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("PINGAN_THREADS", "16")))
     ap.add_argument("--bare", action="store_true")
+    ap.add_argument("--switch-interval", type=float, default=float(os.environ.get("PINGAN_SWITCH_INTERVAL", "0.0005")),
+                    help="GIL switch interval in seconds (Python's default 0.005 starves the writer thread)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    # waitress warns on every queued task once its threads are busy: a burst of log lines that costs CPU exactly
+    # when there is none to spare. Queueing under load is normal here (requests wait for the group commit).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    # The writer and the request threads hand the GIL back and forth around every SQLite call, socket write and
+    # numba kernel; with the default 5 ms interval a thread that released it waits up to 5 ms to get it back.
+    sys.setswitchinterval(args.switch_interval)
     from waitress import serve
 
     print(f"listening on http://{args.host}:{args.port}", flush=True)

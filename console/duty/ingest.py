@@ -235,16 +235,17 @@ def raise_alert(s: Session, config: dict, spec: rules.AlertSpec, now: datetime, 
                            camera_id=camera_id, dispute_id=dispute_id)
 
 
-def offline_sweep(s: Session, config: dict, now: datetime) -> list[int]:
-    """Cameras silent longer than the configured T: mark offline and alert once per silent spell."""
+def offline_sweep(s: Session, config: dict, now: datetime, limit: int | None = None) -> list[int]:
+    """Cameras silent longer than the configured T (at most `limit` of them): mark offline and alert once per
+    silent spell."""
     rule = config.get("camera_offline") or {}
     if not rule.get("enabled"):
         return []
-    limit = now - timedelta(minutes=rule.get("minutes", 30))
+    silent = now - timedelta(minutes=rule.get("minutes", 30))
     oldest = now - timedelta(hours=rule.get("max_silence_hours", 24))
     ids = []
-    for cam in s.scalars(select(Camera).where(Camera.last_heartbeat < limit, Camera.last_heartbeat > oldest,
-                                              Camera.status == "online")).all():
+    for cam in s.scalars(select(Camera).where(Camera.last_heartbeat < silent, Camera.last_heartbeat > oldest,
+                                              Camera.status == "online").order_by(Camera.id).limit(limit)).all():
         minutes = (now - cam.last_heartbeat).total_seconds() / 60
         spec = rules.offline_spec(config, camera_facts(cam), minutes)
         cam.status = "offline"

@@ -13,6 +13,7 @@ the batch back and every job in it is run again alone, in its own transaction, s
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import queue
@@ -21,6 +22,8 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import Engine
+
+from console.store.session import sqlite_path
 
 from .rawsql import Raw
 
@@ -63,6 +66,10 @@ class GroupWriter:
         # answered event survives power loss too, not only a killed process. One fsync per batch, not per event,
         # keeps that cheap. PINGAN_DUTY_FSYNC=0 falls back to the engine's setting (NORMAL).
         self.fsync = os.environ.get("PINGAN_DUTY_FSYNC", "1") != "0" if fsync is None else fsync
+        # Several server processes on one SQLite file: their writers take turns through a file lock (a blocked
+        # flock wakes the moment it is released, unlike SQLite's busy handler that sleeps in 1–100 ms steps).
+        path = sqlite_path(str(engine.url)) if engine.dialect.name == "sqlite" else None
+        self._lock_file = open(f"{path}.duty-writer.lock", "a+b") if path is not None else None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
@@ -129,6 +136,15 @@ class GroupWriter:
         self._settle(batch, results)
 
     def _transaction(self, raw: Raw, batch: list) -> list:
+        if self._lock_file is None:
+            return self._locked_transaction(raw, batch)
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            return self._locked_transaction(raw, batch)
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    def _locked_transaction(self, raw: Raw, batch: list) -> list:
         results = []
         raw.begin()
         try:

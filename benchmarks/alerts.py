@@ -41,17 +41,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: str, port: int, threads: int) -> subprocess.Popen:
+def start_server(db: str, port: int, threads: int, workers: int) -> subprocess.Popen:
     import requests
 
     proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
-                             "--threads", str(threads)], cwd=ROOT, env={**__import__("os").environ,
+                             "--threads", str(threads), "--workers", str(workers)], cwd=ROOT, env={**__import__("os").environ,
                                                                         "PINGAN_WARM_CACHE": "0"})
     for _ in range(300):
         try:
             requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
             return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.ReadTimeout):
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not start")
@@ -63,8 +63,8 @@ def _cpu(pid: int, own: bool = False, children: bool = False) -> float:
 
     p = psutil.Process(pid)
     if not children:
-        t = p.cpu_times()
-        return t.user + t.system
+        procs = [p] if own else [p, *p.children(recursive=True)]  # the server: all its worker processes
+        return sum(t.user + t.system for t in (q.cpu_times() for q in procs))
     total = 0.0
     for c in p.children(recursive=True):
         try:
@@ -99,6 +99,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
     ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=2, help="server processes (console.duty.serve --workers)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="pingan-alerts-"))
@@ -113,7 +114,7 @@ def main(argv=None) -> None:
     testing.add_account(sessions, "bench_duty", ["duty_officer"], ["610900"])
     world = load_world(db)
     port = free_port()
-    proc = start_server(db, port, args.threads)
+    proc = start_server(db, port, args.threads, args.workers)
     url = f"http://127.0.0.1:{port}"
     results, acked = [], {}
     try:

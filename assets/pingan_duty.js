@@ -8,9 +8,17 @@
     const state = {rows: new Map(), fresh: new Map(), lastSound: 0, filters: {}, running: false, cursor: 0};
     window.__dutySeen = window.__dutySeen || {};
 
+    /* Fresh alerts (< 6 s) are DOM markers that flash; the rest are circle markers on the map's canvas
+     * (preferCanvas): hundreds of DOM divIcons rebuilt on every redraw cost the browser more CPU than the server
+     * spent ingesting the events. */
     function alertPoint(feature, latlng) {
         const p = feature.properties || {};
         const fresh = state.fresh.has(p.id) && Date.now() - state.fresh.get(p.id) < 6000;
+        if (!fresh) {
+            const unack = p.state === "new";
+            return L.circleMarker(latlng, {radius: 7, weight: 2, color: unack ? "#e53e3e" : "#ffffff",
+                dashArray: unack ? "3 2" : null, fillColor: SEV[p.severity] || SEV.info, fillOpacity: 0.95});
+        }
         const cls = "pa-alert-dot pa-sev-" + p.severity + (fresh ? " pa-flash" : "") + (p.state === "new" ? " pa-unack" : "");
         const node = document.createElement("div");
         node.className = cls;

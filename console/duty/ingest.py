@@ -160,8 +160,8 @@ class Ingestor:
             facts = {**facts, "camera": raw.camera(facts["camera_pk"])}
         grid = ev["areas"].get("grid")
         if grid and ev["kind"] in (self.config.get("repeated_in_grid") or {}).get("kinds", ()):
-            facts = {**facts, "grid_recent": raw.grid_count(grid, ev["kind"], ev["occurred_at"] - rules.window(self.config),
-                                                            ev["occurred_at"])}
+            since = ev["occurred_at"] - rules.window(self.config)
+            facts = {**facts, "grid_recent": raw.grid_count(grid, ev["kind"], since, ev["occurred_at"])}
         ids = []
         for spec in rules.evaluate(self.config, ev, facts):
             alert_id = raw.raise_alert(spec, now, now + rules.escalate_after(self.config),

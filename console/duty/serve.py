@@ -80,7 +80,7 @@ def main(argv=None) -> None:
     ap.add_argument("--workers", type=int, default=int(os.environ.get("PINGAN_WORKERS", "1")),
                     help="processes sharing the port; their group-commit writers take turns through a file lock")
     ap.add_argument("--switch-interval", type=float, default=float(os.environ.get("PINGAN_SWITCH_INTERVAL", "0.005")),
-                    help="GIL switch interval in seconds (Python's default 0.005 starves the writer thread)")
+                    help="GIL switch interval in seconds (default: Python's 0.005; 0.0005 measured no better here)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # waitress warns on every queued task once its threads are busy: a burst of log lines that costs CPU exactly

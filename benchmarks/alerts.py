@@ -6,7 +6,10 @@ The world is copied; a source key is created; the console (with the duty routes)
 subprocess; the simulator (console.simulate) posts realistic events. For each rate: 2xx count, errors, p99 of
 the POST round trip, and screen latency = the moment the page's feed hands a new alert to the list and map
 (window.__dutySeen, set in assets/pingan_duty.js) minus the
-moment its POST was answered. Stops at the first rate with errors or that the server cannot keep up with. After the run every 2xx'd
+moment its POST was answered. The load comes from `console.loadgen` (asyncio, keep-alive connections,
+open loop) instead of a thread pool of `requests` sessions, which cost the shared 2-core box about as much
+CPU per event as the server. Each rate also reports the CPU each side spent per accepted event (server,
+this client, browser) and the load average, to show where the time goes. Stops at the first rate with errors or that the server cannot keep up with. After the run every 2xx'd
 event is looked up in the database: `lost` counts the missing ones (must be 0).
 LAST line, JSON: ingest_per_s (highest sustained rate with 0 errors), ingest_p99_ms and screen_latency_p95_ms at
 that rate, lost, plus per-rate details. Targets: ≥ 1000/s, p99 ≤ 50 ms, screen ≤ 1000 ms, lost 0.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -37,20 +41,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: str, port: int, threads: int) -> subprocess.Popen:
+def start_server(db: str, port: int, threads: int, workers: int) -> subprocess.Popen:
     import requests
 
     proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
-                             "--threads", str(threads)], cwd=ROOT, env={**__import__("os").environ,
+                             "--threads", str(threads), "--workers", str(workers)], cwd=ROOT, env={**__import__("os").environ,
                                                                         "PINGAN_WARM_CACHE": "0"})
     for _ in range(300):
         try:
             requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
             return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.ReadTimeout):
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not start")
+
+
+def _cpu(pid: int, own: bool = False, children: bool = False) -> float:
+    """CPU seconds (user+sys) of a process, or of its descendants except the server (the browser)."""
+    import psutil
+
+    p = psutil.Process(pid)
+    if not children:
+        procs = [p] if own else [p, *p.children(recursive=True)]  # the server: all its worker processes
+        return sum(t.user + t.system for t in (q.cpu_times() for q in procs))
+    total = 0.0
+    for c in p.children(recursive=True):
+        try:
+            if "console.duty.serve" in " ".join(c.cmdline()):
+                continue
+            t = c.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def pct(values: list[float], q: float):
@@ -64,16 +88,18 @@ def main(argv=None) -> None:
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
 
+    from console import loadgen
     from console.duty.sources import add_source
-    from console.simulate import load_world, run
+    from console.simulate import Simulator, load_world
     from console.store import Event, make_engine, make_session_factory
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="data/ankang.sqlite")
     ap.add_argument("--rates", default="100,250,500,1000,1500")
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--workers", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=32)
+    ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
+    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=2, help="server processes (console.duty.serve --workers)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="pingan-alerts-"))
@@ -88,7 +114,7 @@ def main(argv=None) -> None:
     testing.add_account(sessions, "bench_duty", ["duty_officer"], ["610900"])
     world = load_world(db)
     port = free_port()
-    proc = start_server(db, port, args.threads)
+    proc = start_server(db, port, args.threads, args.workers)
     url = f"http://127.0.0.1:{port}"
     results, acked = [], {}
     try:
@@ -113,7 +139,14 @@ def main(argv=None) -> None:
                             for a in body.get("alerts", []):
                                 accepted[a] = at * 1000
 
-                stats = run(url, key, world, rate, args.seconds, args.workers, seed=int(rate), on_result=on_result)
+                sim = Simulator(world, seed=int(rate))
+                before = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True)
+                stats = loadgen.run(url, key, sim.next_event, rate, args.seconds, args.connections, on_result=on_result)
+                after = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True)
+                n = max(1, stats["ok"])
+                stats["cpu_ms_per_event"] = {side: round((b - a) * 1000 / n, 3) for side, a, b in
+                                             zip(("server", "client", "browser"), before, after)}
+                stats["load"] = os.getloadavg()[0]
                 page.wait_for_timeout(2000)  # let the last alerts reach the screen
                 seen = page.evaluate("window.__dutySeen || {}")
                 lat = [seen[str(a)] - t for a, t in accepted.items() if str(a) in seen]

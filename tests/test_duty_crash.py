@@ -31,15 +31,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(db: str, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port), "--bare"],
+def start(db: str, port: int, workers: int = 1) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port), "--bare",
+                             "--workers", str(workers)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
             return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.ReadTimeout):
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError(proc.stderr.read().decode()[-2000:])
@@ -50,13 +51,14 @@ def body(i: int, grid: str) -> dict:
             "grid_code": grid, "payload": {"scale": 40, "category": "neighbour", "n": i}}
 
 
-def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path, workers):
     db = world_copy(small_world_db, tmp_path)
     key = make_source(db)
     grid = samples(db)["grid"]
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/events"
-    proc = start(db, port)
+    proc = start(db, port, workers)
     acked: dict[int, int] = {}  # i -> event pk from the 2xx
     lock = threading.Lock()
     stop = threading.Event()
@@ -80,7 +82,7 @@ def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path):
         t.start()
     while len(acked) < 200:
         time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)  # with workers > 1 the children die with it (PR_SET_PDEATHSIG)
     proc.wait()
     stop.set()
     for t in threads:
@@ -96,7 +98,8 @@ def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path):
                                    .group_by(Alert.event_id)).all())
         assert all(per_event.get(pk) == 1 for pk in stored.values()), "an event has no alert or two"
 
-    proc = start(db, port)  # restart and replay everything (a source retrying after the crash)
+    proc = start(db, port, workers)  # restart: the port is free again only if no worker survived
+    # replay everything (a source retrying after the crash)
     try:
         sess = requests.Session()
         top = max(acked) + 16

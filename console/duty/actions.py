@@ -74,11 +74,13 @@ def _move(s: Session, alert: Alert, action: str, target: str, actor: str, note: 
     s.add(AlertChange(alert_id=alert.id, at=now))
 
 
-def auto_escalate(s: Session, now: datetime | None = None) -> list[int]:
-    """Escalate every new alert whose acknowledge deadline has passed. Returns their ids (commit after)."""
+def auto_escalate(s: Session, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Escalate every new alert whose acknowledge deadline has passed (at most `limit`, oldest first).
+    Returns their ids (commit after)."""
     now = now or datetime.utcnow()
     rows = s.execute(select(Alert).join(AlertInfo, AlertInfo.alert_id == Alert.id)
-                     .where(Alert.state == "new", AlertInfo.ack_due_at < now)).scalars().all()
+                     .where(Alert.state == "new", AlertInfo.ack_due_at < now).order_by(Alert.id).limit(limit)
+                     ).scalars().all()
     for alert in rows:
         _move(s, alert, "escalate", "escalated", "system", "超时未签收，自动上报", now)
     return [a.id for a in rows]

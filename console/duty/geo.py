@@ -9,10 +9,11 @@ from shapely import wkb
 from sqlalchemy import Engine, select
 
 from console.store import Grid
-from geodata.assign import PolygonIndex, point_to_areas
+from geodata.assign import PolygonIndex
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, "GridLocator"] = {}
+_BY_ENGINE: dict[int, tuple[Engine, "GridLocator"]] = {}
 # Generous outer box of 安康市 (the exact test is "inside a current grid").
 CITY_BOX = (108.0, 31.4, 110.2, 33.9)
 
@@ -34,8 +35,13 @@ class GridLocator:
         """{county, town, village, grid} or None when the point is outside Ankang's grids."""
         if not (CITY_BOX[0] <= lon <= CITY_BOX[2] and CITY_BOX[1] <= lat <= CITY_BOX[3]):
             return None
-        hit = point_to_areas(self.index, lon, lat, self.villages)
-        return hit if hit["inside"] else None
+        # `lookup` only locates: no nearest-grid search for outside points (ingest never needs it, and its
+        # numba kernel would compile on the first outside point, stalling the server for seconds).
+        grid = self.index.lookup(lon, lat)
+        if grid is None:
+            return None
+        village = self.villages[grid]
+        return {"county": village[:6], "town": village[:9], "village": village, "grid": grid}
 
 
 def near_city(lon: float, lat: float, margin_deg: float = 0.5) -> bool:
@@ -45,10 +51,14 @@ def near_city(lon: float, lat: float, margin_deg: float = 0.5) -> bool:
 
 
 def locator(engine: Engine) -> GridLocator:
+    hit = _BY_ENGINE.get(id(engine))  # fast path: rendering the URL costs more than the point lookup
+    if hit is not None and hit[0] is engine:
+        return hit[1]
     key = str(engine.url)
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = GridLocator.from_engine(engine)
+        _BY_ENGINE[id(engine)] = (engine, _CACHE[key])
         return _CACHE[key]
 
 
@@ -56,6 +66,7 @@ def reset_cache() -> None:
     """Call after a grid redraw (new generation) so the next lookup rebuilds the index."""
     with _LOCK:
         _CACHE.clear()
+        _BY_ENGINE.clear()
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

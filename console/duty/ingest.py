@@ -1,26 +1,29 @@
-"""Validate → durable, idempotent insert of the Event → rules → Alerts, in ONE transaction.
+"""Validate → locate → hand to the group-commit writer → event + rules + alerts in ONE transaction → answer.
 
-`Ingestor.ingest(source, body)` commits before it returns, so a 2xx sent after it survives a kill -9
-(SQLite WAL: the commit is in the log before the call returns). The same (source, event_id) again returns
-the stored answer and raises nothing twice: the event row is unique and its alerts are written with it.
+`Ingestor.ingest(source, body)` returns only after the writer has committed the batch holding the event, so a
+2xx sent after it survives a kill -9 (SQLite WAL: the commit is in the log before the call returns), and the
+event's alerts are in the same transaction: raised exactly once, never without their event. The same
+(source, event_id) again returns the stored answer and raises nothing twice (unique row, INSERT … ON CONFLICT
+DO NOTHING, then read back). Validation, reference lookups (cached, `refdata.py`) and locating run on the
+request's own thread; only the SQL runs on the writer (`writer.py`, statements in `rawsql.py`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.store import Alert, Camera, Event, Person, SpecialPerson
-from console.store.duty_models import AlertChange, AlertHistory, AlertInfo
+from console.store import Camera
 
 from . import rules
 from .geo import locator, near_city
+from .rawsql import Raw
+from .refdata import RefCache, person_facts
+from .writer import GroupWriter
 
 KINDS = {
     "tag_position": "电子定位", "mental_incident": "精神障碍患者异常", "missing_person": "人员走失",
@@ -29,10 +32,8 @@ KINDS = {
 }
 NEEDS = {"tag_position": ("person_id", "location"), "mental_incident": ("person_id",),
          "camera_heartbeat": ("camera_id",), "case_update": ("payload",), "dispute_report": ("payload",)}
-CATEGORY_FOR = {"tag_position": "correction", "mental_incident": "mental", "missing_person": "mental"}
 FIELDS = {"event_id", "type", "occurred_at", "location", "grid_code", "person_id", "camera_id", "payload"}
 MAX_PAYLOAD = 16_000
-EVENT = Event.__table__
 
 
 class IngestError(Exception):
@@ -126,94 +127,72 @@ class Ingestor:
     engine: Engine
     sessions: sessionmaker[Session]
     config: dict
-    # One writer at a time inside the process: waiters wake at once instead of in SQLite's busy-sleep steps.
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    refs: RefCache = None
+    writer: GroupWriter = None
 
     @classmethod
-    def create(cls, engine: Engine, config: dict | None = None) -> "Ingestor":
-        return cls(engine, sessionmaker(engine, expire_on_commit=False), config or rules.load_config())
+    def create(cls, engine: Engine, config: dict | None = None, ref_ttl: float = 60.0) -> "Ingestor":
+        return cls(engine, sessionmaker(engine, expire_on_commit=False), config or rules.load_config(),
+                   RefCache(engine, ttl=ref_ttl).start(), GroupWriter(engine, expected=(IngestError,)))
+
+    def close(self) -> None:
+        self.writer.close()
 
     def ingest(self, source: str, body, now: datetime | None = None) -> tuple[int, dict]:
         """(http status, response body). Raises IngestError for a 4xx; nothing is written then."""
         ev = validate(body)
-        now = now or datetime.utcnow()
-        with self.sessions() as s:  # 1: reads only (replay check, references, areas), then end the snapshot
-            existing = self._existing(s, source, ev)
-            if existing is not None:
-                return 200, existing
-            facts = self._facts(s, ev)
-            s.rollback()
-            try:  # 2: the write transaction starts with the INSERT, so SQLite takes the write lock first
-                with self.write_lock, s.begin():
-                    out = self._write(s, source, ev, facts, now)
-            except IntegrityError:  # a concurrent retry of the same event won the race
-                existing = self._existing(s, source, ev)
-                s.rollback()
-                if existing is None:
-                    raise
-                return 200, existing
-        return 201, out
+        facts = self._facts(ev)
+        return self.writer.submit(lambda raw, at: self._write(raw, source, ev, facts, now or at))
 
-    def _existing(self, s: Session, source: str, ev: dict) -> dict | None:
-        row = s.execute(select(EVENT.c.id, EVENT.c.kind, EVENT.c.payload).where(
-            EVENT.c.source == source, EVENT.c.source_event_id == ev["event_id"])).first()
-        if row is None:
-            return None
-        if row.kind != ev["kind"] or row.payload != ev["payload_text"]:
-            raise _bad("conflict", f"event_id {ev['event_id']} 已用于内容不同的事件", 409)
-        alerts = s.scalars(select(Alert.__table__.c.id).where(Alert.__table__.c.event_id == row.id)
-                           .order_by(Alert.__table__.c.id)).all()
-        return _answer(row.id, ev["event_id"], list(alerts))
-
-    def _write(self, s: Session, source: str, ev: dict, facts: dict, now: datetime) -> dict:
-        # SQLAlchemy Core on the hot path: the ORM unit of work costs more than the SQL here.
-        event_id = s.execute(insert(EVENT).values(
-            source=source, source_event_id=ev["event_id"], kind=ev["kind"], occurred_at=ev["occurred_at"],
-            received_at=now, person_id=ev["person_id"], camera_id=facts.get("camera_pk"), payload=ev["payload_text"],
-            lon=ev["lon"], lat=ev["lat"], **_located(ev["areas"]))).inserted_primary_key[0]
-        # that INSERT took SQLite's write lock: the counts and dedup checks below are serialised
+    def _write(self, raw: Raw, source: str, ev: dict, facts: dict, now: datetime) -> tuple[int, dict]:
+        """On the writer thread, inside its batch transaction."""
+        event_id = raw.insert_event(source, ev, facts.get("camera_pk"), now)
+        if event_id is None:  # a replay (or a retry racing its original): answer what is stored
+            row = raw.stored_event(source, ev["event_id"])
+            if row[1] != ev["kind"] or row[2] != ev["payload_text"]:
+                raise _bad("conflict", f"event_id {ev['event_id']} 已用于内容不同的事件", 409)
+            return 200, _answer(row[0], ev["event_id"], raw.alerts_of(row[0]))
+        # the batch holds SQLite's write lock: the counts and dedup checks below are serialised
         if ev["kind"] == "camera_heartbeat":
-            _heartbeat(s, facts["camera_pk"], ev)
-        if ev["areas"].get("grid") and ev["kind"] in (self.config.get("repeated_in_grid") or {}).get("kinds", ()):
-            facts["grid_recent"] = s.scalar(select(func.count()).select_from(EVENT).where(
-                EVENT.c.grid_code == ev["areas"]["grid"], EVENT.c.kind == ev["kind"],
-                EVENT.c.occurred_at > ev["occurred_at"] - rules.window(self.config),
-                EVENT.c.occurred_at <= ev["occurred_at"]))
+            facts = {**facts, "camera": raw.camera(facts["camera_pk"])}  # last_seen as stored before this beat
+            raw.heartbeat(facts["camera_pk"], ev["payload"].get("status") == "online", ev["occurred_at"])
+        elif "camera_pk" in facts:
+            facts = {**facts, "camera": raw.camera(facts["camera_pk"])}
+        grid = ev["areas"].get("grid")
+        if grid and ev["kind"] in (self.config.get("repeated_in_grid") or {}).get("kinds", ()):
+            since = ev["occurred_at"] - rules.window(self.config)
+            facts = {**facts, "grid_recent": raw.grid_count(grid, ev["kind"], since, ev["occurred_at"])}
         ids = []
         for spec in rules.evaluate(self.config, ev, facts):
-            alert_id = raise_alert(s, self.config, spec, now, event_id=event_id, lon=ev["lon"], lat=ev["lat"],
-                                   areas=ev["areas"] if ev["areas"].get("county") else facts.get("home", {}),
-                                   person_id=ev["person_id"], camera_id=facts.get("camera_pk"))
+            alert_id = raw.raise_alert(spec, now, now + rules.escalate_after(self.config),
+                                       rules.RULE_LABELS.get(spec.rule, spec.rule), event_id=event_id,
+                                       lon=ev["lon"], lat=ev["lat"],
+                                       areas=ev["areas"] if ev["areas"].get("county") else facts.get("home", {}),
+                                       person_id=ev["person_id"], camera_id=facts.get("camera_pk"))
             if alert_id is not None:
                 ids.append(alert_id)
-        return _answer(event_id, ev["event_id"], ids)
+        return 201, _answer(event_id, ev["event_id"], ids)
 
-    def _facts(self, s: Session, ev: dict) -> dict:
+    def _facts(self, ev: dict) -> dict:
+        """On the request thread: references (cached) and areas; raises the 4xx for unknown ones."""
         facts: dict = {}
         if ev["person_id"] is not None:
-            if s.get(Person, ev["person_id"]) is None:
+            specials = self.refs.specials(ev["person_id"])
+            if specials is None:
                 raise _bad("unknown_person", f"person_id {ev['person_id']} 不存在")
-            specials = s.scalars(select(SpecialPerson).where(SpecialPerson.person_id == ev["person_id"])).all()
-            want = CATEGORY_FOR.get(ev["kind"])
-            sp = next((x for x in specials if x.category == want), specials[0] if specials else None)
-            if sp is not None:
-                details = json.loads(sp.details or "{}")
-                facts["home"] = {"county": sp.county_code, "town": sp.town_code, "village": sp.village_code,
-                                 "grid": sp.grid_code}
-                facts["person"] = {"category": sp.category, "risk_level": sp.risk_level, "county_code": sp.county_code,
-                                   "fence": details.get("fence"), "tag": details.get("tag"), "lon": sp.lon, "lat": sp.lat}
+            facts.update(person_facts(specials, ev["kind"]))
         if ev["camera_id"] is not None:
-            cam = s.scalar(select(Camera).where(Camera.device_id == ev["camera_id"]))
+            cam = self.refs.camera(ev["camera_id"])
             if cam is None:
                 raise _bad("unknown_camera", f"camera_id {ev['camera_id']} 不存在")
-            facts["camera_pk"] = cam.id
-            facts["camera"] = camera_facts(cam)
-        ev["areas"] = self._areas(s, ev, facts)
+            facts["camera_pk"] = cam["pk"]
+            facts["camera_place"] = cam
+        ev["areas"] = self._areas(ev, facts)
         return facts
 
-    def _areas(self, s: Session, ev: dict, facts: dict) -> dict:
+    def _areas(self, ev: dict, facts: dict) -> dict:
         if ev["lon"] is None:  # locate by reference: the camera's or the person's recorded place
-            ref = facts.get("camera") or facts.get("person") or {}
+            ref = facts.get("camera_place") or facts.get("person") or {}
             if ref.get("lon") is not None:
                 ev["lon"], ev["lat"] = ref["lon"], ref["lat"]
         if ev["lon"] is not None:
@@ -236,14 +215,6 @@ def camera_facts(cam: Camera) -> dict:
             "last_seen": cam.last_heartbeat.isoformat(timespec="seconds") if cam.last_heartbeat else ""}
 
 
-def _heartbeat(s: Session, camera_pk: int, ev: dict) -> None:
-    if ev["payload"].get("status") == "online":
-        values = {"status": "online", "last_heartbeat": ev["occurred_at"]}
-    else:
-        values = {"status": "offline"}
-    s.execute(update(Camera.__table__).where(Camera.__table__.c.id == camera_pk).values(**values))
-
-
 def _located(areas: dict) -> dict:
     return {"county_code": areas.get("county"), "town_code": areas.get("town"),
             "village_code": areas.get("village"), "grid_code": areas.get("grid")}
@@ -254,33 +225,27 @@ def _answer(event_pk: int, event_id: str, alerts: list[int]) -> dict:
 
 
 def raise_alert(s: Session, config: dict, spec: rules.AlertSpec, now: datetime, *, event_id=None, lon=None,
-                lat=None, areas=None, person_id=None, camera_id=None, dispute_id=None) -> Alert | None:
-    """Insert one alert with its info, history and feed rows; its id, or None when its dedup key was already raised."""
-    if spec.dedup_key and s.scalar(select(AlertInfo.alert_id).where(AlertInfo.dedup_key == spec.dedup_key)):
-        return None
-    alert_id = s.execute(insert(Alert.__table__).values(
-        event_id=event_id, rule=spec.rule, kind=spec.kind, severity=spec.severity, state="new", title=spec.title[:128],
-        raised_at=now, updated_at=now, lon=lon, lat=lat, **_located(areas or {}))).inserted_primary_key[0]
-    s.execute(insert(AlertInfo.__table__).values(
-        alert_id=alert_id, dedup_key=spec.dedup_key, person_id=person_id, camera_id=camera_id, dispute_id=dispute_id,
-        detail=json.dumps(spec.detail, ensure_ascii=False), ack_due_at=now + rules.escalate_after(config)))
-    s.execute(insert(AlertHistory.__table__).values(
-        alert_id=alert_id, at=now, actor="system", action="raise", from_state=None, to_state="new",
-        note=rules.RULE_LABELS.get(spec.rule, spec.rule)))
-    s.execute(insert(AlertChange.__table__).values(alert_id=alert_id, at=now))
-    return alert_id
+                lat=None, areas=None, person_id=None, camera_id=None, dispute_id=None) -> int | None:
+    """Insert one alert with its info, history and feed rows in the session's transaction; its id, or None when
+    its dedup key was already raised. The same statements as the ingest writer (`rawsql.Raw.raise_alert`)."""
+    conn = s.connection()
+    raw = Raw(conn.connection.dbapi_connection, conn.dialect.name)
+    return raw.raise_alert(spec, now, now + rules.escalate_after(config), rules.RULE_LABELS.get(spec.rule, spec.rule),
+                           event_id=event_id, lon=lon, lat=lat, areas=areas, person_id=person_id,
+                           camera_id=camera_id, dispute_id=dispute_id)
 
 
-def offline_sweep(s: Session, config: dict, now: datetime) -> list[int]:
-    """Cameras silent longer than the configured T: mark offline and alert once per silent spell."""
+def offline_sweep(s: Session, config: dict, now: datetime, limit: int | None = None) -> list[int]:
+    """Cameras silent longer than the configured T (at most `limit` of them): mark offline and alert once per
+    silent spell."""
     rule = config.get("camera_offline") or {}
     if not rule.get("enabled"):
         return []
-    limit = now - timedelta(minutes=rule.get("minutes", 30))
+    silent = now - timedelta(minutes=rule.get("minutes", 30))
     oldest = now - timedelta(hours=rule.get("max_silence_hours", 24))
     ids = []
-    for cam in s.scalars(select(Camera).where(Camera.last_heartbeat < limit, Camera.last_heartbeat > oldest,
-                                              Camera.status == "online")).all():
+    for cam in s.scalars(select(Camera).where(Camera.last_heartbeat < silent, Camera.last_heartbeat > oldest,
+                                              Camera.status == "online").order_by(Camera.id).limit(limit)).all():
         minutes = (now - cam.last_heartbeat).total_seconds() / 60
         spec = rules.offline_spec(config, camera_facts(cam), minutes)
         cam.status = "offline"

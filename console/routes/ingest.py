@@ -24,6 +24,7 @@ from console.duty.sources import SourceKeys
 from console.security.hardening import RateLimiter
 
 MAX_BODY = 64 * 1024
+SWEEP_CHUNK = 200
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +75,9 @@ def register(server: Flask, engine, *, viewer=None, config: dict | None = None, 
             status, out = ingestor.ingest(source, body)
         except IngestError as exc:
             return _error(exc.status, exc.code, exc.reason)
+        except TimeoutError:  # the writer is stuck (e.g. the database locked for long): the event may or may
+            # not be stored — a retry with the same event_id is safe either way
+            return _json({"error": "busy", "reason": "写入繁忙，请稍后用同一 event_id 重试"}, 503, **{"Retry-After": "1"})
         return _json(out, status, **({"Idempotent-Replay": "true"} if status == 200 else {}))
 
     def areas():
@@ -106,9 +110,19 @@ def sweep_once(ingestor: Ingestor) -> dict:
     from console.duty.actions import auto_escalate
     from console.duty.ingest import offline_sweep
 
+    # In rounds of at most SWEEP_CHUNK rows, each its own short transaction: a sweep that finds thousands of
+    # silent cameras or overdue alerts must not hold SQLite's write lock for seconds while ingest waits.
     now = datetime.utcnow()
-    with ingestor.sessions() as s, s.begin():
-        return {"offline": offline_sweep(s, ingestor.config, now), "escalated": auto_escalate(s, now)}
+    out: dict = {"offline": [], "escalated": []}
+    for name, step in (("offline", lambda s: offline_sweep(s, ingestor.config, now, SWEEP_CHUNK)),
+                       ("escalated", lambda s: auto_escalate(s, now, SWEEP_CHUNK))):
+        while True:
+            with ingestor.sessions() as s, s.begin():
+                done = step(s)
+            out[name] += done
+            if len(done) < SWEEP_CHUNK:
+                break
+    return out
 
 
 def start_sweeper(ingestor: Ingestor) -> threading.Thread:

@@ -22,8 +22,6 @@ from console.security.guard import Viewer, audit
 from console.store import Alert, Area, Building, Camera, Dispute, Generation, Grid, GridWorker, Household, KeyYouth, \
     Organisation, Person, SpecialPerson
 from console.store.codes import OPEN_DISPUTE_STATES
-from console.store.planner_models import GridMove
-from console.store.scope import AreaScope
 from geodata.planner import codes as coding, moves as moving, validity
 from geodata.planner.draft import State
 from geodata.planner.rules import DEFAULT_RULES, Rules, area_m2
@@ -32,14 +30,15 @@ from . import drafts
 from .village import ConflictError, PlannerError, VillageData, current_generation, current_grid_rows, grids_at, \
     load_outline, used_serials, workers_by_grid
 
-# kind → (model, extra filter or None). Events stay where they happened (they keep their generation stamp).
+# kind → (model, state filter: None / "open" / "closed" disputes). Events stay where they happened (they keep
+# their generation stamp).
 RECORD_KINDS = {
     "household": (Household, None),
     "person": (Person, None),
     "special": (SpecialPerson, None),
-    "dispute": (Dispute, lambda: Dispute.state.in_(OPEN_DISPUTE_STATES)),
+    "dispute": (Dispute, "open"),
     "camera": (Camera, None),
-    "dispute_closed": (Dispute, lambda: Dispute.state.not_in(OPEN_DISPUTE_STATES)),
+    "dispute_closed": (Dispute, "closed"),
     "building": (Building, None),
     "organisation": (Organisation, None),
     "key_youth": (KeyYouth, None),
@@ -65,18 +64,26 @@ class Preview:
 
 
 def load_records(session: Session, village_code: str) -> dict[str, moving.Records]:
-    """id, position and grid of every located record in the village (Core rows: tens of thousands of them)."""
-    scope = AreaScope.of([village_code])
+    """id, position and grid of every located record in the village: tens of thousands of rows, so one plain
+    DB-API query per kind on the grid-code index (the same range `AreaScope.clause` builds)."""
     conn = session.connection()
+    q = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()
     out = {}
-    for kind, (model, extra) in RECORD_KINDS.items():
-        t = model.__table__
-        q = select(t.c.id, t.c.lon, t.c.lat, t.c.grid_code).where(scope.clause(model))
-        if extra is not None:
-            q = q.where(extra())
-        cols = list(zip(*conn.execute(q).fetchall())) or [(), (), (), ()]
-        out[kind] = moving.Records(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=float),  # None → NaN
-                                   np.array(cols[2], dtype=float), np.array(cols[3], dtype=object))
+    try:
+        for kind, (model, extra) in RECORD_KINDS.items():
+            sql = f"SELECT id, lon, lat, grid_code FROM {model.__tablename__} WHERE grid_code >= {q} AND grid_code < {q}"
+            params: list = [village_code, village_code + ":"]
+            if extra is not None:
+                states = list(OPEN_DISPUTE_STATES)
+                sql += f" AND state {'NOT ' if extra == 'closed' else ''}IN ({', '.join([q] * len(states))})"
+                params += states
+            cursor.execute(sql, params)
+            cols = list(zip(*cursor.fetchall())) or [(), (), (), ()]
+            out[kind] = moving.Records(np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=float),  # None → NaN
+                                       np.array(cols[2], dtype=float), np.array(cols[3], dtype=object))
+    finally:
+        cursor.close()
     return out
 
 
@@ -164,7 +171,9 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
                                    for c in pv.added])
     # records that stayed in a redrawn grid now belong to its new boundary version too
     for model in {m for m, _ in RECORD_KINDS.values()}:
-        session.execute(update(model).where(model.grid_code.in_(pv.added)).values(assign_generation=gen.id))
+        session.execute(update(model).where(model.grid_code.in_(pv.added),
+                                            model.assign_generation.is_distinct_from(gen.id))
+                        .values(assign_generation=gen.id))
     for old, new in pv.successors.items():
         if new:
             session.execute(update(GridWorker).where(GridWorker.grid_code == old).values(grid_code=new))

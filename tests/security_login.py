@@ -4,6 +4,8 @@ Playwright pages. Fixtures in `tests/conftest.py` wrap these; import them direct
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from pathlib import Path
 
 from console.security import testing
 from console.store import make_engine, make_session_factory
@@ -66,3 +68,31 @@ def login_page(page, base_url: str, username: str, password: str = PASSWORD) -> 
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "/login" not in page.url, f"login failed for {username}: {page.url}"
+
+
+@contextmanager
+def console_on_copy(template: str, folder, accounts):
+    """A console (behind the login gate) serving a private copy of `template` on a free local port.
+
+    `accounts`: (username, roles, scope) to create. Yields (base URL, session factory of the copy)."""
+    import shutil
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from console.app import create_app
+    from console.config import Settings
+
+    db = Path(folder) / "w.sqlite"
+    shutil.copy(template, db)
+    for username, roles, scope in accounts:
+        add_account(str(db), username, list(roles), list(scope))
+    app = create_app(str(db), settings=Settings(warm_cache=False), security_settings=security_settings())
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    engine = make_engine(str(db), must_exist=True)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
+    finally:
+        server.shutdown()
+        engine.dispose()

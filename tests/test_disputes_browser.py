@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-
 import pytest
 import shapely
 from sqlalchemy import select
 
-from console.store import Dispute, DisputeEvent, Grid, make_engine, make_session_factory
-from tests.security_login import login_page
+from console.store import Dispute, DisputeEvent, Grid
+from tests.security_login import console_on_copy, login_page
 from tests.test_disputes_fixtures import ident, tiny_template  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
@@ -18,24 +15,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 @pytest.fixture()
-def console(tiny_template, tmp_path, monkeypatch):
-    from werkzeug.serving import make_server
-
-    from console.app import create_app
-    from console.config import Settings
-    from tests.security_login import add_account, security_settings
-
-    db = tmp_path / "w.sqlite"
-    shutil.copy(tiny_template, db)
+def console(tiny_template, tmp_path):
     # A 镇办 account scoped to 紫阳县 (610924), logged in through the login form in the test.
-    add_account(str(db), "town_clerk", ["town"], ["610924"])
-    app = create_app(str(db), settings=Settings(warm_cache=False), security_settings=security_settings())
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    engine = make_engine(str(db), must_exist=True)
-    yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
-    server.shutdown()
-    engine.dispose()
+    with console_on_copy(tiny_template, tmp_path, [("town_clerk", ["town"], ["610924"])]) as served:
+        yield served
 
 
 def _dropdown(page, dom_id, text):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
 import time
 
 import pytest
 from sqlalchemy import func, select
 
-from console.store import Generation, Grid, Household, make_engine, make_session_factory
+from console.store import Generation, Grid, Household
 from console.store.codes import CITY_CODE
-from tests.security_login import login_page
+from tests.security_login import console_on_copy, login_page
 
 pytestmark = pytest.mark.browser
 
@@ -21,22 +19,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture()
 def console(small_world_db, tmp_path):
-    from werkzeug.serving import make_server
-
-    from console.app import create_app
-    from console.config import Settings
-    from tests.security_login import add_account, security_settings
-
-    db = tmp_path / "w.sqlite"
-    shutil.copy(small_world_db, db)
-    add_account(str(db), "planner_city", ["grid_planner"], [CITY_CODE])
-    app = create_app(str(db), settings=Settings(warm_cache=False), security_settings=security_settings())
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    engine = make_engine(str(db), must_exist=True)
-    yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
-    server.shutdown()
-    engine.dispose()
+    with console_on_copy(small_world_db, tmp_path, [("planner_city", ["grid_planner"], [CITY_CODE])]) as served:
+        yield served
 
 
 def _busiest_village(sessions) -> tuple[str, int]:

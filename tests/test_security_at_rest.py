@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from console.security import crypto
 from console.security.crypto import KeyRing
-from console.store import DisputeParty, Person, SpecialPerson, make_engine, make_session_factory, upgrade_schema
+from console.store import DisputeParty, ForeignInfo, Person, SpecialPerson, make_engine, make_session_factory, upgrade_schema
 from console.store.schema import alembic_config
 from console.store.sensitive import id_number_match, reencrypt_all
 
@@ -25,7 +25,8 @@ def test_world_file_holds_no_plaintext_identity_number_or_detail(small_world_db,
         ids = s.scalars(select(Person.id_number).order_by(Person.id).limit(300)).all()
         details = [d for d in s.scalars(select(SpecialPerson.details).limit(300)) if d != "{}"]
         parties = s.scalars(select(DisputeParty.id_number).limit(100)).all()
-    assert len(ids) == 300 and all(len(i) == 18 for i in ids) and details and parties
+        passports = s.scalars(select(ForeignInfo.document_no).limit(100)).all()
+    assert len(ids) == 300 and all(len(i) == 18 for i in ids) and details and parties and passports
     # The raw rows: ciphertext with the algorithm and key id, never the value.
     raw = sqlite3.connect(f"file:{small_world_db}?mode=ro", uri=True)
     try:
@@ -33,11 +34,12 @@ def test_world_file_holds_no_plaintext_identity_number_or_detail(small_world_db,
             for (value,) in raw.execute(f"select id_number from {table} limit 500"):
                 assert value.startswith("aes1:") and len(value) > 40
         assert all(v.startswith("aes1:") for (v,) in raw.execute("select details from special_person limit 500"))
+        assert all(v.startswith("aes1:") for (v,) in raw.execute("select document_no from foreign_info limit 500"))
     finally:
         raw.close()
     # The raw bytes of the whole file (pages, indexes, free lists): no identity number, no detail value.
     blob = open(small_world_db, "rb").read()
-    assert not [i for i in ids + parties if i.encode() in blob]
+    assert not [i for i in ids + parties + passports if i.encode() in blob]
     values = {str(v) for d in details for v in json.loads(d).values() if isinstance(v, str) and len(v) >= 4}
     assert values and not [v for v in values if v.encode() in blob]
 
@@ -117,7 +119,8 @@ def test_rotation_keeps_lookups_working_then_reencrypts(tmp_path):
         with make_session_factory(engine)() as s:  # mid-rotation: old rows still found and readable
             assert s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, "61092419900101004X"))) == 4
         counts = reencrypt_all(engine)
-        assert counts == {"person.id_number": 5, "dispute_party.id_number": 0, "special_person.details": 1}
+        assert counts == {"person.id_number": 5, "dispute_party.id_number": 0, "special_person.details": 1,
+                          "foreign_info.document_no": 0}
         crypto.set_keyring(KeyRing(new.keys[:1]))  # the old key can now be dropped
         with make_session_factory(engine)() as s:
             assert s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, "61092419900101004X"))) == 4

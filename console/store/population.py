@@ -89,7 +89,7 @@ class ForeignInfo(Base):
     foreign_name: Mapped[str] = mapped_column(String(64))
     nationality: Mapped[str] = mapped_column(String(3))  # ISO 3166 alpha-3
     document_type: Mapped[str] = mapped_column(String(16))
-    document_no: Mapped[str] = mapped_column(String(24))
+    document_no: Mapped[str] = mapped_column(EncryptedText("foreign_info.document_no"))  # encrypted at rest
     document_expiry: Mapped[date] = mapped_column(Date)
     purpose: Mapped[str] = mapped_column(String(10))
     arrived_on: Mapped[date] = mapped_column(Date)

@@ -1,6 +1,7 @@
 """Sensitive columns encrypted at rest (issue 7 §5) and their keyed lookup hashes ("blind indexes").
 
-`person.id_number`, `dispute_party.id_number` and `special_person.details` are `EncryptedText`
+`person.id_number`, `dispute_party.id_number`, `special_person.details` and `foreign_info.document_no` are
+`EncryptedText`
 (AES-GCM or SM4-GCM with the key ring of `console.security.crypto`, key outside the database). An
 encrypted column cannot be compared in SQL, so every equality search on an identity number goes
 through the `*_bidx` column: `id_number_match(Person.id_number_bidx, value)`.
@@ -28,6 +29,7 @@ class Sealed:
     table: str
     column: str
     bidx: str | None  # blind-index column, for columns searched by equality
+    pk: str = "id"
 
     @property
     def aad(self) -> str:
@@ -38,6 +40,7 @@ SEALED = (
     Sealed("person", "id_number", "id_number_bidx"),
     Sealed("dispute_party", "id_number", "id_number_bidx"),
     Sealed("special_person", "details", None),
+    Sealed("foreign_info", "document_no", None, pk="person_id"),  # passport / travel document numbers
 )
 
 
@@ -81,14 +84,15 @@ def reseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batc
     batches by primary key, and rewrite its blind index. Works on SQLite and PostgreSQL (Core only).
     Returns the number of rows rewritten."""
     ring = ring or crypto.require_keyring()
-    cols = [column("id"), column(spec.column)]
+    cols = [column(spec.pk), column(spec.column)]
     t = table(spec.table, *cols, *([column(spec.bidx)] if spec.bidx else []))
+    key = t.c[spec.pk]
     current = crypto.key_id(ring.current)
-    stmt = (update(t).where(t.c.id == bindparam("pk"))
+    stmt = (update(t).where(key == bindparam("pk"))
             .values({spec.column: bindparam("v"), **({spec.bidx: bindparam("b")} if spec.bidx else {})}))
     last, done = -1, 0
     while True:
-        rows = conn.execute(select(t.c.id, t.c[spec.column]).where(t.c.id > last).order_by(t.c.id).limit(batch)).all()
+        rows = conn.execute(select(key, t.c[spec.column]).where(key > last).order_by(key).limit(batch)).all()
         if not rows:
             return done
         last = rows[-1][0]
@@ -115,11 +119,12 @@ def reseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batc
 def unseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batch: int = 20000) -> int:
     """Decrypt one sealed column back to plaintext (downgrade of migration 0005 only)."""
     ring = ring or crypto.require_keyring()
-    t = table(spec.table, column("id"), column(spec.column))
-    stmt = update(t).where(t.c.id == bindparam("pk")).values({spec.column: bindparam("v")})
+    t = table(spec.table, column(spec.pk), column(spec.column))
+    key = t.c[spec.pk]
+    stmt = update(t).where(key == bindparam("pk")).values({spec.column: bindparam("v")})
     last, done = -1, 0
     while True:
-        rows = conn.execute(select(t.c.id, t.c[spec.column]).where(t.c.id > last).order_by(t.c.id).limit(batch)).all()
+        rows = conn.execute(select(key, t.c[spec.column]).where(key > last).order_by(key).limit(batch)).all()
         if not rows:
             return done
         last = rows[-1][0]

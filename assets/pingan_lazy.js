@@ -33,16 +33,6 @@
             plotlyPrefix = at >= 0 ? String(url).slice(0, at) : null;
         },
     });
-    /* Offline: Plotly's only built-in internet default is the topojson URL of geo traces (not in the basic
-     * bundle). Point it at the app itself as soon as Plotly has loaded, before any graph uses it. */
-    window.addEventListener("load", function (event) {
-        const el = event.target;
-        if (el && el.tagName === "SCRIPT" && String(el.src).indexOf(PLOTLY) >= 0 && window.Plotly
-                && window.Plotly.setPlotConfig) {
-            window.Plotly.setPlotConfig({topojsonURL: prefix() + "assets/vendor/topojson/"});
-        }
-    }, true);
-
     /* AG Grid */
     if (window[AG_NS]) { return; }  // served eagerly after all: nothing to defer
     let real = null;

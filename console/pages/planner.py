@@ -4,6 +4,7 @@ new generation, browse and roll back generations. Callbacks are thin: console.pl
 from __future__ import annotations
 
 import base64
+from typing import NamedTuple
 
 import dash
 import dash_leaflet as dl
@@ -15,7 +16,7 @@ from console.pages._planner_ids import ID
 from console.pages._planner_layout import map_panel, tools_panel
 from console.planner import actions, commit as committing, drafts, editcontrol, importing, render
 from console.planner.evaluate import evaluate, grid_rows
-from console.planner.village import PlannerError, history, load_village
+from console.planner.village import PlannerError, current_generation, history, load_village
 from console.security.guard import AccessDenied, audit
 from console.security.permissions import GRID_EDIT
 from console.services import views
@@ -23,7 +24,7 @@ from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Area
 from geodata.planner import gridfile
-from geodata.planner.draft import EditError
+from geodata.planner.draft import EditError, State as DraftState
 
 dash.register_page(__name__, path="/planner", title="平安一张图 · 网格规划", name="网格规划")
 
@@ -63,7 +64,6 @@ def _village(code: str):
     """Village outline, households and current grids, cached per village generation."""
     c = current_context()
     with c.session() as s:
-        from console.planner.village import current_generation
         gen = current_generation(s, code)
     return c.geo_cache.get_or_set(("planner-village", code, gen), lambda: _load(code))
 
@@ -144,13 +144,13 @@ def _button_action(trigger, indices, k, upload, filename, encoding, crs, history
     if trigger == ID.PROPOSE:
         return "propose", {"k": int(k) if k else None}
     if trigger == ID.IMPORT:
-        code, *_ = _draft_state(draft)
+        code = _draft_state(draft).village
         state, warnings = _imported_state(upload, filename, encoding, crs, code)
         return "import", {"state": state, "warnings": warnings}
     if trigger == ID.RESTORE:
         if not history_rows:
             raise EditError("请先在版本历史中勾选一个版本")
-        code, *_ = _draft_state(draft)
+        code = _draft_state(draft).village
         with current_context().session() as s:
             return "restore", {"state": actions.restore_state(s, code, int(history_rows[0]["id"]))}
     raise PreventUpdate
@@ -167,22 +167,31 @@ def _imported_state(upload, filename, encoding, crs, village_code):
                                     encoding=encoding or None)
 
 
-def _draft_state(draft: dict):
-    """(village code, state, step labels, cursor) of the viewer's draft; the village comes from the stored row,
-    never from the browser, and drafts.get enforces grid:edit + scope + ownership."""
+class Loaded(NamedTuple):
+    village: str
+    state: DraftState
+    labels: list[str]
+    cursor: int
+    newer: int | None  # the village's generation when someone committed after this draft started
+
+
+def _draft_state(draft: dict) -> Loaded:
+    """The viewer's draft, read once. The village comes from the stored row, never from the browser, and
+    drafts.get enforces grid:edit + scope + ownership."""
     with current_context().session() as s:
         row = drafts.get(s, current_viewer(), int(draft["draft"]))
-        return row.village_code, drafts.state_of(row), drafts.step_labels(row), row.cursor
+        return Loaded(row.village_code, drafts.state_of(row), drafts.step_labels(row), row.cursor,
+                      drafts.stale(s, row))
 
 
 def _next(current: dict, **changes) -> dict:
     return {**current, **changes, "version": current.get("version", 0) + 1}
 
 
-def _apply(draft: dict, action: str, payload: dict):
+def _apply(draft: dict, action: str, payload: dict, code: str | None = None):
     viewer = current_viewer()
     try:
-        code, _state, _labels, _cursor = _draft_state(draft)
+        code = code or _draft_state(draft).village
         with current_context().session() as s, s.begin():
             out = actions.apply(s, viewer, draft["draft"], _village(code), action, payload)
     except (EditError, PlannerError, AccessDenied) as exc:
@@ -197,7 +206,7 @@ def _from_edit_control(draft, mount, reports, version):
         raise PreventUpdate                                  # a report from a control that is being replaced
     if not mount or mount.get("version") != version:         # the first report after a mount names the grid
         return no_update, {"version": version, "id": editcontrol.mount_id(features)}, no_update
-    _code, state, _labels, _cursor = _draft_state(draft)
+    code, state = _draft_state(draft)[:2]
     sel = draft.get("selected")
     selected = state[sel].geometry if sel is not None and sel < len(state) else None
     todo = editcontrol.interpret(features, mount.get("id") if selected is not None else None, selected)
@@ -205,7 +214,7 @@ def _from_edit_control(draft, mount, reports, version):
         raise PreventUpdate
     a = todo[0]
     payload = {"geometry": a.geometry, "index": sel}
-    return _apply(draft, a.name, payload)
+    return _apply(draft, a.name, payload, code)
 
 
 # ------------------------------------------------------------------ render the draft
@@ -217,9 +226,7 @@ def _from_edit_control(draft, mount, reports, version):
 def show(draft):
     if not draft:
         raise PreventUpdate
-    code, state, labels, cursor = _draft_state(draft)
-    with current_context().session() as s:
-        newer = drafts.stale(s, drafts.get(s, current_viewer(), int(draft["draft"])))
+    code, state, labels, cursor, newer = _draft_state(draft)
     v = _village(code)
     ev = evaluate(v, state)
     sel = draft.get("selected")
@@ -261,7 +268,7 @@ def _edit_group(version: int, state, sel):
 def show_preview(_n, draft):
     if not draft:
         raise PreventUpdate
-    code, state, _labels, _cursor = _draft_state(draft)
+    code, state = _draft_state(draft)[:2]
     with current_context().session() as s:
         pv = committing.preview(s, _village(code), state)
     if pv.empty:
@@ -287,7 +294,7 @@ def commit(_c, _r, draft, reason, history_rows):
     viewer = current_viewer()
     c = current_context()
     try:
-        code, _state, _labels, _cursor = _draft_state(draft)
+        code = _draft_state(draft).village
         with c.session() as s, s.begin():
             if dash_ctx.triggered_id == ID.ROLLBACK:
                 if not history_rows:
@@ -309,7 +316,7 @@ def commit(_c, _r, draft, reason, history_rows):
 def show_history(draft):
     if not draft:
         raise PreventUpdate
-    code, *_ = _draft_state(draft)
+    code = _draft_state(draft).village
     with current_context().session() as s:
         rows = history(s, code)
     return [{"id": r["id"], "rid": str(r["id"]), "when": r["created_at"].strftime("%Y-%m-%d %H:%M") if r["created_at"] else "",
@@ -323,7 +330,7 @@ def show_history(draft):
 def show_generation(_n, draft, rows):
     if not draft or not rows:
         return None
-    code, *_ = _draft_state(draft)
+    code = _draft_state(draft).village
     with current_context().session() as s:
         state = actions.restore_state(s, code, int(rows[0]["id"]))
     return {"type": "FeatureCollection", "features": [
@@ -336,7 +343,7 @@ def show_generation(_n, draft, rows):
 def export(_n, draft, fmt, crs):
     if not draft:
         raise PreventUpdate
-    code, state, _labels, _cursor = _draft_state(draft)
+    code, state = _draft_state(draft)[:2]
     v = _village(code)
     ev = evaluate(v, state)
     grids = [{"code": g.code or "", "name": g.name, "village_code": v.code, "households": t.households,

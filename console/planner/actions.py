@@ -19,7 +19,7 @@ from . import drafts
 from .village import VillageData, grids_at
 
 LABELS = {"redraw": "调整边界", "create": "新建网格", "delete": "删除网格", "merge": "合并网格", "split": "拆分网格",
-          "propose": "自动方案", "import": "导入边界", "restore": "恢复历史版本", "rename": "修改名称"}
+          "propose": "自动方案", "import": "导入边界", "restore": "恢复历史版本"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,6 @@ def edit(state: State, village: VillageData, action: str, payload: dict, rules: 
         return new
     if action in ("import", "restore"):
         return drafting.replace_all(payload["state"])
-    if action == "rename":
-        i = payload["index"]
-        if not 0 <= i < len(state):
-            raise EditError("所选网格不存在")
-        name = str(payload.get("name", "")).strip()[:64]
-        return (*state[:i], drafting.DraftGrid(state[i].code, state[i].geometry, name, state[i].kind), *state[i + 1:])
     raise EditError(f"未知操作 {action}")
 
 

@@ -27,7 +27,7 @@ from geodata.planner.draft import State
 from geodata.planner.rules import DEFAULT_RULES, Rules, area_m2
 
 from . import drafts
-from .village import ConflictError, PlannerError, VillageData, current_generation, current_grid_rows, grids_at, \
+from .village import ConflictError, PlannerError, VillageData, current_generation, grids_at, \
     load_outline, used_serials, workers_by_grid
 
 # kind → (model, state filter: None / "open" / "closed" disputes). Events stay where they happened (they keep
@@ -90,7 +90,7 @@ def load_records(session: Session, village_code: str) -> dict[str, moving.Record
 def preview(session: Session, village: VillageData, state: State) -> Preview:
     current = {g.code: g for g in village.grids}
     coded = coding.assign_codes(village.code, state, used_serials(session, village.code))
-    unchanged = [g.code for g in coded if g.code in current and coding.unchanged(g.geometry, current[g.code].geometry)]
+    unchanged = [g.code for g in coded if g.code in current and coding.same_shape(g.geometry, current[g.code].geometry)]
     keep = set(unchanged)
     added = [g.code for g in coded if g.code not in keep]
     retired = [c for c in current if c not in keep]
@@ -143,10 +143,9 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
                      rollback_of=rollback_of)
     session.add(gen)
     session.flush()
-    rows = {r.code: r for r in current_grid_rows(session, village_code)}
-    retire_ids = [rows[c].id for c in pv.retired]
-    if retire_ids:
-        session.execute(update(Grid).where(Grid.id.in_(retire_ids)).values(generation_high=gen.id - 1))
+    if pv.retired:
+        session.execute(update(Grid).where(Grid.village_code == village_code, Grid.generation_high.is_(None),
+                                           Grid.code.in_(pv.retired)).values(generation_high=gen.id - 1))
     counts = {}
     conn = session.connection()
     q = "?" if conn.dialect.paramstyle == "qmark" else "%s"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+
+from geodata.planner.codes import same_shape
 
 POLYGON_TYPES = {"polygon", "rectangle"}
 
@@ -40,10 +41,6 @@ def mount_id(features: list[dict]) -> int | None:
     """The Leaflet id of the selected grid in the report that follows a mount (None: nothing editable)."""
     polys = [f for f in features if (f.get("properties") or {}).get("type") in POLYGON_TYPES]
     return _id(polys[0]) if len(polys) == 1 else None
-
-
-def same_shape(a: BaseGeometry, b: BaseGeometry, tol: float = 1e-9) -> bool:
-    return shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=tol)
 
 
 def interpret(features: list[dict], mounted: int | None, selected: BaseGeometry | None) -> list[Action]:

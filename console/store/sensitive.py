@@ -78,6 +78,18 @@ def seal_frame(table_name: str, frame: pd.DataFrame, ring: crypto.KeyRing | None
     return out
 
 
+def _batches(conn, key, value, batch: int):
+    """(primary key, value) rows of a table in key order, `batch` at a time (keyset paging)."""
+    last = None
+    while True:
+        q = select(key, value).order_by(key).limit(batch)
+        rows = conn.execute(q if last is None else q.where(key > last)).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
 def reseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batch: int = 20000,
                  progress=None) -> int:
     """Encrypt (plaintext rows) or re-encrypt (after a key rotation) one sealed column in place, in
@@ -90,12 +102,8 @@ def reseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batc
     current = crypto.key_id(ring.current)
     stmt = (update(t).where(key == bindparam("pk"))
             .values({spec.column: bindparam("v"), **({spec.bidx: bindparam("b")} if spec.bidx else {})}))
-    last, done = -1, 0
-    while True:
-        rows = conn.execute(select(key, t.c[spec.column]).where(key > last).order_by(key).limit(batch)).all()
-        if not rows:
-            return done
-        last = rows[-1][0]
+    done = 0
+    for rows in _batches(conn, key, t.c[spec.column], batch):
         todo = []
         for pk, value in rows:
             if value is None:
@@ -114,6 +122,7 @@ def reseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batc
             done += len(todo)
         if progress is not None:
             progress(spec, done)
+    return done
 
 
 def unseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batch: int = 20000) -> int:
@@ -122,16 +131,13 @@ def unseal_table(conn, spec: Sealed, ring: crypto.KeyRing | None = None, *, batc
     t = table(spec.table, column(spec.pk), column(spec.column))
     key = t.c[spec.pk]
     stmt = update(t).where(key == bindparam("pk")).values({spec.column: bindparam("v")})
-    last, done = -1, 0
-    while True:
-        rows = conn.execute(select(key, t.c[spec.column]).where(key > last).order_by(key).limit(batch)).all()
-        if not rows:
-            return done
-        last = rows[-1][0]
+    done = 0
+    for rows in _batches(conn, key, t.c[spec.column], batch):
         plain = [{"pk": pk, "v": ring.decrypt(v, spec.aad)} for pk, v in rows if crypto.is_ciphertext(v)]
         if plain:
             conn.execute(stmt, plain)
             done += len(plain)
+    return done
 
 
 def reencrypt_all(engine, ring: crypto.KeyRing | None = None) -> dict[str, int]:

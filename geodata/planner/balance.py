@@ -33,10 +33,6 @@ class Balance:
     def unassigned(self) -> np.ndarray:
         return np.nonzero(self.labels < 0)[0]
 
-    @property
-    def total(self) -> int:
-        return int(len(self.labels))
-
 
 def locate(state: State, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Grid index of each point in the state (-1: in no usable grid). Invalid grids are left out."""

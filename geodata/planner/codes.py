@@ -64,7 +64,7 @@ def serial_of(code: str) -> int:
     return int(code[12:15])
 
 
-def unchanged(a, b) -> bool:
-    """Same boundary, up to vertex order and start point."""
-    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=1e-12))
+def same_shape(a, b, tolerance: float = 1e-12) -> bool:
+    """Same boundary, up to ring orientation and start point, vertices within `tolerance` degrees."""
+    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=tolerance))
 

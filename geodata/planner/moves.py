@@ -11,10 +11,6 @@ from geodata.assign import PolygonIndex
 
 from .draft import State
 
-KIND_LABELS = {"household": "户", "person": "人", "special": "特殊人群", "dispute": "在办纠纷", "camera": "摄像头",
-               "building": "楼栋", "organisation": "社会组织/企业"}
-
-
 @dataclass(frozen=True)
 class Records:
     """Located records of one kind in the village: ids, position and current grid code."""

@@ -61,6 +61,3 @@ def area_m2(geom) -> float:
         return 0.0
     return deg2_to_m2(geom.area, shapely.get_y(geom.centroid))
 
-
-def m2_to_deg2(area_m2_: float, lat: float) -> float:
-    return area_m2_ / (M_PER_DEG * M_PER_DEG * math.cos(math.radians(lat)))

@@ -1,4 +1,4 @@
-"""Flask integration: login pages, one `before_request` gate for every route, cookies, CSRF, headers.
+"""Flask integration: one `before_request` gate for every route, cookies, CSRF, headers.
 
     from console.security.web import install, current_viewer
     security = install(app.server, session_factory, Settings(secure_cookie=False))
@@ -31,9 +31,8 @@ from .accounts import STAGE_ACTIVE, STAGE_CHANGE, STAGE_ENROLL, STAGE_TOTP
 from .audit import Auditor
 from .config import Settings
 from .guard import DENIED_MESSAGE, REFUSED, AccessDenied, Viewer, require, set_default_auditor
-from .hardening import (
-    RateLimiter, RedactingFilter, api_key_prefix, escape_html, install_log_redaction, safe_next_url, verify_api_key,
-)
+from .hardening import RateLimiter, RedactingFilter, api_key_prefix, install_log_redaction, verify_api_key
+from .html import html_response, page
 
 log = logging.getLogger(__name__)
 
@@ -113,40 +112,34 @@ def csrf_token() -> str:
     return state.csrf_token if state else ""
 
 
-# -- HTML --------------------------------------------------------------------------------------
-_STYLE = """
-body{margin:0;font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;background:#0b1a2e;color:#e6edf5}
-.box{max-width:380px;margin:12vh auto;padding:32px 36px;background:#12263f;border:1px solid #24466e;border-radius:8px}
-h1{font-size:22px;margin:0 0 6px;text-align:center;letter-spacing:2px}
-.sub{font-size:13px;color:#8fa8c4;text-align:center;margin-bottom:22px}
-label{display:block;font-size:14px;margin:14px 0 6px;color:#b9cbe0}
-input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:10px;font-size:16px;border-radius:4px;
-border:1px solid #2e5682;background:#0b1a2e;color:#fff}
-button{margin-top:22px;width:100%;padding:11px;font-size:16px;border:0;border-radius:4px;background:#1f6fd1;color:#fff;cursor:pointer}
-.msg{background:#3b1f24;border:1px solid #7a3640;color:#ffd5da;padding:9px 12px;border-radius:4px;font-size:14px;margin-top:8px}
-.info{background:#173a2a;border-color:#2f7552;color:#d4f5e3}
-.note{font-size:12px;color:#8fa8c4;margin-top:18px;line-height:1.6}
-code{word-break:break-all;background:#0b1a2e;padding:2px 4px}
-"""
+def same_origin() -> bool | None:
+    """True/False when the browser said where the request came from; None when it did not."""
+    here = urlsplit(request.host_url)
+    for header in ("Origin", "Referer"):
+        value = request.headers.get(header)
+        if value:
+            there = urlsplit(value)
+            return (there.scheme, there.netloc) == (here.scheme, here.netloc)
+    return None
 
 
-def _page(title: str, body: str, message: str = "", info: bool = False) -> str:
-    msg = f'<div class="msg{" info" if info else ""}">{escape_html(message)}</div>' if message else ""
-    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f'<title>{escape_html(title)} · 平安一张图</title><style>{_STYLE}</style></head>'
-            f'<body><div class="box"><h1>平安一张图</h1><div class="sub">安康市综治中心 · {escape_html(title)}</div>'
-            f'{msg}{body}</div></body></html>')
+def audit_refusal(sec: Security, action: str, detail: dict, actor: str = "(anonymous)") -> None:
+    try:
+        sec.auditor.record(actor, action, object=f"{request.method} {request.path}"[:200], result=REFUSED,
+                           detail=detail, ip=client_ip())
+    except Exception:  # never let the audit sink turn a refusal into a 500 with a traceback
+        log.exception("audit write failed")
 
 
-def _hidden(name: str, value: str) -> str:
-    return f'<input type="hidden" name="{escape_html(name)}" value="{escape_html(value)}">'
+def set_dash_csrf(resp: Response, token: str, settings: Settings) -> None:
+    # Readable by the page's own script (dash-renderer sends it back as X-CSRFToken); SameSite=Strict.
+    resp.set_cookie(DASH_CSRF_COOKIE, token, httponly=False, samesite="Strict", secure=settings.secure_cookie,
+                    path="/")
 
 
-def _html(text: str, status: int = 200) -> Response:
-    resp = make_response(text, status)
-    resp.headers["Content-Type"] = "text/html; charset=utf-8"
-    return resp
+def set_session_cookie(resp: Response, token: str, settings: Settings) -> None:
+    resp.set_cookie(settings.cookie_name, token, httponly=True, samesite="Strict", secure=settings.secure_cookie,
+                    path="/")
 
 
 # -- install -----------------------------------------------------------------------------------
@@ -188,25 +181,8 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
 
     def forbidden(message: str = DENIED_MESSAGE):
         if wants_html():
-            return _html(_page("拒绝访问", '<p><a href="/" style="color:#8fc3ff">返回首页</a></p>', message), 403)
+            return html_response(page("拒绝访问", '<p><a href="/" style="color:#8fc3ff">返回首页</a></p>', message), 403)
         return make_response(jsonify(error=message), 403)
-
-    def same_origin() -> bool | None:
-        """True/False when the browser said where the request came from; None when it did not."""
-        here = urlsplit(request.host_url)
-        for header in ("Origin", "Referer"):
-            value = request.headers.get(header)
-            if value:
-                there = urlsplit(value)
-                return (there.scheme, there.netloc) == (here.scheme, here.netloc)
-        return None
-
-    def audit_refusal(action: str, detail: dict, actor: str = "(anonymous)") -> None:
-        try:
-            auditor.record(actor, action, object=f"{request.method} {request.path}"[:200], result=REFUSED,
-                           detail=detail, ip=client_ip())
-        except Exception:  # never let the audit sink turn a refusal into a 500 with a traceback
-            log.exception("audit write failed")
 
     def api_viewer(key: str):
         prefix = api_key_prefix(key)
@@ -239,11 +215,11 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
             if key:
                 found = api_viewer(key.strip())
                 if found is None:
-                    audit_refusal("api.auth", {"reason": "bad_key"})
+                    audit_refusal(sec, "api.auth", {"reason": "bad_key"})
                     return make_response(jsonify(error="接口密钥无效"), 401)
                 viewer, prefix = found
                 if not sec.api_limiter.allow(prefix):
-                    audit_refusal("api.rate_limited", {"key": prefix}, viewer.username)
+                    audit_refusal(sec, "api.rate_limited", {"key": prefix}, viewer.username)
                     return make_response(jsonify(error="请求过于频繁"), 429)
                 g.pingan_viewer = viewer
                 return check_permissions(viewer)
@@ -254,7 +230,7 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                                               client_ip(), touch=not background)
         if state is None:
             if reason == "unknown":
-                audit_refusal("session.invalid", {"reason": "unknown_token"})
+                audit_refusal(sec, "session.invalid", {"reason": "unknown_token"})
             return unauthenticated(reason if reason not in ("missing", "unknown") else "")
         g.pingan_session = state
         with session_factory() as s:
@@ -267,7 +243,7 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                          "application/x-www-form-urlencoded", "multipart/form-data") else ""))
             if origin is False or (origin is None and path.startswith("/_dash-")) \
                     or not token or not secrets.compare_digest(token, state.csrf_token):
-                audit_refusal("csrf.refused", {"origin": origin, "token": bool(token)}, viewer.username)
+                audit_refusal(sec, "csrf.refused", {"origin": origin, "token": bool(token)}, viewer.username)
                 return forbidden("请求来源校验失败（CSRF），请刷新页面后重试。")
         if state.stage != STAGE_ACTIVE:
             allowed = STAGE_PATHS[state.stage]
@@ -301,7 +277,7 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
 
     @server.errorhandler(413)
     def on_too_large(_exc):
-        audit_refusal("request.too_large", {"length": request.content_length})
+        audit_refusal(sec, "request.too_large", {"length": request.content_length})
         return make_response(jsonify(error="请求过大"), 413)
 
     @server.after_request
@@ -319,153 +295,13 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
             h["Cache-Control"] = "no-store"
         state = getattr(g, "pingan_session", None)
         if state is not None and state.stage == STAGE_ACTIVE and request.cookies.get(DASH_CSRF_COOKIE) != state.csrf_token:
-            set_dash_csrf(resp, state.csrf_token)
+            set_dash_csrf(resp, state.csrf_token, settings)
         return resp
 
-    def set_dash_csrf(resp, token: str) -> None:
-        # Readable by the page's own script (dash-renderer sends it back as X-CSRFToken); SameSite=Strict.
-        resp.set_cookie(DASH_CSRF_COOKIE, token, httponly=False, samesite="Strict", secure=settings.secure_cookie,
-                        path="/")
+    from . import login_pages  # imports this module's helpers
 
-    # -- pages ---------------------------------------------------------------------------------
-    def set_session_cookie(resp, token: str) -> None:
-        resp.set_cookie(settings.cookie_name, token, httponly=True, samesite="Strict", secure=settings.secure_cookie,
-                        path="/")
-
-    def login_form(message: str = "", info: bool = False, username: str = "", next_url: str = "/"):
-        pre = secrets.token_urlsafe(24)
-        body = (f'<form method="post" action="/login" autocomplete="off">{_hidden("csrf_token", pre)}'
-                f'{_hidden("next", next_url)}'
-                f'<label for="u">用户名</label><input type="text" id="u" name="username" value="{escape_html(username)}" '
-                f'maxlength="64" autofocus required>'
-                f'<label for="p">密码</label><input type="password" id="p" name="password" maxlength="128" required>'
-                f'<button type="submit">登录</button></form>'
-                f'<div class="note">内部系统，仅限授权人员使用；所有操作均被记录审计。</div>')
-        resp = _html(_page("登录", body, message, info), 200 if not message or info else 401)
-        resp.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="Strict", secure=settings.secure_cookie,
-                        path="/login")
-        return resp
-
-    @server.route("/login", methods=["GET", "POST"])
-    def login():
-        next_url = safe_next_url(request.values.get("next"))
-        if request.method == "GET":
-            reason = request.args.get("reason", "")
-            return login_form(REASONS.get(reason, ""), info=reason in REASONS, next_url=next_url)
-        pre, sent = request.cookies.get(PRE_COOKIE, ""), request.form.get("csrf_token", "")
-        if same_origin() is False or not pre or not sent or not secrets.compare_digest(pre, sent):
-            audit_refusal("csrf.refused", {"form": "login"})
-            return login_form(REASONS["csrf"], next_url=next_url)
-        username = request.form.get("username", "")
-        result = accounts.authenticate(session_factory, settings, username, request.form.get("password", ""),
-                                       client_ip(), sec.login_limiter)
-        if not result.ok:
-            resp = login_form(result.message, username=username[:64], next_url=next_url)
-            resp.status_code = 429 if result.message == accounts.RATE_LIMITED else 401
-            return resp
-        token, csrf = accounts.open_session(session_factory, settings, result.account_id, result.stage, client_ip(),
-                                            request.headers.get("User-Agent", ""))
-        target = next_url if result.stage == STAGE_ACTIVE else f"{STAGE_PATHS[result.stage]}?next={quote(next_url)}"
-        resp = redirect(target, 303)
-        set_session_cookie(resp, token)
-        if result.stage == STAGE_ACTIVE:
-            set_dash_csrf(resp, csrf)
-        resp.delete_cookie(PRE_COOKIE, path="/login")
-        return resp
-
-    def advance(result, next_url: str):
-        state = g.pingan_session
-        csrf = accounts.set_stage(session_factory, state.session_id, result.stage)
-        g.pingan_session = None  # the old token must not be re-set by after_request
-        if result.stage == STAGE_ACTIVE:
-            resp = redirect(next_url, 303)
-            set_dash_csrf(resp, csrf)
-            return resp
-        return redirect(f"{STAGE_PATHS[result.stage]}?next={quote(next_url)}", 303)
-
-    @server.route("/login/totp", methods=["GET", "POST"])
-    def login_totp():
-        state, next_url = g.pingan_session, safe_next_url(request.values.get("next"))
-        message = ""
-        if request.method == "POST":
-            result = accounts.check_totp(session_factory, settings, state.account_id, request.form.get("code", ""),
-                                         client_ip())
-            if result.ok:
-                return advance(result, next_url)
-            if result.message == accounts.LOGIN_FAILED:  # locked meanwhile: end the half-open session
-                accounts.end_session(session_factory, settings, state.token_hash, "locked", client_ip())
-                return redirect("/login", 303)
-            message = result.message
-        body = (f'<form method="post">{_hidden("csrf_token", state.csrf_token)}{_hidden("next", next_url)}'
-                f'<label for="c">动态验证码（6位）</label><input type="text" id="c" name="code" inputmode="numeric" '
-                f'maxlength="6" autocomplete="one-time-code" autofocus required><button type="submit">验证</button></form>'
-                f'{_logout_link(state.csrf_token)}')
-        return _html(_page("二次验证", body, message), 401 if message else 200)
-
-    @server.route("/totp/setup", methods=["GET", "POST"])
-    def totp_setup():
-        state, next_url = g.pingan_session, safe_next_url(request.values.get("next"))
-        message = ""
-        if request.method == "POST":
-            result = accounts.check_totp(session_factory, settings, state.account_id, request.form.get("code", ""),
-                                         client_ip(), enrolling=True)
-            if result.ok:
-                return advance(result, next_url)
-            message = result.message
-        secret, uri = accounts.begin_totp_enrollment(session_factory, state.account_id)
-        body = ('<div class="note">管理员账户必须绑定动态验证码。请在手机验证器（如“身份验证器”类应用）中手动添加以下密钥，'
-                f'类型为基于时间（TOTP，30秒，6位）：</div><p><code>{escape_html(secret)}</code></p>'
-                f'<div class="note">或导入链接：<code>{escape_html(uri)}</code></div>'
-                f'<form method="post">{_hidden("csrf_token", state.csrf_token)}{_hidden("next", next_url)}'
-                f'<label for="c">输入验证器显示的6位数字以确认</label><input type="text" id="c" name="code" '
-                f'inputmode="numeric" maxlength="6" autocomplete="one-time-code" required>'
-                f'<button type="submit">绑定</button></form>{_logout_link(state.csrf_token)}')
-        return _html(_page("绑定动态验证码", body, message), 400 if message else 200)
-
-    @server.route("/password", methods=["GET", "POST"])
-    def password():
-        state, next_url = g.pingan_session, safe_next_url(request.values.get("next"))
-        problems: list[str] = []
-        if request.method == "POST":
-            problems = accounts.change_password(session_factory, settings, state.account_id,
-                                                request.form.get("old", ""), request.form.get("new", ""),
-                                                request.form.get("confirm", ""), client_ip(), state.token_hash)
-            if not problems:
-                with session_factory() as s:
-                    account = s.get(Account, state.account_id)
-                    stage = accounts.next_stage(account, accounts.effective_settings(s, settings), settings.clock())
-                return advance(accounts.LoginResult(True, "", state.account_id, stage), next_url)
-        forced = state.stage == STAGE_CHANGE
-        note = ("首次登录或密码已到期，须先修改密码。" if forced else "") + \
-            f"新密码至少 {settings.password_min_length} 位，包含大写字母、小写字母、数字、符号中的至少 3 类，且不含用户名。"
-        body = (f'<div class="note">{escape_html(note)}</div>'
-                f'<form method="post">{_hidden("csrf_token", state.csrf_token)}{_hidden("next", next_url)}'
-                '<label for="o">原密码</label><input type="password" id="o" name="old" maxlength="128" required>'
-                '<label for="n">新密码</label><input type="password" id="n" name="new" maxlength="128" required>'
-                '<label for="c">确认新密码</label><input type="password" id="c" name="confirm" maxlength="128" required>'
-                f'<button type="submit">修改密码</button></form>{_logout_link(state.csrf_token)}')
-        return _html(_page("修改密码", body, "；".join(problems)), 400 if problems else 200)
-
-    @server.route("/logout", methods=["GET", "POST"])
-    def logout():
-        state = g.pingan_session
-        if request.method == "GET":
-            body = (f'<form method="post">{_hidden("csrf_token", state.csrf_token)}'
-                    '<button type="submit">确认退出</button></form>')
-            return _html(_page("退出登录", body))
-        accounts.end_session(session_factory, settings, state.token_hash, "logout", client_ip())
-        g.pingan_session = None
-        resp = redirect("/login?reason=logout", 303)
-        resp.delete_cookie(settings.cookie_name, path="/")
-        resp.delete_cookie(DASH_CSRF_COOKIE, path="/")
-        return resp
-
+    login_pages.register(server, sec)
     return sec
-
-
-def _logout_link(csrf: str) -> str:
-    return (f'<form method="post" action="/logout">{_hidden("csrf_token", csrf)}'
-            '<button type="submit" style="background:#33475f">退出</button></form>')
 
 
 def callback_output_ids(body: dict) -> set[str]:

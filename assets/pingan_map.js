@@ -134,6 +134,34 @@
         return L.marker(latlng, {icon: L.divIcon({html: bubble(n, h), className: "pa-icon", iconSize: [size, size]})});
     }
 
+    function cookie(name) {
+        const hit = document.cookie.split("; ").find(function (c) { return c.startsWith(name + "="); });
+        return hit ? decodeURIComponent(hit.slice(name.length + 1)) : "";
+    }
+
+    /* 「显示」 next to a masked value: one audited request for the full value (the server checks the
+     * permission and the record's area; a refusal is shown in place of the button). */
+    function revealButton(td, value, reveal) {
+        const btn = el("button", "pa-popup-reveal", "显示");
+        btn.type = "button";
+        btn.title = "查看完整信息（将记入审计日志）";
+        btn.addEventListener("click", function (ev) {
+            ev.stopPropagation();
+            btn.disabled = true;
+            fetch("/api/unmask", {method: "POST", credentials: "same-origin",
+                                  headers: {"Content-Type": "application/json", "X-CSRFToken": cookie("_csrf_token")},
+                                  body: JSON.stringify(reveal)})
+                .then(function (r) { return r.json(); })
+                .then(function (data) {
+                    if (data.error) { btn.replaceWith(el("span", "pa-popup-note", data.error)); return; }
+                    value.textContent = data.value;
+                    btn.remove();
+                })
+                .catch(function () { btn.replaceWith(el("span", "pa-popup-note", "请求失败")); });
+        });
+        td.appendChild(btn);
+    }
+
     function popupTable(data) {
         const box = el("div", "pa-popup");
         box.appendChild(el("div", "pa-popup-title", data.title || ""));
@@ -141,7 +169,11 @@
         (data.rows || []).forEach(function (row) {
             const tr = el("tr");
             tr.appendChild(el("th", null, row[0]));
-            tr.appendChild(el("td", null, row[1]));
+            const td = el("td");
+            const value = el("span", "pa-popup-value", row[1]);
+            td.appendChild(value);
+            if (row[2] && row[1]) { revealButton(td, value, row[2]); }
+            tr.appendChild(td);
             table.appendChild(tr);
         });
         box.appendChild(table);

@@ -15,10 +15,12 @@ role scoped to sample areas, and tries to read and write inside and outside each
 * every scoped store query (each located model) — a returned row outside the scope is a leak;
 * every role × every permission through `guard.require` (must match `roles.ROLES`, refusals audited);
 * every 三员 administrative action by every role (only the owning admin role may succeed; audited);
-* 「显示完整号码」 (`services.unmask.reveal`, over HTTP through its Dash callback and directly) for a resident,
-  a dispute party and a duty alert inside and outside each scope — a full number for a role without
-  `unmask` or outside the scope is a leak; a full number with no new `unmask` audit row is an
-  unaudited sensitive read; a refusal with no `access.denied` row is a leak too (unaudited refusal).
+* 「显示完整号码/地址」 (`services.unmask.reveal`: over HTTP through its Dash callback, through the popups'
+  POST /api/unmask, and directly) for every revealable kind × field (identity numbers, phones, addresses,
+  names of residents, households, dispute parties, duty alerts, grid workers, organisations) inside and
+  outside each scope — a full value for a role without `unmask` or outside the scope is a leak; a full
+  value with no new `unmask` audit row is an unaudited sensitive read; a refusal with no `access.denied`
+  row is a leak too (unaudited refusal).
 
 The console is measured as `create_app` builds it (the gate installed, `console.services.viewer.current_viewer`
 delegating to the logged-in account); `viewer_wired` in the result confirms the delegation. `--assume-wired` is
@@ -139,30 +141,37 @@ def add_unmask_records(factory) -> None:
         s.commit()
 
 
-def unmask_targets(factory, viewer) -> list[tuple[str, int, bool, str]]:
-    """(kind, record id, inside scope, full number) for each kind, one inside and one outside the scope."""
-    from console.store import Alert, Dispute, DisputeParty, Person
+def unmask_targets(factory, viewer) -> list[tuple[str, int, str, bool, str]]:
+    """(kind, record id, field, inside scope, full value) for every revealable kind × field
+    (`services.unmask.REVEALABLE`), one record inside and one outside the scope."""
+    from console.services.unmask import REVEALABLE
+    from console.store import Alert, Dispute, DisputeParty, GridWorker, Household, Organisation, Person
     from console.store.duty_models import AlertInfo
+
+    # kind → (model whose grid decides the scope, select of (record id, value of field) for that kind)
+    def query(kind: str, field: str):
+        if kind == "party":
+            return Dispute, select(DisputeParty.id, getattr(DisputeParty, field)).join(
+                Dispute, Dispute.id == DisputeParty.dispute_id)
+        if kind == "alert":
+            return Alert, select(Alert.id, getattr(Person, field)).join(
+                AlertInfo, AlertInfo.alert_id == Alert.id).join(Person, Person.id == AlertInfo.person_id)
+        model = {"person": Person, "household": Household, "worker": GridWorker, "org": Organisation}[kind]
+        return model, select(model.id, getattr(model, field))
 
     out = []
     with factory() as s:
-        for inside in (True, False):
-            if not inside and viewer.scope.is_city:
-                continue
-            cond = viewer.scope.clause(Person) if inside else ~viewer.scope.clause(Person)
-            p = s.execute(select(Person.id, Person.id_number).where(cond).limit(1)).first()
-            if p:
-                out.append(("person", p.id, inside, p.id_number))
-            cond = viewer.scope.clause(Dispute) if inside else ~viewer.scope.clause(Dispute)
-            d = s.execute(select(DisputeParty.id, DisputeParty.id_number)
-                          .join(Dispute, Dispute.id == DisputeParty.dispute_id).where(cond).limit(1)).first()
-            if d:
-                out.append(("party", d.id, inside, d.id_number))
-            cond = viewer.scope.clause(Alert) if inside else ~viewer.scope.clause(Alert)
-            a = s.execute(select(Alert.id, Person.id_number).join(AlertInfo, AlertInfo.alert_id == Alert.id)
-                          .join(Person, Person.id == AlertInfo.person_id).where(cond).limit(1)).first()
-            if a:
-                out.append(("alert", a.id, inside, a.id_number))
+        for kind, fields in REVEALABLE.items():
+            for field in fields:
+                scope_model, stmt = query(kind, field)
+                value = stmt.selected_columns[1]
+                for inside in (True, False):
+                    if not inside and viewer.scope.is_city:
+                        continue
+                    cond = viewer.scope.clause(scope_model) if inside else ~viewer.scope.clause(scope_model)
+                    row = s.execute(stmt.where(cond, value.is_not(None), value != "").limit(1)).first()
+                    if row:
+                        out.append((kind, row[0], field, inside, row[1]))
     return out
 
 
@@ -172,8 +181,8 @@ def audit_count_of(factory, actor: str, action: str) -> int:
                         .where(AuditLog.actor == actor, AuditLog.action == action))
 
 
-def unmask_over_http(client, callback_key: str, csrf: str, kind: str, rid: int):
-    btn = {"type": "unmask-btn", "kind": kind, "rid": rid}
+def unmask_over_http(client, callback_key: str, csrf: str, kind: str, rid: int, field: str):
+    btn = {"type": "unmask-btn", "kind": kind, "rid": rid, "field": field}
     body = {"output": callback_key,
             "outputs": [{"id": {**btn, "type": "unmask-value"}, "property": "children"},
                         {"id": {**btn, "type": "unmask-note"}, "property": "children"}],
@@ -183,22 +192,22 @@ def unmask_over_http(client, callback_key: str, csrf: str, kind: str, rid: int):
 
 
 def check_unmask(tally, factory, name, viewer, reveal) -> None:
-    """One account × every target: `reveal(kind, rid)` → text of the answer (or raises AccessDenied)."""
+    """One account × every target: `reveal(kind, rid, field)` → text of the answer (or raises AccessDenied)."""
     from console.security.permissions import UNMASK
 
-    for kind, rid, inside, full in unmask_targets(factory, viewer):
+    for kind, rid, field, inside, full in unmask_targets(factory, viewer):
         may = viewer.can(UNMASK) and inside
         before_unmask, before_denied = audit_count_of(factory, name, "unmask"), audit_count_of(factory, name,
                                                                                                "access.denied")
         try:
-            text = reveal(kind, rid)
+            text = reveal(kind, rid, field)
         except AccessDenied:
             text = ""
         got = full in text
         audited = audit_count_of(factory, name, "unmask") > before_unmask
         refused_audited = audit_count_of(factory, name, "access.denied") > before_denied
         tally.check("unmask", got == may and (got or refused_audited),
-                    f"{name} {kind}:{rid} inside={inside}: full={got} refusal_audited={refused_audited}",
+                    f"{name} {kind}:{rid}.{field} inside={inside}: full={got} refusal_audited={refused_audited}",
                     unaudited=got and not audited)
 
 
@@ -360,8 +369,13 @@ def main(argv=None) -> int:
         tally.check("unmask.callback", unmask_key is not None, "the 显示完整号码 callback is not registered")
         if unmask_key is not None:
             check_unmask(tally, factory, name, viewer,
-                         lambda kind, rid: json.dumps(unmask_over_http(client, unmask_key, csrf, kind, rid).get_json(),
-                                                      ensure_ascii=False))
+                         lambda kind, rid, field: json.dumps(
+                             unmask_over_http(client, unmask_key, csrf, kind, rid, field).get_json(), ensure_ascii=False))
+        # The popups' 「显示」: POST /api/unmask.
+        check_unmask(tally, factory, name, viewer,
+                     lambda kind, rid, field: client.post("/api/unmask", json={"kind": kind, "id": rid, "field": field},
+                                                          headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+                     .get_data(as_text=True))
         for component, permission in sec.callback_permissions.items():
             r = client.post("/_dash-update-component", json={"outputs": {"id": component, "property": "x"}},
                             headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
@@ -393,7 +407,8 @@ def main(argv=None) -> int:
 
     for name, viewer in viewers.items():
         check_unmask(tally, factory, name, viewer,
-                     lambda kind, rid, v=viewer: unmask_service.reveal(factory, v, kind, rid, via="matrix"))
+                     lambda kind, rid, field, v=viewer: unmask_service.reveal(factory, v, kind, rid, field=field,
+                                                                              via="matrix"))
 
     # 4. Store: every scoped query returns only in-scope rows.
     from console.store import base as store_base

@@ -43,13 +43,13 @@ class Layer:
     def build(self, session: Session, scope: AreaScope, node: AreaNode, **kw) -> dict:
         raise NotImplementedError
 
-    def detail(self, session: Session, scope: AreaScope, fid: int, unmask: bool = False) -> list | None:
-        """Popup rows [(label, text)] for one feature, or None when it is not in scope."""
+    def detail(self, session: Session, scope: AreaScope, fid: int) -> list | None:
+        """Popup rows [(label, masked text[, reveal])] for one feature, or None when it is not in scope."""
         return None
 
 
 Props = Callable[[object], dict]
-Detail = Callable[[object, bool], list]
+Detail = Callable[[object], list]
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,17 @@ class PointLayer(Layer):
                 feats.append(geo.feature(geo.point(lon, lat), {"count": n, "area": child.name, "code": child.code}))
         return geo.collection(feats)
 
-    def detail(self, session: Session, scope: AreaScope, fid: int, unmask: bool = False) -> list | None:
+    def detail(self, session: Session, scope: AreaScope, fid: int) -> list | None:
         row = session.get(self.model, fid)
         if row is None or not scope.allows(row.grid_code or row.village_code or row.county_code):
             return None
-        return self.describe(row, unmask) if self.describe else []
+        return self.describe(row) if self.describe else []
+
+
+def revealable(title: str, masked: str, kind: str, record_id: int, field: str) -> tuple:
+    """A popup row shown masked whose full value a permitted user may ask for (「显示」 → POST /api/unmask:
+    permission, scope and audit are checked there, `console.services.unmask`)."""
+    return (title, masked, {"kind": kind, "id": record_id, "field": field})
 
 
 def label(table: dict, key) -> str:

@@ -11,7 +11,7 @@ from .base import LegendItem, PointLayer, label
 STATUS_COLORS = {"online": "#3182ce", "offline": "#a0aec0"}
 
 
-def _describe(c: Camera, unmask: bool) -> list:
+def _describe(c: Camera) -> list:
     beat = c.last_heartbeat.strftime("%Y-%m-%d %H:%M") if c.last_heartbeat else ""
     return [("名称", c.name), ("设备编码", c.device_id), ("类型", label(CAMERA_KINDS, c.kind)),
             ("状态", label(CAMERA_STATUS, c.status)), ("朝向", f"{c.direction}°"), ("最后心跳", beat)]

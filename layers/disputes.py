@@ -22,7 +22,7 @@ def _fmt(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _describe(d: Dispute, unmask: bool) -> list:
+def _describe(d: Dispute) -> list:
     return [("编号", d.code), ("事项", d.title), ("类别", label(DISPUTE_CATEGORIES, d.category)),
             ("状态", label(DISPUTE_STATES, d.state)), ("风险", label(RISK_GRADES, d.risk_grade)),
             ("涉及人数", str(d.scale)), ("登记时间", _fmt(d.registered_at)), ("办理期限", _fmt(d.deadline)),

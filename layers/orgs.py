@@ -7,16 +7,16 @@ from console.store import Organisation
 from console.store.codes import CONCERN_LEVELS, ORG_KINDS, ORG_STATUS
 from console.store.masking import mask_address, mask_name
 
-from .base import LegendItem, PointLayer, label
+from .base import LegendItem, PointLayer, label, revealable
 
 KIND_COLORS = {"social": "#319795", "enterprise": "#2b6cb0"}
 GLYPHS = {"social": "社", "enterprise": "企"}
 
 
-def _describe(o: Organisation, unmask: bool) -> list:
+def _describe(o: Organisation) -> list:
     return [("名称", o.name), ("类型", label(ORG_KINDS, o.kind)), ("统一社会信用代码", o.credit_code),
-            ("法定代表人", o.legal_rep if unmask else mask_name(o.legal_rep)),
-            ("地址", o.address if unmask else mask_address(o.address)), ("状态", label(ORG_STATUS, o.status)),
+            revealable("法定代表人", mask_name(o.legal_rep), "org", o.id, "legal_rep"),
+            revealable("地址", mask_address(o.address), "org", o.id, "address"), ("状态", label(ORG_STATUS, o.status)),
             ("关注程度", label(CONCERN_LEVELS, o.concern_level)), ("从业人数", str(o.employees))]
 
 

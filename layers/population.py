@@ -8,17 +8,18 @@ from console.store import Household
 from console.store.codes import HOUSEHOLD_KINDS
 from console.store.masking import mask_address, mask_name
 
-from .base import LegendItem, PointLayer, label
+from .base import LegendItem, PointLayer, label, revealable
 
 KIND_COLORS = {"registered": "#3182ce", "rental": "#dd6b20", "foreign": "#38a169"}
 CHOROPLETH_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 
 
-def _describe(h: Household, unmask: bool) -> list:
+def _describe(h: Household) -> list:
     rows = [("户号", h.code), ("类型", label(HOUSEHOLD_KINDS, h.kind)), ("人数", str(h.size)),
-            ("地址", h.address if unmask else mask_address(h.address)), ("出租房", "是" if h.is_rental else "否")]
+            revealable("地址", mask_address(h.address), "household", h.id, "address"),
+            ("出租房", "是" if h.is_rental else "否")]
     if h.is_rental and h.landlord_name:
-        rows.append(("房东", h.landlord_name if unmask else mask_name(h.landlord_name)))
+        rows.append(revealable("房东", mask_name(h.landlord_name), "household", h.id, "landlord_name"))
     return rows
 
 

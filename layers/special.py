@@ -19,7 +19,7 @@ def _props(r) -> dict:
     return props
 
 
-def _describe(s: SpecialPerson, unmask: bool) -> list:
+def _describe(s: SpecialPerson) -> list:
     # Minimisation: the map popup tells what and how risky, not who; the person record is elsewhere.
     rows = [("类别", label(SPECIAL_CATEGORIES, s.category)), ("风险等级", label(RISK_GRADES, s.risk_grade)),
             ("状态", s.status), ("列管日期", s.since.isoformat() if s.since else ""), ("网格", s.grid_code or "")]

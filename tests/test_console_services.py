@@ -127,7 +127,7 @@ def test_point_detail_is_masked_and_scoped(session):
     sid = session.scalar(select(SpecialPerson.id).where(SpecialPerson.county_code == "610924"))
     assert LAYERS["special"].detail(session, AreaScope.of(["610925"]), sid) is None
     hid = session.scalar(select(Household.id).where(Household.is_rental.is_(True)))
-    rows = dict(LAYERS["population"].detail(session, AreaScope.city(), hid))
+    rows = {r[0]: r[1] for r in LAYERS["population"].detail(session, AreaScope.city(), hid)}
     assert rows["房东"] == "李**" and rows["地址"].endswith("****")
 
 

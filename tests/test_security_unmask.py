@@ -1,5 +1,6 @@
-"""「显示完整号码」 (issue 7 §5): every view masked for everyone; one full number per audited request, for permitted
-roles in scope only; refusals server-side (audited), through the service and through the Dash callback over HTTP."""
+"""「显示完整号码/地址」 (issue 7 §5): every view masked for everyone; one full value (identity number, phone,
+address, name) per audited request, for permitted roles in scope only; refusals server-side (audited), through
+the service, through the Dash callback over HTTP and through the popups' POST /api/unmask."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from console.pages import _unmask
 from console.security import testing
 from console.security.guard import AccessDenied
 from console.services import queries, unmask
-from console.store import Alert, AreaScope, Dispute, DisputeParty, Person, make_engine, make_session_factory
+from console.store import (
+    Alert, AreaScope, Dispute, DisputeParty, GridWorker, Household, Organisation, Person, make_engine,
+    make_session_factory,
+)
 from console.store.duty_models import AlertInfo
 from tests.browser.tinyworld import build
 from tests.security_login import ORIGIN, add_account, login_client, security_settings
@@ -33,7 +37,8 @@ def world(tmp_path_factory):
         person = s.scalars(select(Person).order_by(Person.id)).first()
         other = s.scalars(select(Person).where(Person.town_code != person.town_code).order_by(Person.id)).first()
         case = s.scalars(select(Dispute).where(Dispute.grid_code == person.grid_code)).first()
-        party = DisputeParty(dispute_id=case.id, role="applicant", name="王五", id_number="610924198001015678", sex="M")
+        party = DisputeParty(dispute_id=case.id, role="applicant", name="王五", id_number="610924198001015678", sex="M",
+                             phone="13912345678")
         alert = Alert(rule="r", kind="k", severity="high", state="new", title="t", raised_at=NOW, updated_at=NOW,
                       county_code=person.county_code, town_code=person.town_code, village_code=person.village_code,
                       grid_code=person.grid_code)
@@ -41,9 +46,21 @@ def world(tmp_path_factory):
         s.flush()
         s.add(AlertInfo(alert_id=alert.id, person_id=person.id))
         s.commit()
+        household = s.get(Household, person.household_id)
+        worker = s.scalars(select(GridWorker).where(GridWorker.grid_code == person.grid_code)).first()
+        org = s.scalars(select(Organisation).where(Organisation.town_code == person.town_code)).first()
+        if person.phone is None:
+            person.phone = "13800001111"
+            s.commit()
         ids = {"person": person.id, "other": other.id, "party": party.id, "alert": alert.id,
-               "grid": person.grid_code, "town": person.town_code, "id_number": person.id_number,
-               "party_number": party.id_number}
+               "household": household.id, "worker": worker.id, "org": org.id,
+               "grid": person.grid_code, "town": person.town_code,
+               "values": {("person", "id_number"): person.id_number, ("person", "phone"): person.phone,
+                          ("party", "id_number"): party.id_number, ("party", "phone"): party.phone,
+                          ("alert", "id_number"): person.id_number, ("alert", "phone"): person.phone,
+                          ("household", "address"): household.address, ("worker", "phone"): worker.phone,
+                          ("org", "address"): org.address, ("org", "legal_rep"): org.legal_rep},
+               "id_number": person.id_number}
     add_account(path, "town_user", ["town"], [ids["town"]])  # may unmask, own town only
     add_account(path, "county_user", ["county"], ["610900"])  # city-wide but no unmask permission
     engine.dispose()
@@ -78,14 +95,33 @@ def test_lists_are_masked_even_for_roles_that_may_unmask(viewers, world):
     assert {r[_unmask.ROW_KEY] for r in rows} >= {ids["person"]}  # the record id the request names
 
 
-@pytest.mark.parametrize("kind,key,number", [("person", "person", "id_number"), ("party", "party", "party_number"),
-                                             ("alert", "alert", "id_number")])
-def test_permitted_user_gets_one_value_audited_with_the_record(viewers, world, kind, key, number):
+REVEALS = [("person", "id_number"), ("person", "phone"), ("party", "id_number"), ("party", "phone"),
+           ("alert", "id_number"), ("alert", "phone"), ("household", "address"), ("worker", "phone"),
+           ("org", "address"), ("org", "legal_rep")]
+
+
+def test_every_revealable_field_is_tested():
+    assert sorted(REVEALS) == sorted((k, f) for k, fields in unmask.REVEALABLE.items() for f in fields
+                                     if (k, f) != ("household", "landlord_name"))  # the tiny world has no landlords
+
+
+@pytest.mark.parametrize("kind,field", REVEALS)
+def test_permitted_user_gets_one_value_audited_with_the_record_and_field(viewers, world, kind, field):
     factory, v = viewers
     path, ids = world
-    assert unmask.reveal(factory, v["town_user"], kind, ids[key], via="test") == ids[number]
+    full = ids["values"][(kind, field)]
+    assert full and unmask.reveal(factory, v["town_user"], kind, ids[kind], field=field, via="test") == full
     obj, result, detail = audit_rows(path, "town_user", "unmask")[-1]
-    assert (obj, result) == (f"{kind}:{ids[key]}", "granted") and json.loads(detail)["via"] == "test"
+    assert (obj, result) == (f"{kind}:{ids[kind]}", "granted")
+    assert json.loads(detail)["via"] == "test" and json.loads(detail)["field"] == field
+
+
+def test_a_field_outside_the_list_is_refused(viewers, world):
+    factory, v = viewers
+    _, ids = world
+    for kind, field in (("person", "name"), ("household", "id_number"), ("worker", "id_number"), ("org", "phone")):
+        with pytest.raises(unmask.UnmaskError):
+            unmask.reveal(factory, v["town_user"], kind, ids[kind], field=field)
 
 
 def test_without_permission_or_outside_scope_refused_and_audited(viewers, world):
@@ -104,9 +140,9 @@ def test_without_permission_or_outside_scope_refused_and_audited(viewers, world)
             unmask.reveal(factory, v["town_user"], kind, rid)
 
 
-def _reveal_over_http(client, app, csrf, kind, rid):
+def _reveal_over_http(client, app, csrf, kind, rid, field="id_number"):
     out = next(k for k in app.callback_map if _unmask.ID.VALUE in k)
-    btn = {"type": _unmask.ID.BUTTON, "kind": kind, "rid": rid}
+    btn = {"type": _unmask.ID.BUTTON, "kind": kind, "rid": rid, "field": field}
     body = {"output": out,
             "outputs": [{"id": {**btn, "type": _unmask.ID.VALUE}, "property": "children"},
                         {"id": {**btn, "type": _unmask.ID.NOTE}, "property": "children"}],
@@ -132,3 +168,46 @@ def test_the_button_callback_enforces_on_the_server(world):
     assert [o for o, res, _ in audit_rows(path, "county_user", "access.denied")][-1] == f"person:{ids['person']}"
     r = _reveal_over_http(town, app, "", "person", ids["person"])  # no CSRF token: refused by the gate
     assert r.status_code == 403 and ids["id_number"] not in r.get_data(as_text=True)
+
+
+def test_the_popup_route_enforces_on_the_server(world):
+    path, ids = world
+    app = create_app(path, settings=Settings(warm_cache=False), security_settings=security_settings())
+    town, county = app.server.test_client(), app.server.test_client()
+    town_csrf, county_csrf = login_client(town, "town_user"), login_client(county, "county_user")
+    address = ids["values"][("household", "address")]
+
+    def post(client, csrf, body):
+        return client.post("/api/unmask", json=body, headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+
+    r = post(town, town_csrf, {"kind": "household", "id": ids["household"], "field": "address"})
+    assert r.status_code == 200 and r.get_json() == {"value": address}
+    assert audit_rows(path, "town_user", "unmask")[-1][0] == f"household:{ids['household']}"
+    r = post(county, county_csrf, {"kind": "household", "id": ids["household"], "field": "address"})
+    assert r.status_code == 403 and address not in r.get_data(as_text=True)
+    other = ids["values"][("person", "id_number")]
+    r = post(town, town_csrf, {"kind": "person", "id": ids["other"], "field": "id_number"})  # another town
+    assert r.status_code == 403 and "6109" not in r.get_data(as_text=True)
+    for bad in ([1, 2], {"kind": "household"}, {"kind": "household", "id": None, "field": "address"}, "x"):
+        r = post(town, town_csrf, bad)
+        assert r.status_code == 400 and "error" in r.get_json()
+    r = post(town, town_csrf, {"kind": "household", "id": 10**9, "field": "address"})
+    assert r.status_code == 404
+    r = post(town, "", {"kind": "household", "id": ids["household"], "field": "address"})  # no CSRF token
+    assert r.status_code == 403 and address not in r.get_data(as_text=True)
+    assert other not in r.get_data(as_text=True)
+
+
+def test_popup_rows_carry_the_reveal_request_not_the_value(world):
+    from layers import LAYERS
+
+    path, ids = world
+    engine = make_engine(path, must_exist=True)
+    factory = make_session_factory(engine)
+    pop = LAYERS["population"]
+    with factory() as s:
+        rows = pop.detail(s, AreaScope.of([ids["town"]]), ids["household"])
+    engine.dispose()
+    address = next(r for r in rows if r[0] == "地址")
+    assert address[2] == {"kind": "household", "id": ids["household"], "field": "address"}
+    assert address[1] != ids["values"][("household", "address")] and "*" in address[1]

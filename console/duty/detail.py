@@ -73,7 +73,8 @@ def alert_detail(s: Session, viewer, alert_id: int) -> dict | None:
     if alert.lon is not None:
         out["cameras"] = nearest_cameras(s, alert.lon, alert.lat)
     if alert.grid_code:
-        out["workers"] = [{"role": GRID_ROLES.get(w.role, w.role), "name": w.name, "phone": mask_phone(w.phone)}
+        out["workers"] = [{"id": w.id, "role": GRID_ROLES.get(w.role, w.role), "name": w.name,
+                           "phone": mask_phone(w.phone)}
                           for w in s.scalars(select(GridWorker).where(GridWorker.grid_code == alert.grid_code))]
     return out
 

@@ -198,8 +198,9 @@ def _detail(case: dict, permissions) -> html.Div:
         html.H3(f"{case['title']}", style={"margin": ".2rem 0"}),
         html.Div([html.Span(f"{k}：{v}　") for k, v in info]),
         html.P(case["description"]),
-        html.Div(["当事人："] + [html.Span([f"{p['role']} {p['name']}（", reveal_control("party", p["id"], p["id_number"]),
-                                           "）；"]) for p in case["parties"]]),
+        html.Div(["当事人："] + [html.Span([f"{p['role']} {p['name']}（", reveal_control("party", p["id"], p["id_number"])]
+                                          + ([" 电话 ", reveal_control("party", p["id"], p["phone"], field="phone")]
+                                             if p["phone"] else []) + ["）；"]) for p in case["parties"]]),
         html.Div(f"超期{case['late_days']}天，请督办" if case["late_days"] else "", style=ui.ERROR),
         html.H4("办理记录", style={"margin": ".4rem 0 .2rem"}),
         html.Table([html.Tr([html.Th(h, style=ui.CELL) for h in ("时间", "环节", "办理人", "意见")])] +

@@ -192,11 +192,13 @@ def _render_detail(d: dict) -> list:
                 ("位置", d["place"]), ("网格", d["grid"]), ("来源", d["source"]), ("派往", d["assignee"])])]
     if d["person"]:
         p = d["person"]
-        out += [html.H4("人员（已脱敏）"), _dl([("姓名", p["name"]), ("身份证号", reveal_control("alert", d["id"], p["id_number"])), ("电话", p["phone"]),
-                                         ("类别", "、".join(p["categories"])), ("危险性等级", p["risk_level"])])]
+        out += [html.H4("人员（已脱敏）"), _dl([
+            ("姓名", p["name"]), ("身份证号", reveal_control("alert", d["id"], p["id_number"])),
+            ("电话", reveal_control("alert", d["id"], p["phone"], field="phone") if p["phone"] else None),
+            ("类别", "、".join(p["categories"])), ("危险性等级", p["risk_level"])])]
     out.append(html.H4("网格员"))
-    out.append(html.Ul([html.Li(f"{w['role']} {w['name']} {w['phone']}") for w in d["workers"]]) if d["workers"]
-               else html.P("—"))
+    out.append(html.Ul([html.Li([f"{w['role']} {w['name']} ", reveal_control("worker", w["id"], w["phone"], field="phone")])
+                        for w in d["workers"]]) if d["workers"] else html.P("—"))
     out.append(html.H4("附近摄像机"))
     out.append(html.Ul([html.Li(f"{c['name']}（{c['status_label']}，{c['distance_m']} 米）") for c in d["cameras"]])
                if d["cameras"] else html.P("5 公里内没有摄像机"))

@@ -272,7 +272,7 @@ def show_grid_table(code, tab):
     if not viewer.can(need):
         return {"display": "block"}, None, "无权查看该列表"
     # A grid's people/household/case list is a sensitive read: audited, scoped, and masked for everyone;
-    # a full number is one audited request per record (选中一行 →「显示完整号码」, console/pages/_unmask.py).
+    # a full value is one audited request per record and field (选中一行 →「显示…」, console/pages/_unmask.py).
     obj = f"grid:{code}:{tab}"
     guard.require_area(viewer, code, obj)
     guard.audit(viewer, "record.view", obj, detail={"permission": need, "area": code})
@@ -287,4 +287,5 @@ def show_grid_table(code, tab):
     if len(rows) >= queries.TABLE_LIMIT:
         note += f"（仅显示前 {queries.TABLE_LIMIT} 条）"
     table = _table(rows)
-    return {"display": "block"}, (html.Div([table, unmask_ui.grid_bar()]) if tab == "persons" else table), note
+    bar = unmask_ui.grid_bar(tab)
+    return {"display": "block"}, (html.Div([table, bar]) if bar is not None else table), note

@@ -1,5 +1,12 @@
-"""Flask routes of the console (layer GeoJSON by URL, popup details, basemap)."""
+"""Flask routes of the console (layer GeoJSON by URL, popup details, basemap, popup 「显示」)."""
 
-from .layers import blueprint
+from flask import Blueprint
+
+from .layers import blueprint as _layers
+from .unmask import blueprint as _unmask
+
+blueprint = Blueprint("pingan_routes", __name__)
+blueprint.register_blueprint(_layers)
+blueprint.register_blueprint(_unmask)
 
 __all__ = ["blueprint"]

@@ -2,7 +2,7 @@
 
 /api/basemap/<name>.geojson          shipped context data (no personal data)
 /api/layers/<key>.geojson?area=CODE  one layer for one area, scoped to the viewer
-/api/layers/<key>/<id>               popup rows for one feature (always masked; full numbers: services/unmask.py)
+/api/layers/<key>/<id>               popup rows for one feature (always masked; full values: routes/unmask.py)
 
 The security gate (`console.security.web`) has already refused anonymous requests. Here: a missing layer
 permission, an area or a record outside the viewer's scope → 403, written to the audit log by `guard`;
@@ -109,7 +109,7 @@ def feature_detail(key: str, fid: int):
             guard.require_area(viewer, area, obj)  # outside the scope: 403, audited
         except AccessDenied:
             return _refuse(403, "记录不存在或无权查看")
-        rows = spec.detail(s, viewer.scope, fid, unmask=False)  # masked for everyone (issue 7 §5)
+        rows = spec.detail(s, viewer.scope, fid)  # masked for everyone (issue 7 §5); 「显示」: /api/unmask
     if rows is None:
         return _refuse(404, "记录不存在或无权查看")
     if spec.permission in SENSITIVE:

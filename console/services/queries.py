@@ -1,4 +1,5 @@
-"""Scoped store reads the console needs that the store does not offer. Always take an AreaScope."""
+"""Scoped store reads the console needs that the store does not offer. Always take an AreaScope; always masked
+(full values: one audited request per field, console/services/unmask.py)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,18 @@ def _in_grid(model, scope: AreaScope, grid_code: str):
     return (model.grid_code == grid_code, scope.clause(model))
 
 
-def grid_households(session: Session, scope: AreaScope, grid_code: str, unmask: bool = False) -> list[dict]:
+def grid_households(session: Session, scope: AreaScope, grid_code: str) -> list[dict]:
     if not scope.allows(grid_code):
         return []
     rows = session.scalars(select(Household).where(*_in_grid(Household, scope, grid_code))
                            .order_by(Household.code).limit(TABLE_LIMIT))
-    return [{"户号": h.code, "类型": HOUSEHOLD_KINDS.get(h.kind, h.kind), "人数": h.size,
-             "出租房": "是" if h.is_rental else "否", "地址": h.address if unmask else mask_address(h.address)}
+    return [{"_rid": h.id,  # not shown; names the record for 「显示完整地址」
+             "户号": h.code, "类型": HOUSEHOLD_KINDS.get(h.kind, h.kind), "人数": h.size,
+             "出租房": "是" if h.is_rental else "否", "地址": mask_address(h.address)}
             for h in rows]
 
 
-def grid_persons(session: Session, scope: AreaScope, grid_code: str, unmask: bool = False) -> list[dict]:
+def grid_persons(session: Session, scope: AreaScope, grid_code: str) -> list[dict]:
     if not scope.allows(grid_code):
         return []
     special = dict(session.execute(select(SpecialPerson.person_id, SpecialPerson.category)
@@ -38,12 +40,12 @@ def grid_persons(session: Session, scope: AreaScope, grid_code: str, unmask: boo
     out = []
     for p, hcode in session.execute(stmt):
         out.append({
-            "_pid": p.id,  # not shown; the 「显示完整号码」 request names the record by it
+            "_rid": p.id,  # not shown; the 「显示完整号码」 request names the record by it
             "姓名": p.name, "性别": SEXES.get(p.sex, p.sex),
-            "公民身份号码": p.id_number if unmask else mask_id(p.id_number),
+            "公民身份号码": mask_id(p.id_number),
             "人口类型": RESIDENCE_TYPES.get(p.residence_type, p.residence_type),
             "与户主关系": RELATIONS.get(p.relation_to_head, p.relation_to_head), "户号": hcode,
-            "联系电话": (p.phone or "") if unmask else mask_phone(p.phone),
+            "联系电话": mask_phone(p.phone),
             "特殊人群": SPECIAL_CATEGORIES.get(special.get(p.id), ""),
         })
     return out

@@ -1,11 +1,11 @@
-"""显示完整号码: the one server-side path that returns an unmasked identity number.
+"""显示完整信息: the one server-side path that returns an unmasked identity number, phone number or address.
 
-Every view masks by default, for every role. A permitted user asks for one record's full number; the
+Every view masks by default, for every role. A permitted user asks for one field of one record; the
 answer needs the `unmask` permission and the record's area in scope, and each answer is audited as
-``unmask`` with the record (refusals are audited by the guard as ``access.denied``).
+``unmask`` with the record and the field (refusals are audited by the guard as ``access.denied``).
 
-Kinds: ``person`` (a resident, by person id), ``party`` (a dispute party, by party id; the case's area
-decides), ``alert`` (the person linked to a duty alert, by alert id; the alert's area decides).
+`REVEALABLE` is the whole list of what can be asked for: kind → field → label. Records are named by id;
+the area that decides the scope always comes from the stored record, never from the request.
 """
 
 from __future__ import annotations
@@ -15,52 +15,74 @@ from sqlalchemy.orm import Session
 
 from console.security import guard
 from console.security.permissions import UNMASK
-from console.store import Alert, Dispute, DisputeParty, Person
+from console.store import Alert, Dispute, DisputeParty, Household, Organisation, Person
+from console.store.areas import GridWorker
 from console.store.duty_models import AlertInfo
 
-KINDS = ("person", "party", "alert")
+REVEALABLE: dict[str, dict[str, str]] = {
+    "person": {"id_number": "公民身份号码", "phone": "联系电话"},  # a resident, by person id
+    "household": {"address": "地址", "landlord_name": "房东"},  # a household (以房管人), by household id
+    "party": {"id_number": "身份证号", "phone": "联系电话"},  # a dispute party; the case's area decides
+    "alert": {"id_number": "身份证号", "phone": "联系电话"},  # the person linked to a duty alert
+    "worker": {"phone": "联系电话"},  # a grid worker, by worker id; the grid decides
+    "org": {"address": "地址", "legal_rep": "法定代表人"},  # a social organisation / enterprise
+}
+KINDS = tuple(REVEALABLE)
 NOT_FOUND = "记录不存在或不在您的管辖范围内。"
 
 
 class UnmaskError(LookupError):
-    """Unknown kind or record (non-revealing message)."""
+    """Unknown kind, field or record (non-revealing message)."""
 
 
-def _locate(s: Session, kind: str, record_id: int) -> tuple[str | None, str | None, dict]:
-    """(area code that decides the scope, full identity number, audit detail) for one record."""
-    if kind == "person":
-        p = s.get(Person, record_id)
-        if p is None:
+def _area(row) -> str | None:
+    return row.grid_code or row.village_code or getattr(row, "town_code", None) or getattr(row, "county_code", None)
+
+
+def _locate(s: Session, kind: str, record_id: int) -> tuple[str | None, object, dict]:
+    """(area code that decides the scope, object holding the revealable fields, audit detail) for one record."""
+    if kind in ("person", "household", "org"):
+        model = {"person": Person, "household": Household, "org": Organisation}[kind]
+        row = s.get(model, record_id)
+        if row is None:
             raise UnmaskError(NOT_FOUND)
-        return p.grid_code or p.village_code, p.id_number, {}
+        return _area(row), row, {}
     if kind == "party":
-        row = s.execute(select(DisputeParty.id_number, Dispute.code, Dispute.grid_code, Dispute.village_code)
+        row = s.execute(select(DisputeParty.id_number, DisputeParty.phone, Dispute.code, Dispute.grid_code,
+                               Dispute.village_code)
                         .join(Dispute, Dispute.id == DisputeParty.dispute_id)
                         .where(DisputeParty.id == record_id)).first()
         if row is None:
             raise UnmaskError(NOT_FOUND)
-        return row.grid_code or row.village_code, row.id_number, {"dispute": row.code}
+        return row.grid_code or row.village_code, row, {"dispute": row.code}
     if kind == "alert":
         alert, info = s.get(Alert, record_id), s.get(AlertInfo, record_id)
         person = s.get(Person, info.person_id) if info is not None and info.person_id is not None else None
         if alert is None or person is None:
             raise UnmaskError(NOT_FOUND)
-        return alert.grid_code or alert.village_code or alert.county_code, person.id_number, {"person": person.id}
+        return alert.grid_code or alert.village_code or alert.county_code, person, {"person": person.id}
+    if kind == "worker":
+        worker = s.get(GridWorker, record_id)
+        if worker is None:
+            raise UnmaskError(NOT_FOUND)
+        return worker.grid_code, worker, {}
     raise UnmaskError(NOT_FOUND)
 
 
-def reveal(session_factory, viewer: guard.Viewer, kind: str, record_id, *, via: str = "") -> str:
-    """The full identity number of one record. Raises AccessDenied (audited) or UnmaskError."""
+def reveal(session_factory, viewer: guard.Viewer, kind: str, record_id, *, field: str = "id_number",
+           via: str = "") -> str:
+    """One field of one record in full. Raises AccessDenied (audited) or UnmaskError."""
     try:
         record_id = int(record_id)
     except (TypeError, ValueError):
         raise UnmaskError(NOT_FOUND) from None
     obj = f"{kind}:{record_id}"
-    guard.require(viewer, UNMASK, obj, log_grant=False, detail={"via": via})
-    if kind not in KINDS:
+    guard.require(viewer, UNMASK, obj, log_grant=False, detail={"via": via, "field": str(field)[:32]})
+    if field not in REVEALABLE.get(kind, {}):
         raise UnmaskError(NOT_FOUND)
     with session_factory() as s:
-        area, value, detail = _locate(s, kind, record_id)
-        guard.require_area(viewer, area, obj, detail={"via": via})
-        guard.audit(viewer, "unmask", obj, guard.GRANTED, {"field": "id_number", "area": area, "via": via, **detail})
+        area, holder, detail = _locate(s, kind, record_id)
+        guard.require_area(viewer, area, obj, detail={"via": via, "field": field})
+        guard.audit(viewer, "unmask", obj, guard.GRANTED, {"field": field, "area": area, "via": via, **detail})
+        value = getattr(holder, field)
     return value or ""

@@ -5,6 +5,8 @@
  *    and then renders the real grid with the same props; later lookups find the real library directly.
  *  - dcc.Graph loads Plotly itself when window.Plotly is missing, from window._dashPlotlyJSURL, which
  *    Dash points at the full 4.6 MB bundle: here it always resolves to the vendored basic bundle.
+ *  - The overview draws its charts without dcc.Graph (`pingan_charts.draw`), loading the same file only
+ *    once its first view is on screen.
  * Nothing is fetched off the host: both URLs are this app's own. */
 (function () {
     "use strict";
@@ -33,6 +35,53 @@
             plotlyPrefix = at >= 0 ? String(url).slice(0, at) : null;
         },
     });
+    /* The overview's charts: plain divs drawn with Plotly.react once a step is painted (no dcc.Graph, whose
+     * mount would fetch and parse Plotly's 1.1 MB during the first view). */
+    let plotlyLoading = null;
+
+    function loadPlotly() {
+        if (window.Plotly) { return Promise.resolve(window.Plotly); }
+        if (!plotlyLoading) {
+            plotlyLoading = new Promise(function (resolve, reject) {
+                const script = document.createElement("script");
+                script.src = prefix() + PLOTLY;
+                script.async = true;
+                script.onload = function () { resolve(window.Plotly); };
+                script.onerror = function () { plotlyLoading = null; reject(new Error("Plotly failed to load")); };
+                document.head.appendChild(script);
+            });
+        }
+        return plotlyLoading;
+    }
+
+    const CHART_CONFIG = {displayModeBar: false, displaylogo: false, responsive: true};
+
+    /* figures: {element id: {data, layout}} (an empty figure clears its chart). Resolves when drawn. */
+    function drawCharts(figures) {
+        if (!figures) { return Promise.resolve(window.dash_clientside.no_update); }
+        return loadPlotly().then(function (Plotly) {
+            Object.keys(figures).forEach(function (id) {
+                const el = document.getElementById(id);
+                const fig = figures[id] || {};
+                if (!el) { return; }
+                if (!fig.data) { Plotly.purge(el); return; }
+                Plotly.react(el, fig.data, Object.assign({autosize: true}, fig.layout || {}), CHART_CONFIG);
+            });
+            return Date.now();
+        }, function () {
+            Object.keys(figures).forEach(function (id) {
+                const el = document.getElementById(id);
+                if (el) { el.textContent = "图表组件加载失败，请刷新页面"; }
+            });
+            return window.dash_clientside.no_update;
+        });
+    }
+
+    window.dash_clientside = window.dash_clientside || {};
+    window.dash_clientside.pingan_charts = {draw: drawCharts};
+    window.pingan = window.pingan || {};
+    window.pingan.charts = {load: loadPlotly, draw: drawCharts};
+
     /* AG Grid */
     if (window[AG_NS]) { return; }  // served eagerly after all: nothing to defer
     let real = null;
@@ -89,7 +138,6 @@
         load: loadAgGrid,
     };
     window[AG_NS] = stand_in;
-    window.pingan = window.pingan || {};
     window.pingan.lazy = {loadAgGrid: loadAgGrid};
     /* Only the overview (the command hall's first view) waits for its grid level; the list pages (值班,
      * 矛盾纠纷, 账户, 审计 …) start fetching AG Grid at once, beside the other scripts, as before. */

@@ -139,6 +139,7 @@ def create_app(db: str, *, settings: Settings | None = None,
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    app.index_string = lazy_assets.index_string(app.index_string, app.config.requests_pathname_prefix)
     app.server.config[CONTEXT_KEY] = ctx
     ctx.server = app.server
     ctx.warm_done = threading.Event()

@@ -40,3 +40,14 @@ def defer_bundles(packages: dict[str, str] = DEFERRED_BUNDLES) -> list[str]:
                 resource["async"] = "lazy"
                 changed.append(package)
     return changed
+
+
+# Chunks the overview's first view always needs but only asks for once its layout is rendered (dash-leaflet
+# loads GeoJSON lazily): the index page preloads them beside its scripts, saving that round trip.
+PRELOAD_URLS = ("_dash-component-suites/dash_leaflet/async-GeoJSON.js",)
+
+
+def index_string(base: str, prefix: str = "/") -> str:
+    """Dash's index template with `<link rel=preload>` for PRELOAD_URLS (this app's own files) before the CSS."""
+    links = "".join(f'<link rel="preload" as="script" href="{prefix}{url}">' for url in PRELOAD_URLS)
+    return base.replace("{%css%}", links + "{%css%}", 1)

@@ -293,6 +293,18 @@ def test_index_page_defers_ag_grid_and_plotly_but_serves_them_locally(client):
     assert "http://" not in lazy and "https://" not in lazy
 
 
+def test_index_page_preloads_the_map_chunk_the_first_view_needs(client):
+    """dash-leaflet's GeoJSON chunk is asked for only after the layout renders: the index preloads it."""
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    preloads = re.findall(r'<link rel="preload" as="script" href="([^"]+)">', page)
+    assert preloads == ["/_dash-component-suites/dash_leaflet/async-GeoJSON.js"]
+    assert page.index(preloads[0]) < page.index("<script")  # fetched beside the scripts, not after them
+    r = client.get(preloads[0])
+    assert r.status_code == 200 and b"GeoJSON" in r.data
+
+
 def test_bundles_are_compressed_once_and_ahead(app, client):
     from console import lazy_assets
     from console.routes import compress

@@ -7,10 +7,11 @@ client-side so the page is not rebuilt on every click, while back/forward and li
 
 from __future__ import annotations
 
+
 import dash
 import dash_ag_grid as dag
 import dash_leaflet as dl
-from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash_extensions.javascript import Namespace
 
 from console.security import guard
@@ -20,12 +21,12 @@ from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store.codes import CITY_CODE
 from layers import LAYERS, OVERLAY_KEYS
-from layers.population import choropleth_breaks
 
 from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._overview_ids import ID
+from console.pages._overview_view import AreaView, area_view, default_layers, overlay_hideout
 
 dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="总览", order=0)
 
@@ -37,13 +38,9 @@ GRID_LOCALE = {"page": "第", "to": "至", "of": "共", "more": "更多", "next"
                "loadingOoo": "加载中……", "filterOoo": "筛选……", "contains": "包含", "equals": "等于"}
 
 
-def _overlay_hideout(key: str, dark: bool) -> dict:
-    return dict(LAYERS[key].hideout, detailUrl=f"/api/layers/{key}/", dark=dark)
-
-
 def _overlay(key: str, dark: bool) -> dl.GeoJSON:
     layer = LAYERS[key]
-    common = dict(id={"type": ID.OVERLAY, "key": key}, hideout=_overlay_hideout(key, dark))
+    common = dict(id={"type": ID.OVERLAY, "key": key}, hideout=overlay_hideout(key, dark))
     if layer.kind == "point":
         return dl.GeoJSON(**common, cluster=True, zoomToBoundsOnClick=True, pointToLayer=NS("pointToLayer"),
                           clusterToLayer=NS("clusterToLayer"), onEachFeature=NS("pointEach"),
@@ -53,41 +50,54 @@ def _overlay(key: str, dark: bool) -> dl.GeoJSON:
         dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])
 
 
-def _map(dark: bool) -> html.Div:
+def _map(dark: bool, first: AreaView | None) -> html.Div:
     viewer = current_viewer()
     allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
+    initial = {"viewport": first.viewport} if first else {}
     leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, center=[32.75, 109.1], zoom=8,
-                     trackViewport=False,
+                     trackViewport=False, **initial,
                      minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False),
         *basemap_layers(),
         dl.GeoJSON(id=ID.AREAS, style=NS("areaStyle"), onEachFeature=NS("areaEach"),
-                   hideout={"dark": dark, "selected": None, "mode": "plain"}),
+                   hideout=first.area_hide if first else {"dark": dark, "selected": None, "mode": "plain"},
+                   **({"data": first.areas} if first else {})),
         *[_overlay(k, dark) for k in OVERLAY_KEYS],
     ])
     switch = dcc.Checklist(id=ID.LAYER_SWITCH, className="pa-layer-switch",
                            options=[{"label": f" {LAYERS[k].title}", "value": k} for k in allowed],
-                           value=[k for k in allowed if LAYERS[k].default_on])
+                           value=default_layers(viewer))
     panel = html.Div(className="pa-map-panel", children=[
-        html.Div("图层", className="pa-legend-title"), switch, html.Hr(), html.Div(id=ID.LEGEND)])
+        html.Div("图层", className="pa-legend-title"), switch, html.Hr(),
+        html.Div(id=ID.LEGEND, children=first.legend if first else None)])
     return html.Div(className="pa-map-box", children=[leaflet, panel])
 
 
 def layout(area: str | None = None, **_query) -> html.Div:
+    """The page, already showing the requested area (no round trip before the first view is drawn)."""
     dark = current_context().settings.theme == "dark"
+    viewer = current_viewer()
+    requested = (area or "").strip()[:20] or None
+    first = area_view(current_context(), viewer, requested, default_layers(viewer), dark) \
+        if viewer.permissions else None  # anonymous (no request): nothing to show; the gate sends browsers to /login
     return html.Div(className="pa-overview", children=[
-        dcc.Store(id=ID.AREA, data=(area or "").strip()[:20] or None),
-        dcc.Store(id=ID.RESOLVED),
-        dcc.Store(id=ID.TABLE_AREA),
-        dcc.Store(id=ID.CHART_AREA),
-        dcc.Store(id=ID.OVERLAY_URLS),
+        # Stores start with a value: a memory dcc.Store mounted without one sets itself to null, which counts as
+        # a change and would fire the callbacks that read it (a round trip for nothing).
+        dcc.Store(id=ID.AREA, data=requested or (first.code if first else "")),
+        dcc.Store(id=ID.RESOLVED, data=first.code if first else None),
+        dcc.Store(id=ID.TABLE_AREA, data=""),
+        dcc.Store(id=ID.CHART_AREA, data=""),
+        dcc.Store(id=ID.CHART_FIGURES),
+        dcc.Store(id=ID.CHART_DRAWN),
+        dcc.Store(id=ID.OVERLAY_URLS, data=first.urls if first else None),
         html.Div(className="pa-topline", children=[
-            html.Nav(id=ID.CRUMBS, className="pa-crumbs"), html.H2(id=ID.HEADING, className="pa-heading")]),
-        html.Div(id=ID.MESSAGE, className="pa-message", role="status"),
+            html.Nav(id=ID.CRUMBS, className="pa-crumbs", children=first.crumbs if first else None),
+            html.H2(id=ID.HEADING, className="pa-heading", children=first.heading if first else None)]),
+        html.Div(id=ID.MESSAGE, className="pa-message", role="status", children=first.message if first else None),
         html.Div(className="pa-body", children=[
             html.Div(className="pa-left", children=[
-                _map(dark),
+                _map(dark, first),
                 html.Div(id=ID.TABLE_BOX, className="pa-table-box", style={"display": "none"}, children=[
                     dcc.Tabs(id=ID.TABLE_TABS, value="households", className="pa-tabs",
                              children=[dcc.Tab(label=v, value=k) for k, v in TABLE_TABS.items()]),
@@ -97,11 +107,11 @@ def layout(area: str | None = None, **_query) -> html.Div:
                 ]),
             ]),
             html.Aside(className="pa-right", children=[
-                html.Div(id=ID.KPIS, className="pa-kpis"),
-                dcc.Graph(id=ID.TREND, className="pa-chart", responsive=True,
-                          config={"displayModeBar": False, "displaylogo": False}),
-                dcc.Graph(id=ID.BREAKDOWN, className="pa-chart", responsive=True,
-                          config={"displayModeBar": False, "displaylogo": False}),
+                html.Div(id=ID.KPIS, className="pa-kpis", children=first.kpis if first else None),
+                # Plain divs: Plotly draws them clientside after the step is painted (assets/pingan_lazy.js),
+                # so its 1.1 MB is neither fetched nor parsed during the first view.
+                html.Div(id=ID.TREND, className="pa-chart"),
+                html.Div(id=ID.BREAKDOWN, className="pa-chart"),
             ]),
         ]),
     ])
@@ -145,20 +155,6 @@ clientside_callback(
 )
 
 
-def _overlay_url(key: str, node, on: list[str], viewer) -> str | None:
-    layer = LAYERS[key]
-    if key not in on or not viewer.can(layer.permission) or not layer.available(node):
-        return None
-    if key == "population" and node.level not in ("village", "grid"):
-        return None  # drawn as a choropleth of the area polygons instead
-    return f"/api/layers/{key}.geojson?area={node.code}"
-
-
-def _changed(new, old):
-    """A new hideout makes dash-leaflet rebuild the layer: send one only when it differs."""
-    return no_update if new == old else new
-
-
 @callback(
     Output(ID.RESOLVED, "data"), Output(ID.CRUMBS, "children"), Output(ID.HEADING, "children"),
     Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
@@ -167,32 +163,16 @@ def _changed(new, old):
     Output(ID.LEGEND, "children"), Output(ID.KPIS, "children"),
     Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
     State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
+    prevent_initial_call=True,  # the layout already shows its area (`layout` → `area_view`)
 )
 def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
     """One round trip per drill step: map state, the area polygons themselves (no second request for them)
     and the KPI panel. The point layers' URLs and the charts follow once the step is painted."""
-    ctx, viewer = current_context(), current_viewer()
-    res = views.resolve_area(ctx, viewer, requested)
-    node = res.node
-    dark = theme == "dark"
-    trail = views.trail(ctx, viewer, node)
-    area_hide = {"dark": dark, "selected": node.code if node.level == "grid" else None, "mode": "plain"}
-    if "population" in (on or []) and node.level not in ("village", "grid") and viewer.can(perm.LAYER_POPULATION):
-        counts = views.residents_by_child(ctx, viewer, node)
-        area_hide.update(mode="residents", breaks=choropleth_breaks(list(counts.values())))
-    urls = [_overlay_url(k, node, on or [], viewer) for k in OVERLAY_KEYS]
-    overlay_hides = [_changed(_overlay_hideout(k, dark), old) for k, old in zip(OVERLAY_KEYS, overlay_hides_now)]
-    heading = [html.Span(node.name), html.Small(node.level_label + (" · 边界为模拟数据" if node.synthetic else ""))]
-    message = html.Div(res.message, className="pa-alert") if res.message else None
-    area_changed = _triggered_by(ID.AREA)
-    return (
-        node.code, w.breadcrumb(trail, node.code), heading, message,
-        {"bounds": node.bounds, "transition": "fitBounds", "options": {"animate": False, "padding": [20, 20]}},
-        views.layer_json(ctx, viewer, "areas", node) if area_changed else no_update, _changed(area_hide, area_hide_now),
-        urls, overlay_hides,
-        w.legend([k for k in OVERLAY_KEYS if k in (on or [])]) if _triggered_by(ID.LAYER_SWITCH) else no_update,
-        _kpi_panel(ctx, viewer, node) if area_changed else no_update,
-    )
+    v = area_view(current_context(), current_viewer(), requested, on, theme == "dark",
+                  area_hide_now=area_hide_now, overlay_hides_now=overlay_hides_now,
+                  area_changed=_triggered_by(ID.AREA), legend=_triggered_by(ID.LAYER_SWITCH))
+    return (v.code, v.crumbs, v.heading, v.message, v.viewport, v.areas, v.area_hide, v.urls, v.overlay_hides,
+            v.legend, v.kpis)
 
 
 def _triggered_by(component_id: str) -> bool:
@@ -202,36 +182,32 @@ def _triggered_by(component_id: str) -> bool:
     return not trig or any(t.startswith(component_id + ".") or t == "." for t in trig)
 
 
-def _kpi_panel(ctx, viewer, node) -> list:
-    if not viewer.can(perm.VIEW_KPI):
-        return [html.Div("无权查看统计数据", className="pa-alert")]
-    k = views.area_kpis(ctx, viewer, node)
-    return w.kpi_panel(k, views.child_count(ctx, node), node.child_level)
-
-
 # The point layers and the charts follow the shown area once the browser has painted the step's polygons,
 # labels and KPIs (two animation frames): their downloads, clustering and Plotly's drawing never delay those.
 AFTER_PAINT = """function(value) {
+    if (value === null || value === undefined) { return window.dash_clientside.no_update; }
     return new Promise(function(resolve) {
         requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
             resolve(value); }, 0); }); });
     });
 }"""
 clientside_callback(AFTER_PAINT, Output(ID.CHART_AREA, "data"), Input(ID.RESOLVED, "data"))
-clientside_callback(AFTER_PAINT, Output({"type": ID.OVERLAY, "key": ALL}, "url"), Input(ID.OVERLAY_URLS, "data"),
-                    prevent_initial_call=True)
+clientside_callback(AFTER_PAINT, Output({"type": ID.OVERLAY, "key": ALL}, "url"), Input(ID.OVERLAY_URLS, "data"))
 
 
-@callback(Output(ID.TREND, "figure"), Output(ID.BREAKDOWN, "figure"),
-          Input(ID.CHART_AREA, "data"), Input("app-theme", "data"))
+@callback(Output(ID.CHART_FIGURES, "data"), Input(ID.CHART_AREA, "data"), Input("app-theme", "data"))
 def show_charts(code, theme):
-    """Drawn after the map and KPIs of a step (see CHART_AREA), so Plotly never delays them."""
+    """Figures for the step's area, asked for after the map and KPIs are painted (see CHART_AREA)."""
     ctx, viewer = current_context(), current_viewer()
     if not code or not viewer.can(perm.VIEW_KPI):
-        return {}, {}
+        return {ID.TREND: {}, ID.BREAKDOWN: {}}
     k = views.area_kpis(ctx, viewer, views.resolve_area(ctx, viewer, code).node)
     dark = theme == "dark"
-    return w.trend_figure(k["dispute_trend"], dark), w.breakdown_figure(k, dark)
+    return {ID.TREND: w.trend_figure(k["dispute_trend"], dark), ID.BREAKDOWN: w.breakdown_figure(k, dark)}
+
+
+clientside_callback(ClientsideFunction("pingan_charts", "draw"), Output(ID.CHART_DRAWN, "data"),
+                    Input(ID.CHART_FIGURES, "data"))
 
 
 # The grid table exists only at grid level: a store that changes only when the grid shown changes, so that
@@ -240,7 +216,7 @@ def show_charts(code, theme):
 clientside_callback(
     """function(code, current) {
         const grid = code && code.length === 15 ? code : null;
-        if (grid === current) { return window.dash_clientside.no_update; }
+        if (grid === (current || null)) { return window.dash_clientside.no_update; }
         return new Promise(function(resolve) {
             requestAnimationFrame(function() { requestAnimationFrame(function() { setTimeout(function() {
                 resolve(grid); }, 0); }); });
@@ -263,6 +239,7 @@ def _table(rows: list[dict]) -> dag.AgGrid:
 @callback(
     Output(ID.TABLE_BOX, "style"), Output(ID.TABLE, "children"), Output(ID.TABLE_NOTE, "children"),
     Input(ID.TABLE_AREA, "data"), Input(ID.TABLE_TABS, "value"),
+    prevent_initial_call=True,  # the table appears when TABLE_AREA becomes a grid (after the step is painted)
 )
 def show_grid_table(code, tab):
     if not code or len(code) != 15:

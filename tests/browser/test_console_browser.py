@@ -105,11 +105,11 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
     wait_for_area(page, db, "610900")
     assert page.locator(".pa-crumb-current").inner_text() == "安康市"
     assert page.locator("#kpi-households").inner_text() == f"{db.count('household', '610900'):,}"
-    # the charts follow the map: Plotly (this app's vendored file, fetched on first use) draws the trend bars
+    # the charts follow the map: Plotly (this app's vendored file, fetched once the view is drawn) draws the bars
     page.wait_for_selector("#ov-trend .main-svg .barlayer .point", timeout=30000)
     assert any(u.endswith("/assets/vendor/plotly-basic.min.js") for u in page.requests)
     assert not any("dash_ag_grid.min.js" in u for u in page.requests)  # no grid table yet: AG Grid not fetched
-    page.evaluate("() => { const gd = document.querySelector('#ov-trend .js-plotly-plot');"
+    page.evaluate("() => { const gd = document.querySelector('#ov-trend.js-plotly-plot');"
                   " gd.dataset.paMark = 'first'; window.__paTrendData = gd.data; }")
     trail = ["610900"]
     for depth in (6, 9, 12, 15):
@@ -117,10 +117,10 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
         assert len(code) == depth and code.startswith(trail[-1][:4])
         wait_for_area(page, db, code)
         trail.append(code)
-        if depth == 6:  # the charts follow the area, updated in place (the graph is not created again)
-            page.wait_for_function("() => { const gd = document.querySelector('#ov-trend .js-plotly-plot');"
+        if depth == 6:  # the charts follow the area, redrawn in place (Plotly.react on the same element)
+            page.wait_for_function("() => { const gd = document.querySelector('#ov-trend.js-plotly-plot');"
                                    " return gd && gd.data !== window.__paTrendData; }", timeout=30000)
-            assert page.evaluate("document.querySelector('#ov-trend .js-plotly-plot').dataset.paMark") == "first"
+            assert page.evaluate("document.querySelector('#ov-trend.js-plotly-plot').dataset.paMark") == "first"
         crumbs = page.locator(".pa-crumbs").inner_text()
         assert crumbs.startswith("安康市")
     # grid level: the side table lists the grid's persons with identity numbers masked
@@ -172,3 +172,22 @@ def test_popups_and_labels_render_markup_as_text(page, console_url):
     assert "&lt;img" in html and "<img" not in html and "<script" not in html
     assert page.evaluate("() => window.__pwned") is None
     assert page.locator("img[src=x]").count() == 0
+
+
+def test_first_view_comes_with_its_layout(logged_in_context, console_url, world_db):
+    """The overview's layout already shows its area (a deep link included): no drill-step round trip before the
+    map is drawn, and Plotly is fetched only after the view is on screen."""
+    db = DB(world_db)
+    page = logged_in_context.new_page()
+    posts, fetched = [], []
+    page.on("request", lambda r: posts.append(r.post_data or "") if "_dash-update-component" in r.url else None)
+    page.on("request", lambda r: fetched.append(r.url))
+    town = db.con.execute("select code from area where level='town' order by code limit 1").fetchone()[0]
+    page.goto(f"{console_url}/?area={town}")
+    wait_for_area(page, db, town)
+    drawn_at = len(fetched)
+    assert not [p for p in posts if "ov-resolved.data" in p], "the first view waited for show_area"
+    assert not any("plotly" in u for u in fetched[:drawn_at])
+    page.wait_for_selector("#ov-trend .main-svg", timeout=30000)  # the charts follow
+    assert any(u.endswith("/assets/vendor/plotly-basic.min.js") for u in fetched[drawn_at:])
+    page.close()

@@ -21,6 +21,7 @@ class ID:
     CHART_AREA = "ov-chart-area"  # the area the charts show: set after the map of a step is painted (store)
     CHART_FIGURES = "ov-chart-figures"  # {TREND: figure, BREAKDOWN: figure} for the clientside Plotly draw
     CHART_DRAWN = "ov-chart-drawn"  # when the charts were last drawn (store; the draw's output)
+    PREFETCH = "ov-prefetch"  # what was fetched ahead (store; output of the prefetch callback)
     TABLE_AREA = "ov-table-area"  # the grid whose table is shown, None above grid level (store)
     TABLE_BOX = "ov-table-box"
     TABLE_TABS = "ov-table-tabs"

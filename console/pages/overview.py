@@ -90,6 +90,7 @@ def layout(area: str | None = None, **_query) -> html.Div:
         dcc.Store(id=ID.CHART_AREA, data=""),
         dcc.Store(id=ID.CHART_FIGURES),
         dcc.Store(id=ID.CHART_DRAWN),
+        dcc.Store(id=ID.PREFETCH, data=""),
         dcc.Store(id=ID.OVERLAY_URLS, data=first.urls if first else None),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs", children=first.crumbs if first else None),
@@ -223,6 +224,20 @@ clientside_callback(
         });
     }""",
     Output(ID.TABLE_AREA, "data"), Input(ID.RESOLVED, "data"), State(ID.TABLE_AREA, "data"),
+)
+
+
+# A village's next step is usually one of its grids, whose table needs AG Grid (1.3 MB of script): fetch and
+# run it while the browser is idle on the village, so that neither the grid step nor the one after it waits.
+clientside_callback(
+    """function(code) {
+        const lazy = window.pingan && window.pingan.lazy;
+        if (!code || code.length < 12 || !lazy) { return window.dash_clientside.no_update; }
+        const idle = window.requestIdleCallback || function(f) { return setTimeout(f, 200); };
+        idle(function() { lazy.loadAgGrid().catch(function() { return null; }); }, {timeout: 3000});
+        return code;
+    }""",
+    Output(ID.PREFETCH, "data"), Input(ID.RESOLVED, "data"),
 )
 
 

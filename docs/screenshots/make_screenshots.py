@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import secrets
 import sqlite3
 import sys
 import threading
@@ -41,8 +43,21 @@ def main() -> None:
     from console.app import create_app
     from console.config import Settings
 
+    from sqlalchemy import update
+
+    from console.store import make_engine
+    from console.store.codes import CITY_CODE
+    from console.store.security_models import Account
+    from tests.security_login import add_account
+
     town, grid = pick(args.db, args.town)
-    app = create_app(args.db, settings=Settings(warm_cache=False))
+    # A throwaway 县区-role account, city-wide (the console is behind its login); disabled afterwards.
+    account, password = f"shots-{secrets.token_hex(4)}", "Sh!" + secrets.token_urlsafe(18)
+    add_account(args.db, account, roles=("county",), scope=(CITY_CODE,), password=password)
+    app = create_app(args.db, settings=Settings(warm_cache=True))
+    from console.services.context import CONTEXT_KEY
+
+    app.server.config[CONTEXT_KEY].warm_done.wait(600)  # the city's counts, as a running console has them
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -50,12 +65,17 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for theme, size in (("light", (1920, 1080)), ("dark", (1920, 1080)), ("dark-4k", (3840, 2160))):
-            page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+            context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+            form = context.request.get(base + "/login").text()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+            context.request.post(base + "/login", headers={"Origin": base}, max_redirects=0,
+                                 form={"username": account, "password": password, "csrf_token": token})
+            page = context.new_page()
             for name, url, tab in shots:
                 if theme == "dark-4k" and name != "overview":
                     continue
                 page.goto(base + url)
-                page.wait_for_selector(".pa-theme-switch")
+                page.wait_for_selector(".pa-theme-switch", timeout=120000)
                 if theme.startswith("dark") and not page.locator(".pa-dark").count():
                     page.locator(".pa-theme-switch label").click()
                     page.wait_for_selector(".pa-dark")
@@ -68,9 +88,13 @@ def main() -> None:
                 out = HERE / f"{name}-{theme}.png"
                 page.screenshot(path=str(out), full_page=bool(tab))
                 print(out)
-            page.close()
+            context.close()
         browser.close()
     server.shutdown()
+    engine = make_engine(args.db, must_exist=True)
+    with engine.begin() as conn:
+        conn.execute(update(Account).where(Account.username == account).values(enabled=False))
+    engine.dispose()
 
 
 if __name__ == "__main__":

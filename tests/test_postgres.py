@@ -318,6 +318,25 @@ def test_duty_writers_take_turns_on_postgres(postgres):
         second.commit()
 
 
+def test_duty_writer_reconnects_after_the_server_drops_its_connection(postgres):
+    """A PostgreSQL restart (here: the writer's backend terminated) costs one retried batch, not every later one."""
+    from console.duty.writer import GroupWriter
+
+    engine = make_engine(postgres.url())
+    writer = GroupWriter(engine)
+    backend = lambda raw, now: raw.one("SELECT pg_backend_pid()")[0]  # noqa: E731
+    try:
+        pid = writer.submit(backend)
+        with postgres.connect(autocommit=True) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
+        again = writer.submit(backend)
+        assert again != pid and writer.submit(backend) == again
+        assert writer.stats["retried_alone"] == 1
+    finally:
+        writer.close()
+        engine.dispose()
+
+
 # -- planner --------------------------------------------------------------------------------------------------
 def test_planner_commit_moves_records_and_serialises_commits_of_a_village(world):
     from console.planner import commit as committing, drafts

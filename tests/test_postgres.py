@@ -427,14 +427,15 @@ def test_dispute_workflow_from_register_to_archive(world):
     assert second.ok and second.code.endswith("0002")  # numbering per county and day continues
 
 
-def test_audit_chain_appends_concurrently_and_verifies(postgres):
+def test_audit_chain_appends_concurrently_archives_and_verifies(postgres, tmp_path):
     from console.security import testing
-    from console.security.audit import Auditor, verify
+    from console.security.audit import Auditor, archive, verify, verify_archives
 
     engine = make_engine(postgres.create_database("audit"))
     upgrade_schema(engine)
     factory = make_session_factory(engine)
-    auditor = Auditor(factory, testing.Clock())
+    clock = testing.Clock()
+    auditor = Auditor(factory, clock)
     errors = []
 
     def writer(name):
@@ -453,12 +454,19 @@ def test_audit_chain_appends_concurrently_and_verifies(postgres):
     with factory() as s:
         result = verify(s)
     assert result.ok and result.checked == 45  # the head row lock let no two appends chain onto one row
+    clock.advance(days=200)
+    path = archive(factory, 180, tmp_path / "archive", actor="auditadmin", clock=clock)
+    for i in range(3):
+        auditor.record("user9", "export", object=f"x{i}")
+    with factory() as s:
+        assert verify_archives([path], s).ok
+        assert s.execute(text("SELECT min(id), count(*) FROM audit_log")).one() == (46, 4)  # archive row + 3
     with engine.begin() as c:  # what someone with database access could do: drop the guard, delete a row
         c.execute(text("DROP TRIGGER audit_log_no_update ON audit_log"))
-        c.execute(text("DELETE FROM audit_log WHERE id = 20"))
+        c.execute(text("DELETE FROM audit_log WHERE id = 48"))
     with factory() as s:
         broken = verify(s)
-    assert not broken.ok and broken.first_bad_id == 20
+    assert not broken.ok and broken.first_bad_id == 48
 
 
 def test_sensitive_columns_are_ciphertext_in_the_database(world):

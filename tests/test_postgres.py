@@ -263,6 +263,9 @@ def test_console_logs_in_and_serves_pages_layers_and_kpis(world):
 
 # -- duty ingest ------------------------------------------------------------------------------------------------
 def test_duty_ingest_is_idempotent_and_raises_alerts_once(world):
+    from console.duty import actions, rules
+    from console.security import testing
+    from console.duty.ingest import offline_sweep
     from tests.duty_helpers import bare_app, make_source, samples
 
     url = world.copies["duty"]
@@ -297,8 +300,29 @@ def test_duty_ingest_is_idempotent_and_raises_alerts_once(world):
     assert all(isinstance(e[1], datetime) for e in events)  # a timestamp column, not text
     history = raw_rows(url, "SELECT count(*) FROM alert_history")[0][0]
     assert history == len(alerts) == raw_rows(url, "SELECT count(*) FROM alert_change")[0][0]
-    feed = client.get("/api/alerts/changes?after=0")
-    assert feed.status_code == 200
+    seen, cursor, more = [], 0, True  # the duty page's change feed, paged by cursor
+    while more:
+        data = client.get(f"/api/alerts/changes?cursor={cursor}").json
+        seen, cursor, more = seen + [a["id"] for a in data["alerts"]], data["cursor"], data["more"]
+    assert sorted(seen) == [r[0] for r in raw_rows(url, "SELECT id FROM alert ORDER BY id")]
+    sessions = make_session_factory(make_engine(url))
+    testing.use_fast_hasher()
+    testing.add_account(sessions, "pg_duty", ["duty_officer"], ["610900"])
+    with sessions() as s, s.begin():
+        actions.act(s, testing.viewer_of(sessions, "pg_duty"), first.json["alerts"][0], "acknowledge")
+    assert raw_rows(url, f"SELECT state FROM alert WHERE id = {first.json['alerts'][0]}") == [("acknowledged",)]
+    # a heartbeat, then the offline sweep: ORM updates and the writer's raw statements on one connection
+    beat = post({"event_id": "cam-1", "type": "camera_heartbeat", "occurred_at": "2026-11-26T02:00:00Z",
+                 "camera_id": ref["camera"], "payload": {"status": "online"}})
+    assert beat.status_code == 201 and beat.json["alerts"] == []
+    config = rules.load_config()
+    with sessions() as s, s.begin():
+        first = offline_sweep(s, config, datetime(2026, 11, 26, 4, 0))
+    with sessions() as s, s.begin():
+        second = offline_sweep(s, config, datetime(2026, 11, 26, 4, 5))
+    assert len(first) == 1 and second == []  # the demo's day-old heartbeats are past max_silence_hours
+    assert raw_rows(url, f"SELECT rule, camera_id FROM alert a JOIN alert_info i ON i.alert_id = a.id"
+                         f" WHERE a.id = {first[0]}") == [("camera_offline", ref["camera_pk"])]
 
 
 def test_duty_writers_take_turns_on_postgres(postgres):

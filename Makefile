@@ -8,6 +8,15 @@ DB        ?= $(DATA_DIR)/ankang.sqlite
 SCALE     ?= 1.0
 SEED      ?= 20201101
 ACCOUNTS  := $(DATA_DIR)/.accounts-created
+# DB may also be a SQLAlchemy URL, e.g. DB=postgresql+psycopg://pingan@localhost/pingan (docs/postgresql.md).
+# Make cannot name a target after a URL, so that database's world and accounts are tracked by stamp files.
+ifneq (,$(findstring ://,$(DB)))
+DB_ID     := $(shell printf '%s' '$(DB)' | sha1sum | cut -c1-12)
+WORLD     := $(DATA_DIR)/.world-$(DB_ID)
+ACCOUNTS  := $(DATA_DIR)/.accounts-created-$(DB_ID)
+else
+WORLD     := $(DB)
+endif
 # The data key that encrypts identity numbers and special-population details (docs/security.md §4):
 # one file per user, outside the data folder, mode 0600, created once. Every command below reads it.
 PINGAN_DATA_KEY_FILE ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/pingan/data.key
@@ -29,29 +38,30 @@ $(PINGAN_DATA_KEY_FILE): | setup
 
 key: $(PINGAN_DATA_KEY_FILE)
 
-$(DB): | setup $(PINGAN_DATA_KEY_FILE)
+$(WORLD): | setup $(PINGAN_DATA_KEY_FILE)
 	mkdir -p $(DATA_DIR)
-	$(VPY) -m geodata.demo --db $(DB) --scale $(SCALE) --seed $(SEED)
+	$(VPY) -m geodata.demo --db '$(DB)' --scale $(SCALE) --seed $(SEED) --if-missing
+	$(if $(DB_ID),touch $@)
 
-world: setup $(DB)
+world: setup $(WORLD)
 
 # Bring an existing database to the current schema (no-op when it already is).
-upgrade: setup $(DB) | $(PINGAN_DATA_KEY_FILE)
-	$(VPY) -m console.store.upgrade --db $(DB)
+upgrade: setup $(WORLD) | $(PINGAN_DATA_KEY_FILE)
+	$(VPY) -m console.store.upgrade --db '$(DB)'
 
 # First run on a new world: the system administrator and the demo business accounts, each with a
 # one-time password printed once (no account with a known password exists). Later runs skip this.
-$(ACCOUNTS): $(DB)
-	$(VPY) -m console.store.upgrade --db $(DB)
-	$(VPY) -m console.security.bootstrap --db $(DB) || true
-	$(VPY) -m console.security.demo_accounts --db $(DB)
+$(ACCOUNTS): $(WORLD)
+	$(VPY) -m console.store.upgrade --db '$(DB)'
+	$(VPY) -m console.security.bootstrap --db '$(DB)' || true
+	$(VPY) -m console.security.demo_accounts --db '$(DB)'
 	touch $@
 
 run: upgrade $(ACCOUNTS)
-	$(VPY) launcher.py --db $(DB)
+	$(VPY) launcher.py --db '$(DB)'
 
 serve: upgrade $(ACCOUNTS)
-	$(VPY) launcher.py --db $(DB) --serve
+	$(VPY) launcher.py --db '$(DB)' --serve
 
 test: setup
 	$(VPY) -m pytest -q -n 2 --dist loadgroup
@@ -63,22 +73,22 @@ bench: setup
 	$(VPY) benchmarks/assign.py
 
 bench-console: upgrade
-	$(VPY) benchmarks/console.py --db $(DB)
+	$(VPY) benchmarks/console.py --db '$(DB)'
 
 bench-disputes: upgrade
-	$(VPY) benchmarks/disputes.py --db $(DB)
+	$(VPY) benchmarks/disputes.py --db '$(DB)'
 
 # A living map for newcomers: the console with the duty routes plus the event simulator.
 demo: upgrade
-	KEY=$$($(VPY) -m console.duty.sources --db $(DB) rotate demo-sim "演示模拟器"); \
-	$(VPY) -m console.duty.serve --db $(DB) --port 8050 & SRV=$$!; sleep 8; \
-	$(VPY) -m console.simulate --url http://127.0.0.1:8050 --key $$KEY --db $(DB) --rate 3 --seconds 3600; kill $$SRV
+	KEY=$$($(VPY) -m console.duty.sources --db '$(DB)' rotate demo-sim "演示模拟器"); \
+	$(VPY) -m console.duty.serve --db '$(DB)' --port 8050 & SRV=$$!; sleep 8; \
+	$(VPY) -m console.simulate --url http://127.0.0.1:8050 --key $$KEY --db '$(DB)' --rate 3 --seconds 3600; kill $$SRV
 
 bench-alerts: upgrade
-	$(VPY) benchmarks/alerts.py --db $(DB)
+	$(VPY) benchmarks/alerts.py --db '$(DB)'
 
 bench-planner: upgrade
-	$(VPY) benchmarks/planner.py --db $(DB)
+	$(VPY) benchmarks/planner.py --db '$(DB)'
 
 bench-authz: setup
 	$(VPY) benchmarks/authz_matrix.py

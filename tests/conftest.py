@@ -50,6 +50,23 @@ def small_world_engine(small_world_db):
     engine.dispose()
 
 
+# -- PostgreSQL (tests/pg.py) -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for this session (`.url(db)`, `.create_database(name, template=…)`).
+    Skips when PostgreSQL is not installed, unless PINGAN_REQUIRE_POSTGRES=1 (CI), which makes that a failure."""
+    from tests.pg import Unavailable, remove_cluster, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except Unavailable as exc:
+        if os.environ.get("PINGAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (PINGAN_REQUIRE_POSTGRES=1) but unavailable: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield cluster
+    remove_cluster(cluster)
+
+
 # -- Logging in to the secured console (issue 7). Helpers: tests/security_login.py ---------------------------
 @pytest.fixture(scope="session")
 def console_security_settings():

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from console.store import AreaScope, Base, Person, ScopeError, StoreError, check_schema, make_engine, upgrade_schema
 from console.store.masking import mask_address, mask_id, mask_phone
+from console.store.scope import code_range
 
 
 def test_migrations_produce_exactly_the_models(tmp_path):
@@ -99,6 +100,15 @@ def test_scope_filters_records_by_any_level(tmp_path, codes, visible):
         got = set(conn.execute(select(Person.grid_code).where(scope.clause(Person))).scalars())
         assert got == visible
         assert all(scope.allows(g) == (g in visible) for g in grids)
+
+
+def test_scope_range_ends_at_the_next_code_of_the_same_length():
+    """Not at code + ':', which only bytewise collations sort after the digits (tests/test_postgres.py)."""
+    assert code_range("610924") == ("610924", "610925")
+    assert code_range("610929199") == ("610929199", "610929200")
+    assert code_range("999999") == ("999999", None)
+    assert str(AreaScope.of(["610924"]).clause(Person).compile(compile_kwargs={"literal_binds": True})) == \
+        "person.grid_code >= '610924' AND person.grid_code < '610925'"
 
 
 def test_scope_rejects_non_codes():

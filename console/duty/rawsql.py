@@ -13,6 +13,8 @@ import json
 import re
 from datetime import datetime
 
+from console.store.dialect import serialise_writers
+
 _NAMED = re.compile(r"(?<!:):([a-z_]+)")
 
 
@@ -32,6 +34,7 @@ class Raw:
 
     def __init__(self, dbapi_connection, dialect: str):
         self.conn = dbapi_connection
+        self.dialect = dialect
         self.sqlite = dialect == "sqlite"
         self.ts = ts_sqlite if self.sqlite else (lambda t: t)
         self._sql: dict[str, str] = {}
@@ -54,9 +57,11 @@ class Raw:
 
     # -- transactions (the writer's own connection) ------------------------------------------------
     def begin(self) -> None:
-        """SQLite: take the write lock now, so the counts and dedup checks in the batch are serialised."""
-        if self.sqlite:
-            self.run("BEGIN IMMEDIATE")
+        """Take the writers' lock now, so the counts and dedup checks in the batch are serialised with every other
+        duty writer, in this process or another (SQLite: the database write lock; PostgreSQL: an advisory lock)."""
+        cur = self.conn.cursor()
+        serialise_writers(cur, self.dialect)
+        cur.close()
 
     def commit(self) -> None:
         self.conn.commit()

@@ -9,6 +9,8 @@ and no request thread ever waits in SQLite's busy loop for the write lock.
 A job is `job(raw, now) -> result`. It may raise an expected error (e.g. `IngestError`) only before it has
 written anything; that error goes back to its own caller and the batch carries on. Any other exception rolls
 the batch back and every job in it is run again alone, in its own transaction, so one bad job fails only itself.
+When the failure was a lost connection (a PostgreSQL restart), the writer first opens a new one: ingest jobs are
+idempotent (ON CONFLICT), so retrying a batch whose commit may have landed is safe.
 """
 
 from __future__ import annotations
@@ -93,11 +95,31 @@ class GroupWriter:
         self._thread.join(timeout)
 
     # -- the writer thread ---------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _open(self) -> Raw:
         fairy = self.engine.raw_connection()  # a pooled connection with the engine's pragmas (WAL, busy_timeout)
         raw = Raw(fairy.dbapi_connection, self.engine.dialect.name)
         if raw.sqlite and self.fsync:
             raw.run("PRAGMA synchronous=FULL")
+        self._fairy = fairy
+        return raw
+
+    def _reopen_if_lost(self, raw: Raw, exc: Exception) -> Raw:
+        """A new connection when the server dropped this one (a PostgreSQL restart), else the same one. While the
+        server is still down the old one is kept, so the next failing batch tries again."""
+        if not self.engine.dialect.is_disconnect(exc, raw.conn, None):
+            return raw
+        lost = self._fairy
+        try:
+            raw = self._open()
+        except Exception:  # noqa: BLE001 - still unreachable: this batch fails, the next one retries
+            log.warning("duty writer: database connection lost, reconnecting failed", exc_info=True)
+            return raw
+        log.warning("duty writer: database connection lost, reconnected")
+        lost.invalidate()
+        return raw
+
+    def _run(self) -> None:
+        self._raw = self._open()
         try:
             while True:
                 first = self._queue.get()
@@ -113,24 +135,26 @@ class GroupWriter:
                         self._queue.put(None)  # stop after this batch
                         break
                     batch.append(item)
-                self._batch(raw, batch)
+                self._batch(batch)
         finally:
-            fairy.close()
+            self._fairy.close()
 
-    def _batch(self, raw: Raw, batch: list) -> None:
+    def _batch(self, batch: list) -> None:
         self.stats["batches"] += 1
         self.stats["jobs"] += len(batch)
         self.stats["max_batch"] = max(self.stats["max_batch"], len(batch))
         try:
-            results = self._transaction(raw, batch)
-        except Exception:  # noqa: BLE001 - isolate the job that broke the batch
+            results = self._transaction(self._raw, batch)
+        except Exception as failure:  # noqa: BLE001 - isolate the job that broke the batch
             log.warning("duty writer: batch of %d failed, running its jobs alone", len(batch), exc_info=True)
             self.stats["retried_alone"] += 1
+            self._raw = self._reopen_if_lost(self._raw, failure)
             for item in batch:
                 try:
-                    results = self._transaction(raw, [item])
+                    results = self._transaction(self._raw, [item])
                 except Exception as exc:  # noqa: BLE001 - this job's own failure goes to its caller
                     results = [(False, exc)]
+                    self._raw = self._reopen_if_lost(self._raw, exc)
                 self._settle([item], results)
             return
         self._settle(batch, results)

@@ -22,6 +22,8 @@ from console.security.guard import Viewer, audit
 from console.store import Alert, Area, Building, Camera, Dispute, Generation, Grid, GridWorker, Household, KeyYouth, \
     Organisation, Person, SpecialPerson
 from console.store.codes import OPEN_DISPUTE_STATES
+from console.store.dialect import placeholder
+from console.store.scope import code_range
 from geodata.planner import codes as coding, moves as moving, validity
 from geodata.planner.draft import State
 from geodata.planner.rules import DEFAULT_RULES, Rules, area_m2
@@ -67,13 +69,13 @@ def load_records(session: Session, village_code: str) -> dict[str, moving.Record
     """id, position and grid of every located record in the village: tens of thousands of rows, so one plain
     DB-API query per kind on the grid-code index (the same range `AreaScope.clause` builds)."""
     conn = session.connection()
-    q = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    q = placeholder(conn)
     cursor = conn.connection.dbapi_connection.cursor()
     out = {}
     try:
         for kind, (model, extra) in RECORD_KINDS.items():
             sql = f"SELECT id, lon, lat, grid_code FROM {model.__tablename__} WHERE grid_code >= {q} AND grid_code < {q}"
-            params: list = [village_code, village_code + ":"]
+            params: list = list(code_range(village_code))
             if extra is not None:
                 states = list(OPEN_DISPUTE_STATES)
                 sql += f" AND state {'NOT ' if extra == 'closed' else ''}IN ({', '.join([q] * len(states))})"
@@ -148,7 +150,7 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
                                            Grid.code.in_(pv.retired)).values(generation_high=gen.id - 1))
     counts = {}
     conn = session.connection()
-    q = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    q = placeholder(conn)
     for kind, m in pv.moved.items():
         counts[kind] = len(m)
         if not len(m):

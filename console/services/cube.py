@@ -15,6 +15,7 @@ from console.store import (
     AreaScope, Camera, Dispute, Household, KeyYouth, Organisation, Person, SpecialPerson,
 )
 from console.store.codes import MENTAL_RISK_ALERT_LEVEL, OPEN_DISPUTE_STATES
+from console.store.dialect import year_month
 
 Key = tuple  # (county_code, town_code, village_code, grid_code); any may be None
 LEVEL_POS = {"county": 0, "town": 1, "village": 2, "grid": 3}
@@ -22,12 +23,6 @@ LEVEL_POS = {"county": 0, "town": 1, "village": 2, "grid": 3}
 
 def _codes(model):
     return (model.county_code, model.town_code, model.village_code, model.grid_code)
-
-
-def month_expr(session: Session, column):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
 
 
 @dataclass
@@ -79,7 +74,7 @@ def build_cube(session: Session, now: datetime, since: datetime, month_start: da
         case((closed & Dispute.success.is_(True), 1), else_=0),
         case((is_open & (Dispute.deadline < now), 1), else_=0),
     )
-    month = month_expr(session, Dispute.registered_at)
+    month = year_month(Dispute.registered_at)
     t["trend"] = _pass(session, Dispute, month, Dispute.category, where=Dispute.registered_at >= since)
     t["camera"] = _pass(session, Camera, Camera.status)
     t["org"] = _pass(session, Organisation, Organisation.kind)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from console.store import (
@@ -14,6 +14,8 @@ from console.store.codes import (
     CITY_CODE, MENTAL_RISK_ALERT_LEVEL, OPEN_DISPUTE_STATES, RESIDENCE_TYPES, RISK_GRADES, SPECIAL_CATEGORIES,
     SURVEY_INDICATORS,
 )
+
+from console.store.dialect import year_month
 
 from .areas import CHILD_COLUMN, AreaNode, current_grid_clause
 
@@ -108,9 +110,7 @@ def disputes(session: Session, node: AreaNode, scope: AreaScope, now: datetime) 
 def dispute_trend(session: Session, node: AreaNode, scope: AreaScope, now: datetime) -> list[tuple[str, str, int]]:
     """(YYYY-MM, category, count) for the last TREND_MONTHS months, by registration date."""
     start = months_back(now, TREND_MONTHS - 1)
-    dialect = session.get_bind().dialect.name
-    month = (func.to_char(Dispute.registered_at, "YYYY-MM") if dialect == "postgresql"
-             else func.strftime("%Y-%m", Dispute.registered_at))
+    month = year_month(Dispute.registered_at)
     stmt = (select(month, Dispute.category, func.count())
             .where(where(Dispute, node, scope), Dispute.registered_at >= start)
             .group_by(month, Dispute.category).order_by(month))
@@ -140,7 +140,8 @@ def survey(session: Session, node: AreaNode) -> dict | None:
     year = session.scalar(stmt)
     if year is None:
         return None
-    q = select(Survey.indicator, func.avg(Survey.rate), func.max(Survey.synthetic)).where(Survey.year == year)
+    flagged = func.max(case((Survey.synthetic.is_(True), 1), else_=0))  # PostgreSQL has no max(boolean)
+    q = select(Survey.indicator, func.avg(Survey.rate), flagged).where(Survey.year == year)
     if county:
         q = q.where(Survey.county_code == county)
     rates = {}

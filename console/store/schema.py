@@ -8,14 +8,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .session import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | Connection) -> Config:
+    """An Engine: migrations commit on their own. A Connection: they join its open transaction."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -29,7 +30,7 @@ def _head() -> str:
 SCHEMA_HEAD = _head()
 
 
-def upgrade_schema(engine: Engine) -> None:
+def upgrade_schema(engine: Engine | Connection) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 

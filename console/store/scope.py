@@ -18,6 +18,14 @@ from .codes import CITY_CODE
 _COLUMN_BY_LENGTH = {6: "county_code", 9: "town_code", 12: "village_code", 15: "grid_code"}  # valid lengths
 
 
+def code_range(code: str) -> tuple[str, str | None]:
+    """[low, high) of the codes that start with `code`, as a range any collation orders alike: the upper bound
+    is the next code of the same length (610924 → 610925), not `code + ':'`, which sorts after the digits only
+    bytewise (PostgreSQL databases with a zh_CN / en_US or ICU collation ignore the ':'). None: no upper bound."""
+    following = str(int(code) + 1).zfill(len(code))
+    return code, following if len(following) == len(code) else None
+
+
 class ScopeError(ValueError):
     """A scope code that is not an area code."""
 
@@ -58,10 +66,15 @@ class AreaScope:
         """SQL condition restricting a `Located` model (or any with a `grid_code` column) to the scope.
 
         Every area code is a prefix of the grid codes inside it, so each scope code becomes one range
-        on the grid index: `code <= grid_code < code + ':'` (':' sorts right after '9')."""
+        on the grid index: `code <= grid_code < next code` (see `code_range`)."""
         if self.is_city:
             return true()
         if not self.codes:
             return false()
         column = model.grid_code
-        return or_(*(and_(column >= code, column < code + ":") for code in sorted(self.codes)))
+        return or_(*(_within(column, code) for code in sorted(self.codes)))
+
+
+def _within(column, code: str) -> ColumnElement[bool]:
+    low, high = code_range(code)
+    return column >= low if high is None else and_(column >= low, column < high)

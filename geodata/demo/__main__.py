@@ -10,10 +10,10 @@ from datetime import date
 from tqdm import tqdm
 
 from console.security import crypto
-from console.store.session import StoreError
+from console.store.session import StoreError, database_url
 
 from .build import build_and_write
-from .writer import check_target
+from .writer import check_target, existing_world
 
 STEPS = 17  # 10 counties, villages, buildings+grids, 4 record stages, write
 
@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="人口规模比例 (0,1]，1.0 为全市")
     parser.add_argument("--seed", type=int, default=20201101, help="随机种子（相同种子生成相同数据）")
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="数据基准日 YYYY-MM-DD（默认今天）")
-    parser.add_argument("--force", action="store_true", help="替换已有的演示数据库（构建完成后原子替换）")
+    parser.add_argument("--force", action="store_true", help="替换已有的演示数据库（构建完成后原子替换；仅 SQLite）")
+    parser.add_argument("--if-missing", action="store_true", help="目标已有演示数据时不做任何事（退出码 0）")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     as_of = args.as_of or date.today()
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         created = crypto.ensure_key_file()
         if created is not None:
             print(f"已生成数据密钥文件 {created}（权限 0600，勿放入数据目录、勿提交；丢失则无法解密）", file=sys.stderr)
+        found = existing_world(database_url(args.db)) if args.if_missing and not args.force else None
+        if found:
+            print(f"目标数据库已有演示数据（{found}），跳过构建", file=sys.stderr)
+            return 0
         check_target(args.db, force=args.force)
     except (StoreError, crypto.DataKeyError) as exc:
         print(f"错误: {exc}", file=sys.stderr)

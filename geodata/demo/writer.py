@@ -2,8 +2,10 @@
 
 SQLite (the default): the world is written to `<file>.building-<pid>` by Arrow bulk ingest (ADBC), then
 moved over the target with `os.replace` only after it is complete; an interrupted build leaves the
-previous file (or none). Other databases: everything is inserted in one transaction, rolled back on any
-error (a PostgreSQL target with indexes dropped during the load would roll back their drop too).
+previous file (or none). PostgreSQL (a URL): the schema migrations, the index drops, the rows (COPY) and
+the index builds all run in ONE transaction on one connection (PostgreSQL's DDL is transactional), so an
+interrupted build leaves the database exactly as it was. A URL database that already holds a world is
+refused, with or without --force: drop and re-create the database to rebuild (docs/postgresql.md).
 Sensitive columns are encrypted (and their blind indexes added) on the way in (`seal_frame`), so the
 file never holds a plaintext identity number or special-population detail; this needs the data key.
 """
@@ -23,7 +25,8 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, inspect, select
 
 from console.security import crypto
-from console.store import WorldMeta, make_engine, upgrade_schema
+from console.store import Base, WorldMeta, make_engine, upgrade_schema
+from console.store.dialect import after_bulk_load, bulk_insert
 from console.store.sensitive import seal_frame
 from console.store.session import StoreError, database_url, sqlite_path
 
@@ -51,16 +54,18 @@ def existing_world(url: str) -> str | None:
 
 
 def insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
-    """Fast executemany of a DataFrame (columns named as in the table)."""
+    """Bulk insert of a DataFrame (columns named as in the table): COPY on PostgreSQL, executemany elsewhere."""
     if frame.empty:
         return
     cols = list(frame.columns)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    for start in range(0, len(frame), CHUNK):
-        part = frame.iloc[start:start + CHUNK]
-        values = [part[c].astype(object).where(part[c].notna(), None).tolist() for c in cols]
-        conn.exec_driver_sql(sql, list(zip(*values)))
+
+    def rows():
+        for start in range(0, len(frame), CHUNK):
+            part = frame.iloc[start:start + CHUNK]
+            values = [part[c].astype(object).where(part[c].notna(), None).tolist() for c in cols]
+            yield from zip(*values)
+
+    bulk_insert(conn, table, cols, rows())
 
 
 def check_target(db: str, *, force: bool) -> None:
@@ -71,23 +76,26 @@ def check_target(db: str, *, force: bool) -> None:
     if path is not None:
         make_engine(url).dispose()  # checks that the folder exists and is writable
     found = existing_world(url)
+    if found and path is None:
+        raise WorldExistsError(f"目标数据库已有演示数据（{found}）；非 SQLite 数据库不支持 --force 覆盖："
+                               "请删除并重建该数据库（dropdb/createdb）后再构建")
     if found and not force:
         raise WorldExistsError(f"目标数据库已有演示数据（{found}）；如需重建请加 --force（新数据构建完成后才替换旧文件）")
-    if found and path is None:
-        raise WorldExistsError("非 SQLite 数据库不支持 --force 覆盖；请提供一个空数据库")
 
 
 @contextlib.contextmanager
-def atomic_target(db: str, *, force: bool) -> Iterator[Engine]:
-    """Yield an engine on a fresh, migrated database that becomes `db` only if the block succeeds."""
+def atomic_target(db: str, *, force: bool) -> Iterator[Engine | Connection]:
+    """Yield a fresh, migrated database that becomes `db` only if the block succeeds: an engine on a scratch
+    SQLite file, or (any other database) a connection whose single transaction commits at the end."""
     check_target(db, force=force)
     url = database_url(db)
     path = sqlite_path(url)
     if path is None:
         engine = make_engine(url)
-        upgrade_schema(engine)
         try:
-            yield engine
+            with engine.begin() as conn:
+                upgrade_schema(conn)
+                yield conn
         finally:
             engine.dispose()
         return
@@ -110,13 +118,11 @@ def atomic_target(db: str, *, force: bool) -> Iterator[Engine]:
 
 
 def _indexes_of(table_names) -> list:
-    from console.store import Base
-
     return [ix for name in table_names for ix in Base.metadata.tables[name].indexes]
 
 
 def ingest_table(target, table: str, frame: pd.DataFrame) -> None:
-    """Append `frame` to `table`: Arrow bulk ingest (ADBC, in C) on SQLite, executemany elsewhere."""
+    """Append `frame` to `table`: Arrow bulk ingest (ADBC, in C) on SQLite, `insert_frame` elsewhere."""
     if frame.empty:
         return
     frame = seal_frame(table, frame)
@@ -127,16 +133,23 @@ def ingest_table(target, table: str, frame: pd.DataFrame) -> None:
             cur.adbc_ingest(table, pa.Table.from_pandas(frame, preserve_index=False), mode="append")
 
 
+def _transaction(target: Engine | Connection):
+    """A transaction on an engine, or the connection whose transaction is already open (`atomic_target`)."""
+    return target.begin() if isinstance(target, Engine) else contextlib.nullcontext(target)
+
+
 class TableLoader:
     """Loads tables on a background thread while the world is still being synthesised.
 
-    Arrow ingest and SQLite run in C without the GIL, so writing persons overlaps with drawing the
+    Arrow ingest (SQLite) and COPY (PostgreSQL) run in C, so writing persons overlaps with drawing the
     special populations and cases. Indexes are dropped first and built after the last table
     (several times faster than maintaining them row by row). Any error, in either thread, reaches
     the caller; the scratch file (or the transaction) is then thrown away by `atomic_target`.
+    `engine`: the scratch SQLite engine, or the connection `atomic_target` yields (only one thread uses it
+    at a time: the drops before the loader thread starts, the index builds after it has ended).
     """
 
-    def __init__(self, engine: Engine, progress=None):
+    def __init__(self, engine: Engine | Connection, progress=None):
         self.engine, self.progress = engine, progress
         self.indexes = _indexes_of(engine_tables(engine))
         self.queue: queue.Queue = queue.Queue(maxsize=4)
@@ -144,7 +157,7 @@ class TableLoader:
         self.thread = threading.Thread(target=self._run, name="world-writer", daemon=True)
 
     def __enter__(self) -> TableLoader:
-        with self.engine.begin() as conn:
+        with _transaction(self.engine) as conn:
             for ix in self.indexes:
                 ix.drop(conn)
         if self.engine.dialect.name == "sqlite":
@@ -167,7 +180,7 @@ class TableLoader:
                             cur.fetchall()
                     self._drain(adbc)
             else:
-                with self.engine.begin() as conn:
+                with _transaction(self.engine) as conn:
                     self._drain(conn)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc
@@ -192,23 +205,19 @@ class TableLoader:
             return
         if self.error is not None:
             raise self.error
-        with self.engine.begin() as conn:
+        with _transaction(self.engine) as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA cache_size=-500000")
                 conn.exec_driver_sql("PRAGMA temp_store=MEMORY")
             for ix in self.indexes:
                 ix.create(conn)
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA analysis_limit=2000")
-                conn.exec_driver_sql("ANALYZE")
+            after_bulk_load(conn, [Base.metadata.tables[name] for name in engine_tables(conn)])
 
 
 _ABORT = ("", None)
 
 
-def engine_tables(engine: Engine) -> list[str]:
-    from console.store import Base
-
+def engine_tables(engine: Engine | Connection) -> list[str]:
     return list(Base.metadata.tables)
 
 

@@ -1,10 +1,15 @@
+import contextlib
+
 from alembic import context
+from sqlalchemy import Engine
 
 from console.store.base import Base
 import console.store  # noqa: F401  - registers every model on Base.metadata
 
-engine = context.config.attributes["engine"]
-with engine.begin() as connection:
+# An Engine (the migrations commit in their own transaction) or a Connection (they run inside the caller's
+# transaction and commit with it: the demo world builder on PostgreSQL, whose DDL is transactional).
+bind = context.config.attributes["engine"]
+with bind.begin() if isinstance(bind, Engine) else contextlib.nullcontext(bind) as connection:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -57,7 +57,7 @@ def area_callback_body(app, area: str, trigger: str = "ov-area.data") -> dict:
 
     with app.server.test_request_context():
         deps = app._callback_list if hasattr(app, "_callback_list") else []
-    dep = next(d for d in deps if "ov-kpis.children" in d["output"])
+    dep = next(d for d in deps if "ov-kpis-html.data" in d["output"])
     overlays = [{"id": {"type": "ov-overlay", "key": k}, "property": p} for k in OVERLAY_KEYS for p in ("url",)]
     values = {"ov-area": area, "ov-layer-switch": ["areas", "special"], "app-theme": "light"}
     inputs = [{"id": i["id"], "property": i["property"], "value": values[i["id"]]} for i in dep["inputs"]]
@@ -153,7 +153,7 @@ def test_two_apps_in_one_process_both_work(db):
         r = c.get("/_dash-layout")
         assert r.status_code == 200
         deps = c.get("/_dash-dependencies").json
-        assert any("ov-kpis" in d["output"] for d in deps)
+        assert any("ov-kpis-html" in d["output"] for d in deps)
 
 
 # -- the security gate on the real console (issue 7) ------------------------------------------------------------
@@ -207,12 +207,12 @@ def test_one_drill_step_is_one_callback_with_polygons_and_kpis_inline(app, db):
 
     urls = dict(zip(OVERLAY_KEYS, out["ov-overlay-urls"]["data"]))
     assert urls["special"] == "/api/layers/special.geojson?area=610924" and urls["cameras"] is None
-    assert f"{residents:,}" in json.dumps(out["ov-kpis"]["children"], ensure_ascii=False)
+    assert f"{residents:,}" in out["ov-kpis-html"]["data"]
     # the layer switch alone does not re-send polygons or KPIs
     r = c.post("/_dash-update-component", json=area_callback_body(app, "610924", trigger="ov-layer-switch.value"),
                headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
     out = json.loads(gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip" else r.data)["response"]
-    assert "data" not in out.get("ov-layer-areas", {}) and "ov-kpis" not in out
+    assert "data" not in out.get("ov-layer-areas", {}) and "ov-kpis-html" not in out
 
 
 def test_polygons_inline_need_the_areas_layer_permission(app):

@@ -21,6 +21,9 @@ class ID:
     CHART_AREA = "ov-chart-area"  # the area the charts show: set after the map of a step is painted (store)
     CHART_FIGURES = "ov-chart-figures"  # {TREND: figure, BREAKDOWN: figure} for the clientside Plotly draw
     CHART_DRAWN = "ov-chart-drawn"  # when the charts were last drawn (store; the draw's output)
+    KPIS_HTML = "ov-kpis-html"  # the KPI panel as escaped HTML (store; see pages/_static_html.py)
+    LEGEND_HTML = "ov-legend-html"  # the legend as escaped HTML (store)
+    PANELS_DRAWN = "ov-panels-drawn"  # output of the clientside callback that puts those two in place (store)
     PREFETCH = "ov-prefetch"  # what was fetched ahead (store; output of the prefetch callback)
     TABLE_AREA = "ov-table-area"  # the grid whose table is shown, None above grid level (store)
     TABLE_BOX = "ov-table-box"

@@ -14,6 +14,7 @@ from layers import LAYERS, OVERLAY_KEYS
 from layers.population import choropleth_breaks
 
 from console.pages import _widgets as w
+from console.pages._static_html import to_html
 
 
 def overlay_hideout(key: str, dark: bool) -> dict:
@@ -49,8 +50,8 @@ class AreaView:
     area_hide: object
     urls: list
     overlay_hides: list
-    legend: object
-    kpis: object
+    legend: object  # escaped HTML (or no_update)
+    kpis: object  # escaped HTML (or no_update)
 
 
 def area_view(ctx, viewer, requested, on, dark: bool, *, area_hide_now=None, overlay_hides_now=None,
@@ -74,8 +75,8 @@ def area_view(ctx, viewer, requested, on, dark: bool, *, area_hide_now=None, ove
         area_hide=_changed(area_hide, area_hide_now),
         urls=[overlay_url(k, node, on or [], viewer) for k in OVERLAY_KEYS],
         overlay_hides=[_changed(overlay_hideout(k, dark), old) for k, old in zip(OVERLAY_KEYS, hides_now)],
-        legend=w.legend([k for k in OVERLAY_KEYS if k in (on or [])]) if legend else no_update,
-        kpis=kpi_panel(ctx, viewer, node) if area_changed else no_update,
+        legend=to_html(w.legend([k for k in OVERLAY_KEYS if k in (on or [])])) if legend else no_update,
+        kpis=to_html(kpi_panel(ctx, viewer, node)) if area_changed else no_update,
     )
 
 

@@ -70,7 +70,7 @@ def _map(dark: bool, first: AreaView | None) -> html.Div:
                            value=default_layers(viewer))
     panel = html.Div(className="pa-map-panel", children=[
         html.Div("图层", className="pa-legend-title"), switch, html.Hr(),
-        html.Div(id=ID.LEGEND, children=first.legend if first else None)])
+        html.Div(id=ID.LEGEND)])  # filled from LEGEND_HTML
     return html.Div(className="pa-map-box", children=[leaflet, panel])
 
 
@@ -91,6 +91,9 @@ def layout(area: str | None = None, **_query) -> html.Div:
         dcc.Store(id=ID.CHART_FIGURES),
         dcc.Store(id=ID.CHART_DRAWN),
         dcc.Store(id=ID.PREFETCH, data=""),
+        dcc.Store(id=ID.KPIS_HTML, data=first.kpis if first else ""),
+        dcc.Store(id=ID.LEGEND_HTML, data=first.legend if first else ""),
+        dcc.Store(id=ID.PANELS_DRAWN, data=""),
         dcc.Store(id=ID.OVERLAY_URLS, data=first.urls if first else None),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs", children=first.crumbs if first else None),
@@ -108,7 +111,7 @@ def layout(area: str | None = None, **_query) -> html.Div:
                 ]),
             ]),
             html.Aside(className="pa-right", children=[
-                html.Div(id=ID.KPIS, className="pa-kpis", children=first.kpis if first else None),
+                html.Div(id=ID.KPIS, className="pa-kpis"),  # filled from KPIS_HTML
                 # Plain divs: Plotly draws them clientside after the step is painted (assets/pingan_lazy.js),
                 # so its 1.1 MB is neither fetched nor parsed during the first view.
                 html.Div(id=ID.TREND, className="pa-chart"),
@@ -161,7 +164,7 @@ clientside_callback(
     Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
     Output(ID.AREAS, "data"), Output(ID.AREAS, "hideout"),
     Output(ID.OVERLAY_URLS, "data"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
-    Output(ID.LEGEND, "children"), Output(ID.KPIS, "children"),
+    Output(ID.LEGEND_HTML, "data"), Output(ID.KPIS_HTML, "data"),
     Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
     State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
     prevent_initial_call=True,  # the layout already shows its area (`layout` → `area_view`)
@@ -181,6 +184,20 @@ def _triggered_by(component_id: str) -> bool:
     layer switch, the polygons and KPIs only on the area: do not re-send them on other changes)."""
     trig = [t["prop_id"] for t in dash.callback_context.triggered or []]
     return not trig or any(t.startswith(component_id + ".") or t == "." for t in trig)
+
+
+# The KPI panel and the legend are static markup, escaped on the server (pages/_static_html.py): put in place
+# as HTML rather than as ~180 Dash components that dash-renderer would re-check on every store update.
+clientside_callback(
+    """function(kpis, legend) {
+        [['%s', kpis], ['%s', legend]].forEach(function(pair) {
+            const el = document.getElementById(pair[0]);
+            if (el && typeof pair[1] === 'string' && el.__paHtml !== pair[1]) { el.innerHTML = pair[1]; el.__paHtml = pair[1]; }
+        });
+        return window.dash_clientside.no_update;
+    }""" % (ID.KPIS, ID.LEGEND),
+    Output(ID.PANELS_DRAWN, "data"), Input(ID.KPIS_HTML, "data"), Input(ID.LEGEND_HTML, "data"),
+)
 
 
 # The point layers and the charts follow the shown area once the browser has painted the step's polygons,

@@ -1,18 +1,26 @@
 """Duty ingest benchmark: sustained HTTP ingest at increasing rates with the 值班 page open in headless Chromium.
 
     python benchmarks/alerts.py --db data/ankang.sqlite [--rates 100,250,500,1000,1500] [--seconds 60]
+        [--server granian|waitress] [--workers 2] [--batch-size 50] [--batch-rates 500,1000,1500,2000,3000]
 
-The world is copied; a source key is created; the console (with the duty routes) runs on waitress in a
-subprocess; the simulator (console.simulate) posts realistic events. For each rate: 2xx count, errors, p99 of
-the POST round trip, and screen latency = the moment the page's feed hands a new alert to the list and map
-(window.__dutySeen, set in assets/pingan_duty.js) minus the
-moment its POST was answered. The load comes from `console.loadgen` (asyncio, keep-alive connections,
-open loop) instead of a thread pool of `requests` sessions, which cost the shared 2-core box about as much
-CPU per event as the server. Each rate also reports the CPU each side spent per accepted event (server,
-this client, browser) and the load average, to show where the time goes. Stops at the first rate with errors or that the server cannot keep up with. After the run every 2xx'd
-event is looked up in the database: `lost` counts the missing ones (must be 0).
-LAST line, JSON: ingest_per_s (highest sustained rate with 0 errors), ingest_p99_ms and screen_latency_p95_ms at
-that rate, lost, plus per-rate details. Targets: ≥ 1000/s, p99 ≤ 50 ms, screen ≤ 1000 ms, lost 0.
+The world is copied; a source key is created; the console (with the duty routes) runs as
+`python -m console.duty.serve` (granian unless --server waitress) in a subprocess; the simulator
+(console.simulate) posts realistic events. For each rate: 2xx count, errors, p99 of the POST round trip, and
+screen latency = the moment the page's feed hands a new alert to the list and map (window.__dutySeen, set in
+assets/pingan_duty.js) minus the moment its POST was answered. The load comes from `console.loadgen` (asyncio,
+keep-alive connections, open loop). Each rate also reports the CPU each side spent per accepted event (server =
+all its processes, this client, browser = every other descendant of this process) and the load average (1, 5,
+15 min) at its end, to show where the time goes and how busy the machine was. Stops at the first rate with
+errors or that the server cannot keep up with.
+
+Then the same ramp with POST /api/events/batch (`--batch-size` events per request; rates in events/s). Its
+figures are reported under their own keys: `ingest_per_s` is always the one-event-per-request figure.
+
+After the run every 2xx'd event (or 2xx'd batch item) is looked up in the database: `lost` counts the missing ones
+(must be 0). LAST line, JSON: ingest_per_s (highest rate sustained with 0 errors; 0 if none was),
+ingest_p99_ms and screen_latency_p95_ms at that rate, lost, acked; batch_ingest_per_s, batch_request_p99_ms,
+batch_screen_latency_p95_ms, batch_size; the server set-up, cpus, load_start/load_end, and per-rate details.
+Targets (single events): ≥ 1000/s, p99 ≤ 50 ms, screen ≤ 1000 ms, lost 0.
 """
 
 from __future__ import annotations
@@ -41,12 +49,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: str, port: int, threads: int, workers: int) -> subprocess.Popen:
+def start_server(db: str, port: int, threads: int, workers: int, server: str) -> subprocess.Popen:
     import requests
 
     proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
-                             "--threads", str(threads), "--workers", str(workers)], cwd=ROOT, env={**__import__("os").environ,
-                                                                        "PINGAN_WARM_CACHE": "0"})
+                             "--threads", str(threads), "--workers", str(workers), "--server", server], cwd=ROOT,
+                            env={**os.environ, "PINGAN_WARM_CACHE": "0"})
     for _ in range(300):
         try:
             requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
@@ -57,18 +65,20 @@ def start_server(db: str, port: int, threads: int, workers: int) -> subprocess.P
     raise SystemExit("server did not start")
 
 
-def _cpu(pid: int, own: bool = False, children: bool = False) -> float:
-    """CPU seconds (user+sys) of a process, or of its descendants except the server (the browser)."""
+def _cpu(pid: int, own: bool = False, children: bool = False, server: int | None = None) -> float:
+    """CPU seconds (user+sys) of a process (with its descendants unless `own`), or with `children` of its
+    descendants outside the server's process tree (the browser and its helpers)."""
     import psutil
 
     p = psutil.Process(pid)
     if not children:
         procs = [p] if own else [p, *p.children(recursive=True)]  # the server: all its worker processes
         return sum(t.user + t.system for t in (q.cpu_times() for q in procs))
+    skip = {server} | {c.pid for c in psutil.Process(server).children(recursive=True)} if server else set()
     total = 0.0
     for c in p.children(recursive=True):
         try:
-            if "console.duty.serve" in " ".join(c.cmdline()):
+            if c.pid in skip:
                 continue
             t = c.cpu_times()
             total += t.user + t.system
@@ -100,6 +110,10 @@ def main(argv=None) -> None:
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2, help="server processes (console.duty.serve --workers)")
+    ap.add_argument("--server", default="granian", choices=("granian", "waitress"))
+    ap.add_argument("--batch-size", type=int, default=50, help="events per POST /api/events/batch (0: no batch run)")
+    ap.add_argument("--batch-rates", default="500,1000,1500,2000,3000",
+                    help="events/s for the batch run, after the single-event run (empty: none)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="pingan-alerts-"))
@@ -114,9 +128,44 @@ def main(argv=None) -> None:
     testing.add_account(sessions, "bench_duty", ["duty_officer"], ["610900"])
     world = load_world(db)
     port = free_port()
-    proc = start_server(db, port, args.threads, args.workers)
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    proc = start_server(db, port, args.threads, args.workers, args.server)
     url = f"http://127.0.0.1:{port}"
-    results, acked = [], {}
+    results, batch_results, acked = [], [], {}
+
+    def ramp(page, rates: str, batch: int) -> list[dict]:
+        """Increasing rates until one has errors or falls short; a row per rate (printed as it finishes)."""
+        rows = []
+        for rate in [float(r) for r in rates.split(",")]:
+            accepted: dict[int, float] = {}
+            lock = threading.Lock()
+
+            def on_result(ev, code, body, at, accepted=accepted, lock=lock):
+                if code in (200, 201):
+                    with lock:
+                        acked[ev["event_id"]] = body.get("id")
+                        for a in body.get("alerts", []):
+                            accepted[a] = at * 1000
+
+            sim = Simulator(world, seed=int(rate) + (7919 if batch else 0))
+            before = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True, server=proc.pid)
+            stats = loadgen.run(url, key, sim.next_event, rate, args.seconds, args.connections, on_result=on_result,
+                                batch=batch)
+            after = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True, server=proc.pid)
+            n = max(1, stats["ok"])
+            stats["cpu_ms_per_event"] = {side: round((b - a) * 1000 / n, 3) for side, a, b in
+                                         zip(("server", "client", "browser"), before, after)}
+            stats["load"] = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min, at the end of this rate
+            page.wait_for_timeout(2000)  # let the last alerts reach the screen
+            seen = page.evaluate("window.__dutySeen || {}")
+            lat = [seen[str(a)] - t for a, t in accepted.items() if str(a) in seen]
+            row = {"rate": rate, **stats, "alerts": len(accepted), "alerts_seen": len(lat),
+                   "screen_p95_ms": pct(lat, 0.95)}
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            if stats["errors"] or stats["per_s"] < rate * 0.95:  # errors, or the server cannot keep up
+                break
+        return rows
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -128,34 +177,9 @@ def main(argv=None) -> None:
                 page.click("button[type=submit]")
             page.goto(url + "/duty")
             page.wait_for_selector("#duty-count:has-text('未办结')", timeout=60000)
-            for rate in [float(r) for r in args.rates.split(",")]:
-                accepted: dict[int, float] = {}
-                lock = threading.Lock()
-
-                def on_result(ev, code, body, at, accepted=accepted, lock=lock):
-                    if code in (200, 201):
-                        with lock:
-                            acked[ev["event_id"]] = body.get("id")
-                            for a in body.get("alerts", []):
-                                accepted[a] = at * 1000
-
-                sim = Simulator(world, seed=int(rate))
-                before = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True)
-                stats = loadgen.run(url, key, sim.next_event, rate, args.seconds, args.connections, on_result=on_result)
-                after = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True)
-                n = max(1, stats["ok"])
-                stats["cpu_ms_per_event"] = {side: round((b - a) * 1000 / n, 3) for side, a, b in
-                                             zip(("server", "client", "browser"), before, after)}
-                stats["load"] = os.getloadavg()[0]
-                page.wait_for_timeout(2000)  # let the last alerts reach the screen
-                seen = page.evaluate("window.__dutySeen || {}")
-                lat = [seen[str(a)] - t for a, t in accepted.items() if str(a) in seen]
-                row = {"rate": rate, **stats, "alerts": len(accepted), "alerts_seen": len(lat),
-                       "screen_p95_ms": pct(lat, 0.95)}
-                results.append(row)
-                print(json.dumps(row, ensure_ascii=False), flush=True)
-                if stats["errors"] or stats["per_s"] < rate * 0.95:  # errors, or the server cannot keep up
-                    break
+            results = ramp(page, args.rates, 0)
+            if args.batch_size > 0 and args.batch_rates:
+                batch_results = ramp(page, args.batch_rates, args.batch_size)
             page.screenshot(path=str(ROOT / "docs" / "screenshots" / "duty_benchmark.png"))
             browser.close()
     finally:
@@ -164,11 +188,24 @@ def main(argv=None) -> None:
     with sessions() as s:
         stored = set(s.scalars(select(Event.source_event_id).where(Event.source == "bench")))
     lost = sum(1 for eid in acked if eid not in stored)
-    good = [r for r in results if not r["errors"] and r["per_s"] >= r["rate"] * 0.95] or results[:1]
-    best = max(good, key=lambda r: r["per_s"])
-    print(json.dumps({"ingest_per_s": best["per_s"], "ingest_p99_ms": best["p99_ms"],
-                      "screen_latency_p95_ms": best["screen_p95_ms"], "lost": lost, "acked": len(acked),
-                      "seconds_per_rate": args.seconds, "rates": results}, ensure_ascii=False))
+    single, batch = best(results), best(batch_results)
+    out = {"ingest_per_s": single["per_s"], "ingest_p99_ms": single["p99_ms"],
+           "screen_latency_p95_ms": single["screen_p95_ms"], "lost": lost, "acked": len(acked)}
+    if batch_results:  # POST /api/events/batch: separate figures, never folded into the single-event ones
+        out.update({"batch_size": args.batch_size, "batch_ingest_per_s": batch["per_s"],
+                    "batch_request_p99_ms": batch["p99_ms"], "batch_screen_latency_p95_ms": batch["screen_p95_ms"]})
+    out.update({"server": args.server, "workers": args.workers, "threads": args.threads, "cpus": os.cpu_count(),
+                "load_start": load_start, "load_end": [round(x, 2) for x in os.getloadavg()],
+                "seconds_per_rate": args.seconds, "rates": results, "batch_rates": batch_results})
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def best(rows: list[dict]) -> dict:
+    """The highest rate sustained with 0 errors (≥ 95 % of the asked rate); zeros when none was."""
+    good = [r for r in rows if not r["errors"] and r["per_s"] >= r["rate"] * 0.95]
+    if not good:
+        return {"per_s": 0.0, "p99_ms": None, "screen_p95_ms": None}
+    return max(good, key=lambda r: r["per_s"])
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class ID:
     NAV = "app-nav"
 
 
-INGEST_PUBLIC_PATHS = ("/api/events",)
+INGEST_PUBLIC_PATHS = ("/api/events", "/api/events/batch")
 WARM_LAYERS = ("areas", "special", "disputes", "grids")  # the layers switched on by default
 
 
@@ -155,7 +155,10 @@ def create_app(db: str, *, settings: Settings | None = None,
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
-    ingest.register(app.server, engine, sweep=settings.warm_cache)  # background sweeps only in real runs
+    from console.security.web import static_headers
+
+    ingest.register(app.server, engine, sweep=settings.warm_cache,  # background sweeps only in real runs
+                    headers=static_headers(gate))
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
     from console.pages import _unmask

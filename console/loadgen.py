@@ -1,4 +1,5 @@
-"""An open-loop HTTP load generator for POST /api/events: asyncio, keep-alive connections, stdlib only.
+"""An open-loop HTTP load generator for POST /api/events (or /api/events/batch): asyncio, keep-alive connections,
+stdlib only.
 
 The thread-pool + `requests` client cost about as much CPU per request as the server (on the benchmark's
 2-core box the client stole the server's core). This one writes each request as prepared bytes on one of
@@ -52,11 +53,14 @@ def pick(values: list[float], q: float):
     return round(values[min(len(values) - 1, int(len(values) * q))], 1) if values else None
 
 
-async def _run(url: str, key: str, next_event, rate: float, seconds: float, connections: int, on_result) -> dict:
+async def _run(url: str, key: str, next_event, rate: float, seconds: float, connections: int, on_result,
+               batch: int = 0) -> dict:
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
-    prefix = (f"POST /api/events HTTP/1.1\r\nHost: {host}:{port}\r\nX-API-Key: {key}\r\n"
+    path = "/api/events/batch" if batch else "/api/events"
+    prefix = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nX-API-Key: {key}\r\n"
               f"Content-Type: application/json\r\nContent-Length: ").encode()
+    per_request = max(1, batch)
     queue: asyncio.Queue = asyncio.Queue()
     lat: list[float] = []
     queued: list[float] = []
@@ -71,8 +75,8 @@ async def _run(url: str, key: str, next_event, rate: float, seconds: float, conn
             if item is None:
                 conn.close()
                 return
-            ev, due = item
-            body = json.dumps(ev).encode()
+            evs, due = item
+            body = json.dumps(evs if batch else evs[0]).encode()
             t = time.perf_counter()
             try:
                 code, headers, data = await asyncio.wait_for(
@@ -85,18 +89,27 @@ async def _run(url: str, key: str, next_event, rate: float, seconds: float, conn
             done = time.perf_counter()
             lat.append((done - t) * 1000)
             queued.append((done - due) * 1000)
-            codes[code] = codes.get(code, 0) + 1
-            if on_result is not None:
-                on_result(ev, code, answer, time.time())
+            if batch:  # one result per event; a refused request (or none) counts against each of its events
+                results = answer.get("results") if code == 200 else None
+                if not isinstance(results, list) or len(results) != len(evs):
+                    results = [{"status": code or 0}] * len(evs)
+                pairs = [(ev, r.get("status", 0), r) for ev, r in zip(evs, results)]
+            else:
+                pairs = [(evs[0], code, answer)]
+            at = time.time()
+            for ev, c, r in pairs:
+                codes[c] = codes.get(c, 0) + 1
+                if on_result is not None:
+                    on_result(ev, c, r, at)
 
     tasks = [asyncio.create_task(worker()) for _ in range(connections)]
     sent = 0
     while (now := time.perf_counter() - start) < seconds:
-        due = int(now * rate) + 1
+        due = (int(now * rate / per_request) + 1) * per_request
         while sent < due:
-            queue.put_nowait((next_event(), start + sent / rate))
-            sent += 1
-        await asyncio.sleep(min(0.005, 1 / rate))
+            queue.put_nowait(([next_event() for _ in range(per_request)], start + sent / rate))
+            sent += per_request
+        await asyncio.sleep(min(0.005, per_request / rate))
     for _ in tasks:
         queue.put_nowait(None)
     await asyncio.gather(*tasks)
@@ -105,17 +118,21 @@ async def _run(url: str, key: str, next_event, rate: float, seconds: float, conn
     queued.sort()
     ok = codes.get(200, 0) + codes.get(201, 0)
     return {"sent": sent, "ok": ok, "errors": sent - ok, "codes": codes, "elapsed_s": round(elapsed, 2),
+            **({"batch": batch, "requests": len(lat)} if batch else {}),
             "per_s": round(ok / max(1e-9, elapsed), 1), "p50_ms": pick(lat, 0.5), "p99_ms": pick(lat, 0.99),
             "p99_queued_ms": pick(queued, 0.99), **({"first_failure": failures[0]} if failures else {})}
 
 
-def run(url: str, key: str, next_event, rate: float, seconds: float, connections: int = 64, on_result=None) -> dict:
-    """Post `next_event()` at `rate`/s for `seconds` (blocking; the event loop runs on its own thread so a
-    caller with its own loop, e.g. Playwright's sync API, is not disturbed). Counts and latencies (ms)."""
+def run(url: str, key: str, next_event, rate: float, seconds: float, connections: int = 64, on_result=None,
+        batch: int = 0) -> dict:
+    """Post `next_event()` at `rate` events/s for `seconds` (blocking; the event loop runs on its own thread so a
+    caller with its own loop, e.g. Playwright's sync API, is not disturbed). Counts and latencies (ms).
+    `batch` > 0: POST /api/events/batch with that many events per request (rate/batch requests/s); counts are
+    per event (each item's own status), latencies per request; `on_result` is called for every event."""
     out: dict = {}
 
     def main():
-        out.update(asyncio.run(_run(url, key, next_event, rate, seconds, connections, on_result)))
+        out.update(asyncio.run(_run(url, key, next_event, rate, seconds, connections, on_result, batch)))
 
     thread = threading.Thread(target=main, name="pingan-loadgen")
     thread.start()

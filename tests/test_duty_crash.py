@@ -31,9 +31,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(db: str, port: int, workers: int = 1) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port), "--bare",
-                             "--workers", str(workers)],
+def start(db: str, port: int, workers: int = 1, bare: bool = True, server: str = "granian") -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
+                             *(["--bare"] if bare else []), "--workers", str(workers), "--server", server],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -51,31 +51,48 @@ def body(i: int, grid: str) -> dict:
             "grid_code": grid, "payload": {"scale": 40, "category": "neighbour", "n": i}}
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path, workers):
+BATCH = 10  # events per request in the batch variant
+
+
+@pytest.mark.parametrize("workers,server,batch", [(1, "granian", False), (2, "granian", False),
+                                                  (2, "granian", True), (2, "waitress", False)])
+def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path, workers, server, batch):
     db = world_copy(small_world_db, tmp_path)
     key = make_source(db)
     grid = samples(db)["grid"]
     port = free_port()
     url = f"http://127.0.0.1:{port}/api/events"
-    proc = start(db, port, workers)
-    acked: dict[int, int] = {}  # i -> event pk from the 2xx
+    proc = start(db, port, workers, server=server)
+    acked: dict[int, int] = {}  # i -> event pk from the 2xx (in a batch: from the item's 2xx result)
     lock = threading.Lock()
     stop = threading.Event()
 
     def worker(offset: int):
         sess = requests.Session()
         i = offset
+        step = BATCH if batch else 1
         while not stop.is_set():
+            ids = [i + k * 8 for k in range(step)]
             try:
-                r = sess.post(url, data=json.dumps(body(i, grid)), timeout=5,
-                              headers={"X-API-Key": key, "Content-Type": "application/json"})
+                if batch:
+                    r = sess.post(url + "/batch", data=json.dumps([body(j, grid) for j in ids]), timeout=5,
+                                  headers={"X-API-Key": key, "Content-Type": "application/json"})
+                else:
+                    r = sess.post(url, data=json.dumps(body(i, grid)), timeout=5,
+                                  headers={"X-API-Key": key, "Content-Type": "application/json"})
             except requests.RequestException:
                 return
             if r.status_code in (200, 201):
+                try:
+                    answer = r.json()
+                except ValueError:  # killed mid-answer: the body was cut off, so the client got no answer
+                    return
+                results = answer["results"] if batch else [{"status": r.status_code, **answer}]
                 with lock:
-                    acked[i] = r.json()["id"]
-            i += 8
+                    for j, item in zip(ids, results):
+                        if item["status"] in (200, 201):
+                            acked[j] = item["id"]
+            i += 8 * step
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
     for t in threads:
@@ -98,11 +115,11 @@ def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path, workers)
                                    .group_by(Alert.event_id)).all())
         assert all(per_event.get(pk) == 1 for pk in stored.values()), "an event has no alert or two"
 
-    proc = start(db, port, workers)  # restart: the port is free again only if no worker survived
+    proc = start(db, port, workers, server=server)  # restart: the port is free only if no worker survived
     # replay everything (a source retrying after the crash)
     try:
         sess = requests.Session()
-        top = max(acked) + 16
+        top = max(acked) + 16 * (BATCH if batch else 1)  # past every id that can have been in flight
         for i in range(top):
             r = sess.post(url, data=json.dumps(body(i, grid)),
                           headers={"X-API-Key": key, "Content-Type": "application/json"})

@@ -11,6 +11,7 @@ request's own thread; only the SQL runs on the writer (`writer.py`, statements i
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -34,6 +35,7 @@ NEEDS = {"tag_position": ("person_id", "location"), "mental_incident": ("person_
          "camera_heartbeat": ("camera_id",), "case_update": ("payload",), "dispute_report": ("payload",)}
 FIELDS = {"event_id", "type", "occurred_at", "location", "grid_code", "person_id", "camera_id", "payload"}
 MAX_PAYLOAD = 16_000
+log = logging.getLogger(__name__)
 
 
 class IngestError(Exception):
@@ -143,6 +145,33 @@ class Ingestor:
         ev = validate(body)
         facts = self._facts(ev)
         return self.writer.submit(lambda raw, at: self._write(raw, source, ev, facts, now or at))
+
+    def ingest_many(self, source: str, bodies: list, now: datetime | None = None) -> list[tuple[int, dict]]:
+        """`ingest` for each body, answered together: a (status, body) per item in order. Items that pass
+        validation go to the writer at once (each its own job: idempotent and isolated as a single event);
+        the call returns after every one of them is committed. A refused item's body is the error."""
+        out: list = [None] * len(bodies)
+        jobs, where = [], []
+        for i, body in enumerate(bodies):
+            try:
+                ev = validate(body)
+                facts = self._facts(ev)
+            except IngestError as exc:
+                out[i] = (exc.status, exc.body())
+                continue
+            jobs.append(lambda raw, at, ev=ev, facts=facts: self._write(raw, source, ev, facts, now or at))
+            where.append(i)
+        for i, (ok, value) in zip(where, self.writer.submit_many(jobs) if jobs else ()):
+            if ok:
+                out[i] = value
+            elif isinstance(value, IngestError):
+                out[i] = (value.status, value.body())
+            elif isinstance(value, TimeoutError):  # stored or not: a retry with the same event_id is safe
+                out[i] = (503, {"error": "busy", "reason": "写入繁忙，请稍后用同一 event_id 重试"})
+            else:  # a bug, not the source's fault: this item only (the others are committed and say so)
+                log.error("duty ingest: batch item failed", exc_info=value)
+                out[i] = (500, {"error": "internal", "reason": "服务器内部错误，可用同一 event_id 重试"})
+        return out
 
     def _write(self, raw: Raw, source: str, ev: dict, facts: dict, now: datetime) -> tuple[int, dict]:
         """On the writer thread, inside its batch transaction."""

@@ -1,14 +1,22 @@
-"""Run the console with the duty routes on a multi-threaded WSGI server (waitress).
+"""Run the console with the duty routes on a multi-threaded WSGI server (granian by default, waitress as fallback).
 
-    python -m console.duty.serve --db data/ankang.sqlite --port 8050 [--bare]
+    python -m console.duty.serve --db data/ankang.sqlite --port 8050 [--bare] [--workers N] [--server granian|waitress]
 
 `--bare` serves only the duty API (no Dash pages), for the crash test and ingest benchmarks.
 Until console/app.py registers `console.routes.ingest`, this is also how the duty page gets its feed.
+
+granian (Rust HTTP/1 parsing and I/O; the WSGI app runs on `--threads` Python threads per worker) measured about
+half the server CPU per event of waitress, whose pure-Python HTTP handling was the biggest single cost. Both
+servers run the same Flask app built by `build()`, in each worker process after the fork: every worker has its
+own group-commit writer, and the writers take turns through a file lock (console.duty.writer), so "committed
+before the 2xx" holds across workers. Every worker dies with the main process (kill -9 of the server leaves no
+worker holding the port or the database), and exactly one worker at a time runs the background sweeper.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import secrets
@@ -18,6 +26,8 @@ import sys
 
 from flask import Flask
 
+SERVERS = ("granian", "waitress")
+
 
 def security_settings(**overrides):
     """The console's security settings with POST /api/events public: it authenticates by the source's own key."""
@@ -26,10 +36,12 @@ def security_settings(**overrides):
     from console.security.config import Settings
 
     base = Settings.from_env(**overrides)
-    return replace(base, public_paths=tuple(base.public_paths) + ("/api/events",))
+    return replace(base, public_paths=tuple(base.public_paths) + ("/api/events", "/api/events/batch"))
 
 
 def build(db: str, bare: bool = False, sweep: bool = True) -> Flask:
+    """The WSGI app. `sweep=True` starts the background sweeper (it runs in one process at a time, see
+    `console.routes.ingest.start_sweeper`)."""
     from console.routes import ingest
     from console.store import make_engine
 
@@ -41,33 +53,119 @@ def build(db: str, bare: bool = False, sweep: bool = True) -> Flask:
     from console.services.context import CONTEXT_KEY
 
     app = create_app(db, security_settings=security_settings())
-    if "duty_post_event" not in app.server.view_functions:
+    if "pingan_duty_ingest" not in app.server.extensions:
         ingest.register(app.server, app.server.config[CONTEXT_KEY].engine, sweep=sweep)
     return app.server
 
 
-def _die_with_parent() -> None:
-    """Linux: this child gets SIGKILL when its parent dies (kill -9 of the server takes its workers with it)."""
+def _die_with_parent(parent: int) -> None:
+    """Linux: this child gets SIGKILL when its parent dies (kill -9 of the server takes its workers with it).
+    If the parent died before prctl took effect, exit now."""
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def fork_workers(n: int) -> int:
-    """Fork n-1 children before anything starts a thread; returns this process's worker number (0 = parent).
-    All of them accept on the socket the caller bound before forking."""
-    os.environ.setdefault("PINGAN_SECRET_KEY", secrets.token_hex(32))  # one signing key for every worker
+    """waitress: fork n-1 children before anything starts a thread; returns this process's worker number
+    (0 = parent). All of them accept on the socket the caller bound before forking."""
     parent = os.getpid()
     for worker in range(1, n):
         if os.fork() == 0:
-            _die_with_parent()
-            if os.getppid() != parent:  # the parent died before prctl took effect
-                os._exit(1)
+            _die_with_parent(parent)
             return worker
     return 0
+
+
+def buffered(app, limit: int = 256 * 1024):
+    """WSGI middleware: a response whose Content-Length is at most `limit` goes back as one bytes object in a list.
+    granian sends a list in one call; any other iterable it drains chunk by chunk through its runtime, which
+    profiled as ~20 % of the server's GIL time for the ingest answers (a few dozen bytes each)."""
+
+    def wsgi(environ, start_response):
+        length = []
+
+        def start(status, headers, exc_info=None):
+            length[:] = [v for k, v in headers if k.lower() == "content-length"]
+            return start_response(status, headers, exc_info)
+
+        out = app(environ, start)
+        if isinstance(out, list) or not length or int(length[0]) > limit:
+            return out
+        try:
+            return [b"".join(out)]
+        finally:
+            if hasattr(out, "close"):
+                out.close()
+
+    return wsgi
+
+
+def _worker_app(db: str, bare: bool, parent: int, switch_interval: float) -> Flask:
+    """granian: runs in each worker process (after the fork) and returns the app it serves."""
+    _die_with_parent(parent)
+    sys.setswitchinterval(switch_interval)
+    logging.basicConfig(level=logging.WARNING)
+    server = build(db, bare)
+    server.wsgi_app = buffered(server.wsgi_app)
+    return server
+
+
+def port_free(host: str, port: int) -> bool:
+    """True if nothing listens on (host, port). granian binds with SO_REUSEPORT on Linux, so a second server (or a
+    worker that outlived a crashed one) on the same port would otherwise start silently and share the traffic."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def serve_granian(args) -> None:
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+    from granian.server import MPServer
+
+    if not port_free(args.host, args.port):
+        raise SystemExit(f"{args.host}:{args.port} 已被占用（另一个服务器在运行？）")
+
+    server = MPServer(
+        "console.duty.serve:build", address=args.host, port=args.port, interface=Interfaces.WSGI,
+        workers=args.workers, blocking_threads=args.threads, http=HTTPModes.http1, websockets=False,
+        backlog=2048, respawn_failed_workers=True, workers_kill_timeout=10,
+        # granian's info lines (spawning, listening) and its warning that more Python threads than cores "seems
+        # high" (threads here mostly wait for the group commit) are noise; errors (a worker exiting) still show
+        log_level=LogLevels.error)
+    server.on_startup(lambda: print(f"listening on http://{args.host}:{args.port} (granian, {args.workers} worker(s),"
+                                    f" {args.threads} threads each)", flush=True))
+    # every argument is picklable: granian may start workers with multiprocessing's "spawn" (Python ≥ 3.14)
+    server.serve(target_loader=functools.partial(_worker_app, args.db, args.bare, os.getpid(), args.switch_interval),
+                 wrap_loader=False)
+
+
+def serve_waitress(args) -> None:
+    from waitress import serve
+
+    # waitress warns on every queued task once its threads are busy: a burst of log lines that costs CPU exactly
+    # when there is none to spare. Queueing under load is normal here (requests wait for the group commit).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    sys.setswitchinterval(args.switch_interval)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))  # waitress starts listening once the app is built: until then, refused
+    worker = fork_workers(args.workers) if args.workers > 1 else 0
+    app = build(args.db, args.bare)
+    if worker == 0:
+        print(f"listening on http://{args.host}:{args.port} (waitress, {args.workers} worker(s))", flush=True)
+    serve(app, sockets=[sock], threads=args.threads, connection_limit=1000, channel_timeout=30, backlog=2048,
+          _quiet=True)
 
 
 def main(argv=None) -> None:
@@ -75,7 +173,10 @@ def main(argv=None) -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8050)
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("PINGAN_THREADS", "16")))
+    ap.add_argument("--server", choices=SERVERS, default=os.environ.get("PINGAN_SERVER", "granian"),
+                    help="HTTP server (default granian; waitress is the pure-Python fallback)")
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("PINGAN_THREADS", "16")),
+                    help="request threads per worker process")
     ap.add_argument("--bare", action="store_true")
     ap.add_argument("--workers", type=int, default=int(os.environ.get("PINGAN_WORKERS", "1")),
                     help="processes sharing the port; their group-commit writers take turns through a file lock")
@@ -83,23 +184,9 @@ def main(argv=None) -> None:
                     help="GIL switch interval in seconds (default: Python's 0.005; 0.0005 measured no better here)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    # waitress warns on every queued task once its threads are busy: a burst of log lines that costs CPU exactly
-    # when there is none to spare. Queueing under load is normal here (requests wait for the group commit).
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    # The writer and the request threads hand the GIL back and forth around every SQLite call, socket write and
-    # numba kernel; with the default 5 ms interval a thread that released it waits up to 5 ms to get it back.
-    sys.setswitchinterval(args.switch_interval)
-    from waitress import serve
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))  # waitress starts listening once the app is built: until then, refused
-    worker = fork_workers(args.workers) if args.workers > 1 else 0
-    app = build(args.db, args.bare, sweep=worker == 0)  # one sweeper for all workers
-    if worker == 0:
-        print(f"listening on http://{args.host}:{args.port} ({args.workers} worker(s))", flush=True)
-    serve(app, sockets=[sock], threads=args.threads, connection_limit=1000, channel_timeout=30, backlog=2048,
-          _quiet=True)
+    # one session-signing key for every worker (and for a worker granian respawns)
+    os.environ.setdefault("PINGAN_SECRET_KEY", secrets.token_hex(32))
+    (serve_granian if args.server == "granian" else serve_waitress)(args)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class SourceKeys:
         self._rows: dict[str, tuple[str, str]] = {}
         self._stamp = 0.0
         self._lock = threading.Lock()
+        self._verified: dict[str, str] = {}  # key → the stored hash it was verified against
 
     def _refresh(self) -> None:
         with self.sessions() as s:
@@ -61,7 +62,18 @@ class SourceKeys:
             if time.monotonic() - self._stamp > self.ttl or prefix not in self._rows:
                 self._refresh()
             found = self._rows.get(prefix)
-        return found[0] if found and verify_api_key(key, found[1]) else None
+        if found is None:
+            return None
+        # A key verified once is remembered with the hash it matched: later requests with it skip the SHA-256
+        # while that hash is still the source's current one (a rotated or disabled key stops as before).
+        if self._verified.get(key) == found[1]:
+            return found[0]
+        if not verify_api_key(key, found[1]):
+            return None
+        if len(self._verified) >= 1024:
+            self._verified.clear()
+        self._verified[key] = found[1]
+        return found[0]
 
 
 def main(argv=None) -> None:

@@ -16,10 +16,13 @@ idempotent (ON CONFLICT), so retrying a batch whose commit may have landed is sa
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import queue
+import tempfile
 import threading
+import time
 from datetime import datetime
 from typing import Callable
 
@@ -30,6 +33,16 @@ from console.store.session import sqlite_path
 from .rawsql import Raw
 
 log = logging.getLogger(__name__)
+
+
+def lock_path(engine: Engine, name: str) -> str:
+    """A lock file shared by every process using this database: beside a SQLite file, else in the temp folder
+    (one per database URL; it coordinates the processes of one host)."""
+    path = sqlite_path(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    if path is not None:
+        return f"{path}.{name}.lock"
+    url = engine.url.render_as_string(hide_password=True)
+    return os.path.join(tempfile.gettempdir(), f"pingan-{hashlib.sha256(url.encode()).hexdigest()[:16]}.{name}.lock")
 
 
 class WriterClosed(RuntimeError):
@@ -70,8 +83,8 @@ class GroupWriter:
         self.fsync = os.environ.get("PINGAN_DUTY_FSYNC", "1") != "0" if fsync is None else fsync
         # Several server processes on one SQLite file: their writers take turns through a file lock (a blocked
         # flock wakes the moment it is released, unlike SQLite's busy handler that sleeps in 1–100 ms steps).
-        path = sqlite_path(str(engine.url)) if engine.dialect.name == "sqlite" else None
-        self._lock_file = open(f"{path}.duty-writer.lock", "a+b") if path is not None else None
+        sqlite = engine.dialect.name == "sqlite" and sqlite_path(str(engine.url)) is not None
+        self._lock_file = open(lock_path(engine, "duty-writer"), "a+b") if sqlite else None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
@@ -87,6 +100,25 @@ class GroupWriter:
                 raise WriterClosed("writer stopped")
             self._queue.put((job, slot))
         return slot.get(timeout)
+
+    def submit_many(self, jobs: list[Callable], timeout: float = 30.0) -> list[tuple[bool, object]]:
+        """Queue all `jobs` at once (so they share batches) and wait for every one: a list of (ok, result or
+        exception) in order, each available only after the batch holding that job was committed. A job the
+        writer has not answered within `timeout` (counted from the start) gets (False, TimeoutError)."""
+        slots = [_Slot() for _ in jobs]
+        with self._lock:
+            if self._closed:
+                raise WriterClosed("writer stopped")
+            for job, slot in zip(jobs, slots):
+                self._queue.put((job, slot))
+        deadline = time.monotonic() + timeout
+        out = []
+        for slot in slots:
+            try:
+                out.append((True, slot.get(max(0.0, deadline - time.monotonic()))))
+            except Exception as exc:  # noqa: BLE001 - the job's own error (or the timeout) is its result
+                out.append((False, exc))
+        return out
 
     def close(self, timeout: float = 10.0) -> None:
         with self._lock:

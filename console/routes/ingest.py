@@ -1,14 +1,17 @@
 """Duty ingest routes (see docs/openapi/events.yaml):
 
 POST /api/events                 one event from a source system (X-API-Key: the source's key)
+POST /api/events/batch           up to 500 events in one request, a result per event
 GET  /api/areas?lon=&lat=        point → county / town / village / grid
 GET  /api/alerts/changes?cursor= alerts changed after the cursor, in the viewer's scope
 
-Register with `ingest.register(app.server, engine)`.
+Register with `ingest.register(app.server, engine)`. The two POSTs are answered by a WSGI endpoint in front of
+Flask (`console.routes.events`); the GETs are Flask routes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -21,9 +24,10 @@ from console.duty import feed
 from console.duty.geo import locator
 from console.duty.ingest import IngestError, Ingestor
 from console.duty.sources import SourceKeys
+from console.duty.writer import lock_path
+from console.routes.events import BATCH, EVENTS, EventsEndpoint, dumps
 from console.security.hardening import RateLimiter
 
-MAX_BODY = 64 * 1024
 SWEEP_CHUNK = 200
 log = logging.getLogger(__name__)
 
@@ -38,9 +42,10 @@ def _error(status: int, code: str, reason: str) -> Response:
 
 
 def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 600_000,
-             burst: int = 20_000, sweep: bool = False) -> Ingestor:
-    """Add the three routes. `viewer()` gives the scope for the change feed (default: console's current_viewer).
-    `sweep=True` also starts the background sweeper (camera offline > T, auto-escalation of unacknowledged alerts)."""
+             burst: int = 20_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = ()) -> Ingestor:
+    """Add the routes. `viewer()` gives the scope for the change feed (default: console's current_viewer).
+    `sweep=True` also starts the background sweeper (camera offline > T, auto-escalation of unacknowledged alerts).
+    `headers`: added to every answer of the two POSTs (the console's static security headers)."""
     ingestor = Ingestor.create(engine, config)
     try:
         locator(engine)  # build the grid index now, not on the first POST
@@ -53,32 +58,12 @@ def register(server: Flask, engine, *, viewer=None, config: dict | None = None, 
     if viewer is None:
         from console.services.viewer import current_viewer as viewer
 
-    def post_event():
-        key = request.headers.get("X-API-Key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
-        source = keys.source_for(key.strip())
-        if source is None:
-            return _error(401, "bad_key", "缺少或无效的接口密钥（X-API-Key）")
-        if not limiter.allow(source):
-            return _error(429, "rate_limited", "请求过于频繁")
-        if request.content_length is None and request.headers.get("Transfer-Encoding"):
-            return _error(411, "length_required", "请提供 Content-Length")
-        if (request.content_length or 0) > MAX_BODY:
-            return _error(413, "too_large", f"请求体超过 {MAX_BODY} 字节")
-        if request.mimetype != "application/json":
-            return _error(415, "not_json", "Content-Type 必须是 application/json")
-        raw = request.get_data(cache=False)
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, "malformed_json", f"JSON 无法解析: {str(exc)[:120]}")
-        try:
-            status, out = ingestor.ingest(source, body)
-        except IngestError as exc:
-            return _error(exc.status, exc.code, exc.reason)
-        except TimeoutError:  # the writer is stuck (e.g. the database locked for long): the event may or may
-            # not be stored — a retry with the same event_id is safe either way
-            return _json({"error": "busy", "reason": "写入繁忙，请稍后用同一 event_id 重试"}, 503, **{"Retry-After": "1"})
-        return _json(out, status, **({"Idempotent-Replay": "true"} if status == 200 else {}))
+    endpoint = EventsEndpoint(ingestor, keys, limiter, headers)
+    server.wsgi_app = endpoint.wrap(server.wsgi_app)  # answers both POSTs before Flask sees them
+
+    def post_event():  # reached only if something replaced server.wsgi_app after register(): same answers
+        status, body, extra = endpoint.answer(request.environ)
+        return Response(dumps(body), status, mimetype="application/json", headers=[*endpoint.headers, *extra])
 
     def areas():
         try:
@@ -98,9 +83,11 @@ def register(server: Flask, engine, *, viewer=None, config: dict | None = None, 
         with ingestor.sessions() as s:
             return _json(feed.changes(s, viewer().scope, cursor))
 
-    server.add_url_rule("/api/events", "duty_post_event", post_event, methods=["POST"])
+    server.add_url_rule(EVENTS, "duty_post_event", post_event, methods=["POST"])
+    server.add_url_rule(BATCH, "duty_post_events", post_event, methods=["POST"])
     server.add_url_rule("/api/areas", "duty_areas", areas, methods=["GET"])
     server.add_url_rule("/api/alerts/changes", "duty_changes", changes, methods=["GET"])
+    server.extensions["pingan_duty_ingest"] = ingestor
     return ingestor
 
 
@@ -126,9 +113,14 @@ def sweep_once(ingestor: Ingestor) -> dict:
 
 
 def start_sweeper(ingestor: Ingestor) -> threading.Thread:
+    """The sweeper thread. Every server process starts one, but it first waits for an exclusive file lock on the
+    database (`<db>.duty-sweep.lock`), so exactly one process sweeps at a time; when that process dies, the lock
+    is released and another one's sweeper takes over."""
     every = float((ingestor.config.get("camera_offline") or {}).get("sweep_seconds", 30))
 
     def run():
+        lock = open(lock_path(ingestor.engine, "duty-sweep"), "a+b")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held until this process exits (the file stays open)
         while True:
             try:
                 sweep_once(ingestor)

@@ -62,6 +62,17 @@ def _csp(settings: Settings) -> str:
             "frame-ancestors 'none'")
 
 
+def static_headers(settings: Settings) -> list[tuple[str, str]]:
+    """The security headers every answer carries (Content-Security-Policy first: a route may set its own)."""
+    out = [("Content-Security-Policy", _csp(settings)), ("X-Frame-Options", "DENY"),
+           ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+           ("Cross-Origin-Opener-Policy", "same-origin"),
+           ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
+    if settings.secure_cookie:
+        out.append(("Strict-Transport-Security", "max-age=31536000"))
+    return out
+
+
 @dataclass
 class Security:
     server: Flask
@@ -284,13 +295,8 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
     def headers(resp: Response):
         h = resp.headers
         h.setdefault("Content-Security-Policy", _csp(settings))
-        h["X-Frame-Options"] = "DENY"
-        h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "same-origin"
-        h["Cross-Origin-Opener-Policy"] = "same-origin"
-        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if settings.secure_cookie:
-            h["Strict-Transport-Security"] = "max-age=31536000"
+        for name, value in static_headers(settings)[1:]:
+            h[name] = value
         if resp.mimetype in ("text/html", "application/json") and not request.path.startswith("/_dash-component-suites"):
             h["Cache-Control"] = "no-store"
         state = getattr(g, "pingan_session", None)

@@ -138,7 +138,24 @@
         load: loadAgGrid,
     };
     window[AG_NS] = stand_in;
-    window.pingan.lazy = {loadAgGrid: loadAgGrid};
+    /* Ahead of need: the main bundle, then the chunk its grid loads on first mount (a webpack chunk that
+     * registers itself when run, so the later import finds it installed). */
+    let chunkLoading = null;
+    function prefetchAgGrid() {
+        return loadAgGrid().then(function () {
+            if (!chunkLoading) {
+                chunkLoading = new Promise(function (resolve) {
+                    const script = document.createElement("script");
+                    script.src = prefix() + SUITES + "dash_ag_grid/async-community.js";
+                    script.async = true;
+                    script.onload = script.onerror = function () { resolve(); };
+                    document.body.appendChild(script);
+                });
+            }
+            return chunkLoading;
+        });
+    }
+    window.pingan.lazy = {loadAgGrid: loadAgGrid, prefetchAgGrid: prefetchAgGrid};
     /* Only the overview (the command hall's first view) waits for its grid level; the list pages (值班,
      * 矛盾纠纷, 账户, 审计 …) start fetching AG Grid at once, beside the other scripts, as before. */
     if (window.location.pathname !== prefix()) { loadAgGrid().catch(function () { return null; }); }

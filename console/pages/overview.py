@@ -11,7 +11,7 @@ from __future__ import annotations
 import dash
 import dash_ag_grid as dag
 import dash_leaflet as dl
-from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
 from console.security import guard
@@ -244,14 +244,15 @@ clientside_callback(
 )
 
 
-# A village's next step is usually one of its grids, whose table needs AG Grid (1.3 MB of script): fetch and
-# run it while the browser is idle on the village, so that neither the grid step nor the one after it waits.
+# Below a town the path leads to grids, whose table needs AG Grid (1.3 MB of script and a 0.25 MB chunk):
+# fetch and run both while the browser is idle on the town or village, so that neither the grid step nor
+# the one after it waits for them.
 clientside_callback(
     """function(code) {
         const lazy = window.pingan && window.pingan.lazy;
-        if (!code || code.length < 12 || !lazy) { return window.dash_clientside.no_update; }
+        if (!code || code.length < 9 || !lazy) { return window.dash_clientside.no_update; }
         const idle = window.requestIdleCallback || function(f) { return setTimeout(f, 200); };
-        idle(function() { lazy.loadAgGrid().catch(function() { return null; }); }, {timeout: 3000});
+        idle(function() { lazy.prefetchAgGrid().catch(function() { return null; }); }, {timeout: 1500});
         return code;
     }""",
     Output(ID.PREFETCH, "data"), Input(ID.RESOLVED, "data"),
@@ -275,7 +276,9 @@ def _table(rows: list[dict]) -> dag.AgGrid:
 )
 def show_grid_table(code, tab):
     if not code or len(code) != 15:
-        return {"display": "none"}, None, None
+        # Hidden, not torn down: unmounting AG Grid with its rows cost the step after a grid view ~100-300 ms;
+        # the next grid view updates the same table in place.
+        return {"display": "none"}, no_update, no_update
     ctx, viewer = current_context(), current_viewer()
     need = perm.VIEW_CASES if tab == "cases" else perm.VIEW_PERSONS
     if not viewer.can(need):

@@ -121,11 +121,12 @@ def test_drill_down_city_to_grid_and_back(page, console_url, world_db):
             page.wait_for_function("() => { const gd = document.querySelector('#ov-trend.js-plotly-plot');"
                                    " return gd && gd.data !== window.__paTrendData; }", timeout=30000)
             assert page.evaluate("document.querySelector('#ov-trend.js-plotly-plot').dataset.paMark") == "first"
-        if depth == 9:  # above village level AG Grid is not fetched at all
-            assert not any("dash_ag_grid.min.js" in u for u in page.requests)
-        if depth == 12:  # on a village it is fetched ahead, while the browser is idle (the next step is a grid)
-            page.wait_for_function("() => performance.getEntriesByType('resource')"
-                                   ".some(e => e.name.includes('dash_ag_grid/dash_ag_grid.min.js'))", timeout=30000)
+        if depth == 6:  # above town level AG Grid is not fetched at all
+            assert not any("dash_ag_grid" in u for u in page.requests)
+        if depth == 9:  # from a town down it is fetched ahead, while the browser is idle (the path leads to grids)
+            page.wait_for_function("() => ['dash_ag_grid/dash_ag_grid.min.js', 'dash_ag_grid/async-community.js']"
+                                   ".every(f => performance.getEntriesByType('resource').some(e => e.name.includes(f)))",
+                                   timeout=30000)
         crumbs = page.locator(".pa-crumbs").inner_text()
         assert crumbs.startswith("安康市")
     # grid level: the side table lists the grid's persons with identity numbers masked

@@ -24,7 +24,14 @@ def console(tiny_template, tmp_path):
 def _dropdown(page, dom_id, text):
     page.click(f"#{dom_id}")
     page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    option = page.get_by_role("option", name=text, exact=True).first
+    try:  # click the option itself: Enter on a busy machine can pick before the list is filtered
+        option.wait_for(timeout=10000)
+        option.click()
+    except Exception:  # a dropdown without option roles: the keyboard then
+        page.keyboard.press("Enter")
+    page.wait_for_function("([id, t]) => (document.getElementById(id) || {}).innerText.includes(t)",
+                           arg=[dom_id, text])
 
 
 def test_register_route_close(console):

@@ -2,10 +2,10 @@
 
     python -m console.vendoring assets/vendor/plotly-basic.min.js
 
-plotly.js ships a few internet addresses as plain strings. Each is rewritten here:
-- `topojsonURL` default (cdn.plot.ly): the app's own folder; geo traces are not in the basic bundle anyway;
-- the modebar logo link and the links in error/format help texts: no address, the same words;
-- the licence banners keep their attribution, without the `http(s)://` that makes them look fetchable.
+plotly.js ships a few internet addresses as plain strings. They are rewritten here:
+- the `topojsonURL` default (the vendor's CDN): the app's own folder; geo traces are not in the basic bundle;
+- every other address (the modebar logo link, help-text links, licence banners) loses its `http(s)://`, so
+  the words stay and nothing looks fetchable.
 What remains are the XML namespace names (http://www.w3.org/2000/svg …): identifiers the DOM requires
 verbatim in createElementNS, never requested. `offline_problems` lists anything else, and a test keeps the
 committed bundles free of it.
@@ -19,19 +19,8 @@ from pathlib import Path
 
 LOCAL_TOPOJSON = "assets/vendor/topojson/"
 
-PLOTLY_REWRITES = (
-    ('topojsonURL:{valType:"string",noBlank:!0,dflt:"https://cdn.plot.ly/un/"}',
-     f'topojsonURL:{{valType:"string",noBlank:!0,dflt:"{LOCAL_TOPOJSON}"}}'),
-    ('r.href="https://plotly.com/"', 'r.href="#"'),
-    ("For more details, see https://plotly.com/javascript/animations/",
-     "For more details, see the plotly.js animation documentation"),
-    ('FORMAT_LINK:"https://github.com/d3/d3-format/tree/v1.4.5#d3-format"', 'FORMAT_LINK:"d3-format v1.4.5"'),
-    ('DATE_FORMAT_LINK:"https://github.com/d3/d3-time-format/tree/v2.2.3#locale_format"',
-     'DATE_FORMAT_LINK:"d3-time-format v2.2.3"'),
-    ("MIT License: http://getify.mit-license.org", "MIT License: getify.mit-license.org"),
-    ("(@voidqk), http://syntheti.cc", "(@voidqk), syntheti.cc"),
-    ("Project Home: https://github.com/voidqk/polybooljs", "Project Home: github.com/voidqk/polybooljs"),
-)
+# The topojson default points at the vendor's CDN: the app's own folder instead.
+_TOPOJSON_DEFAULT = re.compile(r'(topojsonURL:\{valType:"string",noBlank:!0,dflt:")[^"]*(")')
 
 # XML namespace names: identifiers, not addresses anything fetches.
 NAMESPACES = frozenset({
@@ -41,17 +30,20 @@ NAMESPACES = frozenset({
 _URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?:/[^\s\"'`)<>\\]*)?")
 
 
+def _is_namespace(url: str) -> bool:
+    return url.rstrip("/") + "/" in {n.rstrip("/") + "/" for n in NAMESPACES}
+
+
 def offline_plotly(text: str) -> str:
-    """The bundle with every internet address rewritten (idempotent)."""
-    for old, new in PLOTLY_REWRITES:
-        text = text.replace(old, new)
-    return text
+    """The bundle with every internet address rewritten (idempotent): the topojson default to the app's own
+    folder, every other address but the XML namespace names to its words without the `http(s)://`."""
+    text = _TOPOJSON_DEFAULT.sub(lambda m: m.group(1) + LOCAL_TOPOJSON + m.group(2), text)
+    return _URL.sub(lambda m: m.group(0) if _is_namespace(m.group(0)) else m.group(0).split("://", 1)[1], text)
 
 
 def offline_problems(text: str) -> list[str]:
     """Internet addresses left in a served file, other than XML namespace names."""
-    return sorted({m.group(0) for m in _URL.finditer(text)
-                   if m.group(0).rstrip("/") + "/" not in {n.rstrip("/") + "/" for n in NAMESPACES}})
+    return sorted({m.group(0) for m in _URL.finditer(text) if not _is_namespace(m.group(0))})
 
 
 def main(argv: list[str] | None = None) -> int:

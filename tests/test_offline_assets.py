@@ -26,3 +26,12 @@ def test_vendored_plotly_is_the_offline_rewrite():
 def test_the_check_catches_an_address_and_spares_namespaces():
     sample = 'a="https://cdn.plot.ly/un/";b=document.createElementNS("http://www.w3.org/2000/svg","g")'
     assert offline_problems(sample) == ["https://cdn.plot.ly/un/"]
+
+
+def test_the_rewrite_localises_topojson_and_unlinks_the_rest():
+    sample = ('topojsonURL:{valType:"string",noBlank:!0,dflt:"https://cdn.plot.ly/un/"};r.href="https://plotly.com/";'
+              'e=createElementNS("http://www.w3.org/2000/svg","g")')
+    out = offline_plotly(sample)
+    assert 'dflt:"assets/vendor/topojson/"' in out and 'r.href="plotly.com/"' in out
+    assert "http://www.w3.org/2000/svg" in out and offline_problems(out) == []
+    assert offline_plotly(out) == out

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import dash
-from dash import Input, Output, State, clientside_callback, dcc, html
+from dash import Input, Output, clientside_callback, dcc, html
 
 from console import first_view, lazy_assets
 from console.config import Settings

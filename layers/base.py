@@ -103,7 +103,7 @@ class PointLayer(Layer):
 
     def detail(self, session: Session, scope: AreaScope, fid: int) -> list | None:
         row = session.get(self.model, fid)
-        if row is None or not scope.allows(row.grid_code or row.village_code or row.county_code):
+        if row is None or not scope.allows(row.finest_area):
             return None
         return self.describe(row) if self.describe else []
 

@@ -54,7 +54,7 @@ def act(s: Session, viewer, alert_id: int, action: str, note: str = "", *, assig
         guard.require(viewer, ALERT_ACT, f"alert:{alert_id}", detail={"action": action}, session=s)
     elif not viewer.can(ALERT_ACT):  # the demo viewer before security is wired
         raise guard.AccessDenied(permission=ALERT_ACT, object=f"alert:{alert_id}")
-    if not viewer.scope.allows(alert.grid_code or alert.village_code or alert.county_code):
+    if not viewer.scope.allows(alert.finest_area):
         raise ActionError("该预警不在您的数据范围内")
     if action == "dispatch" and not (assignee or "").strip():
         raise ActionError("派单需要选择派往对象")

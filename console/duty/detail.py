@@ -46,7 +46,7 @@ def person_record(s: Session, person_id: int | None) -> dict | None:
 
 def alert_detail(s: Session, viewer, alert_id: int) -> dict | None:
     alert = s.get(Alert, alert_id)
-    if alert is None or not viewer.scope.allows(alert.grid_code or alert.village_code or alert.county_code):
+    if alert is None or not viewer.scope.allows(alert.finest_area):
         return None
     info = s.get(AlertInfo, alert_id)
     person_id = info.person_id if info else None

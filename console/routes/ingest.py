@@ -22,7 +22,7 @@ from flask import Flask, Response, request
 
 from console.duty import feed
 from console.duty.geo import locator
-from console.duty.ingest import IngestError, Ingestor
+from console.duty.ingest import Ingestor
 from console.duty.sources import SourceKeys
 from console.duty.writer import lock_path
 from console.routes.events import BATCH, EVENTS, EventsEndpoint, dumps

@@ -104,7 +104,7 @@ def feature_detail(key: str, fid: int):
         row = s.get(spec.model, fid) if spec.model is not None else None
         if row is None:
             return _refuse(404, "记录不存在或无权查看")
-        area = row.grid_code or row.village_code or row.town_code or row.county_code
+        area = row.finest_area
         try:
             guard.require_area(viewer, area, obj)  # outside the scope: 403, audited
         except AccessDenied:

@@ -35,10 +35,6 @@ class UnmaskError(LookupError):
     """Unknown kind, field or record (non-revealing message)."""
 
 
-def _area(row) -> str | None:
-    return row.grid_code or row.village_code or getattr(row, "town_code", None) or getattr(row, "county_code", None)
-
-
 def _locate(s: Session, kind: str, record_id: int) -> tuple[str | None, object, dict]:
     """(area code that decides the scope, object holding the revealable fields, audit detail) for one record."""
     if kind in ("person", "household", "org"):
@@ -46,7 +42,7 @@ def _locate(s: Session, kind: str, record_id: int) -> tuple[str | None, object, 
         row = s.get(model, record_id)
         if row is None:
             raise UnmaskError(NOT_FOUND)
-        return _area(row), row, {}
+        return row.finest_area, row, {}
     if kind == "party":
         row = s.execute(select(DisputeParty.id_number, DisputeParty.phone, Dispute.code, Dispute.grid_code,
                                Dispute.village_code)
@@ -60,7 +56,7 @@ def _locate(s: Session, kind: str, record_id: int) -> tuple[str | None, object, 
         person = s.get(Person, info.person_id) if info is not None and info.person_id is not None else None
         if alert is None or person is None:
             raise UnmaskError(NOT_FOUND)
-        return alert.grid_code or alert.village_code or alert.county_code, person, {"person": person.id}
+        return alert.finest_area, person, {"person": person.id}
     if kind == "worker":
         worker = s.get(GridWorker, record_id)
         if worker is None:

@@ -45,6 +45,11 @@ class Located:
     # population tables keep only that one, smaller tables also index each level for GROUP BY.
     indexed_levels: tuple[str, ...] = ("county", "town", "village", "grid")
 
+    @property
+    def finest_area(self) -> str | None:
+        """The most precise area code the record has: what decides whether a scope covers it."""
+        return self.grid_code or self.village_code or self.town_code or self.county_code
+
     @declared_attr.directive
     def __table_args__(cls):  # noqa: N805 - SQLAlchemy hook
         name = cls.__tablename__

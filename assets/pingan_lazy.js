@@ -25,6 +25,22 @@
         }
     }
 
+    /* One script from this server, once: later calls get the same promise; a failed load may be retried. */
+    const scripts = {};
+    function loadScript(path) {
+        if (!scripts[path]) {
+            scripts[path] = new Promise(function (resolve, reject) {
+                const script = document.createElement("script");
+                script.src = prefix() + path;
+                script.async = true;
+                script.onload = function () { resolve(); };
+                script.onerror = function () { delete scripts[path]; reject(new Error(path + " failed to load")); };
+                document.head.appendChild(script);
+            });
+        }
+        return scripts[path];
+    }
+
     /* Plotly: Dash sets _dashPlotlyJSURL once the renderer mounts; keep its prefix, swap the file. */
     let plotlyPrefix = null;
     Object.defineProperty(window, "_dashPlotlyJSURL", {
@@ -37,21 +53,9 @@
     });
     /* The overview's charts: plain divs drawn with Plotly.react once a step is painted (no dcc.Graph, whose
      * mount would fetch and parse Plotly's 1.1 MB during the first view). */
-    let plotlyLoading = null;
-
     function loadPlotly() {
         if (window.Plotly) { return Promise.resolve(window.Plotly); }
-        if (!plotlyLoading) {
-            plotlyLoading = new Promise(function (resolve, reject) {
-                const script = document.createElement("script");
-                script.src = prefix() + PLOTLY;
-                script.async = true;
-                script.onload = function () { resolve(window.Plotly); };
-                script.onerror = function () { plotlyLoading = null; reject(new Error("Plotly failed to load")); };
-                document.head.appendChild(script);
-            });
-        }
-        return plotlyLoading;
+        return loadScript(PLOTLY).then(function () { return window.Plotly; });
     }
 
     const CHART_CONFIG = {displayModeBar: false, displaylogo: false, responsive: true};
@@ -85,29 +89,15 @@
     /* AG Grid */
     if (window[AG_NS]) { return; }  // served eagerly after all: nothing to defer
     let real = null;
-    let loading = null;
 
     function loadAgGrid() {
         if (real) { return Promise.resolve(real); }
-        if (!loading) {
-            loading = new Promise(function (resolve, reject) {
-                const script = document.createElement("script");
-                script.src = prefix() + AG_BUNDLE;
-                script.async = true;
-                script.onload = function () {
-                    const lib = window[AG_NS];
-                    if (lib && lib !== stand_in && lib.AgGrid) {
-                        real = lib;
-                        resolve(lib);
-                    } else {
-                        reject(new Error("AG Grid did not register"));
-                    }
-                };
-                script.onerror = function () { loading = null; reject(new Error("AG Grid failed to load")); };
-                document.body.appendChild(script);
-            });
-        }
-        return loading;
+        return loadScript(AG_BUNDLE).then(function () {
+            const lib = window[AG_NS];
+            if (!(lib && lib !== stand_in && lib.AgGrid)) { throw new Error("AG Grid did not register"); }
+            real = lib;
+            return lib;
+        });
     }
 
     function LazyAgGrid(props) {
@@ -140,20 +130,8 @@
     window[AG_NS] = stand_in;
     /* Ahead of need: the main bundle, then the chunk its grid loads on first mount (a webpack chunk that
      * registers itself when run, so the later import finds it installed). */
-    let chunkLoading = null;
     function prefetchAgGrid() {
-        return loadAgGrid().then(function () {
-            if (!chunkLoading) {
-                chunkLoading = new Promise(function (resolve) {
-                    const script = document.createElement("script");
-                    script.src = prefix() + SUITES + "dash_ag_grid/async-community.js";
-                    script.async = true;
-                    script.onload = script.onerror = function () { resolve(); };
-                    document.body.appendChild(script);
-                });
-            }
-            return chunkLoading;
-        });
+        return loadAgGrid().then(function () { return loadScript(SUITES + "dash_ag_grid/async-community.js"); });
     }
     window.pingan.lazy = {loadAgGrid: loadAgGrid, prefetchAgGrid: prefetchAgGrid};
     /* Only the overview (the command hall's first view) waits for its grid level; the list pages (值班,

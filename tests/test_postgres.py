@@ -270,7 +270,7 @@ def test_duty_ingest_is_idempotent_and_raises_alerts_once(world):
 
     url = world.copies["duty"]
     key, ref = make_source(url), samples(url)
-    client = bare_app(url).test_client()
+    client = bare_app(url, clock=lambda: datetime(2026, 11, 26, 3, 0)).test_client()  # "now" for event times
 
     def post(body):
         return client.post("/api/events", data=json.dumps(body), content_type="application/json",

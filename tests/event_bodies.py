@@ -269,3 +269,41 @@ def check_item(store: Store, refs: Refs, body, status: int, answer: dict, tally:
     wrong = [k for k, ok in checks.items() if not ok]
     if wrong:
         tally.note("mismatch", (wrong, body, row))
+
+
+def exercise(post, store: Store, refs: Refs, items: list, batch: bool, tally: Tally, used: list) -> None:
+    """Send `items` ((raw, body) pairs from `raw_body`) one request each, or all in one batch request, and check
+    every answer into `tally`. `post(path, raw) -> (status, parsed JSON answer or None)`."""
+    if not batch:
+        for raw, body in items:
+            before = store.count()
+            status, answer = post("/api/events", raw)
+            tally.bodies += 1
+            check_item(store, refs, body, status, answer or {}, tally)
+            if store.count() - before != (1 if status == 201 else 0):
+                tally.note("mismatch", ("stored rows changed by", store.count() - before, status, answer))
+            if status == 201:
+                used.append(body["event_id"])
+        return
+    before = store.count()
+    status, answer = post("/api/events/batch", b"[" + b", ".join(raw for raw, _ in items) + b"]")
+    tally.bodies += len(items)
+    whole = any(body is None for _, body in items)  # one item is not JSON: the whole request is refused
+    if status >= 500 or answer is None or (whole and not (400 <= status < 500 and answer.get("reason"))) \
+            or (not whole and status != 200):
+        tally.note("5xx" if status >= 500 else "mismatch", ("batch answer", status, answer))
+        return
+    if whole:
+        if store.count() != before:
+            tally.note("mismatch", ("refused batch stored rows", store.count() - before))
+        return
+    results = answer["results"]
+    if len(results) != len(items):
+        tally.note("mismatch", ("batch results", len(results), len(items)))
+        return
+    for (_raw, body), result in zip(items, results):
+        check_item(store, refs, body, result["status"], result, tally)
+        if result["status"] == 201:
+            used.append(body["event_id"])
+    if store.count() - before != sum(1 for r in results if r["status"] == 201):
+        tally.note("mismatch", ("batch stored rows", store.count() - before, [r["status"] for r in results]))

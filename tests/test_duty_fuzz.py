@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from duty_helpers import bare_app, make_source, world_copy
-from event_bodies import Store, Tally, check_item, load_refs, raw_body
+from event_bodies import Store, Tally, exercise, load_refs, raw_body
+
 
 def fuzz(examples: int) -> settings:
     return settings(max_examples=examples, deadline=None, database=None, derandomize=True, print_blob=True,
@@ -32,49 +33,35 @@ def world(small_world_db, tmp_path_factory):
             os.environ.pop("PINGAN_DUTY_FSYNC")
         else:
             os.environ["PINGAN_DUTY_FSYNC"] = fsync
+
+    def post(path: str, raw: bytes):
+        r = client.post(path, data=raw, content_type="application/json", headers={"X-API-Key": key})
+        try:
+            return r.status_code, json.loads(r.get_data())  # every answer is JSON, refusals included
+        except ValueError:
+            return r.status_code, None
+
     store = Store(db, "test")
-    yield {"client": client, "key": key, "refs": load_refs(db), "store": store, "used": [], "tally": Tally()}
+    yield {"post": post, "refs": load_refs(db), "store": store, "used": [], "tally": Tally()}
     store.close()
 
 
-def post(world, path: str, raw: bytes):
-    r = world["client"].post(path, data=raw, content_type="application/json", headers={"X-API-Key": world["key"]})
-    return r.status_code, json.loads(r.get_data())  # every answer is a JSON body, refusals included
+def run(world, items, batch: bool) -> None:
+    tally = world["tally"]
+    exercise(world["post"], world["store"], world["refs"], items, batch, tally, world["used"])
+    assert tally.five_xx == 0 and tally.mismatch == 0, tally.problems
 
 
 @fuzz(200)
 @given(data=st.data())
 def test_generated_single_bodies(world, data):
-    raw, body = data.draw(raw_body(world["refs"], world["used"]))
-    store, tally = world["store"], world["tally"]
-    before = store.count()
-    status, answer = post(world, "/api/events", raw)
-    check_item(store, world["refs"], body, status, answer, tally)
-    assert store.count() - before == (1 if status == 201 else 0), (status, answer, raw[:300])
-    assert tally.five_xx == 0 and tally.mismatch == 0, tally.problems
-    if status == 201:
-        world["used"].append(body["event_id"])
+    run(world, [data.draw(raw_body(world["refs"], world["used"]))], batch=False)
 
 
 @fuzz(60)
 @given(data=st.data())
 def test_generated_batches(world, data):
-    items = data.draw(st.lists(raw_body(world["refs"], world["used"]), min_size=1, max_size=5))
-    store, tally = world["store"], world["tally"]
-    before = store.count()
-    status, answer = post(world, "/api/events/batch", b"[" + b", ".join(raw for raw, _ in items) + b"]")
-    if any(body is None for _, body in items):  # one item is not JSON: the whole request is refused
-        assert 400 <= status < 500 and answer["error"] and answer["reason"], answer
-        assert store.count() == before
-        return
-    assert status == 200, answer
-    results = answer["results"]
-    assert len(results) == len(items)
-    for (_raw, body), result in zip(items, results):
-        check_item(store, world["refs"], body, result["status"], result, tally)
-    assert store.count() - before == sum(1 for r in results if r["status"] == 201)
-    assert tally.five_xx == 0 and tally.mismatch == 0, tally.problems
-    world["used"].extend(body["event_id"] for (_r, body), res in zip(items, results) if res["status"] == 201)
+    run(world, data.draw(st.lists(raw_body(world["refs"], world["used"]), min_size=1, max_size=5)), batch=True)
 
 
 def test_the_generated_bodies_reached_both_answers(world):

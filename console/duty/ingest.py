@@ -161,7 +161,7 @@ class Ingestor:
         if ev["lon"] is not None:
             areas = locator(self.engine).areas(ev["lon"], ev["lat"])
             if areas is None and ev["kind"] == "tag_position" and facts.get("person") and near_city(ev["lon"], ev["lat"]):
-                return {"county": None, "town": None, "village": None, "grid": None}, None  # left the city: a fence exit
+                return dict.fromkeys(("county", "town", "village", "grid")), None  # left the city: a fence exit
             if areas is None:
                 return None, ("location", "outside_ankang", f"location 坐标 ({ev['lon']}, {ev['lat']}) 不在安康市范围内")
             return areas, None

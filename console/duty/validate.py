@@ -113,7 +113,7 @@ def check(body, now: datetime, window: when.Window) -> tuple[dict, list[Problem]
     _payload(body, ev, bad, problems)
     for name in body:
         if name not in FIELDS:
-            shown = name if not text.identifier_problem(name) else repr(name)
+            shown = name if isinstance(name, str) and not text.identifier_problem(name) else repr(name)
             problems.append((shown[:MAX_ID], "unknown_field", f"未知字段 {shown[:MAX_ID]}"))
     if ev["kind"]:
         _needs(body, ev, problems, bad)

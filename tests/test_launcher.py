@@ -79,7 +79,7 @@ def test_no_display_and_port_in_use_fall_back_to_serving(world):
         assert "未检测到图形显示环境" in text and f"端口 {busy} 已被占用" in text, text
         url = next(ln for ln in lines if "已启动" in ln).split("：", 1)[1].strip()
         assert str(busy) not in url
-        # A browser asking for the page is sent to the login form (issue 7); it is served.
+        # A browser asking for the page is sent to the login form; it is served.
         req = urllib.request.Request(url, headers={"Accept": "text/html"})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200 and "/login" in r.url and "平安一张图" in r.read().decode("utf-8")

@@ -1,4 +1,4 @@
-"""`python -m geodata.demo --db URL --scale S --seed K`: build the synthetic Ankang world."""
+"""`python -m world --db URL --scale S --seed K`: build the synthetic Ankang world."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 
 from tqdm import tqdm
 
-from console.security import crypto
+from console.store import crypto
 from console.store.session import StoreError, database_url
 
 from .build import build_and_write
@@ -19,7 +19,7 @@ STEPS = 17  # 10 counties, villages, buildings+grids, 4 record stages, write
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m geodata.demo", description="构建安康市演示数据（合成，不含真实个人信息）")
+    parser = argparse.ArgumentParser(prog="python -m world", description="构建安康市演示数据（合成，不含真实个人信息）")
     parser.add_argument("--db", required=True, help="SQLAlchemy URL 或 SQLite 文件路径")
     parser.add_argument("--scale", type=float, default=1.0, help="人口规模比例 (0,1]，1.0 为全市")
     parser.add_argument("--seed", type=int, default=20201101, help="随机种子（相同种子生成相同数据）")

@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, crypto.DataKeyError) as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
-    with tqdm(total=STEPS, desc="构建演示数据", unit="步", file=sys.stderr) as bar:
+    # One bar that redraws in place on a terminal; in a log (make under CI, a pipe) a bar becomes a page of
+    # lines, so there it is one line before and the summary after.
+    on_terminal = sys.stderr.isatty()
+    if not on_terminal:
+        print(f"构建演示数据（比例 {args.scale}，种子 {args.seed}）……", file=sys.stderr, flush=True)
+    with tqdm(total=STEPS, desc="构建演示数据", unit="步", file=sys.stderr, disable=not on_terminal,
+              bar_format="{desc}: {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt} [{elapsed}] {postfix}") as bar:
         try:
             world = build_and_write(args.seed, args.scale, as_of, args.db, force=args.force, progress=bar)
         except (StoreError, ValueError) as exc:

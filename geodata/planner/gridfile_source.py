@@ -16,6 +16,8 @@ from pathlib import Path
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from geodata.planner.gridfile_encoding import read_ldid
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 FORMAT_LABELS = {"geojson": "GeoJSON", "shp": "Shapefile", "gpkg": "GeoPackage"}
@@ -34,6 +36,7 @@ class Source:
     path: str
     cpg: str | None = None          # raw .cpg text
     has_prj: bool = True
+    ldid: int | None = None         # the DBF header's code-page byte
 
 
 # ---------------------------------------------------------------- opening files
@@ -122,7 +125,7 @@ def open_source(data: bytes, filename: str) -> Iterator[Source]:
         cpg = None
         if ".cpg" in members:
             cpg = (Path(tmp) / "upload.cpg").read_bytes().decode("ascii", "ignore").strip()
-        yield Source("shp", str(Path(tmp) / "upload.shp"), cpg, ".prj" in members)
+        yield Source("shp", str(Path(tmp) / "upload.shp"), cpg, ".prj" in members, read_ldid(str(Path(tmp) / "upload.dbf")))
 
 
 def corrupt(filename: str, exc: Exception) -> GridFileError:

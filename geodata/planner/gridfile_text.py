@@ -42,13 +42,53 @@ def normalize_encoding(value: str | None) -> str | None:
     return _CANONICAL.get(name, name.upper())
 
 
+def _is_hanzi(c: str) -> bool:
+    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000"
+
+
+def _rare_share(text: str) -> tuple[int, float]:
+    """(number of hanzi, share of them outside GB2312). Real place and grid names are almost all GB2312;
+    UTF-8 bytes read as GBK, or GBK bytes read as Big5, give mostly characters outside it."""
+    hanzi = [c for c in text if _is_hanzi(c)]
+    if not hanzi:
+        return 0, 0.0
+    rare = 0
+    for c in hanzi:
+        try:
+            c.encode("gb2312")
+        except UnicodeEncodeError:
+            rare += 1
+    return len(hanzi), rare / len(hanzi)
+
+
+def _utf8_read_as_gbk(text: str) -> bool:
+    """True when the text is UTF-8 bytes decoded as GBK/GB18030: re-encoding it gives valid UTF-8 that
+    reads as more ordinary Chinese than the text itself."""
+    try:
+        alt = text.encode("gb18030").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    n_alt, share_alt = _rare_share(alt)
+    return alt != text and n_alt > 0 and share_alt < _rare_share(text)[1]
+
+
 def looks_mojibake(text: str) -> bool:
-    """Heuristic: Chinese text decoded with the wrong codec shows replacement characters, C1 controls or
-    runs of Latin-1 letters ("°²¿µ"); real grid names have none of these."""
-    if "\ufffd" in text:
+    """Heuristic: Chinese text decoded with the wrong codec. True for replacement characters, control or
+    private-use characters, runs of Latin-1 letters ("°²¿µ": GBK read as Latin-1), UTF-8 read as GBK
+    ("鏂板煄琛楅亾"), and hanzi mostly outside GB2312 (e.g. GBK read as Big5). Real grid names have none of these."""
+    if not isinstance(text, str) or not text:
+        return False
+    if "\ufffd" in text or any(c < " " and c not in "\t\r\n" for c in text):
+        return True
+    if any("\ue000" <= c <= "\uf8ff" for c in text):
         return True
     latin = [c for c in text if "\u0080" <= c <= "\u00ff" and c not in "\u00b7\u00d7"]
-    return any(c <= "\u009f" for c in latin) or len(latin) >= 2
+    if any(c <= "\u009f" for c in latin) or len(latin) >= 2:
+        return True
+    if _utf8_read_as_gbk(text):
+        return True
+    n, share = _rare_share(text)
+    return n >= 3 and share > 0.5
 
 
 def _redecode(text: str, encoding: str) -> str | None:

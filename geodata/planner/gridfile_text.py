@@ -46,49 +46,69 @@ def _is_hanzi(c: str) -> bool:
     return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c >= "\U00020000"
 
 
+def _in_gb2312(c: str) -> bool:
+    try:
+        c.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _rare_share(text: str) -> tuple[int, float]:
     """(number of hanzi, share of them outside GB2312). Real place and grid names are almost all GB2312;
     UTF-8 bytes read as GBK, or GBK bytes read as Big5, give mostly characters outside it."""
     hanzi = [c for c in text if _is_hanzi(c)]
     if not hanzi:
         return 0, 0.0
-    rare = 0
-    for c in hanzi:
-        try:
-            c.encode("gb2312")
-        except UnicodeEncodeError:
-            rare += 1
-    return len(hanzi), rare / len(hanzi)
+    return len(hanzi), sum(not _in_gb2312(c) for c in hanzi) / len(hanzi)
+
+
+# Blocks besides hanzi that Chinese text uses: punctuation, number forms, circled numbers, CJK symbols,
+# full-width forms.
+_SYMBOL_BLOCKS = (("\u2000", "\u206f"), ("\u2100", "\u218f"), ("\u2460", "\u25ff"), ("\u3000", "\u303f"),
+                  ("\u3200", "\u33ff"), ("\ufe30", "\ufe4f"), ("\uff00", "\uffef"))
+
+
+def _chinese_text_char(c: str) -> bool:
+    return c <= "\u00ff" or _is_hanzi(c) or any(lo <= c <= hi for lo, hi in _SYMBOL_BLOCKS)
+
+
+def _name_like(c: str) -> bool:
+    return c.isascii() or _is_hanzi(c) or c == "\u00b7" or "\u3000" <= c <= "\u303f" or "\uff01" <= c <= "\uff5e"
 
 
 def _utf8_read_as_gbk(text: str) -> bool:
-    """True when the text is UTF-8 bytes decoded as GBK/GB18030: re-encoding it gives valid UTF-8 that
-    reads as more ordinary Chinese than the text itself."""
+    """True when the text is UTF-8 misread as GBK: its GBK bytes are valid UTF-8 made only of hanzi and
+    name characters, with no more rare hanzi than the text. (Real GBK names are valid UTF-8 of that
+    kind only by a rare chance: every hanzi must fall into a three-byte pattern.)"""
     try:
         alt = text.encode("gb18030").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return False
     n_alt, share_alt = _rare_share(alt)
-    return alt != text and n_alt > 0 and share_alt < _rare_share(text)[1]
+    return alt != text and n_alt > 0 and all(map(_name_like, alt)) and share_alt <= _rare_share(text)[1]
 
 
 def looks_mojibake(text: str) -> bool:
     """Heuristic: Chinese text decoded with the wrong codec. True for replacement characters, control or
     private-use characters, runs of Latin-1 letters ("°²¿µ": GBK read as Latin-1), UTF-8 read as GBK
-    ("鏂板煄琛楅亾"), and hanzi mostly outside GB2312 (e.g. GBK read as Big5). Real grid names have none of these."""
+    ("鏂板煄琛楅亾") or GBK read as UTF-8 ("һһ"), and hanzi mostly outside GB2312 (e.g. GBK read as Big5). Real grid names have none of these."""
     if not isinstance(text, str) or not text:
         return False
     if "\ufffd" in text or any(c < " " and c not in "\t\r\n" for c in text):
         return True
-    if any("\ue000" <= c <= "\uf8ff" for c in text):
+    if any("\ue000" <= c <= "\uf8ff" or c > "\U000323af" for c in text):  # private use, unassigned planes
         return True
-    latin = [c for c in text if "\u0080" <= c <= "\u00ff" and c not in "\u00b7\u00d7"]
+    has_hanzi = any(map(_is_hanzi, text))
+    latin = [c for c in text if "\u0080" <= c <= "\u00ff" and not (has_hanzi and c in "\u00b7\u00d7")]
     if any(c <= "\u009f" for c in latin) or len(latin) >= 2:
+        return True
+    if not all(map(_chinese_text_char, text)):  # other scripts: GBK bytes read as UTF-8
         return True
     if _utf8_read_as_gbk(text):
         return True
     n, share = _rare_share(text)
-    return n >= 3 and share > 0.5
+    return n >= 2 and share > 0.5
 
 
 def _redecode(text: str, encoding: str) -> str | None:

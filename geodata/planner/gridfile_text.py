@@ -133,10 +133,11 @@ def decode_frame_strings(frame: pd.DataFrame, encoding: str) -> pd.DataFrame | N
             continue
         values = []
         for value in out[col]:
-            text = _redecode(value, encoding) if isinstance(value, str) else value
-            if text is None:
-                return None
-            values.append(text)
+            if isinstance(value, str):
+                value = _redecode(value, encoding)
+                if value is None:
+                    return None
+            values.append(value)
         out[col] = pd.Series(values, index=out.index, dtype=object)
     return out.rename(columns=columns)
 

@@ -65,6 +65,11 @@ def test_partial_import_keeps_the_good_features_and_says_what_was_skipped():
     assert [g.name for g in result.grids] == ["一号网格", "八号网格"]
     (note,) = [w for w in result.warnings if w.startswith("部分导入")]
     assert "已跳过 6 个要素" in note and "第 5 个要素（五号网格）" in note and "导入其余 2 个" in note
+    # a file with no code field at all drops nothing: its grids are coded at commit
+    data = _geojson([{"type": "Feature", "properties": {"name": "一号网格"},
+                      "geometry": {"type": "Polygon", "coordinates": _square(0)}}])
+    result = read_grid_file(data, "g.geojson")
+    assert result.grids[0].code is None and any("未找到网格编码字段" in w for w in result.warnings)
 
 
 def test_nothing_left_is_refused_even_when_partial():
@@ -75,13 +80,6 @@ def test_nothing_left_is_refused_even_when_partial():
                      _feature("", "二号网格", {"type": "Polygon", "coordinates": _square(1)})])
     with pytest.raises(GridFileError, match="没有可导入的网格：第 1 个要素（一号网格）是点.*第 2 个要素（二号网格）没有网格编码"):
         read_grid_file(data, "g.geojson", partial=True)
-
-
-def test_a_file_without_any_code_field_still_imports_to_be_coded():
-    data = _geojson([{"type": "Feature", "properties": {"name": "一号网格"},
-                      "geometry": {"type": "Polygon", "coordinates": _square(0)}}])
-    result = read_grid_file(data, "g.geojson")
-    assert result.grids[0].code is None and any("未找到网格编码字段" in w for w in result.warnings)
 
 
 def _zip(folder: Path) -> bytes:

@@ -14,12 +14,12 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from console.planner.importing import describe_upload, imported_state
+from console.planner import importing
+from console.planner.importing import imported_state
 from console.planner.village import VillageData
 from console.security.guard import AccessDenied, Viewer
 from geodata.planner import gcj02, validity
 from geodata.planner.draft import DraftGrid, EditError
-from geodata.planner.gcj02_suspect import gcj02_shift
 from geodata.planner.gridfile import write_grid_file
 
 VCODE = "610902001001"
@@ -86,6 +86,8 @@ def test_gcj02_shapefile_labelled_cgcs2000_is_caught(tmp_path):
 
 
 def test_a_true_wgs84_file_and_a_file_off_by_another_shift_are_not_flagged():
+    from geodata.planner.gcj02_suspect import gcj02_shift
+
     assert gcj02_shift([g.geometry for g in GRIDS], OUTLINE) is None
     # the same size of shift but pointing the other way: converting makes it worse
     wrong_way = [gcj02.transform_geometry(g.geometry, lambda x, y: (2 * x - gcj02.wgs84_to_gcj02(x, y)[0],
@@ -114,7 +116,7 @@ def test_two_layer_geopackage_offers_each_layer_with_its_feature_count(tmp_path)
     frame = gpd.GeoDataFrame({"code": [g.code for g in GRIDS], "name": NAMES}, geometry=list(CELLS), crs="EPSG:4326")
     pyogrio.write_dataframe(frame.iloc[:1], path, layer="网格_旧")
     pyogrio.write_dataframe(frame, path, layer="网格_新", append=True)
-    form = describe_upload(PLANNER, _upload(path.read_bytes()), "two.gpkg")
+    form = importing.describe_upload(PLANNER, _upload(path.read_bytes()), "two.gpkg")
     assert form.tone == "info" and form.layer is None and "共 2 个图层，请在“图层”中选择" in form.message
     assert form.layer_options == [{"label": "网格_旧（面，1 个要素）", "value": "网格_旧"},
                                   {"label": "网格_新（面，2 个要素）", "value": "网格_新"}]
@@ -132,7 +134,7 @@ def test_encoding_question_offers_decoded_samples(tmp_path):
     with zipfile.ZipFile(buffer, "w") as zf:
         for part in sorted(tmp_path.iterdir()):
             zf.write(part, part.name)
-    form = describe_upload(PLANNER, _upload(buffer.getvalue()), "g.zip")
+    form = importing.describe_upload(PLANNER, _upload(buffer.getvalue()), "g.zip")
     labels = {o["value"]: o["label"] for o in form.encoding_options}
     assert labels["UTF-8"] == "UTF-8：“东关网格”、“西关网格”" and labels["GBK"].endswith("（乱码）")
     assert form.encoding == "" and "与文字内容不符" in form.message
@@ -149,9 +151,9 @@ class _Recorder:
 def test_upload_description_needs_the_permission_and_reads_bad_data_url():
     recorder = _Recorder()
     with pytest.raises(AccessDenied):
-        describe_upload(Viewer.build("viewer1", [], ["610902"], auditor=recorder), _upload(b"{}"), "g.geojson")
+        importing.describe_upload(Viewer.build("viewer1", [], ["610902"], auditor=recorder), _upload(b"{}"), "g.geojson")
     assert recorder.rows and recorder.rows[0][1] == "access.denied"
-    assert describe_upload(PLANNER, "data:;base64,@@@", "g.geojson").tone == "error"
+    assert importing.describe_upload(PLANNER, "data:;base64,@@@", "g.geojson").tone == "error"
 
 
 def test_partial_import_through_the_service():

@@ -6,19 +6,16 @@ user must decide (CRS, encoding) is either found in the file, stated by the call
 Polygons/MultiPolygons, Z dropped, otherwise as read (validity is the planner's `validity` module's job).
 
 The two-step flow for the UI: `sniff_grid_file` (what is in the file, what is missing) then, after the
-user confirmed CRS/encoding, `read_grid_file`. `write_grid_file` is the export.
+user confirmed layer/CRS/encoding, `read_grid_file`. Encodings are decided in `gridfile_encoding`, features
+that cannot become grids are named in `gridfile_features`. `write_grid_file` (in `gridfile_export`) is the
+export. Rules and every refusal: docs/planner-import.md.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import tempfile
 import warnings
-import zipfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +25,6 @@ import pyogrio.raw
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 
-from geodata.planner import gcj02
 from geodata.planner.gridfile_crs import (
     ANKANG_BOUNDS,
     CRS_CHOICES,
@@ -36,7 +32,6 @@ from geodata.planner.gridfile_crs import (
     PROJECTED_CRS_CHOICES,
     check_bounds,
     check_lonlat,
-    from_wgs84,
     source_crs,
     to_wgs84,
 )
@@ -53,6 +48,7 @@ from geodata.planner.gridfile_source import (
 )
 from geodata.planner.gridfile_encoding import EncodingDecision, decide_encoding
 from geodata.planner.gridfile_features import check_text, code_problems, geometry_problems, refuse_or_skip
+from geodata.planner.gridfile_export import FORMATS, write_grid_file
 from geodata.planner.gridfile_text import (
     ENCODING_CHOICES,
     decode_frame_strings,
@@ -68,11 +64,6 @@ __all__ = [
     "read_grid_file", "sniff_grid_file", "write_grid_file",
 ]
 
-FORMATS = {  # fmt -> (extension of the download, mime type, label)
-    "geojson": (".geojson", "application/geo+json", "GeoJSON"),
-    "shp": (".zip", "application/zip", "Shapefile（zip 压缩包）"),
-    "gpkg": (".gpkg", "application/geopackage+sqlite3", "GeoPackage"),
-}
 
 
 @dataclass(frozen=True)
@@ -339,60 +330,3 @@ def sniff_grid_file(data: bytes, filename: str) -> FileInfo:
         encoding_question=question,
         encoding_samples=tuple((c.encoding, c.label()) for c in candidates),
     )
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _int_column(grids: Sequence[Mapping], key: str):
-    values = [g.get(key) for g in grids]
-    return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
-
-
-def write_grid_file(
-    grids: Sequence[Mapping], fmt: str, *, crs: str = "WGS84", layer: str = "grids"
-) -> tuple[bytes, str, str]:
-    """(content, filename, mime) of the grids ({code, name, village_code, households, residents, geometry
-    in WGS84}) as GeoJSON, a zipped Shapefile (UTF-8, with .cpg and .prj) or a GeoPackage, in WGS84,
-    CGCS2000 or GCJ-02. GCJ-02 files are labelled WGS84 inside (no CRS code exists for it); their
-    filename says GCJ02. Raises GridFileError for an unknown format/CRS or nothing to export."""
-    if fmt not in FORMATS:
-        raise GridFileError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(FORMATS)}。")
-    key = crs.strip().upper().replace("-", "")
-    if key not in CRS_CHOICES:
-        raise GridFileError(f"不支持的导出坐标系“{crs}”，可选：WGS84、CGCS2000、GCJ02。")
-    if not grids:
-        raise GridFileError("没有可导出的网格。")
-    geoms = shapely.force_2d(np.array([g["geometry"] for g in grids], dtype=object))
-    if key == "GCJ02":
-        geoms, out_crs = gcj02.transform_geometry(geoms, gcj02.wgs84_to_gcj02), "EPSG:4326"
-    else:
-        out_crs = CRS_CHOICES[key]
-        geoms = from_wgs84(geoms, out_crs)
-    village = "vill_code" if fmt == "shp" else "village_code"
-    frame = gpd.GeoDataFrame(
-        {
-            "code": [text_value(g.get("code")) for g in grids],
-            "name": [text_value(g.get("name")) for g in grids],
-            village: [text_value(g.get("village_code")) for g in grids],
-            "households": _int_column(grids, "households"),
-            "residents": _int_column(grids, "residents"),
-        },
-        geometry=gpd.GeoSeries(geoms, crs=out_crs),
-        crs=out_crs,
-    )
-    stem = re.sub(r"[^\w\-]+", "_", layer).strip("_") or "grids"
-    ext, mime, _ = FORMATS[fmt]
-    with tempfile.TemporaryDirectory(prefix="gridfile-out-") as tmp:
-        driver = {"geojson": "GeoJSON", "shp": "ESRI Shapefile", "gpkg": "GPKG"}[fmt]
-        path = Path(tmp) / f"{stem}.{'shp' if fmt == 'shp' else fmt}"
-        pyogrio.write_dataframe(frame, path, layer=stem, driver=driver, encoding="UTF-8" if fmt == "shp" else None)
-        if fmt != "shp":
-            content = path.read_bytes()
-        else:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-                for part in sorted(Path(tmp).iterdir()):
-                    zf.write(part, part.name)
-            content = buffer.getvalue()
-    return content, f"{stem}_{key}{ext}", mime

@@ -164,5 +164,5 @@ def choose_layer(layers: list[tuple[str, str]]) -> str:
         names = "、".join(f"{n}（{t}）" for n, t in layers)
         if not _polygonal(layers):
             raise GridFileError(f"文件中没有面图层（现有图层：{names}），无法作为网格边界导入。")
-        raise GridFileError(f"文件中有多个图层：{names}。请选择其中的网格面图层，或在 GIS 软件中只保留它后再导入。")
+        raise GridFileError(f"文件中有多个图层：{names}。请在“图层”中选择要导入的网格面图层（或在 GIS 软件中只保留它后再导入）。")
     return layer

@@ -52,10 +52,10 @@ def _far(a, b) -> float:
 
 def test_gcj02_file_saying_wgs84_is_refused_with_the_offer_to_convert():
     data = _gaode_export(GRIDS)
-    with pytest.raises(EditError) as caught:
+    with pytest.raises(importing.GCJ02Suspected) as caught:
         imported_state(data, "网格边界.geojson", _village())
     message = str(caught.value)
-    assert "WGS84" in message and "GCJ-02" in message and "选择“GCJ-02（高德/腾讯）”" in message
+    assert "WGS84" in message and "GCJ-02" in message and "预选“GCJ-02（高德/腾讯）”" in message
     metres = int(message.split("约 ")[1].split(" 米")[0])
     assert 300 <= metres <= 600
     state, warnings = imported_state(data, "网格边界.geojson", _village(), crs="GCJ02")

@@ -100,7 +100,7 @@ EDIT_INPUT = Input({"type": ID.EDIT, "v": ALL}, "geojson")
 
 
 @callback(Output(ID.DRAFT, "data", allow_duplicate=True), Output(ID.MOUNT, "data"),
-          Output(ID.MESSAGE, "children", allow_duplicate=True),
+          Output(ID.MESSAGE, "children", allow_duplicate=True), Output(ID.CRS, "value", allow_duplicate=True),
           EDIT_INPUT, Input(ID.GRIDS, "clickData"), Input(ID.TABLE, "cellClicked"),
           Input(ID.UNDO, "n_clicks"), Input(ID.REDO, "n_clicks"), Input(ID.MERGE, "n_clicks"),
           Input(ID.DELETE, "n_clicks"), Input(ID.RESTART, "n_clicks"), Input(ID.PROPOSE, "n_clicks"),
@@ -115,20 +115,22 @@ def act(edit_reports, click, cell, _u, _r, _m, _d, _rs, _p, _i, _h, draft, mount
         raise PreventUpdate
     trigger = dash_ctx.triggered_id
     if isinstance(trigger, dict) and trigger.get("type") == ID.EDIT:
-        return _from_edit_control(draft, mount, edit_reports, trigger["v"])
+        return (*_from_edit_control(draft, mount, edit_reports, trigger["v"]), no_update)
     if trigger == ID.GRIDS or trigger == ID.TABLE:
         index = (click or {}).get("properties", {}).get("index") if trigger == ID.GRIDS else \
             int((cell or {}).get("rowId") or -1)
         if index is None or index < 0:
             raise PreventUpdate
-        return _next(draft, selected=index), no_update, no_update
+        return _next(draft, selected=index), no_update, no_update, no_update
     indices = sorted(int(r["index"]) for r in selected or [])
     try:
         form = ImportForm(upload, filename, encoding, crs, layer, partial)
         action, payload = _button_action(trigger, indices, k, form, history_rows, draft)
+    except importing.GCJ02Suspected as exc:  # preselect the conversion it offers
+        return no_update, no_update, _message(str(exc), "error"), "GCJ02"
     except (EditError, PlannerError, AccessDenied) as exc:
-        return no_update, no_update, _message(str(exc), "error")
-    return _apply(draft, action, payload)
+        return no_update, no_update, _message(str(exc), "error"), no_update
+    return (*_apply(draft, action, payload), no_update)
 
 
 class ImportForm(NamedTuple):
@@ -362,12 +364,13 @@ def export(_n, draft, fmt, crs):
           Output(ID.ENCODING, "value"), Output(ID.LAYER, "options"), Output(ID.LAYER, "value"),
           Input(ID.UPLOAD, "contents"), State(ID.UPLOAD, "filename"), prevent_initial_call=True)
 def sniff_upload(contents, name):
-    """Say what the file is and what the planner must choose (layer, text encoding, coordinate system)."""
+    """Say what the file is and what the planner must choose (layer, text encoding, coordinate system).
+    A new file resets the choices made for the previous one (a stale CRS would misplace it)."""
     if not contents:
         raise PreventUpdate
     try:
         form = importing.describe_upload(current_viewer(), contents, name)
     except AccessDenied as exc:
         return _message(str(exc), "error"), no_update, no_update, no_update, no_update, no_update
-    return (_message(form.message, form.tone), form.crs or no_update, form.encoding_options, form.encoding,
+    return (_message(form.message, form.tone), form.crs or "", form.encoding_options, form.encoding,
             form.layer_options, form.layer)

@@ -33,6 +33,10 @@ def upload_bytes(contents: str | None) -> bytes:
         raise EditError("文件无法读取") from exc
 
 
+class GCJ02Suspected(EditError):
+    """A file that says WGS84/CGCS2000 but sits where GCJ-02 coordinates of the village would."""
+
+
 def _gcj02_note(label: str, shift: float) -> str:
     return (f"文件声明的坐标系为 {label}，但网格整体偏离本村（社区）边界约 {shift:.0f} 米，偏移方向与高德/腾讯地图的 "
             "GCJ-02 坐标一致，文件很可能是从高德/腾讯地图导出的。")
@@ -55,8 +59,8 @@ def imported_state(data: bytes, filename: str, village: VillageData, *, crs: str
     if result.crs_used in ("WGS84", "CGCS2000"):
         shift = gcj02_shift([g.geometry for g in result.grids], village.geometry)
         if shift is not None and not crs:
-            raise EditError(_gcj02_note(result.crs_used, shift) + "请在“坐标系”中选择“GCJ-02（高德/腾讯）”后重新导入"
-                            "（将自动转换为 WGS84）；如确认文件坐标无误，请选择 WGS84 或 CGCS2000 后导入。")
+            raise GCJ02Suspected(_gcj02_note(result.crs_used, shift) + "已在“坐标系”中预选“GCJ-02（高德/腾讯）”，"
+                                 "再次点击“导入为草稿”即转换为 WGS84 导入；如确认文件坐标无误，请选择 WGS84 或 CGCS2000 后导入。")
         if shift is not None:
             warnings.append(_gcj02_note(result.crs_used, shift) + "已按您选择的坐标系导入、未做转换；如需转换，"
                             "请改选 GCJ-02 后重新导入。")

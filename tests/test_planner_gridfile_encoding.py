@@ -92,6 +92,8 @@ def test_cpg_and_code_page_disagreeing_ask_even_when_one_reads_well(tmp_path):
     assert [g.name for g in read_grid_file(data, "g.zip", encoding="GBK").grids] == NAMES
     agreeing = _shapefile(tmp_path, encoding="CP936", ldid=0x4D)  # fiona-style "CP936" .cpg and an ArcGIS LDID
     assert [g.name for g in read_grid_file(agreeing, "g.zip").grids] == NAMES
+    arcgis = _shapefile(tmp_path, encoding="UTF-8", ldid=0x57)  # ArcGIS: LDID 0x57 ("ANSI") beside any .cpg
+    assert [g.name for g in read_grid_file(arcgis, "g.zip").grids] == NAMES
 
 
 def test_code_page_saying_gbk_over_utf8_bytes_asks(tmp_path):

@@ -168,10 +168,16 @@ def _button_action(trigger, indices, k, form: ImportForm, history_rows, draft):
     raise PreventUpdate
 
 
+def _text(value) -> str | None:
+    """A dropdown's value as sent by the browser: text, or None for anything else (a forged body)."""
+    return value if isinstance(value, str) and value else None
+
+
 def _imported_state(form: ImportForm, village_code: str):
-    return importing.imported_state(importing.upload_bytes(form.upload), form.filename or "", _village(village_code),
-                                    crs=form.crs or None, encoding=form.encoding or None, layer=form.layer or None,
-                                    partial="partial" in (form.partial or []))
+    return importing.imported_state(importing.upload_bytes(_text(form.upload)), _text(form.filename) or "",
+                                    _village(village_code), crs=_text(form.crs), encoding=_text(form.encoding),
+                                    layer=_text(form.layer),
+                                    partial=isinstance(form.partial, list) and "partial" in form.partial)
 
 
 class Loaded(NamedTuple):

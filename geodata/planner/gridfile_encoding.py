@@ -18,6 +18,7 @@ LDID_CODECS = {
     0xCA: "CP1254", 0xCB: "CP1253",
 }
 _SAMPLES = 2
+_WESTERN_DEFAULTS = {"CP1252", "CP437", "CP850"}
 
 
 def ldid_encoding(ldid: int | None) -> str | None:
@@ -67,11 +68,14 @@ def decide_encoding(raw_texts: Iterable[str], *, cpg: str | None, ldid: int | No
 
     - only ASCII: any encoding reads the same; the stated one (or UTF-8) is used;
     - the planner's choice is used when it decodes cleanly, else asked again;
-    - the .cpg and the DBF code page, when stated, must agree with each other and decode cleanly;
+    - the .cpg and the DBF code page, when stated, must agree with each other and decode cleanly (a Western
+      default code page beside a .cpg does not count: ArcGIS writes one whatever the .cpg says);
     - nothing stated: UTF-8 when the bytes are clean UTF-8;
     - otherwise the planner is shown each candidate's decoded samples and asked."""
     texts = list(dict.fromkeys(t for t in raw_texts if isinstance(t, str) and not t.isascii()))
     from_cpg, from_ldid = normalize_encoding(cpg), ldid_encoding(ldid)
+    if from_cpg and from_ldid in _WESTERN_DEFAULTS:  # ArcGIS writes 0x57 beside any .cpg; the .cpg is meant
+        from_ldid = None
     if not texts:
         return EncodingDecision(user or from_cpg or from_ldid or "UTF-8", None, ())
     order = [user, from_cpg, from_ldid, *ENCODING_CHOICES]

@@ -179,3 +179,52 @@ def test_gap_message_names_the_neighbouring_grids():
               DraftGrid(GRIDS[1].code, box(X0 + S / 2, Y0, X0 + S, Y0 + S), NAMES[1]))
     (gap,) = validity.check_gap(OUTLINE, corner)
     assert "“东关网格”" in gap.message
+
+
+# ---------------------------------------------------------------- forged callback bodies
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from console.app import create_app
+    from console.config import Settings as ConsoleSettings
+    from console.security import testing
+    from console.store import make_engine, make_session_factory
+    from tests.security_login import add_account, security_settings
+
+    db = testing.migrated_db(tmp_path_factory.mktemp("planner-forged"))
+    app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=security_settings())
+    engine = make_engine(db)
+    add_account(make_session_factory(engine), "planner_city", ["grid_planner"], ["610900"])
+    add_account(make_session_factory(engine), "leader", ["city_leader"], ["610900"])
+    yield app
+    engine.dispose()
+
+
+@pytest.mark.parametrize("contents,filename", [
+    ({"not": "a data url"}, "g.geojson"), (12345, "g.geojson"), ("data:;base64,%%%", "g.geojson"),
+    (_upload(b"{}"), ["g.geojson"]), (_upload(b"{}"), None), (["x"], {"a": 1}),
+])
+def test_forged_upload_bodies_get_a_chinese_message_not_a_500(served, contents, filename):
+    from tests.test_admin_pages import call, login
+
+    client, csrf = login((served, None, None), "planner_city")
+    outputs = [("pl-upload-name", "children"), ("pl-crs", "value"), ("pl-encoding", "options"),
+               ("pl-encoding", "value"), ("pl-layer", "options"), ("pl-layer", "value")]
+    status, response = call(client, csrf, outputs, [("pl-upload", "contents", contents)],
+                            [("pl-upload", "filename", filename)])
+    assert status == 200, response
+    text = json.dumps(response["pl-upload-name"]["children"], ensure_ascii=False)
+    assert "无法读取" in text or "不支持的文件格式" in text or "损坏" in text, text
+
+
+def test_upload_description_is_refused_without_the_permission(served):
+    from tests.test_admin_pages import call, login
+
+    client, csrf = login((served, None, None), "leader")
+    status, response = call(client, csrf, [("pl-upload-name", "children"), ("pl-crs", "value"),
+                                           ("pl-encoding", "options"), ("pl-encoding", "value"),
+                                           ("pl-layer", "options"), ("pl-layer", "value")],
+                            [("pl-upload", "contents", _upload(b"{}"))], [("pl-upload", "filename", "g.geojson")])
+    assert status == 200 and "无权限" in json.dumps(response, ensure_ascii=False)
+    assert "pl-layer" not in response

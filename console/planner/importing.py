@@ -27,6 +27,8 @@ def upload_bytes(contents: str | None) -> bytes:
     """The bytes of a dcc.Upload data URL."""
     if not contents:
         raise EditError("请先选择要导入的文件")
+    if not isinstance(contents, str):
+        raise EditError("文件无法读取")
     try:
         return base64.b64decode(contents.split(",", 1)[1], validate=True)
     except (ValueError, IndexError, binascii.Error) as exc:
@@ -89,7 +91,7 @@ def describe_upload(viewer: Viewer, contents: str | None, filename: str | None) 
     """Say what the file is and what the planner must choose: a layer of a GeoPackage with several, the
     text encoding (each candidate with its decoded samples), the coordinate system."""
     require(viewer, GRID_EDIT, "planner:upload", log_grant=False)
-    name = filename or ""
+    name = filename if isinstance(filename, str) else ""
     try:
         info = gridfile.sniff_grid_file(upload_bytes(contents), name)
     except (gridfile.GridFileError, EditError) as exc:

@@ -188,7 +188,7 @@ def test_gap_message_names_the_neighbouring_grids():
 def served(tmp_path_factory):
     from console.app import create_app
     from console.config import Settings as ConsoleSettings
-    from console.security import testing
+    import sectest as testing
     from console.store import make_engine, make_session_factory
     from tests.security_login import add_account, security_settings
 

@@ -17,7 +17,7 @@ from console.planner.village import load_village
 from console.store.codes import CITY_CODE
 from geodata.planner import gcj02
 from tests.security_login import console_on_copy, login_page
-from tests.test_planner_browser import ARGS, CHROMIUM, _busiest_village, _wait_grids, _wait_message
+from tests.browser.test_planner_browser import ARGS, CHROMIUM, _busiest_village, _wait_grids, _wait_message
 
 pytestmark = pytest.mark.browser
 

@@ -47,7 +47,13 @@ from geodata.planner.gridfile_source import (
     polygon_layer,
 )
 from geodata.planner.gridfile_encoding import EncodingDecision, decide_encoding
-from geodata.planner.gridfile_features import check_text, code_problems, geometry_problems, refuse_or_skip
+from geodata.planner.gridfile_features import (
+    check_text,
+    code_problems,
+    geometry_problems,
+    refuse_or_skip,
+    refuse_without_polygons,
+)
 from geodata.planner.gridfile_export import FORMATS, write_grid_file
 from geodata.planner.gridfile_text import (
     ENCODING_CHOICES,
@@ -74,7 +80,7 @@ class FileInfo:
     feature_count: int
     geometry_type: str | None
     crs: str | None                 # the file's own CRS, e.g. "EPSG:4490"; None when it has none
-    encoding: str | None            # from the shapefile's .cpg (or DBF code page); None when not stated
+    encoding: str | None            # decided from .cpg, DBF code page and bytes; None when the user must choose
     fields: tuple[str, ...]
     code_field: str | None
     name_field: str | None
@@ -157,8 +163,8 @@ def _frame_and_encoding(src: Source, layer: str, filename: str, encoding: str | 
     raw = _read_frame(src, layer, "ISO-8859-1", filename, **kw)  # latin-1 keeps every byte as one character
     decision = _shapefile_encoding(src, raw, encoding)
     decoded = decode_frame_strings(raw, decision.encoding) if decision.encoding else None
-    if decoded is None:
-        raise GridFileError(decision.question or _ask_encoding("属性表中的文字无法正确解码。").args[0])
+    if decoded is None:  # the decision saw the same strings: only a question gets here
+        raise GridFileError(decision.question) if decision.question else _ask_encoding("属性表中的文字无法正确解码。")
     return decoded, decision.encoding
 
 
@@ -198,12 +204,7 @@ def _usable(frame: gpd.GeoDataFrame, wkb, code_field, name_field, partial: bool,
     """The features that can become grids, 2D, one-part MultiPolygons as Polygons. Features without a usable
     polygon or without a code are named; the file is refused unless `partial`."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    polygonal = np.array([g is not None and not shapely.is_empty(g) and shapely.get_type_id(g) in (3, 6) for g in geoms])
-    if not polygonal.any():
-        kinds = {0: "点", 1: "线", 2: "线", 4: "点", 5: "线", 7: "几何集合"}
-        what = "、".join(dict.fromkeys(kinds.get(int(shapely.get_type_id(g)), "空几何") if g is not None else "空几何"
-                                      for g in geoms))
-        raise GridFileError(f"文件中没有面（多边形）要素，只有{what}，无法作为网格边界导入。")
+    refuse_without_polygons(geoms)
     codes, names = _texts(frame, code_field), _texts(frame, name_field)
     labels = [n or c for n, c in zip(names, codes)]
     check_text([(i + 1, what, text) for i, (c, n) in enumerate(zip(codes, names)) for what, text in (("编码", c), ("名称", n))])

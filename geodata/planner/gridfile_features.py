@@ -29,6 +29,21 @@ class FeatureProblem:
         return f"{who}{self.problem}"
 
 
+def _kind(geom) -> str:
+    return _KINDS.get(int(shapely.get_type_id(geom)), "其他几何") if geom is not None else "空几何"
+
+
+def _polygonal(geom) -> bool:
+    return geom is not None and not shapely.is_empty(geom) and shapely.get_type_id(geom) in (3, 6)
+
+
+def refuse_without_polygons(geoms: np.ndarray) -> None:
+    """A file with not one polygon is not a grid file (no partial import can help)."""
+    if not any(map(_polygonal, geoms)):
+        what = "、".join(dict.fromkeys("空几何" if g is None or shapely.is_empty(g) else _kind(g) for g in geoms))
+        raise GridFileError(f"文件中没有面（多边形）要素，只有{what}，无法作为网格边界导入。")
+
+
 def _unparsable(wkb: bytes) -> str:
     try:
         shapely.from_wkb(wkb)
@@ -50,8 +65,8 @@ def geometry_problems(geoms: np.ndarray, wkb: Sequence | None, names: Sequence) 
             what = _unparsable(raw) if raw is not None else "没有几何（空值，或文件中的几何无法解析）"
         elif shapely.is_empty(geom):
             what = "的几何为空（没有坐标）"
-        elif shapely.get_type_id(geom) not in (3, 6):
-            what = f"是{_KINDS.get(int(shapely.get_type_id(geom)), '其他几何')}，不是面（多边形）"
+        elif not _polygonal(geom):
+            what = f"是{_kind(geom)}，不是面（多边形）"
         else:
             continue
         out.append(FeatureProblem(i + 1, what, names[i]))

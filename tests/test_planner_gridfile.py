@@ -375,7 +375,7 @@ def test_far_outside_ankang_reports_count_and_distance(tmp_path):
     with pytest.raises(GridFileError) as err:
         read_grid_file(_write(tmp_path, frame, "f.geojson"), "f.geojson")
     message = str(err.value)
-    assert "有 1 个要素（共 3 个）超出安康市范围" in message
+    assert "有 1 个要素（共 3 个；第 2 个）超出安康市范围" in message
     expected_km = GEOD.inv(110.5, 33.9, 116.40, 39.91)[2] / 1000  # farthest corner from the box's NE corner
     km = float(message.split("最远约 ")[1].split(" 公里")[0].replace(",", ""))
     assert km == pytest.approx(expected_km, abs=1)

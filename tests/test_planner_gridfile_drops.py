@@ -125,3 +125,19 @@ def test_two_layer_geopackage_lists_layers_with_feature_counts(tmp_path):
     with pytest.raises(GridFileError, match="多个图层"):
         read_grid_file(path.read_bytes(), "two.gpkg")
     assert [g.name for g in read_grid_file(path.read_bytes(), "two.gpkg", layer="网格_2025").grids] == ["新一号", "新二号"]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # making the NaN fixture
+def test_nan_coordinates_and_features_outside_ankang_are_named_by_their_number_in_the_file(tmp_path):
+    nan_ring = shapely.Polygon([(109.01, 32.68), (float("nan"), 32.68), (109.02, 32.69), (109.01, 32.68)])
+    far = shapely.box(116.39, 39.90, 116.40, 39.91)  # Beijing
+    frame = gpd.GeoDataFrame({"code": ["610902001001001", "610902001001002", "610902001001003", "610902001001004"],
+                              "name": ["甲", "乙", "丙", "丁"]},
+                             geometry=[None, nan_ring, shapely.box(109.01, 32.68, 109.02, 32.69), far], crs="EPSG:4326")
+    path = tmp_path / "g.gpkg"
+    pyogrio.write_dataframe(frame, path, layer="grids")
+    with pytest.raises(GridFileError, match="第 2 个要素（乙）的坐标含有无效数值"):
+        read_grid_file(path.read_bytes(), "g.gpkg")
+    # the good and the far one are left; the far one keeps its number in the file (4), not its place (2)
+    with pytest.raises(GridFileError, match="有 1 个要素（共 2 个；第 4 个）超出安康市范围"):
+        read_grid_file(path.read_bytes(), "g.gpkg", partial=True)

@@ -259,7 +259,7 @@ def read_grid_file(
     geoms = to_wgs84(geoms, source)
     if not np.isfinite(shapely.get_coordinates(geoms)).all():
         raise GridFileError(f"按 {label} 无法把坐标转换为经纬度，请确认选择的坐标系是否正确。")
-    check_bounds(geoms, bounds)
+    check_bounds(geoms, bounds, frame.index.to_numpy() + 1)
     attrs = frame.drop(columns=frame.geometry.name)
     grids = []
     for geom, row in zip(geoms, attrs.to_dict("records")):

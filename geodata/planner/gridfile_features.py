@@ -67,6 +67,8 @@ def geometry_problems(geoms: np.ndarray, wkb: Sequence | None, names: Sequence) 
             what = "的几何为空（没有坐标）"
         elif not _polygonal(geom):
             what = f"是{_kind(geom)}，不是面（多边形）"
+        elif not np.isfinite(shapely.get_coordinates(geom)).all():
+            what = "的坐标含有无效数值（NaN 或无穷大）"
         else:
             continue
         out.append(FeatureProblem(i + 1, what, names[i]))

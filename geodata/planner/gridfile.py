@@ -162,7 +162,8 @@ def _frame_and_encoding(src: Source, layer: str, filename: str, encoding: str | 
         return _read_frame(src, layer, None, filename, **kw), "UTF-8"
     raw = _read_frame(src, layer, "ISO-8859-1", filename, **kw)  # latin-1 keeps every byte as one character
     decision = _shapefile_encoding(src, raw, encoding)
-    decoded = decode_frame_strings(raw, decision.encoding) if decision.encoding else None
+    # the decision checked every text for mojibake already
+    decoded = decode_frame_strings(raw, decision.encoding, check=False) if decision.encoding else None
     if decoded is None:  # the decision saw the same strings: only a question gets here
         raise GridFileError(decision.question) if decision.question else _ask_encoding("属性表中的文字无法正确解码。")
     return decoded, decision.encoding

@@ -78,25 +78,33 @@ def decide_encoding(raw_texts: Iterable[str], *, cpg: str | None, ldid: int | No
         from_ldid = None
     if not texts:
         return EncodingDecision(user or from_cpg or from_ldid or "UTF-8", None, ())
-    order = [user, from_cpg, from_ldid, *ENCODING_CHOICES]
-    candidates = tuple(_candidate(texts, enc) for enc in dict.fromkeys(e for e in order if e))
-    by_name = {c.encoding: c for c in candidates}
+    order = list(dict.fromkeys(e for e in (user, from_cpg, from_ldid, *ENCODING_CHOICES) if e))
+    seen: dict[str, Candidate] = {}
+
+    def clean(encoding: str) -> bool:  # candidates are decoded only when a rule needs them
+        if encoding not in seen:
+            seen[encoding] = _candidate(texts, encoding)
+        return seen[encoding].clean
+
     stated = {k: v for k, v in ((".cpg 文件", from_cpg), ("DBF 代码页标记", from_ldid)) if v}
     if user:
-        if by_name[user].clean:
-            return EncodingDecision(user, None, candidates)
+        if clean(user):
+            return EncodingDecision(user, None, tuple(seen.values()))
         why = f"按您选择的“{user}”解码后是乱码或无法解码。"
     elif stated:
         agreed = set(stated.values())
-        if len(agreed) == 1 and by_name[next(iter(agreed))].clean:
-            return EncodingDecision(next(iter(agreed)), None, candidates)
+        if len(agreed) == 1 and clean(next(iter(agreed))):
+            return EncodingDecision(next(iter(agreed)), None, tuple(seen.values()))
         said = "，".join(f"{k}为 {v}" for k, v in stated.items())
         why = (f"文件声明的编码互相矛盾（{said}）。" if len(agreed) > 1
                else f"文件声明的编码（{said}）与文字内容不符，按它解码是乱码。")
     else:
-        if by_name["UTF-8"].clean:
-            return EncodingDecision("UTF-8", None, candidates)
+        if clean("UTF-8"):
+            return EncodingDecision("UTF-8", None, tuple(seen.values()))
         why = "Shapefile 没有 .cpg 编码文件，DBF 也未标记代码页，属性表中的文字不是 UTF-8（国内数据常为 GBK）。"
+    for encoding in order:
+        clean(encoding)
+    candidates = tuple(seen[e] for e in order)
     shown = "；".join(c.label() for c in candidates)
     question = f"{why}各编码解码的样例：{shown}。请选择字符编码（{'、'.join(ENCODING_CHOICES)}）后重试。"
     return EncodingDecision(None, question, candidates)

@@ -108,7 +108,7 @@ def test_mojibake_already_in_a_utf8_geojson_is_refused_naming_the_feature(tmp_pa
     frame.loc[1, "name"] = NAMES[1].encode("utf-8").decode("gbk")  # saved once through the wrong codec
     path = tmp_path / "g.geojson"
     pyogrio.write_dataframe(frame, path)
-    with pytest.raises(GridFileError, match="疑似乱码：第 2 个要素的名称“寮犲箔绀惧尯路浜屽彿缃戞牸”"):
+    with pytest.raises(GridFileError, match="疑似乱码或含不可见的控制字符：第 2 个要素的名称“寮犲箔绀惧尯路浜屽彿缃戞牸”"):
         read_grid_file(path.read_bytes(), "g.geojson")
 
 
@@ -137,6 +137,7 @@ GARBLED = [
     "һһ", "꾰谦",                                         # GBK read as UTF-8
     "ÐÂ³Ç½ÖµÀ", "Íø¸ñ",                                   # GBK read as Latin-1
     "�³ǽֵ", "新城\x00", "\ue000网格",                        # undecodable, control, private use
+    "新城\u202e格网", "新\u200b城",                             # bidi override, zero-width
 ]
 
 
@@ -161,3 +162,12 @@ def test_property_real_names_pass_and_their_misreadings_fail(name):
     as_gbk = name.encode("utf-8").decode("gbk", "replace")
     assert looks_mojibake(as_gbk)
     assert looks_mojibake(name.encode("gbk").decode("utf-8", "replace"))
+
+
+def test_bidi_override_in_a_name_is_refused_and_shown_escaped(tmp_path):
+    frame = _frame()
+    frame.loc[2, "name"] = "汉江\u202e格网道大"  # reads as 汉江大道网格 on screen
+    path = tmp_path / "g.geojson"
+    pyogrio.write_dataframe(frame, path)
+    with pytest.raises(GridFileError, match=r"第 3 个要素的名称“汉江\\u202e格网道大”"):
+        read_grid_file(path.read_bytes(), "g.geojson")

@@ -25,7 +25,7 @@ class FeatureProblem:
     name: str | None = None
 
     def text(self) -> str:
-        who = f"第 {self.number} 个要素" + (f"（{self.name}）" if self.name else "")
+        who = f"第 {self.number} 个要素" + (f"（{self.name[:20]}）" if self.name else "")
         return f"{who}{self.problem}"
 
 
@@ -103,11 +103,17 @@ def refuse_or_skip(problems: list[FeatureProblem], total: int, partial: bool) ->
     return skip, f"部分导入：已跳过 {len(skip)} 个要素（{listing(problems)}），导入其余 {left} 个。"
 
 
+def _visible(text: str) -> str:
+    """Invisible characters written out (\\u202e), so the message shows what is there."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
 def check_text(values: Sequence[tuple[int, str, str | None]]) -> None:
     """Refuse text that looks like mojibake: (feature number, what, text) triples, e.g. (3, "名称", "鏂板煄")."""
     bad = [(n, what, text) for n, what, text in values if text and looks_mojibake(text)]
     if not bad:
         return
-    shown = "；".join(f"第 {n} 个要素的{what}“{text[:20]}”" for n, what, text in bad[:MAX_LISTED])
+    shown = "；".join(f"第 {n} 个要素的{what}“{_visible(text[:20])}”" for n, what, text in bad[:MAX_LISTED])
     more = f"等共 {len(bad)} 处" if len(bad) > MAX_LISTED else ""
-    raise GridFileError(f"文件中的文字疑似乱码：{shown}{more}。字符编码可能选错了，请选择正确的字符编码后重试。")
+    raise GridFileError(f"文件中的文字疑似乱码或含不可见的控制字符：{shown}{more}。字符编码可能选错了，"
+                        "请选择正确的字符编码后重试（或在 GIS 软件中修正这些文字）。")

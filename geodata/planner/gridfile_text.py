@@ -48,7 +48,9 @@ _HANZI = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af"
 # circled numbers, CJK symbols, full-width forms. Anything else is another script: GBK bytes read as UTF-8.
 _OTHER_SCRIPT = re.compile("[^\t\n\r\x20-\x7e\xa0-\xff\u2000-\u206f\u2100-\u218f\u2460-\u25ff\u3000-\u303f"
                            "\u3200-\u33ff\ufe30-\ufe4f\uff00-\uffef\ufffd" + _HANZI + "]")
-_BROKEN = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\ue000-\uf8ff\U000323b0-\U0010ffff]")
+# Replacement, control, invisible format (zero-width, bidi overrides), private-use and unassigned characters.
+_BROKEN = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+                     "\ue000-\uf8ff\U000323b0-\U0010ffff]")
 _HANZI_RE = re.compile(f"[{_HANZI}]")
 _LATIN1 = re.compile("[\xa0-\xff]")
 _NAME_LIKE = re.compile("[\x00-\x7f\u00b7\u3000-\u303f\uff01-\uff5e" + _HANZI + "]*")
@@ -95,7 +97,7 @@ def _utf8_read_as_gbk(text: str) -> bool:
 
 def looks_mojibake(text: str) -> bool:
     """Heuristic: Chinese text decoded with the wrong codec. True for replacement characters, control or
-    private-use characters, characters of unassigned planes, runs of Latin-1 letters ("°²¿µ": GBK read as
+    private-use characters, invisible format characters (zero-width, bidi overrides), unassigned planes, runs of Latin-1 letters ("°²¿µ": GBK read as
     Latin-1), other scripts (GBK read as UTF-8: "һһ"), UTF-8 read as GBK ("鏂板煄琛楅亾"), and hanzi mostly
     outside GB2312 (e.g. GBK read as Big5). Real grid names have none of these."""
     if not isinstance(text, str) or not text or text.isascii() and text.isprintable():

@@ -125,6 +125,13 @@ def require_record(viewer: Viewer, permission: str, code: str | None, obj: str, 
         audit(viewer, "record.view", obj, GRANTED, {"permission": permission, "area": code, **(detail or {})})
 
 
+def require_need(viewer: Viewer, need, obj: str = "") -> None:
+    """A `registry.Need` (all of `all_of`, one of `any_of`); refusals audited like `require`."""
+    if not need.allows(viewer.permissions):
+        missing = sorted(need.all_of - viewer.permissions) or sorted(need.any_of)
+        raise _refuse(viewer, "|".join(missing), obj, "permission", {"need": need.label})
+
+
 def require_any(viewer: Viewer, permissions: Iterable[str], obj: str = "") -> None:
     permissions = tuple(permissions)
     if not any(p in viewer.permissions for p in permissions):

@@ -271,7 +271,7 @@ def test_duty_page_layout_refuses_roles_without_the_duty_permission(app, world):
         "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/duty"},
                    {"id": "_pages_location", "property": "search", "value": ""}], "changedPropIds": []},
         headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
-    assert r.status_code == 200 and "跨区预警" not in r.get_data(as_text=True) and "无权访问" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "跨区预警" not in r.get_data(as_text=True) and "无权限访问" in r.get_data(as_text=True)
 
 
 # -- 5. scope on every linked record ------------------------------------------------------------------------

@@ -102,8 +102,9 @@ def feature_detail(key: str, fid: int):
     ctx = current_context()
     with ctx.session() as s:
         row = s.get(spec.model, fid) if spec.model is not None else None
-        if row is None:
-            return _refuse(404, "记录不存在或无权查看")
+        if row is None:  # answered like a record outside the scope (no existence oracle), audited
+            guard.refuse(viewer, obj, "not_found")
+            return _refuse(403, "记录不存在或无权查看")
         area = row.finest_area
         try:
             guard.require_area(viewer, area, obj)  # outside the scope: 403, audited

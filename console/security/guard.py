@@ -96,6 +96,11 @@ def _refuse(viewer: Viewer, permission: str, obj: str, reason: str, detail: dict
     return AccessDenied(permission=permission, object=obj)
 
 
+def refuse(viewer: Viewer, obj: str, reason: str, detail: dict | None = None) -> AccessDenied:
+    """An audited refusal for a caller that decided itself (e.g. an unknown record answered like a hidden one)."""
+    return _refuse(viewer, "record", obj, reason, detail)
+
+
 def require(viewer: Viewer, permission: str, obj: str = "", *, detail: dict | None = None, session=None,
             log_grant: bool = True) -> None:
     """Raise AccessDenied (audited) unless the viewer holds the permission.

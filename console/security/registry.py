@@ -12,6 +12,7 @@ Callbacks are named `<module>.<function>` (last part of the module: pages are im
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from .permissions import (
@@ -167,6 +168,19 @@ def install(app, security) -> None:
     def _malformed(exc):  # a forged or broken callback request (wrong outputs, inputs): the caller's error
         return make_response(jsonify(error="页面操作请求格式错误，请刷新页面后重试。"), 400)
 
+    @app.server.errorhandler(TypeError)
+    @app.server.errorhandler(KeyError)
+    @app.server.errorhandler(ValueError)
+    @app.server.errorhandler(IndexError)
+    @app.server.errorhandler(AttributeError)
+    def _forged(exc):  # a callback fed forged values (ids, dates, shapes it never sends): 400, logged
+        from flask import request
+
+        logging.getLogger(__name__).exception("request failed on %s", request.path)
+        if request.path == "/_dash-update-component":
+            return make_response(jsonify(error="页面操作的参数无效，请刷新页面后重试。"), 400)
+        return make_response(jsonify(error="服务器内部错误"), 500)
+
     for page in dash.page_registry.values():
         if not page.get("_pingan_guarded"):
             page["layout"] = guarded_layout(page["path"], page["layout"])
@@ -188,7 +202,7 @@ def guarded_layout(path: str, layout):
                 raise AccessDenied()
             require_need(viewer, need, f"page:{path}")
         except AccessDenied:
-            return html.Div(html.P("无权访问此页面（已记录）。"), className="pa-card")
+            return html.Div(html.P("无权限访问此页面（已记录）。"), className="pa-card")
         return layout(**kwargs) if callable(layout) else layout
 
     return guarded

@@ -90,7 +90,10 @@ def reveal(session_factory, viewer: guard.Viewer, kind: str, record_id, *, field
         guard.require(viewer, permission, obj, log_grant=False, detail={"via": via, "field": field})
     throttle.check(viewer, "unmask", obj)
     with session_factory() as s:
-        areas, holder, detail = _locate(s, kind, record_id)
+        try:
+            areas, holder, detail = _locate(s, kind, record_id)
+        except UnmaskError:  # an unknown id answers like a record outside the scope: no existence oracle
+            raise guard.refuse(viewer, obj, "not_found", {"via": via, "field": field}) from None
         for area in areas:
             guard.require_area(viewer, area, obj, detail={"via": via, "field": field})
         area = areas[0]

@@ -158,7 +158,7 @@ def create_app(db: str, *, settings: Settings | None = None,
     from console.security.web import static_headers
 
     ingest.register(app.server, engine, sweep=settings.warm_cache,  # background sweeps only in real runs
-                    headers=static_headers(gate))
+                    headers=static_headers(gate), per_minute=settings.ingest_per_minute, burst=settings.ingest_burst)
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
     from console.pages import _unmask

@@ -41,8 +41,8 @@ def _error(status: int, code: str, reason: str) -> Response:
     return _json({"error": code, "reason": reason}, status)
 
 
-def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 600_000,
-             burst: int = 20_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = ()) -> Ingestor:
+def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 60_000,
+             burst: int = 2_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = ()) -> Ingestor:
     """Add the routes. `viewer()` gives the scope for the change feed (default: console's current_viewer).
     `sweep=True` also starts the background sweeper (camera offline > T, auto-escalation of unacknowledged alerts).
     `headers`: added to every answer of the two POSTs (the console's static security headers)."""

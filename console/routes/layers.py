@@ -85,6 +85,8 @@ def layer(key: str):
     if res.message:  # unknown or out-of-scope area: say so rather than silently showing another
         return _refuse(404, res.message)
     body = views.layer_bytes(ctx, viewer, key, res.node)
+    if spec.permission in SENSITIVE:  # a bulk read of personal or case records (points only, but who and where)
+        guard.audit(viewer, "record.read", f"layer:{key}@{res.node.code}", detail={"permission": spec.permission})
     return _json_response(body, max_age=ctx.settings.geojson_cache_seconds)
 
 

@@ -231,6 +231,17 @@ def open_session(session_factory, settings: Settings, account_id: int, stage: st
     now = settings.clock()
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with session_factory() as s, s.begin():
+        # At most `max_sessions_per_account` open sessions: a new login ends the oldest ones (audited).
+        keep = max(1, settings.max_sessions_per_account) - 1
+        open_ids = s.scalars(select(AuthSession.id).where(AuthSession.account_id == account_id,
+                                                          AuthSession.ended_at.is_(None))
+                             .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())).all()
+        if len(open_ids) > keep:
+            ended = open_ids[keep:]
+            s.execute(update(AuthSession).where(AuthSession.id.in_(ended)).values(ended_at=now, end_reason="limit"))
+            account = s.get(Account, account_id)
+            _audit(s, account.username if account else "?", "session.end", GRANTED, ip, f"account:{account_id}",
+                   {"reason": "limit", "sessions": len(ended)}, now=now)
         s.add(AuthSession(token_hash=token_hash(token), account_id=account_id, stage=stage, csrf_token=csrf,
                           created_at=now, last_seen_at=now, ip=ip[:45], user_agent=(user_agent or "")[:200]))
     return token, csrf

@@ -55,7 +55,8 @@ STAGE_PATHS = {STAGE_TOTP: "/login/totp", STAGE_CHANGE: "/password", STAGE_ENROL
 REASONS = {
     "idle": "会话因空闲超时已结束，请重新登录。", "expired": "会话已到期，请重新登录。",
     "logout": "已安全退出。", "rights": "账户权限已变更，请重新登录。", "password": "密码已修改，请重新登录。",
-    "disabled": "账户暂不可用。", "csrf": "页面已过期，请重新操作。",
+    "disabled": "账户暂不可用。", "csrf": "页面已过期，请重新操作。", "locked": "账户已被锁定，请稍后再试或联系系统管理员。",
+    "limit": "该账户在别处登录的会话过多，本会话已结束，请重新登录。",
 }
 NOT_LOGGED_IN = "未登录或会话已过期，请重新登录。"
 

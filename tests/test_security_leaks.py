@@ -13,7 +13,8 @@ from sqlalchemy import select
 from console.app import create_app
 from console.config import Settings
 from console.disputes import service
-from console.security import admin, accounts, testing
+from console.security import admin, accounts
+import sectest as testing
 
 try:
     from console.security import throttle

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 
 from console.app import create_app
 from console.config import Settings
-from console.security import accounts, admin, testing
+from console.security import accounts, admin  # noqa: F401
+import sectest as testing
 from console.security.guard import AccessDenied
 from console.security.hardening import generate_api_key
 from console.store import make_engine, make_session_factory

@@ -119,7 +119,7 @@ def reset_password(session_factory, viewer: Viewer, username: str) -> str:
     """First half of a one-time password for a business account (system administrator). The account's password
     does not change yet; the security administrator's `approve_password_reset` completes it. Administrators:
     server console only (``bootstrap --reset``)."""
-    from . import crypto
+    from console.store import crypto
 
     obj = f"account:{username}"
     guard.require(viewer, ACCOUNT_MANAGE, obj, log_grant=False)
@@ -142,7 +142,7 @@ def reset_password(session_factory, viewer: Viewer, username: str) -> str:
 def approve_password_reset(session_factory, viewer: Viewer, username: str) -> str:
     """Second half (security administrator): the account's password becomes first half + second half, to be
     changed at the first login; the account's sessions end. Returns the second half (shown once)."""
-    from . import crypto
+    from console.store import crypto
 
     obj = f"account:{username}"
     guard.require(viewer, ROLE_ASSIGN, obj, log_grant=False)

@@ -192,7 +192,7 @@ def guarded_layout(path: str, layout):
     from dash import html
 
     from .guard import AccessDenied, require_need
-    from .web import current_viewer
+    from .gate import current_viewer
 
     def guarded(**kwargs):
         need = page_need(path)

@@ -486,8 +486,13 @@ def test_audit_chain_appends_concurrently_archives_and_verifies(postgres, tmp_pa
     with factory() as s:
         assert verify_archives([path], s).ok
         assert s.execute(text("SELECT min(id), count(*) FROM audit_log")).one() == (46, 4)  # archive row + 3
-    with engine.begin() as c:  # what someone with database access could do: drop the guard, delete a row
+    with engine.begin() as c:  # the guard refuses a plain DELETE of a row not yet archived
+        with pytest.raises(Exception, match="never deleted"):
+            with c.begin_nested():
+                c.execute(text("DELETE FROM audit_log WHERE id = 48"))
+    with engine.begin() as c:  # what someone with database access could do: drop the guards, delete a row
         c.execute(text("DROP TRIGGER audit_log_no_update ON audit_log"))
+        c.execute(text("DROP TRIGGER audit_log_no_delete ON audit_log"))
         c.execute(text("DELETE FROM audit_log WHERE id = 48"))
     with factory() as s:
         broken = verify(s)

@@ -130,3 +130,19 @@ def test_bulk_special_population_layer_reads_are_audited(app, world):
     r = c.get(f"/api/layers/special.geojson?area={TOWN_A}")
     assert r.status_code == 200
     assert audit_actions(path, "towner").count("record.read") == before + 1
+
+
+def test_a_county_account_at_the_city_sees_only_its_own_scope_and_a_notice(app, world):
+    from console.services.areas import resolve
+    from console.store import AreaScope
+
+    path, _ = world
+    engine = make_engine(path, must_exist=True)
+    with make_session_factory(engine)() as s:
+        res = resolve(s, AreaScope.of(["610924"]), "610900")
+    engine.dispose()
+    assert res.node.code == "610924" and "超出您的数据范围" in res.message
+    add_account(path, "county_a", ["county"], ["610924"])
+    c, _csrf = client_for(app, "county_a")
+    r = c.get("/api/layers/areas.geojson?area=610900")
+    assert "岚皋县" not in r.get_data(as_text=True)  # the other county is not drawn, named or counted

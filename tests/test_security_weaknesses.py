@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from console.app import create_app
 from console.config import Settings
-from console.security import accounts, admin  # noqa: F401
+from console.security import admin
 import sectest as testing
 from console.security.guard import AccessDenied
 from console.security.hardening import generate_api_key

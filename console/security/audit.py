@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import getpass
-import hashlib
 import io
 import json
 import os
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select, update
 
-from console.store.auditchain import ALGORITHM, FIELDS, GENESIS, LEGACY_ALGORITHM, canonical, chain_keys, matches
+from console.store.auditchain import ALGORITHM, FIELDS, GENESIS, LEGACY_ALGORITHM, chain_keys, matches  # noqa: F401
 from console.store.auditchain import chain_hash as _chain_hash
 from console.store.security_models import AuditHead, AuditLog
 

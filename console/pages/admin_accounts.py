@@ -76,10 +76,23 @@ def layout(**_query):
             dcc.Dropdown(id=ID.ROLES, options=ROLE_OPTIONS, multi=True, placeholder="角色", style={"width": "22rem"}),
             dcc.Input(id=ID.SCOPE, placeholder="区划代码，逗号或空格分隔", style={**ui.INPUT, "width": "22rem"}),
             html.Button("保存", id=ID.SAVE_ROLES, n_clicks=0, style=ui.BUTTON)]), html.Div(id=ID.ROLES_MSG)], assign),
+        _section("安全告警（安全管理员）：查看完整信息或查重过于频繁的账户", [_alerts(viewer) if assign else None], assign),
         _section("批准密码重置（安全管理员）", [html.Div(style=ui.ROW, children=[
             html.Button("批准重置并生成后半段密码", id=ID.APPROVE, n_clicks=0, style=ui.BUTTON_LIGHT)]),
             html.Div(id=ID.APPROVE_MSG)], assign),
     ])
+
+
+def _alerts(viewer) -> html.Div:
+    """The latest bursts of sensitive reads (`throttle`), newest first; reading them is audited."""
+    try:
+        with current_context().session() as s:
+            rows = admin.security_alerts(s, viewer, limit=20)
+    except AccessDenied as exc:
+        return _error(exc)
+    if not rows:
+        return html.Div("暂无告警", style=ui.LABEL)
+    return html.Ul([html.Li(f"{_cell(r['at'])}（UTC） {r['account']}：{r['label']}") for r in rows])
 
 
 def _error(message) -> html.Span:

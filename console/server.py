@@ -48,8 +48,12 @@ def build(db: str, bare: bool = False, sweep: bool = True) -> Flask:
     from console.store import make_engine
 
     if bare:
+        from console.config import Settings as ConsoleSettings
+
+        limits = ConsoleSettings.from_env()  # PINGAN_INGEST_PER_MINUTE, as in the full console
         server = Flask("pingan_duty")
-        ingest.register(server, make_engine(db, must_exist=True), sweep=sweep)
+        ingest.register(server, make_engine(db, must_exist=True), sweep=sweep, per_minute=limits.ingest_per_minute,
+                        burst=limits.ingest_burst)
         return server
     from console.app import create_app
     from console.services.context import CONTEXT_KEY

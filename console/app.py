@@ -168,9 +168,9 @@ def create_app(db: str, *, settings: Settings | None = None,
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():
         app._setup_server()
-    from console.security import registry
+    from console.pages import _gate
 
-    registry.install(app, ctx.security)  # every route and callback looked up in the one permission table
+    _gate.install(app, ctx.security)  # every route, callback and page looked up in the one permission table
     if settings.warm_cache:
         _warm(ctx, compress.first_view_files(app, lazy_assets.ON_DEMAND_URLS))
     return app

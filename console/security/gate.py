@@ -65,7 +65,7 @@ class Security:
     api_limiter: RateLimiter
     path_permissions: list[tuple[str, str]] = field(default_factory=list)
     callback_permissions: dict[str, str] = field(default_factory=dict)
-    # output key of a Dash request → (known?, callback name); set by the console (registry.install)
+    # output key of a Dash request → (known?, callback name); set by the console (console/pages/_gate.py)
     callbacks: object = None
 
     def protect_path(self, prefix: str, permission: str) -> None:

@@ -13,7 +13,7 @@ Origin/Referer and the session's CSRF token — in the form field ``csrf_token``
 API routes (``settings.api_prefixes``) also accept ``X-API-Key``: only keys of intake-source accounts
 (`roles.SOURCE_ROLE`), only on routes the registry opens to keys (`registry.KEY_ROUTES`); a key never acts as a person.
 
-When the console sets `Security.callbacks` (`registry.install`), every route and Dash callback is looked up in
+When the console sets `Security.callbacks` (`console/pages/_gate.py`), every route and Dash callback is looked up in
 `console.security.registry` before it runs: undeclared ones are refused (fail closed), declared permissions are
 checked here, and sensitive reads get a `record.read` audit row.
 """

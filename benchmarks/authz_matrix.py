@@ -63,7 +63,7 @@ ORIGIN = "http://localhost"
 SENSITIVE_LAYERS = {"special": LAYER_SPECIAL, "population": LAYER_POPULATION}
 ROLE_LEVEL = {"grid_worker": "grid", "village": "village", "town": "town", "county": "county",
               "city_leader": "city", "duty_officer": "city", "grid_planner": "county", "dispute_handler": "town",
-              "intake_source": "town"}
+              "intake_source": "town", "wall_display": "city"}
 
 
 class Tally:

@@ -146,3 +146,29 @@ def test_a_county_account_at_the_city_sees_only_its_own_scope_and_a_notice(app, 
     c, _csrf = client_for(app, "county_a")
     r = c.get("/api/layers/areas.geojson?area=610900")
     assert "岚皋县" not in r.get_data(as_text=True)  # the other county is not drawn, named or counted
+
+
+def test_the_hall_screen_never_idles_out_and_sees_no_record(copy):
+    import sectest
+
+    db, factory, ids = copy
+    add_account(db, "wall", ["wall_display"], ["610900"])
+    clock = sectest.Clock()
+    sectest.use_fast_hasher()
+    settings = sectest.settings(clock, login_rate_burst=10_000, max_sessions_per_account=10_000)
+    app = create_app(db, settings=Settings(warm_cache=False), security_settings=settings)
+    wall, person = app.server.test_client(), app.server.test_client()
+    csrf = login_client(wall, "wall")
+    login_client(person, "county")
+    with factory() as s:
+        from console.store import Dispute
+
+        case = s.scalar(select(Dispute.id).order_by(Dispute.id))
+    assert wall.get("/api/layers/disputes.geojson?area=610900").status_code == 200  # layers: yes
+    assert wall.get(f"/api/layers/disputes/{case}").status_code == 403  # a record's popup: no
+    r = wall.post("/api/unmask", json={"kind": "person", "id": ids["person_a"], "field": "id_number"},
+                  headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+    assert r.status_code == 403
+    clock.advance(hours=2)
+    assert wall.get("/api/layers/areas.geojson?area=610900").status_code == 200  # the screen is still on
+    assert person.get("/api/layers/areas.geojson?area=610900").status_code == 401  # a person idles out

@@ -20,7 +20,7 @@ from . import audit, passwords
 from .config import Settings
 from .guard import GRANTED, REFUSED, Viewer
 from .hardening import RateLimiter
-from .roles import is_source_account, requires_totp
+from .roles import is_source_account, is_wall_account, requires_totp
 
 LOGIN_FAILED = "用户名或密码错误，或账户暂不可用。多次失败将被锁定，请稍后再试或联系系统管理员。"
 RATE_LIMITED = "尝试过于频繁，请稍后再试。"
@@ -275,7 +275,8 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
         settings = effective_settings(s, settings)
         account = s.get(Account, row.account_id)
         reason = ""
-        if now - row.last_seen_at > timedelta(minutes=settings.idle_minutes):
+        if now - row.last_seen_at > timedelta(minutes=settings.idle_minutes) and not (
+                account is not None and is_wall_account(roles_of(account))):  # the hall screen never idles out
             reason = "idle"
         elif now - row.created_at > timedelta(hours=settings.session_max_hours):
             reason = "expired"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_AREAS,
-    LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
+    LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
 )
 
 
@@ -24,13 +24,15 @@ from .permissions import (
 class Need:
     any_of: frozenset[str] = frozenset()
     all_of: frozenset[str] = frozenset()
+    none_of: frozenset[str] = frozenset()  # e.g. the hall screen's marker: no record views
     sensitive: bool = False  # a personal-data / case read: the gate audits every answer
     kind: str = "permission"  # "permission" | PUBLIC | LOGGED_IN | SOURCE_KEY | CLIENTSIDE
 
     def allows(self, permissions) -> bool:
         if self.kind == CLIENTSIDE:
             return False
-        return self.all_of <= permissions and (not self.any_of or bool(self.any_of & permissions))
+        return (self.all_of <= permissions and (not self.any_of or bool(self.any_of & permissions))
+                and not (self.none_of & permissions))
 
     @property
     def label(self) -> str:
@@ -47,7 +49,7 @@ CLIENTSIDE = "clientside"  # runs in the browser; the server refuses to run it
 
 
 def need(*any_of: str, all_of=(), sensitive: bool = False) -> Need:
-    return Need(frozenset(any_of), frozenset(all_of), sensitive)
+    return Need(any_of=frozenset(any_of), all_of=frozenset(all_of), sensitive=sensitive)
 
 
 def _kind(kind: str) -> Need:
@@ -72,7 +74,7 @@ ROUTES: dict[str, Need] = {
     # map data (the view checks the one layer's permission and the area's scope)
     "/api/basemap/<name>.geojson": LOGGED_IN_NEED,
     "/api/layers/<key>.geojson": Need(any_of=ANY_LAYER),
-    "/api/layers/<key>/<int:fid>": Need(any_of=ANY_LAYER),
+    "/api/layers/<key>/<int:fid>": Need(any_of=ANY_LAYER, none_of=frozenset({WALL_DISPLAY})),  # record rows
     "/api/areas": need(LAYER_AREAS),
     "/api/unmask": need(UNMASK),  # + the record kind's view permission and scope (services.unmask)
     "/api/alerts/changes": need(VIEW_ALERTS, sensitive=True),

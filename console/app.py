@@ -158,7 +158,7 @@ def create_app(db: str, *, settings: Settings | None = None,
     from console.security.web import static_headers
 
     ingest.register(app.server, engine, sweep=settings.warm_cache,  # background sweeps only in real runs
-                    headers=static_headers(gate))
+                    headers=static_headers(gate), per_minute=settings.ingest_per_minute, burst=settings.ingest_burst)
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
     from console.pages import _unmask
@@ -168,6 +168,9 @@ def create_app(db: str, *, settings: Settings | None = None,
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():
         app._setup_server()
+    from console.pages import _gate
+
+    _gate.install(app, ctx.security)  # every route, callback and page looked up in the one permission table
     if settings.warm_cache:
         _warm(ctx, compress.first_view_files(app, lazy_assets.ON_DEMAND_URLS))
     return app

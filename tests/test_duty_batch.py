@@ -162,7 +162,7 @@ def test_a_verified_key_is_remembered_but_only_for_its_current_hash(world):
     with sessions() as s, s.begin():
         key = rotate_source(s, "cache", "缓存测试")
     assert keys.source_for(key) == "cache" and keys.source_for(key) == "cache"
-    assert keys._verified == {key: keys._rows[key.partition(".")[0]][1]}
+    assert keys._verified == {key: keys._current(key.partition(".")[0])[1]}
     assert keys.source_for(key[:-1] + ("x" if key[-1] != "x" else "y")) is None  # same prefix, wrong secret
     with sessions() as s, s.begin():
         rotate_source(s, "cache")

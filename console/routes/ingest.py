@@ -37,8 +37,8 @@ def _error(status: int, code: str, reason: str) -> Response:
     return _json({"error": code, "reason": reason}, status)
 
 
-def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 600_000,
-             burst: int = 20_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = (),
+def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 60_000,
+             burst: int = 2_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = (),
              clock=None) -> Ingestor:
     """Add the routes. `viewer()` gives the scope for the change feed (default: console's current_viewer).
     `sweep=True` also starts the background sweeper (camera offline > T, auto-escalation of unacknowledged alerts).

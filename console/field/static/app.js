@@ -127,18 +127,22 @@
     if (!grid) { notice('没有可选的网格数据', 'warn'); return; }
     const [x0, y0, x1, y1] = grid.bbox;
     const sx = 300 / ((x1 - x0) || 1e-6), sy = 200 / ((y1 - y0) || 1e-6), s = Math.min(sx, sy);
-    const px = lon => (lon - x0) * s, py = lat => 200 - (lat - y0) * s;
+    const ox = (300 - (x1 - x0) * s) / 2, oy = (200 - (y1 - y0) * s) / 2;  // centred in the view box
+    const px = lon => ox + (lon - x0) * s, py = lat => 200 - oy - (lat - y0) * s;
     const rings = grid.geometry.type === 'Polygon' ? [grid.geometry.coordinates] : grid.geometry.coordinates;
     svg.innerHTML = rings.map(poly => '<path d="' + poly.map(r => 'M' + r.map(c => px(c[0]).toFixed(1) + ' ' +
-      py(c[1]).toFixed(1)).join('L') + 'Z').join('') + '"/>').join('');
-    svg.hidden = false;
+      py(c[1]).toFixed(1)).join('L') + 'Z').join('') + '"/>').join('') +
+      bundle.households.filter(h => h.grid_code === grid.code && h.lon != null)
+        .map(h => '<circle r="3" cx="' + px(h.lon).toFixed(1) + '" cy="' + py(h.lat).toFixed(1) + '"/>').join('') +
+      '<text x="6" y="16">点击网格内的位置选点（圆点为住户）</text>';
+    svg.removeAttribute('hidden');  // an SVG element has no .hidden property
     svg.onclick = ev => {
       const box = svg.getBoundingClientRect();
       const vx = (ev.clientX - box.left) * 300 / box.width, vy = (ev.clientY - box.top) * 200 / box.height;
-      places.set(form, {lon: x0 + vx / s, lat: y0 + (200 - vy) / s, accuracy: null, source: 'map'});
+      places.set(form, {lon: x0 + (vx - ox) / s, lat: y0 + (200 - oy - vy) / s, accuracy: null, source: 'map'});
       $('.grid-select', form).value = grid.code;
       showPlace(form);
-      svg.hidden = true;
+      svg.setAttribute('hidden', '');
     };
   }
 

@@ -28,16 +28,19 @@
   }
 
   async function enqueue(change, files) {
+    // Hash first: an IndexedDB transaction closes while the page awaits anything else.
+    const photos = [];
+    for (const file of files || []) {
+      photos.push({uuid: crypto.randomUUID(), record_uuid: change.uuid, blob: file, sha256: await sha256hex(file),
+                   size: file.size, state: 'pending'});
+    }
     const db = await dbp;
     const tx = db.transaction(['queue', 'photos'], 'readwrite');
     change.op_id = crypto.randomUUID();
     change.created = Date.now();
     change.state = 'pending';
-    await tx.objectStore('queue').put(change);
-    for (const file of files || []) {
-      await tx.objectStore('photos').put({uuid: crypto.randomUUID(), record_uuid: change.uuid, blob: file,
-                                          sha256: await sha256hex(file), size: file.size, state: 'pending'});
-    }
+    tx.objectStore('queue').put(change);
+    for (const photo of photos) tx.objectStore('photos').put(photo);
     await tx.done;
     return change;
   }

@@ -34,7 +34,11 @@ def _ref(g: Grid) -> GridRef:
 
 
 def current_grid(session: Session, code: str) -> Grid | None:
-    return session.scalar(select(Grid).where(Grid.code == code, Grid.generation_high.is_(None)))
+    """Memoised per session: a batch names the same few grids again and again."""
+    memo = session.info.setdefault("field_current_grids", {})
+    if code not in memo:
+        memo[code] = session.scalar(select(Grid).where(Grid.code == code, Grid.generation_high.is_(None)))
+    return memo[code]
 
 
 def worker_grids(session: Session, viewer: Viewer) -> list[Grid]:

@@ -115,72 +115,130 @@ def _stamp(row: FieldRecord, sub: Submission, sent_at: datetime, now: datetime, 
     return flags
 
 
-def apply(session: Session, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
-    """Apply one change inside the caller's transaction (the caller commits). Raises FieldError on refusal."""
+def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | None) -> grids.GridRef:
+    """Everything that may refuse a change (permission, the record's and the target grid's scope, the household,
+    the location): read-only, so that a refusal's audit row never waits on this request's own writes."""
     guard.require(viewer, FIELD_SYNC, f"field:{sub.uuid}", log_grant=False)
-    uuid, op_id = str(sub.uuid), str(sub.op_id)
-    seen = _replayed(session, op_id, uuid)
-    if seen is not None:
-        return seen
-    payload = canonical(sub)
-    row = session.scalar(select(FieldRecord).where(FieldRecord.uuid == uuid))
     if row is not None:
         if not viewer.sees(row.grid_code):
             raise grids.refuse_grid(viewer, row.grid_code or "")
         if row.kind != sub.kind:
             raise FieldError("记录类型与服务器上的不一致", 409, "kind_mismatch")
-    household = _household(session, viewer, sub)
-    place = _grid_for(session, viewer, sub, household)
+    return _grid_for(session, viewer, sub, _household(session, viewer, sub))
+
+
+def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | None, place: grids.GridRef,
+          sent_at: datetime, now: datetime) -> tuple[Outcome, FieldRecord]:
+    """The upsert itself (no queries: `row` is the server's current copy or None). The caller commits."""
+    uuid, op_id = str(sub.uuid), str(sub.op_id)
+    payload = canonical(sub)
     if row is None:
         row = FieldRecord(uuid=uuid, kind=sub.kind, version=1, payload=payload, household_id=sub.household_id,
                           received_at=now, updated_at=now, created_by=viewer.username, updated_by=viewer.username)
         flags = _stamp(row, sub, sent_at, now, place)
         session.add(row)
-        session.flush()
-        session.add(FieldRecordVersion(record_id=row.id, op_id=op_id, version=1, payload=payload,
-                                       author=viewer.username, received_at=now))
-        return Outcome(uuid, CREATED, 1, 201, flags=tuple(flags))
+        session.add(FieldRecordVersion(record=row, op_id=op_id, version=1, payload=payload, author=viewer.username,
+                                       received_at=now))
+        return Outcome(uuid, CREATED, 1, 201, flags=tuple(flags)), row
     if sub.base_version != row.version:
         if payload == row.payload:  # the same content again (sent twice, or two phones agreeing)
-            return Outcome(uuid, DUPLICATE, row.version)
-        session.add(FieldConflict(record_id=row.id, op_id=op_id, grid_code=row.grid_code or "",
+            return Outcome(uuid, DUPLICATE, row.version), row
+        session.add(FieldConflict(record=row, op_id=op_id, grid_code=row.grid_code or "",
                                   base_version=sub.base_version, server_version=row.version,
                                   server_payload=row.payload, client_payload=payload, author=viewer.username,
                                   received_at=now, status="open"))
         row.has_conflict = True
-        return Outcome(uuid, CONFLICT, row.version, 409, "服务器上的记录已被他人修改，已提交主管处理", "conflict")
+        return Outcome(uuid, CONFLICT, row.version, 409, "服务器上的记录已被他人修改，已提交主管处理", "conflict"), row
     row.version += 1
     row.payload = payload
     row.household_id = sub.household_id
     row.updated_at, row.updated_by = now, viewer.username
     flags = _stamp(row, sub, sent_at, now, place)
-    session.add(FieldRecordVersion(record_id=row.id, op_id=op_id, version=row.version, payload=payload,
+    session.add(FieldRecordVersion(record=row, op_id=op_id, version=row.version, payload=payload,
                                    author=viewer.username, received_at=now))
-    return Outcome(uuid, UPDATED, row.version, flags=tuple(flags))
+    return Outcome(uuid, UPDATED, row.version, flags=tuple(flags)), row
+
+
+def apply(session: Session, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
+    """Apply one change inside the caller's transaction (the caller commits). Raises FieldError on refusal."""
+    guard.require(viewer, FIELD_SYNC, f"field:{sub.uuid}", log_grant=False)
+    seen = _replayed(session, str(sub.op_id), str(sub.uuid))
+    if seen is not None:
+        return seen
+    row = session.scalar(select(FieldRecord).where(FieldRecord.uuid == str(sub.uuid)))
+    place = check(session, viewer, sub, row)
+    return write(session, viewer, sub, row, place, sent_at, now)[0]
+
+
+def _rejected(sub: Submission | None, exc: Exception) -> Outcome:
+    if isinstance(exc, FieldError):
+        return Outcome(str(sub.uuid) if sub else "", REJECTED, 0, exc.status, str(exc), exc.code)
+    return Outcome(str(sub.uuid) if sub else "", REJECTED, 0, 403, str(exc), "denied")
+
+
+def _replays(session: Session, subs: list[Submission]) -> dict[str, Outcome]:
+    ops = [str(s.op_id) for s in subs]
+    out: dict[str, Outcome] = {}
+    uuid_of = {str(s.op_id): str(s.uuid) for s in subs}
+    for op, version in session.execute(select(FieldRecordVersion.op_id, FieldRecordVersion.version)
+                                       .where(FieldRecordVersion.op_id.in_(ops))):
+        out[op] = Outcome(uuid_of[op], DUPLICATE, version)
+    for op, version in session.execute(select(FieldConflict.op_id, FieldConflict.server_version)
+                                       .where(FieldConflict.op_id.in_(ops))):
+        out[op] = Outcome(uuid_of[op], CONFLICT, version, 200, "服务器上的记录已被他人修改，已提交主管处理", "conflict")
+    return out
+
+
+def _rows(session: Session, subs: list[Submission]) -> dict[str, FieldRecord]:
+    uuids = sorted({str(s.uuid) for s in subs})
+    return {r.uuid: r for r in session.scalars(select(FieldRecord).where(FieldRecord.uuid.in_(uuids)))}
 
 
 def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], sent_at: datetime,
                now: datetime) -> list[Outcome]:
-    """Each change in its own transaction: one refusal or a lost race does not undo the others. A race on a new
-    UUID (two requests creating it at once) is retried once and then answered as the later request."""
-    out = []
-    for item in items:
-        if isinstance(item, FieldError):
-            out.append(Outcome("", REJECTED, 0, item.status, str(item), item.code))
-            continue
-        out.append(apply_one(sessions, viewer, item, sent_at, now))
-    return out
+    """A batch: checked record by record (a refusal concerns only its record), then written in one transaction
+    (one commit for the batch). If another request wrote the same UUID meanwhile, the batch is redone record by
+    record (`apply_one`), so the answer is the same as if it had been sent one at a time."""
+    subs = [i for i in items if isinstance(i, Submission)]
+    decided: dict[int, Outcome] = {}
+    places: dict[int, grids.GridRef] = {}
+    with sessions() as s:
+        seen, rows = _replays(s, subs), _rows(s, subs)
+        for n, item in enumerate(items):
+            if isinstance(item, FieldError):
+                decided[n] = _rejected(None, item)
+            elif str(item.op_id) in seen:
+                decided[n] = seen[str(item.op_id)]
+            else:
+                try:
+                    places[n] = check(s, viewer, item, rows.get(str(item.uuid)))
+                except (FieldError, guard.AccessDenied) as exc:
+                    decided[n] = _rejected(item, exc)
+    try:
+        with sessions() as s, s.begin():
+            todo = [items[n] for n in places]
+            seen, rows = _replays(s, todo), _rows(s, todo)
+            for n, place in places.items():
+                sub = items[n]
+                if str(sub.op_id) in seen:
+                    decided[n] = seen[str(sub.op_id)]
+                    continue
+                decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place, sent_at, now)
+    except IntegrityError:
+        for n in places:
+            decided[n] = apply_one(sessions, viewer, items[n], sent_at, now)
+    return [decided[n] for n in range(len(items))]
 
 
 def apply_one(sessions, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
+    """One change in its own transaction. A race on a new UUID (two requests creating it at once) is retried once
+    and then answered as the later request."""
     for attempt in range(2):
         try:
             with sessions() as s, s.begin():
                 return apply(s, viewer, sub, sent_at, now)
-        except FieldError as exc:
-            return Outcome(str(sub.uuid), REJECTED, 0, exc.status, str(exc), exc.code)
-        except guard.AccessDenied as exc:
-            return Outcome(str(sub.uuid), REJECTED, 0, 403, str(exc), "denied")
+        except (FieldError, guard.AccessDenied) as exc:
+            return _rejected(sub, exc)
         except IntegrityError:
             if attempt:
                 raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Located
 
@@ -46,6 +46,7 @@ class FieldRecordVersion(Base):
     __table_args__ = (Index("ix_field_record_version_record", "record_id", "version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("field_record.id"))
+    record: Mapped[FieldRecord] = relationship()
     op_id: Mapped[str] = mapped_column(String(36), unique=True)
     version: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
@@ -60,6 +61,7 @@ class FieldConflict(Base):
     __tablename__ = "field_conflict"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("field_record.id"), index=True)
+    record: Mapped[FieldRecord] = relationship()
     op_id: Mapped[str] = mapped_column(String(36), unique=True)
     grid_code: Mapped[str] = mapped_column(String(15), index=True)
     base_version: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,218 @@
+"""Phone sync benchmark (docs/field.md): N grid workers each replay a queue of M records (one photo per 10 records)
+against the real HTTP API, all at once.
+
+    python benchmarks/field_sync.py [--db data/ankang.sqlite] [--workers 200] [--records 50] [--batch 10]
+
+The world is copied (without --db a tiny test world is built in a temporary folder); one `grid_worker` account per
+worker is added to the copy, scoped to one grid. The console runs in a subprocess (waitress, the app behind the
+security gate, login rate limit lifted for the benchmark's 200 logins from one address). Each worker logs in, then
+sends its records as the phone's queue does: batches to POST /api/field/sync, then its photos (declare + one
+chunk). The last batch of every worker is sent twice (an answer lost on the way: the replay must store nothing).
+
+Figures: records_per_s (acknowledged records ÷ wall time of the sync phase), p95_sync_ms (a record's send to its
+acknowledgement, i.e. its batch's round trip), photos_per_s; then every acknowledged record is looked up in the
+database: `lost` = acknowledged but absent, `duplicates` = stored more than once (rows or versions beyond one).
+LAST line, JSON. Targets: records_per_s ≥ 500, p95_sync_ms ≤ 2000, lost 0, duplicates 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid as uuidlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + os.urandom(60_000) + b"\xff\xd9"
+TEST_KEY = "cGluZ2FuLXRlc3QtZGF0YS1rZXktMzItYnl0ZXMhISE="  # the tests' data key, for the built tiny world only
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(db: str, port: int, threads: int) -> None:
+    """The console for the benchmark (runs in the subprocess)."""
+    from waitress import serve as waitress_serve
+
+    from console.app import create_app
+    from console.config import Settings
+    from tests.security_login import security_settings
+
+    app = create_app(db, settings=Settings(warm_cache=False),
+                     security_settings=security_settings(login_rate_per_minute=1e6))
+    waitress_serve(app.server, host="127.0.0.1", port=port, threads=threads, connection_limit=1000, _quiet=True)
+
+
+def prepare(args, folder: Path) -> tuple[str, list[str]]:
+    from sectest import add_account, use_fast_hasher
+    from console.store import make_engine, make_session_factory
+
+    db = folder / "field.sqlite"
+    if args.db:
+        shutil.copy(args.db, db)
+    else:
+        from tests.browser.tinyworld import build
+
+        os.environ.setdefault("PINGAN_DATA_KEY", TEST_KEY)
+        build(db)
+    con = sqlite3.connect(db)
+    grids = [r[0] for r in con.execute("select code from grid where generation_high is null order by code")]
+    con.close()
+    use_fast_hasher()
+    engine = make_engine(str(db), must_exist=True)
+    factory = make_session_factory(engine)
+    users = []
+    for i in range(args.workers):
+        name = f"bench_worker_{i:04d}"
+        add_account(factory, name, ["grid_worker"], [grids[i % len(grids)]])
+        users.append((name, grids[i % len(grids)]))
+    engine.dispose()
+    return str(db), users
+
+
+def login(base: str, username: str):
+    import requests
+
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login").text).group(1)
+    r = s.post(base + "/login", data={"username": username, "password": "Pingan#2026x", "csrf_token": token},
+               headers={"Origin": base}, allow_redirects=False)
+    assert r.status_code == 303, (username, r.status_code)
+    s.headers.update({"X-CSRFToken": s.cookies.get("_csrf_token", ""), "Origin": base, "X-Field-App": "3"})
+    s.get(base + "/api/field/grid")  # what the app does first; also sets the CSRF cookie if missing
+    s.headers["X-CSRFToken"] = s.cookies.get("_csrf_token", "")
+    return s
+
+
+def worker_run(base, username, grid, n, batch, out, lock, barrier):
+    s = login(base, username)
+    records = [{"uuid": str(uuidlib.uuid4()), "op_id": str(uuidlib.uuid4()), "kind": "event", "base_version": 0,
+                "grid_code": grid, "client_time": "2026-11-26T08:00:00Z", "location": None, "household_id": None,
+                "fields": {"type": "safety", "text": f"{username} 第{i + 1}条 巡查发现隐患"}} for i in range(n)]
+    barrier.wait()
+    times, acked, errors, photo_times = [], [], 0, []
+    batches = [records[i:i + batch] for i in range(0, n, batch)]
+    for j, chunk in enumerate(batches + batches[-1:]):  # the last batch twice: a lost answer, replayed
+        t0 = time.perf_counter()
+        r = s.post(base + "/api/field/sync", json={"sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                                    "records": chunk})
+        dt = (time.perf_counter() - t0) * 1000
+        if r.status_code != 200:
+            errors += len(chunk)
+            continue
+        for res in r.json()["results"]:
+            if res["status"] in ("created", "duplicate") and j < len(batches):
+                acked.append(res["uuid"])
+                times.append(dt)
+            elif res["status"] not in ("created", "duplicate"):
+                errors += 1
+    for rec in records[::10]:  # one photo per 10 records
+        t0 = time.perf_counter()
+        pid = str(uuidlib.uuid4())
+        d = s.post(base + "/api/field/photos", json={"uuid": pid, "record_uuid": rec["uuid"], "size": len(JPEG),
+                                                     "sha256": hashlib.sha256(JPEG).hexdigest()})
+        c = s.put(f"{base}/api/field/photos/{pid}?offset=0", data=JPEG,
+                  headers={"Content-Type": "application/octet-stream"})
+        if d.status_code != 200 or c.status_code != 200 or c.json().get("status") != "complete":
+            errors += 1
+        photo_times.append((time.perf_counter() - t0) * 1000)
+    with lock:
+        out["times"] += times
+        out["acked"] += acked
+        out["errors"] += errors
+        out["photo_times"] += photo_times
+
+
+def pct(values, q):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * q))], 1) if values else None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", help="a world to copy (never changed); default: a tiny test world")
+    ap.add_argument("--workers", type=int, default=200)
+    ap.add_argument("--records", type=int, default=50)
+    ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=16, help="server threads")
+    ap.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), args.threads)
+        return 0
+    import requests
+
+    folder = Path(tempfile.mkdtemp(prefix="pingan-field-bench-"))
+    proc = None
+    try:
+        db, users = prepare(args, folder)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", db, str(port), "--threads", str(args.threads)],
+                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        for _ in range(600):
+            try:
+                requests.get(base + "/login", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        out = {"times": [], "acked": [], "errors": 0, "photo_times": []}
+        lock = threading.Lock()
+        barrier = threading.Barrier(len(users) + 1)
+        threads = [threading.Thread(target=worker_run, args=(base, u, g, args.records, args.batch, out, lock,
+                                                             barrier)) for u, g in users]
+        for t in threads:
+            t.start()
+        barrier.wait()  # every worker logged in: the clock starts
+        t0 = time.perf_counter()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        con = sqlite3.connect(db)
+        stored = dict(con.execute("select uuid, count(*) from field_record group by uuid").fetchall())
+        versions = dict(con.execute("select r.uuid, count(*) from field_record_version v join field_record r "
+                                    "on r.id = v.record_id group by r.uuid").fetchall())
+        photos = con.execute("select count(*) from field_photo where status='complete'").fetchone()[0]
+        con.close()
+        acked = set(out["acked"])
+        lost = sum(1 for u in acked if u not in stored)
+        duplicates = (len(out["acked"]) - len(acked)) + sum(c - 1 for c in stored.values()) + \
+            sum(c - 1 for c in versions.values())
+        total = args.workers * args.records
+        result = {"workers": args.workers, "records": total, "acked": len(acked), "errors": out["errors"],
+                  "records_per_s": round(len(acked) / wall, 1), "p95_sync_ms": pct(out["times"], 0.95),
+                  "p50_sync_ms": pct(out["times"], 0.5), "photos": photos,
+                  "p95_photo_ms": pct(out["photo_times"], 0.95), "wall_s": round(wall, 2),
+                  "lost": lost, "duplicates": duplicates, "batch": args.batch, "server_threads": args.threads,
+                  "cpus": os.cpu_count(), "world": "copy of " + args.db if args.db else "tiny test world"}
+        print(f"{len(acked)}/{total} records acknowledged in {wall:.1f} s ({result['records_per_s']}/s), "
+              f"p95 {result['p95_sync_ms']} ms, {photos} photos, lost {lost}, duplicates {duplicates}, "
+              f"errors {out['errors']}")
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

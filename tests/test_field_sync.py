@@ -323,3 +323,20 @@ def test_any_body_is_either_a_submission_or_a_chinese_refusal(base):
         parse_record(base)
     except FieldError as exc:
         assert exc.status in (400, 403, 409, 413, 415, 422) and any("\u4e00" <= ch <= "\u9fff" for ch in str(exc))
+
+
+def test_a_database_locked_by_other_writers_answers_503_and_stores_nothing(world, worker, monkeypatch):
+    from console.field import sync
+
+    monkeypatch.setattr(sync, "BUSY_RETRIES", 0)
+    rec = record()
+    con = sqlite3.connect(world)
+    con.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the store's busy timeout
+    try:
+        r = put(worker, rec)
+    finally:
+        con.rollback()
+        con.close()
+    assert r.status_code == 503 and "繁忙" in r.json["error"] and r.headers["Retry-After"] == "5"
+    assert q(world, "select count(*) from field_record where uuid=?", rec["uuid"]) == [(0,)]
+    assert put(worker, rec).status_code == 201  # the phone's retry goes through

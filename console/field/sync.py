@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from console.security import guard
@@ -31,6 +31,17 @@ from .codes import ACCURACY_LIMIT_M, CLOCK_SKEW_LIMIT_S
 from .validation import FieldError, Submission
 
 CREATED, UPDATED, DUPLICATE, CONFLICT, REJECTED = "created", "updated", "duplicate", "conflict", "rejected"
+BUSY_RETRIES = 3  # a write that waited out the database's lock timeout is tried again, then answered 503
+
+
+class Busy(RuntimeError):
+    """The database stayed locked by other writers: nothing of this request was stored; the phone retries."""
+
+    message = "服务器繁忙，本批记录未保存，请稍后重试（待上传记录会保留）"
+
+
+def _locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 @dataclass(frozen=True)
@@ -214,32 +225,48 @@ def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], s
                     places[n] = check(s, viewer, item, rows.get(str(item.uuid)))
                 except (FieldError, guard.AccessDenied) as exc:
                     decided[n] = _rejected(item, exc)
-    try:
-        with sessions() as s, s.begin():
-            todo = [items[n] for n in places]
-            seen, rows = _replays(s, todo), _rows(s, todo)
-            for n, place in places.items():
-                sub = items[n]
-                if str(sub.op_id) in seen:
-                    decided[n] = seen[str(sub.op_id)]
-                    continue
-                decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place, sent_at, now)
-    except IntegrityError:
-        for n in places:
-            decided[n] = apply_one(sessions, viewer, items[n], sent_at, now)
+    for attempt in range(BUSY_RETRIES + 1):
+        try:
+            with sessions() as s, s.begin():
+                todo = [items[n] for n in places]
+                seen, rows = _replays(s, todo), _rows(s, todo)
+                for n, place in places.items():
+                    sub = items[n]
+                    if str(sub.op_id) in seen:
+                        decided[n] = seen[str(sub.op_id)]
+                        continue
+                    decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place,
+                                                            sent_at, now)
+            break
+        except IntegrityError:
+            for n in places:
+                decided[n] = apply_one(sessions, viewer, items[n], sent_at, now)
+            break
+        except OperationalError as exc:
+            if not _locked(exc):
+                raise
+            if attempt == BUSY_RETRIES:
+                raise Busy() from exc
     return [decided[n] for n in range(len(items))]
 
 
 def apply_one(sessions, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
     """One change in its own transaction. A race on a new UUID (two requests creating it at once) is retried once
     and then answered as the later request."""
-    for attempt in range(2):
+    raced = busy = 0
+    while True:
         try:
             with sessions() as s, s.begin():
                 return apply(s, viewer, sub, sent_at, now)
         except (FieldError, guard.AccessDenied) as exc:
             return _rejected(sub, exc)
         except IntegrityError:
-            if attempt:
+            raced += 1
+            if raced > 1:
                 raise
-    raise AssertionError("unreachable")
+        except OperationalError as exc:
+            busy += 1
+            if not _locked(exc):
+                raise
+            if busy > BUSY_RETRIES:
+                raise Busy() from exc

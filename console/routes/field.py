@@ -65,6 +65,13 @@ def _old_app():
     return None
 
 
+@blueprint.errorhandler(sync.Busy)
+def _busy(exc):
+    resp = _json({"error": sync.Busy.message, "code": "busy"}, 503)
+    resp.headers["Retry-After"] = "5"
+    return resp
+
+
 @blueprint.errorhandler(AccessDenied)
 def _denied(exc):
     return _json({"error": str(exc), "code": "denied"}, 403)

@@ -100,3 +100,36 @@ class FieldPhotoChunk(Base):
     photo_id: Mapped[int] = mapped_column(ForeignKey("field_photo.id"))
     position: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FieldTask(Located, Base):
+    """A task sent from the duty desk (派单) to one grid worker's phone; its states are kept in FieldTaskStep."""
+
+    __tablename__ = "field_task"
+    indexed_levels = ("grid",)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    assignee: Mapped[str] = mapped_column(String(64), index=True)  # the worker's account username
+    title: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(12))  # field.tasks.STATES key
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    report: Mapped[str] = mapped_column(Text, default="")
+
+
+class FieldTaskStep(Base):
+    __tablename__ = "field_task_step"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("field_task.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(12))
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)

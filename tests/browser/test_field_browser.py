@@ -5,13 +5,14 @@ the server holds each record exactly once; the counter returns to 0."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.browser.tinyworld import build
-from tests.security_login import console_on_copy, login_page
+from tests.security_login import PASSWORD, console_on_copy, login_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("console-browser")]
 
@@ -127,3 +128,64 @@ def test_offline_forms_sync_exactly_once(phone, tiny, tmp_path):
             assert q(db, "select count(*) from field_record_version") == [(2,)]
         finally:
             context.close()
+
+
+def _duty_session(base: str, username: str):
+    import re
+
+    import requests
+
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login").text).group(1)
+    r = s.post(base + "/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
+               headers={"Origin": base}, allow_redirects=False)
+    assert r.status_code == 303
+    s.get(base + "/api/alerts/changes?cursor=0")
+    s.headers.update({"X-CSRFToken": s.cookies.get("_csrf_token", ""), "Origin": base})
+    return s
+
+
+def test_a_task_reaches_the_phone_and_its_report_reaches_the_duty_desk(phone, tiny, tmp_path):
+    from datetime import datetime
+
+    from console.store import Alert
+    from console.store.duty_models import AlertInfo
+
+    playwright, chromium = phone
+    accounts = [(WORKER, ["grid_worker"], [GRID]), ("duty_m", ["duty_officer"], ["610900"])]
+    with console_on_copy(tiny, tmp_path, accounts) as (base, sessions):
+        with sessions() as s:
+            now = datetime(2026, 11, 26, 8, 0)
+            alert = Alert(rule="r", kind="dispute", severity="medium", state="new", title="村口纠纷升级", raised_at=now,
+                          updated_at=now, county_code=GRID[:6], town_code=GRID[:9], village_code=GRID[:12],
+                          grid_code=GRID)
+            s.add(alert)
+            s.flush()
+            s.add(AlertInfo(alert_id=alert.id))
+            s.commit()
+            alert_id = alert.id
+        duty = _duty_session(base, "duty_m")
+        sent = duty.post(base + "/api/duty/tasks", json={"alert_id": alert_id, "assignee": WORKER,
+                                                         "note": "请到场了解情况"})
+        assert sent.status_code == 201, sent.text
+        pixel = dict(playwright.devices["Pixel 7"])
+        pixel.pop("default_browser_type", None)
+        context = chromium.new_context(**pixel, locale="zh-CN")
+        try:
+            page = context.new_page()
+            page.on("dialog", lambda d: d.accept("已到场调解，双方和解"))
+            login_page(page, base, WORKER)
+            page.goto(base + "/m/")
+            page.get_by_role("tab", name=re.compile("任务")).click()
+            page.wait_for_function("document.querySelector('#tasks').textContent.includes('村口纠纷升级')")
+            assert page.locator("#task-badge").inner_text() == "1"
+            page.get_by_role("button", name="接单").click()
+            page.wait_for_function("document.querySelector('#tasks').textContent.includes('已接单')")
+            page.get_by_role("button", name="回报").click()
+            page.wait_for_function("document.querySelector('#tasks').textContent.includes('已回报')")
+            page.screenshot(path=str(SHOTS / "field-tasks.png"))
+        finally:
+            context.close()
+        seen = duty.get(base + f"/api/duty/tasks?alert_id={alert_id}").json()["tasks"]
+        assert [st["to_state"] for st in seen[0]["steps"]] == ["已派单", "已接单", "已回报"]
+        assert seen[0]["report"] == "已到场调解，双方和解"

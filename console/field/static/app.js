@@ -217,6 +217,60 @@
     }
   }
 
+  /* 任务: the duty desk's tasks for this worker; steps need the network (the server decides the state). */
+  const NEXT = {assigned: [['accept', '接单']], accepted: [['handle', '开始处置'], ['report', '回报']],
+                handling: [['report', '回报']]};
+
+  async function loadTasks() {
+    let data;
+    try {
+      const r = await fetch('/api/field/tasks', {credentials: 'same-origin'});
+      if (!r.ok) return;
+      data = await r.json();
+      await Q.kvSet('tasks', data);
+    } catch (e) {
+      data = await Q.kvGet('tasks');
+    }
+    if (!data) { $('#task-summary').textContent = '离线，暂无任务数据'; return; }
+    const open = data.tasks.filter(t => t.state !== 'reported');
+    $('#task-summary').textContent = open.length ? open.length + ' 项待办' : '没有待办任务';
+    $('#task-badge').textContent = String(open.length);
+    $('#task-badge').hidden = !open.length;
+    const list = $('#tasks');
+    list.innerHTML = '';
+    for (const t of data.tasks) {
+      const li = document.createElement('li');
+      li.innerHTML = '<b></b><span class="muted"></span><div class="task-actions"></div>';
+      li.querySelector('b').textContent = t.title + '（' + t.state_label + '）';
+      li.querySelector('span').textContent = (t.note || '') + ' · 期限 ' + t.due_at.replace('T', ' ') +
+        (t.overdue ? ' · 已超期' : '') + (t.report ? ' · 回报：' + t.report : '');
+      if (t.overdue) li.classList.add('overdue');
+      const box = li.querySelector('.task-actions');
+      for (const [action, label] of NEXT[t.state] || []) {
+        const b = document.createElement('button');
+        b.type = 'button'; b.className = 'small'; b.textContent = label;
+        b.addEventListener('click', () => taskStep(t, action));
+        box.appendChild(b);
+      }
+      list.appendChild(li);
+    }
+  }
+
+  async function taskStep(task, action) {
+    if (!navigator.onLine) { notice('离线时不能处理任务，请联网后再试', 'warn'); return; }
+    let text = '';
+    if (action === 'report') {
+      text = window.prompt('处置情况（必填）', '') || '';
+      if (!text.trim()) { notice('回报需要填写处置情况', 'warn'); return; }
+    }
+    const place = placeOf($('#event-form'));
+    const r = await Q.send('POST', '/api/field/tasks/' + task.id, JSON.stringify({action, text, location: place}),
+                           'application/json').catch(e => ({status: 0, data: {error: e.message}}));
+    notice(r.status === 200 ? '任务已更新：' + r.data.state_label : (r.data.error || '操作失败'),
+           r.status === 200 ? 'ok' : 'warn');
+    await loadTasks();
+  }
+
   function switchTab(name) {
     for (const b of $$('.tabs [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
     for (const p of $$('.panel')) p.hidden = p.dataset.panel !== name;
@@ -232,14 +286,14 @@
     $('#household-form').addEventListener('submit', submitHousehold);
     $('#hh-new').addEventListener('click', newHousehold);
     $('#sync').addEventListener('click', sync);
-    window.addEventListener('online', () => { setOnline(); sync(); });
+    window.addEventListener('online', () => { setOnline(); sync(); loadTasks(); });
     window.addEventListener('offline', setOnline);
     setOnline();
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register('/m/sw.js', {scope: '/m/'}).catch(e => notice('离线功能不可用：' + e.message, 'warn'));
     }
-    loadBundle().then(() => { refreshCount(); warnStorage(); sync(); });
-    setInterval(() => { if (navigator.onLine) sync(); }, 30000);
+    loadBundle().then(() => { refreshCount(); warnStorage(); sync(); loadTasks(); });
+    setInterval(() => { if (navigator.onLine) { sync(); loadTasks(); } }, 30000);
   }
 
   init();

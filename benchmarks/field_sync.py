@@ -4,9 +4,9 @@ against the real HTTP API, all at once.
     python benchmarks/field_sync.py [--db data/ankang.sqlite] [--workers 200] [--records 50] [--batch 10]
 
 The world is copied (without --db a tiny test world is built in a temporary folder); one `grid_worker` account per
-worker is added to the copy, scoped to one grid. The console runs in a subprocess (waitress, the app behind the
-security gate, login rate limit lifted for the benchmark's 200 logins from one address). Each worker logs in, then
-sends its records as the phone's queue does: batches to POST /api/field/sync, then its photos (declare + one
+worker is added to the copy, scoped to one grid, with a session opened as the login page would (200 logins from one
+address would meet the login rate limit). The console runs as the production server (`python -m console.server`,
+granian unless --server waitress) behind the security gate. Each worker sends its records as the phone's queue does: batches to POST /api/field/sync, then its photos (declare + one
 chunk). The last batch of every worker is sent twice (an answer lost on the way: the replay must store nothing).
 
 Figures: records_per_s (acknowledged records ÷ wall time of the sync phase), p95_sync_ms (a record's send to its
@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import sqlite3
@@ -47,21 +46,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(db: str, port: int, threads: int) -> None:
-    """The console for the benchmark (runs in the subprocess)."""
-    from waitress import serve as waitress_serve
-
-    from console.app import create_app
-    from console.config import Settings
-    from tests.security_login import security_settings
-
-    app = create_app(db, settings=Settings(warm_cache=False),
-                     security_settings=security_settings(login_rate_per_minute=1e6))
-    waitress_serve(app.server, host="127.0.0.1", port=port, threads=threads, connection_limit=1000, _quiet=True)
-
-
 def prepare(args, folder: Path) -> tuple[str, list[str]]:
     from sectest import add_account, use_fast_hasher
+    from console.security.accounts import STAGE_ACTIVE, open_session
+    from console.security.config import Settings
     from console.store import make_engine, make_session_factory
 
     db = folder / "field.sqlite"
@@ -81,28 +69,26 @@ def prepare(args, folder: Path) -> tuple[str, list[str]]:
     users = []
     for i in range(args.workers):
         name = f"bench_worker_{i:04d}"
-        add_account(factory, name, ["grid_worker"], [grids[i % len(grids)]])
-        users.append((name, grids[i % len(grids)]))
+        account_id = add_account(factory, name, ["grid_worker"], [grids[i % len(grids)]])
+        # a logged-in phone: a session as the login page would open it (the login rate limit is per address)
+        token, csrf = open_session(factory, Settings(), account_id, STAGE_ACTIVE, "127.0.0.1")
+        users.append((name, grids[i % len(grids)], token, csrf))
     engine.dispose()
     return str(db), users
 
 
-def login(base: str, username: str):
+def phone_session(base: str, token: str, csrf: str):
     import requests
 
     s = requests.Session()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login").text).group(1)
-    r = s.post(base + "/login", data={"username": username, "password": "Pingan#2026x", "csrf_token": token},
-               headers={"Origin": base}, allow_redirects=False)
-    assert r.status_code == 303, (username, r.status_code)
-    s.headers.update({"X-CSRFToken": s.cookies.get("_csrf_token", ""), "Origin": base, "X-Field-App": "3"})
-    s.get(base + "/api/field/grid")  # what the app does first; also sets the CSRF cookie if missing
-    s.headers["X-CSRFToken"] = s.cookies.get("_csrf_token", "")
+    s.cookies.set("pingan_session", token, domain="127.0.0.1", path="/")
+    s.headers.update({"X-CSRFToken": csrf, "Origin": base, "X-Field-App": "3"})
+    assert s.get(base + "/api/field/grid").status_code == 200  # what the app does first
     return s
 
 
-def worker_run(base, username, grid, n, batch, out, lock, barrier):
-    s = login(base, username)
+def worker_run(base, username, grid, token, csrf, n, batch, out, lock, barrier):
+    s = phone_session(base, token, csrf)
     records = [{"uuid": str(uuidlib.uuid4()), "op_id": str(uuidlib.uuid4()), "kind": "event", "base_version": 0,
                 "grid_code": grid, "client_time": "2026-11-26T08:00:00Z", "location": None, "household_id": None,
                 "fields": {"type": "safety", "text": f"{username} 第{i + 1}条 巡查发现隐患"}} for i in range(n)]
@@ -151,12 +137,10 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=200)
     ap.add_argument("--records", type=int, default=50)
     ap.add_argument("--batch", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=16, help="server threads")
-    ap.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=16, help="server threads per worker process")
+    ap.add_argument("--server", default="granian", choices=("granian", "waitress"))
+    ap.add_argument("--server-workers", type=int, default=1)
     args = ap.parse_args(argv)
-    if args.serve:
-        serve(args.serve[0], int(args.serve[1]), args.threads)
-        return 0
     import requests
 
     folder = Path(tempfile.mkdtemp(prefix="pingan-field-bench-"))
@@ -165,8 +149,10 @@ def main(argv=None) -> int:
         db, users = prepare(args, folder)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", db, str(port), "--threads", str(args.threads)],
-                                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
+                                 "--threads", str(args.threads), "--server", args.server,
+                                 "--workers", str(args.server_workers)], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "PINGAN_WARM_CACHE": "0"})
         for _ in range(600):
             try:
                 requests.get(base + "/login", timeout=1)
@@ -176,8 +162,8 @@ def main(argv=None) -> int:
         out = {"times": [], "acked": [], "errors": 0, "photo_times": []}
         lock = threading.Lock()
         barrier = threading.Barrier(len(users) + 1)
-        threads = [threading.Thread(target=worker_run, args=(base, u, g, args.records, args.batch, out, lock,
-                                                             barrier)) for u, g in users]
+        threads = [threading.Thread(target=worker_run, args=(base, u, g, tok, csrf, args.records, args.batch, out,
+                                                             lock, barrier)) for u, g, tok, csrf in users]
         for t in threads:
             t.start()
         barrier.wait()  # every worker logged in: the clock starts
@@ -200,7 +186,8 @@ def main(argv=None) -> int:
                   "records_per_s": round(len(acked) / wall, 1), "p95_sync_ms": pct(out["times"], 0.95),
                   "p50_sync_ms": pct(out["times"], 0.5), "photos": photos,
                   "p95_photo_ms": pct(out["photo_times"], 0.95), "wall_s": round(wall, 2),
-                  "lost": lost, "duplicates": duplicates, "batch": args.batch, "server_threads": args.threads,
+                  "lost": lost, "duplicates": duplicates, "batch": args.batch, "server": args.server, "server_workers": args.server_workers,
+                  "server_threads": args.threads,
                   "cpus": os.cpu_count(), "world": "copy of " + args.db if args.db else "tiny test world"}
         print(f"{len(acked)}/{total} records acknowledged in {wall:.1f} s ({result['records_per_s']}/s), "
               f"p95 {result['p95_sync_ms']} ms, {photos} photos, lost {lost}, duplicates {duplicates}, "

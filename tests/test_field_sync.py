@@ -329,14 +329,17 @@ def test_a_database_locked_by_other_writers_answers_503_and_stores_nothing(world
     from console.field import sync
 
     monkeypatch.setattr(sync, "BUSY_RETRIES", 0)
-    rec = record()
+    rec, earlier = record(), record()
+    put(worker, earlier)
     con = sqlite3.connect(world)
     con.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the store's busy timeout
     try:
         r = put(worker, rec)
+        photo = _declare(worker, earlier["uuid"], JPEG)[1]
     finally:
         con.rollback()
         con.close()
     assert r.status_code == 503 and "繁忙" in r.json["error"] and r.headers["Retry-After"] == "5"
+    assert photo.status_code == 503
     assert q(world, "select count(*) from field_record where uuid=?", rec["uuid"]) == [(0,)]
     assert put(worker, rec).status_code == 201  # the phone's retry goes through

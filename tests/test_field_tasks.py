@@ -4,6 +4,7 @@ kept and the duty desk sees every state; the alert itself moves to 已派单 in 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 
@@ -33,13 +34,15 @@ def world(tmp_path_factory):
         alert = Alert(rule="r", kind="dispute", severity="high", state="new", title="村口纠纷升级", raised_at=NOW,
                       updated_at=NOW, lon=108.5, lat=32.5, county_code=GRID[:6], town_code=GRID[:9],
                       village_code=GRID[:12], grid_code=GRID)
-        s.add(alert)
+        second = Alert(rule="r", kind="safety", severity="low", state="new", title="桥梁护栏松动", raised_at=NOW,
+                       updated_at=NOW, county_code=GRID[:6], town_code=GRID[:9], village_code=GRID[:12], grid_code=GRID)
+        s.add_all([alert, second])
         s.flush()
-        s.add(AlertInfo(alert_id=alert.id))
+        s.add_all([AlertInfo(alert_id=alert.id), AlertInfo(alert_id=second.id)])
         s.commit()
-        alert_id = alert.id
+        alert_id, second_id = alert.id, second.id
     engine.dispose()
-    return path, alert_id
+    return path, alert_id, second_id
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,7 @@ def _client(app, user):
 
 
 def test_a_task_round_trip_duty_desk_phone_duty_desk(world, app):
-    db, alert_id = world
+    db, alert_id, _ = world
     duty, dh = _client(app, "duty1")
     roster = duty.get(f"/api/duty/roster?alert_id={alert_id}").json
     assert [w["username"] for w in roster["workers"]] == ["worker_a", "worker_b"]  # not the other grid's worker
@@ -92,3 +95,40 @@ def test_a_task_round_trip_duty_desk_phone_duty_desk(world, app):
     assert seen[0]["steps"][-1]["accuracy_m"] == 12
     # a worker cannot dispatch, and the duty desk's routes need alert:act
     assert a.post("/api/duty/tasks", json={"alert_id": alert_id, "assignee": "worker_b"}, headers=ah).status_code == 403
+
+
+def test_the_duty_page_dispatches_to_a_phone_and_shows_its_state(world, app):
+    from console.duty.actions import ACTIONS
+    from tests.test_admin_pages import call
+
+    db, _, alert_id = world
+    duty, dh = _client(app, "duty1")
+    csrf = dh["X-CSRFToken"]
+    status, resp = call(duty, csrf, [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")],
+                        [(f"duty-act-{k}", "n_clicks", 1 if k == "dispatch" else None) for k in ACTIONS],
+                        [("duty-selected", "data", alert_id), ("duty-assignee", "value", "worker_b"),
+                         ("duty-note", "value", "请核实护栏"), ("duty-acted", "data", 0)],
+                        trigger="duty-act-dispatch.n_clicks")
+    assert status == 200 and resp["duty-message"]["children"] == ""
+    con = sqlite3.connect(db)
+    assert con.execute("select assignee, state, note from field_task where alert_id=?", (alert_id,)).fetchall() == [
+        ("worker_b", "assigned", "请核实护栏")]
+    assert con.execute("select state from alert where id=?", (alert_id,)).fetchone() == ("dispatched",)
+    con.close()
+    b, bh = _client(app, "worker_b")
+    task_id = b.get("/api/field/tasks").json["tasks"][0]["id"]
+    assert b.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=bh).status_code == 200
+    status, resp = call(duty, csrf, [("duty-detail", "children")],
+                        [("duty-selected", "data", alert_id), ("duty-acted", "data", 1)])
+    text = json.dumps(resp, ensure_ascii=False)
+    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text and "worker_a（worker_a" in text
+    # a department (not a worker account) is dispatched as before, without a phone task
+    status, resp = call(duty, csrf, [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")],
+                        [(f"duty-act-{k}", "n_clicks", 1 if k == "dispatch" else None) for k in ACTIONS],
+                        [("duty-selected", "data", alert_id), ("duty-assignee", "value", "城关派出所"),
+                         ("duty-note", "value", "转派出所"), ("duty-acted", "data", 1)],
+                        trigger="duty-act-dispatch.n_clicks")
+    assert status == 200
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from field_task where alert_id=?", (alert_id,)).fetchone() == (1,)
+    con.close()

@@ -40,7 +40,7 @@ class Busy(RuntimeError):
     message = "服务器繁忙，本批记录未保存，请稍后重试（待上传记录会保留）"
 
 
-def _locked(exc: OperationalError) -> bool:
+def locked(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
@@ -243,7 +243,7 @@ def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], s
                 decided[n] = apply_one(sessions, viewer, items[n], sent_at, now)
             break
         except OperationalError as exc:
-            if not _locked(exc):
+            if not locked(exc):
                 raise
             if attempt == BUSY_RETRIES:
                 raise Busy() from exc
@@ -266,7 +266,7 @@ def apply_one(sessions, viewer: Viewer, sub: Submission, sent_at: datetime, now:
                 raise
         except OperationalError as exc:
             busy += 1
-            if not _locked(exc):
+            if not locked(exc):
                 raise
             if busy > BUSY_RETRIES:
                 raise Busy() from exc

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from console.security import guard
 from console.security.guard import Viewer
 from console.security.permissions import ALERT_ACT, FIELD_SYNC
+from console.store import Alert
 from console.store.field_models import FieldTask, FieldTaskStep
 from console.store.security_models import Account, AccountRole, AccountScope
 
@@ -65,6 +66,20 @@ def dispatch(session: Session, viewer: Viewer, *, located: dict, assignee: str, 
     session.add(FieldTaskStep(task_id=task.id, at=now, actor=viewer.username, action="dispatch", from_state=None,
                               to_state="assigned", text=note.strip()))
     return task
+
+
+def on_roster(session: Session, grid_code: str | None, username: str | None) -> bool:
+    return bool(grid_code and username) and username.strip() in {w["username"] for w in roster(session, grid_code)}
+
+
+def dispatch_alert(session: Session, viewer: Viewer, alert: Alert, assignee: str, note: str,
+                   now: datetime) -> FieldTask:
+    """派单 of an alert to a worker's phone: the task carries the alert's place and a deadline by its severity.
+    The caller moves the alert itself (duty actions) in the same transaction."""
+    located = {k: getattr(alert, k) for k in ("lon", "lat", "county_code", "town_code", "village_code", "grid_code",
+                                              "assign_generation")}
+    return dispatch(session, viewer, located=located, assignee=assignee.strip(), title=alert.title, note=note,
+                    now=now, alert_id=alert.id, severity=alert.severity)
 
 
 def act(session: Session, viewer: Viewer, task_id: int, action: str, text: str = "",

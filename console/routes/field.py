@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Flask, Response, request
+from sqlalchemy.exc import OperationalError
 
 from console.field import conflicts, griddata, photos, sync
 from console.field.codes import MAX_BATCH
@@ -65,11 +66,22 @@ def _old_app():
     return None
 
 
-@blueprint.errorhandler(sync.Busy)
-def _busy(exc):
+def busy(_exc=None) -> Response:
+    """503 + Retry-After: nothing of the request was stored; the phone's queue sends it again later."""
     resp = _json({"error": sync.Busy.message, "code": "busy"}, 503)
     resp.headers["Retry-After"] = "5"
     return resp
+
+
+def locked(exc: OperationalError):
+    """A write that waited out the database's lock timeout (photos, conflicts, tasks): 503, never a 500."""
+    if sync.locked(exc):
+        return busy()
+    raise exc
+
+
+blueprint.register_error_handler(sync.Busy, busy)
+blueprint.register_error_handler(OperationalError, locked)
 
 
 @blueprint.errorhandler(AccessDenied)

@@ -14,10 +14,12 @@ import json
 
 from flask import Blueprint, Flask, Response, request
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from console.duty import actions as duty_actions
 from console.field import tasks
 from console.field.validation import FieldError, Location, describe
+from console.routes import field as field_routes
 from console.security.gate import Security
 from console.security.guard import AccessDenied
 from console.security.permissions import ALERT_ACT
@@ -79,10 +81,7 @@ def dispatch():
     viewer, now = current_viewer(), _now()
     with current_context().session() as s, s.begin():
         alert = _alert(s, _alert_id())
-        located = {k: getattr(alert, k) for k in ("lon", "lat", "county_code", "town_code", "village_code",
-                                                  "grid_code", "assign_generation")}
-        task = tasks.dispatch(s, viewer, located=located, assignee=assignee, title=alert.title, note=note, now=now,
-                              alert_id=alert.id, severity=alert.severity)
+        task = tasks.dispatch_alert(s, viewer, alert, assignee, note, now)
         try:
             duty_actions.act(s, viewer, alert.id, "dispatch", note or f"派单给网格员 {assignee}", assignee=assignee,
                              now=now)
@@ -118,6 +117,9 @@ def task_step(task_id: int):
         task = tasks.act(s, current_viewer(), task_id, str(body.get("action", "")), str(body.get("text", "")),
                          location, now)
         return _json(tasks.as_json(s, task, now))
+
+
+blueprint.register_error_handler(OperationalError, field_routes.locked)
 
 
 def register(server: Flask, security: Security) -> None:

@@ -91,6 +91,18 @@ def grid_point(world, code):
     return out
 
 
+def stored(world, uuid):
+    """The record and its conflicts through the store (payloads are encrypted at rest)."""
+    from console.store.field_models import FieldConflict, FieldRecord
+
+    engine = make_engine(world, must_exist=True)
+    with make_session_factory(engine)() as s:
+        row = s.scalar(select(FieldRecord).where(FieldRecord.uuid == uuid))
+        conflicts = list(s.scalars(select(FieldConflict).where(FieldConflict.record_id == row.id)))
+    engine.dispose()
+    return row, conflicts
+
+
 # -- idempotency ---------------------------------------------------------------------------------------------
 def test_the_same_record_sent_twice_is_stored_once(world, worker):
     rec = record()
@@ -136,12 +148,11 @@ def test_an_edit_on_an_old_version_is_kept_as_a_conflict_never_overwriting(world
     stale = dict(rec, op_id=str(uuidlib.uuid4()), base_version=1, fields={**rec["fields"], "size": 7})
     r = put(worker, stale)
     assert r.status_code == 409 and r.json["status"] == "conflict" and r.json["version"] == 2
-    payload, version, flag = q(world, "select payload, version, has_conflict from field_record where uuid=?",
-                               rec["uuid"])[0]
-    assert json.loads(payload)["fields"]["size"] == 4 and version == 2 and flag == 1  # the server's copy stands
-    (server, phone), = q(world, "select server_payload, client_payload from field_conflict c join field_record r "
-                                "on r.id=c.record_id where r.uuid=?", rec["uuid"])
-    assert json.loads(server)["fields"]["size"] == 4 and json.loads(phone)["fields"]["size"] == 7
+    row, conflicts = stored(world, rec["uuid"])
+    assert json.loads(row.payload)["fields"]["size"] == 4 and row.version == 2 and row.has_conflict  # server's stands
+    (conflict,) = conflicts
+    assert json.loads(conflict.server_payload)["fields"]["size"] == 4
+    assert json.loads(conflict.client_payload)["fields"]["size"] == 7
     assert put(worker, stale).json["status"] == "conflict"  # replayed: still one conflict row
     assert q(world, "select count(*) from field_conflict where op_id=?", stale["op_id"]) == [(1,)]
 
@@ -343,3 +354,17 @@ def test_a_database_locked_by_other_writers_answers_503_and_stores_nothing(world
     assert photo.status_code == 503
     assert q(world, "select count(*) from field_record where uuid=?", rec["uuid"]) == [(0,)]
     assert put(worker, rec).status_code == 201  # the phone's retry goes through
+
+
+def test_what_a_worker_typed_about_people_is_encrypted_at_rest(world, worker):
+    rec = record(kind="household", fields={"address": "紫阳县测试镇幸福路12号", "kind": "rental", "size": 2,
+                                            "head_name": "钱七", "phone": "13987654321"})
+    assert put(worker, rec).status_code == 201
+    raw = sqlite3.connect(world)
+    try:
+        dump = "\n".join(raw.iterdump())
+    finally:
+        raw.close()
+    assert "13987654321" not in dump and "钱七" not in dump and "幸福路12号" not in dump
+    row, _ = stored(world, rec["uuid"])
+    assert json.loads(row.payload)["fields"]["phone"] == "13987654321"

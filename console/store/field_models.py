@@ -1,5 +1,6 @@
 """Field (网格员 phone app) tables: synced records with their versions, conflicts kept for the supervisor, photos
-uploaded in chunks. See docs/field.md."""
+uploaded in chunks, tasks. See docs/field.md. What a worker typed about people (the payloads) is encrypted at
+rest like every other personal field (`EncryptedText`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, Lar
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Located
+from .crypto import EncryptedText
 
 
 class FieldRecord(Located, Base):
@@ -24,7 +26,7 @@ class FieldRecord(Located, Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # field.records.KINDS key
     version: Mapped[int] = mapped_column(Integer)
-    payload: Mapped[str] = mapped_column(Text)  # JSON of the form's fields
+    payload: Mapped[str] = mapped_column(EncryptedText("field_record.payload"))  # JSON of the form (names, phones)
     household_id: Mapped[int | None] = mapped_column(Integer, index=True)  # an update of a known household
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     accuracy_flag: Mapped[bool] = mapped_column(Boolean, default=False)  # coarser than the limit: never picks a grid
@@ -49,7 +51,7 @@ class FieldRecordVersion(Base):
     record: Mapped[FieldRecord] = relationship()
     op_id: Mapped[str] = mapped_column(String(36), unique=True)
     version: Mapped[int] = mapped_column(Integer)
-    payload: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(EncryptedText("field_record_version.payload"))
     author: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -66,8 +68,8 @@ class FieldConflict(Base):
     grid_code: Mapped[str] = mapped_column(String(15), index=True)
     base_version: Mapped[int] = mapped_column(Integer)
     server_version: Mapped[int] = mapped_column(Integer)
-    server_payload: Mapped[str] = mapped_column(Text)
-    client_payload: Mapped[str] = mapped_column(Text)
+    server_payload: Mapped[str] = mapped_column(EncryptedText("field_conflict.server_payload"))
+    client_payload: Mapped[str] = mapped_column(EncryptedText("field_conflict.client_payload"))
     author: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / resolved

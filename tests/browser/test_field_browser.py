@@ -56,7 +56,7 @@ def test_offline_forms_sync_exactly_once(phone, tiny, tmp_path):
     playwright, chromium = phone
     SHOTS.mkdir(parents=True, exist_ok=True)
     (lon, lat), = q(tiny, "select label_lon, label_lat from grid where code=?", GRID)
-    with console_on_copy(tiny, tmp_path, [(WORKER, ["grid_worker"], [GRID])]) as (base, _sessions):
+    with console_on_copy(tiny, tmp_path, [(WORKER, ["grid_worker"], [GRID])]) as (base, sessions):
         db = str(tmp_path / "w.sqlite")
         pixel = dict(playwright.devices["Pixel 7"])
         pixel.pop("default_browser_type", None)
@@ -118,8 +118,12 @@ def test_offline_forms_sync_exactly_once(phone, tiny, tmp_path):
             rows = q(db, "select kind, payload, grid_code, accuracy_m, accuracy_flag, created_by, location_source "
                          "from field_record order by kind")
             assert [(r[0], r[2], r[5]) for r in rows] == [("event", GRID, WORKER), ("household", GRID, WORKER)]
-            assert "护栏松动" in rows[0][1] and rows[0][3] == 18 and rows[0][4] == 0
-            assert "新村路8号" in rows[1][1] and rows[1][6] == "map" and rows[0][6] == "gps" and rows[1][6] == "map" and rows[0][6] == "gps"
+            assert rows[0][3] == 18 and rows[0][4] == 0 and rows[1][6] == "map" and rows[0][6] == "gps"
+            with sessions() as s:  # the payloads are encrypted at rest: read them through the store
+                from console.store.field_models import FieldRecord
+
+                texts = {r.kind: r.payload for r in s.query(FieldRecord)}
+            assert "护栏松动" in texts["event"] and "新村路8号" in texts["household"] and rows[1][6] == "map" and rows[0][6] == "gps"
             assert q(db, "select count(*) from field_record_version") == [(2,)]  # each stored exactly once
             assert q(db, "select status, size from field_photo") == [("complete", len(JPEG))]
             # a second replay (the app's timer, another 'online') sends nothing again

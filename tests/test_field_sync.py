@@ -368,3 +368,13 @@ def test_what_a_worker_typed_about_people_is_encrypted_at_rest(world, worker):
     assert "13987654321" not in dump and "钱七" not in dump and "幸福路12号" not in dump
     row, _ = stored(world, rec["uuid"])
     assert json.loads(row.payload)["fields"]["phone"] == "13987654321"
+
+
+def test_the_phone_app_and_the_server_agree_on_the_app_version():
+    import re
+    from pathlib import Path
+
+    from console.routes.field import APP_VERSION, MIN_APP_VERSION
+
+    queue_js = (Path(__file__).resolve().parents[1] / "console/field/static/queue.js").read_text(encoding="utf-8")
+    assert int(re.search(r"const APP_VERSION = (\d+);", queue_js).group(1)) == APP_VERSION >= MIN_APP_VERSION

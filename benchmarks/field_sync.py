@@ -6,13 +6,14 @@ against the real HTTP API, all at once.
 The world is copied (without --db a tiny test world is built in a temporary folder); one `grid_worker` account per
 worker is added to the copy, scoped to one grid, with a session opened as the login page would (200 logins from one
 address would meet the login rate limit). The console runs as the production server (`python -m console.server`,
-granian unless --server waitress) behind the security gate. Each worker sends its records as the phone's queue does: batches to POST /api/field/sync, then its photos (declare + one
-chunk). The last batch of every worker is sent twice (an answer lost on the way: the replay must store nothing).
+granian unless --server waitress) behind the security gate. Each worker sends its records as the phone's queue does:
+batches to POST /api/field/sync, then its photos (one request each: the first chunk carries the declaration). The last batch of every worker is sent twice (an answer lost on the way: the replay must store nothing).
 
 Figures: records_per_s (acknowledged records ÷ wall time of the sync phase), p95_sync_ms (a record's send to its
 acknowledgement, i.e. its batch's round trip), photos_per_s; then every acknowledged record is looked up in the
 database: `lost` = acknowledged but absent, `duplicates` = stored more than once (rows or versions beyond one).
-LAST line, JSON. Targets: records_per_s ≥ 500, p95_sync_ms ≤ 2000, lost 0, duplicates 0.
+Also the CPU seconds the server and this client spent in the sync phase and the load average at its end: on a small
+shared machine the client's 200 threads compete with the server. LAST line, JSON. Targets: records_per_s ≥ 500, p95_sync_ms ≤ 2000, lost 0, duplicates 0.
 """
 
 from __future__ import annotations
@@ -112,11 +113,10 @@ def worker_run(base, username, grid, token, csrf, n, batch, out, lock, barrier):
     for rec in records[::10]:  # one photo per 10 records
         t0 = time.perf_counter()
         pid = str(uuidlib.uuid4())
-        d = s.post(base + "/api/field/photos", json={"uuid": pid, "record_uuid": rec["uuid"], "size": len(JPEG),
-                                                     "sha256": hashlib.sha256(JPEG).hexdigest()})
-        c = s.put(f"{base}/api/field/photos/{pid}?offset=0", data=JPEG,
-                  headers={"Content-Type": "application/octet-stream"})
-        if d.status_code != 200 or c.status_code != 200 or c.json().get("status") != "complete":
+        c = s.put(f"{base}/api/field/photos/{pid}?offset=0", data=JPEG, headers={
+            "Content-Type": "application/octet-stream", "X-Record-UUID": rec["uuid"], "X-Photo-Size": str(len(JPEG)),
+            "X-Photo-SHA256": hashlib.sha256(JPEG).hexdigest()})  # as the app sends a one-chunk photo
+        if c.status_code != 200 or c.json().get("status") != "complete":
             errors += 1
         photo_times.append((time.perf_counter() - t0) * 1000)
     with lock:
@@ -124,6 +124,15 @@ def worker_run(base, username, grid, token, csrf, n, batch, out, lock, barrier):
         out["acked"] += acked
         out["errors"] += errors
         out["photo_times"] += photo_times
+
+
+def _cpu(pid: int, own: bool = False) -> float:
+    """CPU seconds (user + system) of a process, with its descendants unless `own`."""
+    import psutil
+
+    p = psutil.Process(pid)
+    procs = [p] if own else [p, *p.children(recursive=True)]
+    return sum(t.user + t.system for t in (q.cpu_times() for q in procs))
 
 
 def pct(values, q):
@@ -167,10 +176,12 @@ def main(argv=None) -> int:
         for t in threads:
             t.start()
         barrier.wait()  # every worker logged in: the clock starts
+        server_cpu0, client_cpu0 = _cpu(proc.pid), _cpu(os.getpid(), own=True)
         t0 = time.perf_counter()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        server_cpu, client_cpu = _cpu(proc.pid) - server_cpu0, _cpu(os.getpid(), own=True) - client_cpu0
         con = sqlite3.connect(db)
         stored = dict(con.execute("select uuid, count(*) from field_record group by uuid").fetchall())
         versions = dict(con.execute("select r.uuid, count(*) from field_record_version v join field_record r "
@@ -188,7 +199,8 @@ def main(argv=None) -> int:
                   "p95_photo_ms": pct(out["photo_times"], 0.95), "wall_s": round(wall, 2),
                   "lost": lost, "duplicates": duplicates, "batch": args.batch, "server": args.server, "server_workers": args.server_workers,
                   "server_threads": args.threads,
-                  "cpus": os.cpu_count(), "world": "copy of " + args.db if args.db else "tiny test world"}
+                  "server_cpu_s": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
+                  "load_end": [round(x, 1) for x in os.getloadavg()], "cpus": os.cpu_count(), "world": "copy of " + args.db if args.db else "tiny test world"}
         print(f"{len(acked)}/{total} records acknowledged in {wall:.1f} s ({result['records_per_s']}/s), "
               f"p95 {result['p95_sync_ms']} ms, {photos} photos, lost {lost}, duplicates {duplicates}, "
               f"errors {out['errors']}")

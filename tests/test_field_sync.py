@@ -378,3 +378,30 @@ def test_the_phone_app_and_the_server_agree_on_the_app_version():
 
     queue_js = (Path(__file__).resolve().parents[1] / "console/field/static/queue.js").read_text(encoding="utf-8")
     assert int(re.search(r"const APP_VERSION = (\d+);", queue_js).group(1)) == APP_VERSION >= MIN_APP_VERSION
+
+
+def test_a_photo_declared_with_its_first_chunk(world, worker):
+    client, headers = worker
+    rec = record()
+    put(worker, rec)
+    photo = JPEG * 10
+
+    def send(uid, offset, data, declare=True):
+        extra = {"X-Record-UUID": rec["uuid"], "X-Photo-SHA256": hashlib.sha256(photo).hexdigest(),
+                 "X-Photo-Size": str(len(photo))} if declare else {}
+        return client.put(f"/api/field/photos/{uid}?offset={offset}", data=data,
+                          headers={**headers, "Content-Type": "application/octet-stream", **extra})
+
+    one = str(uuidlib.uuid4())
+    assert send(one, 0, photo).json["status"] == "complete"  # a small photo: one request
+    cut = str(uuidlib.uuid4())
+    assert send(cut, 0, photo[:1000]).json["offset"] == 1000
+    again = send(cut, 0, photo[:1000])  # the app retries from the start after the cut: told where to resume
+    assert again.status_code == 409 and again.json["code"] == "offset"
+    assert send(cut, 1000, photo[1000:], declare=False).json["status"] == "complete"
+    fake = str(uuidlib.uuid4())
+    r = client.put(f"/api/field/photos/{fake}?offset=0", data=b"GIF-but-not-really" * 20, headers={
+        **headers, "Content-Type": "application/octet-stream", "X-Record-UUID": rec["uuid"], "X-Photo-Size": "360",
+        "X-Photo-SHA256": "a" * 64})
+    assert r.status_code == 415
+    assert q(world, "select count(*) from field_photo where uuid=?", fake) == [(0,)]  # declaration rolled back too

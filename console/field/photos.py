@@ -19,7 +19,7 @@ from . import grids
 from .codes import PHOTO_CHUNK_MAX, PHOTO_MAX_BYTES
 from .validation import FieldError
 
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/gif"})
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})  # what phone cameras write
 SNIFF_BYTES = 262  # what filetype reads to decide
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -46,6 +46,13 @@ def find(session: Session, viewer: Viewer, uuid: str) -> FieldPhoto:
     if not viewer.sees(photo.grid_code):
         raise grids.refuse_grid(viewer, photo.grid_code)
     return photo
+
+
+def declaration(uuid: str, headers) -> dict:
+    """A declaration sent as headers beside the first chunk."""
+    size = headers.get("X-Photo-Size", "")
+    return {"uuid": uuid, "record_uuid": headers.get("X-Record-UUID", ""), "sha256": headers.get("X-Photo-SHA256", ""),
+            "size": int(size) if size.isdigit() else None}
 
 
 def declare(session: Session, viewer: Viewer, body, now: datetime) -> dict:

@@ -6,7 +6,8 @@ POST /api/field/sync                 {sent_at, records:[…]} → a result per r
 PUT  /api/field/records/<uuid>       one record; the HTTP status is its outcome (201, 200, 409, 403, 422, 400)
 POST /api/field/photos               declare a photo {uuid, record_uuid, sha256, size} → {offset}
 GET  /api/field/photos/<uuid>        where an interrupted upload resumes
-PUT  /api/field/photos/<uuid>?offset= one chunk (raw bytes)
+PUT  /api/field/photos/<uuid>?offset= one chunk (raw bytes); with X-Record-UUID, X-Photo-SHA256 and X-Photo-Size
+                                     it also declares the photo (one request for a photo of one chunk)
 GET  /api/field/conflicts            open conflicts in the scope (supervisors)
 POST /api/field/conflicts/<id>       {decision: keep_server | take_phone}
 
@@ -151,6 +152,8 @@ def photo_chunk(uuid: str):
     data = request.get_data(cache=False)
     try:
         with current_context().session() as s, s.begin():
+            if "X-Photo-SHA256" in request.headers:  # declared with its first bytes: one request for a small photo
+                photos.declare(s, current_viewer(), photos.declaration(uuid, request.headers), _now())
             result = photos.append(s, current_viewer(), uuid, offset, data, _now())
     except FieldError as exc:
         return _refuse(exc)

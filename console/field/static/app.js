@@ -175,6 +175,7 @@
     if (!change.fields.text) { notice('请填写事件描述', 'warn'); return; }
     if (await save(form, change, Array.from(form.photo.files || []))) {
       form.reset(); places.delete(form); showPlace(form); gridOptions();
+      $('.photo-count', form).textContent = '未选择';
     }
   }
 
@@ -283,6 +284,10 @@
       $('.pick', form).addEventListener('click', () => pickOnMap(form));
     }
     $('#event-form').addEventListener('submit', submitEvent);
+    $('#event-form').photo.addEventListener('change', ev => {
+      const n = ev.target.files.length;
+      $('#event-form .photo-count').textContent = n ? '已选 ' + n + ' 张' : '未选择';
+    });
     $('#household-form').addEventListener('submit', submitHousehold);
     $('#hh-new').addEventListener('click', newHousehold);
     $('#sync').addEventListener('click', sync);

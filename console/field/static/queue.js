@@ -58,11 +58,11 @@
     constructor(message, kind) { super(message); this.kind = kind; }
   }
 
-  async function send(method, url, body, contentType) {
+  async function send(method, url, body, contentType, extra) {
     let resp;
     try {
-      resp = await fetch(url, {method, credentials: 'same-origin', body,
-                               headers: headers(contentType ? {'Content-Type': contentType} : {})});
+      resp = await fetch(url, {method, credentials: 'same-origin', body, headers: headers(
+        Object.assign(contentType ? {'Content-Type': contentType} : {}, extra || {}))});
     } catch (e) {
       throw new Stop('网络不可用，稍后自动重试', 'offline');
     }
@@ -90,32 +90,27 @@
     return {uuid: change.uuid, status: 'rejected', error: change.error};
   }
 
+  /* A photo: its first chunk carries the declaration (size, SHA-256, record); after a cut the server says where
+     its copy ends and the upload resumes there. */
   async function pushPhoto(db, photo) {
-    const decl = await send('POST', '/api/field/photos', JSON.stringify(
-      {uuid: photo.uuid, record_uuid: photo.record_uuid, sha256: photo.sha256, size: photo.size}), 'application/json');
-    if (decl.status === 409 && decl.data.code === 'record_missing') return;  // its record is still queued
-    if (decl.status !== 200) {
-      photo.state = 'rejected'; photo.error = decl.data.error;
-      await db.put('photos', photo);
-      return;
-    }
-    let offset = decl.data.offset;
-    while (decl.data.status !== 'complete' && offset < photo.size) {
+    let offset = 0;
+    const declare = {'X-Record-UUID': photo.record_uuid, 'X-Photo-SHA256': photo.sha256,
+                     'X-Photo-Size': String(photo.size)};
+    for (let round = 0; round < 1000; round++) {
       const part = photo.blob.slice(offset, offset + CHUNK);
       const r = await send('PUT', '/api/field/photos/' + photo.uuid + '?offset=' + offset, part,
-                           'application/octet-stream');
+                           'application/octet-stream', offset === 0 ? declare : null);
+      if (r.status === 200 && r.data.status === 'complete') break;
+      if (r.status === 200) { offset = r.data.offset; continue; }
+      if (r.status === 409 && r.data.code === 'record_missing') return;  // its record is still queued
       if (r.status === 409 && r.data.code === 'offset') {  // resume where the server's copy ends
         offset = (await send('GET', '/api/field/photos/' + photo.uuid)).data.offset;
         continue;
       }
-      if (r.status !== 200) {
-        if (r.data.code === 'checksum') { offset = 0; continue; }
-        photo.state = 'rejected'; photo.error = r.data.error;
-        await db.put('photos', photo);
-        return;
-      }
-      offset = r.data.offset;
-      if (r.data.status === 'complete') break;
+      if (r.data.code === 'checksum') { offset = 0; continue; }
+      photo.state = 'rejected'; photo.error = r.data.error || ('照片被拒绝（' + r.status + '）');
+      await db.put('photos', photo);
+      return;
     }
     await db.delete('photos', photo.uuid);
   }

@@ -7,13 +7,15 @@ The world is copied (without --db a tiny test world is built in a temporary fold
 worker is added to the copy, scoped to one grid, with a session opened as the login page would (200 logins from one
 address would meet the login rate limit). The console runs as the production server (`python -m console.server`,
 granian unless --server waitress) behind the security gate. Each worker sends its records as the phone's queue does:
-batches to POST /api/field/sync, then its photos (one request each: the first chunk carries the declaration). The last batch of every worker is sent twice (an answer lost on the way: the replay must store nothing).
+batches to POST /api/field/sync, then its photos (one request each: the first chunk carries the declaration). The
+last batch of every worker is sent twice (an answer lost on the way: the replay must store nothing).
 
 Figures: records_per_s (acknowledged records ÷ wall time of the sync phase), p95_sync_ms (a record's send to its
-acknowledgement, i.e. its batch's round trip), photos_per_s; then every acknowledged record is looked up in the
+acknowledgement, i.e. its batch's round trip), p95_photo_ms; then every acknowledged record is looked up in the
 database: `lost` = acknowledged but absent, `duplicates` = stored more than once (rows or versions beyond one).
 Also the CPU seconds the server and this client spent in the sync phase and the load average at its end: on a small
-shared machine the client's 200 threads compete with the server. LAST line, JSON. Targets: records_per_s ≥ 500, p95_sync_ms ≤ 2000, lost 0, duplicates 0.
+shared machine the client's 200 threads compete with the server. LAST line, JSON.
+Targets: records_per_s ≥ 500, p95_sync_ms ≤ 2000, lost 0, duplicates 0.
 """
 
 from __future__ import annotations
@@ -197,10 +199,12 @@ def main(argv=None) -> int:
                   "records_per_s": round(len(acked) / wall, 1), "p95_sync_ms": pct(out["times"], 0.95),
                   "p50_sync_ms": pct(out["times"], 0.5), "photos": photos,
                   "p95_photo_ms": pct(out["photo_times"], 0.95), "wall_s": round(wall, 2),
-                  "lost": lost, "duplicates": duplicates, "batch": args.batch, "server": args.server, "server_workers": args.server_workers,
+                  "lost": lost, "duplicates": duplicates, "batch": args.batch, "server": args.server,
+                  "server_workers": args.server_workers,
                   "server_threads": args.threads,
                   "server_cpu_s": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
-                  "load_end": [round(x, 1) for x in os.getloadavg()], "cpus": os.cpu_count(), "world": "copy of " + args.db if args.db else "tiny test world"}
+                  "load_end": [round(x, 1) for x in os.getloadavg()], "cpus": os.cpu_count(),
+                  "world": f"copy of {args.db}" if args.db else "tiny test world"}
         print(f"{len(acked)}/{total} records acknowledged in {wall:.1f} s ({result['records_per_s']}/s), "
               f"p95 {result['p95_sync_ms']} ms, {photos} photos, lost {lost}, duplicates {duplicates}, "
               f"errors {out['errors']}")

@@ -19,7 +19,8 @@ from . import grids
 from .codes import PHOTO_CHUNK_MAX, PHOTO_MAX_BYTES
 from .validation import FieldError
 
-IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})  # what phone cameras write
+# What phone cameras write (GIF is left out: its magic check is three letters).
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})
 SNIFF_BYTES = 262  # what filetype reads to decide
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")

@@ -31,6 +31,7 @@ from .codes import ACCURACY_LIMIT_M, CLOCK_SKEW_LIMIT_S
 from .validation import FieldError, Submission
 
 CREATED, UPDATED, DUPLICATE, CONFLICT, REJECTED = "created", "updated", "duplicate", "conflict", "rejected"
+CONFLICT_MESSAGE = "服务器上的记录已被他人修改，已提交主管处理"
 BUSY_RETRIES = 3  # a write that waited out the database's lock timeout is tried again, then answered 503
 
 
@@ -76,7 +77,7 @@ def _replayed(session: Session, op_id: str, uuid: str) -> Outcome | None:
         return Outcome(uuid, DUPLICATE, row)
     conflict = session.scalar(select(FieldConflict).where(FieldConflict.op_id == op_id))
     if conflict is not None:
-        return Outcome(uuid, CONFLICT, conflict.server_version, 200, "服务器上的记录已被他人修改，已提交主管处理",
+        return Outcome(uuid, CONFLICT, conflict.server_version, 409, CONFLICT_MESSAGE,
                        "conflict")
     return None
 
@@ -159,7 +160,7 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
                                   server_payload=row.payload, client_payload=payload, author=viewer.username,
                                   received_at=now, status="open"))
         row.has_conflict = True
-        return Outcome(uuid, CONFLICT, row.version, 409, "服务器上的记录已被他人修改，已提交主管处理", "conflict"), row
+        return Outcome(uuid, CONFLICT, row.version, 409, CONFLICT_MESSAGE, "conflict"), row
     row.version += 1
     row.payload = payload
     row.household_id = sub.household_id
@@ -196,7 +197,7 @@ def _replays(session: Session, subs: list[Submission]) -> dict[str, Outcome]:
         out[op] = Outcome(uuid_of[op], DUPLICATE, version)
     for op, version in session.execute(select(FieldConflict.op_id, FieldConflict.server_version)
                                        .where(FieldConflict.op_id.in_(ops))):
-        out[op] = Outcome(uuid_of[op], CONFLICT, version, 200, "服务器上的记录已被他人修改，已提交主管处理", "conflict")
+        out[op] = Outcome(uuid_of[op], CONFLICT, version, 409, CONFLICT_MESSAGE, "conflict")
     return out
 
 

@@ -90,18 +90,30 @@ def phone_session(base: str, token: str, csrf: str):
     return s
 
 
+def patiently(send, retries: list) -> object:
+    """Send; on 503 (the database stayed locked: nothing stored) wait Retry-After and send again, as the phone's
+    queue does."""
+    for _ in range(20):
+        r = send()
+        if r.status_code != 503:
+            return r
+        retries.append(1)
+        time.sleep(float(r.headers.get("Retry-After", "1")))
+    return r
+
+
 def worker_run(base, username, grid, token, csrf, n, batch, out, lock, barrier):
     s = phone_session(base, token, csrf)
     records = [{"uuid": str(uuidlib.uuid4()), "op_id": str(uuidlib.uuid4()), "kind": "event", "base_version": 0,
                 "grid_code": grid, "client_time": "2026-11-26T08:00:00Z", "location": None, "household_id": None,
                 "fields": {"type": "safety", "text": f"{username} 第{i + 1}条 巡查发现隐患"}} for i in range(n)]
     barrier.wait()
-    times, acked, errors, photo_times = [], [], 0, []
+    times, acked, errors, photo_times, retries = [], [], 0, [], []
     batches = [records[i:i + batch] for i in range(0, n, batch)]
     for j, chunk in enumerate(batches + batches[-1:]):  # the last batch twice: a lost answer, replayed
         t0 = time.perf_counter()
-        r = s.post(base + "/api/field/sync", json={"sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                                    "records": chunk})
+        r = patiently(lambda: s.post(base + "/api/field/sync", json={
+            "sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "records": chunk}), retries)
         dt = (time.perf_counter() - t0) * 1000
         if r.status_code != 200:
             errors += len(chunk)
@@ -115,9 +127,9 @@ def worker_run(base, username, grid, token, csrf, n, batch, out, lock, barrier):
     for rec in records[::10]:  # one photo per 10 records
         t0 = time.perf_counter()
         pid = str(uuidlib.uuid4())
-        c = s.put(f"{base}/api/field/photos/{pid}?offset=0", data=JPEG, headers={
+        c = patiently(lambda: s.put(f"{base}/api/field/photos/{pid}?offset=0", data=JPEG, headers={
             "Content-Type": "application/octet-stream", "X-Record-UUID": rec["uuid"], "X-Photo-Size": str(len(JPEG)),
-            "X-Photo-SHA256": hashlib.sha256(JPEG).hexdigest()})  # as the app sends a one-chunk photo
+            "X-Photo-SHA256": hashlib.sha256(JPEG).hexdigest()}), retries)  # as the app sends a one-chunk photo
         if c.status_code != 200 or c.json().get("status") != "complete":
             errors += 1
         photo_times.append((time.perf_counter() - t0) * 1000)
@@ -126,6 +138,7 @@ def worker_run(base, username, grid, token, csrf, n, batch, out, lock, barrier):
         out["acked"] += acked
         out["errors"] += errors
         out["photo_times"] += photo_times
+        out["busy_retries"] += len(retries)
 
 
 def _cpu(pid: int, own: bool = False) -> float:
@@ -170,7 +183,7 @@ def main(argv=None) -> int:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        out = {"times": [], "acked": [], "errors": 0, "photo_times": []}
+        out = {"times": [], "acked": [], "errors": 0, "photo_times": [], "busy_retries": 0}
         lock = threading.Lock()
         barrier = threading.Barrier(len(users) + 1)
         threads = [threading.Thread(target=worker_run, args=(base, u, g, tok, csrf, args.records, args.batch, out,
@@ -196,6 +209,7 @@ def main(argv=None) -> int:
             sum(c - 1 for c in versions.values())
         total = args.workers * args.records
         result = {"workers": args.workers, "records": total, "acked": len(acked), "errors": out["errors"],
+                  "busy_retries": out["busy_retries"],
                   "records_per_s": round(len(acked) / wall, 1), "p95_sync_ms": pct(out["times"], 0.95),
                   "p50_sync_ms": pct(out["times"], 0.5), "photos": photos,
                   "p95_photo_ms": pct(out["photo_times"], 0.95), "wall_s": round(wall, 2),

@@ -155,6 +155,11 @@ def create_app(db: str, *, settings: Settings | None = None,
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
+    from console.routes import field, field_tasks, mobile
+
+    field.register(app.server, ctx.security)  # the phone app's sync API and the app itself (docs/field.md)
+    field_tasks.register(app.server, ctx.security)
+    mobile.register(app.server, ctx.security)
     from console.security.web import static_headers
 
     ingest.register(app.server, engine, sweep=settings.warm_cache,  # background sweeps only in real runs

@@ -28,11 +28,13 @@ ACCOUNT_MANAGE = "account:manage"  # 系统管理员: create / disable / unlock 
 ROLE_ASSIGN = "role:assign"  # 安全管理员: roles and area scopes
 AUDIT_READ = "audit:read"  # 审计管理员: search / export / verify the audit log
 CONFIG_MANAGE = "config:manage"  # 系统管理员: security and system settings
+FIELD_SYNC = "field:sync"  # 网格员 phone app: send records and photos for the own grids (docs/field.md)
+FIELD_REVIEW = "field:review"  # see and settle the phone app's sync conflicts in the scope
 
 ALL_PERMISSIONS: tuple[str, ...] = (
     LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
-    CONFIG_MANAGE, WALL_DISPLAY,
+    CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW,
 )
 
 ALL = frozenset(ALL_PERMISSIONS)  # the console's name for the set
@@ -49,7 +51,8 @@ LAYER_PERMISSIONS = {
 
 # Permissions whose every *granted* use is written to the audit log (refusals are always audited).
 AUDITED_WHEN_GRANTED = frozenset({UNMASK, EXPORT, GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE,
-                                  ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ, CONFIG_MANAGE})
+                                  ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ, CONFIG_MANAGE,
+                                  FIELD_REVIEW})
 
 # The 三员 duties: each belongs to exactly one administrator role and to no business role.
 ADMIN_PERMISSIONS = frozenset({ACCOUNT_MANAGE, CONFIG_MANAGE, ROLE_ASSIGN, AUDIT_READ})
@@ -62,4 +65,5 @@ LABELS = {
     EXPORT: "导出数据", GRID_EDIT: "编辑网格", ALERT_ACT: "处置预警", DISPUTE_REGISTER: "登记纠纷",
     DISPUTE_ROUTE: "分流交办纠纷", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置", WALL_DISPLAY: "大屏展示（不看记录）",
+    FIELD_SYNC: "移动端采集上报", FIELD_REVIEW: "处理移动端同步冲突",
 }

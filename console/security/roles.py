@@ -13,7 +13,7 @@ from .permissions import (
     LAYER_AREAS, LAYER_GRIDS, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
     ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER,
     DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_ORGS, LAYER_POPULATION,
-    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY,
+    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC,
 )
 
 
@@ -39,12 +39,12 @@ _MAP = (LAYER_AREAS, LAYER_GRIDS, VIEW_KPI)  # every business role navigates the
 
 ROLES: dict[str, Role] = {r.key: r for r in (
     _role("grid_worker", "网格员", (*_MAP, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_ORGS, VIEW_PERSONS,
-                                     VIEW_CASES, UNMASK, DISPUTE_REGISTER),
+                                     VIEW_CASES, UNMASK, DISPUTE_REGISTER, FIELD_SYNC),
           description="本网格入户走访、核实身份、登记纠纷"),
-    _role("village", "村社区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, ALERT_ACT, VIEW_ALERTS),
-          description="本村社区综治工作"),
+    _role("village", "村社区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, ALERT_ACT,
+                                VIEW_ALERTS, FIELD_REVIEW), description="本村社区综治工作"),
     _role("town", "镇办", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, DISPUTE_ROUTE,
-                          ALERT_ACT, VIEW_ALERTS), description="本镇办综治中心"),
+                          ALERT_ACT, VIEW_ALERTS, FIELD_REVIEW), description="本镇办综治中心"),
     _role("county", "县区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, EXPORT, DISPUTE_ROUTE, ALERT_ACT, VIEW_ALERTS),
           description="县区综治中心（人员信息脱敏显示）"),
     _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT), description="全市态势，仅汇总与脱敏信息"),

@@ -247,6 +247,8 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
         h = resp.headers
         h.setdefault("Content-Security-Policy", _csp(settings))
         for name, value in static_headers(settings)[1:]:
+            if name == "Permissions-Policy" and name in h:  # a route that needs a feature says so (the phone app)
+                continue
             h[name] = value
         if resp.mimetype in ("text/html", "application/json") and not request.path.startswith("/_dash-component-suites"):
             h["Cache-Control"] = "no-store"

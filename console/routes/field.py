@@ -28,15 +28,12 @@ from console.field.codes import MAX_BATCH
 from console.field.validation import FieldError, parse_batch, parse_record, parse_sent_at
 from console.security.gate import Security
 from console.security.guard import AccessDenied
-from console.security.permissions import FIELD_REVIEW, FIELD_SYNC
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 
 APP_VERSION = 3  # the phone app's code version (also in console/field/static/app.js)
 MIN_APP_VERSION = 3  # writes from an older app are refused with 426: it reloads first
 
-# The permission of each path prefix, declared once (the gate checks it before any route runs).
-PERMISSIONS = (("/api/field/conflicts", FIELD_REVIEW), ("/api/field", FIELD_SYNC))
 
 blueprint = Blueprint("pingan_field", __name__)
 
@@ -177,6 +174,4 @@ def settle_conflict(conflict_id: int):
 
 
 def register(server: Flask, security: Security) -> None:
-    for prefix, permission in PERMISSIONS:
-        security.protect_path(prefix, permission)
     server.register_blueprint(blueprint)

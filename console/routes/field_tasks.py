@@ -22,12 +22,10 @@ from console.field.validation import FieldError, Location, describe
 from console.routes import field as field_routes
 from console.security.gate import Security
 from console.security.guard import AccessDenied
-from console.security.permissions import ALERT_ACT
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Alert
 
-PERMISSIONS = (("/api/duty/", ALERT_ACT),)  # /api/field/tasks is under /api/field (field:sync)
 
 blueprint = Blueprint("pingan_field_tasks", __name__)
 
@@ -123,6 +121,4 @@ blueprint.register_error_handler(OperationalError, field_routes.locked)
 
 
 def register(server: Flask, security: Security) -> None:
-    for prefix, permission in PERMISSIONS:
-        security.protect_path(prefix, permission)
     server.register_blueprint(blueprint)

@@ -18,11 +18,9 @@ import console.field
 from flask import Blueprint, Flask, Response, abort, send_from_directory
 
 from console.security.gate import Security
-from console.security.permissions import FIELD_SYNC
 
 STATIC = Path(console.field.__file__).resolve().with_name("static")
 SHELL = ("index.html", "app.css", "app.js", "queue.js", "vendor/idb.umd.js", "manifest.webmanifest", "icon.svg")
-PERMISSIONS = (("/m/", FIELD_SYNC),)
 # The phone app asks for the position; every other page keeps geolocation off (security.gate.static_headers).
 PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(self)"
 
@@ -75,6 +73,4 @@ def static(name: str):
 
 
 def register(server: Flask, security: Security) -> None:
-    for prefix, permission in PERMISSIONS:
-        security.protect_path(prefix, permission)
     server.register_blueprint(blueprint)

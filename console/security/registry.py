@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .permissions import (
-    ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_AREAS,
+    ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
+    GRID_EDIT, LAYER_AREAS,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
 )
 
@@ -82,6 +83,18 @@ ROUTES: dict[str, Need] = {
     "/api/open311/requests.json": need(DISPUTE_REGISTER),
     "/api/open311/requests/<code>.json": need(VIEW_CASES),
     "/api/events": SOURCE_KEY_NEED, "/api/events/batch": SOURCE_KEY_NEED,
+    # the grid worker's phone app and its sync (docs/field.md): each record's grid is checked by the service
+    "/m/": need(FIELD_SYNC), "/m/manifest.webmanifest": need(FIELD_SYNC), "/m/sw.js": need(FIELD_SYNC),
+    "/m/static/<path:name>": need(FIELD_SYNC),
+    "/api/field/sync": need(FIELD_SYNC), "/api/field/records/<uuid>": need(FIELD_SYNC),
+    "/api/field/photos": need(FIELD_SYNC), "/api/field/photos/<uuid>": need(FIELD_SYNC),
+    "/api/field/grid": need(FIELD_SYNC, sensitive=True), "/api/field/tasks": need(FIELD_SYNC),
+    "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
+    "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
+    "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),
+    # the duty desk sends tasks to grid workers
+    "/api/duty/roster": need(all_of=(VIEW_ALERTS, ALERT_ACT), sensitive=True),
+    "/api/duty/tasks": need(all_of=(VIEW_ALERTS, ALERT_ACT)),
 }
 
 # The only routes an API key reaches (intake sources: Open311 case intake and status).

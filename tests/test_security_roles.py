@@ -40,8 +40,8 @@ def refused_rows(factory, actor):
 
 def test_permission_names_are_the_agreed_ones():
     assert set(ALL_PERMISSIONS) == {
-        "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "unmask", "export",
-        "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
+        "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "view:video", "unmask",
+        "export", "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
         "audit:read", "config:manage"}
     labels = {r.label for r in ROLES.values()}
     assert labels == {"网格员", "村社区", "镇办", "县区", "市领导", "值班员", "网格规划员", "纠纷调处员",

@@ -16,6 +16,7 @@ LAYER_SPECIAL = "layer:special"  # 特殊人群 layer and records (sensitive per
 LAYER_DISPUTES = "layer:disputes"  # 矛盾纠纷
 LAYER_CAMERAS = "layer:cameras"  # 公共安全视频
 LAYER_ORGS = "layer:orgs"  # 社会组织 / 非公有制企业
+VIEW_VIDEO = "view:video"  # play camera pictures (每次播放留痕, docs/video.md)
 UNMASK = "unmask"  # see a full identity number / phone / address (each view audited)
 EXPORT = "export"  # download tables (watermarked, audited)
 GRID_EDIT = "grid:edit"  # redraw grids
@@ -28,7 +29,7 @@ AUDIT_READ = "audit:read"  # 审计管理员: search / export / verify the audit
 CONFIG_MANAGE = "config:manage"  # 系统管理员: security and system settings
 
 ALL_PERMISSIONS: tuple[str, ...] = (
-    LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, UNMASK, EXPORT,
+    LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, VIEW_VIDEO, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
     CONFIG_MANAGE,
 )
@@ -56,7 +57,7 @@ LABELS = {
     LAYER_AREAS: "查看行政区划", LAYER_GRIDS: "查看网格", VIEW_KPI: "查看统计指标", VIEW_PERSONS: "查看人员列表",
     VIEW_CASES: "查看案件详情",
     LAYER_POPULATION: "查看实有人口", LAYER_SPECIAL: "查看特殊人群", LAYER_DISPUTES: "查看矛盾纠纷",
-    LAYER_CAMERAS: "查看视频监控", LAYER_ORGS: "查看社会组织/企业", UNMASK: "查看完整身份信息",
+    LAYER_CAMERAS: "查看视频监控", VIEW_VIDEO: "调阅实时视频", LAYER_ORGS: "查看社会组织/企业", UNMASK: "查看完整身份信息",
     EXPORT: "导出数据", GRID_EDIT: "编辑网格", ALERT_ACT: "处置预警", DISPUTE_REGISTER: "登记纠纷",
     DISPUTE_ROUTE: "分流交办纠纷", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置",

@@ -9,13 +9,14 @@ from __future__ import annotations
 from console.security.guard import Viewer
 from console.security.permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, GRID_EDIT, LAYER_AREAS, ROLE_ASSIGN, VIEW_CASES,
-    VIEW_KPI,
+    VIEW_KPI, VIEW_VIDEO,
 )
 
 NAV_PAGES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/", "总览", frozenset({LAYER_AREAS, VIEW_KPI})),
     ("/planner", "网格规划", frozenset({GRID_EDIT})),
     ("/duty", "值班", frozenset({ALERT_ACT})),
+    ("/video", "视频", frozenset({VIEW_VIDEO})),
     ("/disputes", "矛盾纠纷", frozenset({VIEW_CASES, DISPUTE_REGISTER})),
     ("/admin/accounts", "账户", frozenset({ACCOUNT_MANAGE, ROLE_ASSIGN})),
     ("/admin/audit", "审计", frozenset({AUDIT_READ})),

@@ -17,7 +17,7 @@ from console.security import guard
 from console.security.guard import AccessDenied, Viewer
 from console.security.permissions import VIEW_VIDEO
 from console.store import Alert, Camera
-from console.store.codes import CAMERA_KINDS, CAMERA_STATUS
+from console.store.codes import CAMERA_KINDS, CAMERA_STATUS, OPEN_ALERT_STATES
 
 from . import gateway, nearest, tokens
 from .gateway import VideoSettings
@@ -163,3 +163,13 @@ def nearby(s: Session, viewer: Viewer, index: CameraIndex, alert_id: int, n: int
     note = f"同时播放上限为 {max_streams} 路，已只取最近的 {capped} 台" if n > max_streams else ""
     return {"alert": {"id": alert.id, "title": alert.title, "lon": alert.lon, "lat": alert.lat},
             "cameras": rows, "note": note}
+
+
+def open_alerts(s: Session, viewer: Viewer, limit: int = 50) -> list[dict]:
+    """Open alerts with a position in the viewer's scope, newest first: what "附近摄像机" can start from."""
+    if not viewer.can(VIEW_VIDEO):
+        return []
+    rows = s.execute(select(Alert.id, Alert.title, Alert.raised_at).where(
+        Alert.state.in_(OPEN_ALERT_STATES), Alert.lon.is_not(None), guard.scope_clause(viewer, Alert))
+        .order_by(Alert.id.desc()).limit(limit)).all()
+    return [{"id": r.id, "title": r.title, "raised_at": r.raised_at.strftime("%m-%d %H:%M")} for r in rows]

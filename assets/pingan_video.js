@@ -45,8 +45,9 @@
         if (el) { el.textContent = text || ""; }
     }
 
+    /* Streams held: a window claims one when it asks for a ticket and releases it when it stops. */
     function activeCount() {
-        return wall.windows.filter(function (w) { return w.player; }).length;
+        return wall.windows.filter(function (w) { return w.claimed; }).length;
     }
 
     /* ---- one window ------------------------------------------------------------------------------- */
@@ -97,6 +98,7 @@
             try { w.player.destroy(); } catch (e) { /* already gone */ }
         }
         w.player = null;
+        w.claimed = false;
         w.kind = "";
         w.video.removeAttribute("src");
         try { w.video.load(); } catch (e) { /* nothing loaded */ }
@@ -119,6 +121,7 @@
             status(MESSAGES.cap + " " + wall.maxStreams + " 路（由系统配置 PINGAN_VIDEO_MAX_STREAMS 决定）");
             return Promise.resolve(false);
         }
+        w.claimed = true;
         w.openedAt = performance.now();
         w.firstFrameMs = null;
         show(w, "loading", "正在连接…");

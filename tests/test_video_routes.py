@@ -187,3 +187,20 @@ def test_nearby_fills_with_online_cameras_in_distance_order_and_keeps_the_cap(wo
     assert "上限为 4 路" in body["note"]
     assert client.get("/api/video/nearby?alert=abc").status_code == 400
     assert client.get("/api/video/nearby?alert=99999999").status_code == 404
+
+
+def test_the_wall_page_lays_out_for_the_viewer(world):
+    import dash
+    from flask import g
+
+    from console.security.guard import Viewer
+
+    app = create_app(world["db"], settings=Settings(warm_cache=False), security_settings=security_settings(),
+                     video_settings=VideoSettings.from_env(GATEWAY, max_streams=6))
+    with app.server.test_request_context("/video"):
+        g.pingan_viewer = Viewer.build("duty", ["duty_officer"], [CITY_CODE])
+        layout = next(p["layout"] for p in dash.page_registry.values() if p["path"] == "/video")
+        tree = layout(alert=str(world["alert"]))
+    text = str(tree)
+    assert "聚集预警" in text and "附近摄像机" in text and "data-max-streams='6'" in text
+    assert f"data-alert='{world['alert']}'" in text

@@ -9,7 +9,7 @@ Permission: `view:video`, declared for /video and /api/video by the routes modul
 from __future__ import annotations
 
 import dash
-from dash import html
+from dash import dcc, html
 
 from console.routes.video import video_settings
 from console.services.context import current_context
@@ -41,18 +41,20 @@ def _toolbar(alerts: list[dict], alert_id: str) -> html.Div:
         html.H2("视频", className="pa-heading"),
         html.Div([html.Button(f"{n} 画面", id=f"{ID.LAYOUT}-{n}", className="pa-btn pa-video-layout",
                               **{"data-layout": str(n)}) for n in LAYOUTS], className="pa-video-layouts"),
-        html.Select(id=ID.ALERT, className="pa-video-select", value=alert_id, children=[
+        html.Select(id=ID.ALERT, className="pa-video-select", children=[
             html.Option("选择预警…", value=""),
-            *[html.Option(f"{a['raised_at']} {a['title']}", value=str(a["id"])) for a in alerts]]),
+            *[html.Option(f"{a['raised_at']} {a['title']}", value=str(a["id"]), selected=str(a["id"]) == alert_id)
+              for a in alerts]]),
         html.Button("附近摄像机", id=ID.NEARBY, className="pa-btn pa-primary"),
         html.Div(className="pa-video-search", children=[
             html.Div([
-                html.Input(id=ID.SEARCH, type="search", placeholder="摄像机名称或设备编码", className="pa-duty-input"),
+                dcc.Input(id=ID.SEARCH, type="search", placeholder="摄像机名称或设备编码", className="pa-duty-input"),
                 html.Button("查找", id=ID.SEARCH_BTN, className="pa-btn")], className="pa-video-search-row"),
             html.Ul(id=ID.RESULTS, className="pa-video-results", role="listbox"),
         ]),
-        html.Label(["轮巡间隔 ", html.Select(id=ID.TOUR_SECONDS, value="20", children=[
-            html.Option(f"{t} 秒", value=str(t)) for t in TOUR_SECONDS])], className="pa-video-tour-label"),
+        html.Label(["轮巡间隔 ", html.Select(id=ID.TOUR_SECONDS, children=[
+            html.Option(f"{t} 秒", value=str(t), selected=t == 20) for t in TOUR_SECONDS])],
+            className="pa-video-tour-label"),
         html.Button("开始轮巡", id=ID.TOUR, className="pa-btn"),
         html.Button("全部关闭", id=ID.STOP_ALL, className="pa-btn"),
         html.Span(id=ID.STATUS, className="pa-video-status", role="status"),

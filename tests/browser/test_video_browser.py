@@ -7,13 +7,14 @@ currentTime advancing — and a snapshot downloaded as PNG. The same wall shows 
 from __future__ import annotations
 
 import struct
+from datetime import datetime
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from console.store import Camera, make_engine, make_session_factory
+from console.store import Alert, Camera, make_engine, make_session_factory
 from console.store.codes import CITY_CODE
 from tests.browser.tinyworld import build
 from tests.media_server import ensure_tools, free_port, media_server
@@ -21,6 +22,7 @@ from tests.security_login import add_account, login_page, security_settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 USER = "video_duty"
+NOW = datetime(2026, 11, 26, 9, 0)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,13 @@ def wall(tmp_path_factory, media):
         online = [c.device_id for c in s.scalars(select(Camera).where(Camera.status == "online").order_by(Camera.id))]
         cams = {c.device_id: c.id for c in s.scalars(select(Camera))}
         offline = s.scalars(select(Camera).where(Camera.status == "offline").order_by(Camera.id)).first().id
+        first = s.get(Camera, cams[online[0]])
+        alert = Alert(rule="r", kind="k", severity="high", state="new", title="人员聚集", raised_at=NOW, updated_at=NOW,
+                      lon=first.lon + 0.0005, lat=first.lat, county_code=first.county_code, town_code=first.town_code,
+                      village_code=first.village_code, grid_code=first.grid_code)
+        s.add(alert)
+        s.commit()
+        alert_id = alert.id
     engine.dispose()
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the gateway unreachable
     table = folder / "cams.csv"
@@ -65,15 +74,15 @@ def wall(tmp_path_factory, media):
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield {"url": f"http://127.0.0.1:{server.server_port}", "ids": [cams[d] for d in online],
-           "offline": offline}
+           "offline": offline, "alert": alert_id}
     server.shutdown()
 
 
-def _page(chromium, wall, width=1600, height=1000):
+def _page(chromium, wall, width=1600, height=1000, query=""):
     context = chromium.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
     page = context.new_page()
     login_page(page, wall["url"], USER)
-    page.goto(wall["url"] + "/video")
+    page.goto(wall["url"] + "/video" + query)
     page.wait_for_selector("#video-wall[data-ready='1'] .pa-video-window")
     return context, page
 
@@ -216,5 +225,32 @@ def test_nine_windows_screenshot_at_1920x1080(chromium, wall):
         page.wait_for_timeout(1500)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "video-wall-9.png"))
+    finally:
+        context.close()
+
+
+def test_nearby_cameras_of_an_alert_fill_the_wall_and_a_tour_cycles(chromium, wall):
+    context, page = _page(chromium, wall, query=f"?alert={wall['alert']}")
+    try:
+        page.wait_for_function("() => document.getElementById('video-status').textContent.includes('附近在线摄像机')")
+        assert "人员聚集" in page.inner_text("#video-status")
+        _wait_playing(page, 0)
+        state = _state(page)
+        assert state["windows"][0]["camera"] == wall["ids"][0]  # the nearest online camera first
+        assert wall["offline"] not in [w["camera"] for w in state["windows"]]
+        # a tour over the search list, one camera per page, every second
+        page.click("#video-layout-1")
+        page.click("#video-search-btn")
+        page.wait_for_selector(".pa-video-result")
+        page.evaluate("""() => { const s = document.getElementById('video-tour-seconds');
+            const o = document.createElement('option'); o.value = '1'; s.appendChild(o); s.value = '1'; }""")
+        page.click("#video-tour")
+        seen = set()
+        for _ in range(8):
+            seen.add(_state(page)["windows"][0]["camera"])
+            page.wait_for_timeout(400)
+        assert len(seen) >= 2 and "轮巡第" in page.inner_text("#video-status")
+        page.click("#video-tour")
+        assert "轮巡已停止" in page.inner_text("#video-status")
     finally:
         context.close()

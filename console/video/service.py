@@ -7,7 +7,7 @@ area scope (`guard`); each play address handed out is written to the audit log (
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import or_, select
@@ -124,6 +124,8 @@ class CameraIndex:
     fovs: np.ndarray
     online: np.ndarray
     codes: np.ndarray  # finest area code, for the scope mask
+    _unique: tuple | None = field(default=None, compare=False, repr=False)
+    _masks: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, s: Session) -> CameraIndex:
@@ -139,10 +141,18 @@ class CameraIndex:
                    codes=np.array([_code(r) or "" for r in rows], dtype=str))
 
     def in_scope(self, viewer: Viewer) -> np.ndarray:
-        """The scope rule (`AreaScope.allows`) once per distinct area code, spread back over the cameras."""
-        codes, inverse = np.unique(self.codes, return_inverse=True)
-        allowed = np.array([viewer.scope.allows(str(c)) for c in codes], dtype=bool)
-        return allowed[inverse] if codes.size else np.zeros(0, dtype=bool)
+        """The scope rule (`AreaScope.allows`) once per distinct area code, spread back over the cameras;
+        kept per scope for the life of the index (cameras do not change areas between two refreshes)."""
+        key = tuple(sorted(viewer.scope.codes)) + (viewer.scope.is_city,)
+        mask = self._masks.get(key)
+        if mask is None:
+            if self._unique is None:
+                object.__setattr__(self, "_unique", np.unique(self.codes, return_inverse=True))
+            codes, inverse = self._unique
+            allowed = np.array([viewer.scope.allows(str(c)) for c in codes], dtype=bool)
+            mask = allowed[inverse] if codes.size else np.zeros(0, dtype=bool)
+            self._masks[key] = mask
+        return mask
 
 
 def nearby(s: Session, viewer: Viewer, index: CameraIndex, alert_id: int, n: int, max_streams: int) -> dict:

@@ -204,3 +204,19 @@ def test_the_wall_page_lays_out_for_the_viewer(world):
     text = str(tree)
     assert "聚集预警" in text and "附近摄像机" in text and "data-max-streams='6'" in text
     assert f"data-alert='{world['alert']}'" in text
+
+
+def test_coverage_per_grid_is_scoped_and_needs_the_camera_layer(world):
+    client = _client(world, "duty")
+    r = client.get(f"/api/coverage?area={world['county']}")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["households"] > 0 and 0 <= body["covered"] <= body["households"] and body["cameras"] >= 1
+    assert all(g["grid_code"].startswith(world["county"]) for g in body["grids"])
+    assert sum(g["households"] for g in body["grids"]) == body["households"]
+    assert all(g["uncovered"] > 0 for g in body["gaps"])
+    assert client.get("/api/coverage?area=x").status_code == 400
+    far = _client(world, "duty_far")
+    assert far.get(f"/api/coverage?area={world['county']}").status_code == 403
+    worker = _client(world, "worker")  # 网格员: no camera layer
+    assert worker.get(f"/api/coverage?area={world['county']}").status_code == 403

@@ -6,8 +6,9 @@ GET /api/video/nearby?alert=ID&n=9      the nearest online cameras to an alert (
 GET /api/video/play/<camera id>?variant=hls|flv|h264
                                         a play ticket: {url: /video/stream/<token>, player, codec, variants}
 GET /video/stream/<token>               checks the token and the viewer again, then 302 to the gateway
+GET /api/coverage?area=CODE             per grid of the area: households covered by camera sectors, the gaps
 
-Every path here needs `view:video` (declared once in `register`, checked by the gate); the service checks it
+Every video path needs `view:video`, coverage `layer:cameras` (declared once in `register`, checked by the gate); the service checks it
 again per camera with the camera's area scope and audits each play. Refusals answer JSON with a Chinese
 `error` and a stable `reason` the page turns into the window's message.
 """
@@ -19,17 +20,18 @@ import json
 from flask import Blueprint, Flask, Response, current_app, redirect, request
 
 from console.security.guard import AccessDenied
-from console.security.permissions import VIEW_VIDEO
+from console.security.permissions import LAYER_CAMERAS, VIEW_VIDEO
 from console.services.context import TTLCache, current_context
 from console.services.viewer import current_viewer
-from console.video import service
+from console.video import coverage_service, service
 from console.video.gateway import VARIANTS, VideoSettings
 from console.video.tokens import TokenError
 
 blueprint = Blueprint("pingan_video", __name__)
 SETTINGS_KEY = "PINGAN_VIDEO"
 INDEX_KEY = "PINGAN_VIDEO_INDEX"
-PROTECTED = ("/api/video", "/video")  # the wall page (/video) and everything under it
+PROTECTED = {"/api/video": VIEW_VIDEO, "/video": VIEW_VIDEO,  # the wall page (/video) and everything under it
+             "/api/coverage": LAYER_CAMERAS}
 TOKEN_STATUS = {"malformed": 400, "signature": 403, "expired": 410}
 
 
@@ -112,12 +114,22 @@ def stream(token: str):
     return resp
 
 
+@blueprint.get("/api/coverage")
+def area_coverage():
+    area = request.args.get("area", "")
+    top = _int_arg("top", 20, 1, 200)
+    if not area.isdigit() or len(area) not in (6, 9, 12, 15) or top is None:
+        return _error("bad_request", "请求格式错误：area 应为 6/9/12/15 位区划或网格编码，top 为 1–200", 400)
+    with current_context().session() as s:
+        return _json(coverage_service.area_coverage(s, current_viewer(), area, top))
+
+
 def register(server: Flask, settings: VideoSettings, security) -> None:
     """Mount the routes with their permission; `settings` is the site's gateway (PINGAN_VIDEO_*)."""
     server.config[SETTINGS_KEY] = settings
     server.config[INDEX_KEY] = TTLCache(2, 30)  # camera positions and status: refreshed every 30 s
-    for prefix in PROTECTED:
-        security.protect_path(prefix, VIEW_VIDEO)
+    for prefix, permission in PROTECTED.items():
+        security.protect_path(prefix, permission)
     server.register_blueprint(blueprint)
 
 

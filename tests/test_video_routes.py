@@ -220,3 +220,16 @@ def test_coverage_per_grid_is_scoped_and_needs_the_camera_layer(world):
     assert far.get(f"/api/coverage?area={world['county']}").status_code == 403
     worker = _client(world, "worker")  # 网格员: no camera layer
     assert worker.get(f"/api/coverage?area={world['county']}").status_code == 403
+
+
+def test_the_duty_detail_links_to_the_wall_only_for_viewers_who_may_watch(world):
+    import sys
+
+    create_app(world["db"], settings=Settings(warm_cache=False), security_settings=security_settings(),
+               video_settings=VideoSettings.from_env(GATEWAY))
+    duty_page = next(m for name, m in sys.modules.items() if name.endswith("pages.duty"))
+    d = {"id": world["alert"], "title": "t", "severity_label": "", "state_label": "", "rule": "", "raised_at": "",
+         "place": "", "grid": "", "source": "", "assignee": "", "person": None, "workers": [], "history": [],
+         "cameras": [{"name": "摄像机1", "status_label": "在线", "distance_m": 30}]}
+    assert f"/video?alert={world['alert']}" in str(duty_page._render_detail(d, video=True))
+    assert "/video?alert=" not in str(duty_page._render_detail(d, video=False))

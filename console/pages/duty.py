@@ -19,6 +19,7 @@ from console.pages._basemap import attribution, basemap_layers
 from console.pages._unmask import reveal_control
 from console.duty.rules import RULE_LABELS
 from console.security.guard import AccessDenied
+from console.security.permissions import VIEW_VIDEO
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Area
@@ -145,7 +146,7 @@ def show_detail(alert_id, _acted):
         return no_update
     with current_context().session() as s:
         d = detail.alert_detail(s, current_viewer(), int(alert_id))
-    return _render_detail(d) if d else html.P("该预警不存在或不在您的数据范围内。")
+    return _render_detail(d, current_viewer().can(VIEW_VIDEO)) if d else html.P("该预警不存在或不在您的数据范围内。")
 
 
 @callback(Output(ID.ACTED, "data"), Output(ID.MESSAGE, "children"), Output(ID.NOTE, "value"),
@@ -187,7 +188,7 @@ def _dl(pairs) -> html.Dl:
     return html.Dl([x for k, v in pairs for x in (html.Dt(k), html.Dd(v if v not in (None, "") else "—"))])
 
 
-def _render_detail(d: dict) -> list:
+def _render_detail(d: dict, video: bool = False) -> list:
     out = [html.H3(d["title"], id="duty-detail-title"),
            _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]), ("时间", d["raised_at"]),
                 ("位置", d["place"]), ("网格", d["grid"]), ("来源", d["source"]), ("派往", d["assignee"])])]
@@ -201,6 +202,8 @@ def _render_detail(d: dict) -> list:
     out.append(html.Ul([html.Li([f"{w['role']} {w['name']} ", reveal_control("worker", w["id"], w["phone"], field="phone")])
                         for w in d["workers"]]) if d["workers"] else html.P("—"))
     out.append(html.H4("附近摄像机"))
+    if video and d["cameras"]:  # the wall fills itself with the nearest online cameras (docs/video.md)
+        out.append(dcc.Link("上墙播放附近摄像机", href=f"/video?alert={d['id']}", className="pa-btn pa-primary"))
     out.append(html.Ul([html.Li(f"{c['name']}（{c['status_label']}，{c['distance_m']} 米）") for c in d["cameras"]])
                if d["cameras"] else html.P("5 公里内没有摄像机"))
     out.append(html.H4("处置记录"))

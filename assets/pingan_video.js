@@ -173,8 +173,11 @@
             fail(w, "unknown", "本浏览器不支持 HLS 播放");
             return false;
         }
+        // A wall shows live pictures: a few seconds of buffer per window, so 16 windows do not fetch and
+        // demux half a minute each before their first frames.
         const hls = new Hls({liveSyncDurationCount: 2, manifestLoadingMaxRetry: 1, levelLoadingMaxRetry: 2,
-                             fragLoadingMaxRetry: 2, enableWorker: true, backBufferLength: 10});
+                             fragLoadingMaxRetry: 2, enableWorker: true, backBufferLength: 10,
+                             maxBufferLength: 4, maxMaxBufferLength: 8, startFragPrefetch: true});
         w.player = hls;
         w.kind = "hls";
         hls.on(Hls.Events.MANIFEST_PARSED, function (_e, data) {

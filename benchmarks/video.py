@@ -204,6 +204,10 @@ def main() -> int:
     ap.add_argument("--walls", type=int, default=5)
     ap.add_argument("--cameras", type=int, default=38_000)
     args = ap.parse_args()
+    import logging
+    import os
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would drown the figures
 
     from media_server import ensure_tools, media_server
 
@@ -228,6 +232,8 @@ def main() -> int:
         else:
             with media_server(work, seconds=60) as media:
                 out.update(browser_runs(db, media, args.runs, args.walls))
+    out["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["cpus"] = os.cpu_count()
     print(json.dumps(out, ensure_ascii=False))
     return 0
 

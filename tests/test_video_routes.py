@@ -233,3 +233,17 @@ def test_the_duty_detail_links_to_the_wall_only_for_viewers_who_may_watch(world)
          "cameras": [{"name": "摄像机1", "status_label": "在线", "distance_m": 30}]}
     assert f"/video?alert={world['alert']}" in str(duty_page._render_detail(d, video=True))
     assert "/video?alert=" not in str(duty_page._render_detail(d, video=False))
+
+
+def test_the_coverage_gap_layer_marks_grids_with_uncovered_households(world):
+    client = _client(world, "leader")
+    r = client.get(f"/api/layers/coverage.geojson?area={world['county']}")
+    assert r.status_code == 200, r.get_data(as_text=True)[:200]
+    feats = r.get_json()["features"]
+    assert feats, "the tiny world's households are not all beside a camera"
+    for f in feats:
+        p = f["properties"]
+        assert p["count"] > 0 and p["code"].startswith(world["county"]) and "未覆盖户数" in p["area"]
+    counts = [f["properties"]["count"] for f in feats]
+    assert counts == sorted(counts, reverse=True)  # the worst gaps first
+    assert _client(world, "worker").get(f"/api/layers/coverage.geojson?area={world['county']}").status_code == 403

@@ -43,6 +43,7 @@ LAYER_PERMISSIONS = {
     "special": LAYER_SPECIAL,
     "disputes": LAYER_DISPUTES,
     "cameras": LAYER_CAMERAS,
+    "coverage": LAYER_CAMERAS,  # 监控覆盖缺口: counts of households, no personal data
     "orgs": LAYER_ORGS,
 }
 

@@ -22,15 +22,20 @@ def area_coverage(s: Session, viewer: Viewer, area_code: str, top: int = 20, onl
     """Per grid of the area (a code prefix in the viewer's scope): households, covered, share; the gaps."""
     guard.require(viewer, LAYER_CAMERAS, f"coverage:{area_code}")
     guard.require_area(viewer, area_code, f"coverage:{area_code}")
+    return scoped_coverage(s, viewer.scope, area_code, top, online_only)
+
+
+def scoped_coverage(s: Session, scope, area_code: str, top: int = 20, online_only: bool = True) -> dict:
+    """`area_coverage` for a caller that has checked the permission (the map layer): only the scope here."""
     cams = select(Camera.lon, Camera.lat, Camera.direction, Camera.kind).where(
-        Camera.grid_code.like(f"{area_code}%"), Camera.lon.is_not(None), guard.scope_clause(viewer, Camera))
+        Camera.grid_code.like(f"{area_code}%"), Camera.lon.is_not(None), scope.clause(Camera))
     if online_only:
         cams = cams.where(Camera.status == "online")
     c = s.execute(cams).all()
     # households by building: one point per building, weighted by its households
     h = s.execute(select(func.min(Household.lon), func.min(Household.lat), func.min(Household.grid_code),
                          func.count()).where(Household.grid_code.like(f"{area_code}%"), Household.lon.is_not(None),
-                                             guard.scope_clause(viewer, Household))
+                                             scope.clause(Household))
                   .group_by(Household.building_id)).all()
     result = compute(np.array([r[0] for r in c], float), np.array([r[1] for r in c], float),
                      np.array([r[2] or 0 for r in c], float), np.array([r[3] for r in c], dtype=object),

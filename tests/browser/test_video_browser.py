@@ -254,3 +254,21 @@ def test_nearby_cameras_of_an_alert_fill_the_wall_and_a_tour_cycles(chromium, wa
         assert "轮巡已停止" in page.inner_text("#video-status")
     finally:
         context.close()
+
+
+def test_coverage_gap_layer_on_the_overview_screenshot(chromium, wall):
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        login_page(page, wall["url"], USER)
+        page.goto(wall["url"] + "/?area=610924")
+        page.wait_for_selector("#ov-layer-switch")
+        page.get_by_label("监控覆盖缺口").check()
+        page.wait_for_selector(".pa-bubble-coverage", timeout=30_000)
+        bubble = page.locator(".pa-bubble-coverage").first
+        assert int(bubble.inner_text().strip() or 0) > 0
+        page.wait_for_timeout(800)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "coverage-gaps.png"))
+    finally:
+        context.close()

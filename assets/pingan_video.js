@@ -369,11 +369,11 @@
         return Promise.all(opened);
     }
 
-    function openInSelected(camera) {
+    function openInSelected(camera, variant) {
         const w = wall.windows[wall.selected];
         w.reconnects = 0;
         w.renewed = false;
-        const p = open(w, camera, "");
+        const p = open(w, camera, variant || "");
         frameWatch(w);
         select((wall.selected + 1) % wall.windows.length);
         return p;

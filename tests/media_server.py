@@ -56,6 +56,9 @@ def encode(folder: Path, seconds: int = 30, size: str = "640x360", fps: int = 25
                     "-hls_segment_filename", str(folder / "seg%03d.ts"), str(folder / "index.m3u8")],
                    check=True, timeout=300)
     subprocess.run([*base, "-f", "flv", str(folder / "stream.flv")], check=True, timeout=300)
+    # A master playlist declaring H.265 (as a gateway serving an HEVC camera would): the player must say so.
+    (folder / "master.m3u8").write_text('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=640x360,'
+                                        'CODECS="hvc1.1.6.L93.B0"\nindex.m3u8\n', encoding="utf-8")
     return folder
 
 

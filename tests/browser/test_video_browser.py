@@ -62,7 +62,8 @@ def wall(tmp_path_factory, media):
     table = folder / "cams.csv"
     table.write_text("device_id,hls,h264,codec\n"
                      f"{online[1]},{dead}/live/x/hls.m3u8,,\n"
-                     f"{online[2]},{media}/live/h265/index.m3u8,{media}/live/t/index.m3u8,h265\n", encoding="utf-8")
+                     f"{online[2]},{media}/live/h265/index.m3u8,{media}/live/t/index.m3u8,h265\n"
+                     f"{online[3]},{media}/live/hevc/master.m3u8,,\n", encoding="utf-8")
     add_account(db, USER, roles=("duty_officer",), scope=(CITY_CODE,))
     video = VideoSettings.from_env({"PINGAN_VIDEO_GATEWAY": "template",
                                     "PINGAN_VIDEO_HLS": media + "/live/{device_id}/index.m3u8",
@@ -196,13 +197,21 @@ def test_flv_plays_through_mpegts(chromium, wall):
     context, page = _page(chromium, wall)
     try:
         page.click("#video-layout-1")
-        page.evaluate("""async (id) => {
-            const r = await fetch('/api/video/play/' + id + '?variant=flv').then(r => r.json());
-            return r.player; }""", wall["ids"][0])
-        page.evaluate(f"""() => {{ const w = {_cam(wall, wall['ids'][0])};
-            return fetch('/api/video/play/' + w.id + '?variant=flv').then(r => r.json()); }}""")
         page.evaluate(f"window.pingan.video.openInSelected({_cam(wall, wall['ids'][0])}, 'flv')")
         _wait_playing(page, 0)
+        assert _state(page)["windows"][0]["kind"] == "flv"
+    finally:
+        context.close()
+
+
+def test_h265_declared_only_in_the_playlist_is_detected(chromium, wall):
+    context, page = _page(chromium, wall)
+    try:
+        page.click("#video-layout-1")
+        page.evaluate(f"window.pingan.video.openInSelected({_cam(wall, wall['ids'][3])})")
+        page.wait_for_function("() => window.pingan.video.state().windows[0].status === 'error'", timeout=20_000)
+        w = _state(page)["windows"][0]
+        assert w["reason"] == "h265" and "H.265" in w["message"] and w["frames"] == 0
     finally:
         context.close()
 
@@ -218,7 +227,7 @@ def test_nine_windows_screenshot_at_1920x1080(chromium, wall):
         page.wait_for_selector(".pa-video-result")
         ids = wall["ids"]
         cams = [_cam(wall, ids[0])] + [_cam(wall, wall["offline"]), _cam(wall, ids[1]), _cam(wall, ids[2])] + \
-            [_cam(wall, i) for i in ids[3:8]]
+            [_cam(wall, i) for i in ids[4:9]]
         page.evaluate(f"window.pingan.video.fill({cams})".replace("'", '"'))
         for i in (0, 4, 5):
             _wait_playing(page, i)

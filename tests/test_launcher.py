@@ -56,6 +56,18 @@ def world(tmp_path_factory):
     return build(tmp_path_factory.mktemp("tiny") / "tiny.sqlite")
 
 
+def _read_until(proc, marker: str, seconds: float) -> list[str]:
+    """The launcher's output lines up to the first one containing `marker` (or until it stops / time runs out)."""
+    lines: list[str] = []
+    deadline = time.time() + seconds
+    while time.time() < deadline and not any(marker in ln for ln in lines):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    return lines
+
+
 def test_no_display_and_port_in_use_fall_back_to_serving(world):
     """No DISPLAY and no --serve → serves; the asked-for port is busy → another port, told in Chinese."""
     blocker = socket.socket()
@@ -68,13 +80,7 @@ def test_no_display_and_port_in_use_fall_back_to_serving(world):
                              "--port", str(busy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
     try:
-        lines = []
-        deadline = time.time() + 60
-        while time.time() < deadline and not any("已启动" in ln for ln in lines):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
+        lines = _read_until(proc, "已启动", 60)
         text = "".join(lines)
         assert "未检测到图形显示环境" in text and f"端口 {busy} 已被占用" in text, text
         url = next(ln for ln in lines if "已启动" in ln).split("：", 1)[1].strip()
@@ -98,13 +104,7 @@ def test_window_that_cannot_start_falls_back_to_serving(world):
     proc = subprocess.Popen([sys.executable, str(ROOT / "launcher.py"), "--db", world], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
-        lines = []
-        deadline = time.time() + 90
-        while time.time() < deadline and not any("按 Ctrl+C" in ln for ln in lines):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
+        lines = _read_until(proc, "按 Ctrl+C", 90)
         text = "".join(lines)
         reason = [ln for ln in lines if "无法打开桌面窗口" in ln]
         assert len(reason) == 1 and "改为网页服务模式" in reason[0], text

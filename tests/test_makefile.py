@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _plan(tmp_path, *args: str) -> list[str]:
     db = tmp_path / "none.sqlite"  # missing: make plans the world build, the upgrade and the accounts
-    run = subprocess.run(["make", "-n", *args, f"DB={db}", f"DATA_DIR={tmp_path}"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}  # not a sub-make
+    run = subprocess.run(["make", "-n", "--no-print-directory", *args, f"DB={db}", f"DATA_DIR={tmp_path}"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0, run.stderr
     return run.stdout.splitlines()
 

@@ -231,6 +231,7 @@
     function playing(w) {
         w.lastTime = -1;
         w.lastProgress = performance.now();
+        frameWatch(w);
         const p = w.video.play();
         if (p && p.catch) { p.catch(function () { /* autoplay is muted; a later frame retries */ }); }
         return true;
@@ -285,8 +286,9 @@
 
     function frameWatch(w) {  // the first decoded frame, for the benchmark (click to picture)
         const v = w.video;
+        const player = w.player;
         const tick = function () {
-            if (!w.player) { return; }
+            if (w.player !== player) { return; }  // stopped or replaced meanwhile
             const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
             if (q && q.totalVideoFrames > 0) {
                 w.firstFrameMs = performance.now() - w.openedAt;
@@ -364,7 +366,6 @@
             w.reconnects = 0;
             w.renewed = false;
             opened.push(open(w, cameras[i], ""));
-            frameWatch(w);
         }
         return Promise.all(opened);
     }
@@ -374,7 +375,6 @@
         w.reconnects = 0;
         w.renewed = false;
         const p = open(w, camera, variant || "");
-        frameWatch(w);
         select((wall.selected + 1) % wall.windows.length);
         return p;
     }

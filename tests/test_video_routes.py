@@ -247,3 +247,18 @@ def test_the_coverage_gap_layer_marks_grids_with_uncovered_households(world):
     counts = [f["properties"]["count"] for f in feats]
     assert counts == sorted(counts, reverse=True)  # the worst gaps first
     assert _client(world, "worker").get(f"/api/layers/coverage.geojson?area={world['county']}").status_code == 403
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/api/video/cameras?limit=abc", 400), ("/api/video/cameras?limit=0", 400), ("/api/video/cameras?limit=65", 400),
+    ("/api/video/cameras?q=" + "%25_" * 500, 200), ("/api/video/nearby?alert=1&n=0", 400),
+    ("/api/video/nearby?alert=1&n=-3", 400), ("/api/video/nearby?alert=1e3", 400),
+    ("/api/video/play/1?variant=" + "x" * 300, 400), ("/api/coverage?area=610924&top=0", 400),
+    ("/api/coverage?area=" + "6" * 40, 400),
+])
+def test_forged_parameters_get_a_chinese_400_never_a_500(world, path, status):
+    client = _client(world, "duty")
+    r = client.get(path)
+    assert r.status_code == status, (path, r.status_code)
+    if status == 400:
+        assert r.get_json()["reason"] == "bad_request" and r.get_json()["error"]

@@ -174,9 +174,10 @@
             return false;
         }
         // A wall shows live pictures: a few seconds of buffer per window, so 16 windows do not fetch and
-        // demux half a minute each before their first frames.
+        // demux half a minute each before their first frames. No worker: each would parse the 600 kB bundle
+        // again, which delayed a 9-window wall's first frames (benchmarks/video.py); remuxing is light.
         const hls = new Hls({liveSyncDurationCount: 2, manifestLoadingMaxRetry: 1, levelLoadingMaxRetry: 2,
-                             fragLoadingMaxRetry: 2, enableWorker: true, backBufferLength: 10,
+                             fragLoadingMaxRetry: 2, enableWorker: false, backBufferLength: 10,
                              maxBufferLength: 4, maxMaxBufferLength: 8, startFragPrefetch: true});
         w.player = hls;
         w.kind = "hls";

@@ -281,3 +281,30 @@ def test_coverage_gap_layer_on_the_overview_screenshot(chromium, wall):
         page.screenshot(path=str(SHOTS / "coverage-gaps.png"))
     finally:
         context.close()
+
+
+def test_an_expired_play_address_is_renewed_once_then_said(chromium, wall):
+    context, page = _page(chromium, wall)
+    answered = []
+
+    def expire(route):  # the console's answer for an expired token, as routes/video.py gives it
+        answered.append(route.request.url)
+        if len(answered) == 1 or "always" in page.evaluate("window.__expire || ''"):
+            route.fulfill(status=410, content_type="application/json; charset=utf-8",
+                          body='{"error": "播放地址已过期，请重新打开", "reason": "token_expired"}')
+        else:
+            route.continue_()
+
+    try:
+        page.route("**/video/stream/**", expire)
+        page.click("#video-layout-1")
+        page.evaluate(f"window.pingan.video.openInSelected({_cam(wall, wall['ids'][0])})")
+        _wait_playing(page, 0)
+        assert len(answered) >= 2  # the first address refused as expired, a fresh one asked for and played
+        page.evaluate("window.__expire = 'always'")
+        page.evaluate(f"window.pingan.video.openInSelected({_cam(wall, wall['ids'][0])})")
+        page.wait_for_function("() => window.pingan.video.state().windows[0].status === 'error'", timeout=20_000)
+        w = _state(page)["windows"][0]
+        assert w["reason"] == "token_expired" and "过期" in w["message"]
+    finally:
+        context.close()

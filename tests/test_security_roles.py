@@ -40,7 +40,7 @@ def refused_rows(factory, actor):
 
 def test_permission_names_are_the_agreed_ones():
     assert set(ALL_PERMISSIONS) == {
-        "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "unmask", "export",
+        "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "view:video", "unmask", "export",
         "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
         "audit:read", "config:manage", "view:alerts", "display:wall", "field:sync", "field:review"}
     labels = {r.label for r in ROLES.values()}

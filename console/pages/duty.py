@@ -21,7 +21,7 @@ from console.duty.rules import RULE_LABELS
 from console.field import tasks as field_tasks
 from console.field.validation import FieldError
 from console.security.guard import AccessDenied
-from console.security.permissions import ALERT_ACT
+from console.security.permissions import ALERT_ACT, VIEW_VIDEO
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Alert, Area
@@ -150,7 +150,7 @@ def show_detail(alert_id, _acted):
         d = detail.alert_detail(s, current_viewer(), int(alert_id))
         if d:
             d["roster"], d["tasks"] = _field(s, int(alert_id))
-    return _render_detail(d) if d else html.P("该预警不存在或不在您的数据范围内。")
+    return _render_detail(d, current_viewer().can(VIEW_VIDEO)) if d else html.P("该预警不存在或不在您的数据范围内。")
 
 
 def _field(s, alert_id: int) -> tuple[list, list]:
@@ -207,7 +207,7 @@ def _dl(pairs) -> html.Dl:
     return html.Dl([x for k, v in pairs for x in (html.Dt(k), html.Dd(v if v not in (None, "") else "—"))])
 
 
-def _render_detail(d: dict) -> list:
+def _render_detail(d: dict, video: bool = False) -> list:
     out = [html.H3(d["title"], id="duty-detail-title"),
            _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]), ("时间", d["raised_at"]),
                 ("位置", d["place"]), ("网格", d["grid"]), ("来源", d["source"]), ("派往", d["assignee"])])]
@@ -230,6 +230,8 @@ def _render_detail(d: dict) -> list:
                                     + (f" — {t['report']}" if t["report"] else "")) for t in d["tasks"]],
                            id="duty-field-tasks"))
     out.append(html.H4("附近摄像机"))
+    if video and d["cameras"]:  # the wall fills itself with the nearest online cameras (docs/video.md)
+        out.append(dcc.Link("上墙播放附近摄像机", href=f"/video?alert={d['id']}", className="pa-btn pa-primary"))
     out.append(html.Ul([html.Li(f"{c['name']}（{c['status_label']}，{c['distance_m']} 米）") for c in d["cameras"]])
                if d["cameras"] else html.P("5 公里内没有摄像机"))
     out.append(html.H4("处置记录"))

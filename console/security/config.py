@@ -42,6 +42,7 @@ class Settings:
     api_prefixes: tuple[str, ...] = ("/api/",)
     public_paths: tuple[str, ...] = ()  # extra unauthenticated paths (exact match); keep empty
     tile_sources: tuple[str, ...] = ()  # intranet tile / WMS origins allowed by the CSP (img-src, connect-src)
+    media_sources: tuple[str, ...] = ()  # video gateway origins allowed by the CSP (media-src, connect-src)
     clock: Callable[[], datetime] = utcnow
 
     @classmethod

@@ -34,12 +34,14 @@ NOT_LOGGED_IN = "未登录或会话已过期，请重新登录。"
 
 def _csp(settings: Settings) -> str:
     extra = " ".join(settings.tile_sources)
+    media = " ".join(settings.media_sources)  # players fetch from the gateway and play through blob: URLs
     return ("default-src 'self'; "
             "script-src 'self' 'unsafe-inline' 'unsafe-eval'; "  # Dash renderer and Plotly need these
             "style-src 'self' 'unsafe-inline'; "
             f"img-src 'self' data: blob: {extra}".rstrip() + "; "
             "font-src 'self' data:; "
-            f"connect-src 'self' {extra}".rstrip() + "; "
+            f"connect-src 'self' {extra} {media}".rstrip() + "; "
+            f"media-src 'self' blob: {media}".rstrip() + "; "
             "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'")
 

@@ -18,6 +18,7 @@ LAYER_DISPUTES = "layer:disputes"  # 矛盾纠纷
 LAYER_CAMERAS = "layer:cameras"  # 公共安全视频
 LAYER_ORGS = "layer:orgs"  # 社会组织 / 非公有制企业
 WALL_DISPLAY = "display:wall"  # the command-hall screen: aggregate figures and layers, never a record
+VIEW_VIDEO = "view:video"  # play camera pictures (每次播放留痕, docs/video.md)
 UNMASK = "unmask"  # see a full identity number / phone / address (each view audited)
 EXPORT = "export"  # download tables (watermarked, audited)
 GRID_EDIT = "grid:edit"  # redraw grids
@@ -32,7 +33,7 @@ FIELD_SYNC = "field:sync"  # 网格员 phone app: send records and photos for th
 FIELD_REVIEW = "field:review"  # see and settle the phone app's sync conflicts in the scope
 
 ALL_PERMISSIONS: tuple[str, ...] = (
-    LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, UNMASK, EXPORT,
+    LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, VIEW_VIDEO, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
     CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW,
 )
@@ -46,6 +47,7 @@ LAYER_PERMISSIONS = {
     "special": LAYER_SPECIAL,
     "disputes": LAYER_DISPUTES,
     "cameras": LAYER_CAMERAS,
+    "coverage": LAYER_CAMERAS,  # 监控覆盖缺口: counts of households, no personal data
     "orgs": LAYER_ORGS,
 }
 
@@ -61,7 +63,7 @@ LABELS = {
     LAYER_AREAS: "查看行政区划", LAYER_GRIDS: "查看网格", VIEW_KPI: "查看统计指标", VIEW_PERSONS: "查看人员列表",
     VIEW_CASES: "查看案件详情", VIEW_ALERTS: "查看值班预警",
     LAYER_POPULATION: "查看实有人口", LAYER_SPECIAL: "查看特殊人群", LAYER_DISPUTES: "查看矛盾纠纷",
-    LAYER_CAMERAS: "查看视频监控", LAYER_ORGS: "查看社会组织/企业", UNMASK: "查看完整身份信息",
+    LAYER_CAMERAS: "查看视频监控", VIEW_VIDEO: "调阅实时视频", LAYER_ORGS: "查看社会组织/企业", UNMASK: "查看完整身份信息",
     EXPORT: "导出数据", GRID_EDIT: "编辑网格", ALERT_ACT: "处置预警", DISPUTE_REGISTER: "登记纠纷",
     DISPUTE_ROUTE: "分流交办纠纷", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置", WALL_DISPLAY: "大屏展示（不看记录）",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
-    GRID_EDIT, LAYER_AREAS,
+    GRID_EDIT, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
 )
 
@@ -92,6 +92,11 @@ ROUTES: dict[str, Need] = {
     "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
     "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
     "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),
+    # video (docs/video.md): every camera is re-checked against the viewer's scope, every play address audited
+    "/api/video/cameras": need(VIEW_VIDEO), "/api/video/config": need(VIEW_VIDEO),
+    "/api/video/nearby": need(VIEW_VIDEO), "/api/video/play/<int:camera_id>": need(VIEW_VIDEO),
+    "/video/stream/<token>": need(VIEW_VIDEO),
+    "/api/coverage": need(LAYER_CAMERAS),  # counts of households per grid, no personal data
     # the duty desk sends tasks to grid workers
     "/api/duty/roster": need(all_of=(VIEW_ALERTS, ALERT_ACT), sensitive=True),
     "/api/duty/tasks": need(all_of=(VIEW_ALERTS, ALERT_ACT)),
@@ -138,11 +143,12 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/planner": ("网格规划", need(GRID_EDIT)),
     "/duty": ("值班", need(VIEW_ALERTS)),
     "/disputes": ("矛盾纠纷", need(VIEW_CASES, DISPUTE_REGISTER)),
+    "/video": ("视频", need(VIEW_VIDEO)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/disputes", "/admin/accounts", "/admin/audit")
+NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/admin/accounts", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

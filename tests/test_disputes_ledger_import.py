@@ -156,7 +156,7 @@ def test_more_than_5000_rows_import_and_the_file_is_parsed_once(store, grid_poin
     calls = []
     real = ledger_import.read_ledger
     monkeypatch.setattr(ledger_import, "read_ledger", lambda *a, **k: calls.append(1) or real(*a, **k))
-    data = lf.openpyxl_ledger(lf.many(lon, lat, 6000), front_sheet=False)
+    data = lf.openpyxl_ledger(lf.many(lon, lat, 6000), front_sheet=False, seq=False, extra=(), notes=())
     before = _count(store)
     preview = _preview(store, data)
     assert len(preview.accepted) == 6000 and preview.rejected == []

@@ -37,6 +37,22 @@ class GridLocator:
         return {"county_code": found["county"], "town_code": found["town"], "village_code": found["village"],
                 "grid_code": found["grid"], "assign_generation": self.generation_of[found["grid"]]}
 
+    def locate_many(self, lon, lat) -> list[dict | None]:
+        """`locate` for many points in one pass of the index (a 50,000-row ledger)."""
+        if len(lon) == 0:
+            return []
+        res = self.index.assign(lon, lat, nearest=False)
+        out: list[dict | None] = []
+        for i in res.poly_idx.tolist():
+            if i < 0:
+                out.append(None)
+                continue
+            grid = self.index.codes[i]
+            village = self.village_of.get(grid) or grid[:12]
+            out.append({"county_code": village[:6], "town_code": village[:9], "village_code": village,
+                        "grid_code": grid, "assign_generation": self.generation_of[grid]})
+        return out
+
 
 def locator_for(session) -> GridLocator:
     """One locator per database (built on first use; rebuild with `forget` after grids change)."""

@@ -1,0 +1,183 @@
+"""Importing a county's ledgers (docs/import.md): files made the way county offices make them — a merged title row
+and notes above the header, a 序号 column and 备注, Chinese labels for codes, GBK CSV from an old system, GCJ-02
+coordinates from 高德 — go through the real reader, the plan and the save, on a copy of the small world."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from console.ledger_import.commit import commit_import
+from console.ledger_import.kinds import KINDS
+from console.ledger_import.plan import file_hash, plan_import
+from console.ledgers.reader import read_ledger
+from console.store import AreaScope, Camera, Grid, Organisation, make_engine, make_session_factory
+from console.store.identity import credit_check_char
+from console.store.security_models import AuditLog
+from geodata.planner.gcj02 import wgs84_to_gcj02
+
+ZIYANG = "610924"
+
+
+@pytest.fixture()
+def store(small_world_db, tmp_path):
+    path = tmp_path / "w.sqlite"
+    shutil.copy(small_world_db, path)
+    engine = make_engine(str(path), must_exist=True)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _points(sessions, county: str, n: int) -> list[tuple[float, float]]:
+    """Points well inside n current grids of a county (their bounding-box centres, checked by the engine later)."""
+    import shapely
+
+    with sessions() as s:
+        rows = s.execute(select(Grid.geom_wkb).where(Grid.generation_high.is_(None), Grid.code.like(f"{county}%"))
+                         .order_by(Grid.code).limit(n)).scalars().all()
+    pts = shapely.point_on_surface(shapely.from_wkb(rows))
+    return [(round(p.x, 6), round(p.y, 6)) for p in pts]
+
+
+def _credit(seed: int) -> str:
+    first = f"52610924MJ{seed:07d}"[:17]
+    return first + credit_check_char(first)
+
+
+def _county_office_xlsx(header: list[str], rows: list[list], *, sheet="台账") -> bytes:
+    """As a county office saves it: a merged title, a note line, a 序号 column, a 备注 column, one other sheet first."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "填表说明"
+    wb.active["A1"] = "请按模板填写，带*为必填"
+    ws = wb.create_sheet(sheet)
+    ws["A1"] = "紫阳县社会组织和非公有制经济组织基本情况台账"
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header) + 2)
+    ws["A2"] = "填报单位：紫阳县综治中心    填报日期：2026年11月"
+    ws.append(["序号", *header, "备注"])
+    for i, row in enumerate(rows, 1):
+        ws.append([i, *row, ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+ORG_HEADER = ["*统一社会信用代码", "单位名称", "类型", "法人代表", "住所", "登记状态", "从业人数", "经度", "纬度"]
+
+
+def _orgs(points, **over) -> list[list]:
+    rows = []
+    for i, (lon, lat) in enumerate(points):
+        rows.append([_credit(100 + i), f"紫阳县测试商贸有限公司{i}", "私营企业", f"张{i}", f"城关镇新民街{i}号",
+                     "存续", 12 + i, lon, lat])
+    return rows
+
+
+def _plan(sessions, kind, data, name, scope=AreaScope.of([ZIYANG]), crs="wgs84"):
+    ledger = read_ledger(data, name, KINDS[kind].spec)
+    with sessions() as s:
+        return ledger, plan_import(s, KINDS[kind], ledger, data_hash=file_hash(data), filename=name, scope=scope,
+                                   crs=crs)
+
+
+def _save(sessions, kind, data, name, scope=AreaScope.of([ZIYANG]), crs="wgs84"):
+    ledger = read_ledger(data, name, KINDS[kind].spec)
+    return commit_import(sessions, ledger, kind_key=kind, data_hash=file_hash(data), filename=name, scope=scope,
+                         actor="ziyang_clerk", crs=crs)
+
+
+def test_organisations_from_a_county_office_workbook_import_once(store):
+    pts = _points(store, ZIYANG, 4)
+    data = _county_office_xlsx(ORG_HEADER, _orgs(pts))
+    ledger, plan = _plan(store, "organisation", data, "紫阳县社会组织台账.xlsx")
+    assert ledger.sheet == "台账" and any("序号" in n and "备注" in n for n in plan.notices)
+    assert [r.status for r in plan.rows] == ["new"] * 4, [r.problems for r in plan.rows]
+    assert all(r.record["grid_code"].startswith(ZIYANG) for r in plan.rows)
+    with store() as s:
+        before = s.scalar(select(func.count()).select_from(Organisation))
+    saved = _save(store, "organisation", data, "紫阳县社会组织台账.xlsx")
+    assert saved.count("new") == 4
+    with store() as s:
+        assert s.scalar(select(func.count()).select_from(Organisation)) == before + 4
+        org = s.scalar(select(Organisation).where(Organisation.credit_code == _credit(100)))
+        assert (org.kind, org.org_type, org.status, org.employees) == ("enterprise", "private", "active", 12)
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "ledger_import")).all()[-1]
+        assert file_hash(data) in entry.detail and '"new": 4' in entry.detail
+    again = _save(store, "organisation", data, "紫阳县社会组织台账.xlsx")  # the same file twice changes nothing
+    assert again.count("unchanged") == 4 and not again.accepted
+    with store() as s:
+        assert s.scalar(select(func.count()).select_from(Organisation)) == before + 4
+
+
+def test_a_changed_file_updates_what_changed_and_says_which_fields(store):
+    pts = _points(store, ZIYANG, 3)
+    rows = _orgs(pts)
+    _save(store, "organisation", _county_office_xlsx(ORG_HEADER, rows), "v1.xlsx")
+    rows[1][5] = "吊销"
+    rows[2][3] = "李四"
+    _, plan = _plan(store, "organisation", _county_office_xlsx(ORG_HEADER, rows), "v2.xlsx")
+    assert [r.status for r in plan.rows] == ["unchanged", "changed", "changed"]
+    assert plan.rows[1].changes == ["登记状态"] and plan.rows[2].changes == ["法人代表"]
+
+
+def test_bad_rows_are_named_and_kept_out_and_the_good_ones_saved_together(store):
+    pts = _points(store, ZIYANG, 4)
+    rows = _orgs(pts)
+    rows[0][0] = rows[0][0][:-1] + ("0" if rows[0][0][-1] != "0" else "1")  # wrong check character
+    rows[2][0] = rows[3][0]  # the same organisation twice in one file
+    rows[1][7], rows[1][8] = 116.39, 39.9  # Beijing: outside Ankang
+    _, plan = _plan(store, "organisation", _county_office_xlsx(ORG_HEADER, rows), "bad.xlsx")
+    by_row = {r.number: r for r in plan.rows}
+    first = min(by_row)
+    assert "校验位" in by_row[first].problems[0]
+    assert "不在安康市范围内" in " ".join(by_row[first + 1].problems)
+    dup = f"第{first + 2}、{first + 3}行"
+    assert dup in " ".join(by_row[first + 2].problems) and dup in " ".join(by_row[first + 3].problems)
+    assert plan.count("error") == 4 and not plan.accepted
+
+
+def test_rows_outside_the_clerks_scope_are_refused(store):
+    other = _points(store, "610925", 1)  # 岚皋县, not the clerk's county
+    _, plan = _plan(store, "organisation", _county_office_xlsx(ORG_HEADER, _orgs(other)), "x.xlsx")
+    assert plan.rows[0].status == "error" and "数据范围" in plan.rows[0].problems[0]
+
+
+def test_gbk_camera_list_with_gcj02_coordinates_lands_on_the_right_grid(store):
+    """A 雪亮工程 platform's export: GBK CSV, 20-digit GB/T 28181 ids kept as text, coordinates in GCJ-02."""
+    pts = _points(store, ZIYANG, 2)
+    lines = ["国标编码,点位名称,摄像机类型,方向角,状态,经度,纬度"]
+    for i, (lon, lat) in enumerate(pts):
+        glon, glat = wgs84_to_gcj02(lon, lat)
+        lines.append(f"61092400001320{i:06d},紫阳县城关镇路口{i},球型,{90 * i},在线,{glon:.6f},{glat:.6f}")
+    data = ("\r\n".join(lines) + "\r\n").encode("gbk")
+    _, as_wgs = _plan(store, "camera", data, "设备清单.csv")
+    _, as_gcj = _plan(store, "camera", data, "设备清单.csv", crs="gcj02")
+    assert all(r.status == "new" for r in as_gcj.rows), [r.problems for r in as_gcj.rows]
+    assert [round(r.record["lon"], 5) for r in as_gcj.rows] == [round(p[0], 5) for p in pts]
+    # read as WGS84 the same file sits ~500 m off: a different (or no) grid for at least one point
+    assert any(a.record.get("lon") != b.record.get("lon") for a, b in zip(as_wgs.rows, as_gcj.rows))
+    saved = _save(store, "camera", data, "设备清单.csv", crs="gcj02")
+    assert saved.count("new") == 2
+    with store() as s:
+        cam = s.scalar(select(Camera).where(Camera.device_id == "61092400001320000000"))
+        assert cam.kind == "dome" and cam.grid_code.startswith(ZIYANG)
+
+
+def test_device_ids_excel_turned_into_numbers_are_refused_by_name(store):
+    pts = _points(store, ZIYANG, 1)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["设备编码", "设备名称", "经度", "纬度"])
+    ws.append([61092400001320000001.0, "某路口", *pts[0]])  # what Excel does to a 20-digit id typed as a number
+    buf = io.BytesIO()
+    wb.save(buf)
+    _, plan = _plan(store, "camera", buf.getvalue(), "cams.xlsx")
+    assert plan.rows[0].status == "error" and "存成了数字" in plan.rows[0].problems[0]
+
+
+def test_headers_only_says_so(store):
+    _, plan = _plan(store, "organisation", _county_office_xlsx(ORG_HEADER, []), "empty.xlsx")
+    assert not plan.rows and any("没有数据行" in n for n in plan.notices)

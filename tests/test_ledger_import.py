@@ -181,3 +181,76 @@ def test_device_ids_excel_turned_into_numbers_are_refused_by_name(store):
 def test_headers_only_says_so(store):
     _, plan = _plan(store, "organisation", _county_office_xlsx(ORG_HEADER, []), "empty.xlsx")
     assert not plan.rows and any("没有数据行" in n for n in plan.notices)
+
+
+# -- 实有人口: persons with their households and buildings (以房管人) -------------------------------------------------
+def _id(seq: int, born: str = "19850304", male: bool = True) -> str:
+    from console.store.identity import id_check_char
+
+    serial = f"{seq:02d}{(1 if male else 2) + 2 * (seq % 4)}"
+    first = f"610924{born}{serial}"
+    return first + id_check_char(first)
+
+
+PERSON_HEADER = ["姓名", "性别", "身份证号码", "民族", "人员类型", "户号", "与户主关系", "现居住地址", "房屋编号",
+                 "联系电话", "婚姻状况", "文化程度", "经度", "纬度"]
+
+
+def _household_rows(pt) -> list[list]:
+    lon, lat = pt
+    addr, bld, hh = "紫阳县城关镇测试村一组18号", "610924B-TEST-0001", "HH610924-TEST-01"
+    return [["王建国", "男", _id(11), "汉族", "户籍人口", hh, "户主", addr, bld, "13991500011", "已婚", "高中", lon, lat],
+            ["李秀英", "女", _id(12, "19870611", male=False), "汉族", "户籍", hh, "妻", addr, bld, "", "已婚", "初中",
+             lon, lat],
+            ["王小明", "男", _id(13, "20120901"), "汉族", "户籍人口", hh, "长子", addr, bld, "", "未婚", "小学",
+             lon, lat]]
+
+
+def test_a_household_ledger_creates_building_household_and_persons_once(store):
+    from console.store import Building, Household, Person
+    from console.store.sensitive import id_number_match
+
+    pt = _points(store, ZIYANG, 1)[0]
+    data = _county_office_xlsx(PERSON_HEADER, _household_rows(pt), sheet="实有人口")
+    _, plan = _plan(store, "person", data, "实有人口台账.xlsx")
+    assert [r.status for r in plan.rows] == ["new"] * 3, [r.problems for r in plan.rows]
+    _save(store, "person", data, "实有人口台账.xlsx")
+    with store() as s:
+        head = s.scalar(select(Person).where(id_number_match(Person.id_number_bidx, _id(11))))
+        assert head.name == "王建国" and head.relation_to_head == "head" and head.grid_code.startswith(ZIYANG)
+        household = s.get(Household, head.household_id)
+        building = s.get(Building, household.building_id)
+        assert household.code == "HH610924-TEST-01" and building.code == "610924B-TEST-0001"
+        members = s.scalars(select(Person.name).where(Person.household_id == household.id)).all()
+        assert sorted(members) == ["李秀英", "王小明", "王建国"]
+        wife = s.scalar(select(Person).where(id_number_match(Person.id_number_bidx, _id(12, "19870611", False))))
+        assert (wife.sex, wife.relation_to_head, wife.birth_date.isoformat()) == ("F", "spouse", "1987-06-11")
+    again = _save(store, "person", data, "实有人口台账.xlsx")
+    assert again.count("unchanged") == 3 and not again.accepted
+    with store() as s:
+        assert s.scalar(select(func.count()).select_from(Household).where(Household.code == "HH610924-TEST-01")) == 1
+
+
+def test_person_rows_name_what_is_wrong(store):
+    pt = _points(store, ZIYANG, 1)[0]
+    rows = _household_rows(pt)
+    rows[0][2] = _id(11)[:-1] + ("0" if _id(11)[-1] != "0" else "1")  # wrong check character
+    rows[1][1] = "男"  # the number says female
+    rows[2][5] = ""  # no 户号
+    _, plan = _plan(store, "person", _county_office_xlsx(PERSON_HEADER, rows), "p.xlsx")
+    problems = [" ".join(r.problems) for r in plan.rows]
+    assert "校验" in problems[0] and "性别与身份证号不符" in problems[1] and "缺少户号" in problems[2]
+
+
+def test_gbk_csv_persons_located_by_a_registered_buildings_address(store):
+    """No coordinates: the ledger's address matches a building already registered, which places the row."""
+    from console.store import Building
+
+    with store() as s:
+        b = s.scalar(select(Building).where(Building.county_code == ZIYANG).order_by(Building.id).limit(1))
+        addr, grid = b.address, b.grid_code
+    csv = "姓名,身份证号,人口类型,户号,与户主关系,现住址\r\n" + f"赵六,{_id(21)},流动人口,HH-GBK-1,户主,{addr}\r\n"
+    _, plan = _plan(store, "person", csv.encode("gbk"), "流动人口.csv")
+    row = plan.rows[0]
+    assert row.status == "new", row.problems
+    assert row.record["grid_code"] == grid and row.record["residence_type"] == "floating"

@@ -27,14 +27,9 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
     kind = KINDS[kind_key]
     with session_factory() as s, s.begin():
         plan = plan_import(s, kind, ledger, data_hash=data_hash, filename=filename, scope=scope, crs=crs)
-        model = kind.model
-        key_col = getattr(model, kind.natural_key)
         new = [r.record for r in plan.rows if r.status == "new"]
         changed = [r.record for r in plan.rows if r.status == "changed"]
-        if new:
-            s.execute(model.__table__.insert(), [_columns(model, rec) for rec in new])
-        for rec in changed:
-            s.execute(update(model).where(key_col == rec[kind.natural_key]).values(**_columns(model, rec)))
+        (kind.save or save_by_key)(s, kind, new, changed)
         audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
             "kind": kind.key, "sha256": data_hash, "sheet": plan.sheet, "crs": crs,
             "new": len(new), "changed": len(changed), "unchanged": plan.count("unchanged"),
@@ -42,7 +37,17 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
     return plan
 
 
-def _columns(model, record: dict) -> dict:
+def save_by_key(s, kind, new: list[dict], changed: list[dict]) -> None:
+    """One-table kinds: insert the new records in bulk, update the changed ones by natural key."""
+    model = kind.model
+    key_col = getattr(model, kind.natural_key)
+    if new:
+        s.execute(model.__table__.insert(), [columns_of(model, rec) for rec in new])
+    for rec in changed:
+        s.execute(update(model).where(key_col == rec[kind.natural_key]).values(**columns_of(model, rec)))
+
+
+def columns_of(model, record: dict) -> dict:
     cols = model.__table__.columns.keys()
     return {k: val for k, val in record.items() if k in cols and k != "id"}
 

@@ -33,6 +33,10 @@ class LedgerKind:
     natural_key: str  # the model's column that identifies a record across imports
     convert: Callable[[dict], Converted]
     compared: tuple[str, ...]  # the fields an update may change (reported per row)
+    # How stored records are found by key ({key: {"_grid": grid code, field: value…}}) and how a plan is saved;
+    # None: one table, looked up and written by `natural_key` (plan.py / commit.py).
+    lookup: Callable | None = None
+    save: Callable | None = None
 
     @property
     def key_header(self) -> str:
@@ -138,4 +142,10 @@ CAMERAS = LedgerKind(
     )))
 
 
-KINDS: dict[str, LedgerKind] = {k.key: k for k in (ORGANISATIONS, CAMERAS)}
+def _all() -> dict[str, LedgerKind]:
+    from .persons import PERSONS  # its lookup and save need the store's crypto; kept in their own module
+
+    return {k.key: k for k in (PERSONS, ORGANISATIONS, CAMERAS)}
+
+
+KINDS: dict[str, LedgerKind] = _all()

@@ -151,15 +151,8 @@ def _buildings_by_address(session, addresses: set[str]) -> dict[str, dict]:
 
 def _compare(session, kind: LedgerKind, rows: list[RowVerdict], scope: AreaScope, written: dict[str, str]) -> None:
     """new / changed (naming the columns as the file writes them) / unchanged, against the stored records."""
-    model = kind.model
-    key_col = getattr(model, kind.natural_key)
     keys = sorted({r.key for r in rows if r.key})
-    stored: dict[str, dict] = {}
-    cols = [getattr(model, c) for c in kind.compared]
-    for i in range(0, len(keys), _KEY_CHUNK):
-        for row in session.execute(select(key_col, model.grid_code, *cols)
-                                   .where(key_col.in_(keys[i:i + _KEY_CHUNK]))):
-            stored[row[0]] = {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
+    stored = (kind.lookup or lookup_by_key)(session, kind, keys)
     labels = {**{c.field: c.header for c in kind.spec.columns}, **written}
     for r in rows:
         if r.status == "error":
@@ -174,6 +167,19 @@ def _compare(session, kind: LedgerKind, rows: list[RowVerdict], scope: AreaScope
         changed = [f for f in kind.compared if f in r.record and not _same(old[f], r.record[f])]
         r.status = "changed" if changed else "unchanged"
         r.changes = sorted({"位置" if f in ("lon", "lat") else labels.get(f, f) for f in changed})
+
+
+def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]:
+    """The stored records of a one-table kind, by natural key: {key: {"_grid": grid code, compared field: value}}."""
+    model = kind.model
+    key_col = getattr(model, kind.natural_key)
+    cols = [getattr(model, c) for c in kind.compared]
+    stored: dict[str, dict] = {}
+    for i in range(0, len(keys), _KEY_CHUNK):
+        for row in session.execute(select(key_col, model.grid_code, *cols)
+                                   .where(key_col.in_(keys[i:i + _KEY_CHUNK]))):
+            stored[row[0]] = {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
+    return stored
 
 
 def _same(a, b) -> bool:

@@ -254,3 +254,26 @@ def test_gbk_csv_persons_located_by_a_registered_buildings_address(store):
     row = plan.rows[0]
     assert row.status == "new", row.problems
     assert row.record["grid_code"] == grid and row.record["residence_type"] == "floating"
+
+
+def test_command_line_previews_then_saves(store, small_world_db, tmp_path):
+    """The server-side path for a county's first load: preview by default, --save writes, exit codes say which."""
+    import subprocess
+    import sys
+
+    db = str(store.kw["bind"].url.database)
+    pt = _points(store, ZIYANG, 1)[0]
+    rows = _household_rows(pt)
+    rows.append(["坏行", "男", "123", "汉族", "户籍人口", "HH-X", "户主", "某地", "", "", "", "", "", ""])
+    f = tmp_path / "实有人口台账.xlsx"
+    f.write_bytes(_county_office_xlsx(PERSON_HEADER, rows))
+    base = [sys.executable, "-m", "console.ledger_import", "--db", db, "--kind", "person", "--file", str(f),
+            "--scope", ZIYANG]
+    preview = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert preview.returncode == 1 and "身份证号码应为18位" in preview.stdout and "新增 3 行" in preview.stdout
+    saved = subprocess.run(base + ["--save"], capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 1 and "已保存" in saved.stdout
+    again = subprocess.run(base + ["--save"], capture_output=True, text=True, timeout=120)
+    assert "无变化 3 行" in again.stdout
+    missing = subprocess.run(base[:-2] + ["--scope", "61092X"], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "不是有效的区划代码" in missing.stderr

@@ -26,11 +26,12 @@ ACCOUNT_MANAGE = "account:manage"  # 系统管理员: create / disable / unlock 
 ROLE_ASSIGN = "role:assign"  # 安全管理员: roles and area scopes
 AUDIT_READ = "audit:read"  # 审计管理员: search / export / verify the audit log
 CONFIG_MANAGE = "config:manage"  # 系统管理员: security and system settings
+IMPORT_LEDGERS = "import:ledgers"  # 台账导入: a county's own ledgers into the store (docs/import.md)
 
 ALL_PERMISSIONS: tuple[str, ...] = (
     LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
-    CONFIG_MANAGE,
+    CONFIG_MANAGE, IMPORT_LEDGERS,
 )
 
 ALL = frozenset(ALL_PERMISSIONS)  # the console's name for the set
@@ -47,7 +48,7 @@ LAYER_PERMISSIONS = {
 
 # Permissions whose every *granted* use is written to the audit log (refusals are always audited).
 AUDITED_WHEN_GRANTED = frozenset({UNMASK, EXPORT, GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE,
-                                  ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ, CONFIG_MANAGE})
+                                  ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ, CONFIG_MANAGE, IMPORT_LEDGERS})
 
 # The 三员 duties: each belongs to exactly one administrator role and to no business role.
 ADMIN_PERMISSIONS = frozenset({ACCOUNT_MANAGE, CONFIG_MANAGE, ROLE_ASSIGN, AUDIT_READ})
@@ -58,6 +59,6 @@ LABELS = {
     LAYER_POPULATION: "查看实有人口", LAYER_SPECIAL: "查看特殊人群", LAYER_DISPUTES: "查看矛盾纠纷",
     LAYER_CAMERAS: "查看视频监控", LAYER_ORGS: "查看社会组织/企业", UNMASK: "查看完整身份信息",
     EXPORT: "导出数据", GRID_EDIT: "编辑网格", ALERT_ACT: "处置预警", DISPUTE_REGISTER: "登记纠纷",
-    DISPUTE_ROUTE: "分流交办纠纷", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
+    DISPUTE_ROUTE: "分流交办纠纷", IMPORT_LEDGERS: "导入台账", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置",
 }

@@ -1,0 +1,80 @@
+"""Browser: a county clerk imports a 实有人口 ledger whose identity-number column is headed the clerk's own way —
+the page names the missing column, the clerk maps it, checks, sees each row's verdict and saves."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+import shapely
+from sqlalchemy import func, select
+
+from console.store import Grid, Household
+from tests.security_login import console_on_copy, login_page
+from tests.test_disputes_fixtures import tiny_template  # noqa: F401
+from tests.test_ledger_import import _id
+
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path("/tmp/pingan-shots")
+SHOTS.mkdir(exist_ok=True)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture()
+def console(tiny_template, tmp_path):
+    with console_on_copy(tiny_template, tmp_path, [("county_clerk", ["county"], ["610924"])]) as served:
+        yield served
+
+
+def _ledger(lon: float, lat: float) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "实有人口"
+    ws.append(["紫阳县实有人口登记表"])
+    ws.append(["序号", "姓名", "证件号", "户号", "与户主关系", "现住址", "经度", "纬度", "备注"])
+    addr = "紫阳县城关镇浏览器测试街1号"
+    for i, (name, number, rel) in enumerate([("周大成", _id(31), "户主"), ("吴桂花", _id(32, "19900101", False), "妻")], 1):
+        ws.append([i, name, number, "HH-BROWSER-1", rel, addr, lon, lat, ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_import_wizard_maps_a_column_previews_and_saves(console, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, sessions = console
+    with sessions() as s:
+        wkb = s.scalar(select(Grid.geom_wkb).where(Grid.generation_high.is_(None), Grid.code.like("610924%"))
+                       .order_by(Grid.code).limit(1))
+    pt = shapely.from_wkb(wkb).representative_point()
+    path = tmp_path / "实有人口.xlsx"
+    path.write_bytes(_ledger(round(pt.x, 6), round(pt.y, 6)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        login_page(page, url, "county_clerk")
+        page.goto(url + "/import")
+        page.wait_for_selector("#li-upload input[type=file]", state="attached")
+        page.set_input_files("#li-upload input[type=file]", str(path))
+        page.wait_for_selector("text=缺少必填列：公民身份号码", timeout=60000)
+        assert page.is_hidden("#li-save")
+        # map 证件号 → 公民身份号码 in the dropdown for that header
+        page.screenshot(path=str(tmp_path / "mapping.png"), full_page=True)
+        page.locator("""[id*='"header":"证件号"']""").first.click()
+        page.keyboard.type("公民身份号码")
+        option = page.get_by_role("option", name="✱公民身份号码").first
+        option.wait_for(timeout=10000)
+        option.click()
+        page.click("#li-apply")
+        page.wait_for_selector("text=新增 2 行", timeout=60000)
+        assert "缺少必填列" not in page.inner_text("#li-mapping")
+        page.screenshot(path=str(SHOTS / "import-preview.png"), full_page=True)
+        page.click("#li-save")
+        page.wait_for_selector("text=已保存：新增 2 行", timeout=60000)
+        browser.close()
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Household).where(Household.code == "HH-BROWSER-1")) == 1

@@ -18,6 +18,7 @@ from console.ledgers.reader import FORMATS, LedgerError, read_ledger
 from console.security import guard
 from console.security.guard import AccessDenied
 from console.security.permissions import IMPORT_LEDGERS
+from console.services import areas
 from console.services import viewer as viewers
 from console.services.context import current_context
 
@@ -106,18 +107,8 @@ def _mapping_panel(kind, ledger, missing: list[str]) -> html.Div:
 
 
 def _grid_names(codes: set[str]) -> dict[str, str]:
-    """网格 names for the preview (a person reads names; the code is in the tooltip)."""
-    from sqlalchemy import select
-
-    from console.store import Area, Grid
-
-    if not codes:
-        return {}
     with current_context().session() as s:
-        villages = dict(s.execute(select(Area.code, Area.name).where(Area.code.in_({c[:12] for c in codes}))).all())
-        grids = dict(s.execute(select(Grid.code, Grid.name).where(Grid.code.in_(codes),
-                                                                    Grid.generation_high.is_(None))).all())
-    return {c: f"{villages.get(c[:12], '')} {grids.get(c, c)}".strip() for c in codes}
+        return areas.grid_labels(s, codes)
 
 
 def _preview_rows(plan, kind) -> list[dict]:

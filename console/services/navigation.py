@@ -9,7 +9,7 @@ from __future__ import annotations
 from console.security.guard import Viewer
 from console.security.permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, ROLE_ASSIGN,
-    VIEW_CASES, VIEW_KPI,
+    VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
 )
 
 NAV_PAGES: tuple[tuple[str, str, frozenset[str]], ...] = (
@@ -17,6 +17,7 @@ NAV_PAGES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/planner", "网格规划", frozenset({GRID_EDIT})),
     ("/duty", "值班", frozenset({ALERT_ACT})),
     ("/disputes", "矛盾纠纷", frozenset({VIEW_CASES, DISPUTE_REGISTER})),
+    ("/quality", "数据质量", frozenset({VIEW_PERSONS})),
     ("/import", "台账导入", frozenset({IMPORT_LEDGERS})),
     ("/admin/accounts", "账户", frozenset({ACCOUNT_MANAGE, ROLE_ASSIGN})),
     ("/admin/audit", "审计", frozenset({AUDIT_READ})),

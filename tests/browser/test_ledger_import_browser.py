@@ -78,3 +78,36 @@ def test_import_wizard_maps_a_column_previews_and_saves(console, tmp_path):
         browser.close()
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Household).where(Household.code == "HH-BROWSER-1")) == 1
+
+
+def test_quality_page_drills_down_and_lists_problems_masked(console, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from console.store import Household, Person
+
+    url, sessions = console
+    with sessions() as s:  # plant an empty household in 紫阳县
+        h = s.scalar(select(Household).where(Household.county_code == "610924").order_by(Household.id).limit(1))
+        s.add(Household(code="EMPTY-B", building_id=h.building_id, address="紫阳县城关镇空户浏览器测试街9号", kind="registered",
+                        size=0, is_rental=False, **{c: getattr(h, c) for c in (
+                            "lon", "lat", "county_code", "town_code", "village_code", "grid_code",
+                            "assign_generation")}))
+        s.commit()
+        town = h.town_code
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        login_page(page, url, "county_clerk")
+        page.goto(url + "/quality")
+        page.wait_for_selector("text=住户下无人员", timeout=60000)
+        assert "紫阳县" in page.inner_text("body")
+        page.goto(url + f"/quality?area={town}&check=household_empty")
+        page.wait_for_selector("text=EMPTY-B", timeout=60000)
+        text = page.inner_text("body")
+        assert "紫阳县城关镇空户****" in text and "测试街9号" not in text  # the address is masked in the list
+        assert "610924100" not in text.split("处理办法")[-1]  # grids by name in the list, not by code
+        page.screenshot(path=str(SHOTS / "quality.png"), full_page=True)
+        page.goto(url + "/quality?area=610925")  # another county: refused, back to the clerk's own
+        page.wait_for_selector("text=数据质量", timeout=60000)
+        assert "岚皋县合计" not in page.inner_text("body")
+        browser.close()

@@ -277,3 +277,33 @@ def test_command_line_previews_then_saves(store, small_world_db, tmp_path):
     assert "无变化 3 行" in again.stdout
     missing = subprocess.run(base[:-2] + ["--scope", "61092X"], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "不是有效的区划代码" in missing.stderr
+
+
+def test_survey_results_replace_the_simulated_figures(store):
+    """The survey office's sheet: one row per county and year, rates as 92.5 / 92.5% / 0.925."""
+    from console.services import kpis
+    from console.services.areas import get_node
+    from console.store import Survey
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2026年度平安建设两率两度测评结果"])
+    ws.append(["序号", "县（市、区）", "年度", "知晓率（%）", "参与率（%）", "群众安全感", "满意度"])
+    ws.append([1, "紫阳县", 2026, 92.5, "88.1%", 0.973, "96.2"])
+    ws.append([2, "岚皋县", 2026, 90, 85, 97, 95])  # not the clerk's county
+    ws.append([3, "西安市", 2026, 90, 85, 97, 95])
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    _, plan = _plan(store, "survey", data, "两率两度.xlsx")
+    assert [r.status for r in plan.rows] == ["new", "error", "error"], [r.problems for r in plan.rows]
+    assert "数据范围" in plan.rows[1].problems[0] and "不是安康市的县区" in plan.rows[2].problems[0]
+    _save(store, "survey", data, "两率两度.xlsx")
+    with store() as s:
+        rows = dict(s.execute(select(Survey.indicator, Survey.rate).where(Survey.county_code == ZIYANG,
+                                                                           Survey.year == 2026)).all())
+        assert rows == {"awareness": 92.5, "participation": 88.1, "security": 97.3, "satisfaction": 96.2}
+        figures = kpis.survey(s, get_node(s, ZIYANG))
+        assert figures["year"] == 2026 and figures["synthetic"] is False
+    again = _save(store, "survey", data, "两率两度.xlsx")
+    assert again.count("unchanged") == 1

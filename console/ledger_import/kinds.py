@@ -37,6 +37,7 @@ class LedgerKind:
     # None: one table, looked up and written by `natural_key` (plan.py / commit.py).
     lookup: Callable | None = None
     save: Callable | None = None
+    located: bool = True  # False: a record of a whole county (surveys); its scope is its county code
 
     @property
     def key_header(self) -> str:
@@ -143,9 +144,10 @@ CAMERAS = LedgerKind(
 
 
 def _all() -> dict[str, LedgerKind]:
-    from .persons import PERSONS  # its lookup and save need the store's crypto; kept in their own module
+    from .persons import PERSONS  # kinds with their own lookup and save, each in its own module
+    from .surveys import SURVEYS
 
-    return {k.key: k for k in (PERSONS, ORGANISATIONS, CAMERAS)}
+    return {k.key: k for k in (PERSONS, ORGANISATIONS, CAMERAS, SURVEYS)}
 
 
 KINDS: dict[str, LedgerKind] = _all()

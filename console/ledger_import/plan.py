@@ -67,7 +67,13 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
         raise ValueError(f"未知的坐标系：{crs}")
     verdicts = [_convert(kind, row.number, row.values) for row in ledger.rows]
     _mark_duplicates(kind, verdicts)
-    _locate(session, [r for r in verdicts if r.status != "error"], crs, scope)
+    if kind.located:
+        _locate(session, [r for r in verdicts if r.status != "error"], crs, scope)
+    else:
+        for r in verdicts:
+            r.record.pop("_address", None)
+            if r.status != "error" and not scope.allows(r.record.get("county_code")):
+                _refuse(r, "不在您的数据范围内")
     _compare(session, kind, [r for r in verdicts if r.status != "error"], scope, ledger.columns)
     notices = list(ledger.notices)
     if not ledger.rows:
@@ -77,10 +83,11 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
 
 def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     record, problems = kind.convert(values)
-    (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
-    if problem:
-        problems.append(problem)
-    record["lon"], record["lat"] = lon, lat
+    if kind.located:
+        (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
+        if problem:
+            problems.append(problem)
+        record["lon"], record["lat"] = lon, lat
     record["_address"] = values.get("address")
     key = record.get(kind.natural_key)
     return RowVerdict(number, "error" if problems else "new", key, problems, record=record)

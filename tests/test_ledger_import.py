@@ -307,3 +307,22 @@ def test_survey_results_replace_the_simulated_figures(store):
         assert figures["year"] == 2026 and figures["synthetic"] is False
     again = _save(store, "survey", data, "两率两度.xlsx")
     assert again.count("unchanged") == 1
+
+
+def test_grid_worker_roster_checks_grids_and_phones(store):
+    from console.store import GridWorker
+
+    with store() as s:
+        grid = s.scalar(select(Grid.code).where(Grid.generation_high.is_(None), Grid.code.like(f"{ZIYANG}%"))
+                        .order_by(Grid.code).limit(1))
+    csv = ("网格编号,网格员姓名,岗位,联系电话\r\n"
+           f"{grid},陈晓梅,专职网格员,13891500001\r\n"
+           f"{grid[:-3]}999,刘强,网格员,13891500002\r\n"
+           f"{grid},张三,网格长,1389150\r\n")
+    _, plan = _plan(store, "grid_worker", csv.encode("gbk"), "花名册.csv")
+    assert [r.status for r in plan.rows] == ["new", "error", "error"]
+    assert "不是现行网格" in plan.rows[1].problems[0] and "11位" in plan.rows[2].problems[0]
+    _save(store, "grid_worker", csv.encode("gbk"), "花名册.csv")
+    with store() as s:
+        w = s.scalar(select(GridWorker).where(GridWorker.phone == "13891500001"))
+        assert (w.name, w.role, w.grid_code) == ("陈晓梅", "worker", grid)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from console.ledgers.reader import Column, LedgerSpec
-from console.store import Camera, Organisation
+from console.store import Camera, GridWorker, Organisation
 from console.store.codes import (
-    CAMERA_KINDS, CAMERA_STATUS, CONCERN_LEVELS, ENTERPRISE_TYPES, ORG_KINDS, ORG_STATUS, SOCIAL_ORG_TYPES,
+    CAMERA_KINDS, CAMERA_STATUS, CONCERN_LEVELS, ENTERPRISE_TYPES, GRID_ROLES, ORG_KINDS, ORG_STATUS,
+    SOCIAL_ORG_TYPES,
 )
 
 from . import values as v
@@ -143,11 +144,44 @@ CAMERAS = LedgerKind(
     )))
 
 
+# -- 网格员 roster ----------------------------------------------------------------------------------------------
+ROLE_ALIASES = {"网格员": "worker", "专职网格员": "worker", "兼职网格员": "worker", "网格长": "captain"}
+
+
+def _worker(values: dict) -> Converted:
+    out: dict = {}
+    problems: list[str] = []
+    grid = v.cell_text(values.get("grid_code"))
+    if not (len(grid) == 15 and grid.isdigit()):
+        problems.append(f"网格编码应为15位数字，不是“{grid}”")
+    else:
+        out["grid_code"] = grid
+    _collect(out, problems, "name", v.plain(values.get("name"), 32, "姓名"))
+    _collect(out, problems, "role", v.code(values.get("role", "专职网格员"), GRID_ROLES, "职务", ROLE_ALIASES))
+    phone = v.cell_text(values.get("phone"))
+    if not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+        problems.append(f"手机号码“{phone}”应为11位")
+    else:
+        out["phone"] = phone
+    return out, problems
+
+
+GRID_WORKERS = LedgerKind(
+    key="grid_worker", label="网格员花名册", model=GridWorker, natural_key="phone", convert=_worker, located=False,
+    compared=("grid_code", "name", "role"),
+    spec=LedgerSpec("网格员花名册", (
+        Column("grid_code", "网格编码", True, ("所属网格编码", "网格编号", "网格代码")),
+        Column("name", "姓名", True, ("网格员姓名",)),
+        Column("role", "职务", False, ("岗位", "角色", "人员类别")),
+        Column("phone", "手机号码", True, ("联系电话", "电话", "手机号")),
+    )))
+
+
 def _all() -> dict[str, LedgerKind]:
     from .persons import PERSONS  # kinds with their own lookup and save, each in its own module
     from .surveys import SURVEYS
 
-    return {k.key: k for k in (PERSONS, ORGANISATIONS, CAMERAS, SURVEYS)}
+    return {k.key: k for k in (PERSONS, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS)}
 
 
 KINDS: dict[str, LedgerKind] = _all()

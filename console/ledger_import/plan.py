@@ -70,9 +70,11 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
     if kind.located:
         _locate(session, [r for r in verdicts if r.status != "error"], crs, scope)
     else:
+        _check_grids(session, [r for r in verdicts if r.status != "error" and r.record.get("grid_code")])
         for r in verdicts:
             r.record.pop("_address", None)
-            if r.status != "error" and not scope.allows(r.record.get("county_code")):
+            area = r.record.get("grid_code") or r.record.get("county_code")
+            if r.status != "error" and not scope.allows(area):
                 _refuse(r, "不在您的数据范围内")
     _compare(session, kind, [r for r in verdicts if r.status != "error"], scope, ledger.columns)
     notices = list(ledger.notices)
@@ -133,6 +135,17 @@ def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope) -> None
         if r.status != "error" and not scope.allows(r.record.get("grid_code")):
             _refuse(r, "位置不在您的数据范围内")
         r.record.pop("_address", None)
+
+
+def _check_grids(session, rows: list[RowVerdict]) -> None:
+    """Records tied to a grid by its code (rosters): the grid must be a current one."""
+    from console.store import Grid
+
+    codes = sorted({r.record["grid_code"] for r in rows})
+    current = set(session.scalars(select(Grid.code).where(Grid.code.in_(codes), Grid.generation_high.is_(None))))
+    for r in rows:
+        if r.record["grid_code"] not in current:
+            _refuse(r, f"网格编码 {r.record['grid_code']} 不是现行网格")
 
 
 def _refuse(r: RowVerdict, problem: str) -> None:

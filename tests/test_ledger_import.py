@@ -326,3 +326,34 @@ def test_grid_worker_roster_checks_grids_and_phones(store):
     with store() as s:
         w = s.scalar(select(GridWorker).where(GridWorker.phone == "13891500001"))
         assert (w.name, w.role, w.grid_code) == ("陈晓梅", "worker", grid)
+
+
+def test_special_population_ledger_links_registered_persons(store):
+    """A 综治 office's 特殊人群 sheet: persons by identity number, the category as offices write it, 危险性等级 as 3级."""
+    from console.store import Person, SpecialPerson
+    from console.store.sensitive import id_number_match
+
+    pt = _points(store, ZIYANG, 1)[0]
+    _save(store, "person", _county_office_xlsx(PERSON_HEADER, _household_rows(pt)), "p.xlsx")
+    header = ["姓名", "身份证号", "人员类别", "列管日期", "管理状态", "危险等级", "诊断", "监护人"]
+    rows = [["王建国", _id(11), "严重精神障碍", "2025年3月1日", "在册管理", "3级", "精神分裂症", "李秀英"],
+            ["李秀英", _id(12, "19870611", False), "社区矫正", "2025-06-01", "在管", "", "", ""],
+            ["路人甲", _id(99), "吸毒", "2025-06-01", "在管", "", "", ""],  # not registered
+            ["王小明", _id(13, "20120901"), "精神障碍", "2025-06-01", "在管", "", "", ""]]  # level missing
+    data = _county_office_xlsx(header, rows, sheet="特殊人群")
+    _, plan = _plan(store, "special", data, "特殊人群.xlsx")
+    assert [r.status for r in plan.rows] == ["new", "new", "error", "error"], [r.problems for r in plan.rows]
+    assert "实有人口中没有此身份证号" in plan.rows[2].problems[0] and "危险性评估等级" in plan.rows[3].problems[0]
+    _save(store, "special", data, "特殊人群.xlsx")
+    with store() as s:
+        person = s.scalar(select(Person).where(id_number_match(Person.id_number_bidx, _id(11))))
+        sp = s.scalar(select(SpecialPerson).where(SpecialPerson.person_id == person.id))
+        assert (sp.category, sp.risk_level, sp.risk_grade, sp.grid_code) == ("mental", 3, "high", person.grid_code)
+        assert "精神分裂症" in sp.details and sp.since.isoformat() == "2025-03-01"
+    rows[0][5] = "4级"
+    _, again = _plan(store, "special", _county_office_xlsx(header, rows, sheet="特殊人群"), "v2.xlsx")
+    assert again.rows[0].status == "changed" and "危险等级" in again.rows[0].changes
+    assert again.rows[1].status == "unchanged"
+    youth = "姓名,身份证号,类型,关注程度,监护人\r\n" + f"王小明,{_id(13, '20120901')},留守儿童,中等,王建国\r\n"
+    saved = _save(store, "key_youth", youth.encode("gbk"), "重点青少年.csv")
+    assert saved.count("new") == 1 and saved.rows[0].record["youth_type"] == "left_behind"

@@ -39,6 +39,8 @@ class LedgerKind:
     lookup: Callable | None = None
     save: Callable | None = None
     located: bool = True  # False: a record of a whole county (surveys); its scope is its county code
+    # How rows are placed, when not by their own coordinates or address: (session, rows, scope, refuse) → None
+    placement: Callable | None = None
 
     @property
     def key_header(self) -> str:
@@ -179,9 +181,10 @@ GRID_WORKERS = LedgerKind(
 
 def _all() -> dict[str, LedgerKind]:
     from .persons import PERSONS  # kinds with their own lookup and save, each in its own module
+    from .linked import KEY_YOUTH, SPECIAL
     from .surveys import SURVEYS
 
-    return {k.key: k for k in (PERSONS, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS)}
+    return {k.key: k for k in (PERSONS, SPECIAL, KEY_YOUTH, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS)}
 
 
 KINDS: dict[str, LedgerKind] = _all()

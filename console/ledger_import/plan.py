@@ -67,7 +67,12 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
         raise ValueError(f"未知的坐标系：{crs}")
     verdicts = [_convert(kind, row.number, row.values) for row in ledger.rows]
     _mark_duplicates(kind, verdicts)
-    if kind.located:
+    if kind.placement is not None:
+        for r in verdicts:
+            r.record.pop("_address", None)
+            r.record.pop("lon", None) if r.record.get("lon") is None else None
+        kind.placement(session, [r for r in verdicts if r.status != "error"], scope, _refuse)
+    elif kind.located:
         _locate(session, [r for r in verdicts if r.status != "error"], crs, scope)
     else:
         _check_grids(session, [r for r in verdicts if r.status != "error" and r.record.get("grid_code")])
@@ -85,7 +90,7 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
 
 def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     record, problems = kind.convert(values)
-    if kind.located:
+    if kind.located and kind.placement is None:
         (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
         if problem:
             problems.append(problem)

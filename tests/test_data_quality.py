@@ -56,3 +56,24 @@ def test_each_check_counts_what_was_planted_and_lists_it_masked(sessions):
         # another county's account sees none of it
         other = quality.counts(s, areas.city_node(s), AreaScope.of(["610925"]))
         assert other["household_empty"]["by_child"].get("610924", 0) == 0
+
+
+def test_housing_tree_goes_building_households_persons_and_back_within_scope(sessions):
+    """以房管人: a building's households and residents (masked); found again from a resident's full number or a 户号;
+    a viewer of another county finds nothing."""
+    from console.services import housing
+
+    with sessions() as s:
+        person = s.scalar(select(Person).where(Person.county_code == "610924").order_by(Person.id).limit(1))
+        household = s.get(Household, person.household_id)
+        scope = AreaScope.of(["610924"])
+        found = housing.find_buildings(s, scope, person.id_number)
+        assert [b["id"] for b in found] == [household.building_id]
+        assert [b["id"] for b in housing.find_buildings(s, scope, household.code)] == [household.building_id]
+        tree = housing.building_tree(s, scope, household.building_id)
+        block = next(h for h in tree["households"] if h["户号"] == household.code)
+        mine = next(m for m in block["members"] if m["_rid"] == person.id)
+        assert mine["姓名"] == person.name and mine["公民身份号码"] != person.id_number and "*" in mine["公民身份号码"]
+        other = AreaScope.of(["610925"])
+        assert housing.find_buildings(s, other, person.id_number) == []
+        assert housing.building_tree(s, other, household.building_id) is None

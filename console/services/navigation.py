@@ -17,6 +17,7 @@ NAV_PAGES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/planner", "网格规划", frozenset({GRID_EDIT})),
     ("/duty", "值班", frozenset({ALERT_ACT})),
     ("/disputes", "矛盾纠纷", frozenset({VIEW_CASES, DISPUTE_REGISTER})),
+    ("/housing", "以房管人", frozenset({VIEW_PERSONS})),
     ("/quality", "数据质量", frozenset({VIEW_PERSONS})),
     ("/import", "台账导入", frozenset({IMPORT_LEDGERS})),
     ("/admin/accounts", "账户", frozenset({ACCOUNT_MANAGE, ROLE_ASSIGN})),

@@ -75,6 +75,14 @@ def test_import_wizard_maps_a_column_previews_and_saves(console, tmp_path):
         page.screenshot(path=str(SHOTS / "import-preview.png"), full_page=True)
         page.click("#li-save")
         page.wait_for_selector("text=已保存：新增 2 行", timeout=60000)
+        # 以房管人: the imported household is found by its 户号, residents listed masked
+        page.goto(url + "/housing")
+        page.fill("#hs-text", "HH-BROWSER-1")
+        page.click("#hs-go")
+        page.wait_for_selector("text=周大成", timeout=60000)
+        tree = page.inner_text("#hs-tree")
+        assert "户号 HH-BROWSER-1" in tree and "吴桂花" in tree and _id(31) not in tree
+        page.screenshot(path=str(SHOTS / "housing.png"), full_page=True)
         browser.close()
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Household).where(Household.code == "HH-BROWSER-1")) == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 
 from console.disputes import excel
 from console.store import Dispute
@@ -163,3 +163,12 @@ def test_more_than_5000_rows_import_and_the_file_is_parsed_once(store, grid_poin
     saved = excel.import_workbook(store, viewer(store), data, now=NOW, filename="台账.xlsx")
     assert saved.saved == 6000 and _count(store) == before + 6000
     assert len(calls) == 1
+    # identity numbers went in sealed (bulk), and are found through the blind index
+    from console.store import DisputeParty
+    from console.store.sensitive import id_number_match
+
+    with store() as s:
+        raw = s.execute(select(func.min(DisputeParty.__table__.c.id_number.cast(String)))).scalar()
+        found = s.scalars(select(DisputeParty).where(id_number_match(DisputeParty.id_number_bidx,
+                                                                     lf.ident(5999)))).all()
+    assert raw.startswith(("aes1:", "sm41:")) and lf.ident(5999) in {p.id_number for p in found}

@@ -3,6 +3,7 @@ values for the good ones. Pure apart from the `locate_many` and `scope` passed i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -55,8 +56,13 @@ class ImportReport:
                 + (f"，已保存{self.saved}行" if self.saved else ""))
 
 
+_SUSPECT = re.compile("[\u00c0-\u00ff\ufffd]")
+
+
 def mojibake(value: str) -> bool:
     """UTF-8 read as Latin-1/GBK leaves telltale characters ("å®‰åº·", "瀹夊悍")."""
+    if not _SUSPECT.search(value):  # the common case, at C speed
+        return False
     if any("\u00c0" <= ch <= "\u00ff" for ch in value):
         try:
             value.encode("latin-1").decode("utf-8")
@@ -101,23 +107,23 @@ def gcj_hint(ledger: Ledger, filename: str) -> str | None:
     return f"“{hit}”提示坐标来自高德/腾讯地图（GCJ-02）" if hit else None
 
 
-def _row(values: dict, today: date) -> tuple[dict, list[str], dict]:
-    """(clean, reasons, raw) of one row before locating."""
+def _row(values: dict, today: date) -> tuple[dict, list[str]]:
+    """(clean, reasons) of one row before locating."""
     raw = {k: (v if k in ("lon", "lat") else text(v)) for k, v in values.items()}
     reasons = []
-    day, why = parse_date(values.get("occurred_on"))
-    if why:
-        reasons.append(f"发生日期{why}")
+    day, day_problem = parse_date(values.get("occurred_on"))
+    if day_problem:
+        reasons.append(f"发生日期{day_problem}")
     raw["occurred_on"] = day
     when = {}
     for key, label in (("registered_at", "登记时间"), ("deadline", "办理时限")):
-        when[key], why = parse_datetime(values.get(key))
-        if why:
-            reasons.append(f"{label}{why}")
+        when[key], problem = parse_datetime(values.get(key))
+        if problem:
+            reasons.append(f"{label}{problem}")
     bad_text = [k for k, v in values.items() if isinstance(v, str) and mojibake(v)]
     raw["parties"] = parse_parties(raw.get("parties"))
     clean, errors = validate_case(raw, today)
-    if day is None and not why and "occurred_on" in errors:
+    if day is None and not day_problem:
         errors["occurred_on"] = "发生日期不能为空"
     elif day is None:
         errors.pop("occurred_on", None)  # the precise reason is already in `reasons`
@@ -133,7 +139,7 @@ def _row(values: dict, today: date) -> tuple[dict, list[str], dict]:
         clean[key] = next((k for k, v in table.items() if value in (k, v)), None) if value else None
     clean.update(code=raw.get("code") or None, department=raw.get("department") or None,
                  handler=raw.get("handler") or None, outcome=raw.get("outcome") or None, **when)
-    return clean, reasons, errors
+    return clean, reasons
 
 
 def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_codes: set[str], *,
@@ -148,7 +154,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
     dup = _duplicate_codes(ledger)
     pending: list[tuple[int, dict, list[str]]] = []
     for row in ledger.rows:
-        clean, reasons, errors = _row(row.values, today)
+        clean, reasons = _row(row.values, today)
         if row.number in ledger.merged_rows:
             reasons.insert(0, "含合并单元格")
         if row.number in ledger.formulas:
@@ -168,8 +174,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
     _locate(pending, locate_many, crs)
     shifted = 0
     for n, clean, reasons in pending:
-        if "lon" in clean and "lat" in clean and not any("经度" in r or "纬度" in r or "安康市范围" in r
-                                                        for r in reasons):
+        if "where" in clean and not any("经度" in r or "纬度" in r or "安康市范围" in r for r in reasons):
             where = clean.pop("where")
             if where is None:
                 reasons.append("地点不在安康市任何网格内")
@@ -189,7 +194,8 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
 
 
 def _locate(pending, locate_many, crs: str) -> None:
-    todo = [c for _, c, r in pending if "lon" in c and "lat" in c]
+    todo = [c for _, c, _r in pending if isinstance(c.get("lon"), float) and isinstance(c.get("lat"), float)
+            and -180 <= c["lon"] <= 180 and -90 <= c["lat"] <= 90]  # NaN fails too
     if not todo:
         return
     lon = np.array([c["lon"] for c in todo], dtype=float)

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
 from console.ledgers.cache import PARSED, file_key
 from console.ledgers.reader import Ledger, LedgerError, read_ledger
 from console.security import guard
 from console.security.permissions import DISPUTE_REGISTER
 from console.store import Dispute, DisputeEvent, DisputeParty
-from console.store.sensitive import id_number_index
+from console.security import crypto
+from console.store.sensitive import SEALED
 
 from . import codes, routing, workflow
 from .ledger_check import CRS_WGS84, SPEC, ImportReport, check
 
 SOURCE = "excel"
+_PARTY = next(spec for spec in SEALED if spec.table == DisputeParty.__tablename__)
+# untyped columns: identity numbers are sealed in bulk below, not one by one by the ORM type (docs/security.md)
+_PARTY_TABLE = table(_PARTY.table, *(column(c) for c in ("dispute_id", "role", "name", _PARTY.column, _PARTY.bidx,
+                                                          "sex", "phone")))
 
 
 def parse(data: bytes, filename: str = "", sheet: str | None = None) -> Ledger:
@@ -114,13 +119,16 @@ def save_rows(s, rows: list[dict], case_codes: list[str], *, actor: str, now: da
     ids = s.scalars(insert(Dispute).returning(Dispute.id, sort_by_parameter_order=True), cases).all()
     parties = []
     for case_id, row, case in zip(ids, rows, cases):
-        for p in row["parties"]:
-            parties.append({"dispute_id": case_id, **p, "id_number_bidx": id_number_index(p["id_number"])})
+        parties += ({"dispute_id": case_id, **p} for p in row["parties"])
         steps.append({"dispute_id": case_id, "seq": 0, "at": case["registered_at"], "from_state": None,
                       "to_state": workflow.INITIAL_STATE, "actor": actor, "note": f"登记（来源：{SOURCE}）"})
         if case["state"] != workflow.INITIAL_STATE:
             steps.append({"dispute_id": case_id, "seq": 1, "at": now, "from_state": workflow.INITIAL_STATE,
                           "to_state": case["state"], "actor": actor, "note": "Excel台账导入（原办理状态）"})
     if parties:
-        s.execute(insert(DisputeParty), parties)
+        ring = crypto.require_keyring()
+        plain = [p[_PARTY.column] for p in parties]
+        for p, sealed, bidx in zip(parties, ring.encrypt_many(plain, _PARTY.aad), ring.blind_index_many(plain)):
+            p[_PARTY.column], p[_PARTY.bidx] = sealed, bidx
+        s.execute(insert(_PARTY_TABLE), parties)
     s.execute(insert(DisputeEvent), steps)

@@ -172,3 +172,21 @@ def test_more_than_5000_rows_import_and_the_file_is_parsed_once(store, grid_poin
         found = s.scalars(select(DisputeParty).where(id_number_match(DisputeParty.id_number_bidx,
                                                                      lf.ident(5999)))).all()
     assert raw.startswith(("aes1:", "sm41:")) and lf.ident(5999) in {p.id_number for p in found}
+
+
+def test_save_reuses_the_preview_check_but_sees_codes_taken_since(store, grid_point, monkeypatch):
+    from console.disputes import ledger_check
+
+    lon, lat, _ = grid_point
+    rows = [lf.row(lon, lat, i, 案件编号=f"JF61092420251103{i + 1:04d}") for i in range(3)]
+    data = lf.openpyxl_ledger(rows)
+    assert len(_preview(store, data).accepted) == 3
+    calls = []
+    real = ledger_check.check
+    monkeypatch.setattr("console.disputes.ledger_import.check", lambda *a, **k: calls.append(1) or real(*a, **k))
+    other = lf.openpyxl_ledger([rows[1]])  # someone saves row 2's case in between
+    assert excel.import_workbook(store, viewer(store), other, now=NOW, filename="b.xlsx").saved == 1
+    calls.clear()
+    saved = excel.import_workbook(store, viewer(store), data, now=NOW, filename="台账.xlsx", sheet="台账")
+    assert calls == [] and saved.saved == 2  # the page names the sheet the preview found
+    assert saved.rejected == [(6, "案件编号已存在：JF610924202511030002")]

@@ -37,6 +37,7 @@ _GCJ_HINTS = ("高德", "gcj", "火星", "腾讯")
 @dataclass
 class ImportReport:
     accepted: list[dict] = field(default_factory=list)  # clean rows ready to save
+    numbers: list[int] = field(default_factory=list)  # the file's row number of each accepted row
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (row number in the file, reasons)
     file_error: str | None = None
     sheets: list[str] = field(default_factory=list)  # sheets to choose from when the ledger sheet is ambiguous
@@ -187,6 +188,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
         else:
             clean.pop("gcj_inside", None)
             report.accepted.append(clean)
+            report.numbers.append(n)
     report.rejected.sort()
     if crs == CRS_WGS84 and shifted and report.crs_hint is None:
         report.crs_hint = f"{shifted}行按GCJ-02（高德坐标）换算后落入网格"

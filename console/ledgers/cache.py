@@ -46,6 +46,10 @@ class LedgerCache:
             while len(self._items) > self.max_entries or sum(r for _, r, _ in self._items.values()) > self.max_rows:
                 self._items.popitem(last=False)
 
+    def discard(self, key: tuple) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

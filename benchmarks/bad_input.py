@@ -55,6 +55,10 @@ def _grid_point(db: Path) -> tuple[float, float, str]:
     return p.x, p.y, code
 
 
+def _rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # the peak so far
+
+
 def _child(db: str, big: str, tail: str, wps: str, county: str) -> dict:
     """Runs in a fresh process: warm the grid index, then time preview + save and the empty tails."""
     from datetime import datetime
@@ -72,11 +76,12 @@ def _child(db: str, big: str, tail: str, wps: str, county: str) -> dict:
     with sessions() as s:
         locator_for(s).locate_many([0.0], [0.0])
     warm = time.perf_counter() - t
-    out = {"grid_index_warmup_s": round(warm, 2)}
+    out = {"grid_index_warmup_s": round(warm, 2), "rss_before_ledger_mb": _rss_mb()}
     data = Path(big).read_bytes()
     t = time.perf_counter()
     preview = excel.import_workbook(sessions, viewer, data, now=now, commit=False, filename="台账.xlsx")
     t_preview = time.perf_counter() - t
+    out["rss_after_preview_mb"] = _rss_mb()
     saved = excel.import_workbook(sessions, viewer, data, now=now, commit=True, filename="台账.xlsx",
                                   sheet=preview.sheet)  # as the page does: the found sheet is named on save
     total = time.perf_counter() - t
@@ -84,7 +89,7 @@ def _child(db: str, big: str, tail: str, wps: str, county: str) -> dict:
                ledger_50k_save_s=round(total - t_preview, 2), ledger_50k_accepted=len(preview.accepted),
                ledger_50k_rejected=len(preview.rejected), ledger_50k_saved=saved.saved,
                ledger_50k_file_mb=round(len(data) / 1e6, 1),
-               ledger_50k_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+               ledger_50k_peak_rss_mb=_rss_mb(), load_average=round(os.getloadavg()[0], 1))
     del data, preview, saved
     for key, path in (("empty_tail_s", tail), ("empty_tail_wps_1m_rows_s", wps)):
         data = Path(path).read_bytes()

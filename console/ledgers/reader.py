@@ -186,9 +186,11 @@ def _header_cells(sheet: _Sheet, r: int) -> list[str]:
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 < absolute <= r1:
             top = r0 - sheet.first_row
+            if not (0 <= top < len(sheet.rows) and 0 <= c0 - sheet.first_col < len(sheet.rows[top])):
+                continue
             for c in range(c0, c1 + 1):
                 j = c - sheet.first_col
-                if 0 <= j < len(values) and not values[j] and 0 <= top < len(sheet.rows) and c0 - sheet.first_col < len(sheet.rows[top]):
+                if 0 <= j < len(values) and not values[j]:
                     values[j] = cell_text(sheet.rows[top][c0 - sheet.first_col])
     return values
 

@@ -8,7 +8,7 @@ import base64
 import binascii
 from datetime import datetime
 
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html
 
 from console.disputes import excel, ui
 from console.disputes.ledger_check import CRS_GCJ02, CRS_OPTIONS, CRS_WGS84, SPEC

@@ -14,7 +14,7 @@ from console.ledgers.reader import Ledger, LedgerError, read_ledger
 from console.security import guard
 from console.security.permissions import DISPUTE_REGISTER
 from console.store import Dispute, DisputeEvent, DisputeParty
-from console.security import crypto
+from console.store import crypto
 from console.store.sensitive import SEALED
 
 from . import codes, routing, workflow

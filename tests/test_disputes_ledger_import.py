@@ -145,7 +145,7 @@ def test_wps_like_formatted_tail_is_cheap(store, grid_point):
     _preview(store, lf.openpyxl_ledger([lf.row(lon, lat)], front_sheet=False))  # the grid index is built once
     t = time.perf_counter()
     report = _preview(store, data)
-    assert time.perf_counter() - t < 3
+    assert time.perf_counter() - t < 10  # ~1 s idle; a loaded shared box gets slack (old main: 27 s)
     assert len(report.accepted) == 2 and report.rejected == []
 
 

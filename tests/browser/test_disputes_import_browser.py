@@ -10,7 +10,7 @@ from console.store import Dispute, Grid
 from geodata.planner.gcj02 import wgs84_to_gcj02
 from tests import ledger_files as lf
 from tests.security_login import login_page
-from tests.test_disputes_browser import ARGS, CHROMIUM, console  # noqa: F401
+from tests.browser.test_disputes_browser import ARGS, CHROMIUM, console  # noqa: F401
 from tests.test_disputes_fixtures import tiny_template  # noqa: F401
 
 

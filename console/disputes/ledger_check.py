@@ -110,7 +110,7 @@ def gcj_hint(ledger: Ledger, filename: str) -> str | None:
 
 def _row(values: dict, today: date) -> tuple[dict, list[str]]:
     """(clean, reasons) of one row before locating."""
-    raw = {k: (v if k in ("lon", "lat") else text(v)) for k, v in values.items()}
+    raw = {k: (v if k in ("lon", "lat") or type(v) is str else text(v)) for k, v in values.items()}  # str: stripped
     reasons = []
     day, day_problem = parse_date(values.get("occurred_on"))
     if day_problem:
@@ -121,7 +121,9 @@ def _row(values: dict, today: date) -> tuple[dict, list[str]]:
         when[key], problem = parse_datetime(values.get(key))
         if problem:
             reasons.append(f"{label}{problem}")
-    bad_text = [k for k, v in values.items() if isinstance(v, str) and mojibake(v)]
+    strings = [(k, v) for k, v in values.items() if type(v) is str]
+    suspect = _SUSPECT.search("".join(v for _, v in strings))  # one C-speed test for the whole row
+    bad_text = [k for k, v in strings if mojibake(v)] if suspect else []
     raw["parties"] = parse_parties(raw.get("parties"))
     clean, errors = validate_case(raw, today)
     if day is None and not day_problem:

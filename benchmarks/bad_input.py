@@ -57,7 +57,15 @@ def _grid_point(db: Path) -> tuple[float, float, str]:
 
 
 def _rss_mb() -> int:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # the peak so far
+    """This process's peak RSS so far. VmHWM, not ru_maxrss: the latter survives exec, so a child started by a
+    parent that grew while writing the 50,000-row file would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _child(db: str, big: str, tail: str, wps: str, county: str) -> dict:

@@ -73,6 +73,15 @@ def mojibake(value: str) -> bool:
     return "\ufffd" in value
 
 
+def _by_key_or_label(table: dict[str, str]) -> dict[str, str]:
+    return {**{label: key for key, label in table.items()}, **{key: key for key in table}}
+
+
+_ROLE = _by_key_or_label(PARTY_ROLES)
+_STATE = _by_key_or_label(DISPUTE_STATES)
+_LEVEL = _by_key_or_label(HANDLING_LEVELS)
+
+
 def parse_parties(value: str) -> list[dict]:
     out = []
     for part in str(value or "").replace(";", "；").split("；"):
@@ -82,7 +91,7 @@ def parse_parties(value: str) -> list[dict]:
         if len(bits) != 3:
             out.append({"role": "?", "name": part, "id_number": ""})
             continue
-        role = next((k for k, v in PARTY_ROLES.items() if bits[0] in (k, v)), bits[0])
+        role = _ROLE.get(bits[0], bits[0])
         out.append({"role": role, "name": bits[1], "id_number": bits[2]})
     return out
 
@@ -135,11 +144,11 @@ def _row(values: dict, today: date) -> tuple[dict, list[str]]:
     reasons += list(errors.values())
     if bad_text:
         reasons.append("疑似乱码（编码错误）：" + "、".join(dict(COLUMNS)[k] for k in bad_text))
-    for key, table, label in (("state", DISPUTE_STATES, "办理状态"), ("handling_level", HANDLING_LEVELS, "交办层级")):
+    for key, table, label in (("state", _STATE, "办理状态"), ("handling_level", _LEVEL, "交办层级")):
         value = raw.get(key, "")
-        if value and not any(value in (k, v) for k, v in table.items()):
+        if value and value not in table:
             reasons.append(f"未知的{label}：{value}")
-        clean[key] = next((k for k, v in table.items() if value in (k, v)), None) if value else None
+        clean[key] = table.get(value) if value else None
     clean.update(code=raw.get("code") or None, department=raw.get("department") or None,
                  handler=raw.get("handler") or None, outcome=raw.get("outcome") or None, **when)
     return clean, reasons

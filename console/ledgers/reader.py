@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import itertools
+import operator
 import re
 import unicodedata
 import zipfile
@@ -328,19 +329,18 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
             data_start = max(data_start, r1 + 1)
     letters = {f: col_letter(chosen.first_col + j) for f, j in index.items()}
     ledger = Ledger(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind)
-    fields = list(index.items())
+    names, columns = list(index), list(index.values())
+    pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+    width = max(columns) + 1
     skip = data_start - chosen.first_row
     for i, raw in enumerate(itertools.islice(chosen.every_row(), skip, None), skip):
-        values = {}
-        for f, j in fields:
-            v = raw[j] if j < len(raw) else None
-            if isinstance(v, str):
-                v = v.strip()
-                if not v:
-                    continue
-            elif v is None:
-                continue
-            values[f] = v
+        if len(raw) < width:  # CSV rows (and ragged sheets) may stop early
+            raw = [*raw, *([None] * (width - len(raw)))]
+        # one C-level pick of the template columns; empty cells ("" from calamine, None) dropped
+        values = {f: (v.strip() if type(v) is str else v)
+                  for f, v in zip(names, pick(raw)) if v != "" and v is not None}
+        if "" in values.values():  # cells holding only spaces
+            values = {f: v for f, v in values.items() if v != ""}
         if not values:
             continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
         ledger.rows.append(Row(chosen.first_row + i + 1, values))

@@ -10,8 +10,8 @@ import threading
 import time
 from collections import OrderedDict
 
-MAX_ENTRIES = 4
-MAX_ROWS = 120_000  # about 250 MB of parsed cells at most
+MAX_ENTRIES = 2
+MAX_ROWS = 100_000  # one maximal file: ~170 MB parsed, ~300 MB checked (the dispute import keeps both)
 TTL_S = 30 * 60
 
 

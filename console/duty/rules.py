@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta
 from pathlib import Path
+
+from .when import utc_naive
 
 DEFAULT_FILE = Path(__file__).with_name("rules.toml")
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
@@ -142,7 +144,7 @@ def case_overdue(config: dict, event: dict, facts: dict) -> list[AlertSpec]:
     deadline = (event.get("payload") or {}).get("deadline")
     if not rule or not deadline:
         return []
-    due = datetime.fromisoformat(str(deadline)).replace(tzinfo=None)
+    due = utc_naive(str(deadline))  # checked by the ingest; without an offset it is Beijing time
     if due >= event["occurred_at"] or (event["payload"].get("state") in ("resolved", "archived")):
         return []
     case = event["payload"].get("case_code", "")

@@ -15,6 +15,7 @@ from console.disputes import ui
 from console.pages import _dispute_import as ledger_import
 from console.pages._basemap import attribution
 from console.pages._unmask import reveal_control
+from console.security import throttle
 from console.security.guard import AccessDenied
 from console.services.context import current_context
 from console.services import viewer as viewers
@@ -248,6 +249,8 @@ def register(_save, _force, *values):
     try:
         res = service.register(current_context().sessions, viewers.current_viewer(), raw, now=datetime.now(),
                                allow_duplicate=ctx.triggered_id == ID.R_FORCE, policy=deadlines.configured())
+    except throttle.Throttled as exc:
+        return html.Span(str(exc), style=ui.ERROR), hidden, no_update, no_update
     except AccessDenied as exc:
         return html.Span(f"{exc}（登记需本辖区的登记权限）", style=ui.ERROR), hidden, no_update, no_update
     if res.ok:

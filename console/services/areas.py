@@ -127,6 +127,10 @@ def resolve(session: Session, scope: AreaScope, requested: str | None) -> Resolv
         return Resolved(home, f"未找到区划代码{shown}，已返回{home.name}")
     if not scope.overlaps(node.code):
         return Resolved(home, f"无权查看“{node.name}”，已返回{home.name}")
+    if node.code != home.code and not scope.allows(node.code):
+        # an area wider than the scope (a county account at the city): its figures, children and counts would
+        # mix in what the viewer may not see — show the viewer's own area and say so (docs/security.md §2)
+        return Resolved(home, f"“{node.name}”超出您的数据范围，只显示{home.name}的数据")
     return Resolved(node)
 
 

@@ -31,11 +31,12 @@ AUDIT_READ = "audit:read"  # 审计管理员: search / export / verify the audit
 CONFIG_MANAGE = "config:manage"  # 系统管理员: security and system settings
 FIELD_SYNC = "field:sync"  # 网格员 phone app: send records and photos for the own grids (docs/field.md)
 FIELD_REVIEW = "field:review"  # see and settle the phone app's sync conflicts in the scope
+IMPORT_LEDGERS = "import:ledgers"  # 台账导入: a county's own ledgers into the store (docs/import.md)
 
 ALL_PERMISSIONS: tuple[str, ...] = (
     LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, VIEW_VIDEO, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
-    CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW,
+    CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW, IMPORT_LEDGERS,
 )
 
 ALL = frozenset(ALL_PERMISSIONS)  # the console's name for the set
@@ -54,7 +55,7 @@ LAYER_PERMISSIONS = {
 # Permissions whose every *granted* use is written to the audit log (refusals are always audited).
 AUDITED_WHEN_GRANTED = frozenset({UNMASK, EXPORT, GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE,
                                   ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ, CONFIG_MANAGE,
-                                  FIELD_REVIEW})
+                                  FIELD_REVIEW, IMPORT_LEDGERS})
 
 # The 三员 duties: each belongs to exactly one administrator role and to no business role.
 ADMIN_PERMISSIONS = frozenset({ACCOUNT_MANAGE, CONFIG_MANAGE, ROLE_ASSIGN, AUDIT_READ})
@@ -65,7 +66,7 @@ LABELS = {
     LAYER_POPULATION: "查看实有人口", LAYER_SPECIAL: "查看特殊人群", LAYER_DISPUTES: "查看矛盾纠纷",
     LAYER_CAMERAS: "查看视频监控", VIEW_VIDEO: "调阅实时视频", LAYER_ORGS: "查看社会组织/企业", UNMASK: "查看完整身份信息",
     EXPORT: "导出数据", GRID_EDIT: "编辑网格", ALERT_ACT: "处置预警", DISPUTE_REGISTER: "登记纠纷",
-    DISPUTE_ROUTE: "分流交办纠纷", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
+    DISPUTE_ROUTE: "分流交办纠纷", IMPORT_LEDGERS: "导入台账", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置", WALL_DISPLAY: "大屏展示（不看记录）",
     FIELD_SYNC: "移动端采集上报", FIELD_REVIEW: "处理移动端同步冲突",
 }

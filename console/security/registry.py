@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
-    GRID_EDIT, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
+    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
 )
 
@@ -117,7 +117,7 @@ CALLBACKS: dict[str, Need] = {
     "disputes.search": need(all_of=(VIEW_CASES,), sensitive=True),
     "disputes.show_case": need(all_of=(VIEW_CASES,), sensitive=True),
     "disputes.export": need(all_of=(VIEW_CASES, EXPORT)),
-    "disputes.import_excel": need(DISPUTE_REGISTER),
+    "_dispute_import.import_ledger": need(DISPUTE_REGISTER),
     "disputes.act": need(DISPUTE_ROUTE, DISPUTE_REGISTER, all_of=(VIEW_CASES,)),
     "disputes.register": need(DISPUTE_REGISTER), "disputes.pick_point": need(DISPUTE_REGISTER),
     "dispute_stats.run": need(all_of=(VIEW_CASES,), sensitive=True),
@@ -135,6 +135,10 @@ CALLBACKS: dict[str, Need] = {
     "admin_accounts.save_roles": need(ROLE_ASSIGN), "admin_accounts.approve_reset": need(ROLE_ASSIGN),
     "admin_audit.search": need(AUDIT_READ), "admin_audit.verify": need(AUDIT_READ),
     "admin_audit.export": need(AUDIT_READ),
+    # real data in (docs/import.md): the import wizard checks the permission and every row's scope itself
+    "ledger_import.check": need(IMPORT_LEDGERS),
+    "housing.search": need(all_of=(VIEW_PERSONS,), sensitive=True),
+    "housing.show_building": need(all_of=(VIEW_PERSONS,), sensitive=True),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -144,11 +148,15 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/duty": ("值班", need(VIEW_ALERTS)),
     "/disputes": ("矛盾纠纷", need(VIEW_CASES, DISPUTE_REGISTER)),
     "/video": ("视频", need(VIEW_VIDEO)),
+    "/housing": ("以房管人", need(all_of=(VIEW_PERSONS,))),
+    "/quality": ("数据质量", need(all_of=(VIEW_KPI,))),
+    "/import": ("台账导入", need(IMPORT_LEDGERS)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/admin/accounts", "/admin/audit")
+NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality", "/import", "/admin/accounts",
+             "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .permissions import (
     LAYER_AREAS, LAYER_GRIDS, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
-    ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER,
+    ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER, IMPORT_LEDGERS,
     DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_ORGS, LAYER_POPULATION,
     LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO,
 )
@@ -45,7 +45,8 @@ ROLES: dict[str, Role] = {r.key: r for r in (
                                 VIEW_ALERTS, FIELD_REVIEW), description="本村社区综治工作"),
     _role("town", "镇办", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, DISPUTE_ROUTE,
                           ALERT_ACT, VIEW_ALERTS, FIELD_REVIEW), description="本镇办综治中心"),
-    _role("county", "县区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, EXPORT, DISPUTE_ROUTE, ALERT_ACT, VIEW_ALERTS),
+    _role("county", "县区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, EXPORT, DISPUTE_ROUTE, ALERT_ACT, VIEW_ALERTS,
+                            IMPORT_LEDGERS),
           description="县区综治中心（人员信息脱敏显示）"),
     _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT, VIEW_VIDEO), description="全市态势，仅汇总与脱敏信息"),
     _role("duty_officer", "值班员", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, ALERT_ACT, DISPUTE_REGISTER,

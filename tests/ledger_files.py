@@ -80,8 +80,9 @@ def openpyxl_ledger(rows: Iterable[dict], *, headers: Sequence[str] = HEADERS, s
     thin = Side(style="thin")
     for c in ws[ws.max_row]:
         c.font, c.border = Font(bold=True), Border(top=thin, bottom=thin, left=thin, right=thin)
+    first = ws.max_row + 1  # (max_row scans every cell: once, not per row)
     for i, r in enumerate(rows, 1):
-        n = ws.max_row + 1
+        n = first + i - 1
         values = ([i] if seq else []) + _cells(r, headers) + ["" for _ in extra]
         for h, f in (formulas or {}).items():
             values[cols.index(h)] = f.format(row=n)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 
 from console.disputes import excel
 from console.store import Dispute
@@ -145,7 +145,7 @@ def test_wps_like_formatted_tail_is_cheap(store, grid_point):
     _preview(store, lf.openpyxl_ledger([lf.row(lon, lat)], front_sheet=False))  # the grid index is built once
     t = time.perf_counter()
     report = _preview(store, data)
-    assert time.perf_counter() - t < 3
+    assert time.perf_counter() - t < 10  # ~1 s idle; a loaded shared box gets slack (old main: 27 s)
     assert len(report.accepted) == 2 and report.rejected == []
 
 
@@ -163,3 +163,30 @@ def test_more_than_5000_rows_import_and_the_file_is_parsed_once(store, grid_poin
     saved = excel.import_workbook(store, viewer(store), data, now=NOW, filename="台账.xlsx")
     assert saved.saved == 6000 and _count(store) == before + 6000
     assert len(calls) == 1
+    # identity numbers went in sealed (bulk), and are found through the blind index
+    from console.store import DisputeParty
+    from console.store.sensitive import id_number_match
+
+    with store() as s:
+        raw = s.execute(select(func.min(DisputeParty.__table__.c.id_number.cast(String)))).scalar()
+        found = s.scalars(select(DisputeParty).where(id_number_match(DisputeParty.id_number_bidx,
+                                                                     lf.ident(5999)))).all()
+    assert raw.startswith(("aes1:", "sm41:")) and lf.ident(5999) in {p.id_number for p in found}
+
+
+def test_save_reuses_the_preview_check_but_sees_codes_taken_since(store, grid_point, monkeypatch):
+    from console.disputes import ledger_check
+
+    lon, lat, _ = grid_point
+    rows = [lf.row(lon, lat, i, 案件编号=f"JF61092420251103{i + 1:04d}") for i in range(3)]
+    data = lf.openpyxl_ledger(rows)
+    assert len(_preview(store, data).accepted) == 3
+    calls = []
+    real = ledger_check.check
+    monkeypatch.setattr("console.disputes.ledger_import.check", lambda *a, **k: calls.append(1) or real(*a, **k))
+    other = lf.openpyxl_ledger([rows[1]])  # someone saves row 2's case in between
+    assert excel.import_workbook(store, viewer(store), other, now=NOW, filename="b.xlsx").saved == 1
+    calls.clear()
+    saved = excel.import_workbook(store, viewer(store), data, now=NOW, filename="台账.xlsx", sheet="台账")
+    assert calls == [] and saved.saved == 2  # the page names the sheet the preview found
+    assert saved.rejected == [(6, "案件编号已存在：JF610924202511030002")]

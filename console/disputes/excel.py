@@ -25,7 +25,7 @@ from console.store.codes import (
 from console.store.masking import mask_id
 
 from . import ledger_import, xlsx
-from .ledger_check import COLUMNS, CRS_WGS84, REQUIRED, ImportReport, parse_parties  # noqa: F401 - re-exported
+from .ledger_check import COLUMNS, CRS_WGS84, ImportReport
 
 TITLE = "安康市矛盾纠纷排查化解工作台账"
 HEADER_ROW = 3

@@ -3,6 +3,7 @@ values for the good ones. Pure apart from the `locate_many` and `scope` passed i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,6 +37,7 @@ _GCJ_HINTS = ("高德", "gcj", "火星", "腾讯")
 @dataclass
 class ImportReport:
     accepted: list[dict] = field(default_factory=list)  # clean rows ready to save
+    numbers: list[int] = field(default_factory=list)  # the file's row number of each accepted row
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (row number in the file, reasons)
     file_error: str | None = None
     sheets: list[str] = field(default_factory=list)  # sheets to choose from when the ledger sheet is ambiguous
@@ -55,8 +57,13 @@ class ImportReport:
                 + (f"，已保存{self.saved}行" if self.saved else ""))
 
 
+_SUSPECT = re.compile("[\u00c0-\u00ff\ufffd]")
+
+
 def mojibake(value: str) -> bool:
     """UTF-8 read as Latin-1/GBK leaves telltale characters ("å®‰åº·", "瀹夊悍")."""
+    if not _SUSPECT.search(value):  # the common case, at C speed
+        return False
     if any("\u00c0" <= ch <= "\u00ff" for ch in value):
         try:
             value.encode("latin-1").decode("utf-8")
@@ -64,6 +71,15 @@ def mojibake(value: str) -> bool:
         except (UnicodeEncodeError, UnicodeDecodeError):
             return any(ch in value for ch in "åäæçéè")
     return "\ufffd" in value
+
+
+def _by_key_or_label(table: dict[str, str]) -> dict[str, str]:
+    return {**{label: key for key, label in table.items()}, **{key: key for key in table}}
+
+
+_ROLE = _by_key_or_label(PARTY_ROLES)
+_STATE = _by_key_or_label(DISPUTE_STATES)
+_LEVEL = _by_key_or_label(HANDLING_LEVELS)
 
 
 def parse_parties(value: str) -> list[dict]:
@@ -75,7 +91,7 @@ def parse_parties(value: str) -> list[dict]:
         if len(bits) != 3:
             out.append({"role": "?", "name": part, "id_number": ""})
             continue
-        role = next((k for k, v in PARTY_ROLES.items() if bits[0] in (k, v)), bits[0])
+        role = _ROLE.get(bits[0], bits[0])
         out.append({"role": role, "name": bits[1], "id_number": bits[2]})
     return out
 
@@ -101,23 +117,25 @@ def gcj_hint(ledger: Ledger, filename: str) -> str | None:
     return f"“{hit}”提示坐标来自高德/腾讯地图（GCJ-02）" if hit else None
 
 
-def _row(values: dict, today: date) -> tuple[dict, list[str], dict]:
-    """(clean, reasons, raw) of one row before locating."""
-    raw = {k: (v if k in ("lon", "lat") else text(v)) for k, v in values.items()}
+def _row(values: dict, today: date) -> tuple[dict, list[str]]:
+    """(clean, reasons) of one row before locating."""
+    raw = {k: (v if k in ("lon", "lat") or type(v) is str else text(v)) for k, v in values.items()}  # str: stripped
     reasons = []
-    day, why = parse_date(values.get("occurred_on"))
-    if why:
-        reasons.append(f"发生日期{why}")
+    day, day_problem = parse_date(values.get("occurred_on"))
+    if day_problem:
+        reasons.append(f"发生日期{day_problem}")
     raw["occurred_on"] = day
     when = {}
     for key, label in (("registered_at", "登记时间"), ("deadline", "办理时限")):
-        when[key], why = parse_datetime(values.get(key))
-        if why:
-            reasons.append(f"{label}{why}")
-    bad_text = [k for k, v in values.items() if isinstance(v, str) and mojibake(v)]
+        when[key], problem = parse_datetime(values.get(key))
+        if problem:
+            reasons.append(f"{label}{problem}")
+    strings = [(k, v) for k, v in values.items() if type(v) is str]
+    suspect = _SUSPECT.search("".join(v for _, v in strings))  # one C-speed test for the whole row
+    bad_text = [k for k, v in strings if mojibake(v)] if suspect else []
     raw["parties"] = parse_parties(raw.get("parties"))
     clean, errors = validate_case(raw, today)
-    if day is None and not why and "occurred_on" in errors:
+    if day is None and not day_problem:
         errors["occurred_on"] = "发生日期不能为空"
     elif day is None:
         errors.pop("occurred_on", None)  # the precise reason is already in `reasons`
@@ -126,14 +144,14 @@ def _row(values: dict, today: date) -> tuple[dict, list[str], dict]:
     reasons += list(errors.values())
     if bad_text:
         reasons.append("疑似乱码（编码错误）：" + "、".join(dict(COLUMNS)[k] for k in bad_text))
-    for key, table, label in (("state", DISPUTE_STATES, "办理状态"), ("handling_level", HANDLING_LEVELS, "交办层级")):
+    for key, table, label in (("state", _STATE, "办理状态"), ("handling_level", _LEVEL, "交办层级")):
         value = raw.get(key, "")
-        if value and not any(value in (k, v) for k, v in table.items()):
+        if value and value not in table:
             reasons.append(f"未知的{label}：{value}")
-        clean[key] = next((k for k, v in table.items() if value in (k, v)), None) if value else None
+        clean[key] = table.get(value) if value else None
     clean.update(code=raw.get("code") or None, department=raw.get("department") or None,
                  handler=raw.get("handler") or None, outcome=raw.get("outcome") or None, **when)
-    return clean, reasons, errors
+    return clean, reasons
 
 
 def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_codes: set[str], *,
@@ -148,7 +166,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
     dup = _duplicate_codes(ledger)
     pending: list[tuple[int, dict, list[str]]] = []
     for row in ledger.rows:
-        clean, reasons, errors = _row(row.values, today)
+        clean, reasons = _row(row.values, today)
         if row.number in ledger.merged_rows:
             reasons.insert(0, "含合并单元格")
         if row.number in ledger.formulas:
@@ -168,8 +186,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
     _locate(pending, locate_many, crs)
     shifted = 0
     for n, clean, reasons in pending:
-        if "lon" in clean and "lat" in clean and not any("经度" in r or "纬度" in r or "安康市范围" in r
-                                                        for r in reasons):
+        if "where" in clean and not any("经度" in r or "纬度" in r or "安康市范围" in r for r in reasons):
             where = clean.pop("where")
             if where is None:
                 reasons.append("地点不在安康市任何网格内")
@@ -182,6 +199,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
         else:
             clean.pop("gcj_inside", None)
             report.accepted.append(clean)
+            report.numbers.append(n)
     report.rejected.sort()
     if crs == CRS_WGS84 and shifted and report.crs_hint is None:
         report.crs_hint = f"{shifted}行按GCJ-02（高德坐标）换算后落入网格"
@@ -189,7 +207,8 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
 
 
 def _locate(pending, locate_many, crs: str) -> None:
-    todo = [c for _, c, r in pending if "lon" in c and "lat" in c]
+    todo = [c for _, c, _r in pending if isinstance(c.get("lon"), float) and isinstance(c.get("lat"), float)
+            and -180 <= c["lon"] <= 180 and -90 <= c["lat"] <= 90]  # NaN fails too
     if not todo:
         return
     lon = np.array([c["lon"] for c in todo], dtype=float)

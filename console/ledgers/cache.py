@@ -10,8 +10,8 @@ import threading
 import time
 from collections import OrderedDict
 
-MAX_ENTRIES = 4
-MAX_ROWS = 120_000  # about 250 MB of parsed cells at most
+MAX_ENTRIES = 2
+MAX_ROWS = 100_000  # one maximal file: ~170 MB parsed, ~300 MB checked (the dispute import keeps both)
 TTL_S = 30 * 60
 
 
@@ -45,6 +45,10 @@ class LedgerCache:
             self._items[key] = (time.monotonic(), rows, value)
             while len(self._items) > self.max_entries or sum(r for _, r, _ in self._items.values()) > self.max_rows:
                 self._items.popitem(last=False)
+
+    def discard(self, key: tuple) -> None:
+        with self._lock:
+            self._items.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

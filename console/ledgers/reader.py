@@ -12,10 +12,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+import operator
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import python_calamine
@@ -110,10 +112,11 @@ def normalize_header(value) -> str:
 @dataclass
 class _Sheet:
     name: str
-    rows: list  # calamine rows (lists), or CSV rows
+    rows: list  # the first HEADER_SCAN_ROWS rows (lists of cell values)
     first_row: int  # 0-based row number of rows[0]
     first_col: int  # 0-based column of rows[i][0]
     merged: list  # [((r0, c0), (r1, c1)), …] 0-based, inclusive
+    every_row: Callable[[], Iterator[list]]  # all rows again, streamed (not kept as Python lists)
 
 
 def _kind(data: bytes, filename: str) -> str:
@@ -135,9 +138,11 @@ def _workbook_sheets(data: bytes) -> Iterator[_Sheet]:
             if meta.visible != python_calamine.SheetVisibleEnum.Visible:
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
-            rows = list(sheet.iter_rows())  # rows from the sheet's first row; columns from `start`
-            first_row = sheet.end[0] + 1 - len(rows) if rows else 0
-            yield _Sheet(meta.name, rows, first_row, sheet.start[1] if rows else 0, sheet.merged_cell_ranges or [])
+            # rows from the sheet's first row (or row 1), columns from `start`
+            head = list(itertools.islice(sheet.iter_rows(), HEADER_SCAN_ROWS)) if sheet.height else []
+            first_row = sheet.end[0] + 1 - sheet.height if head else 0
+            yield _Sheet(meta.name, head, first_row, sheet.start[1] if head else 0, sheet.merged_cell_ranges or [],
+                         sheet.iter_rows)
     except python_calamine.PasswordError:
         raise LedgerError("文件有打开密码，请取消密码后再导入") from None
     except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError, ValueError,
@@ -163,7 +168,7 @@ def _csv_sheet(data: bytes) -> tuple[_Sheet, str]:
     head = text[:4096].split("\n", 1)[0]
     delimiter = max("\t,;", key=head.count) if any(d in head for d in "\t,;") else ","
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return _Sheet("CSV", rows, 0, 0, []), encoding
+    return _Sheet("CSV", rows[:HEADER_SCAN_ROWS], 0, 0, [], lambda: iter(rows)), encoding
 
 
 # -- header ---------------------------------------------------------------------------------------------------
@@ -182,9 +187,11 @@ def _header_cells(sheet: _Sheet, r: int) -> list[str]:
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 < absolute <= r1:
             top = r0 - sheet.first_row
+            if not (0 <= top < len(sheet.rows) and 0 <= c0 - sheet.first_col < len(sheet.rows[top])):
+                continue
             for c in range(c0, c1 + 1):
                 j = c - sheet.first_col
-                if 0 <= j < len(values) and not values[j] and 0 <= top < len(sheet.rows) and c0 - sheet.first_col < len(sheet.rows[top]):
+                if 0 <= j < len(values) and not values[j]:
                     values[j] = cell_text(sheet.rows[top][c0 - sheet.first_col])
     return values
 
@@ -322,19 +329,18 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
             data_start = max(data_start, r1 + 1)
     letters = {f: col_letter(chosen.first_col + j) for f, j in index.items()}
     ledger = Ledger(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind)
-    fields = list(index.items())
-    for i in range(data_start - chosen.first_row, len(chosen.rows)):
-        raw = chosen.rows[i]
-        values = {}
-        for f, j in fields:
-            v = raw[j] if j < len(raw) else None
-            if isinstance(v, str):
-                v = v.strip()
-                if not v:
-                    continue
-            elif v is None:
-                continue
-            values[f] = v
+    names, columns = list(index), list(index.values())
+    pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+    width = max(columns) + 1
+    skip = data_start - chosen.first_row
+    for i, raw in enumerate(itertools.islice(chosen.every_row(), skip, None), skip):
+        if len(raw) < width:  # CSV rows (and ragged sheets) may stop early
+            raw = [*raw, *([None] * (width - len(raw)))]
+        # one C-level pick of the template columns; empty cells ("" from calamine, None) dropped
+        values = {f: (v.strip() if type(v) is str else v)
+                  for f, v in zip(names, pick(raw)) if v != "" and v is not None}
+        if "" in values.values():  # cells holding only spaces
+            values = {f: v for f, v in values.items() if v != ""}
         if not values:
             continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
         ledger.rows.append(Row(chosen.first_row + i + 1, values))

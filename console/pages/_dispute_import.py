@@ -8,19 +8,34 @@ import base64
 import binascii
 from datetime import datetime
 
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+import flask
+from dash import Input, Output, State, callback, ctx, dcc, html
 
 from console.disputes import excel, ui
 from console.disputes.ledger_check import CRS_GCJ02, CRS_OPTIONS, CRS_WGS84, SPEC
 from console.ledgers.reader import FORMATS
+from console.security.config import Settings
 from console.security.guard import AccessDenied
 from console.services import viewer as viewers
 from console.services.context import current_context
 
-MAX_UPLOAD_MB = 30  # a 100,000-row 台账 is about 12 MB as .xlsx
 SHOWN_REFUSALS = 200
-LIMITS = (f"支持 {FORMATS}（CSV 为 UTF-8 或 GBK 编码）；文件不超过{MAX_UPLOAD_MB} MB，"
-          f"单次最多导入{SPEC.max_rows:,}行；公式不读取")
+
+
+def upload_limit() -> int:
+    """Bytes of the largest file: the upload travels base64-encoded (4/3) in one request, which the security gate
+    caps (`max_request_bytes`, 8 MB by default → files up to about 6 MB, some 75,000 台账 rows as .xlsx)."""
+    try:
+        cap = flask.current_app.config.get("MAX_CONTENT_LENGTH")
+    except RuntimeError:  # outside a request (tests, tools)
+        cap = None
+    cap = cap or Settings().max_request_bytes
+    return (cap - 64 * 1024) * 3 // 4
+
+
+def limits_text() -> str:
+    return (f"支持 {FORMATS}（CSV 为 UTF-8 或 GBK 编码）；文件不超过{upload_limit() / 1024 / 1024:.1f} MB，"
+            f"单次最多导入{SPEC.max_rows:,}行；公式不读取")
 
 
 class ID:
@@ -29,8 +44,8 @@ class ID:
 
 
 def upload_button():
-    return dcc.Upload(id=ID.UPLOAD, children=html.Button("导入台账", style=ui.BUTTON_LIGHT, title=LIMITS),
-                      accept=".xlsx,.xlsm,.xls,.ods,.csv", max_size=MAX_UPLOAD_MB * 1024 * 1024)
+    return dcc.Upload(id=ID.UPLOAD, children=html.Button("导入台账", style=ui.BUTTON_LIGHT, title=limits_text()),
+                      accept=".xlsx,.xlsm,.xls,.ods,.csv", max_size=upload_limit())
 
 
 def panel():
@@ -54,7 +69,7 @@ def render(report, *, committed: bool) -> html.Div:
     head = "导入结果：" if committed else "导入检查："
     parts = [html.B(head + report.summary, style=ui.ERROR if report.file_error else None)]
     if not report.file_error:
-        parts.append(html.Div(LIMITS, style=ui.LABEL))
+        parts.append(html.Div(limits_text(), style=ui.LABEL))
     if report.notices:
         parts.append(html.Ul([html.Li(n) for n in report.notices]))
     if report.crs_hint and report.crs == CRS_WGS84:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import date
 
@@ -19,8 +20,11 @@ CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
+_ID_WEIGHTS_INT = tuple(int(w) for w in ID_WEIGHTS)  # plain ints: numpy scalars made this 10x slower per id
+
+
 def id_check_char(first17: str) -> str:
-    total = sum(int(c) * int(w) for c, w in zip(first17, ID_WEIGHTS))
+    total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS_INT))
     return ID_CHECK[total % 11]
 
 

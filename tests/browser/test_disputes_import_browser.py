@@ -10,7 +10,7 @@ from console.store import Dispute, Grid
 from geodata.planner.gcj02 import wgs84_to_gcj02
 from tests import ledger_files as lf
 from tests.security_login import login_page
-from tests.test_disputes_browser import ARGS, CHROMIUM, console  # noqa: F401
+from tests.browser.test_disputes_browser import ARGS, CHROMIUM, console  # noqa: F401
 from tests.test_disputes_fixtures import tiny_template  # noqa: F401
 
 
@@ -39,7 +39,7 @@ def test_upload_preview_choose_gcj02_save(console, tmp_path):
         page.wait_for_selector("text=导入检查：", timeout=60000)
         text = page.inner_text("#dl-import-report")
         assert "工作表“台账”第4行为表头" in text and "已忽略：序号、备注、登记人" in text
-        assert "高德" in text and "单次最多导入100,000行" in text
+        assert "高德" in text and "单次最多导入100,000行" in text and "文件不超过6.0 MB" in text
         page.get_by_label("GCJ-02（高德、腾讯地图导出）", exact=False).check()
         page.wait_for_function("document.getElementById('dl-import-report').innerText.includes('可导入1行')",
                                timeout=60000)

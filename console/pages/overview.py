@@ -50,12 +50,19 @@ def _overlay(key: str, dark: bool) -> dl.GeoJSON:
         dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])
 
 
+def initial_view(viewport: dict | None) -> dict:
+    """dl.Map's own extent at creation: the area's bounds (fitted as the map is made, so the first frame shows
+    the area; assets/pingan_fit.js keeps it fitted while the page around it settles), else the city."""
+    if not viewport:
+        return {"bounds": DEFAULT_BOUNDS, "boundsOptions": {"padding": [20, 20]}}
+    return {"bounds": viewport["bounds"], "boundsOptions": viewport.get("options", {"padding": [20, 20]})}
+
+
 def _map(dark: bool, first: AreaView | None) -> html.Div:
     viewer = current_viewer()
     allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
-    initial = {"viewport": first.viewport} if first else {}
-    leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, center=[32.75, 109.1], zoom=8,
-                     trackViewport=False, **initial,
+    leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, trackViewport=False,
+                     **initial_view(first.viewport if first else None),
                      minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False),

@@ -24,6 +24,7 @@ from layers import LAYERS, OVERLAY_KEYS
 
 from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w
+from console.pages._grid_locale import GRID_LOCALE
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._overview_ids import ID
 from console.pages._overview_view import AreaView, area_view, default_layers, overlay_hideout
@@ -33,10 +34,6 @@ dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="
 NS = Namespace("pingan", "map")
 DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
 TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
-GRID_LOCALE = {"page": "第", "to": "至", "of": "共", "more": "更多", "next": "下一页", "previous": "上一页",
-               "first": "首页", "last": "末页", "pageSizeSelectorLabel": "每页条数：", "noRowsToShow": "无记录",
-               "loadingOoo": "加载中……", "filterOoo": "筛选……", "contains": "包含", "equals": "等于"}
-
 
 def _overlay(key: str, dark: bool) -> dl.GeoJSON:
     layer = LAYERS[key]

@@ -1,0 +1,54 @@
+"""Area codes as people read them: 县/镇/村/网格 names (the code stays available, e.g. as a hover title).
+
+One lookup for every page: `names(s, codes)` → {code: name} in one query per table; `display(s, code)` → the
+name with its parents where a name alone is ambiguous (three villages are called 西关社区)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.store import Area, Grid
+from console.store.codes import CITY_CODE, CITY_NAME
+
+
+def names(s: Session, codes: Iterable[str | None]) -> dict[str, str]:
+    """{code: name} for area codes (6/9/12 digits, the city) and grid codes (15 digits, current generation;
+    a grid no longer current keeps its last name). Unknown codes are left out."""
+    wanted = {c for c in codes if c}
+    out: dict[str, str] = {CITY_CODE: CITY_NAME} if CITY_CODE in wanted else {}
+    areas = [c for c in wanted if len(c) < 15 and c != CITY_CODE]
+    grids = [c for c in wanted if len(c) == 15]
+    for chunk in _chunks(areas):
+        out.update(s.execute(select(Area.code, Area.name).where(Area.code.in_(chunk))).tuples().all())
+    for chunk in _chunks(grids):
+        # oldest generation first, so the current (or latest) name wins
+        rows = s.execute(select(Grid.code, Grid.name).where(Grid.code.in_(chunk))
+                         .order_by(Grid.generation_low)).tuples().all()
+        out.update(rows)
+    return out
+
+
+def path_names(s: Session, codes: Iterable[str | None]) -> dict[str, str]:
+    """{code: "县 镇 村" style full name} — every level from the county down, for lists where names repeat."""
+    wanted = [c for c in codes if c]
+    parts = {c: _ancestry(c) for c in wanted}
+    known = names(s, {p for chain in parts.values() for p in chain})
+    return {c: " ".join(known[p] for p in chain if p in known) for c, chain in parts.items() if c in known}
+
+
+def label(known: dict[str, str], code: str | None) -> str:
+    """The name for `code` from a `names()` result, or the code itself when it is unknown; "" for none."""
+    return known.get(code, code) if code else ""
+
+
+def _ancestry(code: str) -> list[str]:
+    """A code and its parents from the county down: 610902001003005 → 610902, 610902001, …003, …003005."""
+    return [code[:n] for n in (6, 9, 12, 15) if n <= len(code)]
+
+
+def _chunks(items: list[str], size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

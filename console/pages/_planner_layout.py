@@ -7,6 +7,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 from dash_extensions.javascript import Namespace
 
+from console.pages._grid_locale import GRID_LOCALE
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._planner_ids import ID
 
@@ -38,7 +39,7 @@ WORKER_COLUMNS = [{"field": "grid", "headerName": "网格", "minWidth": 140}, {"
                   {"field": "gain", "headerName": "增加户数"}, {"field": "loss", "headerName": "减少户数"},
                   {"field": "net", "headerName": "净变化"}]
 HISTORY_COLUMNS = [{"field": "id", "headerName": "版本", "width": 70},
-                   {"field": "when", "headerName": "时间", "width": 150}, {"field": "created_by", "headerName": "提交人", "width": 100},
+                   {"field": "when", "headerName": "时间（北京）", "width": 150}, {"field": "created_by", "headerName": "提交人", "width": 100},
                    {"field": "reason", "headerName": "原因", "flex": 1}, {"field": "note", "headerName": "", "width": 90}]
 
 
@@ -52,7 +53,7 @@ def _grid(id_: str, columns: list, height: str, row_id: str, multi: bool = False
     return dag.AgGrid(id=id_, rowData=[], columnDefs=columns, className="ag-theme-alpine pa-grid",
                       style={"height": height}, getRowId=row_id,
                       defaultColDef={"resizable": True, "sortable": True, **fitting},
-                      dashGridOptions={"rowSelection": {"mode": mode, "checkboxes": True, "headerCheckbox": False,
+                      dashGridOptions={"localeText": GRID_LOCALE, "rowSelection": {"mode": mode, "checkboxes": True, "headerCheckbox": False,
                                                        "enableClickSelection": False}, "animateRows": False})
 
 

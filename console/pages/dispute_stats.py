@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
+from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import report, service, stats
 from console.disputes import ui
 from console.security.masking import watermark_text
@@ -52,7 +53,7 @@ def layout(**_query):
         html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
             html.Div(style={"flex": "2 1 40rem"}, children=[html.H4("类别 × 地区"), dag.AgGrid(
                 id=ID.CROSS, rowData=[], columnDefs=[], style={"height": "18rem"},
-                defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
+                dashGridOptions={"localeText": GRID_LOCALE}, defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
             dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
         ]),
         html.Div(id=ID.ZERO, style=ui.PANEL),

@@ -12,6 +12,7 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
+from console.services.clock import beijing
 from console.pages._planner_ids import ID
 from console.pages._planner_layout import map_panel, tools_panel
 from console.planner import actions, commit as committing, drafts, editcontrol, importing, render
@@ -319,7 +320,7 @@ def show_history(draft):
     code = _draft_state(draft).village
     with current_context().session() as s:
         rows = history(s, code)
-    return [{"id": r["id"], "rid": str(r["id"]), "when": r["created_at"].strftime("%Y-%m-%d %H:%M") if r["created_at"] else "",
+    return [{"id": r["id"], "rid": str(r["id"]), "when": beijing(r["created_at"]),
              "created_by": r["created_by"], "reason": r["reason"],
              "note": "现行" if r["current"] else (f"回退自第{r['rollback_of']}版" if r["rollback_of"] else "")}
             for r in rows]

@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
+from console.services import names as area_names
 from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import report, service, stats
 from console.disputes import ui
@@ -37,7 +38,7 @@ def layout(**_query):
         dcc.Download(id=ID.DOWNLOAD),
         html.H2("矛盾纠纷统计研判", style={"margin": ".2rem 0"}),
         html.Div(style=ui.ROW, children=[
-            dcc.Input(id=ID.AREA, placeholder="区划代码（空=全部）", style={**ui.INPUT, "width": "11rem"}),
+            dcc.Input(id=ID.AREA, placeholder="区划（如 紫阳县；空=全部）", style={**ui.INPUT, "width": "11rem"}),
             dcc.DatePickerRange(id=ID.DATES, display_format="YYYY-MM-DD", start_date=since.isoformat(),
                                 end_date=until.isoformat()),
             html.Button("统计", id=ID.RUN, n_clicks=0, style=ui.BUTTON),
@@ -69,12 +70,15 @@ def _period(since, until) -> stats.Period:
 def _compute(area, since, until):
     viewer = viewers.current_viewer()
     period = _period(since, until)
-    area = (area or "").strip() or None
     with current_context().session() as s:
+        area = area_names.area_code(s, area)  # a name ("紫阳县") or a code
         summary = stats.statistics(s, viewer.scope, period, datetime.now(), area)
         names = stats.area_names(s, summary["by_area"])
         spots = stats.hot_spots(s, viewer.scope, period)
         zero = stats.zero_report(s, viewer.scope, period, area)
+        full = area_names.path_names(s, [z["code"] for z in zero])
+        for z in zero:  # three villages are called 西关社区: name them with their county and town
+            z["full_name"] = full.get(z["code"], z["name"])
     return viewer, period, summary, names, spots, zero
 
 
@@ -134,8 +138,11 @@ def run(_n, area, since, until):
         return [msg], go.Figure(), go.Figure(), [], [], go.Figure(), ""
     kpis = [_kpi(k, v) for k, v in report.headline(summary)]
     cols, rows = _cross(summary, names)
-    shown = "、".join(z["name"] for z in zero[:60]) + ("……" if len(zero) > 60 else "")
-    zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"), html.P(shown or "无")]
+    items = [html.Li(z["full_name"], title=z["code"]) for z in zero[:60]]
+    if len(zero) > 60:
+        items.append(html.Li(f"……另有 {len(zero) - 60} 个（见导出的月报）"))
+    zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"),
+                html.Ul(items, className="pa-zero-list") if items else html.P("暂无数据")]
     return kpis, _trend(summary), _cats(summary), cols, rows, _hot(spots), zero_box
 
 

@@ -11,6 +11,7 @@ import dash_ag_grid as dag
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from console.services import names as area_names
 from console.disputes import deadlines, excel, ledger, routing, service, workflow
 from console.disputes import ui
 from console.pages._basemap import attribution
@@ -102,7 +103,7 @@ def layout(**_query):
         html.Div(style=ui.ROW, children=[html.H2("矛盾纠纷台账", style={"margin": ".2rem 0"}),
                                          dcc.Link("统计研判 →", href="/disputes/stats")]),
         html.Div(style=ui.ROW, children=[
-            dcc.Input(id=ID.F_AREA, placeholder="区划代码（县/镇/村）", style={**ui.INPUT, "width": "11rem"}),
+            dcc.Input(id=ID.F_AREA, placeholder="区划（如 紫阳县，或代码）", style={**ui.INPUT, "width": "11rem"}),
             dcc.Dropdown(id=ID.F_CAT, options=ui.CATEGORY_OPTIONS, placeholder="纠纷类别", style={"width": "9rem"}),
             dcc.Dropdown(id=ID.F_STATE, options=ui.STATE_OPTIONS, placeholder="办理状态", style={"width": "9rem"}),
             dcc.DatePickerRange(id=ID.F_DATES, display_format="YYYY-MM-DD", start_date_placeholder_text="登记起",
@@ -127,8 +128,9 @@ def layout(**_query):
     ])
 
 
-def _filters(area, cat, state, since, until, overdue, text) -> ledger.Filters:
-    return ledger.Filters(area=(area or "").strip() or None, category=cat or None, state=state or None,
+def _filters(s, area, cat, state, since, until, overdue, text) -> ledger.Filters:
+    """The ledger's filters; the area is typed as a name ("紫阳县", "城关镇 西关社区") or a code."""
+    return ledger.Filters(area=area_names.area_code(s, area), category=cat or None, state=state or None,
                           since=date.fromisoformat(since) if since else None,
                           until=date.fromisoformat(until) if until else None, overdue=bool(overdue), text=text or None)
 
@@ -143,8 +145,8 @@ FILTER_STATES = [State(i, p) for i, p in ((ID.F_AREA, "value"), (ID.F_CAT, "valu
 def search(_n, _refresh, *filters):
     viewer = viewers.current_viewer()
     try:
-        f = _filters(*filters)
         with current_context().session() as s:
+            f = _filters(s, *filters)
             rows, total = ledger.query(s, viewer.scope, f, datetime.now(), limit=PAGE_ROWS)
     except ValueError as exc:
         return [], f"查询条件有误：{exc}"
@@ -158,7 +160,7 @@ def export(_n, *filters):
     viewer = service.as_guard_viewer(viewers.current_viewer(), current_context().sessions)
     try:
         with current_context().session() as s:
-            name, data = excel.export(s, viewer, ledger.where(viewer.scope, _filters(*filters), datetime.now()))
+            name, data = excel.export(s, viewer, ledger.where(viewer.scope, _filters(s, *filters), datetime.now()))
     except (AccessDenied, ValueError) as exc:
         return no_update, f"无法导出：{exc}"
     return dcc.send_bytes(data, name), no_update
@@ -193,10 +195,12 @@ def _detail(case: dict, permissions) -> html.Div:
     needs = {f for t in acts for f in t.requires}
     info = [("编号", case["code"]), ("类别", case["category"]), ("状态", case["state"]), ("时限", case["status"]),
             ("办理时限", case["deadline"]), ("交办", f"{case['handling_level']} {case['department']}"),
-            ("网格", case["grid_code"]), ("地点", case["place"]), ("发生日期", case["occurred_on"])]
+            ("网格", case.get("grid_name") or case["grid_code"]), ("地点", case["place"]),
+            ("发生日期", case["occurred_on"])]
+    hover = {"网格": case["grid_code"] or ""}  # the code stays one hover away
     return html.Div(style=ui.PANEL, children=[
         html.H3(f"{case['title']}", style={"margin": ".2rem 0"}),
-        html.Div([html.Span(f"{k}：{v}　") for k, v in info]),
+        html.Div([html.Span(f"{k}：{v}　", title=hover.get(k)) for k, v in info]),
         html.P(case["description"]),
         html.Div(["当事人："] + [html.Span([f"{p['role']} {p['name']}（", reveal_control("party", p["id"], p["id_number"])]
                                           + ([" 电话 ", reveal_control("party", p["id"], p["phone"], field="phone")]
@@ -237,6 +241,8 @@ def show_case(selected, _refresh, current):
     viewer = viewers.current_viewer()
     with current_context().session() as s:
         case = ledger.case_detail(s, viewer.scope, case_id, datetime.now())
+        if case:
+            case["grid_name"] = area_names.label(area_names.names(s, [case["grid_code"]]), case["grid_code"])
     if case is None:
         return html.P("案件不存在或不在您的范围内。", style=ui.ERROR), None
     return _detail(case, viewer.permissions), case_id

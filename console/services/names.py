@@ -39,6 +39,42 @@ def path_names(s: Session, codes: Iterable[str | None]) -> dict[str, str]:
     return {c: " ".join(known[p] for p in chain if p in known) for c, chain in parts.items() if c in known}
 
 
+class AreaNotFound(ValueError):
+    """The text names no area, or several: the message (Chinese) says which and how to be precise."""
+
+
+def area_code(s: Session, text: str | None) -> str | None:
+    """What a person typed into an area filter → an area code: a code as it is; a name ("紫阳县", "紫阳",
+    "紫阳县 城关镇 西关社区") → its code. Several areas of that name → AreaNotFound listing them by full name."""
+    text = " ".join((text or "").split())
+    if not text:
+        return None
+    if text.isdigit():
+        return text
+    if text == CITY_NAME:
+        return CITY_CODE
+    *parents, last = text.split(" ")
+    found = _by_name(s, last)
+    for parent in parents:  # "县 镇 村": each part narrows the candidates to those under it
+        under = {c for p in _by_name(s, parent) for c in found if c.startswith(p) and c != p}
+        found = under
+    if len(found) == 1:
+        return next(iter(found))
+    if not found:
+        raise AreaNotFound(f"没有名为“{text}”的区划，请输入县/镇/村名称或区划代码")
+    full = path_names(s, sorted(found))
+    shown = "；".join(full[c] for c in sorted(found)[:5]) + ("……" if len(found) > 5 else "")
+    raise AreaNotFound(f"“{text}”有 {len(found)} 处：{shown}。请加上县、镇名（如“{full[min(found)]}”）或输入代码")
+
+
+def _by_name(s: Session, name: str) -> set[str]:
+    """Codes of areas named `name` exactly, else of those whose name starts with it (紫阳 → 紫阳县)."""
+    exact = set(s.scalars(select(Area.code).where(Area.name == name, Area.code != CITY_CODE)))
+    if exact:
+        return exact
+    return set(s.scalars(select(Area.code).where(Area.name.startswith(name, autoescape=True), Area.code != CITY_CODE)))
+
+
 def label(known: dict[str, str], code: str | None) -> str:
     """The name for `code` from a `names()` result, or the code itself when it is unknown; "" for none."""
     return known.get(code, code) if code else ""

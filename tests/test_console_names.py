@@ -52,3 +52,22 @@ def test_names_for_every_level_and_path_names(small_world_db):
         assert names.label(known, "999999") == "999999" and names.label(known, None) == ""
         full = names.path_names(s, [village])[village]
         assert full.startswith(county) and full.endswith(vname)
+
+
+def test_popups_say_where_by_name_not_code(small_world_db):
+    """Every point layer's popup: 所在 (county town village) and 网格 as names; no area code anywhere."""
+    import re
+
+    from console.store import AreaScope
+    from layers import LAYERS
+
+    con = sqlite3.connect(small_world_db)
+    pid, grid, village = con.execute("select id, grid_code, village_code from special_person"
+                                     " where grid_code is not null limit 1").fetchone()
+    gname = con.execute("select name from grid where code=? and generation_high is null", (grid,)).fetchone()[0]
+    vname = con.execute("select name from area where code=?", (village,)).fetchone()[0]
+    con.close()
+    with make_session_factory(make_engine(small_world_db))() as s:
+        rows = dict(r[:2] for r in LAYERS["special"].detail(s, AreaScope.city(), pid))
+    assert rows["网格"] == gname and rows["所在"].endswith(vname)
+    assert not any(re.search(r"\d{6,}", str(v)) for v in rows.values())

@@ -75,6 +75,17 @@ def _by_name(s: Session, name: str) -> set[str]:
     return set(s.scalars(select(Area.code).where(Area.name.startswith(name, autoescape=True), Area.code != CITY_CODE)))
 
 
+def location_rows(s: Session, located) -> list[tuple[str, str]]:
+    """Popup rows saying where a located record is, by name: 所在 (county town village) and 网格."""
+    codes = [getattr(located, f, None) for f in ("county_code", "town_code", "village_code", "grid_code")]
+    known = names(s, codes)
+    place = " ".join(known[c] for c in codes[:3] if c in known)
+    rows = [("所在", place)] if place else []
+    if codes[3]:
+        rows.append(("网格", label(known, codes[3])))
+    return rows
+
+
 def label(known: dict[str, str], code: str | None) -> str:
     """The name for `code` from a `names()` result, or the code itself when it is unknown; "" for none."""
     return known.get(code, code) if code else ""

@@ -58,7 +58,7 @@
         return loadScript(PLOTLY).then(function () { return window.Plotly; });
     }
 
-    const CHART_CONFIG = {displayModeBar: false, displaylogo: false, responsive: true};
+    const CHART_CONFIG = {displayModeBar: false, displaylogo: false, responsive: true, locale: "zh-CN"};
 
     /* figures: {element id: {data, layout}} (an empty figure clears its chart). Resolves when drawn. */
     function drawCharts(figures) {

@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
+from console.pages import _widgets as w
 from console.services import names as area_names
 from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import report, service, stats
@@ -19,6 +20,9 @@ from console.services.context import current_context
 from console.services import viewer as viewers
 
 dash.register_page(__name__, path="/disputes/stats", title="平安一张图 · 纠纷研判", name="纠纷研判")
+
+
+GRAPH_CONFIG = {"displaylogo": False, "locale": "zh-CN"}  # assets/vendor/plotly-locale-zh-cn.js
 
 
 class ID:
@@ -48,14 +52,14 @@ def layout(**_query):
         ]),
         html.Div(id=ID.KPIS, style={**ui.ROW, "gap": "1rem"}),
         html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
-            dcc.Graph(id=ID.TREND, style={"flex": "1 1 40rem", "height": "20rem"}, config={"displaylogo": False}),
-            dcc.Graph(id=ID.CATS, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
+            dcc.Graph(id=ID.TREND, style={"flex": "1 1 40rem", "height": "20rem"}, config=GRAPH_CONFIG),
+            dcc.Graph(id=ID.CATS, style={"flex": "1 1 26rem", "height": "20rem"}, config=GRAPH_CONFIG),
         ]),
         html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
             html.Div(style={"flex": "2 1 40rem"}, children=[html.H4("类别 × 地区"), dag.AgGrid(
                 id=ID.CROSS, rowData=[], columnDefs=[], style={"height": "18rem"},
                 dashGridOptions={"localeText": GRID_LOCALE}, defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
-            dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
+            dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config=GRAPH_CONFIG),
         ]),
         html.Div(id=ID.ZERO, style=ui.PANEL),
         html.Iframe(id=ID.PRINT_BOX, style={"display": "none", "width": "100%", "height": "40rem",
@@ -94,6 +98,13 @@ def _trend(summary):
                      go.Scatter(x=months, y=[summary["closed_by_month"].get(m, 0) for m in months], name="办结",
                                 mode="lines+markers")])
     fig.update_layout(title="月度趋势", margin=dict(l=40, r=10, t=40, b=30), legend=dict(orientation="h"))
+    fig.update_xaxes(type="category")  # "2026-01" is a month label, not a date ("Jan 2026")
+    return fig if months else _empty(fig)
+
+
+def _empty(fig):
+    """No data: say so instead of drawing axes around nothing."""
+    fig.update_layout(w.no_data(fig.layout.to_plotly_json()))
     return fig
 
 
@@ -102,7 +113,7 @@ def _cats(summary):
     fig = go.Figure(go.Bar(y=[stats.category_label(c) for c in cats], x=[summary["by_category"][c] for c in cats],
                            orientation="h"))
     fig.update_layout(title="分类别", margin=dict(l=90, r=10, t=40, b=30))
-    return fig
+    return fig if cats else _empty(fig)
 
 
 def _hot(spots):

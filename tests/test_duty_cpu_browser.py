@@ -1,5 +1,5 @@
 """The 值班 page runs all day: headless Chromium's CPU (its whole process tree, psutil) while alerts stream in
-and at rest stays small — nothing on the page redraws continuously (docs/duty.md, "The page's cost")."""
+and at rest stays small — nothing on the page redraws continuously (docs/duty.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The duty desk around one alert (docs/duty.md, "The duty desk"): the reporter's text and names (not codes) in
+"""The duty desk around one alert (docs/duty.md §5): the reporter's text and names (not codes) in
 the details and the list, the alert's grid and the cameras near it on the map, action buttons enabled only for
 the transitions the alert's state allows, and a resolved alert leaving the 未办结 list."""
 

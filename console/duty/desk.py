@@ -1,4 +1,4 @@
-"""What the duty desk shows around one alert (docs/duty.md, "The duty desk"): which actions its state allows,
+"""What the duty desk shows around one alert (docs/duty.md §5): which actions its state allows,
 what the reporter wrote, where it came from, and the map around it — the grids of its village with its own
 grid marked, and the cameras within 5 km."""
 

@@ -89,7 +89,7 @@ def test_edit_draw_preview_commit(console):
         page.mouse.down()
         page.mouse.move(ix + 25, iy + 15, steps=5)
         page.mouse.up()
-        page.click("a[title='Save changes']")
+        page.click("a[title='保存修改']")  # the drawing tool speaks Chinese (assets/pingan_draw_zh.js)
         _wait_message(page, "调整边界")
         page.wait_for_function("(document.querySelector('#pl-summary') || {}).innerText?.includes('调整边界')",
                                timeout=60_000)

@@ -21,21 +21,23 @@ EXPORT_FORMATS = [{"label": "GeoJSON", "value": "geojson"}, {"label": "Shapefile
                   {"label": "GeoPackage", "value": "gpkg"}]
 
 TABLE_COLUMNS = [
-    {"field": "code", "headerName": "网格编码", "width": 145, "pinned": "left"},
-    {"field": "name", "headerName": "名称", "width": 110},
-    {"field": "households", "headerName": "户数", "width": 80, "type": "numericColumn"},
-    {"field": "residents", "headerName": "人口", "width": 80, "type": "numericColumn"},
-    {"field": "deviation", "headerName": "偏差%", "width": 80, "type": "numericColumn"},
-    {"field": "status", "headerName": "状态", "width": 80,
+    # the name first and whole (the code on hover, and last); numbers narrow: nothing cut off at 1920 px
+    {"field": "name", "headerName": "网格", "width": 190, "pinned": "left", "tooltipField": "code"},
+    {"field": "households", "headerName": "户数", "width": 72, "type": "numericColumn"},
+    {"field": "residents", "headerName": "人口", "width": 72, "type": "numericColumn"},
+    {"field": "deviation", "headerName": "偏差%", "width": 78, "type": "numericColumn"},
+    {"field": "status", "headerName": "状态", "width": 78,
      "cellClassRules": {"pa-pl-bad": "params.data.status_key !== 'ok' && params.data.status_key !== 'special'"}},
-    {"field": "area_km2", "headerName": "面积km²", "width": 90, "type": "numericColumn"},
-    {"field": "problems", "headerName": "问题", "width": 120, "cellClassRules": {"pa-pl-error": "!!params.value"}},
+    {"field": "area_km2", "headerName": "面积km²", "width": 88, "type": "numericColumn"},
+    {"field": "problems", "headerName": "问题", "flex": 1, "minWidth": 110, "cellClassRules": {"pa-pl-error": "!!params.value"}},
+    {"field": "code", "headerName": "网格编码", "width": 150},
 ]
-PAIR_COLUMNS = [{"field": "from", "headerName": "原网格", "minWidth": 140}, {"field": "to", "headerName": "新网格", "minWidth": 140},
+PAIR_COLUMNS = [{"field": "from_name", "headerName": "原网格", "minWidth": 160, "tooltipField": "from"},
+                {"field": "to_name", "headerName": "新网格", "minWidth": 160, "tooltipField": "to"},
                 {"field": "household", "headerName": "户"}, {"field": "person", "headerName": "人"},
                 {"field": "special", "headerName": "特殊人群"}, {"field": "dispute", "headerName": "在办纠纷"},
                 {"field": "camera", "headerName": "摄像头"}]
-WORKER_COLUMNS = [{"field": "grid", "headerName": "网格", "minWidth": 140}, {"field": "workers", "headerName": "网格员", "minWidth": 120},
+WORKER_COLUMNS = [{"field": "grid_name", "headerName": "网格", "minWidth": 160, "tooltipField": "grid"}, {"field": "workers", "headerName": "网格员", "minWidth": 120},
                   {"field": "gain", "headerName": "增加户数"}, {"field": "loss", "headerName": "减少户数"},
                   {"field": "net", "headerName": "净变化"}]
 HISTORY_COLUMNS = [{"field": "id", "headerName": "版本", "width": 70},

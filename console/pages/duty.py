@@ -56,7 +56,7 @@ class ID:
 
 
 COLUMNS = [
-    {"field": "raised_at", "headerName": "时间（北京）", "width": 150, "sort": "desc"},
+    {"field": "raised_at", "headerName": "时间（北京）", "width": 170, "sort": "desc"},
     {"field": "severity_label", "headerName": "级别", "width": 90},
     {"field": "rule_label", "headerName": "类型", "width": 130},
     {"field": "title", "headerName": "内容", "flex": 1, "minWidth": 220},

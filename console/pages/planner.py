@@ -12,6 +12,7 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
+from console.services import names as area_names
 from console.services.clock import beijing
 from console.pages._planner_ids import ID
 from console.pages._planner_layout import map_panel, tools_panel
@@ -278,10 +279,17 @@ def show_preview(_n, draft):
     summary = [html.Span(["新增/重划 ", html.B(len(pv.added))]), html.Span(["撤销 ", html.B(len(pv.retired))]),
                html.Span(["保持不变 ", html.B(len(pv.unchanged))]), html.Span(["变更户 ", html.B(moved["household"])]),
                html.Span(["变更人 ", html.B(moved["person"])]), html.Span(["特殊人群 ", html.B(moved["special"])])]
+    # names: the draft's own for its grids (new ones have no stored name yet), else the stored ones
+    with current_context().session() as s:
+        known = area_names.names(s, {c for r in pv.pairs for c in (r["from"], r["to"])}
+                                 | {r["grid"] for r in pv.workers} | set(pv.successors))
+    known.update({g.code: g.name for g in state if g.code and g.name})
     for old, new in pv.successors.items():
-        summary.append(html.Span(f"网格 {old} 撤销，其网格员转入 {new or '（无承接网格）'}"))
-    pairs = [{**r, "rid": f"{r['from']}>{r['to']}"} for r in pv.pairs]
-    workers = [{**r, "rid": str(r["grid"])} for r in pv.workers]
+        summary.append(html.Span(f"网格 {area_names.label(known, old)} 撤销，其网格员转入 "
+                                 f"{area_names.label(known, new) if new else '（无承接网格）'}", title=old))
+    pairs = [{**r, "rid": f"{r['from']}>{r['to']}", "from_name": area_names.label(known, r["from"]),
+              "to_name": area_names.label(known, r["to"])} for r in pv.pairs]
+    workers = [{**r, "rid": str(r["grid"]), "grid_name": area_names.label(known, r["grid"])} for r in pv.workers]
     return summary, pairs, workers
 
 

@@ -7,6 +7,8 @@ DATA_DIR  ?= data
 DB        ?= $(DATA_DIR)/ankang.sqlite
 SCALE     ?= 1.0
 SEED      ?= 20201101
+HOST      ?= 127.0.0.1
+PORT      ?= 8050
 ACCOUNTS  := $(DATA_DIR)/.accounts-created
 # DB may also be a SQLAlchemy URL, e.g. DB=postgresql+psycopg://pingan@localhost/pingan (docs/postgresql.md).
 # Make cannot name a target after a URL, so that database's world and accounts are tracked by stamp files.
@@ -22,9 +24,16 @@ endif
 PINGAN_DATA_KEY_FILE ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/pingan/data.key
 export PINGAN_DATA_KEY_FILE
 
-.PHONY: setup key run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz bench-planner clean
+SYSDEPS   := scripts/system-deps.sh
 
-setup: $(STAMP)
+.PHONY: system-deps lint-imports setup key run serve world upgrade demo test test-fast bench bench-console bench-disputes bench-alerts bench-authz bench-planner clean
+
+# Debian packages (browser, Xvfb, Qt's X libraries, CJK fonts, PostgreSQL): installed only when missing, so a
+# second run costs a few dpkg look-ups (scripts/system-deps.sh; docs/setup.md).
+system-deps:
+	@$(SYSDEPS)
+
+setup: system-deps $(STAMP)
 
 # Re-install only when the dependency list changes.
 $(STAMP): pyproject.toml
@@ -34,13 +43,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(PINGAN_DATA_KEY_FILE): | setup
-	$(VPY) -m console.security.crypto keygen --out $@ --data-dir $(DATA_DIR)
+	$(VPY) -m console.store.keys keygen --out $@ --data-dir $(DATA_DIR)
 
 key: $(PINGAN_DATA_KEY_FILE)
 
 $(WORLD): | setup $(PINGAN_DATA_KEY_FILE)
 	mkdir -p $(DATA_DIR)
-	$(VPY) -m geodata.demo --db '$(DB)' --scale $(SCALE) --seed $(SEED) --if-missing
+	$(VPY) -m world --db '$(DB)' --scale $(SCALE) --seed $(SEED) --if-missing
 	$(if $(DB_ID),touch $@)
 
 world: setup $(WORLD)
@@ -51,8 +60,7 @@ upgrade: setup $(WORLD) | $(PINGAN_DATA_KEY_FILE)
 
 # First run on a new world: the system administrator and the demo business accounts, each with a
 # one-time password printed once (no account with a known password exists). Later runs skip this.
-$(ACCOUNTS): $(WORLD)
-	$(VPY) -m console.store.upgrade --db '$(DB)'
+$(ACCOUNTS): $(WORLD) | upgrade
 	$(VPY) -m console.security.bootstrap --db '$(DB)' || true
 	$(VPY) -m console.security.demo_accounts --db '$(DB)'
 	touch $@
@@ -60,13 +68,17 @@ $(ACCOUNTS): $(WORLD)
 run: upgrade $(ACCOUNTS)
 	$(VPY) launcher.py --db '$(DB)'
 
+# Loopback unless HOST is given (HOST=0.0.0.0 for the intranet: docs/console.md, "Serving").
 serve: upgrade $(ACCOUNTS)
-	$(VPY) launcher.py --db '$(DB)' --serve
+	$(VPY) launcher.py --db '$(DB)' --serve --host $(HOST) --port $(PORT)
 
+# The import layering (pyproject.toml [tool.importlinter]) first: a new back-arrow fails the build in seconds.
 test: setup
+	$(VENV)/bin/lint-imports
 	$(VPY) -m pytest -q -n 2 --dist loadgroup
 
 test-fast: setup
+	$(VENV)/bin/lint-imports
 	$(VPY) -m pytest -q -m "not browser and not slow"
 
 bench: setup
@@ -81,7 +93,7 @@ bench-disputes: upgrade
 # A living map for newcomers: the console with the duty routes plus the event simulator.
 demo: upgrade
 	KEY=$$($(VPY) -m console.duty.sources --db '$(DB)' rotate demo-sim "演示模拟器"); \
-	$(VPY) -m console.duty.serve --db '$(DB)' --port 8050 & SRV=$$!; sleep 8; \
+	$(VPY) -m console.server --db '$(DB)' --port 8050 & SRV=$$!; sleep 8; \
 	$(VPY) -m console.simulate --url http://127.0.0.1:8050 --key $$KEY --db '$(DB)' --rate 3 --seconds 3600; kill $$SRV
 
 bench-alerts: upgrade
@@ -92,6 +104,9 @@ bench-planner: upgrade
 
 bench-authz: setup
 	$(VPY) benchmarks/authz_matrix.py
+
+lint-imports: setup
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache

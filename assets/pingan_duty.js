@@ -4,7 +4,7 @@
 (function () {
     "use strict";
     const SEV = {info: "#718096", low: "#3182ce", medium: "#d69e2e", high: "#dd6b20", critical: "#e53e3e"};
-    const OPEN = {new: 1, acknowledged: 1, dispatched: 1, escalated: 1};
+    let OPEN = {};  // the open (未办结) alert states, served by the page (console/store/codes.py OPEN_ALERT_STATES)
     const state = {rows: new Map(), fresh: new Map(), lastSound: 0, filters: {}, running: false, cursor: 0};
     window.__dutySeen = window.__dutySeen || {};
 
@@ -175,6 +175,7 @@
         state.filters = {area: area, rule: rule, state: st};
         if (initial && initial !== state.last) {
             state.last = initial;
+            OPEN = Object.fromEntries((initial.open_states || []).map(k => [k, 1]));
             state.rows = new Map();
             ingestRows(initial.alerts, true);
             state.running = false;

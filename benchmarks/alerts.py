@@ -4,7 +4,7 @@
         [--server granian|waitress] [--workers 2] [--batch-size 50] [--batch-rates 500,1000,1500,2000,3000]
 
 The world is copied; a source key is created; the console (with the duty routes) runs as
-`python -m console.duty.serve` (granian unless --server waitress) in a subprocess; the simulator
+`python -m console.server` (granian unless --server waitress) in a subprocess; the simulator
 (console.simulate) posts realistic events. For each rate: 2xx count, errors, p99 of the POST round trip, and
 screen latency = the moment the page's feed hands a new alert to the list and map (window.__dutySeen, set in
 assets/pingan_duty.js) minus the moment its POST was answered. The load comes from `console.loadgen` (asyncio,
@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test helpers (sectest) live with the tests
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -52,7 +53,7 @@ def free_port() -> int:
 def start_server(db: str, port: int, threads: int, workers: int, server: str) -> subprocess.Popen:
     import requests
 
-    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
                              "--threads", str(threads), "--workers", str(workers), "--server", server], cwd=ROOT,
                             env={**os.environ, "PINGAN_WARM_CACHE": "0"})
     for _ in range(300):
@@ -109,7 +110,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
     ap.add_argument("--threads", type=int, default=16)
-    ap.add_argument("--workers", type=int, default=2, help="server processes (console.duty.serve --workers)")
+    ap.add_argument("--workers", type=int, default=2, help="server processes (console.server --workers)")
     ap.add_argument("--server", default="granian", choices=("granian", "waitress"))
     ap.add_argument("--batch-size", type=int, default=50, help="events per POST /api/events/batch (0: no batch run)")
     ap.add_argument("--batch-rates", default="500,1000,1500,2000,3000",
@@ -122,7 +123,7 @@ def main(argv=None) -> None:
     sessions = make_session_factory(make_engine(db))
     with sessions() as s, s.begin():
         key = add_source(s, "bench", "基准测试")
-    from console.security import testing
+    import sectest as testing
 
     testing.use_fast_hasher()  # the account's hash only; the server verifies with whatever parameters it holds
     testing.add_account(sessions, "bench_duty", ["duty_officer"], ["610900"])

@@ -43,10 +43,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the test helpers (sectest) live with the tests
 
 from sqlalchemy import func, select  # noqa: E402
 
-from console.security import admin, audit, guard, testing  # noqa: E402
+from console.security import admin, audit, guard
+import sectest as testing  # noqa: E402
 from console.security.guard import AccessDenied  # noqa: E402
 from console.security.permissions import ALL_PERMISSIONS, LAYER_POPULATION, LAYER_SPECIAL  # noqa: E402
 from console.security.roles import ADMIN_ROLES, ROLES  # noqa: E402
@@ -126,7 +128,7 @@ def main(argv=None) -> int:
                         help="no-op (the console is wired); kept so that old command lines still work")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    from console.security import crypto
+    from console.store import crypto
 
     if crypto.active_keyring() is None:  # a throwaway world: a throwaway data key (never written anywhere)
         import os
@@ -155,7 +157,7 @@ def main(argv=None) -> int:
         accounts[role] = (role, [])
     viewers = {n: testing.viewer_of(factory, n, clock) for n in accounts}
 
-    # The console with security installed: `create_app` installs the gate itself (issue 7 wiring).
+    # The console with security installed: `create_app` installs the gate itself.
     from console.security.web import EXTENSION, install
 
     settings = testing.settings(clock, login_rate_burst=10_000)  # one client IP for all
@@ -212,7 +214,7 @@ def main(argv=None) -> int:
 
     # 2. Per account: layers, popups, callbacks, CSRF on writes.
     try:
-        from layers import LAYERS
+        from console.services.layers import LAYERS
     except ImportError:
         LAYERS = {}
     sample_codes = [c for level in ("city", "county", "town", "village", "grid") for c in areas.get(level, [])]

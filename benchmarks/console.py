@@ -6,7 +6,7 @@ Prints progress lines, then as its LAST line one JSON object:
 first_view_ms (navigation to map and KPIs drawn), drilldown_p95_ms (click to children and KPIs drawn),
 server_p95_ms (server time of the requests a drill step makes), max_view_bytes (largest transfer for one view,
 all requests, as sent on the wire), requests_off_host (must be 0), and details.
-Targets (issue 3): first_view_ms ≤ 2000, drilldown_p95_ms ≤ 300 (server ≤ 150), max_view_bytes ≤ 1,000,000.
+Targets: first_view_ms ≤ 2000, drilldown_p95_ms ≤ 300 (server ≤ 150), max_view_bytes ≤ 1,000,000.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     python benchmarks/disputes.py --db /root/scratch_disputes/full.sqlite [--repeat 5]
 
 Prints progress, then as its LAST line one JSON object: ledger_ms, stats_ms, export_10k_rows_ms (medians)
-and details. Targets (issue 6) on the full-scale world: ledger ≤ 200, stats ≤ 500, export ≤ 3000.
+and details. Targets on the full-scale world: ledger ≤ 200, stats ≤ 500, export ≤ 3000.
 """
 
 from __future__ import annotations

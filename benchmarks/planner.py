@@ -1,4 +1,4 @@
-"""Grid planner benchmark on the full-scale world (issue 4).
+"""Grid planner benchmark on the full-scale world.
 
     python benchmarks/planner.py --db data/ankang.sqlite [--repeat 10] [--in-place]
 

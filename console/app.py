@@ -107,7 +107,7 @@ def _warm(ctx: AppContext, files: list[Path] = ()) -> None:
 
 def _check_data_key() -> None:
     """Identity numbers and special-population details are encrypted at rest: refuse to start without the key."""
-    from console.security import crypto
+    from console.store import crypto
     from console.store import StoreError
 
     try:
@@ -120,7 +120,7 @@ def create_app(db: str, *, settings: Settings | None = None,
                security_settings: SecuritySettings | None = None) -> dash.Dash:
     """Build the console for the database at `db` (path or SQLAlchemy URL). Raises StoreError if unusable.
 
-    Every request passes the security gate (issue 7, `console.security.web.install`): login pages, then
+    Every request passes the security gate (docs/security.md, `console.security.web.install`): login pages, then
     session, CSRF and permission checks in front of every page, Dash callback, asset and API route.
     `security_settings` defaults to `SecuritySettings.from_env()` (tests pass a clock and a fixed key)."""
     settings = settings or Settings.from_env()

@@ -1,4 +1,4 @@
-"""Grid numbering (domain.md §1): village code + 3-digit serial, west→east, north→south.
+"""Grid numbering (docs/domain.md §1): village code + 3-digit serial, west→east, north→south.
 
 "North→south, west→east" is read like text: grids are cut into rows by the latitude of their label
 point (as many rows as the square root of the count suggests), rows are taken from north to south,

@@ -30,7 +30,7 @@ def small_world_db(tmp_path_factory, worker_id) -> str:
     """Path of a SQLite file holding a 2 % world (about 50,000 residents), built once per test run:
     xdist workers share it through a lock in the run's common temp folder. Treat it as read-only
     (copy it to write)."""
-    from geodata.demo.build import build_world, write_world
+    from world.build import build_world, write_world
 
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
     path = shared / f"small-world-{SEED}-{SMALL_SCALE}.sqlite"
@@ -67,7 +67,7 @@ def postgres():
     remove_cluster(cluster)
 
 
-# -- Logging in to the secured console (issue 7). Helpers: tests/security_login.py ---------------------------
+# -- Logging in to the secured console. Helpers: tests/security_login.py ---------------------------
 @pytest.fixture(scope="session")
 def console_security_settings():
     """Security settings for a test console (pass as `create_app(..., security_settings=...)`)."""

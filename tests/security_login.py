@@ -1,4 +1,4 @@
-"""Logging tests in to the secured console (issue 7): accounts in the test database, Flask test clients,
+"""Logging tests in to the secured console: accounts in the test database, Flask test clients,
 Playwright pages. Fixtures in `tests/conftest.py` wrap these; import them directly where a fixture does not fit."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-from console.security import testing
+import sectest as testing
 from console.store import make_engine, make_session_factory
 from console.store.codes import CITY_CODE
 

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from console.security import testing
+import sectest as testing
 from console.store.security_models import Account, AuditLog
 from tests.security_login import ORIGIN, add_account, login_client, security_settings
 

@@ -53,7 +53,7 @@ def as_viewer(monkeypatch, permissions=perm.ALL, scope=None):
 
 def area_callback_body(app, area: str, trigger: str = "ov-area.data") -> dict:
     """The body dash-renderer posts for the overview's area callback (the one that outputs the KPI panel)."""
-    from layers import OVERLAY_KEYS
+    from console.services.layers import OVERLAY_KEYS
 
     with app.server.test_request_context():
         deps = app._callback_list if hasattr(app, "_callback_list") else []
@@ -156,7 +156,7 @@ def test_two_apps_in_one_process_both_work(db):
         assert any("ov-kpis-html" in d["output"] for d in deps)
 
 
-# -- the security gate on the real console (issue 7) ------------------------------------------------------------
+# -- the security gate on the real console ------------------------------------------------------------
 def test_anonymous_page_redirects_to_login(app):
     c = app.server.test_client()
     r = c.get("/", headers={"Accept": "text/html"})
@@ -203,7 +203,7 @@ def test_one_drill_step_is_one_callback_with_polygons_and_kpis_inline(app, db):
     assert all(f["properties"]["parent"] == "610924" for f in polygons)
     assert "url" not in out["ov-layer-areas"]  # no second request for the polygons
     # the point layers' URLs (in OVERLAY_KEYS order), set on the map after the step is painted
-    from layers import OVERLAY_KEYS
+    from console.services.layers import OVERLAY_KEYS
 
     urls = dict(zip(OVERLAY_KEYS, out["ov-overlay-urls"]["data"]))
     assert urls["special"] == "/api/layers/special.geojson?area=610924" and urls["cameras"] is None
@@ -250,15 +250,15 @@ def test_kpis_and_layers_are_shared_by_scope_and_counties_warmed(app):
     ctx.kpi_cache.clear()
     ctx.geo_cache.clear()
     calls = []
-    real = views.kpis.kpis_from_cube
+    real = views.kpis.from_cube
     try:
-        views.kpis.kpis_from_cube = lambda *a, **k: calls.append(a[2].code) or real(*a, **k)
+        views.kpis.from_cube = lambda *a, **k: calls.append(a[2].code) or real(*a, **k)
         assert views.warm_children(ctx, leader, city, ("areas", "special")) == 2
         warmed = sorted(calls)
         views.area_kpis(ctx, clerk, county)
         views.layer_json(ctx, clerk, "areas", county)
     finally:
-        views.kpis.kpis_from_cube = real
+        views.kpis.from_cube = real
     assert "610924" in warmed and sorted(calls) == warmed  # no recomputation after the warm-up
 
 

@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from console.services import areas, geo, kpis, queries
+import kpi_oracle
 from console.services import permissions as perm
 from console.services.viewer import current_viewer
 from console.store import AreaScope, Dispute, Household, Person, SpecialPerson, make_engine, make_session_factory
 from console.store.codes import CITY_CODE, OPEN_DISPUTE_STATES
-from layers import LAYERS
-from layers.population import choropleth_breaks
+from console.services.layers import LAYERS
+from console.services.layers.population import choropleth_breaks
 from tests.browser.tinyworld import NOW, build
 
 VILLAGE, GRID = "610924100200", "610924100200001"
@@ -67,7 +68,7 @@ def test_out_of_scope_area_falls_back_to_home(session):
 
 def test_kpis_equal_database_counts(session):
     node = areas.get_node(session, "610924100")
-    k = kpis.area_kpis(session, node, AreaScope.city(), NOW)
+    k = kpi_oracle.oracle_kpis(session, node, AreaScope.city(), NOW)
     assert k["residents"]["total"] == count(session, Person, Person.town_code == node.code)
     assert k["residents"]["by_type"]["registered"] == count(
         session, Person, Person.town_code == node.code, Person.residence_type == "registered")
@@ -86,15 +87,15 @@ def test_kpis_equal_database_counts(session):
 
 def test_kpis_respect_scope(session):
     city = areas.city_node(session)
-    whole = kpis.area_kpis(session, city, AreaScope.city(), NOW)
-    one = kpis.area_kpis(session, city, AreaScope.of(["610925"]), NOW)
+    whole = kpi_oracle.oracle_kpis(session, city, AreaScope.city(), NOW)
+    one = kpi_oracle.oracle_kpis(session, city, AreaScope.of(["610925"]), NOW)
     assert 0 < one["residents"]["total"] < whole["residents"]["total"]
     assert set(one["residents"]["by_child"]) == {"610925"}
 
 
 def test_dispute_trend_is_monthly_and_complete(session):
     node = areas.get_node(session, "610924")
-    trend = kpis.dispute_trend(session, node, AreaScope.city(), NOW)
+    trend = kpi_oracle.dispute_trend(session, node, AreaScope.city(), NOW)
     assert all(len(m) == 7 and m[4] == "-" for m, _, _ in trend)
     since = kpis.months_back(NOW, kpis.TREND_MONTHS - 1)
     assert sum(n for *_, n in trend) == count(session, Dispute, Dispute.county_code == "610924",
@@ -103,7 +104,7 @@ def test_dispute_trend_is_monthly_and_complete(session):
 
 def test_area_layer_carries_children_and_residents(session):
     city = areas.city_node(session)
-    counts = kpis.residents(session, city, AreaScope.city())["by_child"]
+    counts = kpi_oracle.residents(session, city, AreaScope.city())["by_child"]
     data = LAYERS["areas"].build(session, AreaScope.city(), city, counts=counts)
     assert {f["properties"]["name"] for f in data["features"]} == {"紫阳县", "岚皋县"}
     assert all(f["properties"]["residents"] > 0 for f in data["features"])
@@ -180,8 +181,8 @@ def test_cube_kpis_equal_queried_kpis_for_every_area(session, scope_codes):
         nodes.extend(areas.children(session, n))
     assert len(nodes) == 1 + 2 + 4 + 8 + 16
     for node in nodes:
-        queried = kpis.area_kpis(session, node, scope, NOW)
+        queried = kpi_oracle.oracle_kpis(session, node, scope, NOW)
         queried["disputes"].pop("by_state")
-        summed = kpis.kpis_from_cube(session, cube, node, scope)
+        summed = kpis.from_cube(session, cube, node, scope)
         for key in ("residents", "households", "special", "disputes", "dispute_trend", "cameras", "organisations"):
             assert summed[key] == queried[key], (node.code, key)

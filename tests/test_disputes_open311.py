@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from console.routes import open311
-from console.security import testing as sec_testing
+import sectest as sec_testing
 from console.security.hardening import generate_api_key
 from console.security.web import install
 from console.store import Dispute

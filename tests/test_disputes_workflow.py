@@ -80,7 +80,7 @@ def test_demo_histories_follow_the_machine():
 
     import numpy as np
 
-    from geodata.demo.cases import _history
+    from world.cases import _history
 
     rng = np.random.default_rng(3)
     for i in range(3000):

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def start(db: str, port: int, workers: int = 1, bare: bool = True, server: str = "granian") -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
                              *(["--bare"] if bare else []), "--workers", str(workers), "--server", server],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from console.duty import actions, feed
 from console.duty.ingest import Ingestor, offline_sweep
-from console.security import testing
+import sectest as testing
 from console.store import Alert, AreaScope, Camera, Event, make_engine, make_session_factory
 from console.store.duty_models import AlertHistory
 

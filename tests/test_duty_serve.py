@@ -1,4 +1,4 @@
-"""`python -m console.duty.serve` on granian (the default): the full console behind its login gate, with two
+"""`python -m console.server` on granian (the default): the full console behind its login gate, with two
 worker processes; a second server on the same port is refused; one sweeper per database."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from console.security import testing
+import sectest as testing
 from tests.security_login import add_account
 
 from duty_helpers import make_source, samples, world_copy
@@ -60,7 +60,7 @@ def test_a_second_server_on_a_busy_port_is_refused(small_world_db, tmp_path):
     port = free_port()
     proc = start(db, port)
     try:
-        second = subprocess.run([sys.executable, "-m", "console.duty.serve", "--db", db, "--port", str(port),
+        second = subprocess.run([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
                                  "--bare"], capture_output=True, text=True, timeout=60)
         assert second.returncode != 0 and "已被占用" in second.stderr
     finally:
@@ -71,12 +71,13 @@ def test_a_second_server_on_a_busy_port_is_refused(small_world_db, tmp_path):
 def test_one_sweeper_per_database(small_world_db, tmp_path, monkeypatch):
     from flask import Flask
 
+    from console.duty import sweeper
     from console.routes import ingest
     from console.store import make_engine
 
     db = world_copy(small_world_db, tmp_path)
     swept = []
-    monkeypatch.setattr(ingest, "sweep_once", lambda ingestor: swept.append(ingestor))
+    monkeypatch.setattr(sweeper, "sweep_once", lambda ingestor: swept.append(ingestor))
     first = ingest.register(Flask("a"), make_engine(db), sweep=True)
     deadline = time.monotonic() + 30
     while not swept and time.monotonic() < deadline:

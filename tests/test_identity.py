@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from console.store.identity import id_sex, validate_credit_code, validate_id_number
-from geodata.demo import identity
+from world import identity
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,18 @@ def world(tmp_path_factory):
     return build(tmp_path_factory.mktemp("tiny") / "tiny.sqlite")
 
 
+def _read_until(proc, marker: str, seconds: float) -> list[str]:
+    """The launcher's output lines up to the first one containing `marker` (or until it stops / time runs out)."""
+    lines: list[str] = []
+    deadline = time.time() + seconds
+    while time.time() < deadline and not any(marker in ln for ln in lines):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    return lines
+
+
 def test_no_display_and_port_in_use_fall_back_to_serving(world):
     """No DISPLAY and no --serve → serves; the asked-for port is busy → another port, told in Chinese."""
     blocker = socket.socket()
@@ -68,18 +80,12 @@ def test_no_display_and_port_in_use_fall_back_to_serving(world):
                              "--port", str(busy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
     try:
-        lines = []
-        deadline = time.time() + 60
-        while time.time() < deadline and not any("已启动" in ln for ln in lines):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
+        lines = _read_until(proc, "已启动", 60)
         text = "".join(lines)
         assert "未检测到图形显示环境" in text and f"端口 {busy} 已被占用" in text, text
         url = next(ln for ln in lines if "已启动" in ln).split("：", 1)[1].strip()
         assert str(busy) not in url
-        # A browser asking for the page is sent to the login form (issue 7); it is served.
+        # A browser asking for the page is sent to the login form; it is served.
         req = urllib.request.Request(url, headers={"Accept": "text/html"})
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200 and "/login" in r.url and "平安一张图" in r.read().decode("utf-8")
@@ -87,4 +93,26 @@ def test_no_display_and_port_in_use_fall_back_to_serving(world):
         proc.terminate()
         proc.wait(10)
         blocker.close()
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_window_that_cannot_start_falls_back_to_serving(world):
+    """A display that Qt cannot use (here: a DISPLAY with no X server behind it) → one sentence saying why, then
+    the console is served; no traceback and no Qt abort of the whole process."""
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    env.update(DISPLAY=":87", PINGAN_WARM_CACHE="0", QT_QPA_PLATFORM="xcb")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "launcher.py"), "--db", world], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        lines = _read_until(proc, "按 Ctrl+C", 90)
+        text = "".join(lines)
+        reason = [ln for ln in lines if "无法打开桌面窗口" in ln]
+        assert len(reason) == 1 and "改为网页服务模式" in reason[0], text
+        url = next(ln for ln in lines if "已启动" in ln).split("：", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "text/html"}), timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
     assert "Traceback" not in proc.stderr.read()

@@ -44,7 +44,7 @@ def engine_for(url):
 @pytest.fixture(scope="module")
 def world(postgres, tmp_path_factory):
     """The demo world built onto an empty PostgreSQL database, private copies of it, and a SQLite twin."""
-    from geodata.demo.build import build_and_write, write_world
+    from world.build import build_and_write, write_world
 
     url = postgres.create_database("world")
     built = build_and_write(SEED, SCALE, AS_OF, url)
@@ -145,7 +145,7 @@ def test_world_is_complete_and_ids_continue_after_it(world):
 
 
 def test_builder_refuses_to_overwrite_a_url_database(world, capsys):
-    from geodata.demo.__main__ import main
+    from world.__main__ import main
 
     for extra in ([], ["--force"]):
         assert main(["--db", world.url, "--scale", "0.01", "--seed", "2", *extra]) == 2
@@ -158,7 +158,7 @@ def test_builder_refuses_to_overwrite_a_url_database(world, capsys):
 
 
 def test_a_failed_build_leaves_the_database_as_it_was(postgres, world):
-    from geodata.demo.build import World, write_world
+    from world.build import World, write_world
 
     url = postgres.create_database("broken")
     tables = dict(world.built.tables)
@@ -203,6 +203,7 @@ def test_scoped_reads_are_the_same_as_on_sqlite(world):
 
 
 def test_kpis_and_cube_are_the_same_as_on_sqlite(world):
+    import kpi_oracle
     from console.services import areas, cube, kpis
 
     now = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 9, 0)
@@ -211,9 +212,9 @@ def test_kpis_and_cube_are_the_same_as_on_sqlite(world):
         city = areas.city_node(s)
         county = areas.get_node(s, "610924")
         built = cube.build_cube(s, now, kpis.months_back(now, kpis.TREND_MONTHS - 1), kpis.month_start(now))
-        return {"city": kpis.area_kpis(s, city, AreaScope.city(), now),
-                "county": kpis.area_kpis(s, county, AreaScope.of(["610924"]), now),
-                "county_from_cube": kpis.kpis_from_cube(s, built, county, AreaScope.of(["610924"])),
+        return {"city": kpi_oracle.oracle_kpis(s, city, AreaScope.city(), now),
+                "county": kpi_oracle.oracle_kpis(s, county, AreaScope.of(["610924"]), now),
+                "county_from_cube": kpis.from_cube(s, built, county, AreaScope.of(["610924"])),
                 "cube": built.tables}
 
     pg, lite = _on_both(world, read)
@@ -264,7 +265,7 @@ def test_console_logs_in_and_serves_pages_layers_and_kpis(world):
 # -- duty ingest ------------------------------------------------------------------------------------------------
 def test_duty_ingest_is_idempotent_and_raises_alerts_once(world):
     from console.duty import actions, rules
-    from console.security import testing
+    import sectest as testing
     from console.duty.ingest import offline_sweep
     from tests.duty_helpers import bare_app, make_source, samples
 
@@ -452,7 +453,7 @@ def test_dispute_workflow_from_register_to_archive(world):
 
 
 def test_audit_chain_appends_concurrently_archives_and_verifies(postgres, tmp_path):
-    from console.security import testing
+    import sectest as testing
     from console.security.audit import Auditor, archive, verify, verify_archives
 
     engine = make_engine(postgres.create_database("audit"))

@@ -1,4 +1,4 @@
-"""Encryption at rest (issue 7 §5): a database file alone reveals no identity number and no special-population
+"""Encryption at rest (docs/security.md §4): a database file alone reveals no identity number and no special-population
 detail; lookups go through the keyed blind index; migration 0005 encrypts an existing database; rotation."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from console.security import crypto
-from console.security.crypto import KeyRing
+from console.store import crypto
+from console.store.crypto import KeyRing
 from console.store import DisputeParty, ForeignInfo, Person, SpecialPerson, make_engine, make_session_factory, upgrade_schema
 from console.store.schema import alembic_config
 from console.store.sensitive import id_number_match, reencrypt_all
@@ -154,7 +154,7 @@ def test_reencrypt_command_after_rotation(tmp_path, monkeypatch):
     upgrade_schema(engine)
     first = crypto.key_id(crypto.active_keyring().current)
     second = crypto.write_key_file(keyfile, rotate=True)
-    run = subprocess.run([sys.executable, "-m", "console.security.crypto", "reencrypt", "--db", str(tmp_path / "cli.sqlite")],
+    run = subprocess.run([sys.executable, "-m", "console.store.keys", "reencrypt", "--db", str(tmp_path / "cli.sqlite")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "person.id_number 5 行" in run.stdout

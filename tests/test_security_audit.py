@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from console.security import audit, testing
+from console.security import audit
+import sectest as testing
 from console.security.audit import Auditor, archive, verify, verify_archive, verify_archives
 
 testing.use_fast_hasher()

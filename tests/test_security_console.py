@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from console.security import testing
+import sectest as testing
 
 testing.use_fast_hasher()
 ORIGIN = "http://localhost"

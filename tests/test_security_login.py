@@ -4,7 +4,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from console.security import accounts, testing
+from console.security import accounts
+import sectest as testing
 from console.security.accounts import LOGIN_FAILED, STAGE_ACTIVE, STAGE_CHANGE, STAGE_ENROLL, STAGE_TOTP
 from console.security.hardening import RateLimiter
 from console.store.security_models import Account, AuditLog
@@ -180,7 +181,7 @@ def test_stored_totp_secret_is_encrypted_when_a_key_is_configured(env):
 
     from sqlalchemy import text
 
-    from console.security import crypto
+    from console.store import crypto
 
     clock, factory, settings = env
     crypto.set_keyring(crypto.KeyRing((os.urandom(32),)))

@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import Integer, String, create_engine, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from console.security import crypto, guard, testing
-from console.security.crypto import DataKeyError, EncryptedText, KeyRing
+from console.security import guard
+import sectest as testing
+from console.store import crypto, keys
+from console.store.crypto import DataKeyError, EncryptedText, KeyRing
 from console.security.guard import AccessDenied
 from console.security.hardening import (
     RateLimiter, RedactingFilter, api_key_prefix, escape_html, generate_api_key, hash_api_key, redact_text,
@@ -275,7 +277,7 @@ def test_reencrypt_after_rotation(tmp_path):
             s.commit()
         crypto.set_keyring(KeyRing((k2, k1)))
         with Session(engine) as s:
-            assert crypto.reencrypt(s, _Secret, "id_number") == 5
+            assert keys.reencrypt(s, _Secret, "id_number") == 5
             s.commit()
         crypto.set_keyring(KeyRing((k2,)))  # the old key can now be dropped
         with Session(engine) as s:
@@ -286,9 +288,9 @@ def test_reencrypt_after_rotation(tmp_path):
 
 def test_keygen_cli(tmp_path):
     out = tmp_path / "k" / "data.key"
-    run = subprocess.run([sys.executable, "-m", "console.security.crypto", "keygen", "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "console.store.keys", "keygen", "--out", str(out)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and stat.S_IMODE(out.stat().st_mode) == 0o600
-    again = subprocess.run([sys.executable, "-m", "console.security.crypto", "keygen", "--out", str(out)],
+    again = subprocess.run([sys.executable, "-m", "console.store.keys", "keygen", "--out", str(out)],
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 2 and "已存在" in again.stderr

@@ -1,4 +1,4 @@
-"""The navigation shows only the pages the logged-in viewer may open (issue 7)."""
+"""The navigation shows only the pages the logged-in viewer may open."""
 
 from __future__ import annotations
 

@@ -42,3 +42,12 @@ def test_one_time_passwords_meet_the_rules_and_differ():
     seen = {one_time_password() for _ in range(50)}
     assert len(seen) == 50
     assert all(check_password(p, "admin") == [] for p in seen)
+
+
+def test_one_time_passwords_are_easy_to_read_and_type():
+    """Printed once and typed by hand: no look-alikes and no characters that shells, URLs or IMEs mangle."""
+    hard = set("#@%=O0oIl1")
+    for _ in range(500):
+        pw = one_time_password()
+        assert not hard & set(pw), pw
+        assert check_password(pw) == []

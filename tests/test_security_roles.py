@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from console.security import admin, audit, guard, testing
+from console.security import admin, audit, guard
+import sectest as testing
 from console.security.admin import AdminError
 from console.security.guard import AccessDenied, Viewer
 from console.security.permissions import (

@@ -1,4 +1,4 @@
-"""「显示完整号码/地址」 (issue 7 §5): every view masked for everyone; one full value (identity number, phone,
+"""「显示完整号码/地址」 (docs/security.md §4): every view masked for everyone; one full value (identity number, phone,
 address, name) per audited request, for permitted roles in scope only; refusals server-side (audited), through
 the service, through the Dash callback over HTTP and through the popups' POST /api/unmask."""
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from console.app import create_app
 from console.config import Settings
 from console.pages import _unmask
-from console.security import testing
+import sectest as testing
 from console.security.guard import AccessDenied
 from console.services import queries, unmask
 from console.store import (
@@ -199,7 +199,7 @@ def test_the_popup_route_enforces_on_the_server(world):
 
 
 def test_popup_rows_carry_the_reveal_request_not_the_value(world):
-    from layers import LAYERS
+    from console.services.layers import LAYERS
 
     path, ids = world
     engine = make_engine(path, must_exist=True)

@@ -7,7 +7,8 @@ import pytest
 from flask import Flask, jsonify
 from sqlalchemy import select
 
-from console.security import admin, testing
+from console.security import admin
+import sectest as testing
 from console.security.permissions import LAYER_SPECIAL, UNMASK
 from console.security.web import callback_output_ids, current_viewer, install
 from console.store.security_models import AuditLog

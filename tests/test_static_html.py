@@ -47,7 +47,8 @@ def test_interactive_parts_are_refused(tree):
 
 def test_the_kpi_panel_and_legend_render(tmp_path):
     """The real panel of a real area (tiny world): every number in place, the marker span the page waits for."""
-    from console.services import areas, kpis
+    import kpi_oracle
+    from console.services import areas
     from console.store import AreaScope, make_engine, make_session_factory
     from console.store.codes import CITY_CODE
     from tests.browser.tinyworld import NOW, build
@@ -55,9 +56,9 @@ def test_the_kpi_panel_and_legend_render(tmp_path):
     engine = make_engine(build(tmp_path / "tiny.sqlite"), must_exist=True)
     with make_session_factory(engine)() as s:
         node = areas.get_node(s, CITY_CODE)
-        k = kpis.area_kpis(s, node, AreaScope.city(), NOW)
+        k = kpi_oracle.oracle_kpis(s, node, AreaScope.city(), NOW)
     engine.dispose()
-    out = to_html(w.kpi_panel(k, len(node.children) if hasattr(node, "children") else 0, node.child_level))
+    out = to_html(w.kpi_widgets(k, len(node.children) if hasattr(node, "children") else 0, node.child_level))
     assert '<span id="kpi-area" hidden>610900</span>' in out
     assert re.search(f'<div id="kpi-residents"[^>]*>{k["residents"]["total"]:,}</div>', out)
     legend = to_html(w.legend(["special", "disputes"]))

@@ -179,7 +179,7 @@ def test_dispute_histories_are_ordered_and_end_in_the_case_state(small_world_eng
 
 
 def test_same_seed_same_world():
-    from geodata.demo.build import build_world
+    from world.build import build_world
 
     a = build_world(11, 0.003, date(2026, 11, 1))
     b = build_world(11, 0.003, date(2026, 11, 1))
@@ -188,7 +188,7 @@ def test_same_seed_same_world():
 
 
 def test_different_seed_different_world():
-    from geodata.demo.plan import population_plan
+    from world.plan import population_plan
 
     a = population_plan(np.random.default_rng(1))[2]["population"]
     b = population_plan(np.random.default_rng(2))[2]["population"]

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from console.store import Person, make_engine
-from geodata.demo import build as build_mod
-from geodata.demo import writer
-from geodata.demo.__main__ import main
+from world import build as build_mod
+from world import writer
+from world.__main__ import main
 
 pytestmark = pytest.mark.xdist_group("small_world")
 

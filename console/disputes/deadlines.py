@@ -1,4 +1,4 @@
-"""Time limits and overdue logic (domain.md §4). The clock is always passed in (tests inject it)."""
+"""Time limits and overdue logic (docs/domain.md §4). The clock is always passed in (tests inject it)."""
 
 from __future__ import annotations
 

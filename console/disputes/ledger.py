@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from console.store import AreaScope, Dispute, DisputeEvent, DisputeParty
 from console.store.codes import (
     DISPUTE_CATEGORIES, DISPUTE_COMPLEXITY, DISPUTE_STATES, HANDLING_LEVELS, OPEN_DISPUTE_STATES, PARTY_ROLES,
-    RISK_GRADES, SATISFACTION, SEXES,
+    RISK_GRADES, SATISFACTION, SEXES, AREA_COLUMN, level_of,
 )
 from console.store.masking import mask_id, mask_phone
 
@@ -34,10 +34,10 @@ class Filters:
 
 
 def _area_clause(code: str):
-    col = {6: Dispute.county_code, 9: Dispute.town_code, 12: Dispute.village_code, 15: Dispute.grid_code}.get(len(code))
-    if col is None:
+    level = level_of(code)
+    if level in (None, "city"):
         raise ValueError(f"不是有效的区划代码：{code}")
-    return col == code
+    return getattr(Dispute, AREA_COLUMN[level]) == code
 
 
 def where(scope: AreaScope, f: Filters, now: datetime) -> list:

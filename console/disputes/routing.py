@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.store.codes import DISPUTE_CATEGORIES, DISPUTE_COMPLEXITY, HANDLING_LEVELS
+from console.store.codes import DISPUTE_CATEGORIES, DISPUTE_COMPLEXITY, HANDLING_LEVELS, ancestor_code
 
 # Categories that are hard by nature (policy names 劳资, 医患, 环境污染, 交通事故, 征地拆迁).
 HARD_CATEGORIES = frozenset({"labour", "medical", "environment", "traffic", "demolition"})
@@ -49,7 +49,7 @@ def suggest(category: str, complexity: str, village_code: str) -> Route:
     dept = DEFAULT_DEPARTMENT[level]
     if level != "village" and category in DEPARTMENT_BY_CATEGORY:
         dept = DEPARTMENT_BY_CATEGORY[category]
-    area = {"village": village_code, "town": village_code[:9], "county": village_code[:6]}[level]
+    area = ancestor_code(village_code, level)
     reason = f"{DISPUTE_COMPLEXITY[complexity]}案件按分级负责交{HANDLING_LEVELS[level]}办理（属地：{area}）"
     return Route(level, dept, area, reason)
 
@@ -63,6 +63,6 @@ def override(suggested: Route, level: str | None, department: str | None, villag
                                                  else DEFAULT_DEPARTMENT[level])
     if len(department) > 64:
         raise ValueError("承办部门名称过长（最多64字）")
-    area = {"village": village_code, "town": village_code[:9], "county": village_code[:6]}[level]
+    area = ancestor_code(village_code, level)
     changed = (level, department) != (suggested.level, suggested.department)
     return Route(level, department, area, "人工调整交办" if changed else suggested.reason)

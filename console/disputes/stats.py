@@ -10,10 +10,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from console.store import Area, AreaScope, Dispute
-from console.store.codes import CITY_CODE, DISPUTE_CATEGORIES, OPEN_DISPUTE_STATES
+from console.store.codes import CITY_CODE, DISPUTE_CATEGORIES, OPEN_DISPUTE_STATES, level_of
 
 CHILD_COLUMN = {"city": "county_code", "county": "town_code", "town": "village_code", "village": "grid_code"}
-LEVEL_BY_LEN = {6: "county", 9: "town", 12: "village"}
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,8 @@ class Period:
 def _area_filter(area: str | None):
     if not area or area == CITY_CODE:
         return "city", []
-    level = LEVEL_BY_LEN.get(len(area))
-    if level is None:
+    level = level_of(area)
+    if level not in ("county", "town", "village"):
         raise ValueError(f"不是有效的区划代码：{area}")
     return level, [getattr(Dispute, f"{level}_code") == area]
 

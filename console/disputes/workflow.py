@@ -1,4 +1,4 @@
-"""The dispute state machine, defined in ONE table (domain.md §4).
+"""The dispute state machine, defined in ONE table (docs/domain.md §4).
 
 Each row of `TRANSITIONS` is an action: the states it may start from, the state it leads to, the
 permission needed, the deadline it starts and the fields the actor must fill in. Everything else

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from console.security import guard
 from console.security.permissions import ALERT_ACT
 from console.store import Alert
+from console.store.codes import OPEN_ALERT_STATES
 from console.store.duty_models import AlertChange, AlertHistory, AlertInfo
 
 ACTIONS = {
@@ -24,7 +25,7 @@ ACTIONS = {
     "resolve": ("办结", ("acknowledged", "dispatched", "escalated"), "resolved", True),
     "false_alarm": ("误报", ("new", "acknowledged", "dispatched", "escalated"), "false_alarm", False),
 }
-OPEN_STATES = ("new", "acknowledged", "dispatched", "escalated")
+OPEN_STATES = OPEN_ALERT_STATES
 
 
 class ActionError(ValueError):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.store import Alert
-from console.store.codes import ALERT_SEVERITIES, ALERT_STATES
+from console.store.codes import ALERT_SEVERITIES, ALERT_STATES, OPEN_ALERT_STATES
 from console.store.duty_models import AlertChange, AlertInfo
 
 from .actions import OPEN_STATES
@@ -57,7 +57,7 @@ def changes(s: Session, scope, cursor: int, limit: int = MAX_BATCH) -> dict:
     return {"cursor": ids[-1].id, "alerts": grid_names(s, [row(a, i) for a, i in rows]), "more": len(ids) == limit}
 
 
-def open_alerts(s: Session, scope, states=("new", "acknowledged", "dispatched", "escalated"), limit: int = 2000) -> list[dict]:
+def open_alerts(s: Session, scope, states=OPEN_ALERT_STATES, limit: int = 2000) -> list[dict]:
     rows = s.execute(select(Alert, AlertInfo).outerjoin(AlertInfo, AlertInfo.alert_id == Alert.id)
                      .where(Alert.state.in_(states), scope.clause(Alert)).order_by(Alert.id.desc()).limit(limit)).all()
     return grid_names(s, [row(a, i) for a, i in rows])

@@ -9,6 +9,7 @@ from shapely import wkb
 from sqlalchemy import Engine, select
 
 from console.store import Grid
+from console.store.codes import area_codes_of
 from geodata.assign import PolygonIndex
 
 _LOCK = threading.Lock()
@@ -41,7 +42,7 @@ class GridLocator:
         if grid is None:
             return None
         village = self.villages[grid]
-        return {"county": village[:6], "town": village[:9], "village": village, "grid": grid}
+        return {**area_codes_of(village), "grid": grid}
 
 
 def near_city(lon: float, lat: float, margin_deg: float = 0.5) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.store import Camera
+from console.store.codes import area_codes_of
 
 from . import rules
 from .geo import locator, near_city
@@ -235,7 +236,7 @@ class Ingestor:
         if g is not None:
             if g not in locator(self.engine).villages:
                 raise _bad("unknown_grid", f"grid_code {g} 不是现行网格")
-            return {"county": g[:6], "town": g[:9], "village": locator(self.engine).villages[g], "grid": g}
+            return {**area_codes_of(locator(self.engine).villages[g]), "grid": g}
         raise _bad("missing_field", "需要 location、grid_code、person_id 或 camera_id 之一来确定位置")
 
 

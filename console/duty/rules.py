@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
         if sev is not None and sev not in SEVERITY_ORDER:
             raise ValueError(f"{path}: [{name}] severity {sev!r} not in {SEVERITY_ORDER}")
     return config
+
+
+def mental_risk_alert_level(config: dict | None = None) -> int:
+    """The 危险性评估 level from which a severe-mental-disorder patient counts as high risk: the alert rule's
+    threshold, also used by the map's special-population layer and the KPIs so that they all agree."""
+    return int((config or _default_config())["mental_risk"]["min_level"])
+
+
+@lru_cache(maxsize=1)
+def _default_config() -> dict:
+    return load_config()
 
 
 def _on(config: dict, name: str, kind: str | None = None) -> dict | None:

@@ -10,8 +10,8 @@ from dash import html, no_update
 
 from console.services import permissions as perm
 from console.services import views
-from layers import LAYERS, OVERLAY_KEYS
-from layers.population import choropleth_breaks
+from console.services.layers import LAYERS, OVERLAY_KEYS
+from console.services.layers.population import choropleth_breaks
 
 from console.pages import _widgets as w
 from console.pages._static_html import to_html
@@ -84,4 +84,4 @@ def kpi_panel(ctx, viewer, node) -> list:
     if not viewer.can(perm.VIEW_KPI):
         return [html.Div("无权查看统计数据", className="pa-alert")]
     k = views.area_kpis(ctx, viewer, node)
-    return w.kpi_panel(k, views.child_count(ctx, node), node.child_level)
+    return w.kpi_widgets(k, views.child_count(ctx, node), node.child_level)

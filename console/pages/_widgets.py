@@ -7,7 +7,7 @@ from dash import html
 from console.store.codes import (
     DISPUTE_CATEGORIES, LEVEL_LABELS, RESIDENCE_TYPES, RISK_GRADES, SPECIAL_CATEGORIES, SURVEY_INDICATORS,
 )
-from layers import LAYERS
+from console.services.layers import LAYERS
 
 from console.pages._overview_ids import ID, KPI
 
@@ -48,7 +48,7 @@ def breadcrumb(trail, current_code: str) -> list:
     return items
 
 
-def kpi_panel(k: dict, child_count: int, child_level: str | None) -> list:
+def kpi_widgets(k: dict, child_count: int, child_level: str | None) -> list:
     res, sp, dis, cam = k["residents"], k["special"], k["disputes"], k["cameras"]
     people = card("实有人口", html.Div(className="pa-stats", children=[
         stat("常住总数", fmt_int(res["total"]), "residents"),

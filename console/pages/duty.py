@@ -24,7 +24,7 @@ from console.security.guard import AccessDenied
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Area
-from console.store.codes import ALERT_STATES
+from console.store.codes import ALERT_STATES, OPEN_ALERT_STATES
 
 dash.register_page(__name__, path="/duty", title="平安一张图 · 值班", name="值班")
 
@@ -113,7 +113,8 @@ def layout(**_query) -> html.Div:
     viewer = current_viewer()
     with ctx.session() as s:
         counties = s.execute(select(Area.code, Area.name).where(Area.level == "county").order_by(Area.code)).all()
-        initial = {"cursor": feed.head(s), "alerts": feed.open_alerts(s, viewer.scope), "initial": True}
+        initial = {"cursor": feed.head(s), "alerts": feed.open_alerts(s, viewer.scope), "initial": True,
+                   "open_states": list(OPEN_ALERT_STATES)}
     for r in initial["alerts"]:
         r["rid"] = str(r["id"])
     return html.Div(className="pa-duty", children=[

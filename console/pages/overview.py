@@ -20,7 +20,7 @@ from console.services import queries, views
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store.codes import CITY_CODE
-from layers import LAYERS, OVERLAY_KEYS
+from console.services.layers import LAYERS, OVERLAY_KEYS
 
 from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w

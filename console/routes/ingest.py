@@ -11,11 +11,8 @@ Flask (`console.routes.events`); the GETs are Flask routes.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import threading
-import time
 
 from geodata.assign import InvalidPolygonsError
 from flask import Flask, Response, request
@@ -24,11 +21,10 @@ from console.duty import feed
 from console.duty.geo import locator
 from console.duty.ingest import Ingestor
 from console.duty.sources import SourceKeys
-from console.duty.writer import lock_path
+from console.duty.sweeper import start_sweeper
 from console.routes.events import BATCH, EVENTS, EventsEndpoint, dumps
 from console.security.hardening import RateLimiter
 
-SWEEP_CHUNK = 200
 log = logging.getLogger(__name__)
 
 
@@ -89,45 +85,3 @@ def register(server: Flask, engine, *, viewer=None, config: dict | None = None, 
     server.add_url_rule("/api/alerts/changes", "duty_changes", changes, methods=["GET"])
     server.extensions["pingan_duty_ingest"] = ingestor
     return ingestor
-
-
-def sweep_once(ingestor: Ingestor) -> dict:
-    from datetime import datetime
-
-    from console.duty.actions import auto_escalate
-    from console.duty.ingest import offline_sweep
-
-    # In rounds of at most SWEEP_CHUNK rows, each its own short transaction: a sweep that finds thousands of
-    # silent cameras or overdue alerts must not hold SQLite's write lock for seconds while ingest waits.
-    now = datetime.utcnow()
-    out: dict = {"offline": [], "escalated": []}
-    for name, step in (("offline", lambda s: offline_sweep(s, ingestor.config, now, SWEEP_CHUNK)),
-                       ("escalated", lambda s: auto_escalate(s, now, SWEEP_CHUNK))):
-        while True:
-            with ingestor.sessions() as s, s.begin():
-                done = step(s)
-            out[name] += done
-            if len(done) < SWEEP_CHUNK:
-                break
-    return out
-
-
-def start_sweeper(ingestor: Ingestor) -> threading.Thread:
-    """The sweeper thread. Every server process starts one, but it first waits for an exclusive file lock on the
-    database (`<db>.duty-sweep.lock`), so exactly one process sweeps at a time; when that process dies, the lock
-    is released and another one's sweeper takes over."""
-    every = float((ingestor.config.get("camera_offline") or {}).get("sweep_seconds", 30))
-
-    def run():
-        lock = open(lock_path(ingestor.engine, "duty-sweep"), "a+b")
-        fcntl.flock(lock, fcntl.LOCK_EX)  # held until this process exits (the file stays open)
-        while True:
-            try:
-                sweep_once(ingestor)
-            except Exception:  # a failed sweep must not stop ingest; the next round retries
-                log.exception("duty sweep failed")
-            time.sleep(every)
-
-    thread = threading.Thread(target=run, name="pingan-duty-sweep", daemon=True)
-    thread.start()
-    return thread

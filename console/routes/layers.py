@@ -23,7 +23,7 @@ from console.services import permissions as perm
 from console.services.areas import get_node
 from console.services.context import current_context
 from console.services.viewer import current_viewer
-from layers import LAYERS
+from console.services.layers import LAYERS
 
 blueprint = Blueprint("pingan_layers", __name__)
 
@@ -109,7 +109,7 @@ def feature_detail(key: str, fid: int):
             guard.require_area(viewer, area, obj)  # outside the scope: 403, audited
         except AccessDenied:
             return _refuse(403, "记录不存在或无权查看")
-        rows = spec.detail(s, viewer.scope, fid)  # masked for everyone (issue 7 §5); 「显示」: /api/unmask
+        rows = spec.detail(s, viewer.scope, fid)  # masked for everyone (docs/security.md §4); 「显示」: /api/unmask
     if rows is None:
         return _refuse(404, "记录不存在或无权查看")
     if spec.permission in SENSITIVE:

@@ -1,1 +1,1 @@
-"""Security: accounts, roles, area scope, sessions, audit, masking, encryption, hardening (issue 7)."""
+"""Security: accounts, roles, area scope, sessions, audit, masking, encryption, hardening."""

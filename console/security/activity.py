@@ -1,4 +1,4 @@
-"""Which requests count as user activity for the idle timeout (issue 7: idle timeout 30 minutes).
+"""Which requests count as user activity for the idle timeout (docs/security.md: idle timeout 30 minutes).
 
 Background polling — the duty feed's self-paced fetch, any `dcc.Interval`-driven Dash callback — must
 not keep an unattended session alive: such requests are still authenticated and still end an idle

@@ -1,4 +1,4 @@
-"""Security settings. Defaults follow domain.md §7 (等级保护 level 3); `clock` is injectable for tests.
+"""Security settings. Defaults follow docs/domain.md §7 (等级保护 level 3); `clock` is injectable for tests.
 
 Settings that the system administrator may change at run time (`TUNABLE`) are stored in the
 `security_setting` table and bounded so that no one can weaken them below the policy.

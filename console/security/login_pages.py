@@ -18,7 +18,7 @@ from . import accounts
 from .accounts import STAGE_ACTIVE, STAGE_CHANGE
 from .hardening import escape_html, safe_next_url
 from .html import hidden, html_response, logout_button, page
-from .web import (
+from .gate import (
     DASH_CSRF_COOKIE, PRE_COOKIE, REASONS, STAGE_PATHS, Security, audit_refusal, client_ip, same_origin,
     set_dash_csrf, set_session_cookie,
 )

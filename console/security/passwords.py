@@ -76,11 +76,12 @@ def check_password(password: str, username: str = "", *, min_length: int = 8, mi
 
 
 def one_time_password(length: int = 16) -> str:
-    """A random password meeting every rule (all four classes), without look-alike characters."""
+    """A random password meeting every rule (all four classes) that a person reads off a screen and types: no
+    look-alike characters (O/0, l/1/I, o) and no symbols that shells, URLs or keyboards mangle (#, @, %, =)."""
     lower = "abcdefghjkmnpqrstuvwxyz"
     upper = "ABCDEFGHJKLMNPQRSTUVWXYZ"
     digits = "23456789"
-    symbols = "#%+-=@_"
+    symbols = "+-_"
     pool = lower + upper + digits + symbols
     while True:
         chars = [secrets.choice(pool) for _ in range(length)]
@@ -88,4 +89,4 @@ def one_time_password(length: int = 16) -> str:
             return "".join(chars)
 
 
-assert set(string.punctuation) >= set("#%+-=@_")
+assert set(string.punctuation) >= set("+-_")

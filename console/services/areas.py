@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
 from console.store import Area, AreaScope, Grid
-from console.store.codes import CITY_CODE, CITY_NAME, LEVEL_LABELS, LEVELS
+from console.store.codes import AREA_COLUMN, CHILD_LEVEL, CITY_CODE, CITY_NAME, CODE_LENGTH, LEVEL_LABELS, LEVELS, level_of
 
 # The column of a `Located` record that holds the code of an area at this level.
-OWN_COLUMN = {"county": "county_code", "town": "town_code", "village": "village_code", "grid": "grid_code"}
+OWN_COLUMN = AREA_COLUMN
 # The column that tells which child of an area at this level a record belongs to.
-CHILD_COLUMN = {"city": "county_code", "county": "town_code", "town": "village_code", "village": "grid_code"}
-CHILD_LEVEL = {"city": "county", "county": "town", "town": "village", "village": "grid"}
+CHILD_COLUMN = {level: AREA_COLUMN[child] for level, child in CHILD_LEVEL.items()}
 
 
 @dataclass(frozen=True)
@@ -38,14 +37,6 @@ class AreaNode:
     def bounds(self) -> list[list[float]]:
         """Leaflet bounds [[south, west], [north, east]]."""
         return [[self.bbox[1], self.bbox[0]], [self.bbox[3], self.bbox[2]]]
-
-
-def level_of(code: str) -> str | None:
-    if not code or not code.isdigit():
-        return None
-    if code == CITY_CODE:
-        return "city"
-    return {6: "county", 9: "town", 12: "village", 15: "grid"}.get(len(code))
 
 
 def _node(row, level: str) -> AreaNode:
@@ -90,7 +81,7 @@ def ancestor_codes(code: str) -> list[str]:
     level = level_of(code)
     if level in (None, "city"):
         return []
-    cuts = [c for c in (6, 9, 12) if c < len(code)]
+    cuts = [n for n in CODE_LENGTH.values() if n < len(code)]
     return [CITY_CODE] + [code[:c] for c in cuts]
 
 
@@ -141,3 +132,15 @@ def resolve(session: Session, scope: AreaScope, requested: str | None) -> Resolv
 
 def level_index(level: str) -> int:
     return LEVELS.index(level)
+
+
+def area_clause(model, node: AreaNode):
+    """Records inside the area (the city is everything in the database)."""
+    if node.level == "city":
+        return true()
+    return AreaScope.of([node.code]).clause(model)  # a range on the indexed grid code
+
+
+def within(model, node: AreaNode, scope: AreaScope):
+    """Records of `model` inside the area and inside the viewer's scope."""
+    return and_(area_clause(model, node), scope.clause(model))

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from console.store import (
     AreaScope, Camera, Dispute, Household, KeyYouth, Organisation, Person, SpecialPerson,
 )
-from console.store.codes import MENTAL_RISK_ALERT_LEVEL, OPEN_DISPUTE_STATES
+from console.duty.rules import mental_risk_alert_level
+from console.store.codes import OPEN_DISPUTE_STATES
 from console.store.dialect import year_month
 
 Key = tuple  # (county_code, town_code, village_code, grid_code); any may be None
@@ -62,7 +63,7 @@ def build_cube(session: Session, now: datetime, since: datetime, month_start: da
     t["household"] = _pass(session, Household)
     t["special"] = _pass(session, SpecialPerson, SpecialPerson.category, SpecialPerson.risk_grade,
                          case(((SpecialPerson.category == "mental")
-                               & (SpecialPerson.risk_level >= MENTAL_RISK_ALERT_LEVEL), 1), else_=0))
+                               & (SpecialPerson.risk_level >= mental_risk_alert_level()), 1), else_=0))
     t["youth"] = _pass(session, KeyYouth)
     is_open = Dispute.state.in_(OPEN_DISPUTE_STATES)
     closed = Dispute.closed_at.is_not(None)

@@ -1,4 +1,4 @@
-"""Which pages the viewer may open: the navigation shows only those (issue 7: no admin links for everyone).
+"""Which pages the viewer may open: the navigation shows only those (docs/security.md: no admin links for everyone).
 
 Each page lists the permissions of which any one opens it. The pages and every callback behind them still
 check on the server; this table only decides which links are drawn.

@@ -1,4 +1,4 @@
-"""Permission names the console checks. The names are owned by the security layer (issue 7,
+"""Permission names the console checks. The names are owned by the security layer (docs/security.md §2,
 `console.security.permissions`); they are re-exported here so that console code has one import."""
 
 from console.security.permissions import (  # noqa: F401 - re-exported

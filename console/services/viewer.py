@@ -1,6 +1,6 @@
 """Who is looking. Every viewer-dependent read asks `current_viewer()` and passes `viewer.scope` on.
 
-`current_viewer()` is the account logged in to this request (issue 7: `console.security.web.current_viewer`),
+`current_viewer()` is the account logged in to this request (docs/security.md: `console.security.web.current_viewer`),
 or an anonymous viewer with no permissions and an empty scope outside a logged-in request. The security
 gate installed by `console.app.create_app` refuses anonymous requests before any page, callback or route runs.
 

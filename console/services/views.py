@@ -6,8 +6,8 @@ import json
 import threading
 from datetime import datetime
 
-from layers import LAYERS
-from layers.population import choropleth_breaks
+from console.services.layers import LAYERS
+from console.services.layers.population import choropleth_breaks
 
 from . import cube, geo, kpis
 from .areas import AreaNode, Resolved, breadcrumb, children, resolve
@@ -62,7 +62,7 @@ def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | N
 
     def compute():
         with ctx.session() as s:
-            return kpis.kpis_from_cube(s, data, node, viewer.scope)
+            return kpis.from_cube(s, data, node, viewer.scope)
     return ctx.kpi_cache.get_or_set(("kpis", node.code, scope_key(viewer), id(data)), compute)
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from console.security.crypto import EncryptedText
+from console.store.crypto import EncryptedText
 
 from .base import Base, Located
 from .sensitive import id_number_index

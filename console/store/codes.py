@@ -1,4 +1,4 @@
-"""Code tables (domain.md §1, §3, §4).
+"""Code tables (docs/domain.md §1, §3, §4).
 
 Stored values are short ASCII keys; the UI shows the Chinese labels. One place for every
 enumeration so that forms, filters, legends and the demo world agree.
@@ -11,6 +11,30 @@ CITY_NAME = "安康市"
 LEVELS = ("city", "county", "town", "village", "grid")
 LEVEL_LABELS = {"city": "市", "county": "县区", "town": "镇办", "village": "村社区", "grid": "网格"}
 CODE_LENGTH = {"county": 6, "town": 9, "village": 12, "grid": 15}
+LEVEL_BY_LENGTH = {n: level for level, n in CODE_LENGTH.items()}
+CHILD_LEVEL = {"city": "county", "county": "town", "town": "village", "village": "grid"}
+# The column of a located record that holds the code of its area at each level (docs/domain.md §1).
+AREA_COLUMN = {level: f"{level}_code" for level in CODE_LENGTH}
+
+
+def level_of(code: str | None) -> str | None:
+    """The level an area code names, from its length (the city is the exception: 610900); None if not a code."""
+    if not code or not code.isdigit():
+        return None
+    if code == CITY_CODE:
+        return "city"
+    return LEVEL_BY_LENGTH.get(len(code))
+
+
+def ancestor_code(code: str, level: str) -> str:
+    """The code of the area at `level` that contains `code` (610924100201001, "town" → 610924100)."""
+    return CITY_CODE if level == "city" else code[:CODE_LENGTH[level]]
+
+
+def area_codes_of(code: str) -> dict[str, str]:
+    """{level: code} for the area itself and every level above it, below the city."""
+    own = LEVELS.index(level_of(code) or "city")
+    return {level: ancestor_code(code, level) for level in LEVELS[1:own + 1]}
 
 TOWN_KINDS = {"subdistrict": "街道", "town": "镇", "township": "乡"}
 VILLAGE_KINDS = {"village": "村委会", "community": "居委会/社区"}
@@ -36,7 +60,7 @@ SPECIAL_CATEGORIES = {
     "mental": "严重精神障碍患者",
     "aids": "艾滋病危险行为人群",
 }
-# Danger assessment of severe mental disorder patients (domain.md §3); ≥ 3 is reported to police.
+# Danger assessment of severe mental disorder patients (docs/domain.md §3); ≥ 3 is reported to police.
 MENTAL_RISK_LEVELS = {
     0: "0级 无符合以下1-5级中的任何行为",
     1: "1级 口头威胁，喊叫，但没有打砸行为",
@@ -45,7 +69,6 @@ MENTAL_RISK_LEVELS = {
     4: "4级 持续的打砸行为，不分场合，针对财物或人，不能接受劝说而停止",
     5: "5级 持械针对人的任何暴力行为，或者纵火、爆炸等行为",
 }
-MENTAL_RISK_ALERT_LEVEL = 3
 RISK_GRADES = {"low": "低", "medium": "中", "high": "高"}
 CORRECTION_TYPES = {"control": "管制", "probation": "缓刑", "parole": "假释", "medical_parole": "暂予监外执行"}
 DRUG_CONTROL = {"community_detox": "社区戒毒", "community_rehab": "社区康复", "voluntary": "自愿戒毒", "abstinent": "戒断三年未复吸"}
@@ -67,7 +90,7 @@ DISPUTE_CATEGORIES = {
     "environment": "环境污染", "labour": "劳动争议", "medical": "医疗纠纷", "traffic": "道路交通事故",
     "property": "物业纠纷", "fire": "消防", "other": "其他",
 }
-# Complexity decides the default handling level and time limit (domain.md §4).
+# Complexity decides the default handling level and time limit (docs/domain.md §4).
 DISPUTE_COMPLEXITY = {"simple": "简易", "ordinary": "一般", "complex": "复杂", "mediation": "人民调解"}
 DISPUTE_DEADLINE_DAYS = {"simple": 1, "ordinary": 7, "complex": 20, "mediation": 30}
 HANDLING_LEVELS = {"village": "村社区", "town": "镇办", "county": "县区"}
@@ -88,6 +111,7 @@ ALERT_STATES = {
     "new": "未处置", "acknowledged": "已签收", "dispatched": "已派单", "escalated": "已上报",
     "resolved": "已办结", "false_alarm": "误报",
 }
+OPEN_ALERT_STATES = ("new", "acknowledged", "dispatched", "escalated")  # 未办结; the page gets this list from the server
 
 GRID_KINDS = {"comprehensive": "综合网格", "dedicated": "专属网格"}
 GRID_ROLES = {"captain": "网格长", "worker": "专职网格员"}

@@ -1,4 +1,4 @@
-"""Masking of personal data for display (domain.md §7: first 6 + last 4 of an identity number)."""
+"""Masking of personal data for display (docs/domain.md §7: first 6 + last 4 of an identity number)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from console.security.crypto import EncryptedText
+from console.store.crypto import EncryptedText
 
 from .base import Base, Located
 from .sensitive import id_number_index
@@ -107,7 +107,7 @@ class SpecialPerson(Located, Base):
     status: Mapped[str] = mapped_column(String(16))
     risk_level: Mapped[int | None] = mapped_column(Integer)  # mental disorder danger level 0–5
     risk_grade: Mapped[str] = mapped_column(String(8))  # RISK_GRADES key, every category
-    # category fields as JSON (domain.md §3): medical/criminal facts, encrypted at rest
+    # category fields as JSON (docs/domain.md §3): medical/criminal facts, encrypted at rest
     details: Mapped[str] = mapped_column(EncryptedText("special_person.details"), default="{}")
 
 

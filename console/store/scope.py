@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from .codes import CITY_CODE
+from .codes import AREA_COLUMN, CITY_CODE, LEVEL_BY_LENGTH
 
-_COLUMN_BY_LENGTH = {6: "county_code", 9: "town_code", 12: "village_code", 15: "grid_code"}  # valid lengths
+_COLUMN_BY_LENGTH = {n: AREA_COLUMN[level] for n, level in LEVEL_BY_LENGTH.items()}  # valid lengths
 
 
 def code_range(code: str) -> tuple[str, str | None]:

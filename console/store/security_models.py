@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from console.security.crypto import EncryptedText
+from console.store.crypto import EncryptedText
 
 from .base import Base
 

@@ -1,8 +1,8 @@
-"""Sensitive columns encrypted at rest (issue 7 §5) and their keyed lookup hashes ("blind indexes").
+"""Sensitive columns encrypted at rest (docs/security.md §4) and their keyed lookup hashes ("blind indexes").
 
 `person.id_number`, `dispute_party.id_number`, `special_person.details` and `foreign_info.document_no` are
 `EncryptedText`
-(AES-GCM or SM4-GCM with the key ring of `console.security.crypto`, key outside the database). An
+(AES-GCM or SM4-GCM with the key ring of `console.store.crypto`, key outside the database). An
 encrypted column cannot be compared in SQL, so every equality search on an identity number goes
 through the `*_bidx` column: `id_number_match(Person.id_number_bidx, value)`.
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, column, select, table, update
 
-from console.security import crypto
+from console.store import crypto
 
 if TYPE_CHECKING:  # pandas only for the bulk loader; the console's store import stays light
     import pandas as pd

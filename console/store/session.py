@@ -57,7 +57,7 @@ def make_engine(db: str | os.PathLike, *, must_exist: bool = False, bulk: bool =
     path = sqlite_path(url)
     if path is not None:
         if must_exist and not path.exists():
-            raise StoreError(f"数据库文件不存在: {path}（请先运行 make world 或 python -m geodata.demo）")
+            raise StoreError(f"数据库文件不存在: {path}（请先运行 make world 或 python -m world）")
         check_writable_folder(path)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":

@@ -1,6 +1,6 @@
 """Hierarchical look-ups: point(s) -> county / town / village / grid codes.
 
-Codes are prefix-hierarchical (docs/../shared/domain.md §1): a 15-character grid code
+Codes are prefix-hierarchical (docs/domain.md §1): a 15-character grid code
 starts with its 12-digit village code, whose first 9 digits are the town and first 6
 the county.  The village of a grid is taken from ``grid_to_village`` when given (a
 mapping grid_code -> village_code, e.g. from the grid table), otherwise from the

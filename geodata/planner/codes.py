@@ -1,6 +1,6 @@
 """Which draft grid keeps which code, and the codes new grids get at commit.
 
-Rules (domain.md §1, and our decision where it is silent):
+Rules (docs/domain.md §1, and our decision where it is silent):
 - a grid that descends from a current grid keeps its code (so its grid worker and history follow it);
 - a whole new drawing (proposal, import without codes) inherits the code of the current grid it mostly
   covers, each old code at most once, largest overlaps first;

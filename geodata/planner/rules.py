@@ -1,4 +1,4 @@
-"""What a good grid is (domain.md §2), as configurable numbers, and metric helpers for lon/lat geometry."""
+"""What a good grid is (docs/domain.md §2), as configurable numbers, and metric helpers for lon/lat geometry."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Fixtures for browser tests: one small world per session, a console server, headless Chromium.
 
 The world is the lead's demo builder at a small scale when it works, else the tiny test world
-(`PINGAN_TEST_WORLD=tiny` forces the latter). The console runs behind the security gate (issue 7):
+(`PINGAN_TEST_WORLD=tiny` forces the latter). The console runs behind the security gate:
 tests log in first (`logged_in_context`, or `tests.security_login.login_page`)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def world_db(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("world") / "world.sqlite"
     if os.environ.get("PINGAN_TEST_WORLD", "demo") == "demo":
         try:
-            proc = subprocess.run([sys.executable, "-m", "geodata.demo", "--db", str(path), "--scale", "0.02",
+            proc = subprocess.run([sys.executable, "-m", "world", "--db", str(path), "--scale", "0.02",
                                    "--seed", "7"], cwd=ROOT, capture_output=True, text=True, timeout=300)
             if proc.returncode == 0:
                 return str(path)
@@ -77,3 +77,11 @@ def logged_in_context(chromium, console_url):
     page.close()
     yield context
     context.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test in this folder drives a browser (or the desktop window): one folder, one marker."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)

@@ -20,7 +20,7 @@ def main() -> int:
     username, password = sys.argv[1:sep]
     import webview
 
-    import launcher
+    from console import launcher
 
     original = webview.create_window
 

@@ -38,7 +38,7 @@ def test_window_shows_the_map(world_db, tmp_path):
             if Path(f"/tmp/.X11-unix/X{n}").exists():
                 break
             time.sleep(0.1)
-        # The console asks for a login (issue 7): sign in through the window's login form.
+        # The console asks for a login: sign in through the window's login form.
         from tests.security_login import PASSWORD, add_account
 
         add_account(world_db, "window_user")

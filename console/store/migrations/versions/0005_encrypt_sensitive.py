@@ -15,7 +15,7 @@ import sys
 from alembic import op
 import sqlalchemy as sa
 
-from console.security import crypto
+from console.store import crypto
 from console.store.schema_ops import set_column_type
 from console.store.sensitive import SEALED, reseal_table, unseal_table
 

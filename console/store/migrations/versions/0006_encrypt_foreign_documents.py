@@ -9,7 +9,7 @@ Create Date: 2026-11-26 05:45:00
 """
 import sqlalchemy as sa
 
-from console.security import crypto
+from console.store import crypto
 from console.store.schema_ops import set_column_type
 from console.store.sensitive import SEALED, reseal_table, unseal_table
 

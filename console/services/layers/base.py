@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from console.services import names
 from console.services import geo
 from console.services.areas import CHILD_COLUMN, AreaNode, children, level_index
-from console.services.kpis import where
+from console.services.areas import within
 from console.store import AreaScope
 
 
@@ -67,7 +67,7 @@ class PointLayer(Layer):
         return level_index(node.level) <= level_index(self.max_level)
 
     def _filter(self, node: AreaNode, scope: AreaScope):
-        clause = where(self.model, node, scope)
+        clause = within(self.model, node, scope)
         if self.extra_where is not None:
             clause = and_(clause, self.extra_where(self.model))
         return clause

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, inspect, select
 
-from console.security import crypto
+from console.store import crypto
 from console.store import Base, WorldMeta, make_engine, upgrade_schema
 from console.store.dialect import after_bulk_load, bulk_insert
 from console.store.sensitive import seal_frame

@@ -31,7 +31,7 @@ def duty_server(small_world_db, tmp_path_factory):
 
     from console.app import create_app
     from console.config import Settings
-    from console.duty.serve import security_settings
+    from console.server import security_settings
     from console.routes import ingest
     from console.services.context import CONTEXT_KEY
     from tests.security_login import add_account

@@ -1,9 +1,9 @@
 """Run the console with the duty routes on a multi-threaded WSGI server (granian by default, waitress as fallback).
 
-    python -m console.duty.serve --db data/ankang.sqlite --port 8050 [--bare] [--workers N] [--server granian|waitress]
+    python -m console.server --db data/ankang.sqlite --port 8050 [--bare] [--workers N] [--server granian|waitress]
 
 `--bare` serves only the duty API (no Dash pages), for the crash test and ingest benchmarks.
-Until console/app.py registers `console.routes.ingest`, this is also how the duty page gets its feed.
+The console's second entry point beside launcher.py (the desktop window): this one is for the intranet.
 
 granian (Rust HTTP/1 parsing and I/O; the WSGI app runs on `--threads` Python threads per worker) measured about
 half the server CPU per event of waitress, whose pure-Python HTTP handling was the biggest single cost. Both
@@ -26,6 +26,8 @@ import sys
 
 from flask import Flask
 
+from console.ports import port_free
+
 SERVERS = ("granian", "waitress")
 
 
@@ -41,7 +43,7 @@ def security_settings(**overrides):
 
 def build(db: str, bare: bool = False, sweep: bool = True) -> Flask:
     """The WSGI app. `sweep=True` starts the background sweeper (it runs in one process at a time, see
-    `console.routes.ingest.start_sweeper`)."""
+    `console.duty.sweeper.start_sweeper`)."""
     from console.routes import ingest
     from console.store import make_engine
 
@@ -116,18 +118,6 @@ def _worker_app(db: str, bare: bool, parent: int, switch_interval: float) -> Fla
     return server
 
 
-def port_free(host: str, port: int) -> bool:
-    """True if nothing listens on (host, port). granian binds with SO_REUSEPORT on Linux, so a second server (or a
-    worker that outlived a crashed one) on the same port would otherwise start silently and share the traffic."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def serve_granian(args) -> None:
     from granian.constants import HTTPModes, Interfaces
     from granian.log import LogLevels
@@ -137,7 +127,7 @@ def serve_granian(args) -> None:
         raise SystemExit(f"{args.host}:{args.port} 已被占用（另一个服务器在运行？）")
 
     server = MPServer(
-        "console.duty.serve:build", address=args.host, port=args.port, interface=Interfaces.WSGI,
+        "console.server:build", address=args.host, port=args.port, interface=Interfaces.WSGI,
         workers=args.workers, blocking_threads=args.threads, http=HTTPModes.http1, websockets=False,
         backlog=2048, respawn_failed_workers=True, workers_kill_timeout=10,
         # granian's info lines (spawning, listening) and its warning that more Python threads than cores "seems
@@ -169,7 +159,7 @@ def serve_waitress(args) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m console.duty.serve")
+    ap = argparse.ArgumentParser(prog="python -m console.server")
     ap.add_argument("--db", required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8050)

@@ -13,10 +13,10 @@ from console.store import make_engine, make_session_factory, upgrade_schema
 import console.store.security_models  # noqa: F401  (until console.store imports it)
 from console.store.security_models import Account, AccountRole, AccountScope
 
-from . import passwords
-from .audit import Auditor
-from .config import Settings
-from .guard import Viewer
+from console.security import passwords
+from console.security.audit import Auditor
+from console.security.config import Settings
+from console.security.guard import Viewer
 
 STRONG = "Pingan#2026x"  # meets every rule; tests use it as "the password"
 
@@ -78,7 +78,7 @@ def add_account(session_factory, username: str, roles=(), scope=(), *, password:
 
 
 def viewer_of(session_factory, username: str, clock=None, ip: str = "10.0.0.1") -> Viewer:
-    from .accounts import viewer_for
+    from console.security.accounts import viewer_for
 
     with session_factory() as s:
         account = s.scalar(select(Account).where(Account.username == username))

@@ -192,7 +192,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     grid_frame["generation_high"] = None
     grid_frame["households"] = grid_frame["code"].map(hh_per_grid).fillna(0).astype(int)
     grid_frame["residents"] = grid_frame["code"].map(res_per_grid).fillna(0).astype(int)
-    grid_frame["drawn_by"] = "geodata.demo"
+    grid_frame["drawn_by"] = "演示数据生成"
     grid_frame["drawn_at"] = f"{as_of.isoformat()} 00:00:00"
     grid_frame.insert(0, "id", np.arange(1, len(grid_frame) + 1))
 
@@ -217,7 +217,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     for name, frame in (
         ("area", areas),
         ("generation", pd.DataFrame([{"id": GENERATION, "scope_code": "610900",
-                                      "created_at": f"{as_of.isoformat()} 00:00:00", "created_by": "geodata.demo",
+                                      "created_at": f"{as_of.isoformat()} 00:00:00", "created_by": "演示数据生成",
                                       "reason": "初始网格划分（演示数据，合成边界）", "rollback_of": None}])),
         ("grid", grid_frame),
         ("grid_worker", cases.grid_workers(rng, grid_frame["code"].tolist())),
@@ -227,7 +227,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     ):
         publish(name, frame)
     world.meta = {
-        "seed": str(seed), "scale": str(scale), "as_of": as_of.isoformat(), "generator": "geodata.demo 1",
+        "seed": str(seed), "scale": str(scale), "as_of": as_of.isoformat(), "generator": "pingan world 1",
         "synthetic": "true", **{f"seconds.{k}": str(v) for k, v in stages.items()},
         **{f"rows.{k}": str(len(v)) for k, v in world.tables.items()},
     }

@@ -35,7 +35,7 @@ DISPUTE_CATEGORY_SHARES = {
     "damages": 0.08, "land": 0.09, "demolition": 0.03, "environment": 0.02, "labour": 0.07,
     "medical": 0.02, "traffic": 0.05, "property": 0.03, "fire": 0.005, "other": 0.025,
 }
-# Cameras: Ankang's 雪亮工程 integrated ~38,000 channels (domain.md §6); ~93 % online on a normal day.
+# Cameras: Ankang's 雪亮工程 integrated ~38,000 channels (docs/domain.md §6); ~93 % online on a normal day.
 CAMERAS_FULL_SCALE = 38_000
 CAMERA_ONLINE_RATE = 0.93
 CAMERA_KIND_SHARES = {"bullet": 0.45, "dome": 0.25, "hemisphere": 0.15, "face": 0.08, "vehicle": 0.07}

@@ -8,7 +8,7 @@ value copied into another column does not decrypt. The key id lets several keys 
 Key ring, outside the database file (never in the data folder):
   * ``PINGAN_DATA_KEY`` — one base64 32-byte key (the current one), or
   * ``PINGAN_DATA_KEY_FILE`` — a file with one ``<key id> <base64 key>`` per line, current key first,
-    created with mode 0600 by ``python -m console.security.crypto keygen --out PATH``;
+    created with mode 0600 by ``python -m console.store.keys keygen --out PATH``;
     ``keygen --rotate`` prepends a new key and keeps the old ones for reading; ``reencrypt`` rewrites.
   * otherwise the per-user default file ``$XDG_CONFIG_HOME/pingan/data.key`` (``~/.config/pingan/data.key``)
     when it exists; ``make world``/``make run`` create it once (``ensure_key_file``).
@@ -16,13 +16,11 @@ Key ring, outside the database file (never in the data folder):
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
 import os
 import stat
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -228,7 +226,7 @@ def require_keyring() -> KeyRing:
     ring = active_keyring()
     if ring is None:
         raise DataKeyError(f"未配置数据密钥：设置 {KEY_FILE_ENV}（或 {KEY_ENV}），或先运行 "
-                           f"python -m console.security.crypto keygen --out {default_key_file()}")
+                           f"python -m console.store.keys keygen --out {default_key_file()}")
     return ring
 
 
@@ -336,66 +334,3 @@ def write_key_file(path: Path, rotate: bool = False, data_dir: Path | None = Non
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return key_id(new)
-
-
-def reencrypt(session, model, column: str) -> int:
-    """Rewrite every value of an EncryptedText column with the current key (after `keygen --rotate`).
-
-    Old keys must stay in the key file until this has run for every encrypted column; then they
-    can be removed from the file.
-    """
-    from sqlalchemy import select
-    from sqlalchemy.orm.attributes import flag_modified
-
-    n = 0
-    for row in session.scalars(select(model)):
-        if getattr(row, column) is not None:
-            flag_modified(row, column)
-            n += 1
-    session.flush()
-    return n
-
-
-def _reencrypt_cli(db: str) -> int:
-    from console.store import make_engine, make_session_factory
-    from console.store.security_models import Account
-    from console.store.sensitive import reencrypt_all
-
-    try:
-        ring = require_keyring()
-        engine = make_engine(db, must_exist=True)
-        counts = reencrypt_all(engine, ring)
-        with make_session_factory(engine)() as s:
-            counts["account.totp_secret"] = reencrypt(s, Account, "totp_secret")
-            s.commit()
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
-        print(f"错误: {exc}", file=sys.stderr)
-        return 2
-    print(f"已用密钥 {key_id(ring.current)} 重新加密: " + ", ".join(f"{k} {v} 行" for k, v in counts.items()))
-    return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m console.security.crypto", description="数据密钥管理")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    kg = sub.add_parser("keygen", help="生成数据密钥文件（权限 0600）")
-    kg.add_argument("--out", required=True, type=Path)
-    kg.add_argument("--rotate", action="store_true", help="在已有密钥文件前加入新密钥")
-    kg.add_argument("--data-dir", type=Path, default=None, help="数据目录（密钥文件不得位于其中）")
-    rc = sub.add_parser("reencrypt", help="轮换后用当前密钥重写全部加密列与盲索引")
-    rc.add_argument("--db", required=True)
-    args = parser.parse_args(argv)
-    if args.cmd == "reencrypt":
-        return _reencrypt_cli(args.db)
-    try:
-        kid = write_key_file(args.out, rotate=args.rotate, data_dir=args.data_dir)
-    except DataKeyError as exc:
-        print(f"错误: {exc}", file=sys.stderr)
-        return 2
-    print(f"已写入密钥 {kid} 到 {args.out}（权限 0600）。设置环境变量 {KEY_FILE_ENV}={args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,16 +22,24 @@ def console(tiny_template, tmp_path):
 
 
 def _dropdown(page, dom_id, text):
-    page.click(f"#{dom_id}")
-    page.keyboard.type(text)
-    option = page.get_by_role("option", name=text, exact=True).first
-    try:  # click the option itself: Enter on a busy machine can pick before the list is filtered
-        option.wait_for(timeout=10000)
-        option.click()
-    except Exception:  # a dropdown without option roles: the keyboard then
-        page.keyboard.press("Enter")
-    page.wait_for_function("([id, t]) => (document.getElementById(id) || {}).innerText.includes(t)",
-                           arg=[dom_id, text])
+    """Pick `text` in a Dash dropdown the way a person does: open, type, click the option. On a loaded machine the
+    menu can open late or close before the filtered option shows, so the whole gesture is retried."""
+    shows = "([id, t]) => (document.getElementById(id) || {}).innerText.includes(t)"
+    for _ in range(3):
+        page.click(f"#{dom_id}")
+        page.keyboard.type(text)
+        option = page.get_by_role("option", name=text, exact=True).first
+        try:  # click the option itself: Enter on a busy machine can pick before the list is filtered
+            option.wait_for(timeout=10000)
+            option.click()
+        except Exception:  # noqa: BLE001 - a dropdown without option roles: the keyboard then
+            page.keyboard.press("Enter")
+        try:
+            page.wait_for_function(shows, arg=[dom_id, text], timeout=10000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError; retried, asserted below
+            page.keyboard.press("Escape")
+    page.wait_for_function(shows, arg=[dom_id, text], timeout=5000)
 
 
 def test_register_route_close(console):

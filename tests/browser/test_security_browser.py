@@ -9,7 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from console.security import testing
+import sectest as testing
 from console.security.web import install
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,4 @@
-"""`python -m geodata.demo --db URL --scale S --seed K`: build the synthetic Ankang world."""
+"""`python -m world --db URL --scale S --seed K`: build the synthetic Ankang world."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 
 from tqdm import tqdm
 
-from console.security import crypto
+from console.store import crypto
 from console.store.session import StoreError, database_url
 
 from .build import build_and_write
@@ -19,7 +19,7 @@ STEPS = 17  # 10 counties, villages, buildings+grids, 4 record stages, write
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m geodata.demo", description="构建安康市演示数据（合成，不含真实个人信息）")
+    parser = argparse.ArgumentParser(prog="python -m world", description="构建安康市演示数据（合成，不含真实个人信息）")
     parser.add_argument("--db", required=True, help="SQLAlchemy URL 或 SQLite 文件路径")
     parser.add_argument("--scale", type=float, default=1.0, help="人口规模比例 (0,1]，1.0 为全市")
     parser.add_argument("--seed", type=int, default=20201101, help="随机种子（相同种子生成相同数据）")
@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, crypto.DataKeyError) as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
-    with tqdm(total=STEPS, desc="构建演示数据", unit="步", file=sys.stderr) as bar:
+    # One bar that redraws in place on a terminal; in a log (make under CI, a pipe) a bar becomes a page of
+    # lines, so there it is one line before and the summary after.
+    on_terminal = sys.stderr.isatty()
+    if not on_terminal:
+        print(f"构建演示数据（比例 {args.scale}，种子 {args.seed}）……", file=sys.stderr, flush=True)
+    with tqdm(total=STEPS, desc="构建演示数据", unit="步", file=sys.stderr, disable=not on_terminal,
+              bar_format="{desc}: {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt} [{elapsed}] {postfix}") as bar:
         try:
             world = build_and_write(args.seed, args.scale, as_of, args.db, force=args.force, progress=bar)
         except (StoreError, ValueError) as exc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from console.services import permissions as perm
 from console.store import SpecialPerson
-from console.store.codes import MENTAL_RISK_ALERT_LEVEL, MENTAL_RISK_LEVELS, RISK_GRADES, SPECIAL_CATEGORIES
+from console.duty.rules import mental_risk_alert_level
+from console.store.codes import MENTAL_RISK_LEVELS, RISK_GRADES, SPECIAL_CATEGORIES
 
 from .base import LegendItem, PointLayer, label
 
@@ -14,7 +15,7 @@ RISK_COLORS = {"low": "#38a169", "medium": "#d69e2e", "high": "#e53e3e"}
 
 def _props(r) -> dict:
     props = {"c": r.category, "r": r.risk_grade}
-    if r.category == "mental" and (r.risk_level or 0) >= MENTAL_RISK_ALERT_LEVEL:
+    if r.category == "mental" and (r.risk_level or 0) >= mental_risk_alert_level():
         props["alert"] = 1
     return props
 

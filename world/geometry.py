@@ -18,7 +18,7 @@ from geodata.gridcodes import grid_codes
 from geodata.partition import balanced_bisection, partition_by_seeds
 
 DEG_KM = 111.0  # km per degree of latitude; longitude scaled by cos(lat)
-GRID_TARGET = {"community": 400, "village": 300}  # households per grid (domain.md §2)
+GRID_TARGET = {"community": 400, "village": 300}  # households per grid (docs/domain.md §2)
 
 
 def _sample_inside(rng, poly, n, candidates=4):

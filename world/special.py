@@ -25,7 +25,7 @@ def _dates(as_of, rng, lo_days, hi_days, n):
 
 
 def _details(category, rng, n, as_of):
-    """Category fields from domain.md §3, as JSON text."""
+    """Category fields from docs/domain.md §3, as JSON text."""
     r = rng.random((n, 4))
     out = []
     for i in range(n):

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from console.duty import actions, desk
-from console.services import names
+from console.store import names
 from console.services.clock import beijing
 from console.store import make_engine, make_session_factory
 

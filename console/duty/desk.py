@@ -10,7 +10,7 @@ from shapely import wkb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.services.names import names
+from console.store.names import names
 from console.store import Camera, Event, Grid
 from console.store.codes import CAMERA_STATUS
 from console.store.duty_models import DutySource

@@ -13,7 +13,7 @@ from console.store.codes import ALERT_SEVERITIES, ALERT_STATES, CAMERA_STATUS, G
 from console.store.duty_models import AlertInfo
 from console.store.masking import mask_id, mask_name, mask_phone
 
-from console.services import names as area_names
+from console.store import names as area_names
 
 from . import actions, desk
 from .feed import local

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
 from console.pages import _widgets as w
-from console.services import names as area_names
+from console.store import names as area_names
 from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import report, service, stats
 from console.disputes import ui

@@ -11,7 +11,7 @@ import dash_ag_grid as dag
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from console.services import names as area_names
+from console.store import names as area_names
 from console.disputes import deadlines, excel, ledger, locate, routing, service, workflow
 from console.disputes import ui
 from console.pages._basemap import attribution, basemap_layers

@@ -12,7 +12,7 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
-from console.services import names as area_names
+from console.store import names as area_names
 from console.services.clock import beijing
 from console.pages._planner_ids import ID
 from console.pages._planner_layout import map_panel, tools_panel

@@ -13,7 +13,7 @@ from typing import Callable
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from console.services import names
+from console.store import names
 from console.services import geo
 from console.services.areas import CHILD_COLUMN, AreaNode, children, level_index
 from console.services.areas import within

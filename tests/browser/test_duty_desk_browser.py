@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from test_duty_page_browser import CHROMIUM_ARGS, OFFICER, duty_server  # noqa: F401  (fixture)
+from tests.browser.test_duty_page_browser import CHROMIUM_ARGS, OFFICER, duty_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots" if os.environ.get("PINGAN_SHOTS") else Path(tempfile.gettempdir())
 REPORT = "村口约四十人聚集，情绪激动，请速派人"
 BUTTONS = {"acknowledge": "签收", "dispatch": "派单", "escalate": "上报", "resolve": "办结", "false_alarm": "误报"}

@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from test_duty_page_browser import CHROMIUM_ARGS, OFFICER, duty_server  # noqa: F401  (fixture)
+from tests.browser.test_duty_page_browser import CHROMIUM_ARGS, OFFICER, duty_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

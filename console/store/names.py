@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.store import Area, Grid
+from console.store.areas import Area, Grid
 from console.store.codes import CITY_CODE, CITY_NAME
 
 

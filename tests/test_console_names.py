@@ -59,7 +59,7 @@ def test_popups_say_where_by_name_not_code(small_world_db):
     import re
 
     from console.store import AreaScope
-    from layers import LAYERS
+    from console.services.layers import LAYERS
 
     con = sqlite3.connect(small_world_db)
     pid, grid, village = con.execute("select id, grid_code, village_code from special_person"

@@ -64,9 +64,10 @@ def map_panel() -> html.Div:
                      style={"height": "100%", "width": "100%"}, children=[
         *basemap_layers(),
         dl.GeoJSON(id=ID.OUTLINE, data=None, interactive=False, style=PL("outlineStyle")),
-        dl.GeoJSON(id=ID.PAST, data=None, interactive=False, style=PL("pastStyle")),
         dl.GeoJSON(id=ID.GRIDS, data=None, style=PL("gridStyle"), onEachFeature=PL("gridEach"),
                    hideout={"selected": None}),
+        # a past version over the draft (drawn under it, its lines were hidden by the draft's own)
+        dl.GeoJSON(id=ID.PAST, data=None, interactive=False, style=PL("pastStyle")),
         dl.GeoJSON(id=ID.HOUSEHOLDS, data=None, interactive=False, pointToLayer=PL("householdPoint")),
         dl.GeoJSON(id=ID.PROBLEMS, data=None, interactive=False, style=PL("problemStyle"),
                    pointToLayer=PL("unassignedPoint")),
@@ -121,6 +122,10 @@ def tools_panel() -> html.Div:
                 _grid(ID.HISTORY, HISTORY_COLUMNS, "14rem", "params.data.rid"),
                 html.Div(className="pa-pl-row", children=[
                     _button("在地图上查看", ID.VIEW_GEN, True), _button("以此版本开始草稿", ID.RESTORE, True),
-                    _button("回退到此版本", ID.ROLLBACK)])]),
+                    _button("回退到此版本", ID.ROLLBACK)]),
+                # 回退 shows what it would change first; only 确认回退 commits
+                html.Div(id=ID.ROLLBACK_PREVIEW, className="pa-pl-summary"),
+                html.Button("确认回退", id=ID.ROLLBACK_CONFIRM, n_clicks=0, className="pa-btn",
+                            style={"display": "none"})]),
         ]),
     ])

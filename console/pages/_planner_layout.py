@@ -22,14 +22,14 @@ EXPORT_FORMATS = [{"label": "GeoJSON", "value": "geojson"}, {"label": "Shapefile
 
 TABLE_COLUMNS = [
     # the name first and whole (the code on hover, and last); numbers narrow: nothing cut off at 1920 px
-    {"field": "name", "headerName": "网格", "width": 190, "pinned": "left", "tooltipField": "code"},
-    {"field": "households", "headerName": "户数", "width": 72, "type": "numericColumn"},
-    {"field": "residents", "headerName": "人口", "width": 72, "type": "numericColumn"},
-    {"field": "deviation", "headerName": "偏差%", "width": 78, "type": "numericColumn"},
-    {"field": "status", "headerName": "状态", "width": 78,
+    {"field": "name", "headerName": "网格", "width": 165, "pinned": "left", "tooltipField": "code"},
+    {"field": "households", "headerName": "户数", "width": 64, "type": "numericColumn"},
+    {"field": "residents", "headerName": "人口", "width": 64, "type": "numericColumn"},
+    {"field": "deviation", "headerName": "偏差%", "width": 72, "type": "numericColumn"},
+    {"field": "status", "headerName": "状态", "width": 72,
      "cellClassRules": {"pa-pl-bad": "params.data.status_key !== 'ok' && params.data.status_key !== 'special'"}},
-    {"field": "area_km2", "headerName": "面积km²", "width": 88, "type": "numericColumn"},
-    {"field": "problems", "headerName": "问题", "flex": 1, "minWidth": 110, "cellClassRules": {"pa-pl-error": "!!params.value"}},
+    {"field": "area_km2", "headerName": "面积km²", "width": 80, "type": "numericColumn"},
+    {"field": "problems", "headerName": "问题", "flex": 1, "minWidth": 90, "cellClassRules": {"pa-pl-error": "!!params.value"}},
     {"field": "code", "headerName": "网格编码", "width": 150},
 ]
 PAIR_COLUMNS = [{"field": "from_name", "headerName": "原网格", "minWidth": 160, "tooltipField": "from"},

@@ -22,12 +22,11 @@ def names(s: Session, codes: Iterable[str | None]) -> dict[str, str]:
     areas = [c for c in wanted if len(c) < 15 and c != CITY_CODE]
     grids = [c for c in wanted if len(c) == 15]
     for chunk in _chunks(areas):
-        out.update(s.execute(select(Area.code, Area.name).where(Area.code.in_(chunk))).tuples().all())
+        out.update({code: name for code, name in s.execute(select(Area.code, Area.name).where(Area.code.in_(chunk)))})
     for chunk in _chunks(grids):
         # oldest generation first, so the current (or latest) name wins
-        rows = s.execute(select(Grid.code, Grid.name).where(Grid.code.in_(chunk))
-                         .order_by(Grid.generation_low)).tuples().all()
-        out.update(rows)
+        rows = s.execute(select(Grid.code, Grid.name).where(Grid.code.in_(chunk)).order_by(Grid.generation_low))
+        out.update({code: name for code, name in rows})
     return out
 
 

@@ -137,7 +137,7 @@
     function prefetchAgGrid() {
         return loadAgGrid().then(function () { return loadScript(SUITES + "dash_ag_grid/async-community.js"); });
     }
-    window.pingan.lazy = {loadAgGrid: loadAgGrid, prefetchAgGrid: prefetchAgGrid};
+    window.pingan.lazy = {loadAgGrid: loadAgGrid, prefetchAgGrid: prefetchAgGrid, loadScript: loadScript};
     /* Only the overview (the command hall's first view) waits for its grid level; the list pages (值班,
      * 矛盾纠纷, 账户, 审计 …) start fetching AG Grid at once, beside the other scripts, as before. */
     if (window.location.pathname !== prefix()) { loadAgGrid().catch(function () { return null; }); }

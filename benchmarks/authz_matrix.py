@@ -51,17 +51,19 @@ from console.security import admin, audit, guard
 import sectest as testing  # noqa: E402
 from console.security.guard import AccessDenied  # noqa: E402
 from console.security.permissions import ALL_PERMISSIONS, LAYER_POPULATION, LAYER_SPECIAL  # noqa: E402
-from console.security.roles import ADMIN_ROLES, ROLES  # noqa: E402
+from console.security.roles import ADMIN_ROLES, ROLES, SOURCE_ROLE  # noqa: E402
 from console.store import make_engine, make_session_factory  # noqa: E402
 from console.store.codes import CITY_CODE  # noqa: E402
 from console.store.security_models import AuditLog  # noqa: E402
 
 from authz_unmask import add_unmask_records, check_unmask, unmask_over_http  # noqa: E402
+import authz_registry  # noqa: E402
 
 ORIGIN = "http://localhost"
 SENSITIVE_LAYERS = {"special": LAYER_SPECIAL, "population": LAYER_POPULATION}
 ROLE_LEVEL = {"grid_worker": "grid", "village": "village", "town": "town", "county": "county",
-              "city_leader": "city", "duty_officer": "city", "grid_planner": "county", "dispute_handler": "town"}
+              "city_leader": "city", "duty_officer": "city", "grid_planner": "county", "dispute_handler": "town",
+              "intake_source": "town", "wall_display": "city"}
 
 
 class Tally:
@@ -70,6 +72,11 @@ class Tally:
         self.leaks: list[str] = []
         self.unaudited: list[str] = []
         self.kinds = Counter()
+        self.oracle_probes = 0
+
+    def oracle(self, kind: str, ok: bool, what: str) -> None:
+        self.oracle_probes += 1
+        self.check(kind, ok, what)
 
     def check(self, kind: str, ok: bool, what: str, unaudited: bool = False) -> None:
         self.checks += 1
@@ -160,7 +167,9 @@ def main(argv=None) -> int:
     # The console with security installed: `create_app` installs the gate itself.
     from console.security.web import EXTENSION, install
 
-    settings = testing.settings(clock, login_rate_burst=10_000)  # one client IP for all
+    # one client IP for all; the per-account allowances are probed on their own (oracle section), not here
+    settings = testing.settings(clock, login_rate_burst=10_000, unmask_per_minute=1e6,
+                                duplicate_checks_per_minute=1e6)
     wired = False
     try:
         from console.app import create_app
@@ -200,6 +209,11 @@ def main(argv=None) -> int:
         except NameError:
             pass
 
+    # 0. Every route and callback the running app serves is declared in the one registry.
+    undeclared_routes, undeclared_callbacks = authz_registry.undeclared(app, server)
+    for item in undeclared_routes + undeclared_callbacks:
+        print("UNDECLARED", item)
+
     # 1. Anonymous: every route and every callback is refused.
     anon = server.test_client()
     for rule in rules:
@@ -221,9 +235,9 @@ def main(argv=None) -> int:
     for name, (role, scope) in accounts.items():
         viewer = viewers[name]
         client = server.test_client()
-        csrf = login(client, name) if role not in ADMIN_ROLES else None
+        csrf = login(client, name) if role not in ADMIN_ROLES and role != SOURCE_ROLE else None
         if csrf is None:
-            continue  # admins must enrol TOTP first; they hold no data permissions (checked in 3.)
+            continue  # admins must enrol TOTP first, sources cannot log in; neither holds a data permission here
         for rule in rules:
             for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
                 if rule.rule.startswith("/_dash-") or "<" in rule.rule or rule.rule in ("/logout", "/password",
@@ -267,6 +281,7 @@ def main(argv=None) -> int:
             if outside is not None:
                 r = client.get(f"/api/layers/{key}/{outside}")
                 tally.check("popup.scope", r.status_code in (403, 404), f"{name} read {key}/{outside} outside scope")
+                authz_registry.oracle_records(tally, client, csrf, name, {key: outside})
             if inside is not None:
                 before = audit_count(factory, name)
                 r = client.get(f"/api/layers/{key}/{inside}")
@@ -286,6 +301,19 @@ def main(argv=None) -> int:
                      lambda kind, rid, field: client.post("/api/unmask", json={"kind": kind, "id": rid, "field": field},
                                                           headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
                      .get_data(as_text=True))
+        # Every route, callback and page the running app serves, against the registry, with forged inputs.
+        out_areas = [c for c in sample_codes if not viewer.scope.overlaps(c)][:2]
+        forged = [None, 1, out_areas[0] if out_areas else "610900", {"id": 1, "area": "610925"}]
+        authz_registry.probe_callbacks(tally, app, client, csrf, name, viewer, factory, forged)
+        authz_registry.probe_pages(tally, app, client, csrf, name, viewer)
+        authz_registry.probe_routes(tally, server, client, name, viewer, out_areas)
+        with factory() as s:
+            from console.store import Person
+
+            person_out = s.scalar(select(Person.id).where(~viewer.scope.clause(Person)).limit(1)) \
+                if not viewer.scope.is_city else None
+        if person_out is not None:
+            authz_registry.oracle_records(tally, client, csrf, name, {"population": person_out})
         for component, permission in sec.callback_permissions.items():
             r = client.post("/_dash-update-component", json={"outputs": {"id": component, "property": "x"}},
                             headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
@@ -311,6 +339,30 @@ def main(argv=None) -> int:
             except AccessDenied:
                 got = False
             tally.check("guard.area", got == viewer.scope.allows(code), f"{name} area {code}")
+
+    # 3a. Oracles: the duplicate check must answer the same for a hidden party's number and a random one.
+    from console.store import DisputeParty, Dispute, Grid
+    from console.store.identity import id_check_char
+    from datetime import datetime, timedelta
+
+    probe_now = datetime(2026, 11, 26, 9, 0)
+    with factory() as s, s.begin():
+        party = s.scalars(select(DisputeParty).order_by(DisputeParty.id)).first()
+        s.get(Dispute, party.dispute_id).registered_at = probe_now - timedelta(days=1)
+        hidden = "610924198501016" + "55"
+        party.id_number = hidden_id = hidden + id_check_char(hidden)  # a valid number: the probe passes validation
+        grids = [(g.code, g.geom_wkb) for g in s.scalars(select(Grid).where(Grid.generation_high.is_(None)))]
+    fresh = "610925199001017" + "78"
+    fresh_id = fresh + id_check_char(fresh)
+    import shapely
+
+    for name, viewer in viewers.items():
+        code = next(iter(sorted(viewer.scope.codes)), None)
+        wkb = next((w for g, w in grids if code and (code == CITY_CODE or g.startswith(code))), None)
+        if wkb is None:
+            continue
+        p = shapely.from_wkb(wkb).representative_point()
+        authz_registry.oracle_duplicates(tally, factory, name, viewer, hidden_id, fresh_id, (p.x, p.y), probe_now)
 
     # 3b. The unmask service itself, for every account (the 三员 included: none may unmask).
     from console.services import unmask as unmask_service
@@ -389,18 +441,20 @@ def main(argv=None) -> int:
 
     engine.dispose()
     shutil.rmtree(folder, ignore_errors=True)
-    for line in tally.leaks[:20]:
+    for line in tally.leaks[:60]:
         print("LEAK", line)
     for line in tally.unaudited[:20]:
         print("UNAUDITED", line)
     print(f"checks by kind: {dict(sorted(tally.kinds.items()))}")
     print(json.dumps({
-        "checks": tally.checks, "leaks": len(tally.leaks), "unaudited_sensitive_reads": len(tally.unaudited),
+        "checks": tally.checks, "leaks": len(tally.leaks), "undeclared_routes": len(undeclared_routes),
+        "undeclared_callbacks": len(undeclared_callbacks), "unaudited_sensitive_reads": len(tally.unaudited),
+        "oracle_probes": tally.oracle_probes,
         "roles": len(ROLES), "accounts": len(accounts), "routes": len(rules), "callbacks": len(callbacks),
         "layers": len(LAYERS), "areas": sum(len(v) for v in areas.values()), "viewer_wired": wired,
         "seconds": round(time.perf_counter() - started, 1),
     }, ensure_ascii=False))
-    return 0 if not tally.leaks and not tally.unaudited else 1
+    return 0 if not (tally.leaks or tally.unaudited or undeclared_routes or undeclared_callbacks) else 1
 
 
 if __name__ == "__main__":

@@ -91,9 +91,11 @@ def unmask_over_http(client, callback_key: str, csrf: str, kind: str, rid: int, 
 def check_unmask(tally, factory, name, viewer, reveal) -> None:
     """One account × every target: `reveal(kind, rid, field)` → text of the answer (or raises AccessDenied)."""
     from console.security.permissions import UNMASK
+    from console.services.unmask import VIEW_NEEDS
 
     for kind, rid, field, inside, full in unmask_targets(factory, viewer):
-        may = viewer.can(UNMASK) and inside
+        # the reveal right, the right to view that kind of record at all, and the record in scope
+        may = viewer.can(UNMASK) and all(viewer.can(p) for p in VIEW_NEEDS[kind]) and inside
         before_unmask, before_denied = audit_count_of(factory, name, "unmask"), audit_count_of(factory, name,
                                                                                                "access.denied")
         try:

@@ -117,12 +117,16 @@ def _check_data_key() -> None:
 
 
 def create_app(db: str, *, settings: Settings | None = None,
-               security_settings: SecuritySettings | None = None) -> dash.Dash:
+               security_settings: SecuritySettings | None = None, video_settings=None) -> dash.Dash:
     """Build the console for the database at `db` (path or SQLAlchemy URL). Raises StoreError if unusable.
 
     Every request passes the security gate (docs/security.md, `console.security.web.install`): login pages, then
     session, CSRF and permission checks in front of every page, Dash callback, asset and API route.
-    `security_settings` defaults to `SecuritySettings.from_env()` (tests pass a clock and a fixed key)."""
+    `security_settings` defaults to `SecuritySettings.from_env()` (tests pass a clock and a fixed key);
+    `video_settings` (the media gateway, docs/video.md) to `VideoSettings.from_env()`."""
+    from console.video.gateway import VideoSettings
+
+    video = video_settings or VideoSettings.from_env()
     settings = settings or Settings.from_env()
     engine = make_engine(db, must_exist=True)
     check_schema(engine)
@@ -148,17 +152,24 @@ def create_app(db: str, *, settings: Settings | None = None,
 
     gate = security_settings or SecuritySettings.from_env()
     # POST /api/events authenticates each source system by its own (hashed, rotatable) key, not a session.
-    gate = replace(gate, public_paths=tuple(dict.fromkeys((*gate.public_paths, *INGEST_PUBLIC_PATHS))))
+    gate = replace(gate, public_paths=tuple(dict.fromkeys((*gate.public_paths, *INGEST_PUBLIC_PATHS))),
+                   media_sources=tuple(dict.fromkeys((*gate.media_sources, *video.origins()))))
     ctx.security = install_security(app.server, ctx.sessions, gate)
-    from console.routes import blueprint, ingest, open311
+    from console.routes import blueprint, ingest, open311, video as video_routes
 
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
+    from console.routes import field, field_tasks, mobile
+
+    field.register(app.server, ctx.security)  # the phone app's sync API and the app itself (docs/field.md)
+    field_tasks.register(app.server, ctx.security)
+    mobile.register(app.server, ctx.security)
+    video_routes.register(app.server, video, ctx.security)
     from console.security.web import static_headers
 
     ingest.register(app.server, engine, sweep=settings.warm_cache,  # background sweeps only in real runs
-                    headers=static_headers(gate))
+                    headers=static_headers(gate), per_minute=settings.ingest_per_minute, burst=settings.ingest_burst)
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
     from console.pages import _unmask
@@ -168,6 +179,9 @@ def create_app(db: str, *, settings: Settings | None = None,
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():
         app._setup_server()
+    from console.pages import _gate
+
+    _gate.install(app, ctx.security)  # every route, callback and page looked up in the one permission table
     if settings.warm_cache:
         _warm(ctx, compress.first_view_files(app, lazy_assets.ON_DEMAND_URLS))
     return app

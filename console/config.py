@@ -20,6 +20,10 @@ class Settings:
     max_points: int = 1500  # above this many records in the area, a point layer sends count bubbles per child
     # (1500: every town (max 1,395 of a kind) still shows points; big counties show one bubble per town)
     warm_cache: bool = True  # compute the city-wide KPIs in the background at start-up
+    # POST /api/events per source: 1,000 events/s (above what one server sustains, ~900/s measured in
+    # docs/duty.md), burst 2,000 — a runaway or stolen source key cannot flood the alert tables
+    ingest_per_minute: float = 60_000
+    ingest_burst: int = 2_000
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -37,4 +41,6 @@ class Settings:
             values["theme"] = env["PINGAN_THEME"]
         if env.get("PINGAN_WARM_CACHE") in ("0", "false", "no"):
             values["warm_cache"] = False
+        if env.get("PINGAN_INGEST_PER_MINUTE"):
+            values["ingest_per_minute"] = float(env["PINGAN_INGEST_PER_MINUTE"])
         return replace(cls(**values), **overrides)

@@ -1,6 +1,11 @@
 """Run the console with the duty routes on a multi-threaded WSGI server (granian by default, waitress as fallback).
 
     python -m console.server --db data/ankang.sqlite --port 8050 [--bare] [--workers N] [--server granian|waitress]
+        [--tls-cert cert.pem --tls-key key.pem]
+
+TLS (intranet browsers): `--tls-cert`/`--tls-key` (or PINGAN_TLS_CERT/PINGAN_TLS_KEY) make granian serve HTTPS (TLS
+1.2 and up) and turn on Secure cookies and HSTS (PINGAN_SECURE_COOKIE=1 for every worker). waitress has no TLS:
+put it behind a TLS-terminating proxy and set PINGAN_SECURE_COOKIE=1 yourself (docs/security.md §5).
 
 `--bare` serves only the duty API (no Dash pages), for the crash test and ingest benchmarks.
 The console's second entry point beside launcher.py (the desktop window): this one is for the intranet.
@@ -48,8 +53,12 @@ def build(db: str, bare: bool = False, sweep: bool = True) -> Flask:
     from console.store import make_engine
 
     if bare:
+        from console.config import Settings as ConsoleSettings
+
+        limits = ConsoleSettings.from_env()  # PINGAN_INGEST_PER_MINUTE, as in the full console
         server = Flask("pingan_duty")
-        ingest.register(server, make_engine(db, must_exist=True), sweep=sweep)
+        ingest.register(server, make_engine(db, must_exist=True), sweep=sweep, per_minute=limits.ingest_per_minute,
+                        burst=limits.ingest_burst)
         return server
     from console.app import create_app
     from console.services.context import CONTEXT_KEY
@@ -118,6 +127,27 @@ def _worker_app(db: str, bare: bool, parent: int, switch_interval: float) -> Fla
     return server
 
 
+def tls_options(args) -> dict:
+    """granian's TLS arguments from --tls-cert/--tls-key, checked; with TLS on, cookies become Secure and HSTS is
+    sent (the workers read PINGAN_SECURE_COOKIE). {} without TLS. Exits with a message naming what is wrong."""
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if not cert and not key:
+        return {}
+    if not (cert and key):
+        raise SystemExit("TLS 需要同时提供证书（--tls-cert）和私钥（--tls-key）")
+    from pathlib import Path
+
+    for label, path in (("证书", cert), ("私钥", key)):
+        if not Path(path).is_file():
+            raise SystemExit(f"TLS {label}文件不存在：{path}")
+    if args.server != "granian":
+        raise SystemExit("waitress 不支持 TLS：请用 granian（默认），或在前面放一个终止 TLS 的反向代理")
+    from granian.constants import SSLProtocols
+
+    os.environ["PINGAN_SECURE_COOKIE"] = "1"
+    return {"ssl_cert": Path(cert), "ssl_key": Path(key), "ssl_protocol_min": SSLProtocols.tls12}
+
+
 def serve_granian(args) -> None:
     from granian.constants import HTTPModes, Interfaces
     from granian.log import LogLevels
@@ -126,14 +156,16 @@ def serve_granian(args) -> None:
     if not port_free(args.host, args.port):
         raise SystemExit(f"{args.host}:{args.port} 已被占用（另一个服务器在运行？）")
 
+    tls = tls_options(args)
     server = MPServer(
-        "console.server:build", address=args.host, port=args.port, interface=Interfaces.WSGI,
+        "console.server:build", address=args.host, port=args.port, interface=Interfaces.WSGI, **tls,
         workers=args.workers, blocking_threads=args.threads, http=HTTPModes.http1, websockets=False,
         backlog=2048, respawn_failed_workers=True, workers_kill_timeout=10,
         # granian's info lines (spawning, listening) and its warning that more Python threads than cores "seems
         # high" (threads here mostly wait for the group commit) are noise; errors (a worker exiting) still show
         log_level=LogLevels.error)
-    server.on_startup(lambda: print(f"listening on http://{args.host}:{args.port} (granian, {args.workers} worker(s),"
+    scheme = "https" if tls else "http"
+    server.on_startup(lambda: print(f"listening on {scheme}://{args.host}:{args.port} (granian, {args.workers} worker(s),"
                                     f" {args.threads} threads each)", flush=True))
     # every argument is picklable: granian may start workers with multiprocessing's "spawn" (Python ≥ 3.14)
     server.serve(target_loader=functools.partial(_worker_app, args.db, args.bare, os.getpid(), args.switch_interval),
@@ -143,6 +175,7 @@ def serve_granian(args) -> None:
 def serve_waitress(args) -> None:
     from waitress import serve
 
+    tls_options(args)  # refuses TLS options: waitress cannot serve HTTPS
     # waitress warns on every queued task once its threads are busy: a burst of log lines that costs CPU exactly
     # when there is none to spare. Queueing under load is normal here (requests wait for the group commit).
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -172,6 +205,8 @@ def main(argv=None) -> None:
                     help="processes sharing the port; their group-commit writers take turns through a file lock")
     ap.add_argument("--switch-interval", type=float, default=float(os.environ.get("PINGAN_SWITCH_INTERVAL", "0.005")),
                     help="GIL switch interval in seconds (default: Python's 0.005; 0.0005 measured no better here)")
+    ap.add_argument("--tls-cert", default=os.environ.get("PINGAN_TLS_CERT"), help="PEM certificate: serve HTTPS")
+    ap.add_argument("--tls-key", default=os.environ.get("PINGAN_TLS_KEY"), help="PEM private key of --tls-cert")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # one session-signing key for every worker (and for a worker granian respawns)

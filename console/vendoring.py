@@ -1,6 +1,7 @@
 """Vendored front-end bundles, made offline once when they are copied in (not patched at run time).
 
     python -m console.vendoring assets/vendor/plotly-basic.min.js
+    python -m console.vendoring assets/vendor/hls.min.js assets/vendor/mpegts.min.js   (npm pack, docs/video.md)
 
 plotly.js ships a few internet addresses as plain strings. They are rewritten here:
 - the `topojsonURL` default (the vendor's CDN): the app's own folder; geo traces are not in the basic bundle;
@@ -26,12 +27,16 @@ _TOPOJSON_DEFAULT = re.compile(r'(topojsonURL:\{valType:"string",noBlank:!0,dflt
 NAMESPACES = frozenset({
     "http://www.w3.org/2000/svg", "http://www.w3.org/2000/xmlns/", "http://www.w3.org/1999/xlink",
     "http://www.w3.org/1999/xhtml", "http://www.w3.org/XML/1998/namespace",
+    "http://www.w3.org/ns/ttml#styling",  # hls.js: TTML subtitle styling namespace
 })
+# Other identifiers that look like addresses and are never requested: hls.js's emsg scheme id (compared with
+# the stream's boxes), mpegts.js's feature probe (an XMLHttpRequest opened to test a response type, never sent).
+IDENTIFIERS = frozenset({"https://aomedia.org/emsg/ID3", "https://example.com"})
 _URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?:/[^\s\"'`)<>\\]*)?")
 
 
 def _is_namespace(url: str) -> bool:
-    return url.rstrip("/") + "/" in {n.rstrip("/") + "/" for n in NAMESPACES}
+    return url in IDENTIFIERS or url.rstrip("/") + "/" in {n.rstrip("/") + "/" for n in NAMESPACES}
 
 
 def offline_plotly(text: str) -> str:

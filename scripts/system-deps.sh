@@ -15,6 +15,8 @@ PACKAGES=(
   libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2
   # the PostgreSQL path (tests start a throwaway cluster)
   postgresql
+  # the video tests: a local HLS stream (ffmpeg encodes, nginx serves; docs/video.md)
+  nginx-light ffmpeg
 )
 
 missing=()

@@ -41,11 +41,11 @@ def samples(db: str) -> dict:
                 "grid": grid.code, "grid_point": (grid.label_lon, grid.label_lat)}
 
 
-def bare_app(db: str) -> Flask:
+def bare_app(db: str, clock=None) -> Flask:
     from console.routes import ingest
     from console.security.guard import Viewer
 
     server = Flask("duty-test")  # no security gate here: the change feed reads as a city-wide viewer
     city = Viewer.build("feed-test", ["duty_officer"], ["610900"])
-    ingest.register(server, make_engine(db), viewer=lambda: city)
+    ingest.register(server, make_engine(db), viewer=lambda: city, clock=clock)
     return server

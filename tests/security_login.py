@@ -21,8 +21,10 @@ CITY_SCOPE = (CITY_CODE,)
 
 
 def security_settings(**kw):
-    """Security settings for a test console: fixed clock, fixed key, no login rate limit across tests."""
+    """Security settings for a test console: fixed clock, fixed key, no login rate limit across tests, and no
+    concurrent-session limit (module-scoped worlds log the same account in from many clients)."""
     testing.use_fast_hasher()
+    kw.setdefault("max_sessions_per_account", 10_000)
     return testing.settings(testing.Clock(), login_rate_burst=10_000, **kw)
 
 

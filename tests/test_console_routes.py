@@ -113,8 +113,11 @@ def test_layer_scope_is_checked(client, monkeypatch):
     as_viewer(monkeypatch, scope=AreaScope.of(["610925"]))
     r, data = get_json(client, "/api/layers/special.geojson?area=610924100")
     assert r.status_code == 403 and "无权" in data["error"]
-    r, data = get_json(client, "/api/layers/special.geojson?area=610900")  # city view: only own county's bubble
-    assert r.status_code == 200 and {f["properties"]["area"] for f in data["features"]} == {"岚皋县"}
+    # the city is wider than the scope: no city-wide figures, a message instead (docs/security.md §2)
+    r, data = get_json(client, "/api/layers/special.geojson?area=610900")
+    assert r.status_code == 404 and "超出您的数据范围" in data["error"]
+    r, data = get_json(client, "/api/layers/special.geojson?area=610925")
+    assert r.status_code == 200
 
 
 def test_popup_detail_scoped_and_masked(client, db, monkeypatch):
@@ -126,7 +129,8 @@ def test_popup_detail_scoped_and_masked(client, db, monkeypatch):
     r, data = get_json(client, f"/api/layers/disputes/{in_id}")
     assert r.status_code == 200 and dict(data["rows"])["事项"].startswith("<b>")  # raw text; the JS escapes it
     assert client.get(f"/api/layers/disputes/{out_id}").status_code == 403
-    assert client.get("/api/layers/disputes/999999999").status_code == 404
+    unknown = client.get("/api/layers/disputes/999999999")  # answers like a record outside the scope
+    assert unknown.status_code == 403 and unknown.get_json() == client.get(f"/api/layers/disputes/{out_id}").get_json()
 
 
 def test_large_responses_are_gzipped(client):

@@ -5,6 +5,7 @@ source-key cache."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -15,13 +16,14 @@ from console.store import Alert, Event, make_engine, make_session_factory
 from duty_helpers import bare_app, make_source, samples, world_copy
 
 NOW = "2026-11-26T09:00:00+08:00"
+CLOCK = datetime(2026, 11, 26, 3, 0)  # the server's "now" (naive UTC) for the accepted window of event times
 
 
 @pytest.fixture(scope="module")
 def world(small_world_db, tmp_path_factory):
     db = world_copy(small_world_db, tmp_path_factory.mktemp("duty-batch"))
     key = make_source(db)
-    return {"db": db, "key": key, "ref": samples(db), "client": bare_app(db).test_client()}
+    return {"db": db, "key": key, "ref": samples(db), "client": bare_app(db, clock=lambda: CLOCK).test_client()}
 
 
 def post(world, items, key=None, raw=None, path="/api/events/batch", content_type="application/json"):
@@ -160,7 +162,7 @@ def test_a_verified_key_is_remembered_but_only_for_its_current_hash(world):
     with sessions() as s, s.begin():
         key = rotate_source(s, "cache", "缓存测试")
     assert keys.source_for(key) == "cache" and keys.source_for(key) == "cache"
-    assert keys._verified == {key: keys._rows[key.partition(".")[0]][1]}
+    assert keys._verified == {key: keys._current(key.partition(".")[0])[1]}
     assert keys.source_for(key[:-1] + ("x" if key[-1] != "x" else "y")) is None  # same prefix, wrong secret
     with sessions() as s, s.begin():
         rotate_source(s, "cache")

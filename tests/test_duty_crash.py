@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,11 @@ def start(db: str, port: int, workers: int = 1, bare: bool = True, server: str =
     raise RuntimeError(proc.stderr.read().decode()[-2000:])
 
 
+NOW = datetime.now(timezone.utc).isoformat(timespec="seconds")  # inside the server's accepted window of times
+
+
 def body(i: int, grid: str) -> dict:
-    return {"event_id": f"burst-{i}", "type": "dispute_report", "occurred_at": "2026-11-26T09:00:00",
+    return {"event_id": f"burst-{i}", "type": "dispute_report", "occurred_at": NOW,
             "grid_code": grid, "payload": {"scale": 40, "category": "neighbour", "n": i}}
 
 

@@ -17,13 +17,14 @@ from console.store.duty_models import AlertHistory
 from duty_helpers import bare_app, make_source, samples, world_copy
 
 NOW = "2026-11-26T09:00:00+08:00"
+CLOCK = datetime(2026, 11, 26, 3, 0)  # the server's "now" (naive UTC) for the accepted window of event times
 
 
 @pytest.fixture(scope="module")
 def world(small_world_db, tmp_path_factory):
     db = world_copy(small_world_db, tmp_path_factory.mktemp("duty"))
     key = make_source(db)
-    return {"db": db, "key": key, "ref": samples(db), "client": bare_app(db).test_client()}
+    return {"db": db, "key": key, "ref": samples(db), "client": bare_app(db, clock=lambda: CLOCK).test_client()}
 
 
 def post(world, body, key=None, raw=None, **headers):

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -40,7 +41,7 @@ def test_full_console_serves_login_pages_feed_and_ingest_under_granian(small_wor
         cursor = web.get(base + "/api/alerts/changes?cursor=0", timeout=30).json()["cursor"]
         page = web.get(base + "/duty", timeout=60)
         assert page.status_code == 200 and "_dash-config" in page.text  # the Dash shell of the duty page
-        event = {"event_id": "serve-1", "type": "dispute_report", "occurred_at": "2026-11-26T09:00:00",
+        event = {"event_id": "serve-1", "type": "dispute_report", "occurred_at": datetime.now(timezone.utc).isoformat(),
                  "grid_code": samples(db)["grid"], "payload": {"scale": 40, "category": "neighbour"}}
         posted = requests.post(base + "/api/events", data=json.dumps(event), timeout=30,
                                headers={"X-API-Key": key, "Content-Type": "application/json"})

@@ -260,7 +260,7 @@ def test_user_encoding_overrides_wrong_cpg(tmp_path):
     pyogrio.write_dataframe(_grid_frame(), folder / "g.shp", encoding="GBK")
     (folder / "g.cpg").write_text("UTF-8")  # the .cpg lies
     data = _zip_dir(folder)
-    with pytest.raises(GridFileError, match="UTF-8.*无法正确解码"):
+    with pytest.raises(GridFileError, match="UTF-8.*与文字内容不符.*UTF-8：无法解码"):
         read_grid_file(data, "g.zip")
     assert read_grid_file(data, "g.zip", encoding="gbk").grids[0].name == "新城街道第一网格"
     with pytest.raises(GridFileError, match="无法识别的字符编码"):
@@ -322,11 +322,14 @@ def test_points_only_geojson(tmp_path):
         read_grid_file(data, "p.geojson")
 
 
-def test_mixed_geometries_keep_polygons_and_warn(tmp_path):
+def test_mixed_geometries_are_refused_unless_partial(tmp_path):
     frame = _frame([shapely.Point(109.02, 32.68), _SQUARE, shapely.LineString([(109, 32.6), (109.1, 32.7)])], code=["p", "g", "l"])
-    result = read_grid_file(_write(tmp_path, frame, "m.geojson"), "m.geojson")
+    data = _write(tmp_path, frame, "m.geojson")
+    with pytest.raises(GridFileError, match="第 1 个要素（p）是点.*第 3 个要素（l）是线.*部分导入"):
+        read_grid_file(data, "m.geojson")
+    result = read_grid_file(data, "m.geojson", partial=True)
     assert [g.code for g in result.grids] == ["g"]
-    assert any("跳过 2 个" in w for w in result.warnings)
+    assert any("已跳过 2 个" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize(
@@ -372,7 +375,7 @@ def test_far_outside_ankang_reports_count_and_distance(tmp_path):
     with pytest.raises(GridFileError) as err:
         read_grid_file(_write(tmp_path, frame, "f.geojson"), "f.geojson")
     message = str(err.value)
-    assert "有 1 个要素（共 3 个）超出安康市范围" in message
+    assert "有 1 个要素（共 3 个；第 2 个）超出安康市范围" in message
     expected_km = GEOD.inv(110.5, 33.9, 116.40, 39.91)[2] / 1000  # farthest corner from the box's NE corner
     km = float(message.split("最远约 ")[1].split(" 公里")[0].replace(",", ""))
     assert km == pytest.approx(expected_km, abs=1)
@@ -469,12 +472,12 @@ def test_gbk_chinese_field_names(tmp_path, cpg):
 def test_geometry_kept_as_read(tmp_path):
     bow_tie = shapely.Polygon([(109.0, 32.6), (109.01, 32.61), (109.01, 32.6), (109.0, 32.61)])
     frame = _frame([bow_tie, _HOLED, _TWO_PARTS, shapely.Polygon()], code=["bow", "holed", "two", "empty"])
-    result = read_grid_file(_write(tmp_path, frame, "k.gpkg"), "k.gpkg")
+    result = read_grid_file(_write(tmp_path, frame, "k.gpkg"), "k.gpkg", partial=True)
     assert [g.code for g in result.grids] == ["bow", "holed", "two"]
     assert not result.grids[0].geometry.is_valid and _same_shape(result.grids[0].geometry, bow_tie)
     assert len(result.grids[1].geometry.interiors) == 1
     assert result.grids[2].geometry.geom_type == "MultiPolygon" and len(result.grids[2].geometry.geoms) == 2
-    assert any("空或无法解析的几何 1 个" in w for w in result.warnings)
+    assert any("第 4 个要素（empty）的几何为空" in w for w in result.warnings)
 
 
 def test_gpkg_without_polygon_layer(tmp_path):

@@ -79,7 +79,10 @@ def test_migrations_from_empty_produce_the_models_and_round_trip(postgres):
                           " prev_hash, hash) VALUES (1, now(), 'a', '', '', 'x', '', 'granted', '', 'p', 'h')"))
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'b'"))
-    with engine.begin() as conn:
+    with pytest.raises(DBAPIError, match="never deleted"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))  # not archived yet: refused (migration 0007)
+    with engine.begin() as conn:  # archival moves the anchor first; then the row may go
+        conn.execute(text("UPDATE audit_head SET archived_through_id = 1 WHERE id = 1"))
         conn.execute(text("DELETE FROM audit_log"))
     command.downgrade(alembic_config(engine), "base")
     assert inspect(engine).get_table_names() == ["alembic_version"]
@@ -271,7 +274,7 @@ def test_duty_ingest_is_idempotent_and_raises_alerts_once(world):
 
     url = world.copies["duty"]
     key, ref = make_source(url), samples(url)
-    client = bare_app(url).test_client()
+    client = bare_app(url, clock=lambda: datetime(2026, 11, 26, 3, 0)).test_client()  # "now" for event times
 
     def post(body):
         return client.post("/api/events", data=json.dumps(body), content_type="application/json",
@@ -486,8 +489,13 @@ def test_audit_chain_appends_concurrently_archives_and_verifies(postgres, tmp_pa
     with factory() as s:
         assert verify_archives([path], s).ok
         assert s.execute(text("SELECT min(id), count(*) FROM audit_log")).one() == (46, 4)  # archive row + 3
-    with engine.begin() as c:  # what someone with database access could do: drop the guard, delete a row
+    with engine.begin() as c:  # the guard refuses a plain DELETE of a row not yet archived
+        with pytest.raises(Exception, match="never deleted"):
+            with c.begin_nested():
+                c.execute(text("DELETE FROM audit_log WHERE id = 48"))
+    with engine.begin() as c:  # what someone with database access could do: drop the guards, delete a row
         c.execute(text("DROP TRIGGER audit_log_no_update ON audit_log"))
+        c.execute(text("DROP TRIGGER audit_log_no_delete ON audit_log"))
         c.execute(text("DELETE FROM audit_log WHERE id = 48"))
     with factory() as s:
         broken = verify(s)

@@ -83,6 +83,7 @@ def test_edited_row_with_recomputed_hash_is_detected_at_the_next_row(env):
 def test_deleted_row_is_detected(env):
     engine, factory, *_ = env
     with engine.begin() as c:
+        c.execute(text("drop trigger if exists audit_log_no_delete"))  # someone with database access
         c.execute(text("delete from audit_log where id=11"))
     with factory() as s:
         result = verify(s)
@@ -92,6 +93,7 @@ def test_deleted_row_is_detected(env):
 def test_deleted_tail_is_detected(env):
     engine, factory, *_ = env
     with engine.begin() as c:
+        c.execute(text("drop trigger if exists audit_log_no_delete"))  # someone with database access
         c.execute(text("delete from audit_log where id >= 19"))
     with factory() as s:
         result = verify(s)
@@ -136,6 +138,7 @@ def test_archive_moves_old_rows_and_keeps_the_chain_verifiable(env):
 def test_archive_refuses_a_broken_chain(env):
     engine, factory, auditor, clock, tmp = env
     with engine.begin() as c:
+        c.execute(text("drop trigger if exists audit_log_no_delete"))  # someone with database access
         c.execute(text("delete from audit_log where id=2"))
     with pytest.raises(audit.ArchiveError):
         archive(factory, 180, tmp / "a", clock=clock)
@@ -173,6 +176,7 @@ def test_verify_cli_reports_ok_and_the_first_broken_link(env):
     ok = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and ok.stdout.startswith("OK")
     with engine.begin() as c:
+        c.execute(text("drop trigger if exists audit_log_no_delete"))  # someone with database access
         c.execute(text("delete from audit_log where id=5"))
     engine.dispose()
     bad = subprocess.run(cmd, capture_output=True, text=True, timeout=60)

@@ -40,8 +40,8 @@ def test_head_row_trigger_and_round_trip(tmp_path):
     upgrade_schema(engine)
     with engine.connect() as conn:
         assert conn.execute(text("select last_id, last_hash, archived_hash from audit_head")).one() == (0, GENESIS, GENESIS)
-        assert conn.execute(text("select name from sqlite_master where type='trigger'")).scalars().all() == \
-            ["audit_log_no_update"]
+        assert conn.execute(text("select name from sqlite_master where type='trigger' order by name")).scalars().all() == \
+            ["audit_log_no_delete", "audit_log_no_update"]
     cfg = alembic_config(engine)
     command.downgrade(cfg, "0001")
     assert not SECURITY_TABLES & set(inspect(engine).get_table_names())

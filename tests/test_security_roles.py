@@ -40,11 +40,11 @@ def refused_rows(factory, actor):
 
 def test_permission_names_are_the_agreed_ones():
     assert set(ALL_PERMISSIONS) == {
-        "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "unmask", "export",
+        "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "view:video", "unmask", "export",
         "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
-        "audit:read", "config:manage"}
+        "audit:read", "config:manage", "view:alerts", "display:wall", "field:sync", "field:review"}
     labels = {r.label for r in ROLES.values()}
-    assert labels == {"网格员", "村社区", "镇办", "县区", "市领导", "值班员", "网格规划员", "纠纷调处员",
+    assert labels == {"网格员", "村社区", "镇办", "县区", "市领导", "值班员", "网格规划员", "纠纷调处员", "接入系统", "大屏展示",
                       "系统管理员", "安全管理员", "审计管理员"}
 
 
@@ -145,16 +145,18 @@ def test_each_admin_does_its_own_work_and_it_is_audited(env):
     admin.set_roles_and_scope(factory, v["sec"], "zhaoliu", ["town"], ["610902001"])
     admin.set_setting(factory, v["sys"], "idle_minutes", 20)
     admin.unlock(factory, v["sys"], "worker")
-    otp2 = admin.reset_password(factory, v["sys"], "worker")
-    assert otp2 != otp
-    key = admin.issue_api_key(factory, v["sys"], "worker", "ingest")
+    otp2 = admin.reset_password(factory, v["sys"], "worker")  # the first half; the second needs 安全管理员
+    otp3 = admin.approve_password_reset(factory, v["sec"], "worker")
+    assert otp2 != otp and otp3 != otp2
+    testing.add_account(factory, "feeder", ["intake_source"], [GRID])
+    key = admin.issue_api_key(factory, v["sys"], "feeder", "ingest")
     assert key.startswith("pak_")
     rows, total = audit.search(factory(), v["aud"])
     actions = {(r["actor"], r["action"]) for r in rows}
     assert {("sys", "account.create"), ("sec", "role.assign"), ("sys", "config.set"), ("sys", "account.unlock"),
             ("sys", "account.reset_password"), ("sys", "api_key.issue"), ("aud", "audit.search")} <= actions
     # The one-time passwords and the API key never reach the audit log.
-    assert not any(secret in str(r) for r in rows for secret in (otp, otp2, key))
+    assert not any(secret in str(r) for r in rows for secret in (otp, otp2, otp3, key))
     with factory() as s:
         acct = s.scalar(select(Account).where(Account.username == "zhaoliu"))
         assert acct.must_change_password and [r.role for r in acct.roles] == ["town"]

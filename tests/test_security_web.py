@@ -310,7 +310,8 @@ def test_admin_must_enrol_totp_before_anything_else(env):
 def test_api_key_access(env):
     app, factory, clock, sec = env
     testing.add_account(factory, "sys", ["system_admin"])
-    key = admin.issue_api_key(factory, testing.viewer_of(factory, "sys", clock), "worker", "ingest-bot")
+    testing.add_account(factory, "feeder", ["intake_source"], ["610902"])  # keys belong to intake sources only
+    key = admin.issue_api_key(factory, testing.viewer_of(factory, "sys", clock), "feeder", "ingest-bot")
     c = app.test_client()
     r = c.post("/api/ingest", json={}, headers={"X-API-Key": key})
     assert r.status_code == 200 and r.json["viewer"] == "api:ingest-bot"

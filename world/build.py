@@ -222,7 +222,8 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
         ("grid", grid_frame),
         ("grid_worker", cases.grid_workers(rng, grid_frame["code"].tolist())),
         ("survey", cases.surveys(rng, counties["code"].tolist(), as_of.year)),
-        ("special_person", specials), ("key_youth", youth), ("organisation", orgs), ("camera", cams),
+        ("special_person", specials), ("followup_visit", special.followup_visits(seed, specials, as_of64)),
+        ("key_youth", youth), ("organisation", orgs), ("camera", cams),
         ("dispute", disputes), ("dispute_party", parties), ("dispute_event", events),
     ):
         publish(name, frame)

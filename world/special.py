@@ -120,3 +120,29 @@ def key_youth(rng: np.random.Generator, persons: pd.DataFrame) -> pd.DataFrame:
     for col in LOCATED:
         out[col] = sub[col].to_numpy()
     return out
+
+
+FOLLOWUP_ON_TIME = 0.88  # share of records whose last visit lies within their cycle (the rest: a few days late)
+
+
+def followup_visits(seed: int, specials: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The last follow-up visit of each special-population record, so the overdue rule has a realistic few to
+    flag (docs/domain.md §8). Its own generator: the records drawn before are unchanged by it."""
+    from console.duty.rules import followup_cycle_days, load_config
+
+    rng = np.random.default_rng([seed, 8])
+    config = load_config()
+    cycles = np.array([followup_cycle_days(config, c, None if pd.isna(lv) else int(lv)) or 0
+                       for c, lv in zip(specials["category"], specials.get("risk_level", pd.Series([None] * len(specials))))])
+    late = rng.random(len(specials)) > FOLLOWUP_ON_TIME
+    back = np.where(late, cycles + rng.integers(1, 20, len(specials)), (rng.random(len(specials)) * cycles).astype(int))
+    visited = np.datetime64(as_of, "D") - back.astype("timedelta64[D]")
+    since = pd.to_datetime(specials["since"]).to_numpy().astype("datetime64[D]")
+    keep = (cycles > 0) & (visited >= since)
+    methods = np.array(["visit", "phone", "visit", "clinic"])
+    n = int(keep.sum())
+    return pd.DataFrame({
+        "id": np.arange(1, n + 1), "special_person_id": specials["id"].to_numpy()[keep],
+        "visited_on": visited[keep].astype(str), "method": methods[rng.integers(0, len(methods), n)],
+        "worker": "演示数据生成", "note": "", "recorded_at": f"{np.datetime64(as_of, 'D')} 18:00:00",
+    })

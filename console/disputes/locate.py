@@ -1,56 +1,5 @@
-"""Place → areas: the registered point is assigned to its current grid (geodata.assign)."""
+"""Place → areas for disputes: the store's grid locator (console/store/grid_locator.py)."""
 
-from __future__ import annotations
+from console.store.grid_locator import GridLocator, forget, locator_for
 
-import threading
-
-import shapely
-from sqlalchemy import select
-
-from console.store import Grid
-from geodata.assign import PolygonIndex, point_to_areas
-
-_LOCK = threading.Lock()
-_CACHE: dict[str, GridLocator] = {}
-
-
-class GridLocator:
-    def __init__(self, codes, polygons, village_of, generation_of):
-        self.index = PolygonIndex.build(codes, polygons)
-        self.village_of = village_of
-        self.generation_of = generation_of
-
-    @classmethod
-    def from_session(cls, session) -> GridLocator:
-        rows = session.execute(select(Grid.code, Grid.village_code, Grid.generation_low, Grid.geom_wkb)
-                               .where(Grid.generation_high.is_(None))).all()
-        if not rows:
-            raise LookupError("库中没有现行网格，无法定位案件")
-        return cls([r[0] for r in rows], shapely.from_wkb([r[3] for r in rows]),
-                   {r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows})
-
-    def locate(self, lon: float, lat: float) -> dict | None:
-        """{county_code, town_code, village_code, grid_code, assign_generation} or None when outside every grid."""
-        found = point_to_areas(self.index, lon, lat, self.village_of)
-        if not found["inside"]:
-            return None
-        return {"county_code": found["county"], "town_code": found["town"], "village_code": found["village"],
-                "grid_code": found["grid"], "assign_generation": self.generation_of[found["grid"]]}
-
-
-def locator_for(session) -> GridLocator:
-    """One locator per database (built on first use; rebuild with `forget` after grids change)."""
-    key = str(session.get_bind().url)
-    with _LOCK:
-        loc = _CACHE.get(key)
-        if loc is None:
-            loc = _CACHE[key] = GridLocator.from_session(session)
-        return loc
-
-
-def forget(session=None) -> None:
-    with _LOCK:
-        if session is None:
-            _CACHE.clear()
-        else:
-            _CACHE.pop(str(session.get_bind().url), None)
+__all__ = ["GridLocator", "forget", "locator_for"]

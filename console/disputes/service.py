@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from console.security import guard
+from console.security import guard, throttle
 from console.security.audit import Auditor
-from console.security.permissions import DISPUTE_REGISTER
+from console.security.permissions import DISPUTE_REGISTER, UNMASK
 from console.store import Dispute, DisputeEvent, DisputeParty
 from console.store.codes import DISPUTE_STATES, SATISFACTION
 from console.store.sensitive import id_numbers_match
@@ -55,14 +55,20 @@ def _clock(now: datetime | Callable[[], datetime] | None) -> datetime:
     return now or datetime.now().replace(microsecond=0)
 
 
-def recent_cases(session, village_code: str, since: datetime, party_ids: set[str]) -> list[dict]:
-    """Cases of the village, or with one of the parties, registered since `since` (for duplicate checks)."""
+def recent_cases(session, village_code: str, since: datetime, party_ids: set[str], scope=None) -> list[dict]:
+    """Cases of the village, or with one of the parties, registered since `since` (for duplicate checks);
+    with `scope`, only cases inside it (a check never names a case the viewer may not see)."""
     # identity numbers are encrypted at rest: match through the keyed blind index
-    by_party = select(DisputeParty.dispute_id).where(id_numbers_match(DisputeParty.id_number_bidx, party_ids))
-    rows = session.execute(select(Dispute.id, Dispute.code, Dispute.category, Dispute.village_code, Dispute.place,
-                                  Dispute.lon, Dispute.lat, Dispute.registered_at)
-                           .where(Dispute.registered_at >= since)
-                           .where((Dispute.village_code == village_code) | Dispute.id.in_(by_party))).all()
+    near = Dispute.village_code == village_code
+    if party_ids:
+        by_party = select(DisputeParty.dispute_id).where(id_numbers_match(DisputeParty.id_number_bidx, party_ids))
+        near = near | Dispute.id.in_(by_party)
+    stmt = (select(Dispute.id, Dispute.code, Dispute.category, Dispute.village_code, Dispute.place,
+                   Dispute.lon, Dispute.lat, Dispute.registered_at)
+            .where(Dispute.registered_at >= since).where(near))
+    if scope is not None:
+        stmt = stmt.where(scope.clause(Dispute))
+    rows = session.execute(stmt).all()
     ids = [r.id for r in rows]
     parties: dict[int, set[str]] = {}
     if ids:
@@ -116,11 +122,18 @@ def register(session_factory, viewer, raw: Mapping, *, locator=None, now=None, s
     if where is None:
         return Result(False, {"lon": "地点不在安康市任何网格内，请重新选点"})
     guard.require_area(gv, where["village_code"], "dispute:new")
+    throttle.check(gv, "duplicate_check", "dispute:new")
     with session_factory() as s, s.begin():
-        ids = {p["id_number"] for p in clean["parties"]}
-        recent = recent_cases(s, where["village_code"], now - timedelta(days=window_days), ids)
+        # The check matches only what the viewer may see (docs/security.md §2): cases inside the scope, and a
+        # shared party identity number only for a viewer who may reveal identity numbers — otherwise the
+        # answer would confirm a hidden number (an oracle) to whoever can guess it.
+        ids = {p["id_number"] for p in clean["parties"]} if gv.can(UNMASK) else set()
+        recent = recent_cases(s, where["village_code"], now - timedelta(days=window_days), ids, gv.scope)
         cand = {**clean, **where, "registered_at": now, "party_ids": ids}
         dups = duplicates.find(cand, recent, window_days=window_days)
+        guard.audit(gv, "dispute.duplicate_check", "dispute:new", guard.GRANTED,
+                    {"area": where["village_code"], "found": [d.code for d in dups], "by_party": bool(ids),
+                     "saved": bool(allow_duplicate or not dups)}, session=s)
         if dups and not allow_duplicate:
             return Result(False, duplicates=dups)
         case = build_case(s, clean, where, now=now, actor=gv.username, source=source, policy=policy)

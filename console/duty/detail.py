@@ -33,12 +33,13 @@ def nearest_cameras(s: Session, lon: float, lat: float, n: int = 5) -> list[dict
     return out[:n]
 
 
-def person_record(s: Session, person_id: int | None) -> dict | None:
-    """Masked by default (first 6 + last 4 of the id number, 3+4 of the phone)."""
+def person_record(s: Session, person_id: int | None, scope=None) -> dict | None:
+    """Masked by default (first 6 + last 4 of the id number, 3+4 of the phone). With `scope`: None for a
+    person registered outside it (an alert in the viewer's town about someone from elsewhere)."""
     if person_id is None:
         return None
     p = s.get(Person, person_id)
-    if p is None:
+    if p is None or (scope is not None and not scope.allows(p.finest_area)):
         return None
     specials = s.scalars(select(SpecialPerson).where(SpecialPerson.person_id == person_id)).all()
     return {"name": mask_name(p.name), "id_number": mask_id(p.id_number), "phone": mask_phone(p.phone),
@@ -74,8 +75,9 @@ def alert_detail(s: Session, viewer, alert_id: int) -> dict | None:
         "person": None, "cameras": [], "workers": [],
     }
     if person_id is not None and hasattr(viewer, "can") and viewer.can("view:persons"):
-        out["person"] = person_record(s, person_id)
-        _audit_view(viewer, f"person:{person_id}")
+        out["person"] = person_record(s, person_id, viewer.scope)
+        if out["person"] is not None:
+            _audit_view(viewer, f"person:{person_id}")
     if alert.lon is not None:
         out["cameras"] = nearest_cameras(s, alert.lon, alert.lat)
     if alert.grid_code:

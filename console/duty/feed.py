@@ -16,7 +16,6 @@ from console.store import Alert
 from console.store.codes import ALERT_SEVERITIES, ALERT_STATES, OPEN_ALERT_STATES
 from console.store.duty_models import AlertChange, AlertInfo
 
-from .actions import OPEN_STATES
 from .desk import grid_names
 from .rules import RULE_LABELS
 
@@ -42,7 +41,7 @@ def row(alert: Alert, info: AlertInfo | None = None) -> dict:
             "lon": alert.lon, "lat": alert.lat, "county": alert.county_code, "town": alert.town_code,
             "village": alert.village_code, "grid": alert.grid_code,
             "assignee": info.assignee if info else None,
-            "open": "1" if alert.state in OPEN_STATES else "0"}  # the 未办结 filter of the list
+            "open": "1" if alert.state in OPEN_ALERT_STATES else "0"}  # the 未办结 filter of the list
 
 
 def changes(s: Session, scope, cursor: int, limit: int = MAX_BATCH) -> dict:

@@ -4,16 +4,17 @@
 2xx sent after it survives a kill -9 (SQLite WAL: the commit is in the log before the call returns), and the
 event's alerts are in the same transaction: raised exactly once, never without their event. The same
 (source, event_id) again returns the stored answer and raises nothing twice (unique row, INSERT … ON CONFLICT
-DO NOTHING, then read back). Validation, reference lookups (cached, `refdata.py`) and locating run on the
-request's own thread; only the SQL runs on the writer (`writer.py`, statements in `rawsql.py`).
+DO NOTHING, then read back); if it would store any field differently it is a 409 naming those fields.
+Validation (`validate.py`, every problem at once), reference lookups (cached, `refdata.py`) and locating run on
+the request's own thread; only the SQL runs on the writer (`writer.py`, statements in `rawsql.py`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,106 +24,18 @@ from console.store.codes import area_codes_of
 
 from . import rules
 from .geo import locator, near_city
-from .rawsql import Raw
+from .rawsql import Raw, parse_ts
 from .refdata import RefCache, person_facts
+from .validate import IngestError, Problem, check, refuse
+from .when import Window, show
 from .writer import GroupWriter
 
-KINDS = {
-    "tag_position": "电子定位", "mental_incident": "精神障碍患者异常", "missing_person": "人员走失",
-    "dispute_report": "矛盾纠纷上报", "case_update": "案件进展", "camera_heartbeat": "摄像机心跳",
-    "grid_report": "网格员上报",
-}
-NEEDS = {"tag_position": ("person_id", "location"), "mental_incident": ("person_id",),
-         "camera_heartbeat": ("camera_id",), "case_update": ("payload",), "dispute_report": ("payload",)}
-FIELDS = {"event_id", "type", "occurred_at", "location", "grid_code", "person_id", "camera_id", "payload"}
-MAX_PAYLOAD = 16_000
 log = logging.getLogger(__name__)
+_PLACE_FIELDS = {"location", "location.lon", "location.lat", "grid_code", "person_id", "camera_id"}
 
 
-class IngestError(Exception):
-    """A 4xx with a machine code and a human reason."""
-
-    def __init__(self, status: int, code: str, reason: str):
-        super().__init__(reason)
-        self.status, self.code, self.reason = status, code, reason
-
-    def body(self) -> dict:
-        return {"error": self.code, "reason": self.reason}
-
-
-def _bad(code: str, reason: str, status: int = 422) -> IngestError:
-    return IngestError(status, code, reason)
-
-
-def _time(value) -> datetime:
-    if not isinstance(value, str):
-        raise _bad("wrong_type", "occurred_at 必须是 ISO 8601 字符串")
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad("bad_time", f"occurred_at 不是合法的 ISO 8601 时间: {value[:40]!r}") from None
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
-
-
-def validate(body) -> dict:
-    """Shape and types only (pure). Returns the normalised event; raises IngestError."""
-    if not isinstance(body, dict):
-        raise _bad("wrong_type", "请求体必须是 JSON 对象", 400)
-    unknown = set(body) - FIELDS
-    if unknown:
-        raise _bad("unknown_field", f"未知字段: {', '.join(sorted(unknown))}")
-    for name in ("event_id", "type", "occurred_at"):
-        if name not in body or body[name] in (None, ""):
-            raise _bad("missing_field", f"缺少必填字段 {name}")
-    eid, kind = body["event_id"], body["type"]
-    if not isinstance(eid, str) or not 1 <= len(eid) <= 64:
-        raise _bad("wrong_type", "event_id 必须是 1–64 个字符的字符串")
-    if kind not in KINDS:
-        raise _bad("unknown_type", f"type 必须是: {', '.join(KINDS)}")
-    ev = {"event_id": eid, "kind": kind, "occurred_at": _time(body["occurred_at"]), "lon": None, "lat": None,
-          "grid_code": None, "person_id": None, "camera_id": None, "payload": {}}
-    loc = body.get("location")
-    if loc is not None:
-        if not isinstance(loc, dict) or set(loc) - {"lon", "lat"}:
-            raise _bad("wrong_type", "location 必须是 {\"lon\": 数字, \"lat\": 数字}")
-        for axis, lim in (("lon", 180), ("lat", 90)):
-            v = loc.get(axis)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not -lim <= v <= lim:
-                raise _bad("wrong_type", f"location.{axis} 必须是 ±{lim} 以内的数字")
-        ev["lon"], ev["lat"] = float(loc["lon"]), float(loc["lat"])
-    if body.get("grid_code") is not None:
-        g = body["grid_code"]
-        if not isinstance(g, str) or len(g) != 15 or not g.isdigit():
-            raise _bad("wrong_type", "grid_code 必须是 15 位数字字符串")
-        ev["grid_code"] = g
-    if body.get("person_id") is not None:
-        if isinstance(body["person_id"], bool) or not isinstance(body["person_id"], int):
-            raise _bad("wrong_type", "person_id 必须是整数")
-        ev["person_id"] = body["person_id"]
-    if body.get("camera_id") is not None:
-        c = body["camera_id"]
-        if not isinstance(c, str) or len(c) != 20 or not c.isdigit():
-            raise _bad("wrong_type", "camera_id 必须是 20 位 GB/T 28181 设备编码")
-        ev["camera_id"] = c
-    payload = body.get("payload", {})
-    if not isinstance(payload, dict):
-        raise _bad("wrong_type", "payload 必须是 JSON 对象")
-    ev["payload"] = payload
-    for need in NEEDS.get(kind, ()):
-        if need == "location" and ev["lon"] is None or need != "location" and not ev.get(need):
-            raise _bad("missing_field", f"type={kind} 需要字段 {need}")
-    if kind == "dispute_report":
-        scale = payload.get("scale")
-        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 0:
-            raise _bad("wrong_type", "payload.scale 必须是非负整数")
-    if kind == "camera_heartbeat" and payload.get("status") not in ("online", "offline"):
-        raise _bad("wrong_type", "payload.status 必须是 online 或 offline")
-    if kind == "case_update" and payload.get("deadline") is not None:
-        _time(payload["deadline"])
-    ev["payload_text"] = json.dumps(payload, ensure_ascii=False, sort_keys=True)
-    if len(ev["payload_text"]) > MAX_PAYLOAD:
-        raise _bad("too_large", f"payload 超过 {MAX_PAYLOAD} 字符", 413)
-    return ev
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass
@@ -132,19 +45,24 @@ class Ingestor:
     config: dict
     refs: RefCache = None
     writer: GroupWriter = None
+    clock: Callable[[], datetime] = _utcnow  # naive UTC; the accepted window of occurred_at is around it
+    window: Window = field(default_factory=Window)
 
     @classmethod
-    def create(cls, engine: Engine, config: dict | None = None, ref_ttl: float = 60.0) -> "Ingestor":
-        return cls(engine, sessionmaker(engine, expire_on_commit=False), config or rules.load_config(),
-                   RefCache(engine, ttl=ref_ttl).start(), GroupWriter(engine, expected=(IngestError,)))
+    def create(cls, engine: Engine, config: dict | None = None, ref_ttl: float = 60.0,
+               clock: Callable[[], datetime] | None = None) -> "Ingestor":
+        config = config or rules.load_config()
+        window = Window.from_config(config)  # a bad [ingest] section stops the start, not the first event
+        return cls(engine, sessionmaker(engine, expire_on_commit=False), config,
+                   RefCache(engine, ttl=ref_ttl).start(), GroupWriter(engine, expected=(IngestError,)),
+                   clock or _utcnow, window)
 
     def close(self) -> None:
         self.writer.close()
 
     def ingest(self, source: str, body, now: datetime | None = None) -> tuple[int, dict]:
         """(http status, response body). Raises IngestError for a 4xx; nothing is written then."""
-        ev = validate(body)
-        facts = self._facts(ev)
+        ev, facts = self.prepare(body, now)
         return self.writer.submit(lambda raw, at: self._write(raw, source, ev, facts, now or at))
 
     def ingest_many(self, source: str, bodies: list, now: datetime | None = None) -> list[tuple[int, dict]]:
@@ -155,8 +73,7 @@ class Ingestor:
         jobs, where = [], []
         for i, body in enumerate(bodies):
             try:
-                ev = validate(body)
-                facts = self._facts(ev)
+                ev, facts = self.prepare(body, now)
             except IngestError as exc:
                 out[i] = (exc.status, exc.body())
                 continue
@@ -174,13 +91,25 @@ class Ingestor:
                 out[i] = (500, {"error": "internal", "reason": "服务器内部错误，可用同一 event_id 重试"})
         return out
 
+    def prepare(self, body, now: datetime | None = None) -> tuple[dict, dict]:
+        """On the request thread: the checked event and its facts (references, areas); raises IngestError
+        naming every problem, of the body and of its references, at once."""
+        ev, problems = check(body, now or self.clock(), self.window)
+        facts = self._facts(ev, problems)
+        if problems:
+            raise refuse(problems)
+        return ev, facts
+
     def _write(self, raw: Raw, source: str, ev: dict, facts: dict, now: datetime) -> tuple[int, dict]:
         """On the writer thread, inside its batch transaction."""
         event_id = raw.insert_event(source, ev, facts.get("camera_pk"), now)
         if event_id is None:  # a replay (or a retry racing its original): answer what is stored
             row = raw.stored_event(source, ev["event_id"])
-            if row[1] != ev["kind"] or row[2] != ev["payload_text"]:
-                raise _bad("conflict", f"event_id {ev['event_id']} 已用于内容不同的事件", 409)
+            differ = differences(row, ev, facts.get("camera_pk"))
+            if differ:
+                names = "、".join(f for f, _r in differ)
+                raise IngestError(409, "conflict", f"event_id {ev['event_id']!r} 已用于内容不同的事件：{names} 与已存的不同",
+                                  [{"field": f, "error": "conflict", "reason": r} for f, r in differ])
             return 200, _answer(row[0], ev["event_id"], raw.alerts_of(row[0]))
         # the batch holds SQLite's write lock: the counts and dedup checks below are serialised
         if ev["kind"] == "camera_heartbeat":
@@ -203,24 +132,29 @@ class Ingestor:
                 ids.append(alert_id)
         return 201, _answer(event_id, ev["event_id"], ids)
 
-    def _facts(self, ev: dict) -> dict:
-        """On the request thread: references (cached) and areas; raises the 4xx for unknown ones."""
+    def _facts(self, ev: dict, problems: list[Problem]) -> dict:
+        """References (cached) and areas, for the fields that passed `check`; their problems join `problems`."""
         facts: dict = {}
         if ev["person_id"] is not None:
             specials = self.refs.specials(ev["person_id"])
             if specials is None:
-                raise _bad("unknown_person", f"person_id {ev['person_id']} 不存在")
-            facts.update(person_facts(specials, ev["kind"]))
+                problems.append(("person_id", "unknown_person", f"person_id {ev['person_id']} 不存在"))
+            else:
+                facts.update(person_facts(specials, ev["kind"]))
         if ev["camera_id"] is not None:
             cam = self.refs.camera(ev["camera_id"])
             if cam is None:
-                raise _bad("unknown_camera", f"camera_id {ev['camera_id']} 不存在")
-            facts["camera_pk"] = cam["pk"]
-            facts["camera_place"] = cam
-        ev["areas"] = self._areas(ev, facts)
+                problems.append(("camera_id", "unknown_camera", f"camera_id {ev['camera_id']} 不存在"))
+            else:
+                facts["camera_pk"] = cam["pk"]
+                facts["camera_place"] = cam
+        if ev["kind"] and not _PLACE_FIELDS & {f for f, _c, _r in problems}:
+            ev["areas"], problem = self._areas(ev, facts)
+            if problem:
+                problems.append(problem)
         return facts
 
-    def _areas(self, ev: dict, facts: dict) -> dict:
+    def _areas(self, ev: dict, facts: dict) -> tuple[dict | None, Problem | None]:
         if ev["lon"] is None:  # locate by reference: the camera's or the person's recorded place
             ref = facts.get("camera_place") or facts.get("person") or {}
             if ref.get("lon") is not None:
@@ -228,16 +162,40 @@ class Ingestor:
         if ev["lon"] is not None:
             areas = locator(self.engine).areas(ev["lon"], ev["lat"])
             if areas is None and ev["kind"] == "tag_position" and facts.get("person") and near_city(ev["lon"], ev["lat"]):
-                return {"county": None, "town": None, "village": None, "grid": None}  # left the city: a fence exit
+                return dict.fromkeys(("county", "town", "village", "grid")), None  # left the city: a fence exit
             if areas is None:
-                raise _bad("outside_ankang", f"坐标 ({ev['lon']}, {ev['lat']}) 不在安康市范围内")
-            return areas
+                return None, ("location", "outside_ankang", f"location 坐标 ({ev['lon']}, {ev['lat']}) 不在安康市范围内")
+            return areas, None
         g = ev["grid_code"]
         if g is not None:
             if g not in locator(self.engine).villages:
-                raise _bad("unknown_grid", f"grid_code {g} 不是现行网格")
-            return {**area_codes_of(locator(self.engine).villages[g]), "grid": g}
-        raise _bad("missing_field", "需要 location、grid_code、person_id 或 camera_id 之一来确定位置")
+                return None, ("grid_code", "unknown_grid", f"grid_code {g} 不是现行网格")
+            return {**area_codes_of(locator(self.engine).villages[g]), "grid": g}, None
+        return None, ("location", "missing_field", "location 缺少：需要 location、grid_code、person_id 或 camera_id 之一来确定位置")
+
+
+def differences(row, ev: dict, camera_pk) -> list[tuple[str, str]]:
+    """(field, reason) for every stored field of `row` (`Raw.stored_event`) that the event `ev` would store
+    differently. The areas a point falls in are not compared again (a regrid in between must not turn a retry
+    into a conflict); the grid is, when it alone placed the event."""
+    _pk, kind, payload, occurred, person, camera, lon, lat, grid = row
+    out = []
+    if kind != ev["kind"]:
+        out.append(("type", f"type 与已存的不同（已存 {kind}，本次 {ev['kind']}）"))
+    occurred = parse_ts(occurred)
+    if occurred != ev["occurred_at"]:
+        out.append(("occurred_at", f"occurred_at 与已存的不同（已存 {show(occurred)}，本次 {show(ev['occurred_at'])}，北京时间）"))
+    if (lon, lat) != (ev["lon"], ev["lat"]):
+        out.append(("location", f"location 与已存的不同（已存 {lon}, {lat}，本次 {ev['lon']}, {ev['lat']}）"))
+    elif lon is None and grid != ev["areas"].get("grid"):
+        out.append(("grid_code", f"grid_code 与已存的不同（已存 {grid}，本次 {ev['areas'].get('grid')}）"))
+    if person != ev["person_id"]:
+        out.append(("person_id", f"person_id 与已存的不同（已存 {person}，本次 {ev['person_id']}）"))
+    if camera != camera_pk:
+        out.append(("camera_id", "camera_id 与已存的不同"))
+    if payload != ev["payload_text"]:
+        out.append(("payload", "payload 与已存的不同"))
+    return out
 
 
 def camera_facts(cam: Camera) -> dict:

@@ -86,9 +86,9 @@ class Raw:
         return None if row is None else row[0]
 
     def stored_event(self, source: str, event_id: str):
-        """(id, kind, payload) of a stored event, or None."""
-        return self.one("SELECT id, kind, payload FROM event WHERE source = :source AND source_event_id = :sid",
-                        {"source": source, "sid": event_id})
+        """(id, kind, payload, occurred_at, person_id, camera_id, lon, lat, grid_code) of a stored event, or None."""
+        return self.one("SELECT id, kind, payload, occurred_at, person_id, camera_id, lon, lat, grid_code FROM event"
+                        " WHERE source = :source AND source_event_id = :sid", {"source": source, "sid": event_id})
 
     def alerts_of(self, event_pk: int) -> list[int]:
         return [r[0] for r in self.run("SELECT id FROM alert WHERE event_id = :e ORDER BY id", {"e": event_pk})]

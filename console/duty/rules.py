@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from .when import utc_naive
 
 DEFAULT_FILE = Path(__file__).with_name("rules.toml")
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 RULE_LABELS = {
     "geofence": "矫正对象越界", "mental_risk": "精神障碍高风险", "missing_person": "人员走失",
     "dispute_scale": "纠纷升级", "case_overdue": "案件超期", "camera_offline": "摄像机离线",
-    "repeated_in_grid": "网格内重复事件",
+    "repeated_in_grid": "网格内重复事件", "followup_overdue": "随访超期",
 }
 
 
@@ -142,7 +145,7 @@ def case_overdue(config: dict, event: dict, facts: dict) -> list[AlertSpec]:
     deadline = (event.get("payload") or {}).get("deadline")
     if not rule or not deadline:
         return []
-    due = datetime.fromisoformat(str(deadline)).replace(tzinfo=None)
+    due = utc_naive(str(deadline))  # checked by the ingest; without an offset it is Beijing time
     if due >= event["occurred_at"] or (event["payload"].get("state") in ("resolved", "archived")):
         return []
     case = event["payload"].get("case_code", "")
@@ -160,6 +163,31 @@ def camera_offline(config: dict, event: dict, facts: dict) -> list[AlertSpec]:
     if p.get("status") != "offline" or minutes < rule.get("minutes", 30):
         return []
     return [offline_spec(config, camera, minutes)]
+
+
+def followup_cycle_days(config: dict, category: str, risk_level: int | None) -> int | None:
+    """Days between follow-up visits for a special-population category (severe mental disorder: by danger level);
+    None when the rule is off or the category has no cycle. The one home of the cycles: rules.toml."""
+    rule = config.get("followup_overdue") or {}
+    if not rule.get("enabled"):
+        return None
+    if category == "mental":
+        levels = rule.get("mental_by_level") or []
+        level = min(max(int(risk_level or 0), 0), len(levels) - 1) if levels else None
+        return int(levels[level]) if level is not None else None
+    days = rule.get(category)
+    return int(days) if days else None
+
+
+def followup_overdue_spec(config: dict, person: dict, due: date, today: date) -> AlertSpec:
+    """One alert per missed due date: the key holds the special-population record and the date it fell due."""
+    rule = config["followup_overdue"]
+    critical = person.get("category") == "mental" and (person.get("risk_level") or 0) >= mental_risk_alert_level(config)
+    days = (today - due).days
+    return AlertSpec("followup_overdue", "followup_overdue", rule.get("critical_severity", "high") if critical
+                     else rule["severity"], f"{person.get('category_label', '')}随访超期 {days} 天",
+                     dedup_key=f"followup:{person['id']}:{due.isoformat()}",
+                     detail={"special_person_id": person["id"], "due": due.isoformat(), "days_overdue": days})
 
 
 def offline_spec(config: dict, camera: dict, minutes: float) -> AlertSpec:

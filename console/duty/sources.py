@@ -38,9 +38,11 @@ def rotate_source(s: Session, name: str, title: str = "") -> str:
 
 
 class SourceKeys:
-    """Key → source name, checked against the table with a short cache (a disabled source stops within `ttl`)."""
+    """Key → source name, checked against the table on every request (`ttl=0`, the default): a rotated or
+    disabled key stops at once, in every process (docs/security.md §5). One indexed lookup per request; a
+    positive `ttl` caches the table instead (a stale key then works for up to `ttl` seconds)."""
 
-    def __init__(self, sessions, ttl: float = 10.0):
+    def __init__(self, sessions, ttl: float = 0.0):
         self.sessions, self.ttl = sessions, ttl
         self._rows: dict[str, tuple[str, str]] = {}
         self._stamp = 0.0
@@ -54,14 +56,25 @@ class SourceKeys:
         self._rows = {r.prefix: (r.name, r.key_hash) for r in rows}
         self._stamp = time.monotonic()
 
+    def _current(self, prefix: str) -> tuple[str, str] | None:
+        with self.sessions() as s:
+            row = s.execute(select(DutySource.name, DutySource.key_hash)
+                            .where(DutySource.prefix == prefix, DutySource.enabled.is_(True))).first()
+        return (row.name, row.key_hash) if row else None
+
     def source_for(self, key: str | None) -> str | None:
         prefix = api_key_prefix(key or "")
         if prefix is None:
             return None
+        if self.ttl <= 0:
+            return self._checked(key, self._current(prefix))
         with self._lock:
             if time.monotonic() - self._stamp > self.ttl or prefix not in self._rows:
                 self._refresh()
             found = self._rows.get(prefix)
+        return self._checked(key, found)
+
+    def _checked(self, key: str, found: tuple[str, str] | None) -> str | None:
         if found is None:
             return None
         # A key verified once is remembered with the hash it matched: later requests with it skip the SHA-256

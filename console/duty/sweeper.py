@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 
 from .actions import auto_escalate
+from .followup_sweep import followup_sweep
 from .ingest import Ingestor, offline_sweep
 from .writer import lock_path
 
@@ -22,9 +23,11 @@ def sweep_once(ingestor: Ingestor) -> dict:
     # In rounds of at most SWEEP_CHUNK rows, each its own short transaction: a sweep that finds thousands of
     # silent cameras or overdue alerts must not hold SQLite's write lock for seconds while ingest waits.
     now = datetime.utcnow()
-    out: dict = {"offline": [], "escalated": []}
+    out: dict = {"offline": [], "escalated": [], "followup": []}
     for name, step in (("offline", lambda s: offline_sweep(s, ingestor.config, now, SWEEP_CHUNK)),
-                       ("escalated", lambda s: auto_escalate(s, now, SWEEP_CHUNK))):
+                       ("escalated", lambda s: auto_escalate(s, now, SWEEP_CHUNK)),
+                       ("followup", lambda s: followup_sweep(s, ingestor.config, _beijing_today(now),
+                                                             SWEEP_CHUNK))):
         while True:
             with ingestor.sessions() as s, s.begin():
                 done = step(s)
@@ -53,3 +56,10 @@ def start_sweeper(ingestor: Ingestor) -> threading.Thread:
     thread = threading.Thread(target=run, name="pingan-duty-sweep", daemon=True)
     thread.start()
     return thread
+
+
+def _beijing_today(utc_now: datetime):
+    """Follow-ups fall due by the calendar day in Ankang (UTC+8), not by UTC."""
+    from datetime import timedelta
+
+    return (utc_now + timedelta(hours=8)).date()

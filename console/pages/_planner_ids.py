@@ -15,6 +15,7 @@ class ID:
     UNDO, REDO, MERGE, DELETE, RESTART = "pl-undo", "pl-redo", "pl-merge", "pl-delete", "pl-restart"
     K, PROPOSE = "pl-k", "pl-propose"
     UPLOAD, UPLOAD_NAME, ENCODING, CRS, IMPORT = "pl-upload", "pl-upload-name", "pl-encoding", "pl-crs", "pl-import"
+    LAYER, PARTIAL = "pl-layer", "pl-partial"
     EXPORT_FMT, EXPORT_CRS, EXPORT, DOWNLOAD = "pl-export-fmt", "pl-export-crs", "pl-export", "pl-download"
     PREVIEW, PREVIEW_SUMMARY, PAIRS, WORKERS = "pl-preview", "pl-preview-summary", "pl-pairs", "pl-workers"
     REASON, COMMIT = "pl-reason", "pl-commit"

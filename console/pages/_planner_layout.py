@@ -10,11 +10,10 @@ from dash_extensions.javascript import Namespace
 from console.pages._grid_locale import GRID_LOCALE
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._planner_ids import ID
+from console.planner.importing import ENCODING_OPTIONS
 
 PL = Namespace("pingan", "planner")
 
-ENCODINGS = [{"label": "自动（.cpg / UTF-8）", "value": ""}, {"label": "GBK", "value": "GBK"},
-             {"label": "GB18030", "value": "GB18030"}, {"label": "UTF-8", "value": "UTF-8"}]
 CRS_OPTIONS = [{"label": "按文件（无坐标系时必须选择）", "value": ""}, {"label": "WGS84 (EPSG:4326)", "value": "WGS84"},
                {"label": "CGCS2000 (EPSG:4490)", "value": "CGCS2000"}, {"label": "GCJ-02（高德/腾讯）", "value": "GCJ02"}]
 EXPORT_FORMATS = [{"label": "GeoJSON", "value": "geojson"}, {"label": "Shapefile (zip)", "value": "shp"},
@@ -101,8 +100,15 @@ def tools_panel() -> html.Div:
                            children=html.Div(["拖入或点击选择文件：GeoJSON、Shapefile（zip）、GeoPackage"])),
                 html.Div(id=ID.UPLOAD_NAME, className="pa-pl-hint"),
                 html.Div(className="pa-pl-row", children=[
-                    dcc.Dropdown(id=ID.ENCODING, options=ENCODINGS, value="", clearable=False, className="pa-pl-dd"),
-                    dcc.Dropdown(id=ID.CRS, options=CRS_OPTIONS, value="", clearable=False, className="pa-pl-dd"),
+                    dcc.Dropdown(id=ID.LAYER, options=[], value=None, placeholder="图层（多图层文件时选择）",
+                                 className="pa-pl-dd"),
+                    dcc.Dropdown(id=ID.ENCODING, options=ENCODING_OPTIONS, value="", clearable=False,
+                                 className="pa-pl-dd", optionHeight=48),
+                    dcc.Dropdown(id=ID.CRS, options=CRS_OPTIONS, value="", clearable=False, className="pa-pl-dd")]),
+                html.Div(className="pa-pl-row", children=[
+                    dcc.Checklist(id=ID.PARTIAL, value=[], className="pa-pl-hint",
+                                  options=[{"label": " 部分导入：跳过有问题的要素（无几何、无编码等），只导入其余要素",
+                                            "value": "partial"}]),
                     _button("导入为草稿", ID.IMPORT)]),
                 html.Div(className="pa-pl-row", children=[
                     dcc.Dropdown(id=ID.EXPORT_FMT, options=EXPORT_FORMATS, value="geojson", clearable=False,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, html, no_update
 
+from console.security import throttle
 from console.security.guard import AccessDenied
 from console.services import unmask
 from console.services.context import current_context
@@ -73,6 +74,8 @@ def answer(kind: str, record_id, field: str, via: str) -> tuple[str | None, str]
     ctx = current_context()
     try:
         return unmask.reveal(ctx.session, current_viewer(), kind, record_id, field=field, via=via), ""
+    except throttle.Throttled as exc:
+        return None, str(exc)
     except AccessDenied:
         return None, REFUSED
     except unmask.UnmaskError as exc:

@@ -36,6 +36,7 @@ class ID:
     TARGET, ENABLE, DISABLE, UNLOCK, RESET, ACTION_MSG = (
         "acc-target", "acc-enable", "acc-disable", "acc-unlock", "acc-reset", "acc-action-msg")
     ROLES, SCOPE, SAVE_ROLES, ROLES_MSG = "acc-roles", "acc-scope", "acc-save-roles", "acc-roles-msg"
+    APPROVE, APPROVE_MSG = "acc-approve-reset", "acc-approve-msg"
 
 
 def _section(title, children, visible):
@@ -76,7 +77,23 @@ def layout(**_query):
             dcc.Dropdown(id=ID.ROLES, options=ROLE_OPTIONS, multi=True, placeholder="角色", style={"width": "22rem"}),
             dcc.Input(id=ID.SCOPE, placeholder="区划代码，逗号或空格分隔", style={**ui.INPUT, "width": "22rem"}),
             html.Button("保存", id=ID.SAVE_ROLES, n_clicks=0, style=ui.BUTTON)]), html.Div(id=ID.ROLES_MSG)], assign),
+        _section("安全告警（安全管理员）：查看完整信息或查重过于频繁的账户", [_alerts(viewer) if assign else None], assign),
+        _section("批准密码重置（安全管理员）", [html.Div(style=ui.ROW, children=[
+            html.Button("批准重置并生成后半段密码", id=ID.APPROVE, n_clicks=0, style=ui.BUTTON_LIGHT)]),
+            html.Div(id=ID.APPROVE_MSG)], assign),
     ])
+
+
+def _alerts(viewer) -> html.Div:
+    """The latest bursts of sensitive reads (`throttle`), newest first; reading them is audited."""
+    try:
+        with current_context().session() as s:
+            rows = admin.security_alerts(s, viewer, limit=20)
+    except AccessDenied as exc:
+        return _error(exc)
+    if not rows:
+        return html.Div("暂无告警", style=ui.LABEL)
+    return html.Ul([html.Li(f"{_cell(r['at'])}（UTC） {r['account']}：{r['label']}") for r in rows])
 
 
 def _error(message) -> html.Span:
@@ -149,9 +166,10 @@ def account_action(_e, _d, _u, _r, username, changed):
     factory, viewer = current_context().sessions, viewers.current_viewer()
     try:
         if which == ID.RESET:
-            otp = admin.reset_password(factory, viewer, username)
-            return html.Div([html.B(f"已重置 {username} 的密码。"), " 一次性密码：", html.Code(otp),
-                             html.Span("（只显示这一次；下次登录须修改）", style=ui.LABEL)]), (changed or 0) + 1
+            half = admin.reset_password(factory, viewer, username)
+            return html.Div([html.B(f"已申请重置 {username} 的密码。"), " 前半段一次性密码：", html.Code(half),
+                             html.Span("（只显示这一次，请交给本人；须经安全管理员批准并由其把后半段交给本人，"
+                                       "本人用“前半段+后半段”登录后须立即修改）", style=ui.LABEL)]), (changed or 0) + 1
         if which == ID.UNLOCK:
             admin.unlock(factory, viewer, username)
         else:
@@ -174,3 +192,17 @@ def save_roles(_n, username, roles, scope, changed):
     except (admin.AdminError, AccessDenied) as exc:
         return _error(exc), dash.no_update
     return f"已更新 {username} 的角色和数据范围（该账户须重新登录）", (changed or 0) + 1
+
+
+@callback(Output(ID.APPROVE_MSG, "children"), Input(ID.APPROVE, "n_clicks"), State(ID.TARGET, "value"),
+          prevent_initial_call=True)
+def approve_reset(_n, username):
+    username = (username or "").strip()
+    if not username:
+        return _error("请先选择或输入账户")
+    try:
+        half = admin.approve_password_reset(current_context().sessions, viewers.current_viewer(), username)
+    except (admin.AdminError, AccessDenied) as exc:
+        return _error(exc)
+    return html.Div([html.B(f"已批准重置 {username} 的密码。"), " 后半段一次性密码：", html.Code(half),
+                     html.Span("（只显示这一次，请交给本人；登录时输入前半段+后半段，随后须修改）", style=ui.LABEL)])

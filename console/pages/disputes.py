@@ -3,7 +3,6 @@ Excel export / import. Callbacks are thin: they call console.disputes.* and rend
 
 from __future__ import annotations
 
-import base64
 from datetime import date, datetime
 
 import dash
@@ -14,9 +13,11 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from console.store import names as area_names
 from console.disputes import deadlines, excel, ledger, locate, routing, service, workflow
 from console.disputes import ui
+from console.pages import _dispute_import as ledger_import
 from console.pages._basemap import attribution, basemap_layers
 from console.security.permissions import DISPUTE_REGISTER, EXPORT
 from console.pages._unmask import reveal_control
+from console.security import throttle
 from console.security.guard import AccessDenied
 from console.services.context import current_context
 from console.services import viewer as viewers
@@ -31,8 +32,6 @@ class ID:
                                                           "dl-f-overdue", "dl-f-text")
     SEARCH, COUNT, GRID = "dl-search", "dl-count", "dl-grid"
     EXPORT, DOWNLOAD = "dl-export", "dl-download"
-    UPLOAD, UPLOAD_DATA = "dl-upload", "dl-upload-data"
-    IMPORT_REPORT, IMPORT_SAVE = "dl-import-report", "dl-import-save"
     DETAIL, CASE = "dl-detail", "dl-case"
     ACTION = "dl-action"  # pattern: {"type": ACTION, "action": ...}
     A_NOTE, A_LEVEL, A_DEPT, A_OUTCOME, A_SAT, A_MSG = ("dl-a-note", "dl-a-level", "dl-a-dept", "dl-a-outcome",
@@ -109,7 +108,7 @@ def _shown(allowed: bool, style: dict) -> dict:
 def layout(**_query):
     viewer = viewers.current_viewer()
     return html.Div([
-        dcc.Store(id=ID.REFRESH, data=0), dcc.Store(id=ID.CASE), dcc.Store(id=ID.UPLOAD_DATA),
+        dcc.Store(id=ID.REFRESH, data=0), dcc.Store(id=ID.CASE),
         dcc.Download(id=ID.DOWNLOAD),
         html.Div(style=ui.ROW, children=[html.H2("矛盾纠纷台账", style={"margin": ".2rem 0"}),
                                          dcc.Link("统计研判 →", href="/disputes/stats")]),
@@ -124,12 +123,10 @@ def layout(**_query):
             html.Button("查询", id=ID.SEARCH, n_clicks=0, style=ui.BUTTON),
             # hidden, not just refused, where the role cannot (the callbacks still check the permission)
             html.Button("导出Excel", id=ID.EXPORT, n_clicks=0, style=_shown(viewer.can(EXPORT), ui.BUTTON_LIGHT)),
-            dcc.Upload(id=ID.UPLOAD, children=html.Button("导入Excel", style=ui.BUTTON_LIGHT), accept=".xlsx",
-                       max_size=8 * 1024 * 1024, style=_shown(viewer.can(DISPUTE_REGISTER), {})),
+            html.Div(ledger_import.upload_button(), style=_shown(viewer.can(DISPUTE_REGISTER), {})),
             html.Span(id=ID.COUNT, style=ui.LABEL),
         ]),
-        html.Div(id=ID.IMPORT_REPORT),
-        html.Button("保存可导入行", id=ID.IMPORT_SAVE, n_clicks=0, style={**ui.BUTTON, "display": "none"}),
+        ledger_import.panel(),
         dag.AgGrid(id=ID.GRID, columnDefs=ui.LEDGER_COLUMNS, rowData=[], getRowId="params.data.id",
                    defaultColDef={"sortable": True, "resizable": True}, style={"height": "26rem"},
                    dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
@@ -176,28 +173,6 @@ def export(_n, *filters):
     except (AccessDenied, ValueError) as exc:
         return no_update, f"无法导出：{exc}"
     return dcc.send_bytes(data, name), no_update
-
-
-@callback(Output(ID.UPLOAD_DATA, "data"), Output(ID.IMPORT_REPORT, "children"), Output(ID.IMPORT_SAVE, "style"),
-          Input(ID.UPLOAD, "contents"), Input(ID.IMPORT_SAVE, "n_clicks"), State(ID.UPLOAD_DATA, "data"),
-          prevent_initial_call=True)
-def import_excel(contents, _save, stored):
-    hidden = {**ui.BUTTON, "display": "none"}
-    commit = ctx.triggered_id == ID.IMPORT_SAVE
-    payload = stored if commit else contents
-    if not payload:
-        return None, "", hidden
-    data = base64.b64decode(payload.split(",", 1)[-1])
-    try:
-        report = excel.import_workbook(current_context().sessions, viewers.current_viewer(), data,
-                                       now=datetime.now(), commit=commit)
-    except AccessDenied as exc:
-        return None, html.Div(f"无法导入：{exc}", style=ui.ERROR), hidden
-    rows = [html.Li(f"第{n}行：{why}") for n, why in report.rejected[:200]]
-    body = html.Div(style=ui.PANEL, children=[html.B("导入检查：" + report.summary),
-                                              html.Ul(rows, style=ui.ERROR) if rows else None])
-    can_save = not commit and not report.file_error and report.accepted
-    return (None if commit else contents), body, ({**ui.BUTTON} if can_save else hidden)
 
 
 def _detail(case: dict, permissions) -> html.Div:
@@ -292,6 +267,8 @@ def register(_save, _force, *values):
     try:
         res = service.register(current_context().sessions, viewers.current_viewer(), raw, now=datetime.now(),
                                allow_duplicate=ctx.triggered_id == ID.R_FORCE, policy=deadlines.configured())
+    except throttle.Throttled as exc:
+        return html.Span(str(exc), style=ui.ERROR), hidden, no_update, no_update
     except AccessDenied as exc:
         return html.Span(f"{exc}（登记需本辖区的登记权限）", style=ui.ERROR), hidden, no_update, no_update
     if res.ok:

@@ -15,15 +15,17 @@ from dash_extensions.javascript import Namespace
 from sqlalchemy import select
 
 from console.duty import actions, desk, detail, feed
-from console.security.permissions import ALERT_ACT
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._grid_locale import GRID_LOCALE
 from console.pages._unmask import reveal_control
 from console.duty.rules import RULE_LABELS
+from console.field import tasks as field_tasks
+from console.field.validation import FieldError
 from console.security.guard import AccessDenied
+from console.security.permissions import ALERT_ACT, VIEW_VIDEO
 from console.services.context import current_context
 from console.services.viewer import current_viewer
-from console.store import Area
+from console.store import Alert, Area
 from console.store.codes import ALERT_STATES, OPEN_ALERT_STATES
 
 dash.register_page(__name__, path="/duty", title="平安一张图 · 值班", name="值班")
@@ -160,11 +162,23 @@ def show_detail(alert_id, _acted):
     with current_context().session() as s:
         d = detail.alert_detail(s, viewer, int(alert_id))
         around = desk.alert_map(s, d["grid"], d["village"], d["lon"], d["lat"]) if d else None
+        if d:
+            d["roster"], d["tasks"] = _field(s, int(alert_id))
     if not d:
         return html.P("该预警不存在或不在您的数据范围内。"), EMPTY, EMPTY, *[True] * len(actions.ACTIONS)
     can = viewer.can(ALERT_ACT)
     disabled = [not (can and k in d["allowed"]) for k in actions.ACTIONS]
-    return _render_detail(d), around["grids"], around["cameras"], *disabled
+    return _render_detail(d, viewer.can(VIEW_VIDEO)), around["grids"], around["cameras"], *disabled
+
+
+def _field(s, alert_id: int) -> tuple[list, list]:
+    """The alert grid's workers with a phone account, and the alert's phone tasks with their states."""
+    alert = s.get(Alert, alert_id)
+    viewer = current_viewer()
+    if alert is None or not viewer.can(ALERT_ACT):
+        return [], []
+    return (field_tasks.roster(s, alert.grid_code) if alert.grid_code else [],
+            field_tasks.for_alert(s, viewer, alert_id, current_context().security.settings.clock()))
 
 
 @callback(Output(ID.ACTED, "data"), Output(ID.MESSAGE, "children"), Output(ID.NOTE, "value"),
@@ -178,8 +192,13 @@ def act(*args):
         return no_update, "请先选择一条预警。", no_update
     try:
         with current_context().session() as s, s.begin():
+            alert = s.get(Alert, int(alert_id))
+            if key == "dispatch" and alert is not None and field_tasks.on_roster(s, alert.grid_code, assignee):
+                # a grid worker with a phone account: the task goes to the phone (docs/field.md §6)
+                field_tasks.dispatch_alert(s, current_viewer(), alert, assignee, note or "",
+                                           current_context().security.settings.clock())
             actions.act(s, current_viewer(), int(alert_id), key, note or "", assignee=assignee)
-    except actions.ActionError as exc:
+    except (actions.ActionError, FieldError) as exc:
         return no_update, str(exc), no_update
     except AccessDenied:
         return no_update, "您没有处置预警的权限（alert:act）。", no_update
@@ -206,7 +225,7 @@ def _dl(pairs) -> html.Dl:
     return html.Dl([x for k, v in pairs for x in (html.Dt(k), html.Dd(v if v not in (None, "") else "—"))])
 
 
-def _render_detail(d: dict) -> list:
+def _render_detail(d: dict, video: bool = False) -> list:
     source, source_ref = d["source"]
     out = [html.H3(d["title"], id="duty-detail-title"),
            _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]),
@@ -224,7 +243,18 @@ def _render_detail(d: dict) -> list:
     out.append(html.H4("网格员"))
     out.append(html.Ul([html.Li([f"{w['role']} {w['name']} ", reveal_control("worker", w["id"], w["phone"], field="phone")])
                         for w in d["workers"]]) if d["workers"] else html.P("—"))
+    if d.get("roster"):
+        out.append(html.H4("可派单的网格员（手机端，在“派往”填账号）"))
+        out.append(html.P("、".join(f"{w['name']}（{w['username']}，待办 {w['open_tasks']}）" for w in d["roster"]),
+                          id="duty-roster"))
+    if d.get("tasks"):
+        out.append(html.H4("手机任务"))
+        out.append(html.Ul([html.Li(f"{t['assignee']}：{t['state_label']}" + ("（已超期）" if t["overdue"] else "")
+                                    + (f" — {t['report']}" if t["report"] else "")) for t in d["tasks"]],
+                           id="duty-field-tasks"))
     out.append(html.H4("附近摄像机"))
+    if video and d["cameras"]:  # the wall fills itself with the nearest online cameras (docs/video.md)
+        out.append(dcc.Link("上墙播放附近摄像机", href=f"/video?alert={d['id']}", className="pa-btn pa-primary"))
     out.append(html.Ul([html.Li(f"{c['name']}（{c['status_label']}，{c['distance_m']} 米）") for c in d["cameras"]])
                if d["cameras"] else html.P("5 公里内没有摄像机"))
     out.append(html.H4("处置记录"))

@@ -3,7 +3,6 @@ new generation, browse and roll back generations. Callbacks are thin: console.pl
 
 from __future__ import annotations
 
-import base64
 from typing import NamedTuple
 
 import dash
@@ -103,36 +102,49 @@ EDIT_INPUT = Input({"type": ID.EDIT, "v": ALL}, "geojson")
 
 
 @callback(Output(ID.DRAFT, "data", allow_duplicate=True), Output(ID.MOUNT, "data"),
-          Output(ID.MESSAGE, "children", allow_duplicate=True),
+          Output(ID.MESSAGE, "children", allow_duplicate=True), Output(ID.CRS, "value", allow_duplicate=True),
           EDIT_INPUT, Input(ID.GRIDS, "clickData"), Input(ID.TABLE, "cellClicked"),
           Input(ID.UNDO, "n_clicks"), Input(ID.REDO, "n_clicks"), Input(ID.MERGE, "n_clicks"),
           Input(ID.DELETE, "n_clicks"), Input(ID.RESTART, "n_clicks"), Input(ID.PROPOSE, "n_clicks"),
           Input(ID.IMPORT, "n_clicks"), Input(ID.RESTORE, "n_clicks"),
           State(ID.DRAFT, "data"), State(ID.MOUNT, "data"), State(ID.TABLE, "selectedRows"), State(ID.K, "value"),
           State(ID.UPLOAD, "contents"), State(ID.UPLOAD, "filename"), State(ID.ENCODING, "value"),
-          State(ID.CRS, "value"), State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
+          State(ID.CRS, "value"), State(ID.LAYER, "value"), State(ID.PARTIAL, "value"),
+          State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
 def act(edit_reports, click, cell, _u, _r, _m, _d, _rs, _p, _i, _h, draft, mount, selected, k, upload, filename,
-        encoding, crs, history_rows):
+        encoding, crs, layer, partial, history_rows):
     if not draft:
         raise PreventUpdate
     trigger = dash_ctx.triggered_id
     if isinstance(trigger, dict) and trigger.get("type") == ID.EDIT:
-        return _from_edit_control(draft, mount, edit_reports, trigger["v"])
+        return (*_from_edit_control(draft, mount, edit_reports, trigger["v"]), no_update)
     if trigger == ID.GRIDS or trigger == ID.TABLE:
         index = (click or {}).get("properties", {}).get("index") if trigger == ID.GRIDS else \
             int((cell or {}).get("rowId") or -1)
         if index is None or index < 0:
             raise PreventUpdate
-        return _next(draft, selected=index), no_update, no_update
+        return _next(draft, selected=index), no_update, no_update, no_update
     indices = sorted(int(r["index"]) for r in selected or [])
     try:
-        action, payload = _button_action(trigger, indices, k, upload, filename, encoding, crs, history_rows, draft)
+        form = ImportForm(upload, filename, encoding, crs, layer, partial)
+        action, payload = _button_action(trigger, indices, k, form, history_rows, draft)
+    except importing.GCJ02Suspected as exc:  # preselect the conversion it offers
+        return no_update, no_update, _message(str(exc), "error"), "GCJ02"
     except (EditError, PlannerError, AccessDenied) as exc:
-        return no_update, no_update, _message(str(exc), "error")
-    return _apply(draft, action, payload)
+        return no_update, no_update, _message(str(exc), "error"), no_update
+    return (*_apply(draft, action, payload), no_update)
 
 
-def _button_action(trigger, indices, k, upload, filename, encoding, crs, history_rows, draft):
+class ImportForm(NamedTuple):
+    upload: str | None
+    filename: str | None
+    encoding: str | None
+    crs: str | None
+    layer: str | None
+    partial: list | None
+
+
+def _button_action(trigger, indices, k, form: ImportForm, history_rows, draft):
     if trigger in (ID.UNDO, ID.REDO, ID.RESTART):
         return {ID.UNDO: "undo", ID.REDO: "redo", ID.RESTART: "restart"}[trigger], {}
     if trigger == ID.MERGE:
@@ -147,7 +159,7 @@ def _button_action(trigger, indices, k, upload, filename, encoding, crs, history
         return "propose", {"k": int(k) if k else None}
     if trigger == ID.IMPORT:
         code = _draft_state(draft).village
-        state, warnings = _imported_state(upload, filename, encoding, crs, code)
+        state, warnings = _imported_state(form, code)
         return "import", {"state": state, "warnings": warnings}
     if trigger == ID.RESTORE:
         if not history_rows:
@@ -158,15 +170,16 @@ def _button_action(trigger, indices, k, upload, filename, encoding, crs, history
     raise PreventUpdate
 
 
-def _imported_state(upload, filename, encoding, crs, village_code):
-    if not upload:
-        raise EditError("请先选择要导入的文件")
-    try:
-        data = base64.b64decode(upload.split(",", 1)[1])
-    except (ValueError, IndexError) as exc:
-        raise EditError("文件无法读取") from exc
-    return importing.imported_state(data, filename or "", _village(village_code), crs=crs or None,
-                                    encoding=encoding or None)
+def _text(value) -> str | None:
+    """A dropdown's value as sent by the browser: text, or None for anything else (a forged body)."""
+    return value if isinstance(value, str) and value else None
+
+
+def _imported_state(form: ImportForm, village_code: str):
+    return importing.imported_state(importing.upload_bytes(_text(form.upload)), _text(form.filename) or "",
+                                    _village(village_code), crs=_text(form.crs), encoding=_text(form.encoding),
+                                    layer=_text(form.layer),
+                                    partial=isinstance(form.partial, list) and "partial" in form.partial)
 
 
 class Loaded(NamedTuple):
@@ -398,26 +411,17 @@ def export(_n, draft, fmt, crs):
     return dcc.send_bytes(content, filename), _message(f"已导出 {len(grids)} 个网格（{filename}）")
 
 
-@callback(Output(ID.UPLOAD_NAME, "children"), Output(ID.CRS, "value"), Output(ID.ENCODING, "value"),
+@callback(Output(ID.UPLOAD_NAME, "children"), Output(ID.CRS, "value"), Output(ID.ENCODING, "options"),
+          Output(ID.ENCODING, "value"), Output(ID.LAYER, "options"), Output(ID.LAYER, "value"),
           Input(ID.UPLOAD, "contents"), State(ID.UPLOAD, "filename"), prevent_initial_call=True)
 def sniff_upload(contents, name):
-    """Say what the file is and what the planner must confirm (coordinate system, text encoding)."""
+    """Say what the file is and what the planner must choose (layer, text encoding, coordinate system).
+    A new file resets the choices made for the previous one (a stale CRS would misplace it)."""
     if not contents:
         raise PreventUpdate
     try:
-        info = gridfile.sniff_grid_file(base64.b64decode(contents.split(",", 1)[1]), name or "")
-    except gridfile.GridFileError as exc:
-        return _message(f"{name}：{exc}", "error"), no_update, no_update
-    except (ValueError, IndexError):
-        return _message(f"{name}：文件无法读取", "error"), no_update, no_update
-    parts = [f"{name}：{info.format}，{info.feature_count} 个要素", f"坐标系 {info.crs or '未声明'}"]
-    if info.encoding:
-        parts.append(f"编码 {info.encoding}")
-    if info.needs_crs:
-        parts.append("请选择坐标系")
-    if info.needs_encoding:
-        parts.append("属性文字不是 UTF-8，请选择编码（GBK / GB18030）")
-    crs = info.crs_hint or no_update
-    if info.crs_hint == "GCJ02":
-        parts.append("文件名提示为高德/腾讯坐标（GCJ-02），已预选，请确认")
-    return "；".join(parts), crs, info.encoding or no_update
+        form = importing.describe_upload(current_viewer(), contents, name)
+    except AccessDenied as exc:
+        return _message(str(exc), "error"), no_update, no_update, no_update, no_update, no_update
+    return (_message(form.message, form.tone), form.crs or "", form.encoding_options, form.encoding,
+            form.layer_options, form.layer)

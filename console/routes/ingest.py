@@ -37,12 +37,14 @@ def _error(status: int, code: str, reason: str) -> Response:
     return _json({"error": code, "reason": reason}, status)
 
 
-def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 600_000,
-             burst: int = 20_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = ()) -> Ingestor:
+def register(server: Flask, engine, *, viewer=None, config: dict | None = None, per_minute: float = 60_000,
+             burst: int = 2_000, sweep: bool = False, headers: list[tuple[str, str]] | tuple = (),
+             clock=None) -> Ingestor:
     """Add the routes. `viewer()` gives the scope for the change feed (default: console's current_viewer).
     `sweep=True` also starts the background sweeper (camera offline > T, auto-escalation of unacknowledged alerts).
-    `headers`: added to every answer of the two POSTs (the console's static security headers)."""
-    ingestor = Ingestor.create(engine, config)
+    `headers`: added to every answer of the two POSTs (the console's static security headers).
+    `clock`: naive-UTC "now" for the accepted window of event times (tests pin it)."""
+    ingestor = Ingestor.create(engine, config, clock=clock)
     try:
         locator(engine)  # build the grid index now, not on the first POST
     except InvalidPolygonsError:  # a database without grids yet: the first located event will try again

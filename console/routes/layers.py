@@ -85,6 +85,8 @@ def layer(key: str):
     if res.message:  # unknown or out-of-scope area: say so rather than silently showing another
         return _refuse(404, res.message)
     body = views.layer_bytes(ctx, viewer, key, res.node)
+    if spec.permission in SENSITIVE:  # a bulk read of personal or case records (points only, but who and where)
+        guard.audit(viewer, "record.read", f"layer:{key}@{res.node.code}", detail={"permission": spec.permission})
     return _json_response(body, max_age=ctx.settings.geojson_cache_seconds)
 
 
@@ -102,8 +104,9 @@ def feature_detail(key: str, fid: int):
     ctx = current_context()
     with ctx.session() as s:
         row = s.get(spec.model, fid) if spec.model is not None else None
-        if row is None:
-            return _refuse(404, "记录不存在或无权查看")
+        if row is None:  # answered like a record outside the scope (no existence oracle), audited
+            guard.refuse(viewer, obj, "not_found")
+            return _refuse(403, "记录不存在或无权查看")
         area = row.finest_area
         try:
             guard.require_area(viewer, area, obj)  # outside the scope: 403, audited

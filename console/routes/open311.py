@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from console.disputes import service
-from console.security import guard
+from console.security import guard, throttle
 from console.security.permissions import DISPUTE_REGISTER, VIEW_CASES
 from console.store import Dispute, Event
 from console.store.codes import DISPUTE_CATEGORIES, DISPUTE_STATES, OPEN_DISPUTE_STATES
@@ -132,6 +132,8 @@ def create_request():
     try:
         res = service.register(factory, viewer, to_case(p), now=now, source="open311", allow_duplicate=True,
                                on_saved=remember)
+    except throttle.Throttled as exc:
+        return _errors(429, {"client_request_id": str(exc)})
     except IntegrityError:  # a concurrent twin won the race: answer with its result
         with factory() as s:
             event = _existing(s, source, client_id)

@@ -12,6 +12,7 @@ import json
 
 from flask import Blueprint, Response, request
 
+from console.security import throttle
 from console.security.guard import AccessDenied
 from console.services import unmask
 from console.services.context import current_context
@@ -34,6 +35,8 @@ def reveal():
     try:
         value = unmask.reveal(current_context().session, current_viewer(), str(body["kind"])[:16], body["id"],
                               field=str(body["field"])[:32], via="popup")
+    except throttle.Throttled as exc:
+        return _json({"error": str(exc)}, 429)
     except AccessDenied:
         return _json({"error": REFUSED}, 403)
     except unmask.UnmaskError as exc:

@@ -20,7 +20,7 @@ from . import audit, passwords
 from .config import Settings
 from .guard import GRANTED, REFUSED, Viewer
 from .hardening import RateLimiter
-from .roles import requires_totp
+from .roles import is_source_account, is_wall_account, requires_totp
 
 LOGIN_FAILED = "用户名或密码错误，或账户暂不可用。多次失败将被锁定，请稍后再试或联系系统管理员。"
 RATE_LIMITED = "尝试过于频繁，请稍后再试。"
@@ -78,6 +78,9 @@ def _fail(s, account: Account | None, settings: Settings, now: datetime, ip: str
         account.failed_logins = (account.failed_logins or 0) + 1
         if account.failed_logins >= settings.lock_threshold:
             account.locked_until = now + timedelta(minutes=settings.lock_minutes)
+            # a locked account stops at once: its open sessions end too
+            s.execute(update(AuthSession).where(AuthSession.account_id == account.id, AuthSession.ended_at.is_(None))
+                      .values(ended_at=now, end_reason="locked"))
             _audit(s, username, "account.lock", REFUSED, ip, f"account:{username}",
                    {"failures": account.failed_logins, "until": account.locked_until.isoformat()}, now=now)
     _audit(s, username, "login.failure", REFUSED, ip, f"account:{username}", {"reason": reason}, now=now)
@@ -105,9 +108,10 @@ def authenticate(session_factory, settings: Settings, username: str, password: s
             return LoginResult(False, LOGIN_FAILED)
         if account.locked_until is not None:  # the lock has run out
             account.locked_until, account.failed_logins = None, 0
-        if not account.enabled:
+        if not account.enabled or is_source_account(roles_of(account)):
             passwords.burn_time(password)
-            _audit(s, username, "login.failure", REFUSED, ip, f"account:{username}", {"reason": "disabled"}, now=now)
+            reason = "disabled" if not account.enabled else "source_account"  # intake sources: API keys only
+            _audit(s, username, "login.failure", REFUSED, ip, f"account:{username}", {"reason": reason}, now=now)
             return LoginResult(False, LOGIN_FAILED)
         if not passwords.verify_password(account.password_hash, password):
             _fail(s, account, settings, now, ip, "password", username)
@@ -227,6 +231,17 @@ def open_session(session_factory, settings: Settings, account_id: int, stage: st
     now = settings.clock()
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with session_factory() as s, s.begin():
+        # At most `max_sessions_per_account` open sessions: a new login ends the oldest ones (audited).
+        keep = max(1, settings.max_sessions_per_account) - 1
+        open_ids = s.scalars(select(AuthSession.id).where(AuthSession.account_id == account_id,
+                                                          AuthSession.ended_at.is_(None))
+                             .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())).all()
+        if len(open_ids) > keep:
+            ended = open_ids[keep:]
+            s.execute(update(AuthSession).where(AuthSession.id.in_(ended)).values(ended_at=now, end_reason="limit"))
+            account = s.get(Account, account_id)
+            _audit(s, account.username if account else "?", "session.end", GRANTED, ip, f"account:{account_id}",
+                   {"reason": "limit", "sessions": len(ended)}, now=now)
         s.add(AuthSession(token_hash=token_hash(token), account_id=account_id, stage=stage, csrf_token=csrf,
                           created_at=now, last_seen_at=now, ip=ip[:45], user_agent=(user_agent or "")[:200]))
     return token, csrf
@@ -260,12 +275,15 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
         settings = effective_settings(s, settings)
         account = s.get(Account, row.account_id)
         reason = ""
-        if now - row.last_seen_at > timedelta(minutes=settings.idle_minutes):
+        if now - row.last_seen_at > timedelta(minutes=settings.idle_minutes) and not (
+                account is not None and is_wall_account(roles_of(account))):  # the hall screen never idles out
             reason = "idle"
         elif now - row.created_at > timedelta(hours=settings.session_max_hours):
             reason = "expired"
         elif account is None or not account.enabled:
             reason = "disabled"
+        elif account.locked_until is not None and now < account.locked_until:
+            reason = "locked"
         if reason:
             row.ended_at, row.end_reason = now, reason
             _audit(s, account.username if account else "?", "session.end", GRANTED, ip, f"session:{row.id}",

@@ -7,7 +7,10 @@
 * 安全管理员 (`role:assign`): set an account's roles and area scope — never its own.
 * 审计管理员 (`audit:read`): `audit.search` / `audit.export` / `audit.verify` (see audit.py).
 
-Issuing API keys is account management; the key acts with its owner account's roles and scope.
+Issuing API keys is account management, and only for intake-source accounts (`roles.SOURCE_ROLE`, which cannot
+log in): a key never acts as a person. A password reset needs two administrators (docs/security.md §2): the
+system administrator's `reset_password` gives half of a one-time password and the security administrator's
+`approve_password_reset` the other half; neither alone can log in as the owner, who must change it at once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from .config import validate_setting
 from .guard import REFUSED, AccessDenied, Viewer
 from .hardening import generate_api_key
 from .permissions import ACCOUNT_MANAGE, CONFIG_MANAGE, ROLE_ASSIGN
-from .roles import ADMIN_ROLES, RoleError, check_role_set
+from .roles import ADMIN_ROLES, RoleError, check_role_set, is_source_account
 
 
 class AdminError(ValueError):
@@ -100,27 +103,74 @@ def set_enabled(session_factory, viewer: Viewer, username: str, enabled: bool) -
 def unlock(session_factory, viewer: Viewer, username: str) -> None:
     obj = f"account:{username}"
     guard.require(viewer, ACCOUNT_MANAGE, obj, log_grant=False)
+    if username == viewer.username:
+        raise _refuse(viewer, "account.unlock", obj, "不能解锁自己的账户（须由另一名系统管理员或在服务器上处理）")
     with session_factory() as s, s.begin():
         account = _account(s, username)
         account.locked_until, account.failed_logins = None, 0
         guard.audit(viewer, "account.unlock", obj, session=s)
 
 
+RESET_KEY = "reset:"  # pending two-administrator resets live in security_setting (unknown keys are not settings)
+HALF = 8
+
+
 def reset_password(session_factory, viewer: Viewer, username: str) -> str:
-    """One-time password for a business account (must change at next login). Administrators: CLI only."""
+    """First half of a one-time password for a business account (system administrator). The account's password
+    does not change yet; the security administrator's `approve_password_reset` completes it. Administrators:
+    server console only (``bootstrap --reset``)."""
+    from console.store import crypto
+
     obj = f"account:{username}"
     guard.require(viewer, ACCOUNT_MANAGE, obj, log_grant=False)
+    half = passwords.one_time_password(HALF)
     with session_factory() as s, s.begin():
         account = _account(s, username)
         if {r.role for r in account.roles} & ADMIN_ROLES or account.username == viewer.username:
             raise _refuse(viewer, "account.reset_password", obj,
                           "管理员账户的密码只能在服务器上用 bootstrap --reset 重置")
-        otp = passwords.one_time_password()
-        account.password_hash = passwords.hash_password(otp)
-        account.password_changed_at, account.must_change_password = _now(viewer), True
+        key = RESET_KEY + username
+        row = s.get(SecuritySetting, key) or SecuritySetting(key=key)
+        s.add(row)
+        ring = crypto.require_keyring()  # the half is sealed: the database alone does not give it away
+        row.value = ring.encrypt(half, aad=key)
+        row.updated_at, row.updated_by = _now(viewer), viewer.username
+        guard.audit(viewer, "account.reset_password", obj, detail={"step": "requested"}, session=s)
+    return half
+
+
+def approve_password_reset(session_factory, viewer: Viewer, username: str) -> str:
+    """Second half (security administrator): the account's password becomes first half + second half, to be
+    changed at the first login; the account's sessions end. Returns the second half (shown once)."""
+    from console.store import crypto
+
+    obj = f"account:{username}"
+    guard.require(viewer, ROLE_ASSIGN, obj, log_grant=False)
+    half = passwords.one_time_password(HALF)
+    now = _now(viewer)
+    with session_factory() as s, s.begin():
+        account = _account(s, username)
+        key = RESET_KEY + username
+        row = s.get(SecuritySetting, key)
+        if row is None:
+            raise _refuse(viewer, "account.reset_approve", obj, "该账户没有待批准的密码重置")
+        if row.updated_by == viewer.username or account.username == viewer.username:
+            raise _refuse(viewer, "account.reset_approve", obj, "重置须由另一名管理员批准")
+        first = crypto.require_keyring().decrypt(row.value, aad=key)
+        account.password_hash = passwords.hash_password(first + half)
+        account.password_changed_at, account.must_change_password = now, True
         account.locked_until, account.failed_logins = None, 0
-        guard.audit(viewer, "account.reset_password", obj, session=s)
-    return otp
+        s.delete(row)
+        _end_sessions(s, account.id, now, "password")
+        guard.audit(viewer, "account.reset_password", obj, detail={"step": "approved", "requested_by": row.updated_by},
+                    session=s)
+    return half
+
+
+def _end_sessions(s, account_id: int, now: datetime, reason: str) -> None:
+    s.execute(AuthSession.__table__.update().where(AuthSession.account_id == account_id,
+                                                   AuthSession.ended_at.is_(None))
+              .values(ended_at=now, end_reason=reason))
 
 
 def set_roles_and_scope(session_factory, viewer: Viewer, username: str, roles: Iterable[str],
@@ -156,6 +206,23 @@ def set_roles_and_scope(session_factory, viewer: Viewer, username: str, roles: I
                     session=s)
 
 
+def security_alerts(session, viewer: Viewer, limit: int = 200) -> list[dict]:
+    """Bursts of sensitive reads (`throttle`) for the security administrator: who, when, what; no other audit rows."""
+    import json
+
+    from console.store.security_models import AuditLog
+
+    guard.require(viewer, ROLE_ASSIGN, "security_alerts", log_grant=False)
+    rows = session.scalars(select(AuditLog).where(AuditLog.action == "security.alert")
+                           .order_by(AuditLog.id.desc()).limit(limit))
+    out = []
+    for r in rows:
+        detail = json.loads(r.detail or "{}")
+        out.append({"at": r.at, "account": r.actor, "kind": detail.get("kind", ""), "label": detail.get("label", "")})
+    guard.audit(viewer, "security.alerts_read", "security_alerts", detail={"rows": len(out)})
+    return out
+
+
 def set_setting(session_factory, viewer: Viewer, key: str, value) -> None:
     obj = f"setting:{key}"
     guard.require(viewer, CONFIG_MANAGE, obj, log_grant=False)
@@ -180,8 +247,8 @@ def issue_api_key(session_factory, viewer: Viewer, owner: str, name: str, expire
     key, prefix, digest = generate_api_key()
     with session_factory() as s, s.begin():
         account = _account(s, owner)
-        if {r.role for r in account.roles} & ADMIN_ROLES:
-            raise _refuse(viewer, "api_key.issue", obj, "不能为管理员账户签发接口密钥")
+        if not is_source_account(r.role for r in account.roles):
+            raise _refuse(viewer, "api_key.issue", obj, "接口密钥只能签发给接入系统账户（不能代表任何人）")
         s.add(ApiKey(name=name[:64], prefix=prefix, key_hash=digest, account_id=account.id, created_at=_now(viewer),
                      created_by=viewer.username, expires_at=expires_at))
         guard.audit(viewer, "api_key.issue", obj, detail={"owner": owner, "prefix": prefix}, session=s)
@@ -199,5 +266,5 @@ def revoke_api_key(session_factory, viewer: Viewer, prefix: str) -> None:
         guard.audit(viewer, "api_key.revoke", obj, session=s)
 
 
-__all__ = ["AccessDenied", "AdminError", "create_account", "issue_api_key", "list_accounts", "reset_password",
+__all__ = ["AccessDenied", "AdminError", "approve_password_reset", "create_account", "security_alerts", "issue_api_key", "list_accounts", "reset_password",
            "revoke_api_key", "set_enabled", "set_roles_and_scope", "set_setting", "unlock"]

@@ -1,6 +1,8 @@
 """Audit log: append-only, hash-chained, verifiable, archived (never plainly deleted).
 
-Each row stores ``hash = SHA-256(prev_hash ‖ "\\n" ‖ canonical JSON of the row)``; the single
+Each row stores ``hash = HMAC-SHA256(audit key, prev_hash ‖ "\\n" ‖ canonical JSON of the row)`` (the key is
+derived from the data key, outside the database: `console.store.auditchain`); a database trigger refuses
+DELETE of rows not yet archived (and UPDATE of any); the single
 `audit_head` row holds the chain head and is updated first in every append, which serialises
 concurrent writers (SQLite write lock, PostgreSQL row lock). `verify` walks the chain from the
 archive anchor and reports the first broken link: an edited row (hash mismatch), a deleted row (id
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import getpass
-import hashlib
 import io
 import json
 import os
@@ -32,6 +33,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select, update
 
+from console.store.auditchain import ALGORITHM, FIELDS, GENESIS, LEGACY_ALGORITHM, chain_keys, matches  # noqa: F401
+from console.store.auditchain import chain_hash as _chain_hash
 from console.store.security_models import AuditHead, AuditLog
 
 from . import guard
@@ -40,23 +43,13 @@ from .guard import GRANTED, REFUSED, Viewer
 from .hardening import redact_text
 from .permissions import AUDIT_READ
 
-GENESIS = "0" * 64
-FIELDS = ("id", "at", "actor", "roles", "ip", "action", "object", "result", "detail")
 RESULTS = (GRANTED, REFUSED)
 
 
-def canonical(row: dict) -> bytes:
-    values = []
-    for name in FIELDS:
-        value = row[name]
-        if isinstance(value, datetime):
-            value = value.isoformat(timespec="microseconds")
-        values.append(value)
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def chain_hash(prev_hash: str, row: dict) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(row)).hexdigest()
+    """The row's tag under the current audit key (what `append` stores)."""
+    keys = chain_keys()
+    return _chain_hash(prev_hash, row, keys[0] if keys else None)
 
 
 def row_dict(row: AuditLog) -> dict:
@@ -93,7 +86,7 @@ def append(session, actor: str, action: str, *, object: str = "", result: str = 
         "result": result,
         "detail": redact_text(detail or ""),
     }
-    digest = chain_hash(last_hash, values)
+    digest = chain_hash(last_hash, values)  # keyed: the database alone cannot recompute it
     row = AuditLog(**values, prev_hash=last_hash, hash=digest)
     session.add(row)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
@@ -133,14 +126,16 @@ class VerifyResult:
         return f"BROKEN at id {self.first_bad_id}: {self.reason}（此前 {self.checked} 条完整）"
 
 
-def _walk(rows: Iterable[dict], anchor_hash: str, first_id: int) -> tuple[VerifyResult, int, str]:
+def _walk(rows: Iterable[dict], anchor_hash: str, first_id: int, keys: list[bytes] | None = None
+          ) -> tuple[VerifyResult, int, str]:
+    keys = chain_keys() if keys is None else keys
     prev, expected, checked = anchor_hash, first_id, 0
     for row in rows:
         if row["id"] != expected:
             return VerifyResult(False, checked, expected, f"缺失第 {expected} 条（被删除）"), expected, prev
         if row["prev_hash"] != prev:
             return VerifyResult(False, checked, row["id"], "前序哈希不符（前一条被删除或改动）"), expected, prev
-        if chain_hash(prev, row) != row["hash"]:
+        if not matches(prev, row, row["hash"], keys):
             return VerifyResult(False, checked, row["id"], "内容哈希不符（本条被改动）"), expected, prev
         prev, expected, checked = row["hash"], expected + 1, checked + 1
     return VerifyResult(True, checked), expected, prev
@@ -189,7 +184,8 @@ def verify_archive(path: Path, anchor: str | None = None) -> tuple[VerifyResult,
     header, rows, footer = _read_archive(Path(path))
     if anchor is not None and header["anchor"] != anchor:
         return VerifyResult(False, 0, header["first_id"], "与上一归档文件不衔接"), footer
-    result, next_id, last_hash = _walk(rows, header["anchor"], header["first_id"])
+    keys = [] if header.get("algorithm") == LEGACY_ALGORITHM else chain_keys()  # files written before the key
+    result, next_id, last_hash = _walk(rows, header["anchor"], header["first_id"], keys)
     if result.ok and (footer["last_id"] != next_id - 1 or footer["last_hash"] != last_hash
                       or footer["count"] != len(rows)):
         result = VerifyResult(False, result.checked, next_id, "归档文件尾部与链头不符（记录缺失）")
@@ -240,7 +236,7 @@ def archive(session_factory, older_than_days: int, out_dir: Path, *, actor: str 
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(json.dumps({"type": "header", "anchor": anchor, "first_id": first_id,
-                             "algorithm": "sha256(prev_hash\\ncanonical_json)", "fields": FIELDS},
+                             "algorithm": ALGORITHM if chain_keys() else LEGACY_ALGORITHM, "fields": FIELDS},
                             ensure_ascii=False) + "\n")
         for row in rows:
             fh.write(json.dumps({**row, "at": row["at"].isoformat(timespec="microseconds")},

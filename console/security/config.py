@@ -32,6 +32,9 @@ class Settings:
     api_rate_burst: int = 60  # per API key
     api_rate_per_minute: float = 600.0
     max_request_bytes: int = 8 * 1024 * 1024
+    unmask_per_minute: float = 30.0  # full values per account and minute; a burst alerts the security admin
+    duplicate_checks_per_minute: float = 30.0  # dispute duplicate checks per account and minute
+    max_sessions_per_account: int = 3  # concurrent sessions; the oldest ends when a new one opens
     secure_cookie: bool = False  # set True behind HTTPS (intranet browsers); the local window is plain http
     cookie_name: str = "pingan_session"
     totp_issuer: str = "平安一张图"
@@ -39,6 +42,7 @@ class Settings:
     api_prefixes: tuple[str, ...] = ("/api/",)
     public_paths: tuple[str, ...] = ()  # extra unauthenticated paths (exact match); keep empty
     tile_sources: tuple[str, ...] = ()  # intranet tile / WMS origins allowed by the CSP (img-src, connect-src)
+    media_sources: tuple[str, ...] = ()  # video gateway origins allowed by the CSP (media-src, connect-src)
     clock: Callable[[], datetime] = utcnow
 
     @classmethod

@@ -26,19 +26,22 @@ STAGE_PATHS = {STAGE_TOTP: "/login/totp", STAGE_CHANGE: "/password", STAGE_ENROL
 REASONS = {
     "idle": "会话因空闲超时已结束，请重新登录。", "expired": "会话已到期，请重新登录。",
     "logout": "已安全退出。", "rights": "账户权限已变更，请重新登录。", "password": "密码已修改，请重新登录。",
-    "disabled": "账户暂不可用。", "csrf": "页面已过期，请重新操作。",
+    "disabled": "账户暂不可用。", "csrf": "页面已过期，请重新操作。", "locked": "账户已被锁定，请稍后再试或联系系统管理员。",
+    "limit": "该账户在别处登录的会话过多，本会话已结束，请重新登录。",
 }
 NOT_LOGGED_IN = "未登录或会话已过期，请重新登录。"
 
 
 def _csp(settings: Settings) -> str:
     extra = " ".join(settings.tile_sources)
+    media = " ".join(settings.media_sources)  # players fetch from the gateway and play through blob: URLs
     return ("default-src 'self'; "
             "script-src 'self' 'unsafe-inline' 'unsafe-eval'; "  # Dash renderer and Plotly need these
             "style-src 'self' 'unsafe-inline'; "
             f"img-src 'self' data: blob: {extra}".rstrip() + "; "
             "font-src 'self' data:; "
-            f"connect-src 'self' {extra}".rstrip() + "; "
+            f"connect-src 'self' {extra} {media}".rstrip() + "; "
+            f"media-src 'self' blob: {media}".rstrip() + "; "
             "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'")
 
@@ -64,6 +67,8 @@ class Security:
     api_limiter: RateLimiter
     path_permissions: list[tuple[str, str]] = field(default_factory=list)
     callback_permissions: dict[str, str] = field(default_factory=dict)
+    # output key of a Dash request → (known?, callback name); set by the console (console/pages/_gate.py)
+    callbacks: object = None
 
     def protect_path(self, prefix: str, permission: str) -> None:
         """Every request under `prefix` needs `permission` (checked in the gate, audited on refusal)."""

@@ -96,6 +96,11 @@ def _refuse(viewer: Viewer, permission: str, obj: str, reason: str, detail: dict
     return AccessDenied(permission=permission, object=obj)
 
 
+def refuse(viewer: Viewer, obj: str, reason: str, detail: dict | None = None) -> AccessDenied:
+    """An audited refusal for a caller that decided itself (e.g. an unknown record answered like a hidden one)."""
+    return _refuse(viewer, "record", obj, reason, detail)
+
+
 def require(viewer: Viewer, permission: str, obj: str = "", *, detail: dict | None = None, session=None,
             log_grant: bool = True) -> None:
     """Raise AccessDenied (audited) unless the viewer holds the permission.
@@ -123,6 +128,13 @@ def require_record(viewer: Viewer, permission: str, code: str | None, obj: str, 
     require_area(viewer, code, obj, detail=detail)
     if sensitive:
         audit(viewer, "record.view", obj, GRANTED, {"permission": permission, "area": code, **(detail or {})})
+
+
+def require_need(viewer: Viewer, need, obj: str = "") -> None:
+    """A `registry.Need` (all of `all_of`, one of `any_of`); refusals audited like `require`."""
+    if not need.allows(viewer.permissions):
+        missing = sorted(need.all_of - viewer.permissions) or sorted(need.any_of)
+        raise _refuse(viewer, "|".join(missing), obj, "permission", {"need": need.label})
 
 
 def require_any(viewer: Viewer, permissions: Iterable[str], obj: str = "") -> None:

@@ -10,11 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .permissions import (
-    LAYER_AREAS, LAYER_GRIDS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
-    ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER,
+    LAYER_AREAS, LAYER_GRIDS, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
+    ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER, IMPORT_LEDGERS,
     DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_ORGS, LAYER_POPULATION,
-    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK,
+    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO,
 )
+
+
+SOURCE_ROLE = "intake_source"  # the only kind of account an API key may belong to (never a person)
+WALL_ROLE = "wall_display"  # the command-hall screen: never idles out, sees no record (docs/security.md §2)
 
 
 @dataclass(frozen=True)
@@ -35,20 +39,25 @@ _MAP = (LAYER_AREAS, LAYER_GRIDS, VIEW_KPI)  # every business role navigates the
 
 ROLES: dict[str, Role] = {r.key: r for r in (
     _role("grid_worker", "网格员", (*_MAP, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_ORGS, VIEW_PERSONS,
-                                     VIEW_CASES, UNMASK, DISPUTE_REGISTER),
+                                     VIEW_CASES, UNMASK, DISPUTE_REGISTER, FIELD_SYNC),
           description="本网格入户走访、核实身份、登记纠纷"),
-    _role("village", "村社区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, ALERT_ACT),
-          description="本村社区综治工作"),
+    _role("village", "村社区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, ALERT_ACT,
+                                VIEW_ALERTS, FIELD_REVIEW), description="本村社区综治工作"),
     _role("town", "镇办", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, DISPUTE_ROUTE,
-                          ALERT_ACT), description="本镇办综治中心"),
-    _role("county", "县区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, EXPORT, DISPUTE_ROUTE, ALERT_ACT),
+                          ALERT_ACT, VIEW_ALERTS, FIELD_REVIEW), description="本镇办综治中心"),
+    _role("county", "县区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, EXPORT, DISPUTE_ROUTE, ALERT_ACT, VIEW_ALERTS,
+                            IMPORT_LEDGERS),
           description="县区综治中心（人员信息脱敏显示）"),
-    _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT), description="全市态势，仅汇总与脱敏信息"),
-    _role("duty_officer", "值班员", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, ALERT_ACT, DISPUTE_REGISTER),
-          description="指挥大厅值班、处置预警"),
+    _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT, VIEW_VIDEO), description="全市态势，仅汇总与脱敏信息"),
+    _role("duty_officer", "值班员", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, ALERT_ACT, DISPUTE_REGISTER,
+                                     VIEW_VIDEO), description="指挥大厅值班、处置预警"),
     _role("grid_planner", "网格规划员", (*_MAP, LAYER_POPULATION, LAYER_ORGS, GRID_EDIT), description="网格划分与调整"),
     _role("dispute_handler", "纠纷调处员", (*_MAP, LAYER_DISPUTES, VIEW_CASES, UNMASK, DISPUTE_REGISTER, DISPUTE_ROUTE),
           description="矛盾纠纷受理、调处"),
+    _role(SOURCE_ROLE, "接入系统", (DISPUTE_REGISTER, VIEW_CASES),
+          description="12345 热线、网格通等外部系统的接口密钥账户：只能经接口登记和查询自己范围内的纠纷，不能登录"),
+    _role(WALL_ROLE, "大屏展示", (*_MAP, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, WALL_DISPLAY),
+          description="指挥大厅大屏：只看汇总数字和图层，不看任何记录、不能显示完整信息；会话不因空闲结束"),
     _role("system_admin", "系统管理员", (ACCOUNT_MANAGE, CONFIG_MANAGE), admin=True,
           description="账户与配置管理；不能查阅审计、不能分配权限"),
     _role("security_admin", "安全管理员", (ROLE_ASSIGN,), admin=True,
@@ -75,7 +84,21 @@ def check_role_set(roles: Iterable[str]) -> frozenset[str]:
         raise RoleError("三员分立：一个账户只能担任一种管理员角色")
     if admin and roles - admin:
         raise RoleError("三员分立：管理员账户不能同时担任业务角色")
+    if SOURCE_ROLE in roles and len(roles) > 1:
+        raise RoleError("接入系统账户不能同时担任其他角色")
+    if WALL_ROLE in roles and len(roles) > 1:
+        raise RoleError("大屏展示账户不能同时担任其他角色")
     return roles
+
+
+def is_wall_account(roles: Iterable[str]) -> bool:
+    """The hall screen's account: exempt from the idle timeout, nothing but aggregates and layers."""
+    return frozenset(roles) == {WALL_ROLE}
+
+
+def is_source_account(roles: Iterable[str]) -> bool:
+    """An intake source's account: API keys only, no interactive login, never a person's rights."""
+    return frozenset(roles) == {SOURCE_ROLE}
 
 
 def permissions_for(roles: Iterable[str]) -> frozenset[str]:

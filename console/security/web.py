@@ -10,7 +10,12 @@ or 401 JSON (Dash `/_dash-*`, XHR, API); a session in a pending stage (TOTP, for
 TOTP enrolment) reaches only that stage's page. State-changing requests need a same-origin
 Origin/Referer and the session's CSRF token — in the form field ``csrf_token`` or the header
 ``X-CSRFToken`` (Dash's renderer sends that header from the ``_csrf_token`` cookie set here).
-API routes (``settings.api_prefixes``) also accept ``X-API-Key``; the key acts as its owner account.
+API routes (``settings.api_prefixes``) also accept ``X-API-Key``: only keys of intake-source accounts
+(`roles.SOURCE_ROLE`), only on routes the registry opens to keys (`registry.KEY_ROUTES`); a key never acts as a person.
+
+When the console sets `Security.callbacks` (`console/pages/_gate.py`), every route and Dash callback is looked up in
+`console.security.registry` before it runs: undeclared ones are refused (fail closed), declared permissions are
+checked here, and sensitive reads get a `record.read` audit row.
 """
 
 from __future__ import annotations
@@ -25,13 +30,18 @@ from sqlalchemy import select
 
 from console.store.security_models import Account, ApiKey
 
-from . import accounts, activity
+from . import accounts, activity, throttle
 from .accounts import STAGE_ACTIVE
 from .audit import Auditor
 from .config import Settings
-from .guard import DENIED_MESSAGE, AccessDenied, Viewer, require, set_default_auditor
+from .guard import DENIED_MESSAGE, AccessDenied, Viewer, require, require_need, set_default_auditor
+from .guard import audit as viewer_audit
 from .hardening import RateLimiter, RedactingFilter, api_key_prefix, install_log_redaction, verify_api_key
 from .html import html_response, page
+from .registry import (
+    CLIENTSIDE, KEY_ROUTES, LOGGED_IN, PUBLIC, SOURCE_KEY, callback_need, route_need,
+)
+from .roles import is_source_account
 
 from .gate import _csp
 from .gate import (  # noqa: F401 - re-exported: the gate's public names stay importable from here
@@ -50,6 +60,8 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                    RateLimiter(settings.api_rate_burst, settings.api_rate_per_minute))
     server.extensions[EXTENSION] = sec
     set_default_auditor(auditor)
+    throttle.configure({"unmask": settings.unmask_per_minute,
+                        "duplicate_check": settings.duplicate_checks_per_minute})
     # No identity numbers, phones, passwords or tokens in logs (access log URLs included).
     install_log_redaction()
     for name in ("werkzeug", "console", "layers", "dash", "flask.app", server.logger.name):
@@ -94,7 +106,8 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                     or not verify_api_key(key, row.key_hash)):
                 return None
             account = s.get(Account, row.account_id)
-            if account is None or not account.enabled:
+            if (account is None or not account.enabled or (account.locked_until and account.locked_until > now)
+                    or not is_source_account(accounts.roles_of(account))):
                 return None
             row.last_used_at = now
             viewer = accounts.viewer_for(account, client_ip(), auditor)
@@ -105,6 +118,7 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
     def gate():
         g.pingan_viewer = None
         g.pingan_session = None
+        g.pingan_read = None
         path = request.path
         if path in LOGIN_PATHS or path in settings.public_paths:
             return None
@@ -121,7 +135,7 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                     audit_refusal(sec, "api.rate_limited", {"key": prefix}, viewer.username)
                     return make_response(jsonify(error="请求过于频繁"), 429)
                 g.pingan_viewer = viewer
-                return check_permissions(viewer)
+                return check_permissions(viewer, by_key=True)
         background = activity.is_background(
             path, request.headers,
             request.get_json(silent=True) if path == "/_dash-update-component" else None)
@@ -154,9 +168,49 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
         g.pingan_viewer = viewer
         return check_permissions(viewer)
 
-    def check_permissions(viewer: Viewer):
+    def check_registry(viewer: Viewer, by_key: bool = False):
+        """The registry's need for this route (and Dash callback); None when allowed."""
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        if rule is None:
+            return None  # Flask answers 404
+        need = route_need(rule)
+        if by_key and rule not in KEY_ROUTES:
+            audit_refusal(sec, "access.denied", {"reason": "api_key_route", "rule": rule}, viewer.username)
+            return make_response(jsonify(error="接口密钥只能用于数据接入接口"), 403)
+        if need is None:
+            audit_refusal(sec, "access.undeclared", {"rule": rule}, viewer.username)
+            return forbidden("该地址未声明访问权限，已拒绝。")
+        if need.kind in (PUBLIC, SOURCE_KEY):
+            return None
+        require_need(viewer, need, f"route:{rule}")
+        if need.sensitive:
+            g.pingan_read = f"route:{rule}"
+        if request.path == "/_dash-update-component":
+            body = request.get_json(silent=True)
+            output = body.get("output") if isinstance(body, dict) else None
+            known, name = sec.callbacks(output) if isinstance(output, str) else (False, None)
+            if not known:
+                audit_refusal(sec, "callback.unknown", {"output": str(output)[:120]}, viewer.username)
+                return make_response(jsonify(error="未知的页面操作"), 400)
+            cneed = callback_need(name)
+            if cneed is None:
+                audit_refusal(sec, "access.undeclared", {"callback": name}, viewer.username)
+                return forbidden("该操作未声明访问权限，已拒绝。")
+            if cneed.kind == CLIENTSIDE:
+                return make_response(jsonify(error="该操作在浏览器端执行"), 400)
+            if cneed.kind != LOGGED_IN:
+                require_need(viewer, cneed, f"callback:{name}")
+            if cneed.sensitive:
+                g.pingan_read = f"callback:{name}"
+        return None
+
+    def check_permissions(viewer: Viewer, by_key: bool = False):
         path = request.path
         try:
+            if sec.callbacks is not None:
+                refused = check_registry(viewer, by_key)
+                if refused is not None:
+                    return refused
             for prefix, permission in sec.path_permissions:
                 if path.startswith(prefix):
                     require(viewer, permission, f"{request.method} {path}"[:200], log_grant=False)
@@ -181,9 +235,20 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
 
     @server.after_request
     def headers(resp: Response):
+        read = getattr(g, "pingan_read", None)
+        viewer = getattr(g, "pingan_viewer", None)
+        if read and viewer is not None and resp.status_code == 200:
+            g.pingan_read = None
+            try:  # a sensitive read the registry marks: one audit row per answered request
+                viewer_audit(viewer, "record.read", read, "granted", {"path": request.path})
+            except Exception:
+                log.exception("audit write failed")
+                return make_response(jsonify(error="审计日志不可用"), 503)
         h = resp.headers
         h.setdefault("Content-Security-Policy", _csp(settings))
         for name, value in static_headers(settings)[1:]:
+            if name == "Permissions-Policy" and name in h:  # a route that needs a feature says so (the phone app)
+                continue
             h[name] = value
         if resp.mimetype in ("text/html", "application/json") and not request.path.startswith("/_dash-component-suites"):
             h["Cache-Control"] = "no-store"

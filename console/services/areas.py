@@ -127,6 +127,10 @@ def resolve(session: Session, scope: AreaScope, requested: str | None) -> Resolv
         return Resolved(home, f"未找到区划代码{shown}，已返回{home.name}")
     if not scope.overlaps(node.code):
         return Resolved(home, f"无权查看“{node.name}”，已返回{home.name}")
+    if node.code != home.code and not scope.allows(node.code):
+        # an area wider than the scope (a county account at the city): its figures, children and counts would
+        # mix in what the viewer may not see — show the viewer's own area and say so (docs/security.md §2)
+        return Resolved(home, f"“{node.name}”超出您的数据范围，只显示{home.name}的数据")
     return Resolved(node)
 
 
@@ -144,3 +148,14 @@ def area_clause(model, node: AreaNode):
 def within(model, node: AreaNode, scope: AreaScope):
     """Records of `model` inside the area and inside the viewer's scope."""
     return and_(area_clause(model, node), scope.clause(model))
+
+
+def grid_labels(session: Session, codes) -> dict[str, str]:
+    """{grid code: "村社区 网格名"} for the current grids among `codes`: what a person reads (the code goes in a
+    tooltip). Unknown codes map to themselves."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    villages = dict(session.execute(select(Area.code, Area.name).where(Area.code.in_({c[:12] for c in codes}))).all())
+    grids = dict(session.execute(select(Grid.code, Grid.name).where(Grid.code.in_(codes), current_grid_clause())).all())
+    return {c: f"{villages.get(c[:12], '')} {grids.get(c, c)}".strip() for c in codes}

@@ -7,6 +7,8 @@ from .population import Building, FloatingInfo, ForeignInfo, Household, KeyYouth
 from . import security_models  # noqa: F401  - registers the security tables
 from . import duty_models  # noqa: F401  - registers the duty tables
 from . import planner_models  # noqa: F401  - registers the planner tables
+from . import field_models  # noqa: F401  - registers the field (phone app) tables
+from . import followup_models  # noqa: F401  - registers the follow-up visits table
 from .schema import SCHEMA_HEAD, check_schema, upgrade_schema
 from .scope import AreaScope, ScopeError
 from .session import StoreError, database_url, make_engine, make_session_factory

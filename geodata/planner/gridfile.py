@@ -6,29 +6,25 @@ user must decide (CRS, encoding) is either found in the file, stated by the call
 Polygons/MultiPolygons, Z dropped, otherwise as read (validity is the planner's `validity` module's job).
 
 The two-step flow for the UI: `sniff_grid_file` (what is in the file, what is missing) then, after the
-user confirmed CRS/encoding, `read_grid_file`. `write_grid_file` is the export.
+user confirmed layer/CRS/encoding, `read_grid_file`. Encodings are decided in `gridfile_encoding`, features
+that cannot become grids are named in `gridfile_features`. `write_grid_file` (in `gridfile_export`) is the
+export. Rules and every refusal: docs/planner-import.md.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import tempfile
 import warnings
-import zipfile
-from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.raw
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 
-from geodata.planner import gcj02
 from geodata.planner.gridfile_crs import (
     ANKANG_BOUNDS,
     CRS_CHOICES,
@@ -36,7 +32,6 @@ from geodata.planner.gridfile_crs import (
     PROJECTED_CRS_CHOICES,
     check_bounds,
     check_lonlat,
-    from_wgs84,
     source_crs,
     to_wgs84,
 )
@@ -51,6 +46,15 @@ from geodata.planner.gridfile_source import (
     open_source,
     polygon_layer,
 )
+from geodata.planner.gridfile_encoding import EncodingDecision, decide_encoding
+from geodata.planner.gridfile_features import (
+    check_text,
+    code_problems,
+    geometry_problems,
+    refuse_or_skip,
+    refuse_without_polygons,
+)
+from geodata.planner.gridfile_export import FORMATS, write_grid_file
 from geodata.planner.gridfile_text import (
     ENCODING_CHOICES,
     decode_frame_strings,
@@ -66,11 +70,6 @@ __all__ = [
     "read_grid_file", "sniff_grid_file", "write_grid_file",
 ]
 
-FORMATS = {  # fmt -> (extension of the download, mime type, label)
-    "geojson": (".geojson", "application/geo+json", "GeoJSON"),
-    "shp": (".zip", "application/zip", "Shapefile（zip 压缩包）"),
-    "gpkg": (".gpkg", "application/geopackage+sqlite3", "GeoPackage"),
-}
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,16 @@ class FileInfo:
     feature_count: int
     geometry_type: str | None
     crs: str | None                 # the file's own CRS, e.g. "EPSG:4490"; None when it has none
-    encoding: str | None            # from the shapefile's .cpg (or DBF code page); None when not stated
+    encoding: str | None            # decided from .cpg, DBF code page and bytes; None when the user must choose
     fields: tuple[str, ...]
     code_field: str | None
     name_field: str | None
     needs_crs: bool                 # the user must choose a CRS before import
     needs_encoding: bool            # attributes are not valid UTF-8 and no encoding is stated
     crs_hint: str | None = None     # "GCJ02" when the filename suggests a 高德/腾讯 export
+    layer_details: tuple[tuple[str, str, int], ...] = ()   # (name, geometry type, feature count) per layer
+    encoding_question: str | None = None                    # why the encoding must be chosen, with samples
+    encoding_samples: tuple[tuple[str, str], ...] = ()     # (encoding, "GBK：“…”（乱码）") per candidate
 
 
 @dataclass(frozen=True)
@@ -111,16 +113,6 @@ class ImportResult:
 
 
 # ---------------------------------------------------------------- encodings
-
-
-def _declared_encoding(src: Source) -> str | None:
-    """A shapefile's own encoding: its .cpg, else the DBF header's code page; None when it states none."""
-    if src.format != "shp":
-        return None
-    if src.cpg:
-        return normalize_encoding(src.cpg)
-    stated = pyogrio.read_info(src.path).get("encoding")
-    return None if stated in (None, "ISO-8859-1") else normalize_encoding(stated)
 
 
 def _user_encoding(encoding: str | None) -> str | None:
@@ -147,21 +139,34 @@ def _read_frame(src: Source, layer: str, encoding: str | None, filename: str, **
         raise corrupt(filename, exc) from exc
 
 
+def _raw_texts(frame: pd.DataFrame) -> list[str]:
+    texts = [c for c in frame.columns if isinstance(c, str)]
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            texts += [v for v in frame[col] if isinstance(v, str)]
+    return texts
+
+
+def _shapefile_encoding(src: Source, raw: pd.DataFrame, encoding: str | None) -> EncodingDecision:
+    """The encoding decided from the planner's choice, the .cpg, the DBF code page and the bytes of `raw`
+    (read as ISO-8859-1)."""
+    return decide_encoding(_raw_texts(raw), cpg=src.cpg, ldid=src.ldid, user=_user_encoding(encoding))
+
+
 def _frame_and_encoding(src: Source, layer: str, filename: str, encoding: str | None, **kw):
-    """(frame, encoding_used): the user's encoding, else the file's, else UTF-8 when the raw attribute bytes
-    decode cleanly as UTF-8; otherwise the user is asked to choose."""
+    """(frame, encoding_used). Shapefiles are read once byte for byte (ISO-8859-1) and re-decoded with the
+    decided encoding; when the witnesses disagree the planner is asked, with decoded samples."""
     if src.format == "gpkg":
         return _read_frame(src, layer, None, filename, **kw), None
     if src.format == "geojson":
         return _read_frame(src, layer, None, filename, **kw), "UTF-8"
-    chosen = _user_encoding(encoding) or _declared_encoding(src)
-    if chosen:
-        return _read_frame(src, layer, chosen, filename, **kw), chosen
     raw = _read_frame(src, layer, "ISO-8859-1", filename, **kw)  # latin-1 keeps every byte as one character
-    decoded = decode_frame_strings(raw, "UTF-8")
-    if decoded is None:
-        raise _ask_encoding("Shapefile 没有 .cpg 编码文件，属性表中的文字也不是 UTF-8（国内数据常为 GBK）。")
-    return decoded, "UTF-8"
+    decision = _shapefile_encoding(src, raw, encoding)
+    # the decision checked every text for mojibake already
+    decoded = decode_frame_strings(raw, decision.encoding, check=False) if decision.encoding else None
+    if decoded is None:  # the decision saw the same strings: only a question gets here
+        raise GridFileError(decision.question) if decision.question else _ask_encoding("属性表中的文字无法正确解码。")
+    return decoded, decision.encoding
 
 
 def _geojson_as_utf8(data: bytes, encoding: str | None) -> bytes:
@@ -182,25 +187,39 @@ def _geojson_as_utf8(data: bytes, encoding: str | None) -> bytes:
 # ---------------------------------------------------------------- reading
 
 
-_KINDS = {0: "点", 1: "线", 2: "线", 4: "点", 5: "线", 7: "几何集合"}  # shapely type ids
+def _raw_wkb(src: Source, layer: str) -> np.ndarray | None:
+    """The geometry bytes as stored, to tell a null geometry from one the parser refused."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.raw.read(src.path, layer=layer, columns=[], read_geometry=True)[2]
+    except (DataSourceError, DataLayerError, GeometryError):
+        return None
 
 
-def _polygons(frame: gpd.GeoDataFrame, warn: list[str]) -> gpd.GeoDataFrame:
-    """Only the polygonal features, 2D, single-part MultiPolygons as Polygons; raise when there are none."""
+def _texts(frame: pd.DataFrame, field: str | None) -> list[str | None]:
+    return [text_value(v) for v in frame[field]] if field else [None] * len(frame)
+
+
+def _usable(frame: gpd.GeoDataFrame, wkb, code_field, name_field, partial: bool, warn: list[str]) -> gpd.GeoDataFrame:
+    """The features that can become grids, 2D, one-part MultiPolygons as Polygons. Features without a usable
+    polygon or without a code are named; the file is refused unless `partial`."""
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    types = shapely.get_type_id(geoms)
-    polygonal = np.isin(types, (3, 6)) & ~shapely.is_empty(geoms)
-    if not polygonal.any():
-        what = "、".join(dict.fromkeys(_KINDS.get(int(t), "空几何") for t in types))
-        raise GridFileError(f"文件中没有面（多边形）要素，只有{what}，无法作为网格边界导入。")
-    if not polygonal.all():
-        counts = Counter(_KINDS.get(int(t), "空或无法解析的几何") for t in types[~polygonal])
-        detail = "、".join(f"{kind} {n} 个" for kind, n in counts.items())
-        warn.append(f"已跳过 {int((~polygonal).sum())} 个非面要素：{detail}。")
-    kept = shapely.force_2d(geoms[polygonal])
+    refuse_without_polygons(geoms)
+    codes, names = _texts(frame, code_field), _texts(frame, name_field)
+    labels = [n or c for n, c in zip(names, codes)]
+    check_text([(i + 1, what, text) for i, (c, n) in enumerate(zip(codes, names)) for what, text in (("编码", c), ("名称", n))])
+    problems = geometry_problems(geoms, wkb, labels)
+    if code_field and any(codes):
+        problems += code_problems(codes, code_field, labels)
+    skip, note = refuse_or_skip(sorted(problems, key=lambda p: p.number), len(frame), partial)
+    if note:
+        warn.append(note)
+    keep = np.array([i + 1 not in skip for i in range(len(frame))])
+    kept = shapely.force_2d(geoms[keep])
     single = (shapely.get_type_id(kept) == 6) & (shapely.get_num_geometries(kept) == 1)
     kept[single] = shapely.get_geometry(kept[single], 0)
-    out = frame.loc[polygonal].copy()
+    out = frame.loc[keep].copy()
     return out.set_geometry(gpd.GeoSeries(kept, index=out.index, crs=frame.crs))
 
 
@@ -212,9 +231,11 @@ def read_grid_file(
     encoding: str | None = None,
     bounds=ANKANG_BOUNDS,
     layer: str | None = None,
+    partial: bool = False,
 ) -> ImportResult:
     """Grid boundaries from an uploaded file, in WGS84. `crs` (a CRS_CHOICES key, or e.g. "EPSG:4545")
-    overrides the file's; `encoding` overrides a shapefile's .cpg; `layer` picks a GeoPackage layer.
+    overrides the file's; `encoding` overrides a shapefile's .cpg; `layer` picks a GeoPackage layer;
+    `partial` imports the good features of a file with bad ones (named in a warning) instead of refusing it.
     Raises GridFileError (zh-CN message) for anything that cannot be imported as asked."""
     if detect_format(data, filename) == "geojson":
         data = _geojson_as_utf8(data, encoding)
@@ -226,9 +247,12 @@ def read_grid_file(
         elif layer not in [n for n, _ in layers]:
             raise GridFileError(f"文件中没有名为“{layer}”的图层。")
         frame, encoding_used = _frame_and_encoding(src, layer, filename, encoding)
+        wkb = _raw_wkb(src, layer) if frame.geometry.isna().any() else None
     if frame.empty:
         raise GridFileError("文件中没有任何要素（空图层），无法导入。")
-    frame = _polygons(frame, warn)
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    code_field, name_field = guess_field(columns, "code"), guess_field(columns, "name")
+    frame = _usable(frame, wkb, code_field, name_field, partial, warn)
     source, label = source_crs(frame.crs, crs, src.format, warn)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if source is None or source.is_geographic:
@@ -236,9 +260,8 @@ def read_grid_file(
     geoms = to_wgs84(geoms, source)
     if not np.isfinite(shapely.get_coordinates(geoms)).all():
         raise GridFileError(f"按 {label} 无法把坐标转换为经纬度，请确认选择的坐标系是否正确。")
-    check_bounds(geoms, bounds)
+    check_bounds(geoms, bounds, frame.index.to_numpy() + 1)
     attrs = frame.drop(columns=frame.geometry.name)
-    code_field, name_field = guess_field(attrs.columns, "code"), guess_field(attrs.columns, "name")
     grids = []
     for geom, row in zip(geoms, attrs.to_dict("records")):
         props = row_properties(row)
@@ -247,33 +270,49 @@ def read_grid_file(
         grids.append(ImportedGrid(geom, code, name, props))
     if code_field is None:
         warn.append("未找到网格编码字段（如 code、网格编码），导入后将按规则重新编码。")
+    elif all(g.code is None for g in grids):
+        warn.append(f"网格编码字段“{code_field}”全部为空，导入后将按规则重新编码。")
     return ImportResult(tuple(grids), label, encoding_used, warn, src.format, layer, code_field, name_field)
 
 
+def _layer_details(src: Source, layers: list[tuple[str, str]]) -> tuple[tuple[str, str, int], ...]:
+    out = []
+    for name, kind in layers:
+        try:
+            count = int(pyogrio.read_info(src.path, layer=name).get("features") or 0)
+        except (DataSourceError, DataLayerError):
+            count = 0
+        out.append((name, kind, count))
+    return tuple(out)
+
+
 def sniff_grid_file(data: bytes, filename: str) -> FileInfo:
-    """What is in an uploaded file, before import: layers, features, fields, the file's CRS and encoding,
-    and whether the user must choose a CRS or an encoding. Raises GridFileError for unreadable files."""
+    """What is in an uploaded file, before import: layers (with feature counts), features, fields, the
+    file's CRS and encoding, and whether the user must choose a CRS or an encoding (with decoded samples
+    of each candidate). Raises GridFileError for unreadable files."""
     fmt = detect_format(data, filename)
-    needs_encoding = False
+    needs_encoding, question, candidates = False, None, ()
     if fmt == "geojson":
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:  # inspect the structure anyway, one character per byte
             needs_encoding, data = True, data.decode("latin-1").encode("utf-8")
+            question = "GeoJSON 文件中的文字不是 UTF-8 编码，请选择字符编码（GBK / GB18030）。"
     with open_source(data, filename) as src:
         layers = list_layers(src, filename)
         if not layers:
             raise GridFileError("文件中没有任何图层，无法导入。")
         layer = polygon_layer(layers)
-        encoding = _declared_encoding(src) if fmt == "shp" else ("UTF-8" if fmt == "geojson" else None)
-        undecided = fmt == "shp" and encoding is None
-        info = pyogrio.read_info(src.path, layer=layer or layers[0][0], encoding="ISO-8859-1" if undecided else encoding)
+        details = _layer_details(src, layers)
+        encoding = "UTF-8" if fmt == "geojson" else None
+        info = pyogrio.read_info(src.path, layer=layer or layers[0][0], encoding="ISO-8859-1" if fmt == "shp" else None)
         fields = [str(c) for c in info["fields"]]
-        if undecided:
+        if fmt == "shp":
             raw = _read_frame(src, layer, "ISO-8859-1", filename, read_geometry=False)
-            decoded = decode_frame_strings(raw, "UTF-8")
-            needs_encoding = decoded is None
-            fields = [c.encode("latin-1").decode("utf-8", "replace") for c in fields] if needs_encoding else list(decoded.columns)
+            decision = _shapefile_encoding(src, raw, None)
+            encoding, question, candidates = decision.encoding, decision.question, decision.candidates
+            needs_encoding = encoding is None
+            fields = [c.encode("latin-1").decode(encoding or "utf-8", "replace") for c in fields]
     crs = info.get("crs")
     return FileInfo(
         format=fmt,
@@ -282,68 +321,14 @@ def sniff_grid_file(data: bytes, filename: str) -> FileInfo:
         feature_count=int(info.get("features") or 0),
         geometry_type=info.get("geometry_type"),
         crs=crs,
-        encoding=None if needs_encoding and fmt == "geojson" else encoding,
+        encoding=None if needs_encoding else encoding,
         fields=tuple(fields),
         code_field=guess_field(fields, "code"),
         name_field=guess_field(fields, "name"),
         needs_crs=crs is None and fmt != "geojson",
         needs_encoding=needs_encoding,
         crs_hint="GCJ02" if re.search(r"gcj|高德|腾讯|amap", filename or "", re.I) else None,
+        layer_details=details,
+        encoding_question=question,
+        encoding_samples=tuple((c.encoding, c.label()) for c in candidates),
     )
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _int_column(grids: Sequence[Mapping], key: str):
-    values = [g.get(key) for g in grids]
-    return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
-
-
-def write_grid_file(
-    grids: Sequence[Mapping], fmt: str, *, crs: str = "WGS84", layer: str = "grids"
-) -> tuple[bytes, str, str]:
-    """(content, filename, mime) of the grids ({code, name, village_code, households, residents, geometry
-    in WGS84}) as GeoJSON, a zipped Shapefile (UTF-8, with .cpg and .prj) or a GeoPackage, in WGS84,
-    CGCS2000 or GCJ-02. GCJ-02 files are labelled WGS84 inside (no CRS code exists for it); their
-    filename says GCJ02. Raises GridFileError for an unknown format/CRS or nothing to export."""
-    if fmt not in FORMATS:
-        raise GridFileError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(FORMATS)}。")
-    key = crs.strip().upper().replace("-", "")
-    if key not in CRS_CHOICES:
-        raise GridFileError(f"不支持的导出坐标系“{crs}”，可选：WGS84、CGCS2000、GCJ02。")
-    if not grids:
-        raise GridFileError("没有可导出的网格。")
-    geoms = shapely.force_2d(np.array([g["geometry"] for g in grids], dtype=object))
-    if key == "GCJ02":
-        geoms, out_crs = gcj02.transform_geometry(geoms, gcj02.wgs84_to_gcj02), "EPSG:4326"
-    else:
-        out_crs = CRS_CHOICES[key]
-        geoms = from_wgs84(geoms, out_crs)
-    village = "vill_code" if fmt == "shp" else "village_code"
-    frame = gpd.GeoDataFrame(
-        {
-            "code": [text_value(g.get("code")) for g in grids],
-            "name": [text_value(g.get("name")) for g in grids],
-            village: [text_value(g.get("village_code")) for g in grids],
-            "households": _int_column(grids, "households"),
-            "residents": _int_column(grids, "residents"),
-        },
-        geometry=gpd.GeoSeries(geoms, crs=out_crs),
-        crs=out_crs,
-    )
-    stem = re.sub(r"[^\w\-]+", "_", layer).strip("_") or "grids"
-    ext, mime, _ = FORMATS[fmt]
-    with tempfile.TemporaryDirectory(prefix="gridfile-out-") as tmp:
-        driver = {"geojson": "GeoJSON", "shp": "ESRI Shapefile", "gpkg": "GPKG"}[fmt]
-        path = Path(tmp) / f"{stem}.{'shp' if fmt == 'shp' else fmt}"
-        pyogrio.write_dataframe(frame, path, layer=stem, driver=driver, encoding="UTF-8" if fmt == "shp" else None)
-        if fmt != "shp":
-            content = path.read_bytes()
-        else:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-                for part in sorted(Path(tmp).iterdir()):
-                    zf.write(part, part.name)
-            content = buffer.getvalue()
-    return content, f"{stem}_{key}{ext}", mime

@@ -77,8 +77,9 @@ def check_lonlat(geoms: np.ndarray, label: str, bounds) -> None:
         )
 
 
-def check_bounds(geoms: np.ndarray, bounds) -> None:
-    """Refuse features not inside `bounds`, telling how many and how far (km from the box)."""
+def check_bounds(geoms: np.ndarray, bounds, numbers=None) -> None:
+    """Refuse features not inside `bounds`, telling how many, which (`numbers`: their 1-based numbers in the
+    file) and how far (km from the box)."""
     xmin, ymin, xmax, ymax = bounds
     outside = ~shapely.contains(shapely.box(*bounds), geoms)
     if not outside.any():
@@ -90,9 +91,11 @@ def check_bounds(geoms: np.ndarray, bounds) -> None:
         cx, cy = np.clip(xy[:, 0], xmin, xmax), np.clip(xy[:, 1], ymin, ymax)
         far = max(far, float(np.max(geod.inv(cx, cy, xy[:, 0], xy[:, 1])[2])))
     hint = _SWAPPED if _swapped_into(geoms, bounds) else "请检查坐标系是否选对。"
+    numbers = np.arange(1, len(geoms) + 1) if numbers is None else np.asarray(numbers)
+    which = "、".join(str(int(n)) for n in numbers[outside][:10]) + ("…" if outside.sum() > 10 else "")
     raise GridFileError(
-        f"有 {int(outside.sum())} 个要素（共 {len(geoms)} 个）超出安康市范围（经度 {xmin}–{xmax}，纬度 {ymin}–{ymax}），"
-        f"最远约 {far / 1000:,.1f} 公里。{hint}"
+        f"有 {int(outside.sum())} 个要素（共 {len(geoms)} 个；第 {which} 个）超出安康市范围（经度 {xmin}–{xmax}，"
+        f"纬度 {ymin}–{ymax}），最远约 {far / 1000:,.1f} 公里。{hint}"
     )
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from geodata.planner.gridfile_encoding import read_ldid
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 FORMAT_LABELS = {"geojson": "GeoJSON", "shp": "Shapefile", "gpkg": "GeoPackage"}
@@ -34,6 +36,7 @@ class Source:
     path: str
     cpg: str | None = None          # raw .cpg text
     has_prj: bool = True
+    ldid: int | None = None         # the DBF header's code-page byte
 
 
 # ---------------------------------------------------------------- opening files
@@ -122,7 +125,7 @@ def open_source(data: bytes, filename: str) -> Iterator[Source]:
         cpg = None
         if ".cpg" in members:
             cpg = (Path(tmp) / "upload.cpg").read_bytes().decode("ascii", "ignore").strip()
-        yield Source("shp", str(Path(tmp) / "upload.shp"), cpg, ".prj" in members)
+        yield Source("shp", str(Path(tmp) / "upload.shp"), cpg, ".prj" in members, read_ldid(str(Path(tmp) / "upload.dbf")))
 
 
 def corrupt(filename: str, exc: Exception) -> GridFileError:
@@ -161,5 +164,5 @@ def choose_layer(layers: list[tuple[str, str]]) -> str:
         names = "、".join(f"{n}（{t}）" for n, t in layers)
         if not _polygonal(layers):
             raise GridFileError(f"文件中没有面图层（现有图层：{names}），无法作为网格边界导入。")
-        raise GridFileError(f"文件中有多个图层：{names}。请选择其中的网格面图层，或在 GIS 软件中只保留它后再导入。")
+        raise GridFileError(f"文件中有多个图层：{names}。请在“图层”中选择要导入的网格面图层（或在 GIS 软件中只保留它后再导入）。")
     return layer

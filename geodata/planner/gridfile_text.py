@@ -4,6 +4,7 @@ JSON-friendly attribute values. Pure functions, used by `gridfile`."""
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -42,29 +43,90 @@ def normalize_encoding(value: str | None) -> str | None:
     return _CANONICAL.get(name, name.upper())
 
 
+_HANZI = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af"
+# Characters Chinese text uses besides hanzi: ASCII and Latin-1 (judged apart), punctuation, number forms,
+# circled numbers, CJK symbols, full-width forms. Anything else is another script: GBK bytes read as UTF-8.
+_OTHER_SCRIPT = re.compile("[^\t\n\r\x20-\x7e\xa0-\xff\u2000-\u206f\u2100-\u218f\u2460-\u25ff\u3000-\u303f"
+                           "\u3200-\u33ff\ufe30-\ufe4f\uff00-\uffef\ufffd" + _HANZI + "]")
+# Replacement, control, invisible format (zero-width, bidi overrides), private-use and unassigned characters.
+_BROKEN = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x80-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+                     "\ue000-\uf8ff\U000323b0-\U0010ffff]")
+_HANZI_RE = re.compile(f"[{_HANZI}]")
+_LATIN1 = re.compile("[\xa0-\xff]")
+_NAME_LIKE = re.compile("[\x00-\x7f\u00b7\u3000-\u303f\uff01-\uff5e" + _HANZI + "]*")
+
+
+def _is_hanzi(c: str) -> bool:
+    return _HANZI_RE.match(c) is not None
+
+
+@functools.cache
+def _in_gb2312(c: str) -> bool:
+    try:
+        c.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _rare_share(text: str) -> tuple[int, float]:
+    """(number of hanzi, share of them outside GB2312). Real place and grid names are almost all GB2312;
+    UTF-8 bytes read as GBK, or GBK bytes read as Big5, give mostly characters outside it."""
+    hanzi = _HANZI_RE.findall(text)
+    if not hanzi:
+        return 0, 0.0
+    try:
+        "".join(hanzi).encode("gb2312")
+        return len(hanzi), 0.0
+    except UnicodeEncodeError:
+        return len(hanzi), sum(not _in_gb2312(c) for c in hanzi) / len(hanzi)
+
+
+def _utf8_read_as_gbk(text: str) -> bool:
+    """True when the text is UTF-8 misread as GBK: its GBK bytes are valid UTF-8 made only of hanzi and
+    name characters, with no more rare hanzi than the text. (Real GBK names are valid UTF-8 of that
+    kind only by a rare chance: every hanzi must fall into a three-byte pattern.)"""
+    try:
+        alt = text.encode("gb18030").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    n_alt, share_alt = _rare_share(alt)
+    return (alt != text and n_alt > 0 and _NAME_LIKE.fullmatch(alt) is not None
+            and share_alt <= _rare_share(text)[1])
+
+
 def looks_mojibake(text: str) -> bool:
-    """Heuristic: Chinese text decoded with the wrong codec shows replacement characters, C1 controls or
-    runs of Latin-1 letters ("°²¿µ"); real grid names have none of these."""
-    if "\ufffd" in text:
+    """Heuristic: Chinese text decoded with the wrong codec. True for replacement characters, control or
+    private-use characters, invisible format characters (zero-width, bidi overrides), unassigned planes, runs of Latin-1 letters ("°²¿µ": GBK read as
+    Latin-1), other scripts (GBK read as UTF-8: "һһ"), UTF-8 read as GBK ("鏂板煄琛楅亾"), and hanzi mostly
+    outside GB2312 (e.g. GBK read as Big5). Real grid names have none of these."""
+    if not isinstance(text, str) or not text or text.isascii() and text.isprintable():
+        return False
+    if _BROKEN.search(text) or _OTHER_SCRIPT.search(text):
         return True
-    latin = [c for c in text if "\u0080" <= c <= "\u00ff" and c not in "\u00b7\u00d7"]
-    return any(c <= "\u009f" for c in latin) or len(latin) >= 2
+    latin = _LATIN1.findall(text)
+    if latin and _HANZI_RE.search(text):  # "·" and "×" are at home in Chinese names
+        latin = [c for c in latin if c not in "\u00b7\u00d7"]
+    if len(latin) >= 2 or _utf8_read_as_gbk(text):
+        return True
+    n, share = _rare_share(text)
+    return n >= 2 and share > 0.5
 
 
-def _redecode(text: str, encoding: str) -> str | None:
+def _redecode(text: str, encoding: str, check: bool = True) -> str | None:
     try:
         decoded = text.encode("latin-1").decode(encoding)
     except (UnicodeDecodeError, UnicodeEncodeError):
         return None
-    return None if looks_mojibake(decoded) else decoded
+    return None if check and looks_mojibake(decoded) else decoded
 
 
-def decode_frame_strings(frame: pd.DataFrame, encoding: str) -> pd.DataFrame | None:
+def decode_frame_strings(frame: pd.DataFrame, encoding: str, check: bool = True) -> pd.DataFrame | None:
     """Re-decode the column names and string values of a frame read as ISO-8859-1 (one character per byte)
-    with `encoding`; None when any of them does not decode or decodes to mojibake."""
+    with `encoding`; None when any of them does not decode or (`check`) decodes to mojibake."""
     columns = {}
     for col in frame.columns:
-        columns[col] = _redecode(col, encoding) if isinstance(col, str) else col
+        columns[col] = _redecode(col, encoding, check) if isinstance(col, str) else col
         if columns[col] is None:
             return None
     out = frame.copy()
@@ -73,10 +135,11 @@ def decode_frame_strings(frame: pd.DataFrame, encoding: str) -> pd.DataFrame | N
             continue
         values = []
         for value in out[col]:
-            text = _redecode(value, encoding) if isinstance(value, str) else value
-            if text is None:
-                return None
-            values.append(text)
+            if isinstance(value, str):
+                value = _redecode(value, encoding, check)
+                if value is None:
+                    return None
+            values.append(value)
         out[col] = pd.Series(values, index=out.index, dtype=object)
     return out.rename(columns=columns)
 

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .draft import State
-from .rules import DEFAULT_RULES, Rules, area_m2
+from .rules import DEFAULT_RULES, Rules, area_m2, m_to_deg
 
 ERROR, WARNING = "error", "warning"
 
@@ -88,8 +88,25 @@ def check_overlap(village, state: State, rules: Rules = DEFAULT_RULES) -> list[P
     return out
 
 
+def _neighbours(piece, grids: list, rules: Rules) -> tuple[int, ...]:
+    """Indices of the grids touching a gap (within the snap distance), longest shared border first."""
+    near = shapely.buffer(piece, m_to_deg(rules.snap_m))
+    found = [(i, shapely.intersection(g.geometry.boundary, near).length) for i, g in enumerate(grids)
+             if g is not None and shapely.intersects(g.geometry, near)]
+    return tuple(i for i, _ in sorted(found, key=lambda f: -f[1]))
+
+
+def _where(neighbours: tuple[int, ...], state: State) -> str:
+    if not neighbours:
+        return "，不与任何网格相邻"
+    names = "、".join(f"“{state[i].label}”" for i in neighbours[:4])
+    more = f"等 {len(neighbours)} 个网格" if len(neighbours) > 4 else ""
+    return f"，位于{names}{more}之间" if len(neighbours) > 1 else f"，紧邻网格{names}"
+
+
 def check_gap(village, state: State, rules: Rules = DEFAULT_RULES) -> list[Problem]:
-    geoms = [g.geometry for g in _valid(state) if g is not None]
+    grids = _valid(state)
+    geoms = [g.geometry for g in grids if g is not None]
     covered = shapely.union_all(geoms) if geoms else None
     rest = village if covered is None else shapely.difference(village, covered)
     out = []
@@ -99,8 +116,9 @@ def check_gap(village, state: State, rules: Rules = DEFAULT_RULES) -> list[Probl
         m2 = area_m2(piece)
         if m2 > rules.tolerance_m2:
             p = piece.representative_point()
-            out.append(Problem("gap", f"有 {m2:,.0f} 平方米未划入任何网格（约在 {p.x:.5f}, {p.y:.5f}）", (), piece,
-                               area_m2=m2))
+            near = _neighbours(piece, grids, rules)
+            out.append(Problem("gap", f"有 {m2:,.0f} 平方米未划入任何网格{_where(near, state)}（约在 {p.x:.5f}, {p.y:.5f}）",
+                               (), piece, area_m2=m2))
     return out
 
 

@@ -6,6 +6,7 @@ import os
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_event_appears_on_duty_page_and_is_acknowledged(duty_server):
         lon, lat = ref["away"]
         sent = time.time()
         r = requests.post(duty_server["url"] + "/api/events", headers={"X-API-Key": duty_server["key"]}, json={
-            "event_id": "browser-1", "type": "tag_position", "occurred_at": "2026-11-26T10:00:00+08:00",
+            "event_id": "browser-1", "type": "tag_position", "occurred_at": datetime.now(timezone.utc).isoformat(),
             "person_id": ref["correction"], "location": {"lon": lon, "lat": lat}})
         assert r.status_code == 201, r.text
         alert_id = r.json()["alerts"][0]

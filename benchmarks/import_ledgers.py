@@ -1,0 +1,120 @@
+"""Ledger import benchmark: a 实有人口 ledger of N persons (households of 1–5, a building per household, points inside
+real grids) written as .xlsx the way a county office would, then preview + save through the real pipeline on a
+copy of the world; then the same file again (changes nothing). Prints figures; the last line is one JSON object.
+
+    python benchmarks/import_ledgers.py --db data/ankang.sqlite [--rows 100000]
+
+Targets (docs/import.md): rows_per_s ≥ 20,000 for 1,000,000 rows, peak_rss_mb ≤ 2,000, reimport_changed 0,
+reimport_s_ratio ≤ 0.5."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+
+def _ids(n: int, rng) -> list[str]:
+    from console.store.identity import id_check_chars
+
+    born = rng.integers(0, 25000, n)  # days after 1950-01-01
+    dates = (np.datetime64("1950-01-01") + born.astype("timedelta64[D]")).astype(str)
+    seq = np.arange(n) % 1000
+    first = [f"610924{d.replace('-', '')}{s:03d}" for d, s in zip(dates, seq)]
+    digits = np.array([[int(c) for c in f] for f in first])
+    checks = id_check_chars(digits)
+    return [f + c for f, c in zip(first, checks)]
+
+
+def make_ledger(n: int, points: np.ndarray, seed: int = 1) -> bytes:
+    import xlsxwriter
+
+    rng = np.random.default_rng(seed)
+    ids = _ids(n, rng)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"constant_memory": True})
+    ws = wb.add_worksheet("实有人口")
+    ws.write_row(0, 0, ["紫阳县实有人口登记表"])
+    ws.write_row(1, 0, ["序号", "姓名", "身份证号码", "人口类型", "户号", "与户主关系", "现居住地址", "房屋编号",
+                        "联系电话", "经度", "纬度", "备注"])
+    hh, left, member = 0, 0, 0
+    for i in range(n):
+        if left == 0:
+            hh += 1
+            left = int(rng.integers(1, 6))
+            member = 0
+            p = points[hh % len(points)]
+        rel = "户主" if member == 0 else ("配偶" if member == 1 else "子女")
+        ws.write_row(i + 2, 0, [i + 1, f"测试{i}", ids[i], "户籍人口", f"BH{hh:08d}", rel, f"紫阳县测试路{hh}号",
+                                f"BB{hh:08d}", "", float(p[0]), float(p[1]), ""])
+        left -= 1
+        member += 1
+    wb.close()
+    return buf.getvalue()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--rows", type=int, default=20000)
+    args = ap.parse_args()
+    from console.ledger_import.commit import commit_import
+    from console.ledger_import.kinds import KINDS
+    from console.ledger_import.plan import file_hash
+    from console.ledgers.reader import read_ledger
+    from console.store import AreaScope, Grid, make_engine, make_session_factory
+
+    work = Path(tempfile.mkdtemp(prefix="pingan-import-bench-"))
+    try:
+        db = work / "w.sqlite"
+        shutil.copy(args.db, db)
+        engine = make_engine(str(db), must_exist=True)
+        sessions = make_session_factory(engine)
+        with sessions() as s:
+            wkbs = s.scalars(select(Grid.geom_wkb).where(Grid.generation_high.is_(None),
+                                                        Grid.code.like("610924%"))).all()
+        pts = shapely.point_on_surface(shapely.from_wkb(wkbs))
+        points = np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]).round(6)
+        data = make_ledger(args.rows, points)
+        print(f"ledger: {args.rows} rows, {len(data) / 2**20:.1f} MB .xlsx", flush=True)
+        kind = KINDS["person"]
+        t0 = time.perf_counter()
+        ledger = read_ledger(data, "实有人口.xlsx", kind.spec)
+        t_read = time.perf_counter() - t0
+        plan = commit_import(sessions, ledger, kind_key="person", data_hash=file_hash(data), filename="实有人口.xlsx",
+                             scope=AreaScope.of(["610924"]), actor="bench")
+        first = time.perf_counter() - t0
+        print(f"first import: read {t_read:.1f} s, total {first:.1f} s: {plan.summary}", flush=True)
+        t1 = time.perf_counter()
+        ledger = read_ledger(data, "实有人口.xlsx", kind.spec)
+        again = commit_import(sessions, ledger, kind_key="person", data_hash=file_hash(data),
+                              filename="实有人口.xlsx", scope=AreaScope.of(["610924"]), actor="bench")
+        second = time.perf_counter() - t1
+        print(f"same file again: {second:.1f} s: {again.summary}", flush=True)
+        engine.dispose()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"rows": args.rows, "rows_per_s": round(args.rows / first, 1), "peak_rss_mb": round(peak),
+                          "first_import_s": round(first, 2), "read_s": round(t_read, 2),
+                          "reimport_changed": again.count("new") + again.count("changed"),
+                          "reimport_s_ratio": round(second / first, 3), "errors": plan.count("error"),
+                          "load": os.getloadavg()[0]}))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

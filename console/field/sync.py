@@ -1,0 +1,273 @@
+"""Applying a phone's queued change: idempotent by operation id, upsert by record UUID, conflicts kept.
+
+Rules (docs/field.md):
+- a change whose `op_id` was seen before is answered with what it got the first time (replays store nothing);
+- a new UUID creates version 1; a change on the current version makes the next version;
+- a change on an older version with the same content as the server's is a duplicate (acknowledged);
+  with other content it becomes a `FieldConflict` holding both copies, and the server's copy stays as it was;
+- the grid is the one named, else the one under a usable location fix; a coarse GPS fix (> 100 m) is stored and
+  flagged, never used to pick a grid; a grid outside the worker's scope is refused (403, named);
+- the phone's clock is measured against the server's at sending (`clock_skew_s`), both times stored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from console.security import guard
+from console.security.guard import Viewer
+from console.security.permissions import FIELD_SYNC
+from console.store import Household
+from console.store.field_models import FieldConflict, FieldRecord, FieldRecordVersion
+
+from . import grids
+from .codes import ACCURACY_LIMIT_M, CLOCK_SKEW_LIMIT_S
+from .validation import FieldError, Submission
+
+CREATED, UPDATED, DUPLICATE, CONFLICT, REJECTED = "created", "updated", "duplicate", "conflict", "rejected"
+CONFLICT_MESSAGE = "服务器上的记录已被他人修改，已提交主管处理"
+BUSY_RETRIES = 3  # a write that waited out the database's lock timeout is tried again, then answered 503
+
+
+class Busy(RuntimeError):
+    """The database stayed locked by other writers: nothing of this request was stored; the phone retries."""
+
+    message = "服务器繁忙，本批记录未保存，请稍后重试（待上传记录会保留）"
+
+
+def locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    uuid: str
+    status: str
+    version: int = 0
+    http: int = 200
+    message: str = ""
+    code: str = ""
+    flags: tuple[str, ...] = ()
+
+    def as_json(self) -> dict:
+        out = {"uuid": self.uuid, "status": self.status, "version": self.version}
+        if self.message:
+            out.update(error=self.message, code=self.code)
+        if self.flags:
+            out["flags"] = list(self.flags)
+        return out
+
+
+def canonical(sub: Submission) -> str:
+    """The stored payload: the form's fields, location and household reference, in one stable JSON text."""
+    body = {"fields": sub.form().model_dump(), "household_id": sub.household_id,
+            "location": sub.location.model_dump() if sub.location else None}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _replayed(session: Session, op_id: str, uuid: str) -> Outcome | None:
+    row = session.scalar(select(FieldRecordVersion.version).where(FieldRecordVersion.op_id == op_id))
+    if row is not None:
+        return Outcome(uuid, DUPLICATE, row)
+    conflict = session.scalar(select(FieldConflict).where(FieldConflict.op_id == op_id))
+    if conflict is not None:
+        return Outcome(uuid, CONFLICT, conflict.server_version, 409, CONFLICT_MESSAGE,
+                       "conflict")
+    return None
+
+
+def _grid_for(session: Session, viewer: Viewer, sub: Submission, household: Household | None) -> grids.GridRef:
+    if sub.grid_code:
+        return grids.own_grid(session, viewer, sub.grid_code)
+    if household is not None:
+        return grids.own_grid(session, viewer, household.grid_code)
+    if grids.usable_fix(sub.location):
+        return grids.grid_at(session, viewer, sub.location)
+    if sub.location is not None:
+        acc = "未知" if sub.location.accuracy is None else f"{sub.location.accuracy:.0f} 米"
+        raise FieldError(f"定位精度 {acc}，超过 {ACCURACY_LIMIT_M:.0f} 米，不能据此确定网格；请选择网格或在地图上选点",
+                         422, "accuracy_too_coarse")
+    raise FieldError("缺少网格：请选择网格或提供位置", 422, "grid_missing")
+
+
+def _household(session: Session, viewer: Viewer, sub: Submission) -> Household | None:
+    if sub.household_id is None:
+        return None
+    row = session.get(Household, sub.household_id)
+    if row is None:
+        raise FieldError(f"住户 {sub.household_id} 不存在", 422, "household_unknown")
+    if not viewer.sees(row.grid_code):
+        raise grids.refuse_grid(viewer, row.grid_code or "")
+    return row
+
+
+def _stamp(row: FieldRecord, sub: Submission, sent_at: datetime, now: datetime, place: grids.GridRef) -> list[str]:
+    flags = []
+    skew = round((now - sent_at).total_seconds())
+    row.client_time = sub.client_time
+    row.clock_skew_s = skew
+    row.clock_flag = abs(skew) > CLOCK_SKEW_LIMIT_S
+    if row.clock_flag:
+        flags.append("clock")
+    loc = sub.location
+    row.lon, row.lat = (loc.lon, loc.lat) if loc else (None, None)
+    row.accuracy_m = loc.accuracy if loc else None
+    row.location_source = loc.source if loc else None
+    row.accuracy_flag = grids.coarse(loc)
+    if row.accuracy_flag:
+        flags.append("accuracy")
+    for key, value in place.located().items():
+        setattr(row, key, value)
+    return flags
+
+
+def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | None) -> grids.GridRef:
+    """Everything that may refuse a change (permission, the record's and the target grid's scope, the household,
+    the location): read-only, so that a refusal's audit row never waits on this request's own writes."""
+    guard.require(viewer, FIELD_SYNC, f"field:{sub.uuid}", log_grant=False)
+    if row is not None:
+        if not viewer.sees(row.grid_code):
+            raise grids.refuse_grid(viewer, row.grid_code or "")
+        if row.kind != sub.kind:
+            raise FieldError("记录类型与服务器上的不一致", 409, "kind_mismatch")
+    return _grid_for(session, viewer, sub, _household(session, viewer, sub))
+
+
+def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | None, place: grids.GridRef,
+          sent_at: datetime, now: datetime) -> tuple[Outcome, FieldRecord]:
+    """The upsert itself (no queries: `row` is the server's current copy or None). The caller commits."""
+    uuid, op_id = str(sub.uuid), str(sub.op_id)
+    payload = canonical(sub)
+    if row is None:
+        row = FieldRecord(uuid=uuid, kind=sub.kind, version=1, payload=payload, household_id=sub.household_id,
+                          received_at=now, updated_at=now, created_by=viewer.username, updated_by=viewer.username)
+        flags = _stamp(row, sub, sent_at, now, place)
+        session.add(row)
+        session.add(FieldRecordVersion(record=row, op_id=op_id, version=1, payload=payload, author=viewer.username,
+                                       received_at=now))
+        return Outcome(uuid, CREATED, 1, 201, flags=tuple(flags)), row
+    if sub.base_version != row.version:
+        if payload == row.payload:  # the same content again (sent twice, or two phones agreeing)
+            return Outcome(uuid, DUPLICATE, row.version), row
+        session.add(FieldConflict(record=row, op_id=op_id, grid_code=row.grid_code or "",
+                                  base_version=sub.base_version, server_version=row.version,
+                                  server_payload=row.payload, client_payload=payload, author=viewer.username,
+                                  received_at=now, status="open"))
+        row.has_conflict = True
+        return Outcome(uuid, CONFLICT, row.version, 409, CONFLICT_MESSAGE, "conflict"), row
+    row.version += 1
+    row.payload = payload
+    row.household_id = sub.household_id
+    row.updated_at, row.updated_by = now, viewer.username
+    flags = _stamp(row, sub, sent_at, now, place)
+    session.add(FieldRecordVersion(record=row, op_id=op_id, version=row.version, payload=payload,
+                                   author=viewer.username, received_at=now))
+    return Outcome(uuid, UPDATED, row.version, flags=tuple(flags)), row
+
+
+def apply(session: Session, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
+    """Apply one change inside the caller's transaction (the caller commits). Raises FieldError on refusal."""
+    guard.require(viewer, FIELD_SYNC, f"field:{sub.uuid}", log_grant=False)
+    seen = _replayed(session, str(sub.op_id), str(sub.uuid))
+    if seen is not None:
+        return seen
+    row = session.scalar(select(FieldRecord).where(FieldRecord.uuid == str(sub.uuid)))
+    place = check(session, viewer, sub, row)
+    return write(session, viewer, sub, row, place, sent_at, now)[0]
+
+
+def _rejected(sub: Submission | None, exc: Exception) -> Outcome:
+    if isinstance(exc, FieldError):
+        return Outcome(str(sub.uuid) if sub else "", REJECTED, 0, exc.status, str(exc), exc.code)
+    return Outcome(str(sub.uuid) if sub else "", REJECTED, 0, 403, str(exc), "denied")
+
+
+def _replays(session: Session, subs: list[Submission]) -> dict[str, Outcome]:
+    ops = [str(s.op_id) for s in subs]
+    out: dict[str, Outcome] = {}
+    uuid_of = {str(s.op_id): str(s.uuid) for s in subs}
+    for op, version in session.execute(select(FieldRecordVersion.op_id, FieldRecordVersion.version)
+                                       .where(FieldRecordVersion.op_id.in_(ops))):
+        out[op] = Outcome(uuid_of[op], DUPLICATE, version)
+    for op, version in session.execute(select(FieldConflict.op_id, FieldConflict.server_version)
+                                       .where(FieldConflict.op_id.in_(ops))):
+        out[op] = Outcome(uuid_of[op], CONFLICT, version, 409, CONFLICT_MESSAGE, "conflict")
+    return out
+
+
+def _rows(session: Session, subs: list[Submission]) -> dict[str, FieldRecord]:
+    uuids = sorted({str(s.uuid) for s in subs})
+    return {r.uuid: r for r in session.scalars(select(FieldRecord).where(FieldRecord.uuid.in_(uuids)))}
+
+
+def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], sent_at: datetime,
+               now: datetime) -> list[Outcome]:
+    """A batch: checked record by record (a refusal concerns only its record), then written in one transaction
+    (one commit for the batch). If another request wrote the same UUID meanwhile, the batch is redone record by
+    record (`apply_one`), so the answer is the same as if it had been sent one at a time."""
+    subs = [i for i in items if isinstance(i, Submission)]
+    decided: dict[int, Outcome] = {}
+    places: dict[int, grids.GridRef] = {}
+    with sessions() as s:
+        seen, rows = _replays(s, subs), _rows(s, subs)
+        for n, item in enumerate(items):
+            if isinstance(item, FieldError):
+                decided[n] = _rejected(None, item)
+            elif str(item.op_id) in seen:
+                decided[n] = seen[str(item.op_id)]
+            else:
+                try:
+                    places[n] = check(s, viewer, item, rows.get(str(item.uuid)))
+                except (FieldError, guard.AccessDenied) as exc:
+                    decided[n] = _rejected(item, exc)
+    for attempt in range(BUSY_RETRIES + 1):
+        try:
+            with sessions() as s, s.begin():
+                todo = [items[n] for n in places]
+                seen, rows = _replays(s, todo), _rows(s, todo)
+                for n, place in places.items():
+                    sub = items[n]
+                    if str(sub.op_id) in seen:
+                        decided[n] = seen[str(sub.op_id)]
+                        continue
+                    decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place,
+                                                            sent_at, now)
+            break
+        except IntegrityError:
+            for n in places:
+                decided[n] = apply_one(sessions, viewer, items[n], sent_at, now)
+            break
+        except OperationalError as exc:
+            if not locked(exc):
+                raise
+            if attempt == BUSY_RETRIES:
+                raise Busy() from exc
+    return [decided[n] for n in range(len(items))]
+
+
+def apply_one(sessions, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
+    """One change in its own transaction. A race on a new UUID (two requests creating it at once) is retried once
+    and then answered as the later request."""
+    raced = busy = 0
+    while True:
+        try:
+            with sessions() as s, s.begin():
+                return apply(s, viewer, sub, sent_at, now)
+        except (FieldError, guard.AccessDenied) as exc:
+            return _rejected(sub, exc)
+        except IntegrityError:
+            raced += 1
+            if raced > 1:
+                raise
+        except OperationalError as exc:
+            busy += 1
+            if not locked(exc):
+                raise
+            if busy > BUSY_RETRIES:
+                raise Busy() from exc

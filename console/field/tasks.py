@@ -1,0 +1,136 @@
+"""Tasks from the duty desk to a grid worker's phone (派单 → 接单 → 处置 → 回报), each step kept.
+
+The duty desk picks the worker from the roster of the alert's grid: enabled `grid_worker` accounts whose scope
+covers the grid, least busy first (open tasks). There is no duty roster or live position of workers yet, so
+"nearest on duty" is not known here (docs/field.md §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from console.security import guard
+from console.security.guard import Viewer
+from console.security.permissions import ALERT_ACT, FIELD_SYNC
+from console.store import Alert
+from console.store.field_models import FieldTask, FieldTaskStep
+from console.store.security_models import Account, AccountRole, AccountScope
+
+from .validation import FieldError, Location
+
+STATES = {"assigned": "已派单", "accepted": "已接单", "handling": "处置中", "reported": "已回报"}
+OPEN_STATES = ("assigned", "accepted", "handling")
+# action: (label, from-states, to-state, text required)
+ACTIONS = {
+    "accept": ("接单", ("assigned",), "accepted", False),
+    "handle": ("开始处置", ("accepted",), "handling", False),
+    "report": ("回报", ("accepted", "handling"), "reported", True),
+}
+DUE_HOURS = {"high": 2, "medium": 8, "low": 24}  # by the alert's severity; anything else: a day
+WORKER_ROLE = "grid_worker"
+
+
+def roster(session: Session, grid_code: str) -> list[dict]:
+    """The grid's workers: enabled grid_worker accounts whose scope covers the grid, least open tasks first."""
+    prefixes = {grid_code[:n] for n in (4, 6, 9, 12, 15)}
+    busy = (select(FieldTask.assignee, func.count().label("n")).where(FieldTask.state.in_(OPEN_STATES))
+            .group_by(FieldTask.assignee).subquery())
+    rows = session.execute(
+        select(Account.username, Account.display_name, func.coalesce(busy.c.n, 0))
+        .join(AccountRole, AccountRole.account_id == Account.id)
+        .join(AccountScope, AccountScope.account_id == Account.id)
+        .outerjoin(busy, busy.c.assignee == Account.username)
+        .where(AccountRole.role == WORKER_ROLE, AccountScope.area_code.in_(prefixes), Account.enabled.is_(True))
+        .distinct())
+    return sorted(({"username": u, "name": d or u, "open_tasks": n} for u, d, n in rows),
+                  key=lambda w: (w["open_tasks"], w["username"]))
+
+
+def dispatch(session: Session, viewer: Viewer, *, located: dict, assignee: str, title: str, note: str,
+             now: datetime, alert_id: int | None = None, severity: str = "") -> FieldTask:
+    """Create a task for `assignee` (must be on the grid's roster). `located`: the record's area codes and point."""
+    grid = located.get("grid_code") or ""
+    guard.require(viewer, ALERT_ACT, f"field:task:alert:{alert_id}", log_grant=False)
+    guard.require_area(viewer, grid, f"field:task:alert:{alert_id}")
+    if not grid:
+        raise FieldError("该预警没有所属网格，不能派给网格员", 422, "no_grid")
+    if assignee not in {w["username"] for w in roster(session, grid)}:
+        raise FieldError(f"{assignee} 不是网格 {grid} 的网格员", 422, "not_on_roster")
+    task = FieldTask(alert_id=alert_id, assignee=assignee, title=title[:128], note=note.strip(), state="assigned",
+                     due_at=now + timedelta(hours=DUE_HOURS.get(severity, 24)), created_by=viewer.username,
+                     created_at=now, updated_at=now, report="", **located)
+    session.add(task)
+    session.flush()
+    session.add(FieldTaskStep(task_id=task.id, at=now, actor=viewer.username, action="dispatch", from_state=None,
+                              to_state="assigned", text=note.strip()))
+    return task
+
+
+def on_roster(session: Session, grid_code: str | None, username: str | None) -> bool:
+    return bool(grid_code and username) and username.strip() in {w["username"] for w in roster(session, grid_code)}
+
+
+def dispatch_alert(session: Session, viewer: Viewer, alert: Alert, assignee: str, note: str,
+                   now: datetime) -> FieldTask:
+    """派单 of an alert to a worker's phone: the task carries the alert's place and a deadline by its severity.
+    The caller moves the alert itself (duty actions) in the same transaction."""
+    located = {k: getattr(alert, k) for k in ("lon", "lat", "county_code", "town_code", "village_code", "grid_code",
+                                              "assign_generation")}
+    return dispatch(session, viewer, located=located, assignee=assignee.strip(), title=alert.title, note=note,
+                    now=now, alert_id=alert.id, severity=alert.severity)
+
+
+def act(session: Session, viewer: Viewer, task_id: int, action: str, text: str = "",
+        location: Location | None = None, now: datetime | None = None) -> FieldTask:
+    """A worker's step on the own task."""
+    guard.require(viewer, FIELD_SYNC, f"field:task:{task_id}", log_grant=False)
+    task = session.get(FieldTask, task_id)
+    if task is None or task.assignee != viewer.username:
+        raise FieldError("任务不存在或不是派给您的", 404, "task_unknown")
+    if action not in ACTIONS:
+        raise FieldError("未知的任务操作")
+    label, sources, target, needs_text = ACTIONS[action]
+    if task.state not in sources:
+        raise FieldError(f"任务当前为「{STATES[task.state]}」，不能{label}", 409, "task_state")
+    text = (text or "").strip()[:2000]
+    if needs_text and not text:
+        raise FieldError(f"{label}需要填写处置情况")
+    session.add(FieldTaskStep(task_id=task.id, at=now, actor=viewer.username, action=action, from_state=task.state,
+                              to_state=target, text=text, lon=location.lon if location else None,
+                              lat=location.lat if location else None,
+                              accuracy_m=location.accuracy if location else None))
+    task.state, task.updated_at = target, now
+    if action == "report":
+        task.report = text
+    return task
+
+
+def as_json(session: Session, task: FieldTask, now: datetime, steps: bool = False) -> dict:
+    out = {"id": task.id, "alert_id": task.alert_id, "assignee": task.assignee, "title": task.title,
+           "note": task.note, "state": task.state, "state_label": STATES[task.state],
+           "due_at": task.due_at.isoformat(timespec="minutes"), "grid_code": task.grid_code,
+           "overdue": task.state in OPEN_STATES and task.due_at < now, "report": task.report,
+           "lon": task.lon, "lat": task.lat}
+    if steps:
+        out["steps"] = [{"at": st.at.isoformat(timespec="seconds"), "actor": st.actor, "action": st.action,
+                         "to_state": STATES[st.to_state], "text": st.text, "accuracy_m": st.accuracy_m}
+                        for st in session.scalars(select(FieldTaskStep).where(FieldTaskStep.task_id == task.id)
+                                                  .order_by(FieldTaskStep.id))]
+    return out
+
+
+def my_tasks(session: Session, viewer: Viewer, now: datetime) -> list[dict]:
+    guard.require(viewer, FIELD_SYNC, "field:tasks", log_grant=False)
+    rows = session.scalars(select(FieldTask).where(FieldTask.assignee == viewer.username)
+                           .order_by(FieldTask.state == "reported", FieldTask.due_at).limit(200))
+    return [as_json(session, t, now) for t in rows]
+
+
+def for_alert(session: Session, viewer: Viewer, alert_id: int, now: datetime) -> list[dict]:
+    """The duty desk's view of an alert's tasks, with every step (scope-checked per task)."""
+    guard.require(viewer, ALERT_ACT, f"field:tasks:alert:{alert_id}", log_grant=False)
+    rows = session.scalars(select(FieldTask).where(FieldTask.alert_id == alert_id, viewer.scope.clause(FieldTask))
+                           .order_by(FieldTask.id))
+    return [as_json(session, t, now, steps=True) for t in rows]

@@ -1,0 +1,66 @@
+"""`python -m console.ledger_import`: preview (and with --save, import) a county's ledger from the command line —
+for the first load of a county's data on the server, where a file is too large for the browser. Prints one line
+per row with a problem, the summary, and with --save what was saved. Exit 0: saved or nothing wrong; 1: rows
+with problems (the good rows are saved with --save); 2: the file or the arguments cannot be used."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from console.ledgers.reader import LedgerError, read_ledger
+from console.store import AreaScope, ScopeError, StoreError, make_engine, make_session_factory
+
+from .commit import commit_import
+from .kinds import KINDS
+from .plan import CRS_CHOICES, STATUS_LABELS, file_hash, plan_import
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m console.ledger_import", description="导入台账（实有人口、社会组织、视频设备…）")
+    p.add_argument("--db", required=True, help="数据库：SQLite 文件路径或 SQLAlchemy URL")
+    p.add_argument("--kind", required=True, choices=sorted(KINDS), help="台账类别：" + "、".join(
+        f"{k}={kind.label}" for k, kind in KINDS.items()))
+    p.add_argument("--file", required=True, type=Path, help="台账文件（.xlsx .xls .ods .csv）")
+    p.add_argument("--scope", required=True, help="导入范围的区划代码，逗号分隔（如 610924）；范围外的行不导入")
+    p.add_argument("--crs", default="wgs84", choices=sorted(CRS_CHOICES), help="文件中经纬度的坐标系")
+    p.add_argument("--sheet", default=None, help="工作表名称（默认按表头自动查找）")
+    p.add_argument("--save", action="store_true", help="保存（默认只预览）")
+    args = p.parse_args(argv)
+    kind = KINDS[args.kind]
+    try:
+        scope = AreaScope.of(c for c in args.scope.split(",") if c.strip())
+        size = args.file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LedgerError(f"文件有 {size // 2**20} MB，超过上限 {MAX_FILE_BYTES // 2**20} MB，请拆分后导入")
+        data = args.file.read_bytes()
+        ledger = read_ledger(data, args.file.name, kind.spec, sheet=args.sheet)
+        engine = make_engine(args.db, must_exist=True)
+    except (OSError, LedgerError, ScopeError, StoreError) as exc:
+        print(f"错误: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 2
+    sessions = make_session_factory(engine)
+    digest = file_hash(data)
+    if args.save:
+        plan = commit_import(sessions, ledger, kind_key=kind.key, data_hash=digest, filename=args.file.name,
+                             scope=scope, actor=f"命令行:{getpass.getuser()}", crs=args.crs)
+    else:
+        with sessions() as s:
+            plan = plan_import(s, kind, ledger, data_hash=digest, filename=args.file.name, scope=scope, crs=args.crs)
+    engine.dispose()
+    for note in plan.notices:
+        print(f"提示: {note}")
+    for r in plan.rows:
+        if r.problems:
+            print(f"第{r.number}行: {'；'.join(r.problems)}")
+    verb = "已保存" if args.save else "预览（未保存，加 --save 保存）"
+    print(f"{kind.label}（工作表「{plan.sheet}」）{verb}：{plan.summary}")
+    return 1 if plan.count("error") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Saving a plan: every accepted row in one transaction or none, re-checked inside it (a second import of the same
+file, or one that ran in between, changes nothing), audited with the file's hash."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from console.ledgers.reader import Ledger
+from console.security import audit
+from console.store import AreaScope
+
+from .kinds import KINDS
+from .plan import ImportPlan, plan_import
+
+STORED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+
+
+class ImportRefused(ValueError):
+    """The import cannot be saved as a whole (a Chinese message naming why)."""
+
+
+def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: str, filename: str,
+                  scope: AreaScope, actor: str, crs: str = "wgs84") -> ImportPlan:
+    """Plan again inside the write transaction and save the new and changed rows. Rows with problems are not saved;
+    the returned plan says what was saved. SQLite's write lock (BEGIN IMMEDIATE on the store's engine) or the row
+    locks of PostgreSQL make a second import of the same county wait for the first."""
+    kind = KINDS[kind_key]
+    with session_factory() as s, s.begin():
+        plan = plan_import(s, kind, ledger, data_hash=data_hash, filename=filename, scope=scope, crs=crs)
+        new = [r.record for r in plan.rows if r.status == "new"]
+        changed = [r.record for r in plan.rows if r.status == "changed"]
+        (kind.save or save_by_key)(s, kind, new, changed)
+        audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
+            "kind": kind.key, "sha256": data_hash, "sheet": plan.sheet, "crs": crs,
+            "new": len(new), "changed": len(changed), "unchanged": plan.count("unchanged"),
+            "errors": plan.count("error")})
+    return plan
+
+
+def save_by_key(s, kind, new: list[dict], changed: list[dict]) -> None:
+    """One-table kinds: insert the new records in bulk, update the changed ones by natural key."""
+    model = kind.model
+    key_col = getattr(model, kind.natural_key)
+    if new:
+        s.execute(model.__table__.insert(), [columns_of(model, rec) for rec in new])
+    for rec in changed:
+        s.execute(update(model).where(key_col == rec[kind.natural_key]).values(**columns_of(model, rec)))
+
+
+def columns_of(model, record: dict) -> dict:
+    cols = model.__table__.columns.keys()
+    return {k: val for k, val in record.items() if k in cols and k != "id"}
+
+
+def stored_count(session, kind_key: str) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(KINDS[kind_key].model)) or 0

@@ -1,0 +1,172 @@
+"""实有人口 ledger: one row per person, carrying the household (户号, 现住址) and the building (房屋编号) — 以房管人.
+Persons are identified by the identity number through its blind index (the number itself is sealed at rest);
+households by 户号, buildings by 房屋编号 or, without one, by the address."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from sqlalchemy import select, update
+
+from console.ledgers.reader import Column, LedgerSpec
+from console.store import Building, Household, Person
+from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
+from console.store.crypto import require_keyring
+from console.store.identity import id_sex
+
+from . import values as v
+from .kinds import LOCATION_COLUMNS, Converted, LedgerKind, _collect
+
+RELATION_ALIASES = {"本人": "head", "户主本人": "head", "妻": "spouse", "夫": "spouse", "妻子": "spouse",
+                    "丈夫": "spouse", "子": "child", "女": "child", "儿子": "child", "女儿": "child", "长子": "child",
+                    "长女": "child", "次子": "child", "次女": "child", "父亲": "parent", "母亲": "parent",
+                    "孙子": "grandchild", "孙女": "grandchild"}
+RESIDENCE_ALIASES = {"户籍": "registered", "常住人口": "registered", "流动": "floating", "暂住人口": "floating",
+                     "境外": "foreign"}
+EDUCATION_ALIASES = {"高中": "senior", "中专": "senior", "大学本科": "bachelor", "研究生及以上": "graduate",
+                     "文盲": "none", "无": "none"}
+_KEY_CHUNK = 500
+
+
+def _person(values: dict) -> Converted:
+    out: dict = {}
+    problems: list[str] = []
+    _collect(out, problems, "id_number", v.id_number(values.get("id_number")))
+    _collect(out, problems, "name", v.plain(values.get("name"), 64, "姓名"))
+    if not out.get("name"):
+        problems.append("缺少姓名")
+    number = out.get("id_number")
+    if number:
+        out["birth_date"] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
+        out["native_place"] = number[:6]
+        stated = values.get("sex")
+        if stated not in (None, ""):
+            sex, problem = v.code(stated, SEXES, "性别")
+            if problem:
+                problems.append(problem)
+            elif sex != id_sex(number):
+                problems.append("性别与身份证号不符")
+        out["sex"] = id_sex(number)
+    _collect(out, problems, "ethnicity", v.plain(values.get("ethnicity", "汉族"), 8, "民族"))
+    _collect(out, problems, "residence_type", v.code(values.get("residence_type", "户籍人口"), RESIDENCE_TYPES,
+                                                     "人口类型", RESIDENCE_ALIASES))
+    _collect(out, problems, "relation_to_head", v.code(values.get("relation_to_head", "其他"), RELATIONS,
+                                                       "与户主关系", RELATION_ALIASES))
+    _collect(out, problems, "marital", v.code(values.get("marital", "未婚"), MARITAL, "婚姻状况"))
+    _collect(out, problems, "education", v.code(values.get("education", "初中"), EDUCATION, "文化程度",
+                                                EDUCATION_ALIASES))
+    _collect(out, problems, "occupation", v.plain(values.get("occupation", ""), 16, "职业"))
+    phone = v.cell_text(values.get("phone"))
+    if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+        problems.append(f"联系电话“{phone}”不是有效号码")
+    out["phone"] = phone or None
+    _collect(out, problems, "household_code", v.plain(values.get("household_code"), 24, "户号"))
+    if not out.get("household_code"):
+        problems.append("缺少户号")
+    _collect(out, problems, "address", v.plain(values.get("address"), 128, "现住址"))
+    _collect(out, problems, "building_code", v.plain(values.get("building_code", ""), 24, "房屋编号"))
+    registered = v.cell_text(values.get("registered_address"))
+    out["registered_here"] = not registered or registered == out.get("address")
+    out["registered_address"] = None if out["registered_here"] else registered[:128]
+    return out, problems
+
+
+PERSON_FIELDS = ("name", "sex", "birth_date", "ethnicity", "native_place", "marital", "education", "occupation",
+                 "phone", "residence_type", "relation_to_head", "registered_here", "registered_address")
+
+
+def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
+    ring = require_keyring()
+    by_index = {}
+    for k in keys:
+        for b in ring.blind_indexes(k):
+            by_index[b] = k
+    cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
+    names = [c.key for c in cols]
+    stored: dict[str, dict] = {}
+    indexes = sorted(by_index)
+    for i in range(0, len(indexes), _KEY_CHUNK):
+        rows = session.execute(select(Person.id_number_bidx, Person.grid_code, Household.code, *cols)
+                               .join(Household, Household.id == Person.household_id)
+                               .where(Person.id_number_bidx.in_(indexes[i:i + _KEY_CHUNK])))
+        for row in rows:
+            stored[by_index[row[0]]] = {"_grid": row[1], "household_code": row[2], **dict(zip(names, row[3:]))}
+    return stored
+
+
+def _building_code(rec: dict) -> str:
+    if rec.get("building_code"):
+        return rec["building_code"]
+    # no 房屋编号 in the ledger: one building per address, with a code derived from it (stable across imports)
+    return "A" + hashlib.sha1(rec["address"].encode("utf-8")).hexdigest()[:20].upper()
+
+
+def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
+    rows = new + changed
+    if not rows:
+        return
+    located = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+    by_address = {b.address: b for b in s.scalars(select(Building).where(
+        Building.address.in_(sorted({r["address"] for r in rows if not r.get("building_code")}))))}
+    codes = sorted({r["building_code"] for r in rows if r.get("building_code")})
+    by_code = {b.code: b for b in s.scalars(select(Building).where(Building.code.in_(codes)))} if codes else {}
+    buildings: dict[str, Building] = {}
+    for r in rows:
+        b = by_code.get(r.get("building_code")) or (None if r.get("building_code") else by_address.get(r["address"]))
+        code = b.code if b is not None else _building_code(r)
+        if b is None and code not in buildings:
+            b = Building(code=code, address=r["address"], kind="house", floors=1, dwellings=1,
+                         **{c: r.get(c) for c in located})
+            s.add(b)
+        buildings.setdefault(code, b or buildings.get(code))
+        r["_building"] = code
+    s.flush()
+    sizes = Counter(r["household_code"] for r in rows)
+    households = {h.code: h for h in s.scalars(select(Household).where(Household.code.in_(sorted(sizes))))}
+    for r in rows:
+        h = households.get(r["household_code"])
+        if h is None:
+            h = Household(code=r["household_code"], building_id=buildings[r["_building"]].id, address=r["address"],
+                          kind="rental" if r["residence_type"] == "floating" else
+                          ("foreign" if r["residence_type"] == "foreign" else "registered"),
+                          size=sizes[r["household_code"]], is_rental=r["residence_type"] == "floating",
+                          **{c: r.get(c) for c in located})
+            s.add(h)
+            households[h.code] = h
+    s.flush()
+    ring = require_keyring()
+    if new:  # Core insert: the column type seals the number; the blind index is computed here in bulk
+        indexes = ring.blind_index_many([r["id_number"] for r in new])
+        s.execute(Person.__table__.insert(), [
+            {"id_number": r["id_number"], "id_number_bidx": b, "household_id": households[r["household_code"]].id,
+             **{f: r.get(f) for f in PERSON_FIELDS}, **{c: r.get(c) for c in located}}
+            for r, b in zip(new, indexes)])
+    for r in changed:
+        values = {f: r.get(f) for f in PERSON_FIELDS}
+        values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]].id)
+        s.execute(update(Person).where(Person.id_number_bidx.in_(ring.blind_indexes(r["id_number"])))
+                  .values(**values))
+
+
+PERSONS = LedgerKind(
+    key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
+    lookup=_lookup, save=_save,
+    compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
+    spec=LedgerSpec("实有人口台账", (
+        Column("name", "姓名", True),
+        Column("id_number", "公民身份号码", True, ("身份证号", "身份证号码", "证件号码", "身份证")),
+        Column("sex", "性别"),
+        Column("ethnicity", "民族"),
+        Column("residence_type", "人口类型", False, ("人员类型", "类别", "人口类别")),
+        Column("household_code", "户号", True, ("户编号", "家庭编号")),
+        Column("relation_to_head", "与户主关系", False, ("关系", "与户主关系（本人/配偶/子女…）")),
+        Column("address", "现住址", True, ("现居住地址", "居住地址", "现住地址", "住址")),
+        Column("building_code", "房屋编号", False, ("房屋编码", "楼栋编号", "标准地址编码")),
+        Column("registered_address", "户籍地址", False, ("户籍地", "户籍地详址")),
+        Column("phone", "联系电话", False, ("电话", "手机号", "手机号码", "联系方式")),
+        Column("marital", "婚姻状况", False, ("婚姻",)),
+        Column("education", "文化程度", False, ("学历",)),
+        Column("occupation", "职业", False, ("职业（工作单位）", "从业情况")),
+        *LOCATION_COLUMNS,
+    )))

@@ -1,0 +1,213 @@
+"""A ledger file → a plan: one verdict per row (new, changed with the fields that change, unchanged, or the problems
+that keep it out), before anything is written. Pure over the session: reads only."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+
+from console.ledgers.reader import Ledger
+from console.store import AreaScope, Building
+from console.store.grid_locator import locator_for
+from geodata.planner.gcj02 import gcj02_to_wgs84
+
+from . import values as v
+from .kinds import LedgerKind
+
+CRS_CHOICES = {"wgs84": "WGS84 / CGCS2000（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯地图导出）"}
+LOCATED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+STATUS_LABELS = {"new": "新增", "changed": "更新", "unchanged": "无变化", "error": "有错误"}
+_KEY_CHUNK = 500
+
+
+@dataclass
+class RowVerdict:
+    number: int  # the spreadsheet row the user sees
+    status: str  # STATUS_LABELS key
+    key: str | None = None  # the natural key's value
+    problems: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)  # labels of the fields an update changes
+    record: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImportPlan:
+    kind: str
+    file_hash: str
+    filename: str
+    sheet: str
+    crs: str
+    notices: list[str]
+    rows: list[RowVerdict]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def accepted(self) -> list[RowVerdict]:
+        return [r for r in self.rows if r.status in ("new", "changed")]
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{STATUS_LABELS[s]} {self.count(s)} 行" for s in STATUS_LABELS if self.count(s)]
+        return "，".join(parts) or "没有数据行"
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, filename: str, scope: AreaScope,
+                crs: str = "wgs84") -> ImportPlan:
+    if crs not in CRS_CHOICES:
+        raise ValueError(f"未知的坐标系：{crs}")
+    verdicts = [_convert(kind, row.number, row.values) for row in ledger.rows]
+    _mark_duplicates(kind, verdicts)
+    if kind.placement is not None:
+        for r in verdicts:
+            r.record.pop("_address", None)
+            r.record.pop("lon", None) if r.record.get("lon") is None else None
+        kind.placement(session, [r for r in verdicts if r.status != "error"], scope, _refuse)
+    elif kind.located:
+        _locate(session, [r for r in verdicts if r.status != "error"], crs, scope)
+    else:
+        _check_grids(session, [r for r in verdicts if r.status != "error" and r.record.get("grid_code")])
+        for r in verdicts:
+            r.record.pop("_address", None)
+            area = r.record.get("grid_code") or r.record.get("county_code")
+            if r.status != "error" and not scope.allows(area):
+                _refuse(r, "不在您的数据范围内")
+    _compare(session, kind, [r for r in verdicts if r.status != "error"], scope, ledger.columns)
+    notices = list(ledger.notices)
+    if not ledger.rows:
+        notices.append("文件只有表头，没有数据行")
+    return ImportPlan(kind.key, data_hash, filename, ledger.sheet, crs, notices, verdicts)
+
+
+def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
+    record, problems = kind.convert(values)
+    if kind.located and kind.placement is None:
+        (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
+        if problem:
+            problems.append(problem)
+        record["lon"], record["lat"] = lon, lat
+    record["_address"] = values.get("address")
+    key = record.get(kind.natural_key)
+    return RowVerdict(number, "error" if problems else "new", key, problems, record=record)
+
+
+def _mark_duplicates(kind: LedgerKind, rows: list[RowVerdict]) -> None:
+    by_key: dict[str, list[RowVerdict]] = defaultdict(list)
+    for r in rows:
+        if r.key:
+            by_key[r.key].append(r)
+    for same in by_key.values():
+        if len(same) > 1:
+            numbers = "、".join(str(r.number) for r in same)
+            for r in same:
+                r.problems.append(f"{kind.key_header}在文件中重复（第{numbers}行）")
+                r.status = "error"
+
+
+def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope) -> None:
+    """Coordinates (converted from GCJ-02 when the file says so) → grid; no coordinates → the registered building
+    with the same address; else the row cannot be placed."""
+    by_address = _buildings_by_address(session, {r.record["_address"] for r in rows
+                                                 if r.record["lon"] is None and r.record.get("_address")})
+    pts = [r for r in rows if r.record["lon"] is not None]
+    if pts:
+        lon = np.array([r.record["lon"] for r in pts])
+        lat = np.array([r.record["lat"] for r in pts])
+        if crs == "gcj02":
+            lon, lat = gcj02_to_wgs84(lon, lat)
+        for r, x, y, where in zip(pts, lon.tolist(), lat.tolist(), locator_for(session).locate_many(lon, lat)):
+            r.record["lon"], r.record["lat"] = round(x, 7), round(y, 7)
+            if where is None:
+                _refuse(r, f"坐标 ({x:.6f}, {y:.6f}) 不在任何现行网格内")
+            else:
+                r.record.update(where)
+    for r in rows:
+        if r.record["lon"] is None:
+            found = by_address.get(_address_key(r.record.get("_address")))
+            if found is None:
+                _refuse(r, "无法定位：请填写经纬度，或使地址与已登记的房屋地址一致")
+                continue
+            r.record.update(found)
+        if r.status != "error" and not scope.allows(r.record.get("grid_code")):
+            _refuse(r, "位置不在您的数据范围内")
+        r.record.pop("_address", None)
+
+
+def _check_grids(session, rows: list[RowVerdict]) -> None:
+    """Records tied to a grid by its code (rosters): the grid must be a current one."""
+    from console.store import Grid
+
+    codes = sorted({r.record["grid_code"] for r in rows})
+    current = set(session.scalars(select(Grid.code).where(Grid.code.in_(codes), Grid.generation_high.is_(None))))
+    for r in rows:
+        if r.record["grid_code"] not in current:
+            _refuse(r, f"网格编码 {r.record['grid_code']} 不是现行网格")
+
+
+def _refuse(r: RowVerdict, problem: str) -> None:
+    r.problems.append(problem)
+    r.status = "error"
+
+
+def _address_key(text) -> str:
+    return "".join(v.cell_text(text).split())
+
+
+def _buildings_by_address(session, addresses: set[str]) -> dict[str, dict]:
+    keys = {_address_key(a) for a in addresses if a}
+    if not keys:
+        return {}
+    out: dict[str, dict] = {}
+    rows = session.execute(select(Building.address, *[getattr(Building, c) for c in LOCATED])
+                           .where(Building.address.in_(sorted(addresses)))).all()
+    for row in rows:
+        out.setdefault(_address_key(row[0]), dict(zip(LOCATED, row[1:])))
+    return {k: out[k] for k in keys if k in out}
+
+
+def _compare(session, kind: LedgerKind, rows: list[RowVerdict], scope: AreaScope, written: dict[str, str]) -> None:
+    """new / changed (naming the columns as the file writes them) / unchanged, against the stored records."""
+    keys = sorted({r.key for r in rows if r.key})
+    stored = (kind.lookup or lookup_by_key)(session, kind, keys)
+    labels = {**{c.field: c.header for c in kind.spec.columns}, **written}
+    for r in rows:
+        if r.status == "error":
+            continue
+        old = stored.get(r.key)
+        if old is None:
+            r.status = "new"
+            continue
+        if not scope.allows(old["_grid"]):  # the same key is registered elsewhere: never touch another area's record
+            _refuse(r, f"{kind.key_header}已登记在您数据范围以外的地区，不能由本次导入修改")
+            continue
+        changed = [f for f in kind.compared if f in r.record and not _same(old[f], r.record[f])]
+        r.status = "changed" if changed else "unchanged"
+        r.changes = sorted({"位置" if f in ("lon", "lat") else labels.get(f, f) for f in changed})
+
+
+def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]:
+    """The stored records of a one-table kind, by natural key: {key: {"_grid": grid code, compared field: value}}."""
+    model = kind.model
+    key_col = getattr(model, kind.natural_key)
+    cols = [getattr(model, c) for c in kind.compared]
+    stored: dict[str, dict] = {}
+    for i in range(0, len(keys), _KEY_CHUNK):
+        for row in session.execute(select(key_col, model.grid_code, *cols)
+                                   .where(key_col.in_(keys[i:i + _KEY_CHUNK]))):
+            stored[row[0]] = {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
+    return stored
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(float(a) - float(b)) < 1e-6
+    return a == b

@@ -1,0 +1,98 @@
+"""Cell values → stored values: code-table labels, yes/no, integers, identity and credit codes, coordinates.
+Each function returns (value, problem): problem is a short Chinese reason, None when the value is fine."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+from console.ledgers.values import parse_date
+from console.ledgers.values import text as cell_text
+from console.store.identity import validate_credit_code, validate_id_number
+
+__all__ = ["code", "yes_no", "integer", "id_number", "credit_code", "coordinate", "plain", "parse_date"]
+
+YES = {"是", "有", "y", "yes", "true", "1", "√", "✓"}
+NO = {"否", "无", "n", "no", "false", "0", "×", ""}
+# Ankang lies within these bounds (with a margin): a coordinate outside is a wrong column or a projected CRS.
+LON_RANGE, LAT_RANGE = (108.0, 110.2), (31.4, 33.6)
+
+
+def _norm(value) -> str:
+    return unicodedata.normalize("NFKC", cell_text(value)).strip()
+
+
+def plain(value, max_len: int, label: str):
+    text = _norm(value)
+    if len(text) > max_len:
+        return None, f"{label}过长（最多{max_len}字）"
+    return text, None
+
+
+def code(value, table: dict[str, str], label: str, aliases: dict[str, str] | None = None):
+    """A code-table value given as its label (男, 枪机), its key (M, bullet) or a known alias."""
+    text = _norm(value)
+    if text in table:
+        return text, None
+    by_label = {v: k for k, v in table.items()}
+    if text in by_label:
+        return by_label[text], None
+    if aliases and text in aliases:
+        return aliases[text], None
+    return None, f"{label}“{text}”不在代码表中（可选：{'、'.join(table.values())}）"
+
+
+def yes_no(value, label: str):
+    text = _norm(value).lower()
+    if text in YES:
+        return True, None
+    if text in NO:
+        return False, None
+    return None, f"{label}应为“是”或“否”，不是“{text}”"
+
+
+def integer(value, label: str, lo: int = 0, hi: int = 10**7):
+    if isinstance(value, bool):
+        return None, f"{label}应为整数"
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = _norm(value).replace(",", "")
+        if not re.fullmatch(r"-?\d+(\.0+)?", text):
+            return None, f"{label}应为整数，不是“{text}”"
+        number = float(text)
+    if not number.is_integer() or not lo <= number <= hi:
+        return None, f"{label}应为{lo}–{hi}之间的整数"
+    return int(number), None
+
+
+def id_number(value):
+    text = _norm(value).upper()
+    if isinstance(value, float):  # Excel turned an 18-digit number into a float: digits are already lost
+        return None, "身份证号被Excel存成了数字，末几位已丢失：请把该列设为“文本”后重新填写"
+    problem = validate_id_number(text)
+    return (text, None) if problem is None else (None, problem)
+
+
+def credit_code(value):
+    text = _norm(value).upper()
+    problem = validate_credit_code(text)
+    return (text, None) if problem is None else (None, problem)
+
+
+def coordinate(lon_value, lat_value):
+    """(lon, lat) in degrees, or (None, None) when both cells are empty."""
+    if lon_value in (None, "") and lat_value in (None, ""):
+        return (None, None), None
+    try:
+        lon, lat = float(_norm(lon_value)), float(_norm(lat_value))
+    except ValueError:
+        return (None, None), "经纬度应为数字（度）"
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return (None, None), "经纬度应为数字（度）"
+    if LAT_RANGE[0] <= lon <= LAT_RANGE[1] and LON_RANGE[0] <= lat <= LON_RANGE[1]:
+        return (None, None), "经度与纬度填反了"
+    if not (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1]):
+        return (None, None), f"坐标 ({lon}, {lat}) 不在安康市范围内"
+    return (lon, lat), None

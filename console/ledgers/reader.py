@@ -1,0 +1,357 @@
+"""One reader for every ledger (台账) file: .xlsx/.xlsm/.xls/.ods through calamine (Rust, streams the sheet XML and
+keeps only cells that hold a value, so a formatted empty tail of a million rows costs nothing), CSV in UTF-8 or GBK.
+
+The reader knows nothing about disputes: a `LedgerSpec` names the columns. It finds the sheet by its header row
+(notes and a merged title may sit above it), maps known headers to fields, ignores other columns with a notice,
+names every missing required column, and returns the non-empty rows with their spreadsheet row numbers, the rows that
+touch merged cells and the formula cells (formulas are not read). Limits and messages: docs/disputes.md.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import python_calamine
+
+from .values import text as cell_text
+
+HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
+MAX_ROWS = 100_000  # rows per import; stated before the import (docs/disputes.md)
+NOT_A_WORKBOOK = "文件不是有效的Excel工作簿（.xlsx）"
+FORMATS = ".xlsx、.xlsm、.xls、.ods、.csv"
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LedgerSpec:
+    name: str  # e.g. 矛盾纠纷台账, used in messages
+    columns: tuple[Column, ...]
+    max_rows: int = MAX_ROWS
+
+    @property
+    def required(self) -> list[str]:
+        return [c.header for c in self.columns if c.required]
+
+
+class LedgerError(Exception):
+    """The file cannot be imported as a whole. `sheets`: the candidate sheets when the caller must choose one."""
+
+    def __init__(self, message: str, sheets: Sequence[str] = ()):
+        super().__init__(message)
+        self.message = message
+        self.sheets = list(sheets)
+
+
+@dataclass
+class Row:
+    number: int  # the row number the user sees in Excel (1-based)
+    values: dict  # field → raw cell value (str stripped, float, datetime, …); empty cells absent
+
+
+@dataclass
+class Ledger:
+    sheet: str
+    header_row: int
+    columns: dict[str, str]  # field → header as written in the file
+    letters: dict[str, str]  # field → column letter
+    ignored: list[str] = field(default_factory=list)  # headers of columns that are not part of the spec
+    rows: list[Row] = field(default_factory=list)
+    merged_rows: set[int] = field(default_factory=set)
+    formulas: dict[int, list[str]] = field(default_factory=dict)  # row → ["E7（涉及人数）", …] in known columns
+    ignored_formulas: int = 0  # formula cells in ignored columns
+    encoding: str | None = None  # CSV only
+    fmt: str = "xlsx"
+
+    @property
+    def notices(self) -> list[str]:
+        out = []
+        if self.ignored:
+            out.append(f"以下列不属于台账模板，已忽略：{'、'.join(self.ignored)}")
+        if self.formulas or self.ignored_formulas:
+            n = sum(map(len, self.formulas.values())) + self.ignored_formulas
+            out.append(f"文件含{n}个公式单元格，公式不读取（请复制后“粘贴为数值”再导入）")
+        if self.encoding == "gb18030":
+            out.append("文件按GBK（GB18030）编码读取")
+        return out
+
+
+def col_letter(i: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def normalize_header(value) -> str:
+    """'＊事件 名称（必填）' → '事件名称': width, spaces, line breaks, required marks and a bracketed note dropped."""
+    text = unicodedata.normalize("NFKC", cell_text(value))
+    text = re.sub(r"\s+", "", text).strip("*")
+    return re.sub(r"\([^()]*\)$", "", text) or text
+
+
+# -- sources: (sheet name, row offset, column offset, rows, merged ranges) -----------------------------------
+@dataclass
+class _Sheet:
+    name: str
+    rows: list  # calamine rows (lists), or CSV rows
+    first_row: int  # 0-based row number of rows[0]
+    first_col: int  # 0-based column of rows[i][0]
+    merged: list  # [((r0, c0), (r1, c1)), …] 0-based, inclusive
+
+
+def _kind(data: bytes, filename: str) -> str:
+    name = filename.lower()
+    if data[:4] == b"PK\x03\x04":
+        return "ods" if name.endswith(".ods") or b"opendocument" in data[:100] else "xlsx"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    if name.endswith((".csv", ".txt", ".tsv")):
+        return "csv"
+    raise LedgerError(NOT_A_WORKBOOK + "；CSV文件请以 .csv 为扩展名")
+
+
+def _workbook_sheets(data: bytes) -> Iterator[_Sheet]:
+    try:
+        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        metas = [m for m in wb.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        for meta in metas:
+            if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+                continue
+            sheet = wb.get_sheet_by_name(meta.name)
+            rows = list(sheet.iter_rows())  # rows from the sheet's first row; columns from `start`
+            first_row = sheet.end[0] + 1 - len(rows) if rows else 0
+            yield _Sheet(meta.name, rows, first_row, sheet.start[1] if rows else 0, sheet.merged_cell_ranges or [])
+    except python_calamine.PasswordError:
+        raise LedgerError("文件有打开密码，请取消密码后再导入") from None
+    except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError, ValueError,
+            zipfile.BadZipFile) as exc:
+        raise LedgerError(NOT_A_WORKBOOK) from exc
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"  # a superset of GBK and GB2312, what WPS and Excel write
+    except UnicodeDecodeError:
+        raise LedgerError("无法识别文件编码：CSV应为UTF-8或GBK编码") from None
+
+
+def _csv_sheet(data: bytes) -> tuple[_Sheet, str]:
+    text, encoding = _decode(data)
+    head = text[:4096].split("\n", 1)[0]
+    delimiter = max("\t,;", key=head.count) if any(d in head for d in "\t,;") else ","
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return _Sheet("CSV", rows, 0, 0, []), encoding
+
+
+# -- header ---------------------------------------------------------------------------------------------------
+def _lookup(spec: LedgerSpec) -> dict[str, Column]:
+    out = {}
+    for c in spec.columns:
+        for name in (c.header, *c.aliases):
+            out[normalize_header(name)] = c
+    return out
+
+
+def _header_cells(sheet: _Sheet, r: int) -> list[str]:
+    """Headers of sheet row r (index into rows); a cell covered by a merge from above takes its top-left value."""
+    values = [cell_text(v) for v in sheet.rows[r]]
+    absolute = sheet.first_row + r
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r0 < absolute <= r1:
+            top = r0 - sheet.first_row
+            for c in range(c0, c1 + 1):
+                j = c - sheet.first_col
+                if 0 <= j < len(values) and not values[j] and 0 <= top < len(sheet.rows) and c0 - sheet.first_col < len(sheet.rows[top]):
+                    values[j] = cell_text(sheet.rows[top][c0 - sheet.first_col])
+    return values
+
+
+def _best_header(sheet: _Sheet, known: dict[str, Column]) -> tuple[int, int]:
+    """(row index, number of distinct known headers) of the most header-like of the first rows."""
+    best = (-1, 0)
+    for r in range(min(HEADER_SCAN_ROWS, len(sheet.rows))):
+        hits = {known[h].field for h in map(normalize_header, _header_cells(sheet, r)) if h in known}
+        if len(hits) > best[1]:
+            best = (r, len(hits))
+    return best
+
+
+def _choose(sheets: list[_Sheet], spec: LedgerSpec, known: dict[str, Column], wanted: str | None
+            ) -> tuple[_Sheet, int]:
+    if wanted is not None:
+        sheet = next((s for s in sheets if s.name == wanted), None)
+        if sheet is None:
+            raise LedgerError(f"文件中没有名为“{wanted}”的工作表", [s.name for s in sheets])
+        r, hits = _best_header(sheet, known)
+        if hits == 0:
+            raise LedgerError(f"工作表“{wanted}”前{HEADER_SCAN_ROWS}行中没有台账表头（应包含"
+                              f"{'、'.join(spec.required)}等列）", [s.name for s in sheets])
+        return sheet, r
+    scored = sorted(((_best_header(s, known), i) for i, s in enumerate(sheets)), key=lambda x: (-x[0][1], x[1]))
+    good = [(rh, i) for rh, i in scored if rh[1] >= 1]
+    if not good:
+        names = "、".join(f"“{s.name}”" for s in sheets) or "（无）"
+        raise LedgerError(f"未找到{spec.name}的表头行：已查看工作表{names}的前{HEADER_SCAN_ROWS}行，"
+                          f"表头应包含{'、'.join(spec.required)}等列；请使用系统导出的台账模板")
+    complete = [(rh, i) for rh, i in good if rh[1] >= len(spec.required)]
+    if len(good) > 1 and (good[0][0][1] == good[1][0][1] or len(complete) > 1):
+        names = [sheets[i].name for _, i in good]
+        raise LedgerError(f"多个工作表都像{spec.name}（{'、'.join(names)}），请选择要导入的工作表", names)
+    (r, _), i = good[0]
+    return sheets[i], r
+
+
+def _map_columns(cells: list[str], sheet: _Sheet, spec: LedgerSpec, known: dict[str, Column], header_row: int
+                 ) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    index: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    ignored: list[str] = []
+    for j, raw in enumerate(cells):
+        name = normalize_header(raw)
+        if not name:
+            continue
+        col = known.get(name)
+        if col is None:
+            ignored.append(raw)
+            continue
+        if col.field in index:
+            first = col_letter(sheet.first_col + index[col.field])
+            raise LedgerError(f"列“{col.header}”出现了两次（第{header_row}行 {first}列和"
+                              f"{col_letter(sheet.first_col + j)}列），请删去一列")
+        index[col.field], headers[col.field] = j, raw
+    missing = [c.header for c in spec.columns if c.required and c.field not in index]
+    if missing:
+        other = f"；这些列不属于模板：{'、'.join(ignored)}" if ignored else ""
+        raise LedgerError(f"缺少必填列：{'、'.join(missing)}（表头在工作表“{sheet.name}”第{header_row}行）{other}")
+    return index, headers, ignored
+
+
+# -- formulas (xlsx only; calamine returns the cached value and cannot tell) ----------------------------------
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL = re.compile(rb"<(?:\w+:)?c\s")
+_REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+
+
+def _sheet_path(data: bytes, sheet_name: str) -> str | None:
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True)
+    reader.read_manifest()
+    reader.read_workbook()
+    path = next((rel.target for sheet, rel in reader.parser.find_sheets() if sheet.name == sheet_name), None)
+    return path.lstrip("/") if path else None
+
+
+def _formula_cells(data: bytes, sheet_name: str) -> list[tuple[str, int]]:
+    """[(column letter, row), …] of the sheet's formula cells: a scan of the inflated sheet XML for <f> elements,
+    each named by the r="" of the cell that holds it (costs the inflate; a full XML parse took 30 s for 1M rows)."""
+    path = _sheet_path(data, sheet_name)
+    if path is None:
+        return []
+    out: list[tuple[str, int]] = []
+    carry = b""
+    with zipfile.ZipFile(io.BytesIO(data)) as z, z.open(path) as fh:
+        while True:
+            chunk = fh.read(4 << 20)
+            buf = carry + chunk
+            if chunk:  # keep the last (maybe incomplete) cell for the next round
+                cut = max((m.start() for m in _CELL.finditer(buf, max(0, len(buf) - (1 << 16)))), default=len(buf))
+            else:
+                cut = len(buf)
+            region, carry = buf[:cut], buf[cut:]
+            if b"<f" in region or b":f" in region:  # a C-speed test first: most chunks hold no formula
+                out += _refs(region)
+            if not chunk:
+                return out
+
+
+def _refs(region: bytes) -> list[tuple[str, int]]:
+    out = []
+    for m in _FORMULA.finditer(region):
+        start = max(region.rfind(b"<c ", 0, m.start()), region.rfind(b":c ", 0, m.start()))
+        ref = _REF.search(region, start, m.start()) if start >= 0 else None
+        if ref:
+            out.append((ref[1].decode(), int(ref[2])))
+    return out
+
+
+# -- the reader -------------------------------------------------------------------------------------------------
+def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
+    """Parse a ledger file once; raises LedgerError (a Chinese message) when the file cannot be imported at all."""
+    if not data:
+        raise LedgerError("文件是空的")
+    kind = _kind(data, filename)
+    encoding = None
+    if kind == "csv":
+        one, encoding = _csv_sheet(data)
+        sheets = [one]
+    else:
+        sheets = list(_workbook_sheets(data))
+    known = _lookup(spec)
+    chosen, r = _choose(sheets, spec, known, sheet)
+    header_row = chosen.first_row + r + 1
+    cells = _header_cells(chosen, r)
+    index, headers, ignored = _map_columns(cells, chosen, spec, known, header_row)
+    # a header merged downwards (two header rows) pushes the data start below the merge
+    data_start = header_row
+    for (r0, _c0), (r1, _c1) in chosen.merged:
+        if r0 <= header_row - 1 <= r1:
+            data_start = max(data_start, r1 + 1)
+    letters = {f: col_letter(chosen.first_col + j) for f, j in index.items()}
+    ledger = Ledger(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind)
+    fields = list(index.items())
+    for i in range(data_start - chosen.first_row, len(chosen.rows)):
+        raw = chosen.rows[i]
+        values = {}
+        for f, j in fields:
+            v = raw[j] if j < len(raw) else None
+            if isinstance(v, str):
+                v = v.strip()
+                if not v:
+                    continue
+            elif v is None:
+                continue
+            values[f] = v
+        if not values:
+            continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
+        ledger.rows.append(Row(chosen.first_row + i + 1, values))
+    if len(ledger.rows) > spec.max_rows:
+        raise LedgerError(f"文件有{len(ledger.rows)}行数据，超过单次导入上限{spec.max_rows}行，请拆分后分批导入")
+    last = ledger.rows[-1].number if ledger.rows else data_start
+    for (r0, _c0), (r1, _c1) in chosen.merged:
+        if r1 + 1 > data_start:
+            ledger.merged_rows.update(range(max(r0 + 1, data_start + 1), min(r1 + 1, last) + 1))
+    if kind == "xlsx":
+        by_letter = {letters[f]: f for f in letters}
+        for letter, n in _formula_cells(data, chosen.name):
+            if n <= data_start:
+                continue
+            f = by_letter.get(letter)
+            if f is None:
+                ledger.ignored_formulas += 1
+            else:
+                ledger.formulas.setdefault(n, []).append(f"{letter}{n}（{headers[f]}）")
+    return ledger

@@ -1,0 +1,45 @@
+"""监控覆盖缺口: where the next camera would cover most (docs/video.md "Coverage").
+
+One bubble per grid with households outside every online camera's view sector, at the centre of those
+households, labelled with how many; clicking drills into the grid. The geometry is `console.video.coverage`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from console.services import geo
+from console.services import permissions as perm
+from console.services.areas import AreaNode, current_grid_clause
+from console.store import Grid
+from console.video.coverage_service import scoped_coverage
+
+from .base import Layer, LegendItem
+
+TOP = 40  # grids shown per area: the worst gaps
+
+
+class CoverageGapsLayer(Layer):
+    def available(self, node: AreaNode) -> bool:
+        return node.level in ("county", "town", "village")
+
+    def build(self, session, scope, node: AreaNode, **kw) -> dict:
+        if not self.available(node):
+            return geo.collection([])
+        gaps = scoped_coverage(session, scope, node.code, top=TOP)["gaps"]
+        names = dict(session.execute(select(Grid.code, Grid.name).where(
+            current_grid_clause(), Grid.code.in_([g["grid_code"] for g in gaps]))).all()) if gaps else {}
+        feats = []
+        for g in gaps:
+            share = f"，覆盖率 {round(100 * g['share'])}%" if g["share"] is not None else ""
+            feats.append(geo.feature(geo.point(g["lon"], g["lat"]), {
+                "count": g["uncovered"], "code": g["grid_code"],
+                "area": f"{names.get(g['grid_code'], g['grid_code'])}（共 {g['households']} 户{share}）未覆盖户数"}))
+        return geo.collection(feats)
+
+
+LAYER = CoverageGapsLayer(
+    key="coverage", title="监控覆盖缺口", permission=perm.LAYER_CAMERAS, kind="point", default_on=False,
+    legend=(LegendItem("未被摄像机覆盖的住户（按网格）", "#b7791f"),),
+    hideout={"layer": "coverage"},
+)

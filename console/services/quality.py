@@ -1,0 +1,97 @@
+"""数据质量: what is wrong with the registered data, per area, in one registry of checks (like the KPIs: one GROUP BY
+per check on the indexed area-code columns, scope always applied). Each check counts the records it finds and can
+list them (masked) for the grid workers who fix them. See docs/import.md, 数据质量."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy.orm import Session
+
+from console.store import AreaScope, Building, Camera, Household, Organisation, Person
+from console.store.masking import mask_address, mask_id
+
+from .areas import CHILD_COLUMN, AreaNode, within
+
+LIST_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    label: str  # what a person reads
+    advice: str  # what to do about it
+    model: type
+    condition: Callable[[], object]  # SQL condition on `model` that marks a problem record
+    columns: Callable[[], tuple]  # the (masked) columns a problem list shows
+    headers: tuple[str, ...]
+
+
+def _person_cols():
+    return (Person.id, Person.name, Person.id_number, Person.grid_code)
+
+
+def _duplicated_person():
+    twin = Person.__table__.alias("twin")
+    return exists(select(literal(1)).where(twin.c.id_number_bidx == Person.id_number_bidx, twin.c.id != Person.id))
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("person_outside_grid", "人员未落入网格", "核实现住址，补录经纬度或房屋", Person,
+          lambda: Person.grid_code.is_(None), _person_cols, ("姓名", "身份证号", "网格")),
+    Check("person_no_household", "人员无所属户", "补录户号或核实户籍", Person,
+          lambda: ~exists(select(literal(1)).where(Household.id == Person.household_id)), _person_cols,
+          ("姓名", "身份证号", "网格")),
+    Check("person_duplicated", "同一身份证号登记多次", "核实后保留一条（一人一档）", Person, _duplicated_person,
+          _person_cols, ("姓名", "身份证号", "网格")),
+    Check("household_no_building", "住户无所属房屋", "补录房屋编号（以房管人）", Household,
+          lambda: ~exists(select(literal(1)).where(Building.id == Household.building_id)),
+          lambda: (Household.id, Household.code, Household.address, Household.grid_code), ("户号", "地址", "网格")),
+    Check("household_empty", "住户下无人员", "补录人员或注销该户", Household,
+          lambda: ~exists(select(literal(1)).where(Person.household_id == Household.id)),
+          lambda: (Household.id, Household.code, Household.address, Household.grid_code), ("户号", "地址", "网格")),
+    Check("org_unlocated", "社会组织/企业未定位", "补录经纬度", Organisation, lambda: Organisation.grid_code.is_(None),
+          lambda: (Organisation.id, Organisation.name, Organisation.address, Organisation.grid_code),
+          ("名称", "地址", "网格")),
+    Check("camera_unlocated", "摄像机未定位", "补录经纬度", Camera, lambda: Camera.grid_code.is_(None),
+          lambda: (Camera.id, Camera.name, Camera.device_id, Camera.grid_code), ("名称", "设备编码", "网格")),
+)
+BY_KEY = {c.key: c for c in CHECKS}
+
+
+def counts(session: Session, node: AreaNode, scope: AreaScope) -> dict[str, dict]:
+    """{check key: {"total": n, "by_child": {child code: n}}} for the area and the viewer's scope."""
+    child_col = CHILD_COLUMN.get(node.level)
+    out = {}
+    for check in CHECKS:
+        m = check.model
+        cols = [getattr(m, child_col)] if child_col else []
+        stmt = select(*cols, func.count()).where(and_(within(m, node, scope), check.condition()))
+        if cols:
+            stmt = stmt.group_by(*cols)
+        by_child: dict[str, int] = {}
+        total = 0
+        for row in session.execute(stmt):
+            total += row[-1]
+            if cols and row[0]:
+                by_child[row[0]] = by_child.get(row[0], 0) + row[-1]
+        out[check.key] = {"total": total, "by_child": by_child}
+    return out
+
+
+def problems(session: Session, key: str, node: AreaNode, scope: AreaScope, limit: int = LIST_LIMIT) -> list[dict]:
+    """The records one check finds in the area, masked, for the list the grid workers fix."""
+    check = BY_KEY[key]
+    rows = session.execute(select(*check.columns()).where(within(check.model, node, scope), check.condition())
+                           .order_by(check.model.id).limit(limit)).all()
+    out = []
+    for row in rows:
+        values = list(row[1:])
+        if check.model is Person:
+            values[1] = mask_id(values[1])
+        elif check.model in (Household, Organisation):
+            values[1] = mask_address(values[1]) if check.model is Household else values[1]
+        out.append(dict(zip(check.headers, values)))
+    return out

@@ -1,0 +1,134 @@
+"""派单 from the duty desk to a grid worker's phone and back (docs/field.md §6), over HTTP: the roster is the alert
+grid's workers, the task reaches only its worker, each step (accept, handle, report with text and location) is
+kept and the duty desk sees every state; the alert itself moves to 已派单 in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+import pytest
+
+from console.app import create_app
+from console.config import Settings
+from console.store import Alert, make_engine, make_session_factory
+from console.store.duty_models import AlertInfo
+from tests.browser.tinyworld import build
+from tests.security_login import ORIGIN, add_account, login_client, security_settings
+
+GRID = "610924100200001"
+OTHER_GRID = "610924101200001"
+NOW = datetime(2026, 11, 26, 8, 0)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    path = build(tmp_path_factory.mktemp("tasks") / "tiny.sqlite")
+    add_account(path, "worker_a", ["grid_worker"], [GRID])
+    add_account(path, "worker_b", ["grid_worker"], [GRID])
+    add_account(path, "worker_far", ["grid_worker"], [OTHER_GRID])
+    add_account(path, "duty1", ["duty_officer"], ["610900"])
+    engine = make_engine(path, must_exist=True)
+    with make_session_factory(engine)() as s:
+        alert = Alert(rule="r", kind="dispute", severity="high", state="new", title="村口纠纷升级", raised_at=NOW,
+                      updated_at=NOW, lon=108.5, lat=32.5, county_code=GRID[:6], town_code=GRID[:9],
+                      village_code=GRID[:12], grid_code=GRID)
+        second = Alert(rule="r", kind="safety", severity="low", state="new", title="桥梁护栏松动", raised_at=NOW,
+                       updated_at=NOW, county_code=GRID[:6], town_code=GRID[:9], village_code=GRID[:12], grid_code=GRID)
+        s.add_all([alert, second])
+        s.flush()
+        s.add_all([AlertInfo(alert_id=alert.id), AlertInfo(alert_id=second.id)])
+        s.commit()
+        alert_id, second_id = alert.id, second.id
+    engine.dispose()
+    return path, alert_id, second_id
+
+
+@pytest.fixture(scope="module")
+def app(world):
+    return create_app(world[0], settings=Settings(warm_cache=False), security_settings=security_settings())
+
+
+def _client(app, user):
+    client = app.server.test_client()
+    token = login_client(client, user)
+    return client, {"X-CSRFToken": token, "Origin": ORIGIN, "X-Field-App": "3"}
+
+
+def test_a_task_round_trip_duty_desk_phone_duty_desk(world, app):
+    db, alert_id, _ = world
+    duty, dh = _client(app, "duty1")
+    roster = duty.get(f"/api/duty/roster?alert_id={alert_id}").json
+    assert [w["username"] for w in roster["workers"]] == ["worker_a", "worker_b"]  # not the other grid's worker
+    far = duty.post("/api/duty/tasks", json={"alert_id": alert_id, "assignee": "worker_far", "note": "去看看"},
+                    headers=dh)
+    assert far.status_code == 422 and "worker_far" in far.json["error"] and GRID in far.json["error"]
+    sent = duty.post("/api/duty/tasks", json={"alert_id": alert_id, "assignee": "worker_a", "note": "请 30 分钟内到场"},
+                     headers=dh)
+    assert sent.status_code == 201 and sent.json["state_label"] == "已派单"
+    task_id = sent.json["id"]
+    con = sqlite3.connect(db)
+    assert con.execute("select state from alert where id=?", (alert_id,)).fetchone() == ("dispatched",)
+    assert con.execute("select assignee from alert_info where alert_id=?", (alert_id,)).fetchone() == ("worker_a",)
+    con.close()
+
+    a, ah = _client(app, "worker_a")
+    b, bh = _client(app, "worker_b")
+    assert [t["id"] for t in a.get("/api/field/tasks").json["tasks"]] == [task_id]
+    assert b.get("/api/field/tasks").json["tasks"] == []  # only its worker sees it
+    assert b.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=bh).status_code == 404
+    early = a.post(f"/api/field/tasks/{task_id}", json={"action": "report", "text": ""}, headers=ah)
+    assert early.status_code == 409 and "已派单" in early.json["error"]
+    assert a.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=ah).json["state"] == "accepted"
+    assert a.post(f"/api/field/tasks/{task_id}", json={"action": "handle"}, headers=ah).json["state"] == "handling"
+    no_text = a.post(f"/api/field/tasks/{task_id}", json={"action": "report"}, headers=ah)
+    assert no_text.status_code == 400 and "处置情况" in no_text.json["error"]
+    done = a.post(f"/api/field/tasks/{task_id}", headers=ah, json={
+        "action": "report", "text": "双方已调解，签订协议", "location": {"lon": 108.5, "lat": 32.5, "accuracy": 12,
+                                                                     "source": "gps"}})
+    assert done.status_code == 200 and done.json["state_label"] == "已回报"
+
+    seen = duty.get(f"/api/duty/tasks?alert_id={alert_id}").json["tasks"]
+    assert len(seen) == 1 and seen[0]["report"] == "双方已调解，签订协议"
+    assert [st["to_state"] for st in seen[0]["steps"]] == ["已派单", "已接单", "处置中", "已回报"]
+    assert seen[0]["steps"][-1]["accuracy_m"] == 12
+    # a worker cannot dispatch, and the duty desk's routes need alert:act
+    assert a.post("/api/duty/tasks", json={"alert_id": alert_id, "assignee": "worker_b"}, headers=ah).status_code == 403
+
+
+def test_the_duty_page_dispatches_to_a_phone_and_shows_its_state(world, app):
+    from console.duty.actions import ACTIONS
+    from tests.test_admin_pages import call
+
+    db, _, alert_id = world
+    duty, dh = _client(app, "duty1")
+    csrf = dh["X-CSRFToken"]
+    status, resp = call(duty, csrf, [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")],
+                        [(f"duty-act-{k}", "n_clicks", 1 if k == "dispatch" else None) for k in ACTIONS],
+                        [("duty-selected", "data", alert_id), ("duty-assignee", "value", "worker_b"),
+                         ("duty-note", "value", "请核实护栏"), ("duty-acted", "data", 0)],
+                        trigger="duty-act-dispatch.n_clicks")
+    assert status == 200 and resp["duty-message"]["children"] == ""
+    con = sqlite3.connect(db)
+    assert con.execute("select assignee, state, note from field_task where alert_id=?", (alert_id,)).fetchall() == [
+        ("worker_b", "assigned", "请核实护栏")]
+    assert con.execute("select state from alert where id=?", (alert_id,)).fetchone() == ("dispatched",)
+    con.close()
+    b, bh = _client(app, "worker_b")
+    task_id = b.get("/api/field/tasks").json["tasks"][0]["id"]
+    assert b.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=bh).status_code == 200
+    status, resp = call(duty, csrf, [("duty-detail", "children")],
+                        [("duty-selected", "data", alert_id), ("duty-acted", "data", 1)])
+    text = json.dumps(resp, ensure_ascii=False)
+    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text and "worker_a（worker_a" in text
+    # a department (not a worker account) is dispatched as before, without a phone task
+    status, resp = call(duty, csrf, [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")],
+                        [(f"duty-act-{k}", "n_clicks", 1 if k == "dispatch" else None) for k in ACTIONS],
+                        [("duty-selected", "data", alert_id), ("duty-assignee", "value", "城关派出所"),
+                         ("duty-note", "value", "转派出所"), ("duty-acted", "data", 1)],
+                        trigger="duty-act-dispatch.n_clicks")
+    assert status == 200
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from field_task where alert_id=?", (alert_id,)).fetchone() == (1,)
+    con.close()

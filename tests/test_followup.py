@@ -1,0 +1,77 @@
+"""特殊人群随访: cycles from rules.toml, due dates from the last visit, overdue → one duty alert per missed due date,
+recording a visit moves the due date (scope and bad input refused by name)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from console.duty import rules
+from console.duty.followup_sweep import followup_sweep, overdue
+from console.services import areas, followup
+from console.store import Alert, AreaScope, SpecialPerson, make_engine, make_session_factory
+from console.store.duty_models import AlertInfo
+from console.store.followup_models import FollowupVisit
+
+TODAY = date(2026, 11, 1)
+
+
+def test_cycles_come_from_the_rules_file():
+    config = rules.load_config()
+    assert rules.followup_cycle_days(config, "correction", None) == 30
+    assert [rules.followup_cycle_days(config, "mental", lv) for lv in (0, 2, 3, 5)] == [90, 30, 14, 14]
+    assert rules.followup_cycle_days({**config, "followup_overdue": {"enabled": False}}, "drug", None) is None
+
+
+@pytest.fixture()
+def sessions(small_world_db, tmp_path):
+    path = tmp_path / "w.sqlite"
+    shutil.copy(small_world_db, path)
+    engine = make_engine(str(path), must_exist=True)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def test_overdue_raises_one_alert_per_due_date_and_a_visit_clears_it(sessions):
+    config = rules.load_config()
+    with sessions() as s, s.begin():
+        sp = s.scalar(select(SpecialPerson).where(SpecialPerson.category == "correction",
+                                                  SpecialPerson.county_code == "610924").limit(1))
+        s.query(FollowupVisit).filter(FollowupVisit.special_person_id == sp.id).delete()
+        sp.since = TODAY - timedelta(days=45)  # listed 45 days ago, never visited: due 15 days ago
+        sp_id, person_id = sp.id, sp.person_id
+    with sessions() as s:
+        late = {x.id: due for x, due in overdue(s, config, TODAY)}
+        assert late[sp_id] == TODAY - timedelta(days=15)
+    with sessions() as s, s.begin():
+        first = followup_sweep(s, config, TODAY)
+    with sessions() as s, s.begin():
+        assert followup_sweep(s, config, TODAY) == []  # the same missed date: no second alert
+        mine = s.scalars(select(Alert).join(AlertInfo, AlertInfo.alert_id == Alert.id)
+                         .where(Alert.rule == "followup_overdue", AlertInfo.person_id == person_id)).all()
+        assert len(mine) == 1 and mine[0].id in first and mine[0].county_code == "610924"
+        assert "社区矫正" in mine[0].title and "15 天" in mine[0].title
+    viewer = SimpleNamespace(username="ziyang_worker", scope=AreaScope.of(["610924"]))
+    assert followup.record_visit(sessions, viewer, sp_id, TODAY, "visit", "入户，情况稳定", TODAY) is None
+    with sessions() as s:
+        assert sp_id not in {x.id for x, _ in overdue(s, config, TODAY)}
+        rows = followup.schedule(s, areas.get_node(s, "610924"), viewer.scope, TODAY, config)
+        mine = next(r for r in rows if r["_rid"] == sp_id)
+        assert mine["上次随访"] == TODAY.isoformat() and mine["剩余天数"] == 30 and "*" in mine["公民身份号码"]
+
+
+def test_recording_a_visit_refuses_by_name(sessions):
+    with sessions() as s:
+        sp_id = s.scalar(select(SpecialPerson.id).where(SpecialPerson.county_code == "610924").limit(1))
+        before = s.scalar(select(func.count()).select_from(FollowupVisit))
+    other = SimpleNamespace(username="langao", scope=AreaScope.of(["610925"]))
+    mine = SimpleNamespace(username="ziyang", scope=AreaScope.of(["610924"]))
+    assert "数据范围" in followup.record_visit(sessions, other, sp_id, TODAY, "visit", "", TODAY)
+    assert "晚于今天" in followup.record_visit(sessions, mine, sp_id, TODAY + timedelta(days=1), "visit", "", TODAY)
+    assert "随访方式" in followup.record_visit(sessions, mine, sp_id, TODAY, "telepathy", "", TODAY)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(FollowupVisit)) == before

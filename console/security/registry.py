@@ -150,7 +150,7 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/disputes": ("矛盾纠纷", need(VIEW_CASES, DISPUTE_REGISTER)),
     "/video": ("视频", need(VIEW_VIDEO)),
     "/housing": ("以房管人", need(all_of=(VIEW_PERSONS,))),
-    "/quality": ("数据质量", need(all_of=(VIEW_KPI,))),
+    "/quality": ("数据质量", Need(all_of=frozenset({VIEW_KPI}), none_of=frozenset({WALL_DISPLAY}))),
     "/import": ("台账导入", need(IMPORT_LEDGERS)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),

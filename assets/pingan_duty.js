@@ -8,24 +8,31 @@
     const state = {rows: new Map(), fresh: new Map(), lastSound: 0, filters: {}, running: false, cursor: 0};
     window.__dutySeen = window.__dutySeen || {};
 
-    /* Fresh alerts (< 6 s) are DOM markers that flash; the rest are circle markers on the map's canvas
-     * (preferCanvas): hundreds of DOM divIcons rebuilt on every redraw cost the browser more CPU than the server
-     * spent ingesting the events. */
+    /* Fresh alerts (< FRESH_MS, the newest MAX_FRESH of them) are DOM markers with a still halo; the rest are
+     * circle markers on the map's canvas (preferCanvas): hundreds of DOM divIcons rebuilt on every redraw cost the
+     * browser more CPU than the server spent ingesting the events, and an animated flash per alert kept it
+     * repainting the whole map without pause under a steady stream. */
+    const FRESH_MS = 6000, MAX_FRESH = 20;
+    function isFresh(id) {
+        const at = state.fresh.get(id);
+        return at !== undefined && Date.now() - at < FRESH_MS;
+    }
+
     function alertPoint(feature, latlng) {
         const p = feature.properties || {};
-        const fresh = state.fresh.has(p.id) && Date.now() - state.fresh.get(p.id) < 6000;
+        const fresh = isFresh(p.id);
         if (!fresh) {
             const unack = p.state === "new";
             return L.circleMarker(latlng, {radius: 7, weight: 2, color: unack ? "#e53e3e" : "#ffffff",
                 dashArray: unack ? "3 2" : null, fillColor: SEV[p.severity] || SEV.info, fillOpacity: 0.95});
         }
-        const cls = "pa-alert-dot pa-sev-" + p.severity + (fresh ? " pa-flash" : "") + (p.state === "new" ? " pa-unack" : "");
+        const cls = "pa-alert-dot pa-sev-" + p.severity + " pa-fresh" + (p.state === "new" ? " pa-unack" : "");
         const node = document.createElement("div");
         node.className = cls;
         node.dataset.alert = String(p.id);
         node.title = p.title || "";
-        return L.marker(latlng, {icon: L.divIcon({html: node, className: "pa-icon", iconSize: [18, 18], iconAnchor: [9, 9]}),
-            zIndexOffset: fresh ? 1000 : 0});
+        return L.marker(latlng, {icon: L.divIcon({html: node, className: "pa-icon", iconSize: [22, 22], iconAnchor: [11, 11]}),
+            zIndexOffset: 1000});
     }
 
     function passes(r, f) {
@@ -78,19 +85,55 @@
     /* The map's GeoJSON layer rebuilds every marker on each new data object (hundreds of divIcons): under a burst
      * of alerts that kept the browser's main thread busy and delayed the list. Redraw at most once per MAP_EVERY ms
      * (the latest state, trailing), the list and counter at once. */
-    const MAP_EVERY = 700;
+    const MAP_EVERY = 2000;
+    /* Forget freshness past FRESH_MS and beyond the newest MAX_FRESH; when the newest ends, one more redraw puts
+     * them on the canvas (one timer, not a loop). */
+    function pruneFresh() {
+        const now = Date.now();
+        state.fresh.forEach((at, id) => { if (now - at >= FRESH_MS) { state.fresh.delete(id); } });
+        while (state.fresh.size > MAX_FRESH) { state.fresh.delete(state.fresh.keys().next().value); }
+        clearTimeout(state.freshTimer);
+        let newest = 0;
+        state.fresh.forEach(at => { newest = Math.max(newest, at); });
+        if (newest) { state.freshTimer = setTimeout(redrawMap, newest + FRESH_MS - now + 50); }
+    }
+
     function redrawMap() {
         if (state.mapTimer) { return; }
         const wait = Math.max(0, (state.mapAt || 0) + MAP_EVERY - Date.now());
         state.mapTimer = setTimeout(() => {
             state.mapTimer = null;
             state.mapAt = Date.now();
+            pruneFresh();
             window.dash_clientside.set_props("duty-map-alerts", {data: features(state.filters)});
         }, wait);
     }
 
+    /* The list and the counter take the rows at most once per LIST_EVERY ms (leading edge: a lone alert shows at
+     * once); each drawing costs the browser a frame, and a frame per poll under a stream kept it busy. */
+    const LIST_EVERY = 600;
+    function queueList(tx) {
+        const q = state.listQueue || (state.listQueue = {add: new Map(), update: new Map()});
+        tx.add.forEach(r => { q.add.set(r.id, r); });
+        tx.update.forEach(r => { if (q.add.has(r.id)) { q.add.set(r.id, r); } else { q.update.set(r.id, r); } });
+        if (state.listTimer) { return; }
+        const wait = Math.max(0, (state.listAt || 0) + LIST_EVERY - Date.now());
+        state.listTimer = setTimeout(() => {
+            state.listTimer = null;
+            state.listAt = Date.now();
+            const rows = state.listQueue;
+            state.listQueue = null;
+            const set = window.dash_clientside.set_props;
+            set("duty-list", {rowTransaction: {add: [...rows.add.values()], update: [...rows.update.values()], addIndex: 0}});
+            set("duty-count", {children: counter()});
+            const drawn = Date.now();  // the list row is in: that is "on screen" for the benchmark
+            rows.add.forEach(r => { window.__dutySeen[r.id] = drawn; });
+        }, wait);
+    }
+
     /* The feed: a self-paced loop (next fetch only after the last answer), so a slow answer is never
-     * superseded and dropped; it stops when the page is left. Pushes into Dash with set_props. */
+     * superseded and dropped; it stops when the page is left. At rest it slows to one request a second. Pushes into Dash with set_props. */
+    const IDLE_POLL_MS = 1000;
     function startFeed(cursor) {
         if (state.running) { return; }
         state.running = true;
@@ -107,16 +150,15 @@
                     return r.ok ? r.json() : null;
                 })
                 .then(data => {
-                    let again = 250;
+                    // 250 ms while alerts come in, easing to IDLE_POLL_MS when nothing has for a while
+                    let again = Math.min(IDLE_POLL_MS, 250 * Math.pow(1.5, state.idle || 0));
+                    state.idle = (state.idle || 0) + 1;
                     if (data && data.alerts) {
                         state.cursor = data.cursor;
                         if (data.alerts.length) {
-                            const tx = ingestRows(data.alerts, false);
-                            const set = window.dash_clientside.set_props;
-                            set("duty-list", {rowTransaction: tx});
-                            set("duty-count", {children: counter()});
-                            const drawn = Date.now();  // the list row is in: that is "on screen" for the benchmark
-                            tx.add.forEach(r => { window.__dutySeen[r.id] = drawn; });
+                            state.idle = 0;
+                            again = 250;
+                            queueList(ingestRows(data.alerts, false));
                             redrawMap();
                         }
                         if (data.more) { again = 0; }
@@ -142,7 +184,8 @@
         const model = {};
         if (area) { model.county = {filterType: "text", type: "startsWith", filter: area.slice(0, 6)}; }
         if (rule) { model.rule = {filterType: "text", type: "equals", filter: rule}; }
-        if (st && st !== "open") { model.state = {filterType: "text", type: "equals", filter: st}; }
+        if (st === "open") { model.open = {filterType: "text", type: "equals", filter: "1"}; }
+        else if (st) { model.state = {filterType: "text", type: "equals", filter: st}; }
         return [features(state.filters), model, counter()];
     }
 
@@ -157,6 +200,32 @@
         return [r.id, vp];
     }
 
-    window.pingan = Object.assign({}, window.pingan, {duty: {alertPoint: alertPoint, severityColors: SEV}});
+    /* Around the selected alert: its village's grids (its own in red, thicker) and the cameras within 5 km. */
+    function gridStyle(feature) {
+        const mine = feature.properties && feature.properties.mine;
+        return {color: mine ? "#e53e3e" : "#805ad5", weight: mine ? 4 : 1.5, opacity: 0.9, dashArray: mine ? null : "4 3",
+            fillColor: "#e53e3e", fillOpacity: mine ? 0.12 : 0};
+    }
+
+    function gridEach(feature, layer) {
+        const p = feature.properties || {};
+        const label = document.createElement("span");
+        label.textContent = p.name || "";
+        layer.bindTooltip(label, {permanent: !!p.mine, direction: "center", className: "area-label"});
+    }
+
+    function cameraPoint(feature, latlng) {
+        const p = feature.properties || {};
+        const online = p.status === "online";
+        const marker = L.circleMarker(latlng, {radius: 5, weight: 2, color: "#ffffff",
+            fillColor: online ? "#2f855a" : "#718096", fillOpacity: 0.95});
+        const tip = document.createElement("span");
+        tip.textContent = (p.name || "") + "（" + (p.status_label || "") + "，" + p.distance_m + " 米）";
+        marker.bindTooltip(tip);
+        return marker;
+    }
+
+    window.pingan = Object.assign({}, window.pingan, {duty: {alertPoint: alertPoint, severityColors: SEV,
+        gridStyle: gridStyle, gridEach: gridEach, cameraPoint: cameraPoint}});
     window.dash_clientside = Object.assign({}, window.dash_clientside, {duty: {merge: merge, select: select}});
 })();

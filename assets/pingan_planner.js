@@ -7,7 +7,7 @@
 
     function outlineStyle() { return {color: "#c05621", weight: 3, fill: false}; }
 
-    function pastStyle() { return {color: "#4a5568", weight: 2, dashArray: "6 4", fill: false}; }
+    function pastStyle() { return {color: "#d53f8c", weight: 3, dashArray: "8 5", fill: false}; }
 
     /* Draft grids: colour by balance status, red outline when the grid has an error, thick when selected. */
     function gridStyle(feature, context) {

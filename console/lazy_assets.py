@@ -12,8 +12,9 @@ import re
 
 # Component bundles that `assets/pingan_lazy.js` knows how to load on demand: {package: main bundle}.
 DEFERRED_BUNDLES = {"dash_ag_grid": "dash_ag_grid.min.js"}
-# Assets served by URL only (not auto-included): the Plotly bundle dcc.Graph fetches when it first draws.
-LAZY_ASSETS = ("vendor/plotly-basic.min.js",)
+# Assets served by URL only (not auto-included): the Plotly bundle dcc.Graph fetches when it first draws, and
+# its Chinese locale, fetched with it (assets/pingan_lazy.js).
+LAZY_ASSETS = ("vendor/plotly-basic.min.js", "vendor/plotly-locale-zh-cn.js")
 # The video players (docs/video.md): the wall page loads them when it opens its first stream.
 PLAYER_ASSETS = ("vendor/hls.min.js", "vendor/mpegts.min.js")
 ASSETS_IGNORE = "|".join(re.escape(p.rsplit("/", 1)[-1]) + "$" for p in (*LAZY_ASSETS, *PLAYER_ASSETS))

@@ -52,7 +52,7 @@ def workbook(title: str, period_label: str, s: dict, names: dict[str, str], zero
     zs = wb.create_sheet("零报告")
     zs.append(["村（社区）代码", "名称", "本期新发纠纷"])
     for z in zero:
-        zs.append([z["code"], z["name"], "无（零报告）"])
+        zs.append([z["code"], z.get("full_name", z["name"]), "无（零报告）"])
     for sheet in wb.worksheets:
         sheet.oddFooter.center.text = mark
     out = io.BytesIO()
@@ -65,7 +65,7 @@ def printable(title: str, period_label: str, s: dict, names: dict[str, str], zer
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in headline(s))
     cats = "".join(f"<tr><td>{e(category_label(c))}</td><td>{n}</td></tr>" for c, n in s["by_category"].items())
     areas = "".join(f"<tr><td>{e(names.get(c, c or '未定位'))}</td><td>{n}</td></tr>" for c, n in s["by_area"].items())
-    zeros = "、".join(e(z["name"]) for z in zero) or "无"
+    zeros = "、".join(e(z.get("full_name", z["name"])) for z in zero) or "无"
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;color:#111}}
 h1{{font-size:20px;text-align:center}}table{{border-collapse:collapse;margin:8px 0 16px;min-width:50%}}

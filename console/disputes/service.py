@@ -37,6 +37,10 @@ class Result:
         return "可能重复：" + "；".join(f"{d.code}（{d.reason}）" for d in self.duplicates)
 
 
+# Where a case came in, as the history reads it (the stored `source` stays the short key)
+SOURCE_LABELS = {"form": "台账登记", "excel": "Excel 导入", "open311": "Open311 接口", "duty": "值班事件"}
+
+
 def as_guard_viewer(viewer, session_factory) -> guard.Viewer:
     """The console's demo Viewer carries no audit sink; give it one so every check is audited."""
     if isinstance(viewer, guard.Viewer):
@@ -96,7 +100,7 @@ def build_case(session, clean: Mapping, where: Mapping, *, now: datetime, actor:
     for p in clean["parties"]:
         session.add(DisputeParty(dispute_id=case.id, **p))
     session.add(DisputeEvent(dispute_id=case.id, seq=0, at=now, from_state=None, to_state=workflow.INITIAL_STATE,
-                             actor=actor, note=f"登记（来源：{source}）"))
+                             actor=actor, note=f"登记（来源：{SOURCE_LABELS.get(source, source)}）"))
     return case
 
 

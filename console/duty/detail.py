@@ -13,7 +13,9 @@ from console.store.codes import ALERT_SEVERITIES, ALERT_STATES, CAMERA_STATUS, G
 from console.store.duty_models import AlertInfo
 from console.store.masking import mask_id, mask_name, mask_phone
 
-from . import actions
+from console.store import names as area_names
+
+from . import actions, desk
 from .feed import local
 from .geo import distance_m
 from .rules import RULE_LABELS
@@ -59,10 +61,14 @@ def alert_detail(s: Session, viewer, alert_id: int) -> dict | None:
         "severity": alert.severity, "severity_label": ALERT_SEVERITIES.get(alert.severity, alert.severity),
         "state": alert.state, "state_label": ALERT_STATES.get(alert.state, alert.state),
         "raised_at": local(alert.raised_at, "%Y-%m-%d %H:%M:%S"), "grid": alert.grid_code,
+        "village": alert.village_code, "lon": alert.lon, "lat": alert.lat,
+        "grid_name": area_names.names(s, [alert.grid_code]).get(alert.grid_code, alert.grid_code or ""),
+        "allowed": sorted(desk.allowed_actions(alert.state)),
+        "report": desk.reporter_text(event.payload) if event else None,
         "place": " ".join(names[c] for c in (alert.county_code, alert.town_code, alert.village_code) if c in names),
         "assignee": info.assignee if info else None,
         "detail": json.loads(info.detail) if info and info.detail else {},
-        "source": f"{event.source} / {event.source_event_id}" if event else "系统巡检",
+        "source": desk.source_label(s, event),
         "history": [{"at": local(h.at), "actor": h.actor, "action": h.action,
                      "to": ALERT_STATES.get(h.to_state, h.to_state), "note": h.note}
                     for h in actions.history(s, alert_id)],

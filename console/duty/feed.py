@@ -16,6 +16,7 @@ from console.store import Alert
 from console.store.codes import ALERT_SEVERITIES, ALERT_STATES, OPEN_ALERT_STATES
 from console.store.duty_models import AlertChange, AlertInfo
 
+from .desk import grid_names
 from .rules import RULE_LABELS
 
 MAX_BATCH = 500
@@ -39,7 +40,8 @@ def row(alert: Alert, info: AlertInfo | None = None) -> dict:
             "raised_at": local(alert.raised_at), "updated_at": local(alert.updated_at),
             "lon": alert.lon, "lat": alert.lat, "county": alert.county_code, "town": alert.town_code,
             "village": alert.village_code, "grid": alert.grid_code,
-            "assignee": info.assignee if info else None}
+            "assignee": info.assignee if info else None,
+            "open": "1" if alert.state in OPEN_ALERT_STATES else "0"}  # the 未办结 filter of the list
 
 
 def changes(s: Session, scope, cursor: int, limit: int = MAX_BATCH) -> dict:
@@ -51,13 +53,13 @@ def changes(s: Session, scope, cursor: int, limit: int = MAX_BATCH) -> dict:
     wanted = {r.alert_id for r in ids}
     rows = s.execute(select(Alert, AlertInfo).outerjoin(AlertInfo, AlertInfo.alert_id == Alert.id)
                      .where(Alert.id.in_(wanted), scope.clause(Alert))).all()
-    return {"cursor": ids[-1].id, "alerts": [row(a, i) for a, i in rows], "more": len(ids) == limit}
+    return {"cursor": ids[-1].id, "alerts": grid_names(s, [row(a, i) for a, i in rows]), "more": len(ids) == limit}
 
 
 def open_alerts(s: Session, scope, states=OPEN_ALERT_STATES, limit: int = 2000) -> list[dict]:
     rows = s.execute(select(Alert, AlertInfo).outerjoin(AlertInfo, AlertInfo.alert_id == Alert.id)
                      .where(Alert.state.in_(states), scope.clause(Alert)).order_by(Alert.id.desc()).limit(limit)).all()
-    return [row(a, i) for a, i in rows]
+    return grid_names(s, [row(a, i) for a, i in rows])
 
 
 def detail_of(info: AlertInfo | None) -> dict:

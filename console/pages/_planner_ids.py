@@ -20,3 +20,4 @@ class ID:
     PREVIEW, PREVIEW_SUMMARY, PAIRS, WORKERS = "pl-preview", "pl-preview-summary", "pl-pairs", "pl-workers"
     REASON, COMMIT = "pl-reason", "pl-commit"
     HISTORY, VIEW_GEN, RESTORE, ROLLBACK = "pl-history", "pl-view-gen", "pl-restore", "pl-rollback"
+    ROLLBACK_PREVIEW, ROLLBACK_CONFIRM = "pl-rollback-preview", "pl-rollback-confirm"

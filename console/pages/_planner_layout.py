@@ -7,6 +7,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 from dash_extensions.javascript import Namespace
 
+from console.pages._grid_locale import GRID_LOCALE
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._planner_ids import ID
 from console.planner.importing import ENCODING_OPTIONS
@@ -19,25 +20,27 @@ EXPORT_FORMATS = [{"label": "GeoJSON", "value": "geojson"}, {"label": "Shapefile
                   {"label": "GeoPackage", "value": "gpkg"}]
 
 TABLE_COLUMNS = [
-    {"field": "code", "headerName": "网格编码", "width": 145, "pinned": "left"},
-    {"field": "name", "headerName": "名称", "width": 110},
-    {"field": "households", "headerName": "户数", "width": 80, "type": "numericColumn"},
-    {"field": "residents", "headerName": "人口", "width": 80, "type": "numericColumn"},
-    {"field": "deviation", "headerName": "偏差%", "width": 80, "type": "numericColumn"},
-    {"field": "status", "headerName": "状态", "width": 80,
+    # the name first and whole (the code on hover, and last); numbers narrow: nothing cut off at 1920 px
+    {"field": "name", "headerName": "网格", "width": 165, "pinned": "left", "tooltipField": "code"},
+    {"field": "households", "headerName": "户数", "width": 64, "type": "numericColumn"},
+    {"field": "residents", "headerName": "人口", "width": 64, "type": "numericColumn"},
+    {"field": "deviation", "headerName": "偏差%", "width": 72, "type": "numericColumn"},
+    {"field": "status", "headerName": "状态", "width": 72,
      "cellClassRules": {"pa-pl-bad": "params.data.status_key !== 'ok' && params.data.status_key !== 'special'"}},
-    {"field": "area_km2", "headerName": "面积km²", "width": 90, "type": "numericColumn"},
-    {"field": "problems", "headerName": "问题", "width": 120, "cellClassRules": {"pa-pl-error": "!!params.value"}},
+    {"field": "area_km2", "headerName": "面积km²", "width": 80, "type": "numericColumn"},
+    {"field": "problems", "headerName": "问题", "flex": 1, "minWidth": 90, "cellClassRules": {"pa-pl-error": "!!params.value"}},
+    {"field": "code", "headerName": "网格编码", "width": 150},
 ]
-PAIR_COLUMNS = [{"field": "from", "headerName": "原网格", "minWidth": 140}, {"field": "to", "headerName": "新网格", "minWidth": 140},
+PAIR_COLUMNS = [{"field": "from_name", "headerName": "原网格", "minWidth": 160, "tooltipField": "from"},
+                {"field": "to_name", "headerName": "新网格", "minWidth": 160, "tooltipField": "to"},
                 {"field": "household", "headerName": "户"}, {"field": "person", "headerName": "人"},
                 {"field": "special", "headerName": "特殊人群"}, {"field": "dispute", "headerName": "在办纠纷"},
                 {"field": "camera", "headerName": "摄像头"}]
-WORKER_COLUMNS = [{"field": "grid", "headerName": "网格", "minWidth": 140}, {"field": "workers", "headerName": "网格员", "minWidth": 120},
+WORKER_COLUMNS = [{"field": "grid_name", "headerName": "网格", "minWidth": 160, "tooltipField": "grid"}, {"field": "workers", "headerName": "网格员", "minWidth": 120},
                   {"field": "gain", "headerName": "增加户数"}, {"field": "loss", "headerName": "减少户数"},
                   {"field": "net", "headerName": "净变化"}]
 HISTORY_COLUMNS = [{"field": "id", "headerName": "版本", "width": 70},
-                   {"field": "when", "headerName": "时间", "width": 150}, {"field": "created_by", "headerName": "提交人", "width": 100},
+                   {"field": "when", "headerName": "时间（北京）", "width": 150}, {"field": "created_by", "headerName": "提交人", "width": 100},
                    {"field": "reason", "headerName": "原因", "flex": 1}, {"field": "note", "headerName": "", "width": 90}]
 
 
@@ -51,7 +54,7 @@ def _grid(id_: str, columns: list, height: str, row_id: str, multi: bool = False
     return dag.AgGrid(id=id_, rowData=[], columnDefs=columns, className="ag-theme-alpine pa-grid",
                       style={"height": height}, getRowId=row_id,
                       defaultColDef={"resizable": True, "sortable": True, **fitting},
-                      dashGridOptions={"rowSelection": {"mode": mode, "checkboxes": True, "headerCheckbox": False,
+                      dashGridOptions={"localeText": GRID_LOCALE, "rowSelection": {"mode": mode, "checkboxes": True, "headerCheckbox": False,
                                                        "enableClickSelection": False}, "animateRows": False})
 
 
@@ -60,9 +63,10 @@ def map_panel() -> html.Div:
                      style={"height": "100%", "width": "100%"}, children=[
         *basemap_layers(),
         dl.GeoJSON(id=ID.OUTLINE, data=None, interactive=False, style=PL("outlineStyle")),
-        dl.GeoJSON(id=ID.PAST, data=None, interactive=False, style=PL("pastStyle")),
         dl.GeoJSON(id=ID.GRIDS, data=None, style=PL("gridStyle"), onEachFeature=PL("gridEach"),
                    hideout={"selected": None}),
+        # a past version over the draft (drawn under it, its lines were hidden by the draft's own)
+        dl.GeoJSON(id=ID.PAST, data=None, interactive=False, style=PL("pastStyle")),
         dl.GeoJSON(id=ID.HOUSEHOLDS, data=None, interactive=False, pointToLayer=PL("householdPoint")),
         dl.GeoJSON(id=ID.PROBLEMS, data=None, interactive=False, style=PL("problemStyle"),
                    pointToLayer=PL("unassignedPoint")),
@@ -124,6 +128,10 @@ def tools_panel() -> html.Div:
                 _grid(ID.HISTORY, HISTORY_COLUMNS, "14rem", "params.data.rid"),
                 html.Div(className="pa-pl-row", children=[
                     _button("在地图上查看", ID.VIEW_GEN, True), _button("以此版本开始草稿", ID.RESTORE, True),
-                    _button("回退到此版本", ID.ROLLBACK)])]),
+                    _button("回退到此版本", ID.ROLLBACK)]),
+                # 回退 shows what it would change first; only 确认回退 commits
+                html.Div(id=ID.ROLLBACK_PREVIEW, className="pa-pl-summary"),
+                html.Button("确认回退", id=ID.ROLLBACK_CONFIRM, n_clicks=0, className="pa-btn",
+                            style={"display": "none"})]),
         ]),
     ])

@@ -58,7 +58,8 @@ def kpi_widgets(k: dict, child_count: int, child_level: str | None) -> list:
         stat("户数", fmt_int(k["households"]), "households"),
     ]))
     grids = card("网格化管理", html.Div(className="pa-stats", children=[
-        stat(f"下辖{LEVEL_LABELS[child_level]}" if child_level else "下辖区划", fmt_int(child_count), "children"),
+        # a grid has no sub-areas: no "下辖区划 0" there
+        *([stat(f"下辖{LEVEL_LABELS[child_level]}", fmt_int(child_count), "children")] if child_level else []),
         stat("网格", fmt_int(k["grids"]["grids"]), "grids"),
         stat("网格员", fmt_int(k["grids"]["workers"]), "workers"),
     ]))
@@ -107,6 +108,16 @@ def _layout(dark: bool, title: str, **extra) -> dict:
     return base
 
 
+NO_DATA = "暂无数据"
+
+
+def no_data(layout: dict) -> dict:
+    """An empty chart says 暂无数据 instead of drawing axes around nothing (Plotly's default −1…4)."""
+    return dict(layout, xaxis={"visible": False}, yaxis={"visible": False}, showlegend=False,
+                annotations=[{"text": NO_DATA, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5,
+                              "y": 0.5, "font": {"size": 16, "color": "#718096"}}])
+
+
 TREND_COLORS = ("#3182ce", "#dd6b20", "#38a169", "#d53f8c", "#805ad5", "#d69e2e", "#718096")
 
 
@@ -125,15 +136,15 @@ def trend_figure(trend: list, dark: bool) -> dict:
                          "marker": {"color": TREND_COLORS[len(data) % len(TREND_COLORS)]}})
     layout = _layout(dark, "矛盾纠纷月度趋势（按类别）", barmode="stack")
     layout["xaxis"] = dict(layout["xaxis"], type="category")  # "2026-09" is a month label, not a date
-    return {"data": data, "layout": layout}
+    return {"data": data, "layout": layout} if data else {"data": [], "layout": no_data(layout)}
 
 
 def breakdown_figure(k: dict, dark: bool) -> dict:
     sp = k["special"]["by_category"]
     data = [{"type": "bar", "orientation": "h", "x": list(sp.values()), "y": [SPECIAL_CATEGORIES[c] for c in sp],
              "marker": {"color": ["#dd6b20", "#805ad5", "#e53e3e", "#d53f8c", "#718096"][:len(sp)]}}]
-    return {"data": data, "layout": _layout(dark, "特殊人群构成", showlegend=False,
-                                            margin={"l": 130, "r": 10, "t": 36, "b": 24})}
+    layout = _layout(dark, "特殊人群构成", showlegend=False, margin={"l": 130, "r": 10, "t": 36, "b": 24})
+    return {"data": data, "layout": layout} if any(sp.values()) else {"data": [], "layout": no_data(layout)}
 
 
 def legend(keys: list[str]) -> list:

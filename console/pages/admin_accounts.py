@@ -13,6 +13,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, ctx, dcc, html
 
+from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import ui
 from console.security import admin
 from console.security.guard import AccessDenied
@@ -57,7 +58,7 @@ def layout(**_query):
         dag.AgGrid(id=ID.GRID, rowData=[], style={"height": "22rem"},
                    columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in COLUMNS],
                    defaultColDef={"sortable": True, "resizable": True, "filter": True},
-                   dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
+                   dashGridOptions={"localeText": GRID_LOCALE, "rowSelection": {"mode": "singleRow", "checkboxes": False,
                                                     "enableClickSelection": True}}),
         html.Div(style=ui.ROW, children=[
             html.Span("操作对象", style=ui.LABEL),

@@ -12,6 +12,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, dcc, html
 
+from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import ui
 from console.security import audit, guard
 from console.security.guard import AccessDenied
@@ -65,7 +66,7 @@ def layout(**_query):
         html.Div(id=ID.VERIFY_OUT),
         html.Div(id=ID.EXPORT_OUT),
         dag.AgGrid(id=ID.GRID, rowData=[], columnDefs=COLUMN_DEFS, style={"height": "32rem"},
-                   defaultColDef={"sortable": True, "resizable": True, "filter": True}),
+                   dashGridOptions={"localeText": GRID_LOCALE}, defaultColDef={"sortable": True, "resizable": True, "filter": True}),
     ])
 
 

@@ -10,6 +10,9 @@ import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
+from console.pages import _widgets as w
+from console.store import names as area_names
+from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import report, service, stats
 from console.disputes import ui
 from console.security.masking import watermark_text
@@ -17,6 +20,9 @@ from console.services.context import current_context
 from console.services import viewer as viewers
 
 dash.register_page(__name__, path="/disputes/stats", title="平安一张图 · 纠纷研判", name="纠纷研判")
+
+
+GRAPH_CONFIG = {"displaylogo": False, "locale": "zh-CN"}  # assets/vendor/plotly-locale-zh-cn.js
 
 
 class ID:
@@ -36,7 +42,7 @@ def layout(**_query):
         dcc.Download(id=ID.DOWNLOAD),
         html.H2("矛盾纠纷统计研判", style={"margin": ".2rem 0"}),
         html.Div(style=ui.ROW, children=[
-            dcc.Input(id=ID.AREA, placeholder="区划代码（空=全部）", style={**ui.INPUT, "width": "11rem"}),
+            dcc.Input(id=ID.AREA, placeholder="区划（如 紫阳县；空=全部）", style={**ui.INPUT, "width": "11rem"}),
             dcc.DatePickerRange(id=ID.DATES, display_format="YYYY-MM-DD", start_date=since.isoformat(),
                                 end_date=until.isoformat()),
             html.Button("统计", id=ID.RUN, n_clicks=0, style=ui.BUTTON),
@@ -46,14 +52,14 @@ def layout(**_query):
         ]),
         html.Div(id=ID.KPIS, style={**ui.ROW, "gap": "1rem"}),
         html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
-            dcc.Graph(id=ID.TREND, style={"flex": "1 1 40rem", "height": "20rem"}, config={"displaylogo": False}),
-            dcc.Graph(id=ID.CATS, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
+            dcc.Graph(id=ID.TREND, style={"flex": "1 1 40rem", "height": "20rem"}, config=GRAPH_CONFIG),
+            dcc.Graph(id=ID.CATS, style={"flex": "1 1 26rem", "height": "20rem"}, config=GRAPH_CONFIG),
         ]),
         html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
             html.Div(style={"flex": "2 1 40rem"}, children=[html.H4("类别 × 地区"), dag.AgGrid(
                 id=ID.CROSS, rowData=[], columnDefs=[], style={"height": "18rem"},
-                defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
-            dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config={"displaylogo": False}),
+                dashGridOptions={"localeText": GRID_LOCALE}, defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
+            dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config=GRAPH_CONFIG),
         ]),
         html.Div(id=ID.ZERO, style=ui.PANEL),
         html.Iframe(id=ID.PRINT_BOX, style={"display": "none", "width": "100%", "height": "40rem",
@@ -68,12 +74,15 @@ def _period(since, until) -> stats.Period:
 def _compute(area, since, until):
     viewer = viewers.current_viewer()
     period = _period(since, until)
-    area = (area or "").strip() or None
     with current_context().session() as s:
+        area = area_names.area_code(s, area)  # a name ("紫阳县") or a code
         summary = stats.statistics(s, viewer.scope, period, datetime.now(), area)
         names = stats.area_names(s, summary["by_area"])
         spots = stats.hot_spots(s, viewer.scope, period)
         zero = stats.zero_report(s, viewer.scope, period, area)
+        full = area_names.path_names(s, [z["code"] for z in zero])
+        for z in zero:  # three villages are called 西关社区: name them with their county and town
+            z["full_name"] = full.get(z["code"], z["name"])
     return viewer, period, summary, names, spots, zero
 
 
@@ -89,6 +98,13 @@ def _trend(summary):
                      go.Scatter(x=months, y=[summary["closed_by_month"].get(m, 0) for m in months], name="办结",
                                 mode="lines+markers")])
     fig.update_layout(title="月度趋势", margin=dict(l=40, r=10, t=40, b=30), legend=dict(orientation="h"))
+    fig.update_xaxes(type="category")  # "2026-01" is a month label, not a date ("Jan 2026")
+    return fig if months else _empty(fig)
+
+
+def _empty(fig):
+    """No data: say so instead of drawing axes around nothing."""
+    fig.update_layout(w.no_data(fig.layout.to_plotly_json()))
     return fig
 
 
@@ -97,7 +113,7 @@ def _cats(summary):
     fig = go.Figure(go.Bar(y=[stats.category_label(c) for c in cats], x=[summary["by_category"][c] for c in cats],
                            orientation="h"))
     fig.update_layout(title="分类别", margin=dict(l=90, r=10, t=40, b=30))
-    return fig
+    return fig if cats else _empty(fig)
 
 
 def _hot(spots):
@@ -133,8 +149,11 @@ def run(_n, area, since, until):
         return [msg], go.Figure(), go.Figure(), [], [], go.Figure(), ""
     kpis = [_kpi(k, v) for k, v in report.headline(summary)]
     cols, rows = _cross(summary, names)
-    shown = "、".join(z["name"] for z in zero[:60]) + ("……" if len(zero) > 60 else "")
-    zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"), html.P(shown or "无")]
+    items = [html.Li(z["full_name"], title=z["code"]) for z in zero[:60]]
+    if len(zero) > 60:
+        items.append(html.Li(f"……另有 {len(zero) - 60} 个（见导出的月报）"))
+    zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"),
+                html.Ul(items, className="pa-zero-list") if items else html.P("暂无数据")]
     return kpis, _trend(summary), _cats(summary), cols, rows, _hot(spots), zero_box
 
 

@@ -10,10 +10,12 @@ import dash_ag_grid as dag
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from console.disputes import deadlines, excel, ledger, routing, service, workflow
+from console.store import names as area_names
+from console.disputes import deadlines, excel, ledger, locate, routing, service, workflow
 from console.disputes import ui
 from console.pages import _dispute_import as ledger_import
-from console.pages._basemap import attribution
+from console.pages._basemap import attribution, basemap_layers
+from console.security.permissions import DISPUTE_REGISTER, EXPORT
 from console.pages._unmask import reveal_control
 from console.security import throttle
 from console.security.guard import AccessDenied
@@ -36,7 +38,7 @@ class ID:
                                                         "dl-a-sat", "dl-a-msg")
     R = "dl-r-"  # prefix of register form fields
     R_SAVE, R_FORCE, R_MSG, REFRESH = "dl-r-save", "dl-r-force", "dl-r-msg", "dl-refresh"
-    R_MAP, R_PIN = "dl-r-map", "dl-r-pin"
+    R_MAP, R_PIN, R_FOUND = "dl-r-map", "dl-r-pin", "dl-r-found"
 
 
 R_FIELDS = ("title", "category", "occurred_on", "place", "lon", "lat", "scale", "risk_grade", "complexity",
@@ -53,6 +55,11 @@ def _input(key, placeholder="", type_="text", width="11rem"):
                      style={**ui.INPUT, "width": width})
 
 
+def _coord(key: str, placeholder: str) -> dcc.Input:
+    return dcc.Input(id=ID.R + key, type="text", inputMode="decimal", placeholder=placeholder, debounce=False,
+                     style={**ui.INPUT, "width": "12rem"})
+
+
 def _register_form():
     return html.Div(style=ui.PANEL, children=[
         html.H3("登记受理", style={"margin": ".2rem 0"}),
@@ -65,16 +72,16 @@ def _register_form():
         ]),
         html.Div(style=ui.ROW, children=[
             _field("发生地点", _input("place", "地址", width="16rem")),
-            _field("经度", _input("lon", "如 108.53", "number", "8rem")),
-            _field("纬度", _input("lat", "如 32.52", "number", "8rem")),
-            html.Span("在下方地图点击选点，所属网格自动判定", style=ui.LABEL),
+            # plain text boxes (a number box's ± steppers and a cut-off "如 1" hint helped nobody)
+            _field("经度", _coord("lon", "经度，如 108.5312")),
+            _field("纬度", _coord("lat", "纬度，如 32.5247")),
+            html.Span("在下方地图点击选点，所属网格自动判定", id=ID.R_FOUND, style=ui.LABEL, role="status"),
         ]),
-        dl.Map(id=ID.R_MAP, center=[32.7, 109.0], zoom=8, style={"height": "16rem", "width": "40rem"},
-               attributionControl=False, children=[
-            attribution(),
-            dl.GeoJSON(url="/api/basemap/counties.geojson", interactive=False,
-                       style={"color": "#2b6cb0", "weight": 1, "fillOpacity": 0.03}),
-            dl.Marker(id=ID.R_PIN, position=[32.7, 109.0], opacity=0)]),
+        dl.Map(id=ID.R_MAP, bounds=[[31.7, 108.0], [33.8, 110.2]], style={"height": "20rem", "width": "40rem"},
+               attributionControl=False, preferCanvas=True, trackViewport=False, children=[
+            attribution(), *basemap_layers(),
+            # the pin never takes a click meant for the map (it sits, invisible, where a first click would go)
+            dl.Marker(id=ID.R_PIN, position=[32.7, 109.0], opacity=0, interactive=False)]),
         html.Div(style=ui.ROW, children=[
             _field("风险等级", dcc.Dropdown(id=ID.R + "risk_grade", options=ui.RISK_OPTIONS, value="low",
                                         clearable=False, style={"width": "6rem"})),
@@ -94,23 +101,29 @@ def _register_form():
     ])
 
 
+def _shown(allowed: bool, style: dict) -> dict:
+    return style if allowed else {**style, "display": "none"}
+
+
 def layout(**_query):
+    viewer = viewers.current_viewer()
     return html.Div([
         dcc.Store(id=ID.REFRESH, data=0), dcc.Store(id=ID.CASE),
         dcc.Download(id=ID.DOWNLOAD),
         html.Div(style=ui.ROW, children=[html.H2("矛盾纠纷台账", style={"margin": ".2rem 0"}),
                                          dcc.Link("统计研判 →", href="/disputes/stats")]),
         html.Div(style=ui.ROW, children=[
-            dcc.Input(id=ID.F_AREA, placeholder="区划代码（县/镇/村）", style={**ui.INPUT, "width": "11rem"}),
+            dcc.Input(id=ID.F_AREA, placeholder="区划（如 紫阳县，或代码）", style={**ui.INPUT, "width": "11rem"}),
             dcc.Dropdown(id=ID.F_CAT, options=ui.CATEGORY_OPTIONS, placeholder="纠纷类别", style={"width": "9rem"}),
             dcc.Dropdown(id=ID.F_STATE, options=ui.STATE_OPTIONS, placeholder="办理状态", style={"width": "9rem"}),
             dcc.DatePickerRange(id=ID.F_DATES, display_format="YYYY-MM-DD", start_date_placeholder_text="登记起",
                                 end_date_placeholder_text="登记止"),
             dcc.Checklist(id=ID.F_OVERDUE, options=[{"label": " 仅超期（督办）", "value": "overdue"}], value=[]),
-            dcc.Input(id=ID.F_TEXT, placeholder="编号/名称/地点", style={**ui.INPUT, "width": "10rem"}),
+            dcc.Input(id=ID.F_TEXT, placeholder="编号/名称/地点", style={**ui.INPUT, "width": "12rem"}),
             html.Button("查询", id=ID.SEARCH, n_clicks=0, style=ui.BUTTON),
-            html.Button("导出Excel", id=ID.EXPORT, n_clicks=0, style=ui.BUTTON_LIGHT),
-            ledger_import.upload_button(),
+            # hidden, not just refused, where the role cannot (the callbacks still check the permission)
+            html.Button("导出Excel", id=ID.EXPORT, n_clicks=0, style=_shown(viewer.can(EXPORT), ui.BUTTON_LIGHT)),
+            html.Div(ledger_import.upload_button(), style=_shown(viewer.can(DISPUTE_REGISTER), {})),
             html.Span(id=ID.COUNT, style=ui.LABEL),
         ]),
         ledger_import.panel(),
@@ -120,12 +133,13 @@ def layout(**_query):
                                                      "enableClickSelection": True},
                                     "pagination": True, "paginationPageSize": 50, "localeText": ui.GRID_LOCALE}),
         html.Div(id=ID.DETAIL),
-        _register_form(),
+        html.Div(_register_form(), style=_shown(viewer.can(DISPUTE_REGISTER), {})),
     ])
 
 
-def _filters(area, cat, state, since, until, overdue, text) -> ledger.Filters:
-    return ledger.Filters(area=(area or "").strip() or None, category=cat or None, state=state or None,
+def _filters(s, area, cat, state, since, until, overdue, text) -> ledger.Filters:
+    """The ledger's filters; the area is typed as a name ("紫阳县", "城关镇 西关社区") or a code."""
+    return ledger.Filters(area=area_names.area_code(s, area), category=cat or None, state=state or None,
                           since=date.fromisoformat(since) if since else None,
                           until=date.fromisoformat(until) if until else None, overdue=bool(overdue), text=text or None)
 
@@ -140,8 +154,8 @@ FILTER_STATES = [State(i, p) for i, p in ((ID.F_AREA, "value"), (ID.F_CAT, "valu
 def search(_n, _refresh, *filters):
     viewer = viewers.current_viewer()
     try:
-        f = _filters(*filters)
         with current_context().session() as s:
+            f = _filters(s, *filters)
             rows, total = ledger.query(s, viewer.scope, f, datetime.now(), limit=PAGE_ROWS)
     except ValueError as exc:
         return [], f"查询条件有误：{exc}"
@@ -155,7 +169,7 @@ def export(_n, *filters):
     viewer = service.as_guard_viewer(viewers.current_viewer(), current_context().sessions)
     try:
         with current_context().session() as s:
-            name, data = excel.export(s, viewer, ledger.where(viewer.scope, _filters(*filters), datetime.now()))
+            name, data = excel.export(s, viewer, ledger.where(viewer.scope, _filters(s, *filters), datetime.now()))
     except (AccessDenied, ValueError) as exc:
         return no_update, f"无法导出：{exc}"
     return dcc.send_bytes(data, name), no_update
@@ -168,10 +182,12 @@ def _detail(case: dict, permissions) -> html.Div:
     needs = {f for t in acts for f in t.requires}
     info = [("编号", case["code"]), ("类别", case["category"]), ("状态", case["state"]), ("时限", case["status"]),
             ("办理时限", case["deadline"]), ("交办", f"{case['handling_level']} {case['department']}"),
-            ("网格", case["grid_code"]), ("地点", case["place"]), ("发生日期", case["occurred_on"])]
+            ("网格", case.get("grid_name") or case["grid_code"]), ("地点", case["place"]),
+            ("发生日期", case["occurred_on"])]
+    hover = {"网格": case["grid_code"] or ""}  # the code stays one hover away
     return html.Div(style=ui.PANEL, children=[
         html.H3(f"{case['title']}", style={"margin": ".2rem 0"}),
-        html.Div([html.Span(f"{k}：{v}　") for k, v in info]),
+        html.Div([html.Span(f"{k}：{v}　", title=hover.get(k)) for k, v in info]),
         html.P(case["description"]),
         html.Div(["当事人："] + [html.Span([f"{p['role']} {p['name']}（", reveal_control("party", p["id"], p["id_number"])]
                                           + ([" 电话 ", reveal_control("party", p["id"], p["phone"], field="phone")]
@@ -212,6 +228,8 @@ def show_case(selected, _refresh, current):
     viewer = viewers.current_viewer()
     with current_context().session() as s:
         case = ledger.case_detail(s, viewer.scope, case_id, datetime.now())
+        if case:
+            case["grid_name"] = area_names.label(area_names.names(s, [case["grid_code"]]), case["grid_code"])
     if case is None:
         return html.P("案件不存在或不在您的范围内。", style=ui.ERROR), None
     return _detail(case, viewer.permissions), case_id
@@ -277,10 +295,16 @@ def _latlng(click) -> tuple[float, float] | None:
 
 
 @callback(Output(ID.R + "lon", "value"), Output(ID.R + "lat", "value"), Output(ID.R_PIN, "position"),
-          Output(ID.R_PIN, "opacity"), Input(ID.R_MAP, "clickData"), prevent_initial_call=True)
+          Output(ID.R_PIN, "opacity"), Output(ID.R_FOUND, "children"), Input(ID.R_MAP, "clickData"),
+          prevent_initial_call=True)
 def pick_point(click):
+    """A click on the map: its coordinates, the pin, and which grid the point falls in (by name)."""
     point = _latlng(click)
     if point is None or None in point:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     lat, lon = point
-    return round(lon, 6), round(lat, 6), [lat, lon], 1
+    with current_context().session() as s:
+        found = locate.locator_for(s).locate(lon, lat)
+        where = area_names.path_names(s, [found["grid_code"]]).get(found["grid_code"]) if found else None
+    said = f"所属网格：{where}" if where else "该点不在安康市任何网格内，请重新选点"
+    return f"{lon:.6f}", f"{lat:.6f}", [lat, lon], 1, said

@@ -14,8 +14,9 @@ from dash import Input, Output, State, callback, clientside_callback, Clientside
 from dash_extensions.javascript import Namespace
 from sqlalchemy import select
 
-from console.duty import actions, detail, feed
+from console.duty import actions, desk, detail, feed
 from console.pages._basemap import attribution, basemap_layers
+from console.pages._grid_locale import GRID_LOCALE
 from console.pages._unmask import reveal_control
 from console.duty.rules import RULE_LABELS
 from console.field import tasks as field_tasks
@@ -30,6 +31,7 @@ from console.store.codes import ALERT_STATES, OPEN_ALERT_STATES
 dash.register_page(__name__, path="/duty", title="平安一张图 · 值班", name="值班")
 
 NS = Namespace("pingan", "duty")
+EMPTY = {"type": "FeatureCollection", "features": []}
 
 
 class ID:
@@ -42,6 +44,8 @@ class ID:
     COUNT = "duty-count"
     MAP = "duty-map"
     ALERTS = "duty-map-alerts"
+    GRIDS = "duty-map-grids"
+    CAMERAS = "duty-map-cameras"
     LIST = "duty-list"
     DETAIL = "duty-detail"
     ASSIGNEE = "duty-assignee"
@@ -54,13 +58,14 @@ class ID:
 
 
 COLUMNS = [
-    {"field": "raised_at", "headerName": "时间（北京）", "width": 150, "sort": "desc"},
+    {"field": "raised_at", "headerName": "时间（北京）", "width": 170, "sort": "desc"},
     {"field": "severity_label", "headerName": "级别", "width": 90},
     {"field": "rule_label", "headerName": "类型", "width": 130},
     {"field": "title", "headerName": "内容", "flex": 1, "minWidth": 220},
     {"field": "state_label", "headerName": "状态", "width": 90},
-    {"field": "grid", "headerName": "网格", "width": 150},
+    {"field": "grid_name", "headerName": "网格", "width": 190, "tooltipField": "grid"},
     {"field": "county", "hide": True}, {"field": "rule", "hide": True}, {"field": "state", "hide": True},
+    {"field": "open", "hide": True},
 ]
 ROW_CLASSES = {"pa-row-critical": "params.data.severity == 'critical'", "pa-row-high": "params.data.severity == 'high'"}
 STATE_OPTIONS = [{"label": "未办结", "value": "open"}] + [{"label": v, "value": k} for k, v in ALERT_STATES.items()]
@@ -85,12 +90,16 @@ def _map() -> dl.Map:
                   className="pa-leaflet", attributionControl=False, children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False), *basemap_layers(),
-        dl.GeoJSON(id=ID.ALERTS, data={"type": "FeatureCollection", "features": []}, pointToLayer=NS("alertPoint")),
+        # around the selected alert: its village's grids (its own marked) and the cameras within 5 km
+        dl.GeoJSON(id=ID.GRIDS, data=EMPTY, style=NS("gridStyle"), onEachFeature=NS("gridEach")),
+        dl.GeoJSON(id=ID.CAMERAS, data=EMPTY, pointToLayer=NS("cameraPoint")),
+        dl.GeoJSON(id=ID.ALERTS, data=EMPTY, pointToLayer=NS("alertPoint")),
     ])
 
 
 def _actions_panel() -> html.Div:
-    buttons = [html.Button(label, id=ID.ACTION[key], className="pa-primary" if key == "acknowledge" else "")
+    buttons = [html.Button(label, id=ID.ACTION[key], className="pa-primary" if key == "acknowledge" else "",
+                           disabled=True)  # until an alert is selected: then only what its state allows
                for key, (label, *_rest) in actions.ACTIONS.items()]
     return html.Div(className="pa-card", children=[
         html.Div("处置", className="pa-legend-title"),
@@ -120,7 +129,8 @@ def layout(**_query) -> html.Div:
                 dag.AgGrid(id=ID.LIST, rowData=initial["alerts"], columnDefs=COLUMNS, getRowId="params.data.rid",
                            className="ag-theme-alpine pa-grid pa-duty-grid pa-duty-list", rowClassRules=ROW_CLASSES,
                            defaultColDef={"resizable": True, "sortable": True, "filter": True},
-                           dashGridOptions={"animateRows": False, "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}),
+                           dashGridOptions={"localeText": GRID_LOCALE, "animateRows": False, "tooltipShowDelay": 300,
+                                            "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}),
             ]),
             html.Aside(className="pa-duty-right", children=[
                 html.Div(id=ID.DETAIL, className="pa-card pa-duty-detail", children=html.P("点击列表或地图上的预警查看详情。")),
@@ -141,16 +151,24 @@ clientside_callback(ClientsideFunction("duty", "select"), Output(ID.SELECTED, "d
                     Input(ID.LIST, "cellClicked"), Input(ID.ALERTS, "clickData"), prevent_initial_call=True)
 
 
-@callback(Output(ID.DETAIL, "children"), Input(ID.SELECTED, "data"), Input(ID.ACTED, "data"),
-          prevent_initial_call=True)
+@callback(Output(ID.DETAIL, "children"), Output(ID.GRIDS, "data"), Output(ID.CAMERAS, "data"),
+          *[Output(ID.ACTION[k], "disabled") for k in actions.ACTIONS],
+          Input(ID.SELECTED, "data"), Input(ID.ACTED, "data"), prevent_initial_call=True)
 def show_detail(alert_id, _acted):
+    """The alert's details, the map around it, and the action buttons its state allows."""
     if not alert_id:
-        return no_update
+        return no_update, no_update, no_update, *[True] * len(actions.ACTIONS)
+    viewer = current_viewer()
     with current_context().session() as s:
-        d = detail.alert_detail(s, current_viewer(), int(alert_id))
+        d = detail.alert_detail(s, viewer, int(alert_id))
+        around = desk.alert_map(s, d["grid"], d["village"], d["lon"], d["lat"]) if d else None
         if d:
             d["roster"], d["tasks"] = _field(s, int(alert_id))
-    return _render_detail(d, current_viewer().can(VIEW_VIDEO)) if d else html.P("该预警不存在或不在您的数据范围内。")
+    if not d:
+        return html.P("该预警不存在或不在您的数据范围内。"), EMPTY, EMPTY, *[True] * len(actions.ACTIONS)
+    can = viewer.can(ALERT_ACT)
+    disabled = [not (can and k in d["allowed"]) for k in actions.ACTIONS]
+    return _render_detail(d, viewer.can(VIEW_VIDEO)), around["grids"], around["cameras"], *disabled
 
 
 def _field(s, alert_id: int) -> tuple[list, list]:
@@ -208,9 +226,14 @@ def _dl(pairs) -> html.Dl:
 
 
 def _render_detail(d: dict, video: bool = False) -> list:
+    source, source_ref = d["source"]
     out = [html.H3(d["title"], id="duty-detail-title"),
-           _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]), ("时间", d["raised_at"]),
-                ("位置", d["place"]), ("网格", d["grid"]), ("来源", d["source"]), ("派往", d["assignee"])])]
+           _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]),
+                ("时间（北京）", d["raised_at"]), ("位置", d["place"]),
+                ("网格", html.Span(d["grid_name"], title=d["grid"] or "") if d["grid"] else None),
+                ("来源", html.Span(source, title=source_ref)), ("派往", d["assignee"])])]
+    if d["report"]:
+        out += [html.H4("上报内容"), html.P(d["report"], className="pa-duty-report", id="duty-detail-report")]
     if d["person"]:
         p = d["person"]
         out += [html.H4("人员（已脱敏）"), _dl([

@@ -24,6 +24,7 @@ from console.services.layers import LAYERS, OVERLAY_KEYS
 
 from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w
+from console.pages._grid_locale import GRID_LOCALE
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._overview_ids import ID
 from console.pages._overview_view import AreaView, area_view, default_layers, overlay_hideout
@@ -33,10 +34,6 @@ dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="
 NS = Namespace("pingan", "map")
 DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
 TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
-GRID_LOCALE = {"page": "第", "to": "至", "of": "共", "more": "更多", "next": "下一页", "previous": "上一页",
-               "first": "首页", "last": "末页", "pageSizeSelectorLabel": "每页条数：", "noRowsToShow": "无记录",
-               "loadingOoo": "加载中……", "filterOoo": "筛选……", "contains": "包含", "equals": "等于"}
-
 
 def _overlay(key: str, dark: bool) -> dl.GeoJSON:
     layer = LAYERS[key]
@@ -50,12 +47,19 @@ def _overlay(key: str, dark: bool) -> dl.GeoJSON:
         dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])
 
 
+def initial_view(viewport: dict | None) -> dict:
+    """dl.Map's own extent at creation: the area's bounds (fitted as the map is made, so the first frame shows
+    the area; assets/pingan_fit.js keeps it fitted while the page around it settles), else the city."""
+    if not viewport:
+        return {"bounds": DEFAULT_BOUNDS, "boundsOptions": {"padding": [20, 20]}}
+    return {"bounds": viewport["bounds"], "boundsOptions": viewport.get("options", {"padding": [20, 20]})}
+
+
 def _map(dark: bool, first: AreaView | None) -> html.Div:
     viewer = current_viewer()
     allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
-    initial = {"viewport": first.viewport} if first else {}
-    leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, center=[32.75, 109.1], zoom=8,
-                     trackViewport=False, **initial,
+    leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, trackViewport=False,
+                     **initial_view(first.viewport if first else None),
                      minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False),

@@ -11,11 +11,13 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from sqlalchemy import select
 
+from console.store import names as area_names
+from console.services.clock import beijing
 from console.pages._planner_ids import ID
 from console.pages._planner_layout import map_panel, tools_panel
 from console.planner import actions, commit as committing, drafts, editcontrol, importing, render
 from console.planner.evaluate import evaluate, grid_rows
-from console.planner.village import PlannerError, current_generation, history, load_village
+from console.planner.village import PlannerError, current_generation, grids_at, history, load_village
 from console.security.guard import AccessDenied, audit
 from console.security.permissions import GRID_EDIT
 from console.services import views
@@ -255,6 +257,10 @@ def show(draft):
         summary.append(html.Span(f"注意：本村已有他人提交的第 {newer} 版，本草稿不能直接提交；请导出草稿后“重新开始”，"
                                  "再导入调整（rebase）", className="pa-pl-error"))
     problems = [html.Li(p.message, className=p.severity) for p in ev.problems] or [html.Li("无错误：可以提交", className="ok")]
+    if len(state) != len(v.grids):  # valid is not the same as unchanged: say what a commit does to the count
+        change = "合并减少" if len(state) < len(v.grids) else "新增"
+        problems.insert(0, html.Li(f"网格数将由现行 {len(v.grids)} 个变为 {len(state)} 个（{change} "
+                                   f"{abs(len(state) - len(v.grids))} 个），提交前请核对", className="warning"))
     return (render.grids_geojson(state, ev), {"selected": sel}, render.problems_geojson(ev, v.lon, v.lat),
             grid_rows(state, ev), summary, problems, _edit_group(draft["version"], state, sel),
             cursor == 0, cursor >= len(labels) - 1, n_err > 0)
@@ -290,16 +296,23 @@ def show_preview(_n, draft):
     summary = [html.Span(["新增/重划 ", html.B(len(pv.added))]), html.Span(["撤销 ", html.B(len(pv.retired))]),
                html.Span(["保持不变 ", html.B(len(pv.unchanged))]), html.Span(["变更户 ", html.B(moved["household"])]),
                html.Span(["变更人 ", html.B(moved["person"])]), html.Span(["特殊人群 ", html.B(moved["special"])])]
+    # names: the draft's own for its grids (new ones have no stored name yet), else the stored ones
+    with current_context().session() as s:
+        known = area_names.names(s, {c for r in pv.pairs for c in (r["from"], r["to"])}
+                                 | {r["grid"] for r in pv.workers} | set(pv.successors))
+    known.update({g.code: g.name for g in state if g.code and g.name})
     for old, new in pv.successors.items():
-        summary.append(html.Span(f"网格 {old} 撤销，其网格员转入 {new or '（无承接网格）'}"))
-    pairs = [{**r, "rid": f"{r['from']}>{r['to']}"} for r in pv.pairs]
-    workers = [{**r, "rid": str(r["grid"])} for r in pv.workers]
+        summary.append(html.Span(f"网格 {area_names.label(known, old)} 撤销，其网格员转入 "
+                                 f"{area_names.label(known, new) if new else '（无承接网格）'}", title=old))
+    pairs = [{**r, "rid": f"{r['from']}>{r['to']}", "from_name": area_names.label(known, r["from"]),
+              "to_name": area_names.label(known, r["to"])} for r in pv.pairs]
+    workers = [{**r, "rid": str(r["grid"]), "grid_name": area_names.label(known, r["grid"])} for r in pv.workers]
     return summary, pairs, workers
 
 
 @callback(Output(ID.DRAFT, "data", allow_duplicate=True), Output(ID.MESSAGE, "children", allow_duplicate=True),
           Output(ID.REASON, "value"),
-          Input(ID.COMMIT, "n_clicks"), Input(ID.ROLLBACK, "n_clicks"), State(ID.DRAFT, "data"),
+          Input(ID.COMMIT, "n_clicks"), Input(ID.ROLLBACK_CONFIRM, "n_clicks"), State(ID.DRAFT, "data"),
           State(ID.REASON, "value"), State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
 def commit(_c, _r, draft, reason, history_rows):
     if not draft:
@@ -309,7 +322,7 @@ def commit(_c, _r, draft, reason, history_rows):
     try:
         code = _draft_state(draft).village
         with c.session() as s, s.begin():
-            if dash_ctx.triggered_id == ID.ROLLBACK:
+            if dash_ctx.triggered_id == ID.ROLLBACK_CONFIRM:
                 if not history_rows:
                     raise PlannerError("请先在版本历史中勾选要回退到的版本")
                 result = committing.rollback_to(s, viewer, code, int(history_rows[0]["id"]), reason or "")
@@ -325,6 +338,30 @@ def commit(_c, _r, draft, reason, history_rows):
     return {**_next(draft, selected=None), "draft": fresh.id}, _message(text), ""
 
 
+@callback(Output(ID.ROLLBACK_PREVIEW, "children"), Output(ID.ROLLBACK_CONFIRM, "style"),
+          Input(ID.ROLLBACK, "n_clicks"), Input(ID.DRAFT, "data"), State(ID.HISTORY, "selectedRows"),
+          prevent_initial_call=True)
+def preview_rollback(_n, draft, history_rows):
+    """回退: what going back to the chosen version would change, before anything is committed."""
+    hidden = {"display": "none"}
+    if dash_ctx.triggered_id != ID.ROLLBACK or not draft:
+        return None, hidden  # a new draft state (after a commit, another village): no pending rollback
+    if not history_rows:
+        return _message("请先在版本历史中勾选要回退到的版本", "error"), hidden
+    code, generation = _draft_state(draft).village, int(history_rows[0]["id"])
+    with current_context().session() as s:
+        past = grids_at(s, code, generation)
+        if not past:
+            return _message(f"第{generation}版中没有本村（社区）的网格", "error"), hidden
+        pv = committing.preview(s, _village(code), past)
+    if pv.empty:
+        return _message(f"第{generation}版与现行网格相同，无需回退", "error"), hidden
+    moved = pv.moved.get("household", [])
+    text = (f"回退到第{generation}版将：新增/重划 {len(pv.added)} 个网格，撤销 {len(pv.retired)} 个，"
+            f"保持不变 {len(pv.unchanged)} 个，{len(moved)} 户变更网格。确认后才提交。")
+    return _message(text, "warn"), {}
+
+
 @callback(Output(ID.HISTORY, "rowData"), Input(ID.DRAFT, "data"))
 def show_history(draft):
     if not draft:
@@ -332,22 +369,30 @@ def show_history(draft):
     code = _draft_state(draft).village
     with current_context().session() as s:
         rows = history(s, code)
-    return [{"id": r["id"], "rid": str(r["id"]), "when": r["created_at"].strftime("%Y-%m-%d %H:%M") if r["created_at"] else "",
+    return [{"id": r["id"], "rid": str(r["id"]), "when": beijing(r["created_at"]),
              "created_by": r["created_by"], "reason": r["reason"],
              "note": "现行" if r["current"] else (f"回退自第{r['rollback_of']}版" if r["rollback_of"] else "")}
             for r in rows]
 
 
-@callback(Output(ID.PAST, "data"), Input(ID.VIEW_GEN, "n_clicks"), State(ID.DRAFT, "data"),
-          State(ID.HISTORY, "selectedRows"), prevent_initial_call=True)
+@callback(Output(ID.PAST, "data"), Output(ID.MESSAGE, "children", allow_duplicate=True),
+          Input(ID.VIEW_GEN, "n_clicks"), State(ID.DRAFT, "data"), State(ID.HISTORY, "selectedRows"),
+          prevent_initial_call=True)
 def show_generation(_n, draft, rows):
-    if not draft or not rows:
-        return None
-    code = _draft_state(draft).village
-    with current_context().session() as s:
-        state = actions.restore_state(s, code, int(rows[0]["id"]))
-    return {"type": "FeatureCollection", "features": [
+    """A past version as a dashed overlay, and a message that says so (replacing any earlier one)."""
+    if not draft:
+        raise PreventUpdate
+    if not rows:
+        return None, _message("请先在版本历史中勾选要查看的版本", "error")
+    code, generation = _draft_state(draft).village, int(rows[0]["id"])
+    try:
+        with current_context().session() as s:
+            state = actions.restore_state(s, code, generation)
+    except PlannerError as exc:
+        return None, _message(str(exc), "error")
+    data = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": g.code}, "geometry": g.geometry.__geo_interface__} for g in state]}
+    return data, _message(f"地图上的紫红色虚线是第{generation}版的 {len(state)} 个网格")
 
 
 @callback(Output(ID.DOWNLOAD, "data"), Output(ID.MESSAGE, "children", allow_duplicate=True),

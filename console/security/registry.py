@@ -129,6 +129,7 @@ CALLBACKS: dict[str, Need] = {
     "planner.open_village": need(GRID_EDIT), "planner.act": need(GRID_EDIT), "planner.show": need(GRID_EDIT),
     "planner.show_preview": need(GRID_EDIT), "planner.commit": need(GRID_EDIT),
     "planner.show_history": need(GRID_EDIT), "planner.show_generation": need(GRID_EDIT),
+    "planner.preview_rollback": need(GRID_EDIT),
     "planner.export": need(GRID_EDIT), "planner.sniff_upload": need(GRID_EDIT),
     "admin_accounts.list_accounts": ADMIN_ACCOUNTS, "admin_accounts.select": ADMIN_ACCOUNTS,
     "admin_accounts.create": need(ACCOUNT_MANAGE), "admin_accounts.account_action": need(ACCOUNT_MANAGE),

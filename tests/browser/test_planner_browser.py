@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -63,7 +64,7 @@ def _label_centre(page, i: int, timeout: float = 30.0) -> tuple[float, float]:
 
 
 def test_edit_draw_preview_commit(console):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, sessions = console
     village, n_grids = _busiest_village(sessions)
@@ -89,7 +90,7 @@ def test_edit_draw_preview_commit(console):
         page.mouse.down()
         page.mouse.move(ix + 25, iy + 15, steps=5)
         page.mouse.up()
-        page.click("a[title='Save changes']")
+        page.click("a[title='保存修改']")  # the drawing tool speaks Chinese (assets/pingan_draw_zh.js)
         _wait_message(page, "调整边界")
         page.wait_for_function("(document.querySelector('#pl-summary') || {}).innerText?.includes('调整边界')",
                                timeout=60_000)
@@ -119,6 +120,21 @@ def test_edit_draw_preview_commit(console):
         msg = _wait_message(page, "已提交为第")
         page.click("text=版本历史")
         page.wait_for_function("document.querySelectorAll('#pl-history .ag-row').length >= 2", timeout=60_000)
+        with sessions() as s:  # history in Beijing time (stored UTC)
+            newest = s.scalars(select(Generation).order_by(Generation.id.desc())).first()
+            when = (newest.created_at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+        expect(page.locator(f"#pl-history .ag-row[row-id='{newest.id}'] [col-id='when']")).to_have_text(when)
+
+        # 4b. 回退 first shows what it would change; nothing is committed until 确认回退
+        older = page.locator("#pl-history .ag-center-cols-container .ag-row").filter(has_not_text="现行").first
+        page.locator(f"#pl-history .ag-row[row-id='{older.get_attribute('row-id')}'] .ag-checkbox-input").first.click()
+        page.click("#pl-rollback")
+        expect(page.locator("#pl-rollback-preview")).to_contain_text("确认后才提交", timeout=30_000)
+        expect(page.locator("#pl-rollback-confirm")).to_be_visible()
+        with sessions() as s:
+            assert s.scalar(select(func.max(Generation.id))) == newest.id, "回退 committed before confirmation"
+        page.click("#pl-view-gen")  # the chosen version over the map, and a message saying so
+        _wait_message(page, "虚线是第")
 
         # 5. the command-hall map shows the village with its new grids at once (caches dropped on commit)
         page.goto(f"{url}/?area={village}")

@@ -13,6 +13,7 @@ from typing import Callable
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from console.store import names
 from console.services import geo
 from console.services.areas import CHILD_COLUMN, AreaNode, children, level_index
 from console.services.areas import within
@@ -105,7 +106,8 @@ class PointLayer(Layer):
         row = session.get(self.model, fid)
         if row is None or not scope.allows(row.finest_area):
             return None
-        return self.describe(row) if self.describe else []
+        # where it is, by name (never the codes), after what it is
+        return (self.describe(row) if self.describe else []) + names.location_rows(session, row)
 
 
 def revealable(title: str, masked: str, kind: str, record_id: int, field: str) -> tuple:

@@ -23,7 +23,7 @@ def _props(r) -> dict:
 def _describe(s: SpecialPerson) -> list:
     # Minimisation: the map popup tells what and how risky, not who; the person record is elsewhere.
     rows = [("类别", label(SPECIAL_CATEGORIES, s.category)), ("风险等级", label(RISK_GRADES, s.risk_grade)),
-            ("状态", s.status), ("列管日期", s.since.isoformat() if s.since else ""), ("网格", s.grid_code or "")]
+            ("状态", s.status), ("列管日期", s.since.isoformat() if s.since else "")]
     if s.category == "mental" and s.risk_level is not None:
         rows.insert(2, ("危险性评估", MENTAL_RISK_LEVELS.get(s.risk_level, str(s.risk_level))))
     return rows

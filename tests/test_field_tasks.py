@@ -118,7 +118,8 @@ def test_the_duty_page_dispatches_to_a_phone_and_shows_its_state(world, app):
     b, bh = _client(app, "worker_b")
     task_id = b.get("/api/field/tasks").json["tasks"][0]["id"]
     assert b.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=bh).status_code == 200
-    status, resp = call(duty, csrf, [("duty-detail", "children")],
+    status, resp = call(duty, csrf, [("duty-detail", "children"), ("duty-map-grids", "data"),
+                                     ("duty-map-cameras", "data"), *[(f"duty-act-{k}", "disabled") for k in ACTIONS]],
                         [("duty-selected", "data", alert_id), ("duty-acted", "data", 1)])
     text = json.dumps(resp, ensure_ascii=False)
     assert status == 200 and "手机任务" in text and "worker_b：已接单" in text and "worker_a（worker_a" in text

@@ -230,7 +230,8 @@ def test_the_duty_detail_links_to_the_wall_only_for_viewers_who_may_watch(world)
                video_settings=VideoSettings.from_env(GATEWAY))
     duty_page = next(m for name, m in sys.modules.items() if name.endswith("pages.duty"))
     d = {"id": world["alert"], "title": "t", "severity_label": "", "state_label": "", "rule": "", "raised_at": "",
-         "place": "", "grid": "", "source": "", "assignee": "", "person": None, "workers": [], "history": [],
+         "place": "", "grid": "", "grid_name": "", "source": ("", ""), "assignee": "", "person": None, "workers": [],
+         "history": [], "report": "", "roster": [], "tasks": [],
          "cameras": [{"name": "摄像机1", "status_label": "在线", "distance_m": 30}]}
     assert f"/video?alert={world['alert']}" in str(duty_page._render_detail(d, video=True))
     assert "/video?alert=" not in str(duty_page._render_detail(d, video=False))

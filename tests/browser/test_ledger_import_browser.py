@@ -59,6 +59,7 @@ def test_import_wizard_maps_a_column_previews_and_saves(console, tmp_path):
         login_page(page, url, "county_clerk")
         page.goto(url + "/import")
         page.wait_for_selector("#li-upload input[type=file]", state="attached")
+        page.wait_for_load_state("networkidle")  # the upload must not land before Dash has wired its callbacks
         page.set_input_files("#li-upload input[type=file]", str(path))
         page.wait_for_selector("text=缺少必填列：公民身份号码", timeout=60000)
         assert page.is_hidden("#li-save")

@@ -13,10 +13,7 @@
 
     const SUITES = "_dash-component-suites/";
     const PLOTLY = "assets/vendor/plotly-basic.min.js";
-    // Plotly's zh-CN texts (3 kB): fetched whenever Plotly is; either order works (the locale file queues
-    // itself in window.PlotlyLocales for a Plotly still loading, or registers with one already there).
-    const PLOTLY_LOCALE = "assets/vendor/plotly-locale-zh-cn.js";
-    function loadLocale() { return loadScript(PLOTLY_LOCALE).catch(function () { return null; }); }
+    // Plotly's zh-CN texts come with every page (console/lazy_assets.py): registered before Plotly starts.
     const AG_NS = "dash_ag_grid";
     const AG_BUNDLE = SUITES + "dash_ag_grid/dash_ag_grid.min.js";
 
@@ -49,7 +46,7 @@
     let plotlyPrefix = null;
     Object.defineProperty(window, "_dashPlotlyJSURL", {
         configurable: true,
-        get: function () { loadLocale(); return (plotlyPrefix === null ? prefix() : plotlyPrefix) + PLOTLY; },
+        get: function () { return (plotlyPrefix === null ? prefix() : plotlyPrefix) + PLOTLY; },
         set: function (url) {
             const at = String(url || "").indexOf(SUITES);
             plotlyPrefix = at >= 0 ? String(url).slice(0, at) : null;
@@ -59,7 +56,7 @@
      * mount would fetch and parse Plotly's 1.1 MB during the first view). */
     function loadPlotly() {
         if (window.Plotly) { return Promise.resolve(window.Plotly); }
-        return loadLocale().then(function () { return loadScript(PLOTLY); }).then(function () { return window.Plotly; });
+        return loadScript(PLOTLY).then(function () { return window.Plotly; });
     }
 
     const CHART_CONFIG = {displayModeBar: false, displaylogo: false, responsive: true, locale: "zh-CN"};

@@ -12,9 +12,10 @@ import re
 
 # Component bundles that `assets/pingan_lazy.js` knows how to load on demand: {package: main bundle}.
 DEFERRED_BUNDLES = {"dash_ag_grid": "dash_ag_grid.min.js"}
-# Assets served by URL only (not auto-included): the Plotly bundle dcc.Graph fetches when it first draws, and
-# its Chinese locale, fetched with it (assets/pingan_lazy.js).
-LAZY_ASSETS = ("vendor/plotly-basic.min.js", "vendor/plotly-locale-zh-cn.js")
+# Assets served by URL only (not auto-included): the Plotly bundle dcc.Graph fetches when it first draws. Its
+# Chinese locale (vendor/plotly-locale-zh-cn.js, 3 kB) is an ordinary asset on every page: it must be there before
+# Plotly starts (it queues itself in window.PlotlyLocales), or the first chart's mode bar comes up in English.
+LAZY_ASSETS = ("vendor/plotly-basic.min.js",)
 # The video players (docs/video.md): the wall page loads them when it opens its first stream.
 PLAYER_ASSETS = ("vendor/hls.min.js", "vendor/mpegts.min.js")
 ASSETS_IGNORE = "|".join(re.escape(p.rsplit("/", 1)[-1]) + "$" for p in (*LAZY_ASSETS, *PLAYER_ASSETS))

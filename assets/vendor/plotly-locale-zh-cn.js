@@ -1,5 +1,5 @@
 /* plotly.js-locales@3.7.0 zh-cn.js (MIT, see LICENSE.plotly), vendored: queued in window.PlotlyLocales, which
- * Plotly registers when it loads (it is fetched lazily, assets/pingan_lazy.js). Charts use config.locale 'zh-CN'. */
+ * Plotly registers when it loads. An ordinary asset on every page (console/lazy_assets.py), so it is there first. */
 (function () {
     var module = {exports: {}};
 'use strict';

@@ -9,7 +9,7 @@ import binascii
 from datetime import datetime
 
 import flask
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, ctx, dcc, html
 
 from console.disputes import excel, ui
 from console.disputes.ledger_check import CRS_GCJ02, CRS_OPTIONS, CRS_WGS84, SPEC
@@ -92,11 +92,18 @@ def _decode(stored) -> tuple[bytes, str] | None:
         return None
 
 
-@callback(Output(ID.DATA, "data"), Output(ID.REPORT, "children"), Output(ID.SAVE, "style"),
-          Output(ID.OPTIONS, "style"), Output(ID.SHEET, "options"), Output(ID.SHEET, "value"),
-          Output(ID.CRS, "value"),
-          Input(ID.UPLOAD, "contents"), Input(ID.SAVE, "n_clicks"), Input(ID.SHEET, "value"), Input(ID.CRS, "value"),
-          State(ID.UPLOAD, "filename"), State(ID.DATA, "data"), prevent_initial_call=True)
+def register(app) -> None:
+    """Wire the import callback into `app`. A helper module is imported once per process, so a module-level
+    @callback would reach only the first app created (tests and a second window make several): the app
+    registers it itself, like console/pages/_unmask.py."""
+    app.callback(Output(ID.DATA, "data"), Output(ID.REPORT, "children"), Output(ID.SAVE, "style"),
+                 Output(ID.OPTIONS, "style"), Output(ID.SHEET, "options"), Output(ID.SHEET, "value"),
+                 Output(ID.CRS, "value"),
+                 Input(ID.UPLOAD, "contents"), Input(ID.SAVE, "n_clicks"), Input(ID.SHEET, "value"),
+                 Input(ID.CRS, "value"), State(ID.UPLOAD, "filename"), State(ID.DATA, "data"),
+                 prevent_initial_call=True)(import_ledger)
+
+
 def import_ledger(contents, _save, sheet, crs, filename, stored):
     hidden, options_hidden = {**ui.BUTTON, "display": "none"}, {**ui.ROW, "display": "none"}
     trigger = ctx.triggered_id

@@ -84,3 +84,17 @@ def console_login():
 
     return helpers
 
+
+
+@pytest.fixture()
+def world_sessions(small_world_db, tmp_path):
+    """A session factory on a private, writable copy of the small world."""
+    import shutil
+
+    from console.store import make_engine, make_session_factory
+
+    path = tmp_path / "world-copy.sqlite"
+    shutil.copy(small_world_db, path)
+    engine = make_engine(str(path), must_exist=True)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import date
 
 import pytest
 from sqlalchemy import select, update
 
 from console.services import areas, quality
-from console.store import AreaScope, Building, Household, Person, make_engine, make_session_factory
+from console.store import AreaScope, Building, Household, Person
 
 
 @pytest.fixture()
-def sessions(small_world_db, tmp_path):
-    path = tmp_path / "w.sqlite"
-    shutil.copy(small_world_db, path)
-    engine = make_engine(str(path), must_exist=True)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(world_sessions):
+    return world_sessions
 
 
 def test_each_check_counts_what_was_planted_and_lists_it_masked(sessions):

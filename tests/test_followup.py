@@ -3,7 +3,6 @@ recording a visit moves the due date (scope and bad input refused by name)."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 from console.duty import rules
 from console.duty.followup_sweep import followup_sweep, overdue
 from console.services import areas, followup
-from console.store import Alert, AreaScope, SpecialPerson, make_engine, make_session_factory
+from console.store import Alert, AreaScope, SpecialPerson
 from console.store.duty_models import AlertInfo
 from console.store.followup_models import FollowupVisit
 
@@ -28,12 +27,8 @@ def test_cycles_come_from_the_rules_file():
 
 
 @pytest.fixture()
-def sessions(small_world_db, tmp_path):
-    path = tmp_path / "w.sqlite"
-    shutil.copy(small_world_db, path)
-    engine = make_engine(str(path), must_exist=True)
-    yield make_session_factory(engine)
-    engine.dispose()
+def sessions(world_sessions):
+    return world_sessions
 
 
 def test_overdue_raises_one_alert_per_due_date_and_a_visit_clears_it(sessions):

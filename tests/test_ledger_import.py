@@ -5,7 +5,6 @@ coordinates from 高德 — go through the real reader, the plan and the save, o
 from __future__ import annotations
 
 import io
-import shutil
 
 import openpyxl
 import pytest
@@ -15,7 +14,7 @@ from console.ledger_import.commit import commit_import
 from console.ledger_import.kinds import KINDS
 from console.ledger_import.plan import file_hash, plan_import
 from console.ledgers.reader import read_ledger
-from console.store import AreaScope, Camera, Grid, Organisation, make_engine, make_session_factory
+from console.store import AreaScope, Camera, Grid, Organisation
 from console.store.identity import credit_check_char
 from console.store.security_models import AuditLog
 from geodata.planner.gcj02 import wgs84_to_gcj02
@@ -24,12 +23,8 @@ ZIYANG = "610924"
 
 
 @pytest.fixture()
-def store(small_world_db, tmp_path):
-    path = tmp_path / "w.sqlite"
-    shutil.copy(small_world_db, path)
-    engine = make_engine(str(path), must_exist=True)
-    yield make_session_factory(engine)
-    engine.dispose()
+def store(world_sessions):
+    return world_sessions
 
 
 def _points(sessions, county: str, n: int) -> list[tuple[float, float]]:

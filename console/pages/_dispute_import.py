@@ -4,8 +4,6 @@ without re-reading. Limits and messages: docs/disputes.md."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 
 import flask
@@ -14,6 +12,7 @@ from dash import Input, Output, State, ctx, dcc, html
 from console.disputes import excel, ui
 from console.disputes.ledger_check import CRS_GCJ02, CRS_OPTIONS, CRS_WGS84, SPEC
 from console.ledgers.reader import FORMATS
+from console.pages._upload import decode_upload
 from console.security.config import Settings
 from console.security.guard import AccessDenied
 from console.services import viewer as viewers
@@ -83,13 +82,6 @@ def render(report, *, committed: bool) -> html.Div:
     return html.Div(parts, style=ui.PANEL)
 
 
-def _decode(stored) -> tuple[bytes, str] | None:
-    if not isinstance(stored, dict) or not isinstance(stored.get("contents"), str):
-        return None
-    try:
-        return base64.b64decode(stored["contents"].split(",", 1)[-1], validate=True), str(stored.get("name") or "")
-    except (binascii.Error, ValueError):
-        return None
 
 
 def register(app) -> None:
@@ -110,7 +102,7 @@ def import_ledger(contents, _save, sheet, crs, filename, stored):
     if trigger == ID.UPLOAD:  # a new file: forget the choices made for the previous one
         stored, sheet, crs = {"contents": contents, "name": filename}, None, CRS_WGS84
     crs = crs if crs in (CRS_WGS84, CRS_GCJ02) else CRS_WGS84
-    decoded = _decode(stored)
+    decoded = decode_upload(stored)
     if decoded is None:
         return None, html.Div("请重新选择文件" if stored else "", style=ui.ERROR), hidden, options_hidden, [], None, crs
     data, name = decoded

@@ -3,18 +3,17 @@ save the accepted rows together. The pipeline is console/ledger_import (docs/imp
 
 from __future__ import annotations
 
-import base64
-import binascii
 
 import dash
 import dash_ag_grid as dag
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from console.ledger_import.commit import commit_import
 from console.ledger_import.kinds import KINDS
 from console.ledger_import.mapping import missing_required, relaxed, unmapped_fields, with_mapping
 from console.ledger_import.plan import CRS_CHOICES, STATUS_LABELS, file_hash, plan_import
 from console.ledgers.reader import FORMATS, LedgerError, read_ledger
+from console.pages._upload import decode_upload
 from console.security import guard
 from console.security.guard import AccessDenied
 from console.security.permissions import IMPORT_LEDGERS
@@ -82,13 +81,6 @@ def layout(**_query):
     ])
 
 
-def _decode(stored) -> tuple[bytes, str] | None:
-    if not isinstance(stored, dict) or not isinstance(stored.get("contents"), str):
-        return None
-    try:
-        return base64.b64decode(stored["contents"].split(",", 1)[-1], validate=True), str(stored.get("name") or "")
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _mapping_panel(kind, ledger, missing: list[str]) -> html.Div:
@@ -139,7 +131,7 @@ def check(contents, _apply, kind_key, crs, _save, choices, choice_ids, filename,
     trigger = ctx.triggered_id
     if trigger == ID.UPLOAD:
         stored = {"contents": contents, "name": filename, "mapping": {}}
-    decoded = _decode(stored)
+    decoded = decode_upload(stored)
     kind = KINDS.get(kind_key)
     if decoded is None or kind is None or crs not in CRS_CHOICES:
         return None, None, html.Div("请选择台账类别并上传文件" if stored else ""), [], hidden_grid, hidden_btn, None, hidden_btn

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
-    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
+    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_SPECIAL, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
 )
 
@@ -90,6 +90,8 @@ ROUTES: dict[str, Need] = {
     "/api/field/photos": need(FIELD_SYNC), "/api/field/photos/<uuid>": need(FIELD_SYNC),
     "/api/field/grid": need(FIELD_SYNC, sensitive=True), "/api/field/tasks": need(FIELD_SYNC),
     "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
+    # 特殊人群随访 due on the phone (docs/field.md §9): special-population records, masked, own grids only
+    "/api/field/followups": need(all_of=(FIELD_SYNC, LAYER_SPECIAL), sensitive=True),
     "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
     "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),
     # video (docs/video.md): every camera is re-checked against the viewer's scope, every play address audited

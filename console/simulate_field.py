@@ -1,4 +1,4 @@
-"""Drive a few virtual grid workers through the real HTTP API, as their phones would (docs/field.md §10).
+"""Drive a few virtual grid workers through the real HTTP API, as their phones would (docs/field.md §9).
 
     python -m console.simulate_field --url http://127.0.0.1:8050 --worker wg610902001001001 --worker … \
         --password '…' --fixes 20

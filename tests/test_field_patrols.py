@@ -1,4 +1,4 @@
-"""Patrols, check-ins and follow-up visits from the phone (docs/field.md §8–9), over HTTP as a phone or a forger
+"""Patrols, check-ins and follow-up visits from the phone (docs/field.md §7–8), over HTTP as a phone or a forger
 sends them: stored into `patrol` / `patrol_checkin` / `followup_visit` exactly once however often replayed, coarse
 GPS fixes kept out of the distance, another grid's household or special person refused by name."""
 

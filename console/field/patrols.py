@@ -1,5 +1,5 @@
 """Patrols, check-ins and follow-up visits from the phone: the checks that may refuse them and the rows they write
-(`patrol`, `patrol_checkin`, `followup_visit`) beside the synced `field_record` (docs/field.md §8–9).
+(`patrol`, `patrol_checkin`, `followup_visit`) beside the synced `field_record` (docs/field.md §7–8).
 
 They travel through the same queue and sync as every record (idempotent by operation id and record UUID), so a
 replay after a lost answer writes nothing twice. A check-in or a visit is written once; a patrol is updated as

@@ -1,7 +1,7 @@
 """A patrol's GPS track: which fixes count, the line they draw and its length. Pure (no database).
 
 A fix coarser than ACCURACY_LIMIT_M (or without an accuracy) is kept out of the line and the distance: a
-3,000 m fix in a valley would add kilometres the worker never walked (docs/field.md §8)."""
+3,000 m fix in a valley would add kilometres the worker never walked (docs/field.md §7)."""
 
 from __future__ import annotations
 

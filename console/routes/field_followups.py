@@ -1,4 +1,4 @@
-"""特殊人群随访 on the phone (docs/field.md §9). Thin: what is due comes from `console.services.followup`; a visit
+"""特殊人群随访 on the phone (docs/field.md §8). Thin: what is due comes from `console.services.followup`; a visit
 is sent like every record (`kind: followup` through /api/field/sync or /api/field/records/<uuid>).
 
 GET /api/field/followups   the worker's special-population records with their due dates, masked (field:sync +

@@ -90,7 +90,7 @@ ROUTES: dict[str, Need] = {
     "/api/field/photos": need(FIELD_SYNC), "/api/field/photos/<uuid>": need(FIELD_SYNC),
     "/api/field/grid": need(FIELD_SYNC, sensitive=True), "/api/field/tasks": need(FIELD_SYNC),
     "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
-    # 特殊人群随访 due on the phone (docs/field.md §9): special-population records, masked, own grids only
+    # 特殊人群随访 due on the phone (docs/field.md §8): special-population records, masked, own grids only
     "/api/field/followups": need(all_of=(FIELD_SYNC, LAYER_SPECIAL), sensitive=True),
     "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
     "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),

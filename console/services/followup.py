@@ -97,7 +97,7 @@ def counts_by_worker(session: Session, rows: list[dict]) -> list[dict]:
 
 
 def due_on_phone(session: Session, viewer, today: date, config: dict | None = None) -> list[dict]:
-    """The worker's special-population records with their follow-up due dates, for the phone (docs/field.md §9):
+    """The worker's special-population records with their follow-up due dates, for the phone (docs/field.md §8):
     the viewer's own grids only, names and identity numbers masked, most overdue first."""
     rows = schedule(session, city_node(session), viewer.scope, today, config)
     return [{"id": r["_rid"], "name": mask_name(r["姓名"]), "id_number": r["公民身份号码"], "category": r["类别"],

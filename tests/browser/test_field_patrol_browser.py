@@ -1,4 +1,4 @@
-"""巡查 and 随访 on the phone (docs/field.md §8–9) in a real Chromium emulating a Pixel 7: the worker goes offline,
+"""巡查 and 随访 on the phone (docs/field.md §7–8) in a real Chromium emulating a Pixel 7: the worker goes offline,
 starts a patrol, walks (emulated GPS, one fix of 3,000 m among them), checks in at a household, stops, records a
 follow-up visit; back online, the queue syncs and the server holds each exactly once — one patrol with its track
 and distance, one check-in, one visit — and a second replay adds nothing."""

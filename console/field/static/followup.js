@@ -1,4 +1,4 @@
-/* 特殊人群随访 on the phone (docs/field.md §9): the worker's records due and overdue (masked by the server; the
+/* 特殊人群随访 on the phone (docs/field.md §8): the worker's records due and overdue (masked by the server; the
    last list is kept for offline use), and a visit form (method, date, note) saved to the offline queue as a
    `followup` record: the server writes it once, however often the queue replays it. */
 (function () {

@@ -1,4 +1,4 @@
-/* 巡查 on the phone (docs/field.md §8): start and stop a patrol, record the GPS track with watchPosition, check in
+/* 巡查 on the phone (docs/field.md §7): start and stop a patrol, record the GPS track with watchPosition, check in
    at a household or key place of the own grid. Everything goes through the offline queue (queue.js): the start
    is one change (version 1), the stop with the whole track the next one, each check-in its own record; the
    walking patrol lives in IndexedDB so a reload or a dead battery loses nothing. */

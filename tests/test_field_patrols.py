@@ -130,6 +130,14 @@ def test_a_checkin_at_another_grids_household_is_refused_by_name(world, worker):
     assert q(world, "select count(*) from patrol_checkin where household_id=?", hid) == [(0,)]
 
 
+def test_a_patrol_in_another_grid_is_refused_by_name(world, worker):
+    grid_name = q(world, "select name from grid where code=?", NOT_MINE)[0][0]
+    out = sync(worker, rec("patrol", {"started_at": "2026-11-26T07:00:00Z"}, grid=NOT_MINE))[0]
+    assert out["status"] == "rejected" and out["code"] == "grid_not_yours"
+    assert grid_name in out["error"] and NOT_MINE in out["error"]
+    assert q(world, "select count(*) from patrol where grid_code=?", NOT_MINE) == [(0,)]
+
+
 def test_a_checkin_at_a_key_place_and_refusals(world, worker, app):
     org_id, name = q(world, "select id, name from organisation where grid_code=?", MINE[1])[0]
     other_org, other_name = q(world, "select id, name from organisation where grid_code=?", NOT_MINE)[0]

@@ -216,34 +216,29 @@ def _rows(session: Session, subs: list[Submission]) -> dict[str, FieldRecord]:
 
 def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], sent_at: datetime,
                now: datetime) -> list[Outcome]:
-    """A batch: checked record by record (a refusal concerns only its record), then written in one transaction
-    (one commit for the batch). If another request wrote the same UUID meanwhile, the batch is redone record by
-    record (`apply_one`), so the answer is the same as if it had been sent one at a time."""
+    """A batch in one session and one transaction (one commit): first every check (reads only, so a refusal's
+    audit row never waits on this request's writes; a refusal concerns only its record), then the writes. If
+    another request wrote the same UUID or operation meanwhile (a unique key says so), the batch is redone
+    record by record (`apply_one`), so the answer is the same as if it had been sent one at a time."""
     subs = [i for i in items if isinstance(i, Submission)]
     decided: dict[int, Outcome] = {}
     places: dict[int, grids.GridRef] = {}
-    with sessions() as s:
-        seen, rows = _replays(s, subs), _rows(s, subs)
-        for n, item in enumerate(items):
-            if isinstance(item, FieldError):
-                decided[n] = _rejected(None, item)
-            elif str(item.op_id) in seen:
-                decided[n] = seen[str(item.op_id)]
-            else:
-                try:
-                    places[n] = check(s, viewer, item, rows.get(str(item.uuid)), now)
-                except (FieldError, guard.AccessDenied) as exc:
-                    decided[n] = _rejected(item, exc)
     for attempt in range(BUSY_RETRIES + 1):
         try:
             with sessions() as s, s.begin():
-                todo = [items[n] for n in places]
-                seen, rows = _replays(s, todo), _rows(s, todo)
+                seen, rows = _replays(s, subs), _rows(s, subs)
+                for n, item in enumerate(items):
+                    if isinstance(item, FieldError):
+                        decided[n] = _rejected(None, item)
+                    elif str(item.op_id) in seen:
+                        decided[n] = seen[str(item.op_id)]
+                    else:
+                        try:
+                            places[n] = check(s, viewer, item, rows.get(str(item.uuid)), now)
+                        except (FieldError, guard.AccessDenied) as exc:
+                            decided[n] = _rejected(item, exc)
                 for n, place in places.items():
                     sub = items[n]
-                    if str(sub.op_id) in seen:
-                        decided[n] = seen[str(sub.op_id)]
-                        continue
                     decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place,
                                                             sent_at, now)
             break
@@ -256,6 +251,8 @@ def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], s
                 raise
             if attempt == BUSY_RETRIES:
                 raise Busy() from exc
+            decided.clear()
+            places.clear()
     return [decided[n] for n in range(len(items))]
 
 

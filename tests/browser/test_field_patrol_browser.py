@@ -48,7 +48,8 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
         db = str(tmp_path / "w.sqlite")
         pixel = dict(playwright.devices["Pixel 7"])
         pixel.pop("default_browser_type", None)
-        context = chromium.new_context(**pixel, locale="zh-CN", permissions=["geolocation"], service_workers="allow",
+        context = chromium.new_context(**pixel, locale="zh-CN", timezone_id="Asia/Shanghai", permissions=["geolocation"],
+                                       service_workers="allow",
                                        geolocation={"longitude": lon, "latitude": lat, "accuracy": 10})
         try:
             page = context.new_page()
@@ -79,7 +80,8 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(SHOTS / "field-patrol.png"))
             page.locator("#patrol-stop").click()
-            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('3 条待上传')")
+            # start, the track so far at the first good fix, the check-in, the stop
+            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('4 条待上传')")
 
             page.get_by_role("tab", name=re.compile("随访")).click()
             page.locator("#followups li button").first.click()
@@ -88,7 +90,7 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
             page.fill("#visit-note", "电话联系，近况稳定，按时服药")
             page.screenshot(path=str(SHOTS / "field-visit-form.png"))
             page.locator("#visit-form button[type=submit]").click()
-            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('4 条待上传')")
+            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('5 条待上传')")
             assert q(db, "select count(*) from patrol") == [(0,)]  # nothing reached the server yet
 
             context.set_offline(False)
@@ -110,10 +112,10 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
                 ("phone", WORKER, "2026-11-25", "电话联系，近况稳定，按时服药")]
             versions = q(db, "select r.kind, count(*) from field_record_version v join field_record r "
                              "on r.id=v.record_id group by r.kind order by r.kind")
-            assert versions == [("checkin", 1), ("followup", 1), ("patrol", 2)]
+            assert versions == [("checkin", 1), ("followup", 1), ("patrol", 3)]
             page.locator("#sync").click()  # another replay sends nothing again
             page.wait_for_timeout(1000)
-            assert q(db, "select count(*) from field_record_version") == [(4,)]
+            assert q(db, "select count(*) from field_record_version") == [(5,)]
             assert q(db, "select count(*) from followup_visit where worker=?", WORKER) == [(1,)]
         finally:
             context.close()

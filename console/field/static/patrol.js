@@ -1,11 +1,13 @@
 /* 巡查 on the phone (docs/field.md §7): start and stop a patrol, record the GPS track with watchPosition, check in
    at a household or key place of the own grid. Everything goes through the offline queue (queue.js): the start
-   is one change (version 1), the stop with the whole track the next one, each check-in its own record; the
-   walking patrol lives in IndexedDB so a reload or a dead battery loses nothing. */
+   is one change (version 1); the track so far follows at the first good fix and then every 10 minutes (the duty
+   desk sees where an on-duty worker is); the stop with the whole track is the last change; each check-in is its
+   own record. The walking patrol lives in IndexedDB so a reload or a dead battery loses nothing. */
 (function () {
   'use strict';
   const Q = window.FieldQueue, A = window.FieldApp;
   const ACCURACY_LIMIT_M = 100;  // console/field/codes.py ACCURACY_LIMIT_M: coarser fixes are not in the distance
+  const PROGRESS_MS = 10 * 60 * 1000;  // the track so far goes up this often while walking
   const MIN_GAP_MS = 5000, MIN_MOVE_M = 20;  // keep a fix 5 s or 20 m after the last (codes.py MAX_TRACK_FIXES)
   const $ = sel => document.querySelector(sel);
   let patrol = null;  // {uuid, grid_code, started_at, fixes: [{lon, lat, accuracy, t}], checkins: [...]}
@@ -98,8 +100,21 @@
     const here = {lon: c.longitude, lat: c.latitude};
     if (last && t - new Date(last.t) < MIN_GAP_MS && haversine(last, here) < MIN_MOVE_M) return;
     patrol.fixes.push({lon: c.longitude, lat: c.latitude, accuracy: c.accuracy, t: t.toISOString()});
+    const due = patrol.progress_at ? t - new Date(patrol.progress_at) >= PROGRESS_MS : usable(patrol.fixes.at(-1));
+    if (due) progress(t);
     keep();
     render();
+  }
+
+  /* The track so far, as the patrol's next version (the queue keeps the order, so the versions line up). */
+  async function progress(t) {
+    patrol.progress_at = t.toISOString();
+    await Q.enqueue(change(patrol.version, {started_at: patrol.started_at, ended_at: null,
+                                            fixes: patrol.fixes.slice()}), []);
+    patrol.version += 1;
+    await keep();
+    await A.refreshCount();
+    A.sync();
   }
 
   function startWatch() {
@@ -122,7 +137,7 @@
     const code = $('#patrol-grid').value;
     if (!code) { A.notice('没有可巡查的网格，请联网后打开一次', 'warn'); return; }
     patrol = {uuid: crypto.randomUUID(), grid_code: code, started_at: new Date().toISOString(), fixes: [],
-              checkins: []};
+              checkins: [], version: 1, progress_at: null};
     await keep();
     await Q.enqueue(change(0, {started_at: patrol.started_at, ended_at: null, fixes: []}), []);
     startWatch();
@@ -136,8 +151,8 @@
     if (!patrol) return;
     stopWatch();
     const done = patrol;
-    await Q.enqueue(change(1, {started_at: done.started_at, ended_at: new Date().toISOString(),
-                               fixes: done.fixes}), []);
+    await Q.enqueue(change(done.version || 1, {started_at: done.started_at, ended_at: new Date().toISOString(),
+                                               fixes: done.fixes}), []);
     patrol = null;
     await keep();
     render();

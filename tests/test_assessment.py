@@ -7,18 +7,16 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
-import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
 
+from assessment_month import COUNTIES, MONTH, write_month
 from console.services.assessment import Month
 from console.services.assessment.indicators import INDICATORS
 from console.services.assessment.scores import Row, ranked, rate, score
 
-MONTH = Month(2026, 10)
-COUNTIES = ("610902", "610921")  # 汉滨区, 汉阴县
 
 
 # ------------------------------------------------------------------ pure
@@ -36,13 +34,16 @@ def test_the_score_weighs_only_indicators_with_something_to_count():
     weights = {"a": 30, "b": 10, "c": 60}
     assert score({"a": 1.0, "b": 0.0, "c": None}, weights) == 75.0  # c had nothing due: neither helps nor hurts
     assert score({"a": None, "b": None}, weights) is None
-    assert score({"a": 0.5, "b": 1.0}, {"a": 0, "b": 10}) == 100.0  # weight 0 switches an indicator off
+    assert score({"a": 0.5, "b": 1.0, "c": 1.0}, {"a": 0, "b": 10, "c": 10}) == 100.0  # weight 0: switched off
+    assert score({"a": 1.0, "b": None, "c": None}, weights) is None  # one figure is not an assessment: 数据不足
 
 
 def test_ranks_share_ties_and_unscored_units_come_last():
-    rows = [Row(u, u, {}, {}, s) for u, s in (("甲", 80.0), ("乙", 90.0), ("丙", 80.0), ("丁", None), ("戊", 70.0))]
+    rows = [Row(u, u, {}, {}, s) for u, s in (("第10网格", 80.0), ("第9网格", 90.0), ("第2网格", 80.0), ("第11网格", None),
+                                             ("第3网格", 70.0), ("第1网格", None))]
     out = ranked(rows)
-    assert [(r.label, r.rank) for r in out] == [("乙", 1), ("丙", 2), ("甲", 2), ("戊", 4), ("丁", None)]
+    assert [(r.label, r.rank) for r in out] == [("第9网格", 1), ("第2网格", 2), ("第10网格", 2), ("第3网格", 4),
+                                                ("第1网格", None), ("第11网格", None)]
 
 
 def test_the_registry_has_the_indicators_the_work_is_judged_by():
@@ -55,44 +56,7 @@ def test_the_registry_has_the_indicators_the_work_is_judged_by():
 # ------------------------------------------------------------------ a fixture month
 @pytest.fixture(scope="module")
 def fixture_db(small_world_db, tmp_path_factory):
-    """The small world plus a month of patrols, events and tasks written here (not by the world builder)."""
-    path = tmp_path_factory.mktemp("assessment") / "world.sqlite"
-    shutil.copy(small_world_db, path)
-    db = sqlite3.connect(path)
-    by_county = [db.execute("SELECT id, county_code, grid_code FROM household WHERE county_code = ? ORDER BY id",
-                            (c,)).fetchall() for c in COUNTIES]
-    households = [h for pair in zip(*by_county) for h in pair]  # both counties from the first row on
-    start = MONTH.start_utc
-    for n, (hid, county, grid) in enumerate(households[::7]):
-        pid = db.execute("INSERT INTO patrol (uuid, worker, started_at, ended_at, distance_m, points, track, "
-                         "county_code, town_code, village_code, grid_code) VALUES (?,?,?,?,0,0,'',?,?,?,?)",
-                         (str(uuid.uuid4()), f"gw{n % 5}", start + timedelta(minutes=20 * n),
-                          start + timedelta(minutes=20 * n + 60),
-                          county, grid[:9], grid[:12], grid)).lastrowid
-        for k in range(2 if n % 3 == 0 else 1):  # visited twice: still one household
-            at = start + timedelta(minutes=20 * n + k) if n % 11 else start - timedelta(hours=1)  # some before
-            db.execute("INSERT INTO patrol_checkin (uuid, patrol_id, kind, household_id, at) VALUES (?,?,?,?,?)",
-                       (str(uuid.uuid4()), pid, "household", hid, at))
-    for n, (hid, county, grid) in enumerate(households[:300]):
-        occurred = start + timedelta(hours=n * 2)
-        delay = timedelta(minutes=(n * 37) % 300)  # 0 … 5 h: some beyond 2 h
-        db.execute("INSERT INTO event (source, source_event_id, kind, occurred_at, received_at, payload, "
-                   "county_code, town_code, village_code, grid_code) VALUES ('t', ?, 'patrol', ?, ?, '{}', ?,?,?,?)",
-                   (f"e{n}", occurred, occurred + delay, county, grid[:9], grid[:12], grid))
-    for n, (hid, county, grid) in enumerate(households[:120]):
-        due = start + timedelta(days=n % 30, hours=12)
-        tid = db.execute("INSERT INTO field_task (assignee, title, note, state, due_at, created_by, created_at, "
-                         "updated_at, report, county_code, town_code, village_code, grid_code) "
-                         "VALUES (?, '核查', '', ?, ?, 'duty', ?, ?, '', ?,?,?,?)",
-                         (f"gw{n % 5}", "reported" if n % 4 else "accepted", due, due - timedelta(days=2), due,
-                          county, grid[:9], grid[:12], grid)).lastrowid
-        if n % 4:
-            done = due - timedelta(hours=1) if n % 4 != 3 else due + timedelta(hours=5)
-            db.execute("INSERT INTO field_task_step (task_id, at, actor, action, from_state, to_state, text) "
-                       "VALUES (?,?,?,'report','handling','reported','')", (tid, done, f"gw{n % 5}"))
-    db.commit()
-    db.close()
-    return str(path)
+    return write_month(small_world_db, tmp_path_factory.mktemp("assessment") / "world.sqlite")
 
 
 def _sql(db: str, query: str, *args) -> dict:

@@ -10,6 +10,7 @@ import dash
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
+from console.disputes import ui
 from console.security import guard
 from console.security.masking import watermark_text
 from console.security.permissions import EXPORT, VIEW_ASSESSMENT
@@ -78,9 +79,9 @@ def layout(area: str | None = None, month: str | None = None, **_query):
             html.Span([dcc.Link(f"‹ {m.previous().label}", href=link(node.code, m.previous())), " ",
                        html.B(m.label), " ",
                        dcc.Link(f"{m.next().label} ›", href=link(node.code, m.next())) if m.next().first_day <= date.today() else ""]),
-            html.Button("导出月报（Excel）", id=ID.XLSX, n_clicks=0, className="pa-button",
-                        style={"display": "inline-block" if EXPORT in viewer.permissions else "none"}),
-            html.Button("打印版月报", id=ID.PRINT, n_clicks=0, className="pa-button"),
+            html.Button("导出月报（Excel）", id=ID.XLSX, n_clicks=0,
+                        style={**ui.BUTTON_LIGHT, **({} if EXPORT in viewer.permissions else {"display": "none"})}),
+            html.Button("打印版月报", id=ID.PRINT, n_clicks=0, style=ui.BUTTON_LIGHT),
         ]),
         html.Div(_crumbs(trail, m), style={"margin": ".3rem 0 .8rem"}),
     ]
@@ -150,7 +151,8 @@ def _table(rows: list[Row], indicators, unit_label: str, prev: dict, href) -> ht
         delta = assessment.change(r.score, prev.get(r.unit))
         name = dcc.Link(r.label, href=href(r), title=r.unit) if href else html.Span(r.label)
         cells = [html.Td(r.rank or "—", style=CELL), html.Td(name, style={**CELL, "textAlign": "left"}),
-                 html.Td(report.points(r.score), style={**CELL, "fontWeight": 600}),
+                 html.Td(report.points(r.score) if r.score is not None else "数据不足", style={**CELL, "fontWeight": 600},
+                         title="" if r.score is not None else "本月可统计的指标少于两项，不评分、不排名"),
                  html.Td("—" if delta is None else f"{delta:+.1f}", style=CELL)]
         for i in indicators:
             n, d = r.counts.get(i.key, (0, 0))

@@ -14,7 +14,7 @@ from console.disputes import ui
 from console.security import guard
 from console.security.masking import watermark_text
 from console.security.permissions import EXPORT, VIEW_ASSESSMENT
-from console.services import areas, assessment
+from console.services import areas, assessment, views
 from console.services import viewer as viewers
 from console.services.assessment import report
 from console.services.assessment.scores import Row
@@ -45,9 +45,10 @@ def _compute(area: str | None, month_text: str | None):
             labels = areas.grid_labels(s, {k.code for k in kids})
             kids = [areas.AreaNode(k.code, labels.get(k.code, k.name).split(" ")[-1], k.level, k.parent_code, k.bbox)
                     for k in kids]
-        result = assessment.assess(s, node, viewer.scope, month, kids, _worker_names(s))
-        previous = assessment.assess(s, node, viewer.scope, month.previous(), kids, {})
-        history = assessment.trend(s, node, viewer.scope, month)
+        cube = views.quality_cube(current_context())
+        result = assessment.assess(s, node, viewer.scope, month, kids, _worker_names(s), cube)
+        previous = assessment.assess(s, node, viewer.scope, month.previous(), kids, {}, cube)
+        history = assessment.trend(s, node, viewer.scope, month, quality_cube=cube)
         trail = areas.breadcrumb(s, node)
     if result.workers:
         guard.audit(viewer, "record.read", f"assessment:workers:{node.code}", guard.GRANTED,

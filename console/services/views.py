@@ -9,7 +9,7 @@ from datetime import datetime
 from console.services.layers import LAYERS
 from console.services.layers.population import choropleth_breaks
 
-from . import cube, geo, kpis
+from . import cube, geo, kpis, quality
 from .areas import AreaNode, Resolved, breadcrumb, children, resolve
 from .context import AppContext
 from .viewer import Viewer
@@ -49,12 +49,33 @@ def city_cube(ctx: AppContext, now: datetime | None = None):
         return ctx.kpi_cache.get_or_set(("cube",), compute)
 
 
+_quality_lock = threading.Lock()
+
+
+def quality_cube(ctx: AppContext):
+    """The per-grid data-quality counts of the whole city (console/services/quality.py), cached like the KPI
+    cube and built by one request at a time."""
+    with _quality_lock:
+        def compute():
+            with ctx.session() as s:
+                return quality.build_cube(s)
+        return ctx.kpi_cache.get_or_set(("quality-cube",), compute)
+
+
+def records_changed(ctx: AppContext) -> None:
+    """After records were saved in bulk (a ledger import): the next view recounts instead of showing the
+    cached counts of up to five minutes ago."""
+    ctx.kpi_cache.drop(("cube",))
+    ctx.kpi_cache.drop(("quality-cube",))
+
+
 def boundaries_changed(ctx: AppContext) -> None:
     """After a grid commit: drop cached geometry and counts, and rebuild the city counts in the background so
     that the next view does not pay for the whole build."""
     ctx.geo_cache.clear()
     ctx.kpi_cache.clear()
-    threading.Thread(target=lambda: city_cube(ctx), name="pingan-cube-rebuild", daemon=True).start()
+    threading.Thread(target=lambda: (city_cube(ctx), quality_cube(ctx)), name="pingan-cube-rebuild",
+                     daemon=True).start()
 
 
 def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | None = None) -> dict:

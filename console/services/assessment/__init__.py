@@ -32,17 +32,22 @@ class Assessment:
     worker_indicators: tuple[Indicator, ...]
 
 
-def _area_figures(s, node, scope, month, keys) -> dict:
-    return {k: measures.AREA_MEASURES[k](s, node, scope, month) for k in keys}
+def _area_figures(s, node, scope, month, keys, cube=None) -> dict:
+    out = {k: measures.AREA_MEASURES[k](s, node, scope, month) for k in keys if k != "completeness"}
+    if "completeness" in keys:
+        out["completeness"] = measures.completeness(s, node, scope, month, cube)
+    return out
 
 
 def assess(s: Session, node: AreaNode, scope: AreaScope, month: Month, kids: list[AreaNode],
-           worker_names: dict[str, str] | None = None) -> Assessment:
+           worker_names: dict[str, str] | None = None, quality_cube=None) -> Assessment:
+    """`quality_cube`: the pages' cached per-grid data-quality counts (views.quality_cube); without it the
+    checks are run on the tables."""
     w = weight_store.current(s)
     child_level = CHILD_LEVEL_OF.get(node.level)
     own = tuple(i for i in INDICATORS if applies(i, node.level))
     child_ind = tuple(i for i in INDICATORS if child_level and applies(i, child_level))
-    figures = _area_figures(s, node, scope, month, {i.key for i in own} | {i.key for i in child_ind})
+    figures = _area_figures(s, node, scope, month, {i.key for i in own} | {i.key for i in child_ind}, quality_cube)
     total = build_rows([(measures.TOTAL, node.name)], figures, own, w)[0]
     children = build_rows([(k.code, k.name) for k in kids], figures, child_ind, w) if kids else []
     workers: list[Row] = []
@@ -55,15 +60,16 @@ def assess(s: Session, node: AreaNode, scope: AreaScope, month: Month, kids: lis
     return Assessment(node, month, w, total, children, workers, child_ind, worker_ind)
 
 
-def trend(s: Session, node: AreaNode, scope: AreaScope, month: Month, months: int = 6) -> list[tuple[Month, float | None]]:
+def trend(s: Session, node: AreaNode, scope: AreaScope, month: Month, months: int = 6, quality_cube=None
+          ) -> list[tuple[Month, float | None]]:
     """The area's own score for each of the last `months` months (oldest first)."""
     w = weight_store.current(s)
     own = tuple(i for i in INDICATORS if applies(i, node.level))
     out = []
     for m in month.back(months):
-        figures = _area_figures(s, node, scope, m, {i.key for i in own})
+        figures = _area_figures(s, node, scope, m, {i.key for i in own}, quality_cube)
         out.append((m, build_rows([(measures.TOTAL, node.name)], figures, own, w)[0].score))
     return out
 
 
-__all__ = ["Assessment", "BY_KEY", "INDICATORS", "Month", "Row", "assess", "change", "rate", "score", "trend"]
+__all__ = ["Assessment", "CHILD_LEVEL_OF", "WORKER_LEVELS", "BY_KEY", "INDICATORS", "Month", "Row", "assess", "change", "rate", "score", "trend"]

@@ -161,6 +161,6 @@ def problems(session: Session, key: str, node: AreaNode, scope: AreaScope, limit
         if check.model is Person:
             values[1] = mask_id(values[1])
         elif check.model in (Household, Organisation):
-            values[1] = mask_address(values[1]) if check.model is Household else values[1]
+            values[1] = mask_address(values[1])  # (code or name, address, grid): an organisation's address too
         out.append(dict(zip(check.headers, values)))
     return out

@@ -31,8 +31,8 @@ def resolve_area(ctx: AppContext, viewer: Viewer, code: str | None) -> Resolved:
 def trail(ctx: AppContext, viewer: Viewer, node: AreaNode) -> list[AreaNode]:
     def compute():
         with ctx.session() as s:
-            return breadcrumb(s, node)
-    return ctx.geo_cache.get_or_set(("trail", node.code), compute)
+            return breadcrumb(s, node, viewer.scope)
+    return ctx.geo_cache.get_or_set(("trail", node.code, node.within, scope_key(viewer)), compute)
 
 
 _cube_lock = threading.Lock()
@@ -84,7 +84,7 @@ def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | N
     def compute():
         with ctx.session() as s:
             return kpis.from_cube(s, data, node, viewer.scope)
-    return ctx.kpi_cache.get_or_set(("kpis", node.code, scope_key(viewer), id(data)), compute)
+    return ctx.kpi_cache.get_or_set(("kpis", node.code, node.within, scope_key(viewer), id(data)), compute)
 
 
 def residents_by_child(ctx: AppContext, viewer: Viewer, node: AreaNode) -> dict:
@@ -105,7 +105,7 @@ def layer_bytes(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> by
         with ctx.session() as s:
             data = layer.build(s, viewer.scope, node, counts=counts, max_points=ctx.settings.max_points)
         return geo.dumps(data)
-    return ctx.geo_cache.get_or_set(("layer", key, node.code, scope_key(viewer)), compute)
+    return ctx.geo_cache.get_or_set(("layer", key, node.code, node.within, scope_key(viewer)), compute)
 
 
 def layer_json(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> dict:
@@ -113,7 +113,7 @@ def layer_json(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> dic
     layer's permission: the same rule as the /api/layers route)."""
     if not viewer.can(LAYERS[key].permission):
         return geo.collection([])
-    return ctx.geo_cache.get_or_set(("layer-json", key, node.code, scope_key(viewer)),
+    return ctx.geo_cache.get_or_set(("layer-json", key, node.code, node.within, scope_key(viewer)),
                                     lambda: json.loads(layer_bytes(ctx, viewer, key, node)))
 
 
@@ -142,4 +142,4 @@ def child_count(ctx: AppContext, node: AreaNode) -> int:
     def compute():
         with ctx.session() as s:
             return len(children(s, node))
-    return ctx.geo_cache.get_or_set(("children", node.code), compute)
+    return ctx.geo_cache.get_or_set(("children", node.code, node.within), compute)

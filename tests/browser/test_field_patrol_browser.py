@@ -72,7 +72,7 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
             for n, (x, y, acc) in enumerate(walk, start=1):
                 context.set_geolocation({"longitude": x, "latitude": y, "accuracy": acc})
                 page.wait_for_function(f"document.querySelector('#patrol-stats').textContent.startsWith('轨迹 {n} ')",
-                                       timeout=15000)
+                                       timeout=30000)
             assert "1 个精度不足" in page.locator("#patrol-stats").inner_text()
             page.locator("#checkin").click()
             page.wait_for_function("document.querySelector('#checkins').children.length === 1")
@@ -97,7 +97,7 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
             page.wait_for_function("document.querySelector('#pending').textContent.startsWith('0 条待上传')",
                                    timeout=30000)
             page.wait_for_function("document.querySelector('#followups').textContent.includes('上次 2026-11-25')",
-                                   timeout=15000)  # the server's new due date, fetched after the upload
+                                   timeout=30000)  # the server's new due date, fetched after the upload
             page.screenshot(path=str(SHOTS / "field-followups.png"))
 
             patrols = q(db, "select worker, grid_code, points, distance_m, ended_at is not null, track from patrol")

@@ -109,9 +109,8 @@
   /* The track so far, as the patrol's next version (the queue keeps the order, so the versions line up). */
   async function progress(t) {
     patrol.progress_at = t.toISOString();
-    await Q.enqueue(change(patrol.version, {started_at: patrol.started_at, ended_at: null,
-                                            fixes: patrol.fixes.slice()}), []);
-    patrol.version += 1;
+    const base = patrol.version++;  // counted before waiting: a stop right after still builds on this version
+    await Q.enqueue(change(base, {started_at: patrol.started_at, ended_at: null, fixes: patrol.fixes.slice()}), []);
     await keep();
     await A.refreshCount();
     A.sync();

@@ -17,7 +17,6 @@ import pandas as pd
 from console.duty.rules import task_due_hours
 from console.field.codes import ACCURACY_LIMIT_M
 
-CODE_COLS = ("county_code", "town_code", "village_code", "grid_code", "assign_generation")
 DAYS = 30
 FIX_EVERY_MIN = 4  # one kept fix every 4 minutes of walking (the phone keeps more; the demo stays small)
 STEP_M = 110.0  # metres between two fixes on average (about 2 km/h with stops)
@@ -56,10 +55,6 @@ def _utc(day: np.ndarray, beijing_minutes: np.ndarray) -> np.ndarray:
 def _text(ts: np.ndarray) -> np.ndarray:
     """As the store writes a DateTime on SQLite ("YYYY-MM-DD HH:MM:SS")."""
     return np.char.replace(np.datetime_as_string(ts.astype("datetime64[s]"), unit="s"), "T", " ").astype(object)
-
-
-def _located(frame: pd.DataFrame, rows: np.ndarray) -> dict:
-    return {c: frame[c].to_numpy()[rows] for c in CODE_COLS}
 
 
 def active_grids(rng, grids: pd.DataFrame, households: pd.DataFrame, scale: float) -> pd.DataFrame:

@@ -147,6 +147,7 @@ CALLBACKS: dict[str, Need] = {
     "admin_assessment.save_weights": need(CONFIG_MANAGE),
     # 特殊人群随访: the service checks layer:special and the record's scope, and audits the visit
     "followup.record": need(all_of=(LAYER_SPECIAL, VIEW_PERSONS)),
+    "quality.export_problems": need(all_of=(VIEW_KPI, VIEW_PERSONS, EXPORT)),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).

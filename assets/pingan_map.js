@@ -29,12 +29,11 @@
 
     const LIGHT = {line: "#2b6cb0", fill: "#bee3f8", selected: "#e53e3e", grid: "#805ad5", text: "#1a202c"};
     const DARK = {line: "#63b3ed", fill: "#1a365d", selected: "#fc8181", grid: "#b794f4", text: "#e2e8f0"};
-    const CHORO = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"];
-
-    function choroplethColor(value, breaks) {
+    /* Class colour of a value (console/services/choropleth.py: colours and breaks come with the hideout). */
+    function choroplethColor(value, breaks, colors) {
         let i = 0;
         while (i < breaks.length && value > breaks[i]) { i += 1; }
-        return CHORO[Math.min(i, CHORO.length - 1)];
+        return colors[Math.min(i, colors.length - 1)];
     }
 
     /* Administrative areas (children of the current area). */
@@ -45,19 +44,23 @@
         const selected = h.selected && p.code === h.selected;
         const style = {color: selected ? pal.selected : pal.line, weight: selected ? 4 : 2, opacity: 0.95,
             fillColor: pal.fill, fillOpacity: h.dark ? 0.35 : 0.25};
-        if (h.mode === "residents") {
-            style.fillColor = choroplethColor(p.residents || 0, h.breaks || []);
-            style.fillOpacity = 0.7;
+        if ((h.mode === "residents" || h.mode === "density") && h.colors) {  // 实有人口: by count or 人/平方公里
+            style.fillColor = choroplethColor(p[h.mode] || 0, h.breaks || [], h.colors);
+            style.fillOpacity = 0.75;
         }
         return style;
     }
 
     function areaEach(feature, layer, context) {
         const p = feature.properties || {};
+        const h = hide(context);
         const label = el("span", "area-label-text", p.name);
         label.dataset.code = p.code || "";
         label.dataset.parent = p.parent || "";
         label.dataset.level = p.level || "";
+        label.dataset.rank = p.km2 || 0;  // where labels would overlap, the larger area keeps its label
+        if (h.selected && p.code === h.selected) { label.dataset.selected = "1"; }
+        window.pingan.labels.place(layer, p.label);  // assets/pingan_labels.js: inside the polygon, decluttered
         layer.bindTooltip(label, {permanent: true, direction: "center", className: "area-label", opacity: 0.95});
     }
 
@@ -95,6 +98,7 @@
     function bubble(count, h, title) {
         const box = el("div", "pa-bubble pa-bubble-" + (h.layer || "x"), count >= 10000 ?
             (Math.round(count / 1000) + "k") : count);
+        if (h.bubbleColor) { box.style.background = h.bubbleColor; }  // the layer's, as its legend shows it
         if (title) { box.title = title; }
         return box;
     }

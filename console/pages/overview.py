@@ -15,6 +15,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from dash_extensions.javascript import Namespace
 
 from console.security import guard
+from console.services import choropleth
 from console.services import permissions as perm
 from console.services import queries, views
 from console.services.context import current_context
@@ -72,8 +73,12 @@ def _map(dark: bool, first: AreaView | None) -> html.Div:
     switch = dcc.Checklist(id=ID.LAYER_SWITCH, className="pa-layer-switch",
                            options=[{"label": f" {LAYERS[k].title}", "value": k} for k in allowed],
                            value=default_layers(viewer))
+    choro = html.Div(id=ID.CHORO_BOX, style=first.choro_style if first else {"display": "none"}, children=[
+        html.Hr(), html.Div("实有人口着色", className="pa-legend-title"),
+        dcc.RadioItems(id=ID.CHORO_MODE, className="pa-choro-switch", value=choropleth.DEFAULT_MODE,
+                       options=[{"label": f"{v[0]}（{v[1]}）", "value": k} for k, v in choropleth.MODES.items()])])
     panel = html.Div(className="pa-map-panel", children=[
-        html.Div("图层", className="pa-legend-title"), switch, html.Hr(),
+        html.Div("图层", className="pa-legend-title"), switch, choro, html.Hr(),
         html.Div(id=ID.LEGEND)])  # filled from LEGEND_HTML
     return html.Div(className="pa-map-box", children=[leaflet, panel])
 
@@ -168,19 +173,19 @@ clientside_callback(
     Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
     Output(ID.AREAS, "data"), Output(ID.AREAS, "hideout"),
     Output(ID.OVERLAY_URLS, "data"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
-    Output(ID.LEGEND_HTML, "data"), Output(ID.KPIS_HTML, "data"),
-    Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
+    Output(ID.LEGEND_HTML, "data"), Output(ID.KPIS_HTML, "data"), Output(ID.CHORO_BOX, "style"),
+    Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"), Input(ID.CHORO_MODE, "value"),
     State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
     prevent_initial_call=True,  # the layout already shows its area (`layout` → `area_view`)
 )
-def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
+def show_area(requested, on, theme, mode, area_hide_now, overlay_hides_now):
     """One round trip per drill step: map state, the area polygons themselves (no second request for them)
     and the KPI panel. The point layers' URLs and the charts follow once the step is painted."""
-    v = area_view(current_context(), current_viewer(), requested, on, theme == "dark",
+    v = area_view(current_context(), current_viewer(), requested, on, theme == "dark", mode=mode,
                   area_hide_now=area_hide_now, overlay_hides_now=overlay_hides_now,
                   area_changed=_triggered_by(ID.AREA), legend=_triggered_by(ID.LAYER_SWITCH))
     return (v.code, v.crumbs, v.heading, v.message, v.viewport, v.areas, v.area_hide, v.urls, v.overlay_hides,
-            v.legend, v.kpis)
+            v.legend, v.kpis, v.choro_style)
 
 
 def _triggered_by(component_id: str) -> bool:

@@ -61,6 +61,7 @@
         label.dataset.rank = p.km2 || 0;  // where labels would overlap, the larger area keeps its label
         if (h.selected && p.code === h.selected) { label.dataset.selected = "1"; }
         window.pingan.labels.place(layer, p.label);  // assets/pingan_labels.js: inside the polygon, decluttered
+        gridPopupOnClick(feature, layer);
         layer.bindTooltip(label, {permanent: true, direction: "center", className: "area-label", opacity: 0.95});
     }
 
@@ -68,6 +69,14 @@
         const h = hide(context);
         const pal = h.dark ? DARK : LIGHT;
         return {color: pal.grid, weight: 1, opacity: 0.8, dashArray: "4 3", fill: false};
+    }
+
+    /* The legs of a spiderfied cluster (the only lines a point layer draws). Leaflet applies a GeoJSON layer's
+     * style to its circle markers too: leave those as pointToLayer made them. */
+    function spiderStyle(feature, context) {
+        if (!feature.geometry || feature.geometry.type !== "LineString") { return {}; }
+        const h = hide(context);
+        return {color: h.dark ? "#e2e8f0" : "#4a5568", weight: 1.5, opacity: 0.85, interactive: false};
     }
 
     function basemapStyle(feature, context) {
@@ -166,11 +175,9 @@
         td.appendChild(btn);
     }
 
-    function popupTable(data) {
-        const box = el("div", "pa-popup");
-        box.appendChild(el("div", "pa-popup-title", data.title || ""));
+    function rowsTable(rows) {
         const table = el("table");
-        (data.rows || []).forEach(function (row) {
+        (rows || []).forEach(function (row) {
             const tr = el("tr");
             tr.appendChild(el("th", null, row[0]));
             const td = el("td");
@@ -180,8 +187,41 @@
             tr.appendChild(td);
             table.appendChild(tr);
         });
-        box.appendChild(table);
+        return table;
+    }
+
+    /* {title, rows, sections: [{title, rows}], more: {label, url}} → the popup's content; `follow(url)` opens
+     * the "more" link (a household's building) in the same place. */
+    function popupTable(data, follow) {
+        const box = el("div", "pa-popup");
+        box.appendChild(el("div", "pa-popup-title", data.title || ""));
+        box.appendChild(rowsTable(data.rows));
+        (data.sections || []).forEach(function (section) {
+            box.appendChild(el("div", "pa-popup-section", section.title));
+            if (section.rows && section.rows.length) { box.appendChild(rowsTable(section.rows)); }
+        });
+        if (data.more && data.more.url && follow) {
+            const btn = el("button", "pa-popup-more", data.more.label);
+            btn.type = "button";
+            btn.addEventListener("click", function (ev) { ev.stopPropagation(); follow(data.more.url); });
+            box.appendChild(btn);
+        }
         return box;
+    }
+
+    /* Fetch a popup's rows and show them on `layer` (a marker) or, for an area, at `latlng` on `map`. */
+    function openPopup(map, latlng, url, layer) {
+        const show = function (content) {
+            if (layer && layer.getLatLng) { layer.bindPopup(content, {maxWidth: 380}).openPopup(); return; }
+            if (map) { window.L.popup({maxWidth: 380}).setLatLng(latlng).setContent(content).openOn(map); }
+        };
+        fetch(url, {credentials: "same-origin"})
+            .then(function (r) { return r.json(); })
+            .then(function (data) {
+                show(data.error ? el("div", "pa-popup", data.error) :
+                    popupTable(data, function (next) { openPopup(map, latlng, next, layer); }));
+            })
+            .catch(function () { show(el("div", "pa-popup", "详情加载失败")); });
     }
 
     function pointEach(feature, layer, context) {
@@ -194,17 +234,21 @@
         }
         layer.on("click", function () {
             if (!h.detailUrl || feature.id === undefined) { return; }
-            fetch(h.detailUrl + encodeURIComponent(feature.id), {credentials: "same-origin"})
-                .then(function (r) { return r.json(); })
-                .then(function (data) {
-                    const content = data.error ? el("div", "pa-popup", data.error) : popupTable(data);
-                    layer.bindPopup(content, {maxWidth: 360}).openPopup();
-                })
-                .catch(function () { layer.bindPopup(el("div", "pa-popup", "详情加载失败")).openPopup(); });
+            openPopup(layer._map, null, h.detailUrl + encodeURIComponent(feature.id), layer);
+        });
+    }
+
+    /* The grid shown (grid level): a click on it lists its workers and counts (other grids drill on click). */
+    function gridPopupOnClick(feature, layer) {
+        const p = feature.properties || {};
+        if (p.level !== "grid" || !p.code) { return; }
+        layer.on("click", function (e) {
+            if (new URLSearchParams(window.location.search).get("area") !== p.code) { return; }
+            openPopup(layer._map, e.latlng, "/api/popup/grid/" + encodeURIComponent(p.code));
         });
     }
 
     window.pingan = Object.assign({}, window.pingan, {
-        map: {areaStyle, areaEach, gridStyle, basemapStyle, pointToLayer, clusterToLayer, pointEach, popupTable},
+        map: {areaStyle, areaEach, gridStyle, basemapStyle, spiderStyle, pointToLayer, clusterToLayer, pointEach, popupTable},
     });
 })();

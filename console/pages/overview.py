@@ -34,15 +34,20 @@ dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="
 
 NS = Namespace("pingan", "map")
 DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
+MAX_ZOOM = 18
 TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
 
 def _overlay(key: str, dark: bool) -> dl.GeoJSON:
     layer = LAYERS[key]
     common = dict(id={"type": ID.OVERLAY, "key": key}, hideout=overlay_hideout(key, dark))
     if layer.kind == "point":
-        return dl.GeoJSON(**common, cluster=True, zoomToBoundsOnClick=True, pointToLayer=NS("pointToLayer"),
-                          clusterToLayer=NS("clusterToLayer"), onEachFeature=NS("pointEach"),
-                          superClusterOptions={"radius": 60, "maxZoom": 17})
+        # Clustered up to the map's own maximum zoom: records at one building (a household per flat) stay one
+        # bubble there, and a click on it spreads them out (dash-leaflet's spiderfy, `spiderStyle` its legs)
+        # instead of stacking markers that hide each other.
+        return dl.GeoJSON(**common, cluster=True, zoomToBoundsOnClick=True, spiderfyOnMaxZoom=True,
+                          pointToLayer=NS("pointToLayer"), clusterToLayer=NS("clusterToLayer"),
+                          onEachFeature=NS("pointEach"), style=NS("spiderStyle"),
+                          superClusterOptions={"radius": 60, "maxZoom": MAX_ZOOM})
     # outlines only: their own pane lets clicks fall through to the area polygons underneath
     return dl.Pane(name="pa-outlines", children=[
         dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])
@@ -61,7 +66,7 @@ def _map(dark: bool, first: AreaView | None) -> html.Div:
     allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
     leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, trackViewport=False,
                      **initial_view(first.viewport if first else None),
-                     minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
+                     minZoom=6, maxZoom=MAX_ZOOM, zoomSnap=0.25, className="pa-leaflet", children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False),
         *basemap_layers(),

@@ -85,11 +85,40 @@ def overlaps(boxes):
     return out
 
 
+LABEL_CORNERS = """code => { const m = window.__paMaps[0]; const r = m.getContainer().getBoundingClientRect();
+    const b = document.querySelector(`.area-label-text[data-code='${code}']`).getBoundingClientRect();
+    return [[b.left, b.top], [b.right, b.top], [b.left, b.bottom], [b.right, b.bottom],
+            [(b.left + b.right) / 2, b.bottom + 8]]
+        .map(([x, y]) => { const ll = m.containerPointToLatLng([x - r.left, y - r.top]); return [ll.lng, ll.lat]; }); }"""
+
+
+def area_shapes(db, parent):
+    from shapely import wkb
+
+    con = sqlite3.connect(db)
+    try:
+        return {c: wkb.loads(b) for c, b in con.execute("select code, geom_wkb from area where parent_code=?", (parent,))}
+    finally:
+        con.close()
+
+
+def test_county_labels_lie_wholly_inside_their_county(page, console_url, world_db):
+    from shapely.geometry import Point
+
+    open_area(page, console_url, "610900")
+    counties = area_shapes(world_db, "610900")
+    for code, geom in counties.items():
+        for lon, lat in page.evaluate(LABEL_CORNERS, code):  # the label's corners and just below it
+            assert geom.contains(Point(lon, lat)), \
+                f"{code}'s label reaches into {[c for c, g in counties.items() if g.contains(Point(lon, lat))]}"
+
+
 def test_a_click_on_ziyangs_label_opens_ziyang(page, console_url):
     open_area(page, console_url, "610900")
     box = page.locator(".area-label-text[data-code='610924']").bounding_box()
     assert box, "紫阳县 has no label"
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # clicks fall through the label
+    # just under the label's text (clicks fall through the label itself)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] + 6)
     page.wait_for_function("() => new URLSearchParams(location.search).get('area') !== '610900'", timeout=30000)
     assert "area=610924" in page.url
     page.wait_for_function("() => (document.querySelector('.pa-crumb-current') || {}).textContent === '紫阳县'",

@@ -115,3 +115,24 @@ def test_every_count_bubble_has_a_legend_entry_and_contradicts_no_symbol():
             assert color in bubbles and any(k == key for k, _ in bubbles[color]), key  # the map's = the legend's
     assert not set(bubbles) & set(symbols), "a bubble has the colour of another symbol"
     assert all(len(v) == 1 for v in bubbles.values()), "two layers' bubbles share a colour"
+
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+def test_leaflet_is_awaited_in_one_place():
+    """pingan_boot.js (loaded first: Dash loads assets in name order) owns the wait for window.L."""
+    boot = (ASSETS / "pingan_boot.js").read_text(encoding="utf-8")
+    assert "whenLeaflet" in boot and sorted(p.name for p in ASSETS.glob("pingan_*.js"))[0] == "pingan_boot.js"
+    for name in ("pingan_fit.js", "pingan_draw_zh.js"):
+        text = (ASSETS / name).read_text(encoding="utf-8")
+        assert "setInterval" not in text and "pingan.whenLeaflet(" in text, name
+
+
+def test_vendored_licence_texts_are_not_served_as_scripts():
+    from console import lazy_assets
+    import re
+
+    ignore = re.compile(lazy_assets.ASSETS_IGNORE)
+    licences = [p.name for p in (ASSETS / "vendor").iterdir() if p.name.startswith("LICENSE")]
+    assert licences and all(ignore.search(n) for n in licences)  # "LICENSE.hls-js" ends in "js"

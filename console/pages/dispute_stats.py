@@ -78,7 +78,6 @@ def _compute(area, since, until):
         summary = stats.statistics(s, viewer.scope, period, datetime.now(), area)
         names = stats.area_names(s, summary["by_area"])
         spots = hotgrids.hot_grids(s, viewer.scope, period, area)
-        spots = {"rows": hot.rows_for_table(spots), "map": hot.features(s, spots), "extent": hot.extent(spots)}
         zero = stats.zero_report(s, viewer.scope, period, area)
         full = area_names.path_names(s, [z["code"] for z in zero])
         for z in zero:  # three villages are called 西关社区: name them with their county and town
@@ -145,6 +144,8 @@ def run(_n, area, since, until):
         items.append(html.Li(f"……另有 {len(zero) - 60} 个（见导出的月报）"))
     zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"),
                 html.Ul(items, className="pa-zero-list") if items else html.P("暂无数据")]
+    with current_context().session() as s:
+        spots = {"rows": hot.rows_for_table(spots), "map": hot.features(s, spots), "extent": hot.extent(spots)}
     note = f"共 {len(spots['rows'])} 个网格本期发生 {hotgrids.MIN_COUNT} 件以上（较上期：与前一段同样长的时间比）" \
         if spots["rows"] else "暂无数据：本期没有重复发生纠纷的网格"
     view = {"bounds": spots["extent"], "transition": "flyToBounds", "options": {"padding": [20, 20]}}

@@ -159,7 +159,7 @@ clientside_callback(
         if (!cell || !rows) { return [nu, nu]; }
         const row = rows.find(function(r) { return r.code === cell.rowId; });
         if (!row || !row.bounds) { return [nu, nu]; }
-        return [{bounds: row.bounds, transition: "flyToBounds", options: {padding: [30, 30], maxZoom: 14, duration: 0.6}},
+        return [{bounds: row.bounds, transition: "flyToBounds", options: {padding: [30, 30], maxZoom: 13, duration: 0.6}},
                 {selected: row.code}];
     }""",
     Output(hot.ID.MAP, "viewport", allow_duplicate=True), Output(hot.ID.LAYER, "hideout"),

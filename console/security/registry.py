@@ -94,6 +94,8 @@ ROUTES: dict[str, Need] = {
     "/api/field/photos": need(FIELD_SYNC), "/api/field/photos/<uuid>": need(FIELD_SYNC),
     "/api/field/grid": need(FIELD_SYNC, sensitive=True), "/api/field/tasks": need(FIELD_SYNC),
     "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
+    # 特殊人群随访 due on the phone (docs/field.md §8): special-population records, masked, own grids only
+    "/api/field/followups": need(all_of=(FIELD_SYNC, LAYER_SPECIAL), sensitive=True),
     "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
     "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),
     # video (docs/video.md): every camera is re-checked against the viewer's scope, every play address audited
@@ -150,6 +152,7 @@ CALLBACKS: dict[str, Need] = {
     "admin_assessment.save_weights": need(CONFIG_MANAGE),
     # 特殊人群随访: the service checks layer:special and the record's scope, and audits the visit
     "followup.record": need(all_of=(LAYER_SPECIAL, VIEW_PERSONS)),
+    "quality.export_problems": need(all_of=(VIEW_KPI, VIEW_PERSONS, EXPORT)),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).

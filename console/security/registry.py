@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
-    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_SPECIAL, VIEW_VIDEO,
+    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_GRIDS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
     CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT,
 )
@@ -78,6 +78,9 @@ ROUTES: dict[str, Need] = {
     "/api/layers/<key>.geojson": Need(any_of=ANY_LAYER),
     "/api/layers/<key>/<int:fid>": Need(any_of=ANY_LAYER, none_of=frozenset({WALL_DISPLAY})),  # record rows
     "/api/areas": need(LAYER_AREAS),
+    # map popups that list people (routes/popups.py): the record's area is checked and each answer audited there
+    "/api/popup/grid/<code>": Need(any_of=frozenset({LAYER_AREAS, LAYER_GRIDS}), none_of=frozenset({WALL_DISPLAY})),
+    "/api/popup/building/<int:bid>": Need(all_of=frozenset({VIEW_PERSONS}), none_of=frozenset({WALL_DISPLAY})),
     "/api/unmask": need(UNMASK),  # + the record kind's view permission and scope (services.unmask)
     "/api/alerts/changes": need(VIEW_ALERTS, sensitive=True),
     "/api/open311/services.json": need(DISPUTE_REGISTER, VIEW_CASES),

@@ -73,6 +73,8 @@ def test_generation_in_force():
     assert replay.generation_at(gens, datetime(2026, 9, 1, 11, 59)) == 2
     assert replay.generation_at(reversed(gens), datetime(2027, 1, 1)) == 3
     assert replay.generation_at([], datetime(2027, 1, 1)) is None
+    # numbered in commit order: a clock set back at a commit does not make an older generation win
+    assert replay.generation_at([(1, datetime(2026, 6, 2)), (2, datetime(2026, 6, 1))], datetime(2026, 6, 3)) == 2
 
 
 def test_cells_count_points_never_place_them():

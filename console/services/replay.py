@@ -70,16 +70,14 @@ def window(first: date, last: date, position: int, step_hours: int = 1, cumulati
 
 
 def generation_at(generations: Iterable[tuple[int, datetime]], moment: datetime) -> int | None:
-    """The grid generation in force at `moment`: the newest one created at or before it. Before the first
-    drawing the first generation stands (records older than the grids were assigned with it)."""
-    gens = sorted(generations, key=lambda g: (g[1], g[0]))
+    """The grid generation in force at `moment`: the newest (highest id — generations are numbered in commit order)
+    created at or before it. Before the first drawing the first generation stands (records older than the grids
+    were assigned with it)."""
+    gens = list(generations)
     if not gens:
         return None
-    current = gens[0][0]
-    for gid, created in gens:
-        if created <= moment:
-            current = gid
-    return current
+    done = [gid for gid, created in gens if created <= moment]
+    return max(done) if done else min(gid for gid, _ in gens)
 
 
 def cells(points: Iterable[tuple[float, float]], cell: float = CELL) -> list[tuple[float, float, int]]:

@@ -61,8 +61,7 @@
         const clocks = document.querySelectorAll(".pa-hall-clock");
         if (clocks.length) {
             const b = new Date(Date.now() + 8 * 3600 * 1000);  // Beijing time whatever the machine's zone
-            const text = b.getUTCFullYear() + "-" + two(b.getUTCMonth() + 1) + "-" + two(b.getUTCDate()) + " "
-                + two(b.getUTCHours()) + ":" + two(b.getUTCMinutes()) + ":" + two(b.getUTCSeconds());
+            const text = two(b.getUTCHours()) + ":" + two(b.getUTCMinutes()) + ":" + two(b.getUTCSeconds());
             clocks.forEach(function (c) { if (c.textContent !== text) { c.textContent = text; } });
         }
     }

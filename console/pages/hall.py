@@ -58,8 +58,8 @@ def _banner(viewer) -> list:
         html.Div(className="pa-hall-item", children=[
             html.Span("最早一条已等待", className="pa-hall-label"), html.Strong(waited, id=ID.WAITED)]),
         html.Div(className="pa-hall-item", children=[
-            html.Span("北京时间", className="pa-hall-label"),
-            html.Strong(beijing(now, "%Y-%m-%d %H:%M:%S"), className="pa-hall-clock")]),
+            html.Span(f"北京时间 {beijing(now, '%Y-%m-%d')}", className="pa-hall-label"),
+            html.Strong(beijing(now, "%H:%M:%S"), className="pa-hall-clock")]),
         html.Div(className="pa-hall-item", children=[
             html.Span("数据截至", className="pa-hall-label"),
             html.Strong(beijing(now, "%H:%M:%S"), id=ID.AS_OF)]),
@@ -133,7 +133,7 @@ def layout(interval: str | None = None, panel_name: str | None = None, **_query)
         dcc.Interval(id=ID.BANNER_TICK, interval=BANNER_SECONDS * 1000),
         dcc.Interval(id=ID.ROTATE, interval=seconds * 1000),
         html.Div(id=ID.BANNER, className="pa-hall-banner", role="status", children=_banner(viewer)),
-        html.Div(id=ID.PANEL, children=panel(first, viewer)),
+        html.Div(id=ID.PANEL, className="pa-hall-stage", children=panel(first, viewer)),
         html.Div(id=ID.DOTS, className="pa-hall-dots", children=_dots(first)),
     ])
 

@@ -95,8 +95,10 @@ def layout(area: str | None = None, **_query) -> html.Div:
             html.H2("时间回放", className="pa-heading"),
             dcc.Dropdown(id=ID.AREA, options=options, value=chosen, clearable=False, searchable=False,
                          className="pa-rp-area", placeholder="选择县区"),
-            html.Label(["开始日期 ", dcc.Input(id=ID.FIRST, type="date", value=first.isoformat(), debounce=True)]),
-            html.Label(["结束日期 ", dcc.Input(id=ID.LAST, type="date", value=last.isoformat(), debounce=True)]),
+            html.Label(["开始日期 ", dcc.Input(id=ID.FIRST, type="date", value=first.isoformat(), debounce=True,
+                                                 className="pa-rp-date")]),
+            html.Label(["结束日期 ", dcc.Input(id=ID.LAST, type="date", value=last.isoformat(), debounce=True,
+                                                className="pa-rp-date")]),
             dcc.RadioItems(id=ID.STEP, options=[{"label": v, "value": k} for k, v in STEPS.items()], value="6",
                            inline=True, className="pa-radio"),
             dcc.Checklist(id=ID.CUMULATIVE, options=[{"label": " 累计显示", "value": "on"}], value=["on"],
@@ -105,7 +107,7 @@ def layout(area: str | None = None, **_query) -> html.Div:
         ]),
         html.Div(className="pa-rp-slider", children=[
             dcc.Slider(id=ID.SLIDER, min=0, max=steps - 1, step=1, value=steps - 1, marks=_marks(first, last, 6),
-                       updatemode="mouseup")]),
+                       updatemode="mouseup", allow_direct_input=False)]),
         html.Div(id=ID.CAPTION, className="pa-rp-caption", role="status"),
         dcc.Interval(id=ID.TICK, interval=PLAY_MS, disabled=True),
         html.Div(className="pa-map-box pa-rp-map", children=[

@@ -49,7 +49,7 @@ def hits_view(text: str | None) -> list:
 
 
 def run_search(_clicks, _submits, text):
-    if not dash.callback_context.triggered or not (_clicks or _submits):
+    if not (_clicks or _submits):
         return dash.no_update
     return hits_view(text)
 

@@ -96,3 +96,22 @@ def test_search_respects_permissions_and_scope(app):
     for bad in ["", "张%", "x" * 60]:
         r = _search(app, c, csrf, bad)
         assert r.status_code == 200 and "search-note" in _text(r)
+
+
+def test_search_finds_cameras_and_addresses_in_scope(app):
+    import sqlite3
+
+    c, csrf = _client(app, "cb_county")
+    from console.services.context import CONTEXT_KEY
+
+    db = app.server.config[CONTEXT_KEY].engine.url.database
+    con = sqlite3.connect(db)
+    camera = con.execute("select device_id, grid_code from camera where county_code='610924' limit 1").fetchone()
+    address, agrid = con.execute("select address, grid_code from building where county_code='610924' limit 1").fetchone()
+    con.close()
+    r = _search(app, c, csrf, camera[0])
+    assert "摄像头" in _text(r) and camera[1] in _text(r)  # the hit drills to the camera's grid
+    r = _search(app, c, csrf, address)
+    assert "地址" in _text(r) and agrid in _text(r)
+    other, ocsrf = _client(app, "cb_lan")
+    assert "摄像头" not in _text(_search(app, other, ocsrf, camera[0]))  # another county's camera: nothing

@@ -10,13 +10,22 @@
 
     const heats = new WeakMap();  // map → {layer, pending}
 
+    /* Sizes follow the root font size (1920 → 1, 3840 → ~2), as the overview's markers do (assets/pingan_map.js). */
+    let kValue = 1, kKey = null;  // read once per (width, theme): getComputedStyle per feature would force restyles
+    function k() {
+        const root = document.documentElement;
+        const key = window.innerWidth + "|" + (root.dataset.theme || "");
+        if (key !== kKey) { kKey = key; kValue = Math.max(1, parseFloat(getComputedStyle(root).fontSize) / 15); }
+        return kValue;
+    }
+
     function heatFilter(feature, context) {
         const map = context && context.map;
         const L = window.L;
         if (!map || !L || !L.heatLayer) { return false; }
         let entry = heats.get(map);
         if (!entry) {
-            entry = {layer: L.heatLayer([], {radius: 22, blur: 18, minOpacity: 0.25}), pending: null};
+            entry = {layer: L.heatLayer([], {radius: 22 * k(), blur: 18 * k(), minOpacity: 0.25}), pending: null};
             heats.set(map, entry);
             entry.layer.addTo(map);
         }
@@ -43,14 +52,14 @@
     /* Replay: one circle per counted cell, its area growing with the count. */
     function replayPoint(feature, latlng) {
         const p = feature.properties || {};
-        const r = 4 + Math.min(14, Math.sqrt(p.n || 1) * 3);
+        const r = k() * (4 + Math.min(14, Math.sqrt(p.n || 1) * 3));
         return L.circleMarker(latlng, {radius: r, color: "#fff", weight: 1, fillColor: KIND_COLORS[p.kind] || "#4a5568",
             fillOpacity: 0.85, interactive: false});
     }
 
     function replayGrid(feature, context) {
         const dark = ((context && context.hideout) || {}).dark;
-        return {color: dark ? "#b794f4" : "#6b46c1", weight: 1.2, opacity: 0.9, fill: false};
+        return {color: dark ? "#b794f4" : "#6b46c1", weight: 1.2 * k(), opacity: 0.9, fill: false};
     }
 
     window.pingan = Object.assign({}, window.pingan, {hall: {heatFilter, replayPoint, replayGrid}});

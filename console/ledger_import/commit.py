@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Ledger
 from console.security import audit
 from console.store import AreaScope
+from console.store.sensitive import key_match, with_blind_indexes
 
 from .kinds import KINDS
 from .plan import ImportPlan, plan_import
@@ -40,16 +41,17 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
 def save_by_key(s, kind, new: list[dict], changed: list[dict]) -> None:
     """One-table kinds: insert the new records in bulk, update the changed ones by natural key."""
     model = kind.model
-    key_col = getattr(model, kind.natural_key)
     if new:
         s.execute(model.__table__.insert(), [columns_of(model, rec) for rec in new])
     for rec in changed:
-        s.execute(update(model).where(key_col == rec[kind.natural_key]).values(**columns_of(model, rec)))
+        s.execute(update(model).where(key_match(model, kind.natural_key, [rec[kind.natural_key]]))
+                  .values(**columns_of(model, rec)))
 
 
 def columns_of(model, record: dict) -> dict:
+    """The record's stored columns, with the blind index of a sealed key (a phone) beside it."""
     cols = model.__table__.columns.keys()
-    return {k: val for k, val in record.items() if k in cols and k != "id"}
+    return with_blind_indexes(model.__tablename__, {k: val for k, val in record.items() if k in cols and k != "id"})
 
 
 def stored_count(session, kind_key: str) -> int:

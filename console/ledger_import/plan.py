@@ -13,6 +13,7 @@ from sqlalchemy import select
 from console.ledgers.reader import Ledger
 from console.store import AreaScope, Building
 from console.store.grid_locator import locator_for
+from console.store.sensitive import key_match
 from geodata.planner.gcj02 import gcj02_to_wgs84
 
 from . import values as v
@@ -200,9 +201,9 @@ def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]
     key_col = getattr(model, kind.natural_key)
     cols = [getattr(model, c) for c in kind.compared]
     stored: dict[str, dict] = {}
-    for i in range(0, len(keys), _KEY_CHUNK):
+    for i in range(0, len(keys), _KEY_CHUNK):  # a sealed key (a worker's phone) is matched by its blind index
         for row in session.execute(select(key_col, model.grid_code, *cols)
-                                   .where(key_col.in_(keys[i:i + _KEY_CHUNK]))):
+                                   .where(key_match(model, kind.natural_key, keys[i:i + _KEY_CHUNK]))):
             stored[row[0]] = {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
     return stored
 

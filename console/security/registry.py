@@ -18,6 +18,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
     GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_GRIDS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
+    CONFIG_MANAGE, VIEW_ASSESSMENT,
 )
 
 
@@ -146,6 +147,10 @@ CALLBACKS: dict[str, Need] = {
     "hall.refresh_banner": need(VIEW_KPI, WALL_DISPLAY), "hall.rotate": need(VIEW_KPI, WALL_DISPLAY),
     "analysis.show_heat": need(VIEW_KPI),
     "replay.show": need(VIEW_ALERTS, LAYER_DISPUTES, WALL_DISPLAY, all_of=(LAYER_GRIDS,)),
+    # 督导考评 (docs/assessment.md): the page audits grid workers' figures itself; print and export re-read them
+    "assessment.export_xlsx": need(all_of=(VIEW_ASSESSMENT, EXPORT)),
+    "assessment.print_view": need(all_of=(VIEW_ASSESSMENT,), sensitive=True),
+    "admin_assessment.save_weights": need(CONFIG_MANAGE),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -162,11 +167,13 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/hall": ("大屏", need(VIEW_KPI, WALL_DISPLAY)),
     "/analysis": ("态势研判", need(VIEW_KPI)),
     "/replay": ("时间回放", need(VIEW_ALERTS, LAYER_DISPUTES, WALL_DISPLAY, all_of=(LAYER_GRIDS,))),
+    "/assessment": ("督导考评", need(VIEW_ASSESSMENT)),
+    "/admin/assessment": ("考评权重", need(CONFIG_MANAGE)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
 NAV_PATHS = ("/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality",
-             "/import", "/admin/accounts", "/admin/audit")
+             "/assessment", "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

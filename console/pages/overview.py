@@ -23,6 +23,7 @@ from console.services.viewer import current_viewer
 from console.store.codes import CITY_CODE
 from console.services.layers import LAYERS, OVERLAY_KEYS
 
+from console.pages import _search
 from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w
 from console.pages._grid_locale import GRID_LOCALE
@@ -111,7 +112,8 @@ def layout(area: str | None = None, **_query) -> html.Div:
         dcc.Store(id=ID.OVERLAY_URLS, data=first.urls if first else None),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs", children=first.crumbs if first else None),
-            html.H2(id=ID.HEADING, className="pa-heading", children=first.heading if first else None)]),
+            html.H2(id=ID.HEADING, className="pa-heading", children=first.heading if first else None),
+            _search.box()]),
         html.Div(id=ID.MESSAGE, className="pa-message", role="status", children=first.message if first else None),
         html.Div(className="pa-body", children=[
             html.Div(className="pa-left", children=[

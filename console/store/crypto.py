@@ -301,6 +301,14 @@ class EncryptedText(TypeDecorator):
             return PLAIN_PREFIX + value
         return ring.encrypt(value, self.aad)
 
+    def seal_many(self, values) -> list[str | None]:
+        """`process_bind_param` for a column of values (bulk inserts): one key look-up, AES-GCM in one loop."""
+        values = list(values)
+        ring = active_keyring()
+        if ring is None:
+            return [self.process_bind_param(v, None) for v in values]
+        return ring.encrypt_many(values, self.aad)
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

@@ -1,0 +1,87 @@
+"""Bulk inserts for imports: one compiled INSERT and the driver's executemany over plain tuples.
+
+SQLAlchemy's `session.execute(table.insert(), [dict, …])` builds and type-processes every row's parameters one by one
+(≈ 25 µs a row, more than SQLite's own insert); here each column's bind processor runs once over the whole column, and
+encrypted columns are sealed in bulk (`KeyRing.encrypt_many`). Runs on the caller's connection, so inside the caller's
+transaction: a failure rolls back with it. Columns not given take their scalar defaults; a column with a Python
+callable default must be given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import DateTime, Table, insert
+
+from .crypto import EncryptedText
+
+BATCH = 10_000  # rows per executemany: bounds the memory of the converted parameters
+
+
+def _connection(conn_or_session):
+    return conn_or_session.connection() if hasattr(conn_or_session, "get_bind") else conn_or_session
+
+
+def _iso(value):
+    return value.isoformat(" ", "microseconds") if type(value) is datetime and value.tzinfo is None else value
+
+
+def _sqlite_datetime(process):
+    """SQLite stores DateTime as text; for naive datetimes its default format is `isoformat(" ")` with microseconds,
+    which C formats ~8x faster than the dialect's processor (checked on a sample, else the processor is kept)."""
+    sample = datetime(2001, 2, 3, 4, 5, 6, 7)
+    if process(sample) != _iso(sample):
+        return process
+    return lambda v: _iso(v) if type(v) is datetime else process(v)
+
+
+def _column_values(column, values: list, dialect) -> list:
+    kind = column.type
+    if isinstance(kind, EncryptedText):
+        return kind.seal_many(values)
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return values
+    if dialect.name == "sqlite" and isinstance(kind, DateTime):
+        process = _sqlite_datetime(process)
+    return [None if v is None else process(v) for v in values]
+
+
+def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *, batch: int = BATCH) -> int:
+    """Insert `rows` (dicts with the same keys, column names of `table` or of a model's table); returns the count."""
+    table = getattr(table, "__table__", table)
+    if not rows:
+        return 0
+    conn = _connection(conn_or_session)
+    dialect = conn.dialect
+    given = list(rows[0].keys())
+    unknown = [k for k in given if k not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no columns {unknown}")
+    defaults = {}
+    for col in table.c:
+        default = getattr(col, "default", None)  # a lightweight table() column has none
+        if col.key in given or default is None:
+            continue
+        if not default.is_scalar:
+            raise ValueError(f"{table.name}.{col.key} has a callable default: give its value")
+        defaults[col.key] = default.arg
+    keys = given + list(defaults)
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    names = list(compiled.positiontup) if compiled.positional else keys
+    if compiled.positional and sorted(names) != sorted(keys):
+        raise ValueError(f"unexpected parameters for {table.name}: {names}")
+    sql = compiled.string
+    for start in range(0, len(rows), batch):
+        part = rows[start:start + batch]
+        columns = {}
+        for k in keys:
+            raw = [r[k] for r in part] if k in given else [defaults[k]] * len(part)
+            columns[k] = _column_values(table.c[k], raw, dialect)
+        if compiled.positional:
+            params = list(zip(*(columns[k] for k in names)))
+        else:
+            params = [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
+        conn.exec_driver_sql(sql, params)
+    return len(rows)

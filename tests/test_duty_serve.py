@@ -78,7 +78,7 @@ def test_one_sweeper_per_database(small_world_db, tmp_path, monkeypatch):
 
     db = world_copy(small_world_db, tmp_path)
     swept = []
-    monkeypatch.setattr(sweeper, "sweep_once", lambda ingestor: swept.append(ingestor))
+    monkeypatch.setattr(sweeper, "sweep_once", lambda ingestor, steps=(): swept.append(ingestor))
     first = ingest.register(Flask("a"), make_engine(db), sweep=True)
     deadline = time.monotonic() + 30
     while not swept and time.monotonic() < deadline:

@@ -70,3 +70,15 @@ def test_recording_a_visit_refuses_by_name(sessions):
     assert "随访方式" in followup.record_visit(sessions, mine, sp_id, TODAY, "telepathy", "", TODAY)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(FollowupVisit)) == before
+
+
+def test_the_follow_up_sweep_runs_hourly_while_cameras_are_swept_every_30_seconds():
+    """Follow-ups fall due by the day: reading every special-population record every 30 s is waste (rules.toml)."""
+    from console.duty.sweeper import due_steps
+
+    config = {"camera_offline": {"sweep_seconds": 30}, "followup_overdue": {"sweep_minutes": 60}}
+    assert due_steps(config, 0.0, {}) == ["offline", "escalated", "followup"]
+    last = dict.fromkeys(["offline", "escalated", "followup"], 0.0)
+    assert due_steps(config, 30.0, last) == ["offline", "escalated"]
+    assert due_steps(config, 3599.0, last) == ["offline", "escalated"]
+    assert due_steps(config, 3600.0, last) == ["offline", "escalated", "followup"]

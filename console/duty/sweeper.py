@@ -1,5 +1,6 @@
 """The duty desk's background sweeper: cameras silent for too long become alerts, unacknowledged alerts past their
-limit escalate. One process sweeps at a time (a file lock beside the database; an advisory lock on PostgreSQL is
+limit escalate (every `[camera_offline] sweep_seconds`, 30 s); overdue follow-ups become alerts once an hour
+(`[followup_overdue] sweep_minutes`): they fall due by the day, and the query reads every special-population record. One process sweeps at a time (a file lock beside the database; an advisory lock on PostgreSQL is
 the writer's business, see docs/postgresql.md)."""
 
 from __future__ import annotations
@@ -19,15 +20,28 @@ SWEEP_CHUNK = 200
 log = logging.getLogger(__name__)
 
 
-def sweep_once(ingestor: Ingestor) -> dict:
+STEPS = ("offline", "escalated", "followup")
+
+
+def due_steps(config: dict, now: float, last_run: dict[str, float]) -> list[str]:
+    """Which sweep steps are due at monotonic time `now`, given when each last ran (absent: never)."""
+    every = {"offline": float((config.get("camera_offline") or {}).get("sweep_seconds", 30)),
+             "escalated": float((config.get("camera_offline") or {}).get("sweep_seconds", 30)),
+             "followup": 60.0 * float((config.get("followup_overdue") or {}).get("sweep_minutes", 60))}
+    return [name for name in STEPS if name not in last_run or now - last_run[name] >= every[name]]
+
+
+def sweep_once(ingestor: Ingestor, steps: tuple[str, ...] | list[str] = STEPS) -> dict:
     # In rounds of at most SWEEP_CHUNK rows, each its own short transaction: a sweep that finds thousands of
     # silent cameras or overdue alerts must not hold SQLite's write lock for seconds while ingest waits.
     now = datetime.utcnow()
-    out: dict = {"offline": [], "escalated": [], "followup": []}
+    out: dict = {name: [] for name in steps}
     for name, step in (("offline", lambda s: offline_sweep(s, ingestor.config, now, SWEEP_CHUNK)),
                        ("escalated", lambda s: auto_escalate(s, now, SWEEP_CHUNK)),
                        ("followup", lambda s: followup_sweep(s, ingestor.config, _beijing_today(now),
                                                              SWEEP_CHUNK))):
+        if name not in steps:
+            continue
         while True:
             with ingestor.sessions() as s, s.begin():
                 done = step(s)
@@ -46,11 +60,15 @@ def start_sweeper(ingestor: Ingestor) -> threading.Thread:
     def run():
         lock = open(lock_path(ingestor.engine, "duty-sweep"), "a+b")
         fcntl.flock(lock, fcntl.LOCK_EX)  # held until this process exits (the file stays open)
+        last_run: dict[str, float] = {}
         while True:
+            started = time.monotonic()
+            steps = due_steps(ingestor.config, started, last_run)
             try:
-                sweep_once(ingestor)
+                sweep_once(ingestor, steps)
             except Exception:  # a failed sweep must not stop ingest; the next round retries
                 log.exception("duty sweep failed")
+            last_run.update(dict.fromkeys(steps, started))
             time.sleep(every)
 
     thread = threading.Thread(target=run, name="pingan-duty-sweep", daemon=True)

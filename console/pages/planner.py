@@ -3,8 +3,6 @@ new generation, browse and roll back generations. Callbacks are thin: console.pl
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import dash
 import dash_leaflet as dl
 from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html, no_update
@@ -14,10 +12,11 @@ from sqlalchemy import select
 from console.store import names as area_names
 from console.services.clock import beijing
 from console.pages._planner_ids import ID
+from console.pages import _planner_draft as draft_io
 from console.pages._planner_layout import map_panel, tools_panel
-from console.planner import actions, commit as committing, drafts, editcontrol, importing, render
+from console.planner import actions, commit as committing, drafts, importing, render
 from console.planner.evaluate import evaluate, grid_rows
-from console.planner.village import PlannerError, current_generation, grids_at, history, load_village
+from console.planner.village import PlannerError, grids_at, history
 from console.security.guard import AccessDenied, audit
 from console.security.permissions import GRID_EDIT
 from console.services import views
@@ -25,7 +24,7 @@ from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Area
 from geodata.planner import gridfile
-from geodata.planner.draft import EditError, State as DraftState
+from geodata.planner.draft import EditError
 
 dash.register_page(__name__, path="/planner", title="平安一张图 · 网格规划", name="网格规划")
 
@@ -57,23 +56,6 @@ def layout(village: str | None = None, **_query):
     ])
 
 
-def _message(text: str, tone: str = "ok"):
-    return html.Div(text, className=f"pa-pl-message {tone}")
-
-
-def _village(code: str):
-    """Village outline, households and current grids, cached per village generation."""
-    c = current_context()
-    with c.session() as s:
-        gen = current_generation(s, code)
-    return c.geo_cache.get_or_set(("planner-village", code, gen), lambda: _load(code))
-
-
-def _load(code: str):
-    with current_context().session() as s:
-        return load_village(s, code)
-
-
 # ------------------------------------------------------------------ open a village
 @callback(Output(ID.DRAFT, "data"), Output(ID.MESSAGE, "children"), Output(ID.OUTLINE, "data"),
           Output(ID.HOUSEHOLDS, "data"), Output(ID.MAP, "viewport"), Output(ID.URL, "search"),
@@ -87,13 +69,13 @@ def open_village(code):
             row = drafts.open_draft(s, viewer, code) or drafts.start(s, viewer, code)
             draft_id, resumed = row.id, len(drafts.step_labels(row)) > 1
     except (AccessDenied, PlannerError) as exc:
-        return None, _message(str(exc), "error"), None, None, no_update, no_update
-    v = _village(code)
+        return None, draft_io.message(str(exc), "error"), None, None, no_update, no_update
+    v = draft_io.village(code)
     outline = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
                                                           "geometry": v.geometry.__geo_interface__}]}
     note = f"{v.name}：{len(v.grids)} 个网格，{v.households} 户" + ("（已恢复未提交的草稿）" if resumed else "")
     viewport = {"bounds": render.bounds(v.geometry), "transition": "fitBounds", "options": {"animate": False}}
-    return ({"draft": draft_id, "village": code, "version": 0, "selected": None}, _message(note, "info"), outline,
+    return ({"draft": draft_id, "village": code, "version": 0, "selected": None}, draft_io.message(note, "info"), outline,
             render.households_geojson(v.lon, v.lat), viewport, f"?village={code}")
 
 
@@ -117,119 +99,22 @@ def act(edit_reports, click, cell, _u, _r, _m, _d, _rs, _p, _i, _h, draft, mount
         raise PreventUpdate
     trigger = dash_ctx.triggered_id
     if isinstance(trigger, dict) and trigger.get("type") == ID.EDIT:
-        return (*_from_edit_control(draft, mount, edit_reports, trigger["v"]), no_update)
+        return (*draft_io.from_edit_control(draft, mount, edit_reports, trigger["v"]), no_update)
     if trigger == ID.GRIDS or trigger == ID.TABLE:
         index = (click or {}).get("properties", {}).get("index") if trigger == ID.GRIDS else \
             int((cell or {}).get("rowId") or -1)
         if index is None or index < 0:
             raise PreventUpdate
-        return _next(draft, selected=index), no_update, no_update, no_update
+        return draft_io.next_draft(draft, selected=index), no_update, no_update, no_update
     indices = sorted(int(r["index"]) for r in selected or [])
     try:
-        form = ImportForm(upload, filename, encoding, crs, layer, partial)
-        action, payload = _button_action(trigger, indices, k, form, history_rows, draft)
+        form = draft_io.ImportForm(upload, filename, encoding, crs, layer, partial)
+        action, payload = draft_io.button_action(trigger, indices, k, form, history_rows, draft)
     except importing.GCJ02Suspected as exc:  # preselect the conversion it offers
-        return no_update, no_update, _message(str(exc), "error"), "GCJ02"
+        return no_update, no_update, draft_io.message(str(exc), "error"), "GCJ02"
     except (EditError, PlannerError, AccessDenied) as exc:
-        return no_update, no_update, _message(str(exc), "error"), no_update
-    return (*_apply(draft, action, payload), no_update)
-
-
-class ImportForm(NamedTuple):
-    upload: str | None
-    filename: str | None
-    encoding: str | None
-    crs: str | None
-    layer: str | None
-    partial: list | None
-
-
-def _button_action(trigger, indices, k, form: ImportForm, history_rows, draft):
-    if trigger in (ID.UNDO, ID.REDO, ID.RESTART):
-        return {ID.UNDO: "undo", ID.REDO: "redo", ID.RESTART: "restart"}[trigger], {}
-    if trigger == ID.MERGE:
-        if len(indices) != 2:
-            raise EditError("请在表格中勾选两个相邻网格再合并")
-        return "merge", {"indices": indices}
-    if trigger == ID.DELETE:
-        if len(indices) != 1:
-            raise EditError("请在表格中勾选一个要删除的网格")
-        return "delete", {"index": indices[0]}
-    if trigger == ID.PROPOSE:
-        return "propose", {"k": int(k) if k else None}
-    if trigger == ID.IMPORT:
-        code = _draft_state(draft).village
-        state, warnings = _imported_state(form, code)
-        return "import", {"state": state, "warnings": warnings}
-    if trigger == ID.RESTORE:
-        if not history_rows:
-            raise EditError("请先在版本历史中勾选一个版本")
-        code = _draft_state(draft).village
-        with current_context().session() as s:
-            return "restore", {"state": actions.restore_state(s, code, int(history_rows[0]["id"]))}
-    raise PreventUpdate
-
-
-def _text(value) -> str | None:
-    """A dropdown's value as sent by the browser: text, or None for anything else (a forged body)."""
-    return value if isinstance(value, str) and value else None
-
-
-def _imported_state(form: ImportForm, village_code: str):
-    return importing.imported_state(importing.upload_bytes(_text(form.upload)), _text(form.filename) or "",
-                                    _village(village_code), crs=_text(form.crs), encoding=_text(form.encoding),
-                                    layer=_text(form.layer),
-                                    partial=isinstance(form.partial, list) and "partial" in form.partial)
-
-
-class Loaded(NamedTuple):
-    village: str
-    state: DraftState
-    labels: list[str]
-    cursor: int
-    newer: int | None  # the village's generation when someone committed after this draft started
-
-
-def _draft_state(draft: dict) -> Loaded:
-    """The viewer's draft, read once. The village comes from the stored row, never from the browser, and
-    drafts.get enforces grid:edit + scope + ownership."""
-    with current_context().session() as s:
-        row = drafts.get(s, current_viewer(), int(draft["draft"]))
-        return Loaded(row.village_code, drafts.state_of(row), drafts.step_labels(row), row.cursor,
-                      drafts.stale(s, row))
-
-
-def _next(current: dict, **changes) -> dict:
-    return {**current, **changes, "version": current.get("version", 0) + 1}
-
-
-def _apply(draft: dict, action: str, payload: dict, code: str | None = None):
-    viewer = current_viewer()
-    try:
-        code = code or _draft_state(draft).village
-        with current_context().session() as s, s.begin():
-            out = actions.apply(s, viewer, draft["draft"], _village(code), action, payload)
-    except (EditError, PlannerError, AccessDenied) as exc:
-        return no_update, no_update, _message(str(exc), "error")
-    note = "；".join([out.message, *payload.get("warnings", [])])
-    return _next(draft, draft=out.draft_id, selected=None), no_update, _message(note)
-
-
-def _from_edit_control(draft, mount, reports, version):
-    features = ((reports or [None])[0] or {}).get("features") or []
-    if version != draft.get("version"):
-        raise PreventUpdate                                  # a report from a control that is being replaced
-    if not mount or mount.get("version") != version:         # the first report after a mount names the grid
-        return no_update, {"version": version, "id": editcontrol.mount_id(features)}, no_update
-    code, state = _draft_state(draft)[:2]
-    sel = draft.get("selected")
-    selected = state[sel].geometry if sel is not None and sel < len(state) else None
-    todo = editcontrol.interpret(features, mount.get("id") if selected is not None else None, selected)
-    if not todo:
-        raise PreventUpdate
-    a = todo[0]
-    payload = {"geometry": a.geometry, "index": sel}
-    return _apply(draft, a.name, payload, code)
+        return no_update, no_update, draft_io.message(str(exc), "error"), no_update
+    return (*draft_io.apply(draft, action, payload), no_update)
 
 
 # ------------------------------------------------------------------ render the draft
@@ -241,8 +126,8 @@ def _from_edit_control(draft, mount, reports, version):
 def show(draft):
     if not draft:
         raise PreventUpdate
-    code, state, labels, cursor, newer = _draft_state(draft)
-    v = _village(code)
+    code, state, labels, cursor, newer = draft_io.draft_state(draft)
+    v = draft_io.village(code)
     ev = evaluate(v, state)
     sel = draft.get("selected")
     sel = sel if sel is not None and sel < len(state) else None
@@ -287,9 +172,9 @@ def _edit_group(version: int, state, sel):
 def show_preview(_n, draft):
     if not draft:
         raise PreventUpdate
-    code, state = _draft_state(draft)[:2]
+    code, state = draft_io.draft_state(draft)[:2]
     with current_context().session() as s:
-        pv = committing.preview(s, _village(code), state)
+        pv = committing.preview(s, draft_io.village(code), state)
     if pv.empty:
         return [html.Span("草稿与现行网格相同，没有变更。")], [], []
     moved = {k: len(m) for k, m in pv.moved.items()}
@@ -320,7 +205,7 @@ def commit(_c, _r, draft, reason, history_rows):
     viewer = current_viewer()
     c = current_context()
     try:
-        code = _draft_state(draft).village
+        code = draft_io.draft_state(draft).village
         with c.session() as s, s.begin():
             if dash_ctx.triggered_id == ID.ROLLBACK_CONFIRM:
                 if not history_rows:
@@ -331,11 +216,11 @@ def commit(_c, _r, draft, reason, history_rows):
         with c.session() as s, s.begin():
             fresh = drafts.start(s, viewer, code)
     except (PlannerError, AccessDenied, EditError) as exc:
-        return no_update, _message(str(exc), "error"), no_update
+        return no_update, draft_io.message(str(exc), "error"), no_update
     views.boundaries_changed(c)
     moved = result.moved.get("household", 0)
     text = f"已提交为第 {result.generation} 版：新增/重划 {len(result.added)} 个网格，撤销 {len(result.retired)} 个，{moved} 户变更网格"
-    return {**_next(draft, selected=None), "draft": fresh.id}, _message(text), ""
+    return {**draft_io.next_draft(draft, selected=None), "draft": fresh.id}, draft_io.message(text), ""
 
 
 @callback(Output(ID.ROLLBACK_PREVIEW, "children"), Output(ID.ROLLBACK_CONFIRM, "style"),
@@ -347,26 +232,26 @@ def preview_rollback(_n, draft, history_rows):
     if dash_ctx.triggered_id != ID.ROLLBACK or not draft:
         return None, hidden  # a new draft state (after a commit, another village): no pending rollback
     if not history_rows:
-        return _message("请先在版本历史中勾选要回退到的版本", "error"), hidden
-    code, generation = _draft_state(draft).village, int(history_rows[0]["id"])
+        return draft_io.message("请先在版本历史中勾选要回退到的版本", "error"), hidden
+    code, generation = draft_io.draft_state(draft).village, int(history_rows[0]["id"])
     with current_context().session() as s:
         past = grids_at(s, code, generation)
         if not past:
-            return _message(f"第{generation}版中没有本村（社区）的网格", "error"), hidden
-        pv = committing.preview(s, _village(code), past)
+            return draft_io.message(f"第{generation}版中没有本村（社区）的网格", "error"), hidden
+        pv = committing.preview(s, draft_io.village(code), past)
     if pv.empty:
-        return _message(f"第{generation}版与现行网格相同，无需回退", "error"), hidden
+        return draft_io.message(f"第{generation}版与现行网格相同，无需回退", "error"), hidden
     moved = pv.moved.get("household", [])
     text = (f"回退到第{generation}版将：新增/重划 {len(pv.added)} 个网格，撤销 {len(pv.retired)} 个，"
             f"保持不变 {len(pv.unchanged)} 个，{len(moved)} 户变更网格。确认后才提交。")
-    return _message(text, "warn"), {}
+    return draft_io.message(text, "warn"), {}
 
 
 @callback(Output(ID.HISTORY, "rowData"), Input(ID.DRAFT, "data"))
 def show_history(draft):
     if not draft:
         raise PreventUpdate
-    code = _draft_state(draft).village
+    code = draft_io.draft_state(draft).village
     with current_context().session() as s:
         rows = history(s, code)
     return [{"id": r["id"], "rid": str(r["id"]), "when": beijing(r["created_at"]),
@@ -383,16 +268,16 @@ def show_generation(_n, draft, rows):
     if not draft:
         raise PreventUpdate
     if not rows:
-        return None, _message("请先在版本历史中勾选要查看的版本", "error")
-    code, generation = _draft_state(draft).village, int(rows[0]["id"])
+        return None, draft_io.message("请先在版本历史中勾选要查看的版本", "error")
+    code, generation = draft_io.draft_state(draft).village, int(rows[0]["id"])
     try:
         with current_context().session() as s:
             state = actions.restore_state(s, code, generation)
     except PlannerError as exc:
-        return None, _message(str(exc), "error")
+        return None, draft_io.message(str(exc), "error")
     data = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": g.code}, "geometry": g.geometry.__geo_interface__} for g in state]}
-    return data, _message(f"地图上的紫红色虚线是第{generation}版的 {len(state)} 个网格")
+    return data, draft_io.message(f"地图上的紫红色虚线是第{generation}版的 {len(state)} 个网格")
 
 
 @callback(Output(ID.DOWNLOAD, "data"), Output(ID.MESSAGE, "children", allow_duplicate=True),
@@ -401,14 +286,14 @@ def show_generation(_n, draft, rows):
 def export(_n, draft, fmt, crs):
     if not draft:
         raise PreventUpdate
-    code, state = _draft_state(draft)[:2]
-    v = _village(code)
+    code, state = draft_io.draft_state(draft)[:2]
+    v = draft_io.village(code)
     ev = evaluate(v, state)
     grids = [{"code": g.code or "", "name": g.name, "village_code": v.code, "households": t.households,
               "residents": t.residents, "geometry": g.geometry} for g, t in zip(state, ev.balance.tallies)]
     content, filename, _mime = gridfile.write_grid_file(grids, fmt, crs=crs)
     audit(current_viewer(), "grid.export", f"village:{code}", detail={"format": fmt, "crs": crs, "grids": len(grids)})
-    return dcc.send_bytes(content, filename), _message(f"已导出 {len(grids)} 个网格（{filename}）")
+    return dcc.send_bytes(content, filename), draft_io.message(f"已导出 {len(grids)} 个网格（{filename}）")
 
 
 @callback(Output(ID.UPLOAD_NAME, "children"), Output(ID.CRS, "value"), Output(ID.ENCODING, "options"),
@@ -422,6 +307,6 @@ def sniff_upload(contents, name):
     try:
         form = importing.describe_upload(current_viewer(), contents, name)
     except AccessDenied as exc:
-        return _message(str(exc), "error"), no_update, no_update, no_update, no_update, no_update
-    return (_message(form.message, form.tone), form.crs or "", form.encoding_options, form.encoding,
+        return draft_io.message(str(exc), "error"), no_update, no_update, no_update, no_update, no_update
+    return (draft_io.message(form.message, form.tone), form.crs or "", form.encoding_options, form.encoding,
             form.layer_options, form.layer)

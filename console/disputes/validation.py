@@ -17,7 +17,7 @@ FIELD_LABELS = {
 MAX_PARTIES = 20
 
 
-_BY_LABEL: dict[int, tuple[Mapping, dict[str, str]]] = {}
+_BY_LABEL: dict[int, tuple[Mapping, int, dict[str, str]]] = {}
 
 
 def _by_key_or_label(value, table: Mapping[str, str]) -> str | None:
@@ -25,12 +25,12 @@ def _by_key_or_label(value, table: Mapping[str, str]) -> str | None:
     if text in table:
         return text
     cached = _BY_LABEL.get(id(table))
-    if cached is None or cached[0] is not table or len(cached[1]) > len(table):
+    if cached is None or cached[0] is not table or cached[1] != len(table):
         by_label: dict[str, str] = {}
         for key, label in table.items():
             by_label.setdefault(label, key)  # the first key of a label, as a scan would find
-        cached = _BY_LABEL[id(table)] = (table, by_label)
-    return cached[1].get(text)
+        cached = _BY_LABEL[id(table)] = (table, len(table), by_label)
+    return cached[2].get(text)
 
 
 def parse_date(value) -> date | None:

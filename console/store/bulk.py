@@ -49,13 +49,15 @@ def _column_values(column, values: list, dialect) -> list:
 
 
 def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *, batch: int = BATCH) -> int:
-    """Insert `rows` (dicts with the same keys, column names of `table` or of a model's table); returns the count."""
+    """Insert `rows` (dicts keyed by column names of `table` or of a model's table); returns the count."""
     table = getattr(table, "__table__", table)
     if not rows:
         return 0
     conn = _connection(conn_or_session)
     dialect = conn.dialect
-    given = list(rows[0].keys())
+    first = rows[0].keys()
+    same = all(r.keys() == first for r in rows)
+    given = list(first) if same else list(dict.fromkeys(k for r in rows for k in r))
     unknown = [k for k in given if k not in table.c]
     if unknown:
         raise ValueError(f"{table.name} has no columns {unknown}")
@@ -77,7 +79,14 @@ def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *
         part = rows[start:start + batch]
         columns = {}
         for k in keys:
-            raw = [r[k] for r in part] if k in given else [defaults[k]] * len(part)
+            if k in defaults:
+                raw = [defaults[k]] * len(part)
+            elif same:
+                raw = [r[k] for r in part]
+            else:  # rows with fewer keys: the column's scalar default, else NULL
+                default = getattr(table.c[k], "default", None)
+                fallback = default.arg if default is not None and default.is_scalar else None
+                raw = [r.get(k, fallback) for r in part]
             columns[k] = _column_values(table.c[k], raw, dialect)
         if compiled.positional:
             params = list(zip(*(columns[k] for k in names)))

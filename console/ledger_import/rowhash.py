@@ -1,0 +1,59 @@
+"""Rows seen before: each saved record remembers the hash of the ledger row it was written from (table ledger_row),
+so importing the same file again recognises its rows by hash and skips converting, locating and comparing them.
+
+A row is skipped only when its hash is stored for a record that still exists, inside the clerk's scope, and the hash
+occurs once in the file; anything else takes the full check. Docs: docs/import.md ("Importing the same file again").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from sqlalchemy import delete, select
+
+from console.store import LedgerRow
+from console.store.bulk import insert_rows
+
+_CHUNK = 500
+
+
+def row_hash(kind_key: str, crs: str, values: dict) -> str:
+    """The row's cells (field → value, types included) with what their meaning depends on: kind and CRS."""
+    text = repr((kind_key, crs, sorted(values.items())))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def hashed(kind) -> bool:
+    """Kinds whose rows are records of their own table (not surveys, not rows tied to another person)."""
+    return kind.raw_key is not None
+
+
+def seen_before(session, kind, hashes: list[str], scope) -> dict[str, dict]:
+    """row hash → {"id": record id, "grid_code": …} for the stored rows that may be skipped."""
+    counts = Counter(hashes)
+    wanted = sorted(h for h, n in counts.items() if n == 1)
+    ids: dict[int, str] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        for rid, h in session.execute(select(LedgerRow.record_id, LedgerRow.row_hash).where(
+                LedgerRow.kind == kind.key, LedgerRow.row_hash.in_(wanted[i:i + _CHUNK]))):
+            ids[rid] = h
+    found: dict[str, dict] = {}
+    model = kind.model
+    keys = sorted(ids)
+    for i in range(0, len(keys), _CHUNK):
+        for rid, grid in session.execute(select(model.id, model.grid_code).where(model.id.in_(keys[i:i + _CHUNK]))):
+            if scope.allows(grid):
+                found[ids[rid]] = {"id": rid, "grid_code": grid}
+    return found
+
+
+def remember(session, kind, pairs: list[tuple[int, str]]) -> None:
+    """Store (record id, row hash) for the records this import wrote or confirmed (one hash per record)."""
+    if not pairs:
+        return
+    ids = [rid for rid, _ in pairs]
+    for i in range(0, len(ids), _CHUNK):
+        session.execute(delete(LedgerRow).where(LedgerRow.kind == kind.key,
+                                                LedgerRow.record_id.in_(ids[i:i + _CHUNK])))
+    insert_rows(session, LedgerRow, [{"kind": kind.key, "record_id": rid, "row_hash": h} for rid, h in pairs])

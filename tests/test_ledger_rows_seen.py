@@ -123,3 +123,33 @@ def test_bulk_insert_stores_what_the_orm_stores(store):
         assert stored.id_number == _id(77)
         raw = s.scalar(text("SELECT id_number FROM person WHERE id_number_bidx = 'bulk-test'"))
         assert _id(77) not in raw  # sealed at rest
+
+
+def test_bulk_insert_on_postgresql(postgres):
+    """The same bulk insert through psycopg: parameters by name, datetimes and sealed numbers as the ORM writes."""
+    pytest.importorskip("psycopg")
+    from sqlalchemy.pool import NullPool
+
+    from console.store import LedgerRow, make_engine, make_session_factory, upgrade_schema
+
+    engine = make_engine(postgres.create_database("bulk_insert"), poolclass=NullPool)
+    upgrade_schema(engine)
+    sessions = make_session_factory(engine)
+    when = datetime(2026, 11, 20, 8, 30, 5)
+    with sessions() as s, s.begin():
+        insert_rows(s, LedgerRow, [{"kind": "person", "record_id": i, "row_hash": f"h{i}"} for i in range(3)])
+        s.execute(text("INSERT INTO building (code, address, kind, floors, dwellings) VALUES ('B1', 'x', 'house', 1, 1)"))
+        bid = s.scalar(text("SELECT id FROM building"))
+        insert_rows(s, Household, [{"code": "HH1", "building_id": bid, "address": "x", "kind": "registered",
+                                    "size": 1}])
+        hid = s.scalar(text("SELECT id FROM household"))
+        insert_rows(s, Person, [{"id_number": _id(77), "id_number_bidx": "b", "name": "测试", "sex": "M",
+                                 "birth_date": when.date(), "ethnicity": "汉族", "native_place": "610924",
+                                 "marital": "married", "education": "senior", "occupation": "", "phone": None,
+                                 "residence_type": "registered", "household_id": hid, "relation_to_head": "head",
+                                 "registered_here": True, "registered_address": None}])
+    with sessions() as s:
+        assert s.scalars(select(LedgerRow.row_hash).order_by(LedgerRow.record_id)).all() == ["h0", "h1", "h2"]
+        assert s.scalar(select(Household.is_rental)) is False
+        assert s.scalar(select(Person)).id_number == _id(77)
+    engine.dispose()

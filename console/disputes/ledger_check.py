@@ -118,6 +118,20 @@ def gcj_hint(ledger: Ledger, filename: str) -> str | None:
     return f"“{hit}”提示坐标来自高德/腾讯地图（GCJ-02）" if hit else None
 
 
+CHUNK = 10_000  # rows whose parties are parsed and identity numbers checked at once
+
+
+def _with_parties(rows, today: date):
+    """(row, its parties, the valid identity numbers of its chunk) for every row, a chunk of rows at a time."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        parties = [parse_parties(_text_of(row.values.get("parties"))) for row in chunk]
+        valid = valid_id_numbers([str(p["id_number"] or "").strip().upper() for ps in parties for p in ps],
+                                 today=today)
+        for row, row_parties in zip(chunk, parties):
+            yield row, row_parties, valid
+
+
 def _text_of(value):
     """A cell as `_row` reads it: strings as they are (stripped by the reader), anything else as text."""
     return value if value is None or type(value) is str else text(value)
@@ -172,10 +186,7 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
         return report
     dup = _duplicate_codes(ledger)
     pending: list[tuple[int, dict, list[str]]] = []
-    parties = [parse_parties(_text_of(row.values.get("parties"))) for row in ledger.rows]
-    valid_ids = valid_id_numbers([str(p["id_number"] or "").strip().upper() for ps in parties for p in ps],
-                                 today=today)
-    for row, row_parties in zip(ledger.rows, parties):
+    for row, row_parties, valid_ids in _with_parties(ledger.rows, today):
         clean, reasons = _row(row.values, today, row_parties, valid_ids)
         if row.number in ledger.merged_rows:
             reasons.insert(0, "含合并单元格")

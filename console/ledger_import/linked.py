@@ -81,8 +81,7 @@ def _youth(values: dict) -> Converted:
 
 def _persons_by_number(session, numbers: list[str]) -> dict[str, tuple]:
     """identity number → (person id, located values) for registered persons."""
-    ring = require_keyring()
-    by_index = {b: n for n in numbers for b in ring.blind_indexes(n)}
+    by_index = require_keyring().blind_index_map(numbers)
     found: dict[str, tuple] = {}
     indexes = sorted(by_index)
     for i in range(0, len(indexes), _KEY_CHUNK):

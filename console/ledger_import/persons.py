@@ -78,11 +78,7 @@ PERSON_FIELDS = ("name", "sex", "birth_date", "ethnicity", "native_place", "mari
 
 
 def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
-    ring = require_keyring()
-    by_index = {}
-    for k in keys:
-        for b in ring.blind_indexes(k):
-            by_index[b] = k
+    by_index = require_keyring().blind_index_map(keys)
     cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
     names = [c.key for c in cols]
     stored: dict[str, dict] = {}
@@ -98,8 +94,7 @@ def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
 
 def _ids(session, kind, keys: list[str]) -> dict[str, int]:
     """identity number → person id, through the blind index (under every key of the ring)."""
-    ring = require_keyring()
-    by_index = {b: k for k in keys for b in ring.blind_indexes(k)}
+    by_index = require_keyring().blind_index_map(keys)
     indexes = sorted(by_index)
     out: dict[str, int] = {}
     for i in range(0, len(indexes), _KEY_CHUNK):

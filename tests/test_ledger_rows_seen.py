@@ -84,6 +84,14 @@ def test_a_row_seen_before_is_checked_again_outside_the_clerks_scope_or_when_rep
     assert conversions == [4, 7]  # the repeated row is checked (and refused) both times
     assert twice.rows[0].status == twice.rows[3].status == "error"
     assert "重复" in " ".join(twice.rows[0].problems)
+    with store() as s, s.begin():  # the head's record id now names another person (an id reused after a deletion)
+        head = s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, _id(11))))
+        other = s.scalar(select(Person.id).where(Person.id != head).limit(1))
+        s.execute(text("DELETE FROM ledger_row WHERE record_id = :o"), {"o": other})
+        s.execute(text("UPDATE ledger_row SET record_id = :o WHERE record_id = :h"), {"o": other, "h": head})
+    conversions.clear()
+    _, reused = _plan(store, "person", _file(rows), NAME)
+    assert conversions == [4] and [r.status for r in reused.rows] == ["unchanged"] * 3
 
 
 def test_a_person_import_that_fails_mid_save_leaves_nothing(store):

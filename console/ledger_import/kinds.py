@@ -46,6 +46,9 @@ class LedgerKind:
     raw_key: Callable[[dict], str] | None = None
     # (session, kind, keys) → {key: record id} when the key is not a plain column (persons: blind index)
     ids_by_key: Callable | None = None
+    # The stored column that holds the key, and keys → {stored value: key} when it is not the key itself
+    key_column: str | None = None  # default: natural_key
+    key_values: Callable[[list[str]], dict[str, str]] | None = None
 
     @property
     def key_header(self) -> str:

@@ -168,6 +168,7 @@ def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
 PERSONS = LedgerKind(
     key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
     lookup=_lookup, save=_save, raw_key=lambda values: v.key_text(values.get("id_number")), ids_by_key=_ids,
+    key_column="id_number_bidx", key_values=lambda keys: require_keyring().blind_index_map(keys),
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (
         Column("name", "姓名", True),

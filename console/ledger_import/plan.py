@@ -97,7 +97,7 @@ def _verdicts(session, kind: LedgerKind, ledger: Ledger, crs: str, scope: AreaSc
     if not rowhash.hashed(kind):
         return [_convert(kind, row.number, row.values) for row in ledger.rows]
     hashes = [rowhash.row_hash(kind.key, crs, row.values) for row in ledger.rows]
-    seen = rowhash.seen_before(session, kind, hashes, scope)
+    seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, ledger.rows)], scope)
     out = []
     for row, h in zip(ledger.rows, hashes):
         hit = seen.get(h)

@@ -29,22 +29,29 @@ def hashed(kind) -> bool:
     return kind.raw_key is not None
 
 
-def seen_before(session, kind, hashes: list[str], scope) -> dict[str, dict]:
-    """row hash → {"id": record id, "grid_code": …} for the stored rows that may be skipped."""
-    counts = Counter(hashes)
-    wanted = sorted(h for h, n in counts.items() if n == 1)
+def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str, dict]:
+    """row hash → {"id": record id, "grid_code": …} for the (hash, cells) rows that may be skipped: the record still
+    holds the row's key (an id reused after a deletion is not taken for the old record) and lies inside the scope."""
+    counts = Counter(h for h, _ in rows)
+    key_of = {h: kind.raw_key(values) for h, values in rows if counts[h] == 1}
+    wanted = sorted(key_of)
     ids: dict[int, str] = {}
     for i in range(0, len(wanted), _CHUNK):
         for rid, h in session.execute(select(LedgerRow.record_id, LedgerRow.row_hash).where(
                 LedgerRow.kind == kind.key, LedgerRow.row_hash.in_(wanted[i:i + _CHUNK]))):
             ids[rid] = h
-    found: dict[str, dict] = {}
+    matched = sorted({key_of[h] for h in ids.values()})
+    stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     model = kind.model
-    keys = sorted(ids)
-    for i in range(0, len(keys), _CHUNK):
-        for rid, grid in session.execute(select(model.id, model.grid_code).where(model.id.in_(keys[i:i + _CHUNK]))):
-            if scope.allows(grid):
-                found[ids[rid]] = {"id": rid, "grid_code": grid}
+    column = getattr(model, kind.key_column or kind.natural_key)
+    found: dict[str, dict] = {}
+    record_ids = sorted(ids)
+    for i in range(0, len(record_ids), _CHUNK):
+        for rid, grid, key in session.execute(select(model.id, model.grid_code, column)
+                                              .where(model.id.in_(record_ids[i:i + _CHUNK]))):
+            h = ids[rid]
+            if stored_key.get(key) == key_of[h] and scope.allows(grid):
+                found[h] = {"id": rid, "grid_code": grid}
     return found
 
 

@@ -29,9 +29,6 @@ def test_the_usual_mistakes_are_left_to_the_one_by_one_check():
     assert all(validate_id_number(v, today=TODAY) is None for v in accepted)
 
 
-digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(
     st.builds(lambda head, tail: head + tail, st.text(alphabet="0123456789", min_size=17, max_size=17),

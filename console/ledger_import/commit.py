@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Ledger
 from console.security import audit
 from console.store import AreaScope
-from console.store.bulk import insert_rows
+from console.store.bulk import insert_rows, where_in
 
 from . import rowhash
 from .kinds import KINDS
@@ -49,12 +49,8 @@ def _remember_rows(s, kind, plan: ImportPlan) -> None:
 
 
 def ids_by_key(s, kind, keys: list[str]) -> dict[str, int]:
-    model = kind.model
-    key_col = getattr(model, kind.natural_key)
-    out: dict[str, int] = {}
-    for i in range(0, len(keys), 500):
-        out.update(s.execute(select(key_col, model.id).where(key_col.in_(keys[i:i + 500]))).all())
-    return out
+    key_col = getattr(kind.model, kind.natural_key)
+    return dict(where_in(s, select(key_col, kind.model.id), key_col, keys))
 
 
 def save_by_key(s, kind, new: list[dict], changed: list[dict]) -> None:

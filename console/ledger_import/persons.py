@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
-from console.store.bulk import insert_rows
+from console.store.bulk import insert_rows, where_in
 from console.store.crypto import require_keyring
 from console.store.identity import id_sex
 
@@ -27,7 +27,6 @@ RESIDENCE_ALIASES = {"户籍": "registered", "常住人口": "registered", "流�
                      "境外": "foreign"}
 EDUCATION_ALIASES = {"高中": "senior", "中专": "senior", "大学本科": "bachelor", "研究生及以上": "graduate",
                      "文盲": "none", "无": "none"}
-_KEY_CHUNK = 500
 
 
 def _person(values: dict) -> Converted:
@@ -82,26 +81,17 @@ def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
     cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
     names = [c.key for c in cols]
     stored: dict[str, dict] = {}
-    indexes = sorted(by_index)
-    for i in range(0, len(indexes), _KEY_CHUNK):
-        rows = session.execute(select(Person.id_number_bidx, Person.grid_code, Household.code, *cols)
-                               .join(Household, Household.id == Person.household_id)
-                               .where(Person.id_number_bidx.in_(indexes[i:i + _KEY_CHUNK])))
-        for row in rows:
-            stored[by_index[row[0]]] = {"_grid": row[1], "household_code": row[2], **dict(zip(names, row[3:]))}
+    for row in where_in(session, select(Person.id_number_bidx, Person.grid_code, Household.code, *cols)
+                        .join(Household, Household.id == Person.household_id), Person.id_number_bidx, by_index):
+        stored[by_index[row[0]]] = {"_grid": row[1], "household_code": row[2], **dict(zip(names, row[3:]))}
     return stored
 
 
 def _ids(session, kind, keys: list[str]) -> dict[str, int]:
     """identity number → person id, through the blind index (under every key of the ring)."""
     by_index = require_keyring().blind_index_map(keys)
-    indexes = sorted(by_index)
-    out: dict[str, int] = {}
-    for i in range(0, len(indexes), _KEY_CHUNK):
-        for bidx, pid in session.execute(select(Person.id_number_bidx, Person.id)
-                                         .where(Person.id_number_bidx.in_(indexes[i:i + _KEY_CHUNK]))):
-            out[by_index[bidx]] = pid
-    return out
+    return {by_index[bidx]: pid for bidx, pid in where_in(session, select(Person.id_number_bidx, Person.id),
+                                                          Person.id_number_bidx, by_index)}
 
 
 def _building_code(rec: dict) -> str:
@@ -112,12 +102,8 @@ def _building_code(rec: dict) -> str:
 
 
 def _by(s, column, key_column, values) -> dict:
-    """{key: value of `column`} for the rows whose `key_column` is among `values` (in chunks)."""
-    values = sorted(values)
-    out: dict = {}
-    for i in range(0, len(values), _KEY_CHUNK):
-        out.update(s.execute(select(key_column, column).where(key_column.in_(values[i:i + _KEY_CHUNK]))).all())
-    return out
+    """{key: value of `column`} for the rows whose `key_column` is among `values`."""
+    return dict(where_in(s, select(key_column, column), key_column, values))
 
 
 def _save(s, kind, new: list[dict], changed: list[dict]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from console.ledgers.reader import Ledger
 from console.store import AreaScope, Building
+from console.store.bulk import where_in
 from console.store.grid_locator import locator_for
 from geodata.planner.gcj02 import gcj02_to_wgs84
 
@@ -22,7 +23,6 @@ from .kinds import LedgerKind
 CRS_CHOICES = {"wgs84": "WGS84 / CGCS2000（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯地图导出）"}
 LOCATED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
 STATUS_LABELS = {"new": "新增", "changed": "更新", "unchanged": "无变化", "error": "有错误"}
-_KEY_CHUNK = 500
 
 
 @dataclass
@@ -224,12 +224,8 @@ def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]
     model = kind.model
     key_col = getattr(model, kind.natural_key)
     cols = [getattr(model, c) for c in kind.compared]
-    stored: dict[str, dict] = {}
-    for i in range(0, len(keys), _KEY_CHUNK):
-        for row in session.execute(select(key_col, model.grid_code, *cols)
-                                   .where(key_col.in_(keys[i:i + _KEY_CHUNK]))):
-            stored[row[0]] = {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
-    return stored
+    return {row[0]: {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
+            for row in where_in(session, select(key_col, model.grid_code, *cols), key_col, keys)}
 
 
 def _same(a, b) -> bool:

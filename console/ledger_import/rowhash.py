@@ -13,9 +13,8 @@ from collections import Counter
 from sqlalchemy import delete, select
 
 from console.store import LedgerRow
-from console.store.bulk import insert_rows
+from console.store.bulk import insert_rows, where_in
 
-_CHUNK = 500
 
 
 def row_hash(kind_key: str, crs: str, values: dict) -> str:
@@ -35,23 +34,17 @@ def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str,
     counts = Counter(h for h, _ in rows)
     key_of = {h: kind.raw_key(values) for h, values in rows if counts[h] == 1}
     wanted = sorted(key_of)
-    ids: dict[int, str] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        for rid, h in session.execute(select(LedgerRow.record_id, LedgerRow.row_hash).where(
-                LedgerRow.kind == kind.key, LedgerRow.row_hash.in_(wanted[i:i + _CHUNK]))):
-            ids[rid] = h
+    ids: dict[int, str] = dict(where_in(session, select(LedgerRow.record_id, LedgerRow.row_hash)
+                                        .where(LedgerRow.kind == kind.key), LedgerRow.row_hash, wanted))
     matched = sorted({key_of[h] for h in ids.values()})
     stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     model = kind.model
     column = getattr(model, kind.key_column or kind.natural_key)
     found: dict[str, dict] = {}
-    record_ids = sorted(ids)
-    for i in range(0, len(record_ids), _CHUNK):
-        for rid, grid, key in session.execute(select(model.id, model.grid_code, column)
-                                              .where(model.id.in_(record_ids[i:i + _CHUNK]))):
-            h = ids[rid]
-            if stored_key.get(key) == key_of[h] and scope.allows(grid):
-                found[h] = {"id": rid, "grid_code": grid}
+    for rid, grid, key in where_in(session, select(model.id, model.grid_code, column), model.id, sorted(ids)):
+        h = ids[rid]
+        if stored_key.get(key) == key_of[h] and scope.allows(grid):
+            found[h] = {"id": rid, "grid_code": grid}
     return found
 
 
@@ -59,8 +52,6 @@ def remember(session, kind, pairs: list[tuple[int, str]]) -> None:
     """Store (record id, row hash) for the records this import wrote or confirmed (one hash per record)."""
     if not pairs:
         return
-    ids = [rid for rid, _ in pairs]
-    for i in range(0, len(ids), _CHUNK):
-        session.execute(delete(LedgerRow).where(LedgerRow.kind == kind.key,
-                                                LedgerRow.record_id.in_(ids[i:i + _CHUNK])))
+    where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
+             [rid for rid, _ in pairs])
     insert_rows(session, LedgerRow, [{"kind": kind.key, "record_id": rid, "row_hash": h} for rid, h in pairs])

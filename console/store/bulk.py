@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import DateTime, Table, insert
+from sqlalchemy import DateTime, Table, bindparam, insert
 
 from .crypto import EncryptedText
 
@@ -94,3 +94,21 @@ def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *
             params = [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
         conn.exec_driver_sql(sql, params)
     return len(rows)
+
+
+IN_CHUNK = 5000  # keys per IN (…) query: under SQLite's 32,766 and PostgreSQL's 65,535 parameters
+
+
+def where_in(session, statement, column, values, *, chunk: int = IN_CHUNK) -> list:
+    """The rows of `statement` (a select; or a delete, then []) restricted to `column IN values`, run a chunk of keys
+    at a time. One expanding bind parameter: building `column.in_(list)` coerces each key into a bound literal of
+    its own, which cost more than the queries themselves for 100,000 keys."""
+    values = list(values)
+    stmt = statement.where(column.in_(bindparam("_keys", expanding=True)))
+    rows = getattr(statement, "is_select", False)
+    out: list = []
+    for start in range(0, len(values), chunk):
+        result = session.execute(stmt, {"_keys": values[start:start + chunk]})
+        if rows:
+            out += result.all()
+    return out

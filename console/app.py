@@ -102,6 +102,11 @@ def _warm(ctx: AppContext, files: list[Path] = ()) -> None:
             log.exception("cache warm-up failed")
         finally:
             ctx.warm_done.set()
+        try:  # after the map's first view: the data-quality and assessment pages read this
+            with ctx.server.app_context():
+                views.quality_cube(ctx)
+        except Exception:
+            log.exception("quality warm-up failed")
     threading.Thread(target=run, name="pingan-warm", daemon=True).start()
 
 

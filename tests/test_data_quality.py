@@ -50,6 +50,12 @@ def test_each_check_counts_what_was_planted_and_lists_it_masked(sessions):
         # another county's account sees none of it
         other = quality.counts(s, areas.city_node(s), AreaScope.of(["610925"]))
         assert other["household_empty"]["by_child"].get("610924", 0) == 0
+        # the per-grid cube the pages read answers exactly what the direct queries answer, for every view
+        cube = quality.build_cube(s)
+        for node, scope in ((areas.city_node(s), AreaScope.city()), (areas.city_node(s), AreaScope.of(["610925"])),
+                            (areas.get_node(s, "610924"), AreaScope.city()), (town_node, AreaScope.of(["610924"])),
+                            (town_node, AreaScope.of([grid])), (areas.get_node(s, grid), AreaScope.city())):
+            assert quality.counts_from_cube(cube, node, scope) == quality.counts(s, node, scope), (node.code, scope)
 
 
 def test_housing_tree_goes_building_households_persons_and_back_within_scope(sessions):
@@ -71,3 +77,17 @@ def test_housing_tree_goes_building_households_persons_and_back_within_scope(ses
         other = AreaScope.of(["610925"])
         assert housing.find_buildings(s, other, person.id_number) == []
         assert housing.building_tree(s, other, household.building_id) is None
+
+
+def test_the_pages_cached_counts_are_dropped_after_an_import(world_sessions):
+    """The quality page reads a cube cached for 5 minutes; a saved ledger import must not leave it stale."""
+    from types import SimpleNamespace
+
+    from console.services import views
+    from console.services.context import TTLCache
+
+    ctx = SimpleNamespace(kpi_cache=TTLCache(16, 300), session=world_sessions)  # what views reads of a context
+    first = views.quality_cube(ctx)
+    assert views.quality_cube(ctx) is first  # cached
+    views.records_changed(ctx)
+    assert views.quality_cube(ctx) is not first

@@ -306,6 +306,7 @@ def test_survey_results_replace_the_simulated_figures(store):
 
 def test_grid_worker_roster_checks_grids_and_phones(store):
     from console.store import GridWorker
+    from console.store.sensitive import phone_match
 
     with store() as s:
         grid = s.scalar(select(Grid.code).where(Grid.generation_high.is_(None), Grid.code.like(f"{ZIYANG}%"))
@@ -319,7 +320,7 @@ def test_grid_worker_roster_checks_grids_and_phones(store):
     assert "不是现行网格" in plan.rows[1].problems[0] and "11位" in plan.rows[2].problems[0]
     _save(store, "grid_worker", csv.encode("gbk"), "花名册.csv")
     with store() as s:
-        w = s.scalar(select(GridWorker).where(GridWorker.phone == "13891500001"))
+        w = s.scalar(select(GridWorker).where(phone_match(GridWorker.phone_bidx, "13891500001")))
         assert (w.name, w.role, w.grid_code) == ("陈晓梅", "worker", grid)
 
 

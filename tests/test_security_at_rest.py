@@ -120,7 +120,9 @@ def test_rotation_keeps_lookups_working_then_reencrypts(tmp_path):
             assert s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, "61092419900101004X"))) == 4
         counts = reencrypt_all(engine)
         assert counts == {"person.id_number": 5, "dispute_party.id_number": 0, "special_person.details": 1,
-                          "foreign_info.document_no": 0}
+                          "foreign_info.document_no": 0, "person.phone": 0, "person.registered_address": 0,
+                          "household.address": 1, "key_youth.guardian_phone": 0, "organisation.address": 0,
+                          "dispute_party.phone": 0, "grid_worker.phone": 0}
         crypto.set_keyring(KeyRing(new.keys[:1]))  # the old key can now be dropped
         with make_session_factory(engine)() as s:
             assert s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, "61092419900101004X"))) == 4

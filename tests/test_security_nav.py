@@ -19,18 +19,20 @@ def _hrefs(roles):
 
 def test_each_role_sees_only_its_pages():
     assert _hrefs(["audit_admin"]) == ["/admin/audit"]
-    assert _hrefs(["system_admin"]) == _hrefs(["security_admin"]) == ["/admin/accounts"]
-    assert _hrefs(["city_leader"]) == ["/", "/video", "/disputes", "/quality"]
+    assert _hrefs(["system_admin"]) == ["/admin/accounts", "/admin/assessment"]
+    assert _hrefs(["security_admin"]) == ["/admin/accounts"]
+    assert _hrefs(["city_leader"]) == ["/", "/video", "/disputes", "/quality", "/assessment"]
     assert _hrefs(["duty_officer"]) == ["/", "/duty", "/video", "/disputes", "/housing", "/quality"]
     assert _hrefs(["grid_planner"]) == ["/", "/planner", "/quality"]
-    assert _hrefs(["county"]) == ["/", "/duty", "/disputes", "/housing", "/quality", "/import"]
+    assert _hrefs(["county"]) == ["/", "/duty", "/disputes", "/housing", "/quality", "/assessment", "/import"]
     assert _hrefs(["wall_display"]) == ["/"]  # the hall screen: aggregates on the map only
     assert _hrefs([]) == []
     for key, role in ROLES.items():  # no business role sees an admin page, no admin a business page
         admin_links = {h for h in _hrefs([key]) if h.startswith("/admin/")}
         assert bool(admin_links) == role.admin and (set(_hrefs([key])) <= admin_links) == role.admin
     assert {h for h, _, _ in NAV_PAGES} == {"/", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality",
-                                            "/import", "/admin/accounts", "/admin/audit"}
+                                            "/assessment", "/import", "/admin/accounts", "/admin/assessment",
+                                            "/admin/audit"}
 
 
 def _nav_hrefs(node):
@@ -55,6 +57,6 @@ def app_db(tmp_path_factory):
 def test_served_layout_carries_the_viewers_links_only(app_db):
     c = app_db.server.test_client()
     login_client(c, "leader")
-    assert _nav_hrefs(c.get("/_dash-layout").get_json()) == ["/", "/video", "/disputes", "/quality"]
+    assert _nav_hrefs(c.get("/_dash-layout").get_json()) == ["/", "/video", "/disputes", "/quality", "/assessment"]
     anon = app_db.server.test_client().get("/_dash-layout")
     assert anon.status_code in (302, 401)

@@ -42,7 +42,8 @@ def test_permission_names_are_the_agreed_ones():
     assert set(ALL_PERMISSIONS) == {
         "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "view:video", "unmask", "export",
         "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
-        "audit:read", "config:manage", "view:alerts", "display:wall", "field:sync", "field:review", "import:ledgers"}
+        "audit:read", "config:manage", "view:alerts", "display:wall", "field:sync", "field:review", "import:ledgers",
+        "view:assessment"}
     labels = {r.label for r in ROLES.values()}
     assert labels == {"网格员", "村社区", "镇办", "县区", "市领导", "值班员", "网格规划员", "纠纷调处员", "接入系统", "大屏展示",
                       "系统管理员", "安全管理员", "审计管理员"}
@@ -166,3 +167,15 @@ def test_security_admin_may_not_grant_scope_to_an_admin(env):
     factory, v = env
     with pytest.raises(AdminError):
         admin.set_roles_and_scope(factory, v["sec"], "aud", ["audit_admin"], ["610900"])
+
+
+def test_the_role_table_in_the_docs_is_the_code_s():
+    """docs/security.md's role × permission table is generated (scripts/role_table.py): it cannot drift."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("role_table", Path(__file__).parent.parent / "scripts/role_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.rewritten(mod.DOC.read_text(encoding="utf-8")) == mod.DOC.read_text(encoding="utf-8"), \
+        "run: python scripts/role_table.py"

@@ -16,14 +16,15 @@ from console.security.permissions import DISPUTE_REGISTER
 from console.store import Dispute, DisputeEvent, DisputeParty
 from console.store import crypto
 from console.store.bulk import insert_rows
-from console.store.sensitive import SEALED
+from console.store.sensitive import SEALED, seal_rows
 
 from . import codes, routing, workflow
 from .ledger_check import CRS_WGS84, SPEC, ImportReport, check
 
 SOURCE = "excel"
 _PARTY = next(spec for spec in SEALED if spec.table == DisputeParty.__tablename__)
-# untyped columns: identity numbers are sealed in bulk below, not one by one by the ORM type (docs/security.md)
+# untyped columns: identity numbers and phones are sealed in bulk below, not one by one by the ORM type
+# (docs/security.md)
 _PARTY_TABLE = table(_PARTY.table, *(column(c) for c in ("dispute_id", "role", "name", _PARTY.column, _PARTY.bidx,
                                                           "sex", "phone")))
 
@@ -170,9 +171,6 @@ def _save_batch(s, rows, case_codes, ring, *, actor, now, policy) -> None:
         if case["state"] != workflow.INITIAL_STATE:
             steps.append({"dispute_id": case_id, "seq": 1, "at": now, "from_state": workflow.INITIAL_STATE,
                           "to_state": case["state"], "actor": actor, "note": "Excel台账导入（原办理状态）"})
-    if parties:
-        plain = [p[_PARTY.column] for p in parties]
-        for p, sealed, bidx in zip(parties, ring.encrypt_many(plain, _PARTY.aad), ring.blind_index_many(plain)):
-            p[_PARTY.column], p[_PARTY.bidx] = sealed, bidx
-        insert_rows(s, _PARTY_TABLE, parties)
+    if parties:  # identity numbers and phones sealed, blind indexes added (docs/security.md §4)
+        insert_rows(s, _PARTY_TABLE, seal_rows(_PARTY.table, parties, ring))
     insert_rows(s, DisputeEvent, steps)

@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Ledger
 from console.security import audit
 from console.store import AreaScope
-from console.store.bulk import insert_rows, where_in
+from console.store.bulk import insert_rows, where_key_in
+from console.store.sensitive import key_match, with_blind_indexes
 
 from . import rowhash
 from .kinds import KINDS
@@ -49,23 +50,24 @@ def _remember_rows(s, kind, plan: ImportPlan) -> None:
 
 
 def ids_by_key(s, kind, keys: list[str]) -> dict[str, int]:
-    key_col = getattr(kind.model, kind.natural_key)
-    return dict(where_in(s, select(key_col, kind.model.id), key_col, keys))
+    model = kind.model
+    return dict(where_key_in(s, select(getattr(model, kind.natural_key), model.id), model, kind.natural_key, keys))
 
 
 def save_by_key(s, kind, new: list[dict], changed: list[dict]) -> None:
     """One-table kinds: insert the new records in bulk, update the changed ones by natural key."""
     model = kind.model
-    key_col = getattr(model, kind.natural_key)
     if new:
         insert_rows(s, model, [columns_of(model, rec) for rec in new])
     for rec in changed:
-        s.execute(update(model).where(key_col == rec[kind.natural_key]).values(**columns_of(model, rec)))
+        s.execute(update(model).where(key_match(model, kind.natural_key, [rec[kind.natural_key]]))
+                  .values(**columns_of(model, rec)))
 
 
 def columns_of(model, record: dict) -> dict:
+    """The record's stored columns, with the blind index of a sealed key (a phone) beside it."""
     cols = model.__table__.columns.keys()
-    return {k: val for k, val in record.items() if k in cols and k != "id"}
+    return with_blind_indexes(model.__tablename__, {k: val for k, val in record.items() if k in cols and k != "id"})
 
 
 def stored_count(session, kind_key: str) -> int:

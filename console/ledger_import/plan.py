@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from console.ledgers.reader import Ledger
 from console.store import AreaScope, Building
-from console.store.bulk import where_in
+from console.store.bulk import where_key_in
 from console.store.grid_locator import locator_for
 from geodata.planner.gcj02 import gcj02_to_wgs84
 
@@ -224,8 +224,9 @@ def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]
     model = kind.model
     key_col = getattr(model, kind.natural_key)
     cols = [getattr(model, c) for c in kind.compared]
+    # a sealed key (a worker's phone) is matched by its blind index
     return {row[0]: {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
-            for row in where_in(session, select(key_col, model.grid_code, *cols), key_col, keys)}
+            for row in where_key_in(session, select(key_col, model.grid_code, *cols), model, kind.natural_key, keys)}
 
 
 def _same(a, b) -> bool:

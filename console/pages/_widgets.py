@@ -88,7 +88,8 @@ def kpi_widgets(k: dict, child_count: int, child_level: str | None) -> list:
     out = [marker, people, grids, special, disputes, video]
     sv = k.get("survey")
     if sv:
-        note = f"{sv['year']}年" + ("·模拟数据" if sv["synthetic"] else "") + ("·各县区均值" if sv["scope"] == "city" else "")
+        mean = {"city": "·各县区均值", "counties": "·范围内各县区均值"}.get(sv["scope"], "")
+        note = f"{sv['year']}年" + ("·模拟数据" if sv["synthetic"] else "") + mean
         out.append(card("两率两度", html.Div(className="pa-stats", children=[
             stat(SURVEY_INDICATORS[i], fmt_pct(r)) for i, r in sv["rates"].items()]), note))
     return out

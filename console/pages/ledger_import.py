@@ -17,7 +17,7 @@ from console.pages._upload import decode_upload
 from console.security import guard
 from console.security.guard import AccessDenied
 from console.security.permissions import IMPORT_LEDGERS
-from console.services import areas
+from console.services import areas, views
 from console.services import viewer as viewers
 from console.services.context import current_context
 
@@ -160,6 +160,7 @@ def check(contents, _apply, kind_key, crs, _save, choices, choice_ids, filename,
     if trigger == ID.SAVE:
         plan = commit_import(sessions, ledger, kind_key=kind.key, data_hash=digest, filename=name,
                              scope=viewer.scope, actor=viewer.username, crs=crs)
+        views.records_changed(current_context())
         result = html.Div(f"已保存：{plan.summary}", style={"color": "#2f855a", "marginTop": ".5rem"})
         return stored, panel, _summary(plan), _preview_rows(plan, kind), shown_grid, hidden_btn, result, apply_style
     with sessions() as s:

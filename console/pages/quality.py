@@ -8,7 +8,7 @@ import dash
 from dash import dcc, html
 
 from console.security.permissions import VIEW_KPI, VIEW_PERSONS
-from console.services import areas, quality
+from console.services import areas, quality, views
 from console.services import viewer as viewers
 from console.services.context import current_context
 
@@ -27,13 +27,16 @@ def layout(area: str | None = None, check: str | None = None, **_query):
         node = resolved.node
         trail = areas.breadcrumb(s, node)
         kids = [k for k in areas.children(s, node) if viewer.scope.overlaps(k.code)] if node.level != "grid" else []
-        figures = quality.counts(s, node, viewer.scope)
+        cube = views.quality_cube(current_context())
+        figures = quality.counts_from_cube(cube, node, viewer.scope)
         listed = None
         if check in quality.BY_KEY and VIEW_PERSONS in viewer.permissions:
             listed = quality.problems(s, check, node, viewer.scope)
             names = areas.grid_labels(s, {r.get("网格") for r in listed})
             listed = [{**r, "网格": names.get(r.get("网格"), "未落入网格")} for r in listed]
     body = [html.H2("数据质量"),
+            html.P(f"统计时间 {cube.built_at:%Y-%m-%d %H:%M}（每 5 分钟更新；问题清单为实时）",
+                   style={"color": "var(--pa-muted)", "margin": "0"}),
             html.Div([*_crumbs(trail)], style={"margin": ".3rem 0 .8rem"})]
     if resolved.message:
         body.append(html.P(resolved.message, style={"color": "#c53030"}))

@@ -79,6 +79,11 @@ def set_default_auditor(auditor) -> None:
     _default_auditor[0] = auditor
 
 
+def default_auditor():
+    """The audit sink of viewers built without one (None before `web.install`)."""
+    return _default_auditor[0]
+
+
 def audit(viewer: Viewer, action: str, obj: str = "", result: str = GRANTED, detail: dict | None = None,
           session=None) -> None:
     """Write one audit row for this viewer. `session`: append inside the caller's transaction."""

@@ -32,11 +32,12 @@ CONFIG_MANAGE = "config:manage"  # 系统管理员: security and system settings
 FIELD_SYNC = "field:sync"  # 网格员 phone app: send records and photos for the own grids (docs/field.md)
 FIELD_REVIEW = "field:review"  # see and settle the phone app's sync conflicts in the scope
 IMPORT_LEDGERS = "import:ledgers"  # 台账导入: a county's own ledgers into the store (docs/import.md)
+VIEW_ASSESSMENT = "view:assessment"  # 督导考评: scores and ranks of areas and grid workers (docs/assessment.md)
 
 ALL_PERMISSIONS: tuple[str, ...] = (
     LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, VIEW_VIDEO, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
-    CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW, IMPORT_LEDGERS,
+    CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW, IMPORT_LEDGERS, VIEW_ASSESSMENT,
 )
 
 ALL = frozenset(ALL_PERMISSIONS)  # the console's name for the set
@@ -68,5 +69,5 @@ LABELS = {
     EXPORT: "导出数据", GRID_EDIT: "编辑网格", ALERT_ACT: "处置预警", DISPUTE_REGISTER: "登记纠纷",
     DISPUTE_ROUTE: "分流交办纠纷", IMPORT_LEDGERS: "导入台账", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置", WALL_DISPLAY: "大屏展示（不看记录）",
-    FIELD_SYNC: "移动端采集上报", FIELD_REVIEW: "处理移动端同步冲突",
+    FIELD_SYNC: "移动端采集上报", FIELD_REVIEW: "处理移动端同步冲突", VIEW_ASSESSMENT: "查看督导考评",
 }

@@ -18,6 +18,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
     GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
+    CONFIG_MANAGE, VIEW_ASSESSMENT,
 )
 
 
@@ -140,6 +141,10 @@ CALLBACKS: dict[str, Need] = {
     "ledger_import.check": need(IMPORT_LEDGERS),
     "housing.search": need(all_of=(VIEW_PERSONS,), sensitive=True),
     "housing.show_building": need(all_of=(VIEW_PERSONS,), sensitive=True),
+    # 督导考评 (docs/assessment.md): the page audits grid workers' figures itself; print and export re-read them
+    "assessment.export_xlsx": need(all_of=(VIEW_ASSESSMENT, EXPORT)),
+    "assessment.print_view": need(all_of=(VIEW_ASSESSMENT,), sensitive=True),
+    "admin_assessment.save_weights": need(CONFIG_MANAGE),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -153,11 +158,13 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/quality": ("数据质量", Need(all_of=frozenset({VIEW_KPI}), none_of=frozenset({WALL_DISPLAY}))),
     "/import": ("台账导入", need(IMPORT_LEDGERS)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
+    "/assessment": ("督导考评", need(VIEW_ASSESSMENT)),
+    "/admin/assessment": ("考评权重", need(CONFIG_MANAGE)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality", "/import", "/admin/accounts",
-             "/admin/audit")
+NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality", "/assessment", "/import",
+             "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

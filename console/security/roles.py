@@ -13,7 +13,7 @@ from .permissions import (
     LAYER_AREAS, LAYER_GRIDS, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
     ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER, IMPORT_LEDGERS,
     DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_ORGS, LAYER_POPULATION,
-    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO,
+    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO, VIEW_ASSESSMENT,
 )
 
 
@@ -42,13 +42,13 @@ ROLES: dict[str, Role] = {r.key: r for r in (
                                      VIEW_CASES, UNMASK, DISPUTE_REGISTER, FIELD_SYNC),
           description="本网格入户走访、核实身份、登记纠纷"),
     _role("village", "村社区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, ALERT_ACT,
-                                VIEW_ALERTS, FIELD_REVIEW), description="本村社区综治工作"),
+                                VIEW_ALERTS, FIELD_REVIEW, VIEW_ASSESSMENT), description="本村社区综治工作"),
     _role("town", "镇办", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, UNMASK, EXPORT, DISPUTE_REGISTER, DISPUTE_ROUTE,
-                          ALERT_ACT, VIEW_ALERTS, FIELD_REVIEW), description="本镇办综治中心"),
+                          ALERT_ACT, VIEW_ALERTS, FIELD_REVIEW, VIEW_ASSESSMENT), description="本镇办综治中心"),
     _role("county", "县区", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, EXPORT, DISPUTE_ROUTE, ALERT_ACT, VIEW_ALERTS,
-                            IMPORT_LEDGERS),
+                            IMPORT_LEDGERS, VIEW_ASSESSMENT),
           description="县区综治中心（人员信息脱敏显示）"),
-    _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT, VIEW_VIDEO), description="全市态势，仅汇总与脱敏信息"),
+    _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT, VIEW_VIDEO, VIEW_ASSESSMENT), description="全市态势，仅汇总与脱敏信息"),
     _role("duty_officer", "值班员", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, ALERT_ACT, DISPUTE_REGISTER,
                                      VIEW_VIDEO), description="指挥大厅值班、处置预警"),
     _role("grid_planner", "网格规划员", (*_MAP, LAYER_POPULATION, LAYER_ORGS, GRID_EDIT), description="网格划分与调整"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
@@ -24,10 +24,21 @@ class AreaNode:
     parent_code: str | None
     bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
     synthetic: bool = False
+    # Non-empty: only the parts of the area inside these codes are shown (the home of a scope of several areas
+    # whose smallest common area the viewer may not see whole); `name` and `bbox` are then those parts'.
+    within: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.within)
 
     @property
     def level_label(self) -> str:
-        return LEVEL_LABELS[self.level]
+        return "数据范围" if self.partial else LEVEL_LABELS[self.level]
+
+    def shows(self, code: str) -> bool:
+        """Is the area with this code (a child, a record's area) part of what this node shows?"""
+        return not self.within or any(code.startswith(c) or c.startswith(code) for c in self.within)
 
     @property
     def child_level(self) -> str | None:
@@ -71,9 +82,9 @@ def children(session: Session, node: AreaNode) -> list[AreaNode]:
     if node.level == "village":
         rows = session.scalars(select(Grid).where(Grid.village_code == node.code, current_grid_clause())
                                .order_by(Grid.code)).all()
-        return [_node(r, "grid") for r in rows]
+        return [_node(r, "grid") for r in rows if node.shows(r.code)]
     rows = session.scalars(select(Area).where(Area.parent_code == node.code).order_by(Area.code)).all()
-    return [_node(r, node.child_level) for r in rows]
+    return [_node(r, node.child_level) for r in rows if node.shows(r.code)]
 
 
 def ancestor_codes(code: str) -> list[str]:
@@ -85,13 +96,40 @@ def ancestor_codes(code: str) -> list[str]:
     return [CITY_CODE] + [code[:c] for c in cuts]
 
 
-def breadcrumb(session: Session, node: AreaNode) -> list[AreaNode]:
-    trail = [get_node(session, c) for c in ancestor_codes(node.code)]
+def breadcrumb(session: Session, node: AreaNode, scope: AreaScope | None = None) -> list[AreaNode]:
+    """The areas above `node`, top first, then the node. With the viewer's scope: nothing above the viewer's home
+    (those areas are wider than the scope: their names and links would only bounce back), and the home as the
+    viewer sees it (a scope of several areas: their names, not the wider area's)."""
+    codes = ancestor_codes(node.code)
+    home = None
+    if scope is not None:
+        home = home_node(session, scope)
+        if home.code != CITY_CODE:
+            codes = [c for c in codes if c != CITY_CODE and c.startswith(home.code)]
+    trail = [home if home is not None and c == home.code else get_node(session, c) for c in codes]
     return [n for n in trail if n is not None] + [node]
 
 
 def city_node(session: Session) -> AreaNode:
     return get_node(session, CITY_CODE) or AreaNode(CITY_CODE, CITY_NAME, "city", None, (108.0, 31.7, 110.2, 33.8))
+
+
+def home_node(session: Session, scope: AreaScope) -> AreaNode:
+    """Where a viewer starts: the smallest area covering the whole scope; when the viewer may not see that area
+    whole (a scope of two counties, of two towns), only its parts inside the scope, named after them — never the
+    wider area's name or figures (docs/security.md §2)."""
+    code = home_code(scope)
+    node = get_node(session, code) or (city_node(session) if code == CITY_CODE else None) or city_node(session)
+    if scope.is_city or not scope.codes or scope.allows(node.code):
+        return node
+    parts = [n for n in (get_node(session, c) for c in sorted(scope.codes)) if n is not None]
+    if not parts:
+        return node
+    names = "、".join(p.name for p in parts[:3]) + (f"等{len(parts)}个区域" if len(parts) > 3 else "")
+    box = (min(p.bbox[0] for p in parts), min(p.bbox[1] for p in parts), max(p.bbox[2] for p in parts),
+           max(p.bbox[3] for p in parts))
+    return replace(node, name=names, bbox=box, synthetic=any(p.synthetic for p in parts),
+                   within=tuple(sorted(scope.codes)))
 
 
 def home_code(scope: AreaScope) -> str:
@@ -117,7 +155,7 @@ class Resolved:
 
 def resolve(session: Session, scope: AreaScope, requested: str | None) -> Resolved:
     """Turn the URL's area code into a node the viewer may see; fall back with a message."""
-    home = get_node(session, home_code(scope)) or city_node(session)
+    home = home_node(session, scope)
     text = (requested or "").strip()
     if not text:
         return Resolved(home)
@@ -127,10 +165,13 @@ def resolve(session: Session, scope: AreaScope, requested: str | None) -> Resolv
         return Resolved(home, f"未找到区划代码{shown}，已返回{home.name}")
     if not scope.overlaps(node.code):
         return Resolved(home, f"无权查看“{node.name}”，已返回{home.name}")
+    if node.code == home.code:
+        return Resolved(home)  # the home as the viewer sees it (a scope of several areas: only their parts)
     if node.code != home.code and not scope.allows(node.code):
         # an area wider than the scope (a county account at the city): its figures, children and counts would
         # mix in what the viewer may not see — show the viewer's own area and say so (docs/security.md §2)
-        return Resolved(home, f"“{node.name}”超出您的数据范围，只显示{home.name}的数据")
+        # (the wider area is not named either: its title is not the viewer's to see)
+        return Resolved(home, f"所选区域超出您的数据范围，只显示{home.name}的数据")
     return Resolved(node)
 
 

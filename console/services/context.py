@@ -43,6 +43,10 @@ class TTLCache:
         with self._lock:
             self._data.clear()
 
+    def drop(self, key: Any) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
 
 @dataclass
 class AppContext:

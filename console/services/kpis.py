@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
@@ -23,11 +24,14 @@ def _grid_prefix_clause(column, node: AreaNode):
     return true() if node.level == "city" else column.like(f"{node.code}%")
 
 
-def grids_and_workers(session: Session, node: AreaNode) -> dict:
+def grids_and_workers(session: Session, node: AreaNode, scope: AreaScope | None = None) -> dict:
+    """Current grids and their workers in the area — and in the viewer's scope (never the wider area's)."""
+    scope = scope or AreaScope.city()
     grids = session.scalar(select(func.count()).select_from(Grid)
-                           .where(current_grid_clause(), _grid_prefix_clause(Grid.code, node))) or 0
+                           .where(current_grid_clause(), _grid_prefix_clause(Grid.code, node),
+                                  scope.clause(SimpleNamespace(grid_code=Grid.code)))) or 0
     rows = session.execute(select(GridWorker.role, func.count()).where(
-        _grid_prefix_clause(GridWorker.grid_code, node)).group_by(GridWorker.role)).all()
+        _grid_prefix_clause(GridWorker.grid_code, node), scope.clause(GridWorker)).group_by(GridWorker.role)).all()
     return {"grids": grids, "workers": sum(n for _, n in rows), "workers_by_role": dict(rows)}
 
 
@@ -43,11 +47,15 @@ def months_back(now: datetime, n: int) -> datetime:
 
 
 def survey(session: Session, node: AreaNode) -> dict | None:
-    """两率两度 of the latest year: the county's figures, or the mean over counties for the city."""
+    """两率两度 of the latest year: the county's figures, or the mean over counties for the city (over the counties
+    of the scope for a scope of several counties)."""
+    counties = None if node.level != "city" else sorted({c[:6] for c in node.within}) or None
     county = None if node.level == "city" else node.code[:6]
     stmt = select(func.max(Survey.year))
     if county:
         stmt = stmt.where(Survey.county_code == county)
+    if counties:
+        stmt = stmt.where(Survey.county_code.in_(counties))
     year = session.scalar(stmt)
     if year is None:
         return None
@@ -55,13 +63,16 @@ def survey(session: Session, node: AreaNode) -> dict | None:
     q = select(Survey.indicator, func.avg(Survey.rate), flagged).where(Survey.year == year)
     if county:
         q = q.where(Survey.county_code == county)
+    if counties:
+        q = q.where(Survey.county_code.in_(counties))
     rates = {}
     synthetic = False
     for ind, rate, syn in session.execute(q.group_by(Survey.indicator)):
         rates[ind] = float(rate) / 100 if rate > 1 else float(rate)  # stored as a percentage or a fraction
         synthetic = synthetic or bool(syn)
     ordered = {k: rates[k] for k in SURVEY_INDICATORS if k in rates}
-    return {"year": year, "rates": ordered, "synthetic": synthetic, "scope": "county" if county else "city"}
+    return {"year": year, "rates": ordered, "synthetic": synthetic,
+            "scope": "county" if county else ("counties" if counties else "city")}
 
 
 def from_cube(session: Session, cube, node: AreaNode, scope: AreaScope) -> dict:
@@ -118,7 +129,7 @@ def from_cube(session: Session, cube, node: AreaNode, scope: AreaScope) -> dict:
         "as_of": cube.built_at.isoformat(timespec="minutes"),
         "residents": {"by_type": by_type, "total": sum(by_type.values()), "by_child": by_child},
         "households": households_n,
-        "grids": grids_and_workers(session, node),
+        "grids": grids_and_workers(session, node, scope),
         "special": {"by_category": by_cat, "by_risk": by_risk, "total": sum(by_cat.values()),
                     "mental_alert": mental_alert, "key_youth": youth},
         "disputes": {**d, "resolution_rate": (d["resolved"] / d["closed"]) if d["closed"] else None},
@@ -127,7 +138,7 @@ def from_cube(session: Session, cube, node: AreaNode, scope: AreaScope) -> dict:
                     "online_rate": (cams.get("online", 0) / cam_total) if cam_total else None},
         "organisations": {"by_kind": orgs, "total": sum(orgs.values())},
         "survey": survey(session, node),
-        "is_city": node.code == CITY_CODE,
+        "is_city": node.code == CITY_CODE and not node.partial,
     }
 
 

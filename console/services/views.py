@@ -9,7 +9,7 @@ from datetime import datetime
 from console.services.layers import LAYERS
 from console.services.layers.population import choropleth_breaks
 
-from . import cube, geo, kpis
+from . import cube, geo, kpis, quality
 from .areas import AreaNode, Resolved, breadcrumb, children, resolve
 from .context import AppContext
 from .viewer import Viewer
@@ -31,8 +31,8 @@ def resolve_area(ctx: AppContext, viewer: Viewer, code: str | None) -> Resolved:
 def trail(ctx: AppContext, viewer: Viewer, node: AreaNode) -> list[AreaNode]:
     def compute():
         with ctx.session() as s:
-            return breadcrumb(s, node)
-    return ctx.geo_cache.get_or_set(("trail", node.code), compute)
+            return breadcrumb(s, node, viewer.scope)
+    return ctx.geo_cache.get_or_set(("trail", node.code, node.within, scope_key(viewer)), compute)
 
 
 _cube_lock = threading.Lock()
@@ -49,12 +49,33 @@ def city_cube(ctx: AppContext, now: datetime | None = None):
         return ctx.kpi_cache.get_or_set(("cube",), compute)
 
 
+_quality_lock = threading.Lock()
+
+
+def quality_cube(ctx: AppContext):
+    """The per-grid data-quality counts of the whole city (console/services/quality.py), cached like the KPI
+    cube and built by one request at a time."""
+    with _quality_lock:
+        def compute():
+            with ctx.session() as s:
+                return quality.build_cube(s)
+        return ctx.kpi_cache.get_or_set(("quality-cube",), compute)
+
+
+def records_changed(ctx: AppContext) -> None:
+    """After records were saved in bulk (a ledger import): the next view recounts instead of showing the
+    cached counts of up to five minutes ago."""
+    ctx.kpi_cache.drop(("cube",))
+    ctx.kpi_cache.drop(("quality-cube",))
+
+
 def boundaries_changed(ctx: AppContext) -> None:
     """After a grid commit: drop cached geometry and counts, and rebuild the city counts in the background so
     that the next view does not pay for the whole build."""
     ctx.geo_cache.clear()
     ctx.kpi_cache.clear()
-    threading.Thread(target=lambda: city_cube(ctx), name="pingan-cube-rebuild", daemon=True).start()
+    threading.Thread(target=lambda: (city_cube(ctx), quality_cube(ctx)), name="pingan-cube-rebuild",
+                     daemon=True).start()
 
 
 def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | None = None) -> dict:
@@ -63,7 +84,7 @@ def area_kpis(ctx: AppContext, viewer: Viewer, node: AreaNode, now: datetime | N
     def compute():
         with ctx.session() as s:
             return kpis.from_cube(s, data, node, viewer.scope)
-    return ctx.kpi_cache.get_or_set(("kpis", node.code, scope_key(viewer), id(data)), compute)
+    return ctx.kpi_cache.get_or_set(("kpis", node.code, node.within, scope_key(viewer), id(data)), compute)
 
 
 def residents_by_child(ctx: AppContext, viewer: Viewer, node: AreaNode) -> dict:
@@ -84,7 +105,7 @@ def layer_bytes(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> by
         with ctx.session() as s:
             data = layer.build(s, viewer.scope, node, counts=counts, max_points=ctx.settings.max_points)
         return geo.dumps(data)
-    return ctx.geo_cache.get_or_set(("layer", key, node.code, scope_key(viewer)), compute)
+    return ctx.geo_cache.get_or_set(("layer", key, node.code, node.within, scope_key(viewer)), compute)
 
 
 def layer_json(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> dict:
@@ -92,7 +113,7 @@ def layer_json(ctx: AppContext, viewer: Viewer, key: str, node: AreaNode) -> dic
     layer's permission: the same rule as the /api/layers route)."""
     if not viewer.can(LAYERS[key].permission):
         return geo.collection([])
-    return ctx.geo_cache.get_or_set(("layer-json", key, node.code, scope_key(viewer)),
+    return ctx.geo_cache.get_or_set(("layer-json", key, node.code, node.within, scope_key(viewer)),
                                     lambda: json.loads(layer_bytes(ctx, viewer, key, node)))
 
 
@@ -121,4 +142,4 @@ def child_count(ctx: AppContext, node: AreaNode) -> int:
     def compute():
         with ctx.session() as s:
             return len(children(s, node))
-    return ctx.geo_cache.get_or_set(("children", node.code), compute)
+    return ctx.geo_cache.get_or_set(("children", node.code, node.within), compute)

@@ -9,6 +9,7 @@ from . import duty_models  # noqa: F401  - registers the duty tables
 from . import planner_models  # noqa: F401  - registers the planner tables
 from . import field_models  # noqa: F401  - registers the field (phone app) tables
 from . import followup_models  # noqa: F401  - registers the follow-up visits table
+from . import throttle_models  # noqa: F401  - registers the shared rate buckets
 from .import_models import LedgerRow
 from . import patrol_models  # noqa: F401  - registers the patrol and assessment tables
 from .schema import SCHEMA_HEAD, check_schema, upgrade_schema

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from .base import Base
+from .crypto import EncryptedText
+from .sensitive import phone_index
 
 
 class BBoxMixin:
@@ -80,7 +82,13 @@ class GridWorker(Base):
     grid_code: Mapped[str] = mapped_column(String(15), index=True)
     role: Mapped[str] = mapped_column(String(16))  # GRID_ROLES key
     name: Mapped[str] = mapped_column(String(32))
-    phone: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(EncryptedText("grid_worker.phone"))  # encrypted at rest
+    phone_bidx: Mapped[str | None] = mapped_column(String(32), index=True)  # keyed hash: the roster import's key
+
+    @validates("phone")
+    def _index_phone(self, _key, value):
+        self.phone_bidx = phone_index(value)
+        return value
 
 
 class Survey(Base):

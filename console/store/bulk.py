@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import DateTime, Table, bindparam, insert
 
-from .crypto import EncryptedText
+from .crypto import EncryptedText, require_keyring
 
 BATCH = 10_000  # rows per executemany: bounds the memory of the converted parameters
 
@@ -112,3 +112,17 @@ def where_in(session, statement, column, values, *, chunk: int = IN_CHUNK) -> li
         if rows:
             out += result.all()
     return out
+
+
+def where_key_in(session, statement, model, column_name: str, values) -> list:
+    """`where_in` on a natural key: through its blind index when the column is sealed (an encrypted column never
+    equals its plaintext in SQL; sensitive.key_match for one key)."""
+    from .sensitive import spec_of
+
+    spec = spec_of(model.__tablename__, column_name)
+    if spec is None:
+        return where_in(session, statement, getattr(model, column_name), values)
+    if not spec.bidx:
+        raise ValueError(f"{spec.aad} 加密存储且没有盲索引，不能按值查找")
+    indexes = require_keyring().blind_index_map(values, spec.purpose)
+    return where_in(session, statement, getattr(model, spec.bidx), indexes)

@@ -24,7 +24,7 @@ class Organisation(Located, Base):
     org_type: Mapped[str] = mapped_column(String(16))
     registration_authority: Mapped[str] = mapped_column(String(64))
     legal_rep: Mapped[str] = mapped_column(String(32))
-    address: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(EncryptedText("organisation.address"))  # encrypted at rest
     status: Mapped[str] = mapped_column(String(12))
     security_head: Mapped[str] = mapped_column(String(32))  # 治保负责人
     concern_level: Mapped[str] = mapped_column(String(8))
@@ -69,7 +69,7 @@ class DisputeParty(Base):
     id_number: Mapped[str] = mapped_column(EncryptedText("dispute_party.id_number"))  # encrypted at rest
     id_number_bidx: Mapped[str | None] = mapped_column(String(32), index=True)  # keyed hash, for duplicate checks
     sex: Mapped[str] = mapped_column(String(1))
-    phone: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("dispute_party.phone"))  # encrypted at rest
 
     @validates("id_number")
     def _index_id_number(self, _key, value):

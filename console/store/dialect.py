@@ -1,6 +1,10 @@
 """Where SQLite and PostgreSQL differ, in one place. Everything else in the store is portable SQL or Core.
 
 - `year_month(col)`: 'YYYY-MM' of a timestamp (SQLite strftime, PostgreSQL to_char).
+- `seconds_between(later, earlier)`: seconds from one timestamp to another (SQLite julianday, PostgreSQL epoch).
+- `instant(dt)`: a timestamp bound for range filters. SQLite keeps timestamps as text, with microseconds when
+  SQLAlchemy wrote them and without when sqlite3 or another tool did ('… 16:00:00' sorts before
+  '… 16:00:00.000000'): a whole-second bound is sent without microseconds, so both spellings compare right.
 - `placeholder(conn)`: the DB-API parameter mark of a raw statement ('?' sqlite3, '%s' psycopg).
 - `serialise_writers(cursor, dialect)`: the duty writer's lock for one transaction (SQLite: BEGIN IMMEDIATE takes
   the database write lock; PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback).
@@ -16,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import String, func, literal_column
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, String, TypeDecorator, bindparam, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -41,6 +47,46 @@ def _year_month_sqlite(element, compiler, **kw):
 @compiles(year_month, "postgresql")
 def _year_month_postgresql(element, compiler, **kw):
     return compiler.process(func.to_char(*element.clauses.clauses, literal_column("'YYYY-MM'")), **kw)
+
+
+class seconds_between(FunctionElement):  # noqa: N801 - used like a SQL function
+    """Seconds from `earlier` to `later` (two timestamp columns or expressions), as a float."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between)
+def _seconds_between_sqlite(element, compiler, **kw):
+    later, earlier = element.clauses.clauses
+    return compiler.process((func.julianday(later) - func.julianday(earlier)) * 86400.0, **kw)
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_postgresql(element, compiler, **kw):
+    later, earlier = element.clauses.clauses
+    return compiler.process(func.extract("epoch", later - earlier), **kw)
+
+
+class _WholeSeconds(TypeDecorator):
+    """A bound timestamp: text without microseconds on SQLite when it has none, a timestamp elsewhere."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(String() if dialect.name == "sqlite" else DateTime())
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name != "sqlite":
+            return value
+        return value.isoformat(" ", timespec="microseconds" if value.microsecond else "seconds")
+
+
+def instant(when: datetime):
+    """A timestamp to compare stored timestamps with (see the module docstring)."""
+    return bindparam(None, when, type_=_WholeSeconds())
 
 
 def placeholder(conn) -> str:

@@ -1,7 +1,8 @@
 """实有人口 and 以房管人: buildings, households, persons, and their GB/T 31000 sub-records.
 
-Identity numbers are stored whole but encrypted at rest (`sensitive.py`), with a keyed hash column for
-exact-match lookups, and shown masked by default (`masking.mask_id`); special-population details too. Fields that only some persons have live in side tables so that the
+Identity numbers, phones and addresses are stored whole but encrypted at rest (`sensitive.py`), identity numbers
+with a keyed hash column for exact-match lookups, all shown masked by default; special-population details too.
+A building's address (the place, like its coordinates) stays searchable in clear; a household's, with the flat, is sealed. Fields that only some persons have live in side tables so that the
 2.5-million-row person table stays narrow.
 """
 
@@ -35,7 +36,7 @@ class Household(Located, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)  # 户号
     building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
-    address: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(EncryptedText("household.address"))  # with the flat: encrypted at rest
     kind: Mapped[str] = mapped_column(String(16))  # HOUSEHOLD_KINDS key
     size: Mapped[int] = mapped_column(Integer)
     is_rental: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -56,12 +57,12 @@ class Person(Located, Base):
     marital: Mapped[str] = mapped_column(String(8))
     education: Mapped[str] = mapped_column(String(8))
     occupation: Mapped[str] = mapped_column(String(16))
-    phone: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(EncryptedText("person.phone"))  # encrypted at rest
     residence_type: Mapped[str] = mapped_column(String(10))  # RESIDENCE_TYPES key
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
     relation_to_head: Mapped[str] = mapped_column(String(10))
     registered_here: Mapped[bool] = mapped_column(Boolean)  # 人户一致
-    registered_address: Mapped[str | None] = mapped_column(String(128))  # only when it differs
+    registered_address: Mapped[str | None] = mapped_column(EncryptedText("person.registered_address"))  # when it differs
 
     @validates("id_number")
     def _index_id_number(self, _key, value):
@@ -120,6 +121,6 @@ class KeyYouth(Located, Base):
     youth_type: Mapped[str] = mapped_column(String(16))
     concern_level: Mapped[str] = mapped_column(String(8))
     guardian_name: Mapped[str] = mapped_column(String(32))
-    guardian_phone: Mapped[str] = mapped_column(String(16))
+    guardian_phone: Mapped[str] = mapped_column(EncryptedText("key_youth.guardian_phone"))
     helper_name: Mapped[str] = mapped_column(String(32))
     measures: Mapped[str] = mapped_column(Text, default="")

@@ -70,11 +70,15 @@ def test_full_number_on_request_only_and_only_for_permitted_roles(chromium, cons
 
 
 def _household(db, town):
+    from console.store import crypto
+
     con = sqlite3.connect(db)
     try:
-        return con.execute("select id, address from household where town_code=? order by id limit 1", (town,)).fetchone()
+        hid, sealed = con.execute("select id, address from household where town_code=? order by id limit 1",
+                                  (town,)).fetchone()
     finally:
         con.close()
+    return hid, crypto.require_keyring().decrypt(sealed, "household.address")  # sealed at rest (docs/security.md §4)
 
 
 def test_popup_reveal_shows_the_full_address_in_place(chromium, console_url, world_db):

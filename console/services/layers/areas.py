@@ -34,6 +34,8 @@ class AreasLayer(Layer):
             level = {"city": "county", "county": "town", "town": "village"}[parent.level]
         feats = []
         for code, name, km2, blob in rows:
+            if not parent.shows(code):  # a scope of several areas: only its parts are drawn, named and counted
+                continue
             n = counts.get(code, 0)
             props = {"code": code, "name": name, "parent": parent.code, "level": level, "residents": n,
                      "density": round(n / km2, 1) if km2 else 0}

@@ -1,7 +1,7 @@
 """patrols, check-ins and assessment weights
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06 09:15:02.230714
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'  # 0010 (phones and addresses sealed) was numbered first
 branch_labels = None
 depends_on = None
 

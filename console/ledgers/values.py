@@ -93,6 +93,8 @@ def text(value) -> str:
     """A cell as text: numbers without a spurious '.0' (Excel stores 12 as 12.0), dates as ISO."""
     if value is None:
         return ""
+    if type(value) is str:  # most cells: no isinstance chain
+        return value.strip()
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:

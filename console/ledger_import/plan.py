@@ -96,7 +96,7 @@ def _verdicts(session, kind: LedgerKind, ledger: Ledger, crs: str, scope: AreaSc
     """Rows the stored records were written from are recognised by hash (rowhash.py); the others are converted."""
     if not rowhash.hashed(kind):
         return [_convert(kind, row.number, row.values) for row in ledger.rows]
-    hashes = [rowhash.row_hash(kind.key, crs, row.values) for row in ledger.rows]
+    hashes = rowhash.row_hashes(kind, crs, [row.values for row in ledger.rows])
     seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, ledger.rows)], scope)
     out = []
     for row, h in zip(ledger.rows, hashes):
@@ -107,7 +107,7 @@ def _verdicts(session, kind: LedgerKind, ledger: Ledger, crs: str, scope: AreaSc
             record = {"grid_code": hit["grid_code"], "_id": hit["id"]}
             if "name" in row.values:
                 record["name"] = v.cell_text(row.values["name"])
-            verdict = RowVerdict(row.number, "unchanged", kind.raw_key(row.values), record=record, skipped=True)
+            verdict = RowVerdict(row.number, "unchanged", hit["key"], record=record, skipped=True)
         verdict.row_hash = h
         out.append(verdict)
     return out

@@ -17,10 +17,17 @@ from console.store.bulk import insert_rows, where_in
 
 
 
-def row_hash(kind_key: str, crs: str, values: dict) -> str:
-    """The row's cells (field → value, types included) with what their meaning depends on: kind and CRS."""
-    text = repr((kind_key, crs, sorted(values.items())))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+def row_hashes(kind, crs: str, rows: list[dict]) -> list[str]:
+    """Each row's cells (in the kind's column order, types included: 12 ≠ 12.0 ≠ "12") with what their meaning
+    depends on: the kind and the coordinate system."""
+    fields = [c.field for c in kind.spec.columns]
+    prefix = hashlib.blake2b(repr((kind.key, crs)).encode("utf-8"), digest_size=16)
+    out = []
+    for values in rows:
+        h = prefix.copy()
+        h.update(repr(tuple(map(values.get, fields))).encode("utf-8"))
+        out.append(h.hexdigest())
+    return out
 
 
 def hashed(kind) -> bool:
@@ -29,13 +36,14 @@ def hashed(kind) -> bool:
 
 
 def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str, dict]:
-    """row hash → {"id": record id, "grid_code": …} for the (hash, cells) rows that may be skipped: the record still
-    holds the row's key (an id reused after a deletion is not taken for the old record) and lies inside the scope."""
+    """row hash → {"id": record id, "grid_code": …, "key": …} for the (hash, cells) rows that may be skipped: the
+    record still holds the row's key (an id reused after a deletion is not taken for the old record) and lies
+    inside the scope."""
     counts = Counter(h for h, _ in rows)
-    key_of = {h: kind.raw_key(values) for h, values in rows if counts[h] == 1}
-    wanted = sorted(key_of)
+    cells = {h: values for h, values in rows if counts[h] == 1}
     ids: dict[int, str] = dict(where_in(session, select(LedgerRow.record_id, LedgerRow.row_hash)
-                                        .where(LedgerRow.kind == kind.key), LedgerRow.row_hash, wanted))
+                                        .where(LedgerRow.kind == kind.key), LedgerRow.row_hash, sorted(cells)))
+    key_of = {h: kind.raw_key(cells[h]) for h in ids.values()}
     matched = sorted({key_of[h] for h in ids.values()})
     stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     model = kind.model
@@ -44,7 +52,7 @@ def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str,
     for rid, grid, key in where_in(session, select(model.id, model.grid_code, column), model.id, sorted(ids)):
         h = ids[rid]
         if stored_key.get(key) == key_of[h] and scope.allows(grid):
-            found[h] = {"id": rid, "grid_code": grid}
+            found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
     return found
 
 

@@ -18,7 +18,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
     GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
-    CONFIG_MANAGE, VIEW_ASSESSMENT,
+    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT,
 )
 
 
@@ -145,6 +145,9 @@ CALLBACKS: dict[str, Need] = {
     "assessment.export_xlsx": need(all_of=(VIEW_ASSESSMENT, EXPORT)),
     "assessment.print_view": need(all_of=(VIEW_ASSESSMENT,), sensitive=True),
     "admin_assessment.save_weights": need(CONFIG_MANAGE),
+    # 特殊人群随访: the service checks layer:special and the record's scope, and audits the visit
+    "followup.record": need(all_of=(LAYER_SPECIAL, VIEW_PERSONS)),
+    "quality.export_problems": need(all_of=(VIEW_KPI, VIEW_PERSONS, EXPORT)),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -159,12 +162,13 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/import": ("台账导入", need(IMPORT_LEDGERS)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
     "/assessment": ("督导考评", need(VIEW_ASSESSMENT)),
+    "/followup": ("随访", need(all_of=(LAYER_SPECIAL, VIEW_PERSONS))),
     "/admin/assessment": ("考评权重", need(CONFIG_MANAGE)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality", "/assessment", "/import",
-             "/admin/accounts", "/admin/assessment", "/admin/audit")
+NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/followup", "/quality", "/assessment",
+             "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

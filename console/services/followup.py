@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from console.duty import rules
 from console.duty.followup_sweep import last_visits
-from console.security import audit
+from console.security import audit, guard
+from console.security.permissions import LAYER_SPECIAL
 from console.store import AreaScope, GridWorker, Person, SpecialPerson
 from console.store.codes import SPECIAL_CATEGORIES
 from console.store.followup_models import FOLLOWUP_METHODS, FollowupVisit
@@ -62,7 +63,12 @@ def summary(rows: list[dict]) -> dict[str, int]:
 
 def record_visit(session_factory, viewer, special_person_id: int, visited_on: date, method: str, note: str,
                  today: date) -> str | None:
-    """Record one visit; None when saved, else why not (a Chinese sentence). Scope checked on the record."""
+    """Record one visit; None when saved, else why not (a Chinese sentence). The special-population permission
+    and the record's scope are checked (refusals audited)."""
+    try:
+        guard.require(viewer, LAYER_SPECIAL, f"special_person:{special_person_id}", log_grant=False)
+    except guard.AccessDenied:
+        return "您没有登记特殊人群随访的权限"
     if method not in FOLLOWUP_METHODS:
         return f"随访方式应为：{'、'.join(FOLLOWUP_METHODS.values())}"
     if visited_on > today:

@@ -41,16 +41,16 @@ def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str,
     inside the scope."""
     counts = Counter(h for h, _ in rows)
     cells = {h: values for h, values in rows if counts[h] == 1}
-    ids: dict[int, str] = dict(where_in(session, select(LedgerRow.record_id, LedgerRow.row_hash)
-                                        .where(LedgerRow.kind == kind.key), LedgerRow.row_hash, sorted(cells)))
-    key_of = {h: kind.raw_key(cells[h]) for h in ids.values()}
-    matched = sorted({key_of[h] for h in ids.values()})
-    stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     model = kind.model
-    column = getattr(model, kind.key_column or kind.natural_key)
+    stored = where_in(session, select(LedgerRow.row_hash, model.id, model.grid_code,
+                                      getattr(model, kind.key_column or kind.natural_key))
+                      .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key),
+                      LedgerRow.row_hash, sorted(cells))
+    key_of = {h: kind.raw_key(cells[h]) for h, *_ in stored}
+    matched = sorted(set(key_of.values()))
+    stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     found: dict[str, dict] = {}
-    for rid, grid, key in where_in(session, select(model.id, model.grid_code, column), model.id, sorted(ids)):
-        h = ids[rid]
+    for h, rid, grid, key in stored:
         if stored_key.get(key) == key_of[h] and scope.allows(grid):
             found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
     return found

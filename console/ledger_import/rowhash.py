@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from console.store import LedgerRow
 from console.store.bulk import insert_rows, where_in
@@ -42,16 +42,22 @@ def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str,
     counts = Counter(h for h, _ in rows)
     cells = {h: values for h, values in rows if counts[h] == 1}
     model = kind.model
-    stored = where_in(session, select(LedgerRow.row_hash, model.id, model.grid_code,
-                                      getattr(model, kind.key_column or kind.natural_key))
-                      .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key),
-                      LedgerRow.row_hash, sorted(cells))
+    query = (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
+             .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
+    remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key)) or 0
+    if len(cells) * 4 >= remembered:  # the file is most of what is remembered: one pass beats a look-up per hash
+        stored = [row for row in session.execute(query) if row[0] in cells]
+    else:
+        stored = where_in(session, query, LedgerRow.row_hash, sorted(cells))
     key_of = {h: kind.raw_key(cells[h]) for h, *_ in stored}
     matched = sorted(set(key_of.values()))
     stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
+    allowed: dict[str | None, bool] = {}
     found: dict[str, dict] = {}
     for h, rid, grid, key in stored:
-        if stored_key.get(key) == key_of[h] and scope.allows(grid):
+        if grid not in allowed:
+            allowed[grid] = scope.allows(grid)
+        if allowed[grid] and stored_key.get(key) == key_of[h]:
             found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
     return found
 

@@ -72,6 +72,13 @@ def test_the_same_file_again_is_recognised_row_by_row_without_checking_the_rows(
     _, back = _plan(store, "person", _file(rows), NAME)
     assert conversions == [6] and back.rows[2].status == "changed"
 
+    others = [[f"张{i}", "男", _id(40 + i), *row[3:5], f"HH610924-TEST-{i + 2:02d}", "户主", *row[7:]]
+              for i, row in enumerate(rows * 2)]  # six more persons remembered: one row is looked up by its hash
+    assert _save(store, "person", _file(others), NAME).count("new") == 6
+    conversions.clear()
+    _, one = _plan(store, "person", _file(others[4:5]), NAME)
+    assert conversions == [] and one.rows[0].status == "unchanged" and one.rows[0].key == _id(44)
+
 
 def test_a_row_seen_before_is_checked_again_outside_the_clerks_scope_or_when_repeated(store, conversions):
     rows = _household_rows(_points(store, ZIYANG, 1)[0])

@@ -160,9 +160,17 @@ class KeyRing:
         """The value's blind index under each key of the ring (lookups stay correct mid-rotation)."""
         return [self.blind_index(value, purpose, k) for k in self.keys]
 
-    def blind_index_many(self, values, purpose: str = "id_number") -> list[str | None]:
+    def blind_index_map(self, values, purpose: str = "id_number") -> dict[str, str]:
+        """{blind index: value} under every key of the ring, for a column of values (bulk look-ups by index)."""
+        values = [v for v in values if v is not None]
+        out: dict[str, str] = {}
+        for key in self.keys:
+            out.update(zip(self.blind_index_many(values, purpose, key), values))
+        return out
+
+    def blind_index_many(self, values, purpose: str = "id_number", key: bytes | None = None) -> list[str | None]:
         """`blind_index` for a column of values: HMAC with the key pads hashed once (2× faster in bulk)."""
-        sub = _bidx_key(self.current, purpose).ljust(64, b"\0")
+        sub = _bidx_key(key or self.current, purpose).ljust(64, b"\0")
         inner = hashlib.sha256(bytes(b ^ 0x36 for b in sub))
         outer = hashlib.sha256(bytes(b ^ 0x5C for b in sub))
         out: list[str | None] = []
@@ -311,6 +319,14 @@ class EncryptedText(TypeDecorator):
                 raise DataKeyError(f"未配置数据密钥（{KEY_ENV} 或 {KEY_FILE_ENV}），不能保存加密字段 {self.aad}")
             return PLAIN_PREFIX + value
         return ring.encrypt(value, self.aad)
+
+    def seal_many(self, values) -> list[str | None]:
+        """`process_bind_param` for a column of values (bulk inserts): one key look-up, AES-GCM in one loop."""
+        values = list(values)
+        ring = active_keyring()
+        if ring is None:
+            return [self.process_bind_param(v, None) for v in values]
+        return ring.encrypt_many(values, self.aad)
 
     def process_result_value(self, value, dialect):
         if value is None:

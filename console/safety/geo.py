@@ -32,11 +32,11 @@ def within(lon: float, lat: float, lons, lats, radius_m: float) -> tuple[np.ndar
     return order, d[order]
 
 
-def line_distance_m(lon: float, lat: float, line: shapely.LineString) -> float:
-    """Distance from the point to a line: the nearest point of the line (in a local metre scale), then the
-    great-circle distance to it. Exact enough for kilometres at Ankang's latitudes."""
+def shape_distance_m(lon: float, lat: float, shape: shapely.Geometry) -> float:
+    """Distance from the point to a line or polygon (0 inside): its nearest point (found in a local metre-like
+    scale), then the great-circle distance to it. Exact enough for kilometres at Ankang's latitudes."""
     kx = np.cos(np.radians(lat))
-    local = shapely.transform(line, lambda xy: np.column_stack([(xy[:, 0] - lon) * kx, xy[:, 1] - lat]))
+    local = shapely.transform(shape, lambda xy: np.column_stack([(xy[:, 0] - lon) * kx, xy[:, 1] - lat]))
     near = shapely.ops.nearest_points(local, shapely.Point(0, 0))[0]
     return float(distances_m(lon, lat, [lon + near.x / kx], [lat + near.y])[0])
 

@@ -127,3 +127,8 @@ def active(s: Session, scope, limit: int = 50) -> list[Incident]:
 
 def state_label(inc: Incident) -> str:
     return INCIDENT_STATES.get(inc.state, inc.state)
+
+
+def incident_of_alert(s: Session, scope, alert_id: int) -> int | None:
+    """The incident an alert in the scope was raised to, if any."""
+    return s.scalar(select(Incident.id).where(Incident.alert_id == alert_id, scope.clause(Incident)))

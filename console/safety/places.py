@@ -41,7 +41,7 @@ def lines_near(s: Session, scope: AreaScope, lon: float, lat: float, radius_m: f
                                               scope.clause(SafetyLine))).scalars().all()
     out = []
     for r in rows:
-        d = geo.line_distance_m(lon, lat, shapely.from_geojson(r.geometry))
+        d = geo.shape_distance_m(lon, lat, shapely.from_geojson(r.geometry))
         if d <= radius_m:
             out.append({"id": r.id, "name": r.name, "kind_label": LINE_KINDS.get(r.kind, r.kind),
                         "risk_label": RISK_LEVELS.get(r.risk_level, r.risk_level), "grids": r.grids.split(","),

@@ -18,7 +18,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
     GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
-    CONFIG_MANAGE, VIEW_ASSESSMENT,
+    CONFIG_MANAGE, VIEW_ASSESSMENT, INCIDENT_COMMAND,
 )
 
 
@@ -145,6 +145,10 @@ CALLBACKS: dict[str, Need] = {
     "assessment.export_xlsx": need(all_of=(VIEW_ASSESSMENT, EXPORT)),
     "assessment.print_view": need(all_of=(VIEW_ASSESSMENT,), sensitive=True),
     "admin_assessment.save_weights": need(CONFIG_MANAGE),
+    # 突发事件指挥 (docs/safety.md): the service checks the permission again and the incident's scope per record
+    "incident.raise_incident": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
+    "incident.command": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
+    "incident.show_incident": need(all_of=(VIEW_ALERTS,), sensitive=True),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -152,6 +156,7 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/": ("总览", need(LAYER_AREAS, VIEW_KPI)),
     "/planner": ("网格规划", need(GRID_EDIT)),
     "/duty": ("值班", need(VIEW_ALERTS)),
+    "/incident": ("突发事件", need(VIEW_ALERTS)),
     "/disputes": ("矛盾纠纷", need(VIEW_CASES, DISPUTE_REGISTER)),
     "/video": ("视频", need(VIEW_VIDEO)),
     "/housing": ("以房管人", need(all_of=(VIEW_PERSONS,))),
@@ -163,7 +168,7 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/quality", "/assessment", "/import",
+NAV_PATHS = ("/", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing", "/quality", "/assessment", "/import",
              "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 

@@ -32,6 +32,8 @@ class CoverageGapsLayer(Layer):
         feats = []
         for g in gaps:
             share = f"，覆盖率 {round(100 * g['share'])}%" if g["share"] is not None else ""
+            if g["key_places"]:  # key places inside some sector of this grid (docs/safety.md)
+                share += f"，重点场所已覆盖 {g['key_places_covered']}/{g['key_places']}"
             feats.append(geo.feature(geo.point(g["lon"], g["lat"]), {
                 "count": g["uncovered"], "code": g["grid_code"],
                 "area": f"{names.get(g['grid_code'], g['grid_code'])}（共 {g['households']} 户{share}）未覆盖户数"}))

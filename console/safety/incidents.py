@@ -46,7 +46,8 @@ def raise_incident(s: Session, viewer: Viewer, alert_id: int, level_key, note: s
     """Raise an open alert the viewer may see to an incident at a level of the plan (inside the caller's
     transaction). Refused: without the permission, outside the scope, a level not in the plan, an alert
     already raised or already closed."""
-    guard.require(viewer, INCIDENT_COMMAND, f"alert:{alert_id}", session=s)
+    # refusals are audited on their own connection: nothing may be written in `s` before the checks pass
+    guard.require(viewer, INCIDENT_COMMAND, f"alert:{alert_id}", log_grant=False)
     lv = response_plan.level(level_key)
     note = _note(note)
     alert = s.get(Alert, alert_id)
@@ -68,7 +69,7 @@ def raise_incident(s: Session, viewer: Viewer, alert_id: int, level_key, note: s
 
 
 def _for_command(s: Session, viewer: Viewer, incident_id: int) -> Incident:
-    guard.require(viewer, INCIDENT_COMMAND, f"incident:{incident_id}", session=s)
+    guard.require(viewer, INCIDENT_COMMAND, f"incident:{incident_id}", log_grant=False)
     inc = s.get(Incident, incident_id)
     if inc is None:
         raise IncidentError(f"没有编号为 {incident_id} 的突发事件")

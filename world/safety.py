@@ -109,11 +109,12 @@ def safety_lines(index, town_geom: dict, town_names: dict) -> pd.DataFrame:
                 own = str(index.codes[mres.poly_idx[0]])
                 ordered = [own] + [g for g in dict.fromkeys(grids) if g != own]
                 serial += 1
+                part = shapely.set_precision(part, 1e-6)
                 x0, y0, x1, y1 = part.bounds
                 rows.append({
                     "code": f"{code}-{serial:03d}", "name": f"{name}{town_names.get(town, '')}段", "kind": kind,
                     "risk_level": risk, "length_m": round(length, 1),
-                    "geometry": shapely.to_geojson(shapely.set_precision(part, 1e-6)),
+                    "geometry": shapely.to_geojson(part),
                     "grids": ",".join(ordered), "min_lon": x0, "min_lat": y0, "max_lon": x1, "max_lat": y1,
                     "synthetic": True, "lon": mid.x, "lat": mid.y, "grid_code": own, "village_code": own[:12],
                     "town_code": own[:9], "county_code": own[:6], "assign_generation": 1,

@@ -38,6 +38,7 @@ class ID:
     NOTE = "inc-note"
     RAISE = "inc-raise"
     RAISE_MSG = "inc-raise-msg"
+    TOP = "inc-top"
     WALL_BOX = "inc-wall-box"
     BODY = "inc-body"
     LOG_NOTE = "inc-log-note"
@@ -113,7 +114,7 @@ def layout(id: str = "", alert: str = "", **_query) -> html.Div:  # noqa: A002 -
         dcc.Store(id=ID.INCIDENT, data=incident_id), dcc.Store(id=ID.ALERT, data=alert_id),
         dcc.Store(id=ID.REFRESH, data=0),
         html.Div(className="pa-duty-bar", children=[html.H2("突发事件指挥", className="pa-heading")]),
-        top,
+        html.Div(top, id=ID.TOP),
         html.Div(className="pa-incident-body", children=[
             html.Div(id=ID.WALL_BOX, className="pa-incident-wall"),
             html.Aside(className="pa-incident-side", children=[
@@ -125,11 +126,12 @@ def layout(id: str = "", alert: str = "", **_query) -> html.Div:  # noqa: A002 -
     ])
 
 
-@callback(Output(ID.INCIDENT, "data"), Output(ID.RAISE_MSG, "children"), Input(ID.RAISE, "n_clicks"),
+@callback(Output(ID.INCIDENT, "data"), Output(ID.RAISE_MSG, "children"), Output(ID.TOP, "style"),
+          Input(ID.RAISE, "n_clicks"),
           State(ID.ALERT, "data"), State(ID.LEVEL, "value"), State(ID.NOTE, "value"), prevent_initial_call=True)
 def raise_incident(_n, alert_id, level, note):
     if not isinstance(alert_id, int):
-        return no_update, "请先从值班台选择一条预警。"
+        return no_update, "请先从值班台选择一条预警。", no_update
     ctx = current_context()
     try:
         with ctx.session() as s, s.begin():
@@ -137,8 +139,8 @@ def raise_incident(_n, alert_id, level, note):
                                            ctx.security.settings.clock())
             new_id = inc.id
     except (incidents.IncidentError, response_plan.LevelError, AccessDenied) as exc:
-        return no_update, _refusal(exc)
-    return new_id, ""
+        return no_update, _refusal(exc), no_update
+    return new_id, "", {"display": "none"}
 
 
 @callback(Output(ID.REFRESH, "data"), Output(ID.CMD_MSG, "children"), Output(ID.LOG_NOTE, "value"),
@@ -194,7 +196,7 @@ def _wall(a: dict, settings) -> html.Div | None:
     lv = response_plan.LEVELS[a["level"]]
     return html.Div([
         html.Div([html.Span(id="video-status", className="pa-video-status", role="status"),
-                  dcc.Link("在视频页打开", href=a["wall_url"], className="pa-btn")], className="pa-video-bar"),
+                  dcc.Link("在视频页打开", href=a["wall_url"], className="pa-btn")], className="pa-incident-wall-bar"),
         html.Div(id="video-wall", className="pa-video-wall", **{
             "data-max-streams": str(settings.max_streams), "data-stall-seconds": str(settings.stall_seconds),
             "data-layout": str(lv.cameras), "data-alert": str(a["alert_id"])}),

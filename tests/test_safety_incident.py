@@ -159,3 +159,82 @@ def _polygon_m(world, poly) -> float:
 
     near = nearest_points(poly.boundary, shapely.Point(world["lon"], world["lat"]))[0]
     return GEOD.inv(world["lon"], world["lat"], near.x, near.y)[2]
+
+
+# -- the same refusals through the running console: forged callbacks and layer requests ---------------------------
+def _console(world, username):
+    from console.app import create_app
+    from console.config import Settings
+    from tests.security_login import login_client, security_settings
+
+    app = create_app(world["db"], settings=Settings(warm_cache=False), security_settings=security_settings())
+    client = app.server.test_client()
+    return client, login_client(client, username)
+
+
+def _raise_call(client, csrf, alert_id, level):
+    from tests.test_admin_pages import call
+
+    return call(client, csrf, [("inc-id", "data"), ("inc-raise-msg", "children"), ("inc-top", "style")],
+                [("inc-raise", "n_clicks", 1)],
+                [("inc-alert", "data", alert_id), ("inc-level", "value", level), ("inc-note", "value", "")])
+
+
+def test_forged_callbacks_are_answered_in_words_and_change_nothing(world):
+    factory = world["factory"]
+    with factory() as s, s.begin():
+        a = s.get(Alert, world["alert"])
+        fresh = Alert(rule="crowd", kind="crowd", severity="medium", state="new", title="另一处聚集", raised_at=NOW,
+                      updated_at=NOW, lon=a.lon, lat=a.lat, **{c: getattr(a, c) for c in incidents.LOCATED[2:]})
+        s.add(fresh)
+        s.flush()
+        fresh_id = fresh.id
+    before = _counts(factory)
+    client, csrf = _console(world, "duty")
+    status, resp = _raise_call(client, csrf, fresh_id, "Ⅴ级")  # a level outside the plan
+    assert status == 200 and "不在应急预案中" in resp["inc-raise-msg"]["children"]
+    status, resp = _raise_call(client, csrf, "1 OR 1=1", "I")  # not an alert number
+    assert status == 200 and "请先从值班台选择" in resp["inc-raise-msg"]["children"]
+    far, far_csrf = _console(world, "duty_far")
+    status, resp = _raise_call(far, far_csrf, fresh_id, "III")  # outside the officer's scope
+    assert status == 200 and "数据范围" in resp["inc-raise-msg"]["children"]
+    clerk, clerk_csrf = _console(world, "county")
+    status, _ = _raise_call(clerk, clerk_csrf, fresh_id, "III")  # the gate: no incident:command
+    assert status == 403
+    assert _counts(factory) == before
+    status, resp = _raise_call(client, csrf, fresh_id, "III")
+    assert status == 200 and isinstance(resp["inc-id"]["data"], int)
+    new_id = resp["inc-id"]["data"]
+    status, resp = _raise_call(client, csrf, fresh_id, "II")  # raised already
+    assert "不能重复启动" in resp["inc-raise-msg"]["children"]
+    # someone else's incident by number: the assembly is refused in words, nothing of it shown
+    from tests.test_admin_pages import call
+
+    status, resp = call(far, far_csrf, [("inc-wall-box", "children"), ("inc-body", "children"),
+                                        ("inc-cmd-box", "style")],
+                        [("inc-id", "data", new_id),
+                         ("inc-refresh", "data", 0)])
+    assert status == 200 and "不在您的数据范围内" in json_text(resp) and "另一处聚集" not in json_text(resp)
+
+
+def json_text(obj) -> str:
+    import json
+
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def test_layers_of_key_places_lines_and_incidents(world):
+    client, _ = _console(world, "duty")
+    places = client.get(f"/api/layers/keyplaces.geojson?area={world['grid'][:9]}").get_json()
+    assert {f["properties"]["k"] for f in places["features"]} == {"school"}
+    rows = dict((r[0], r[1]) for r in client.get(f"/api/layers/keyplaces/{places['features'][0]['id']}")
+                .get_json()["rows"])
+    assert rows["类别"] == "学校（校园周边）" and rows["数据来源"] == "演示数据（合成）" and "视频覆盖" in rows
+    lines = client.get(f"/api/layers/safetylines.geojson?area={world['grid'][:6]}").get_json()
+    assert lines["features"][0]["geometry"]["type"] == "LineString"
+    far, _ = _console(world, "duty_far")  # 岚皋 only: nothing of 紫阳, and a forged record id answers nothing
+    assert far.get(f"/api/layers/keyplaces.geojson?area={world['grid'][:9]}").status_code == 403
+    assert far.get(f"/api/layers/keyplaces/{places['features'][0]['id']}").status_code in (403, 404)
+    incidents_layer = client.get(f"/api/layers/incidents.geojson?area={world['grid'][:6]}").get_json()
+    assert all("Ⅰ级" in f["properties"]["area"] or "级" in f["properties"]["area"]
+               for f in incidents_layer["features"])

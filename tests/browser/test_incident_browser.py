@@ -112,6 +112,7 @@ def test_raise_an_incident_on_the_duty_desk_and_see_the_assembly(hall):
         page.locator("#inc-log").click()
         expect(page.locator("#inc-timeline li")).to_have_count(2, timeout=10000)
         expect(page.locator("#inc-timeline")).to_contain_text("已调派城关派出所民警")
+        page.evaluate("document.querySelector('.pa-incident-side').scrollTop = 0")
         page.wait_for_timeout(1500)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "incident-command.png"))

@@ -22,7 +22,7 @@ from console.store.codes import ALERT_SEVERITIES, GRID_ROLES, INCIDENT_STATES
 from console.store.masking import mask_phone
 from console.video import service as video
 
-MAX_WORKERS = 30
+MAX_WORKERS = 20  # the nearest grids first: enough to call, short enough to read
 
 
 def workers_near(s: Session, scope, lon: float, lat: float, radius_m: float, own_grid: str | None) -> list[dict]:

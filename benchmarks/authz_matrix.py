@@ -45,19 +45,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the test helpers (sectest) live with the tests
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from console.security import admin, audit, guard
 import sectest as testing  # noqa: E402
-from console.security.guard import AccessDenied  # noqa: E402
-from console.security.permissions import ALL_PERMISSIONS, LAYER_POPULATION, LAYER_SPECIAL  # noqa: E402
+from console.security.permissions import LAYER_POPULATION, LAYER_SPECIAL  # noqa: E402
 from console.security.roles import ADMIN_ROLES, ROLES, SOURCE_ROLE  # noqa: E402
 from console.store import make_engine, make_session_factory  # noqa: E402
 from console.store.codes import CITY_CODE  # noqa: E402
-from console.store.security_models import AuditLog  # noqa: E402
 
 from authz_unmask import add_unmask_records, check_unmask, unmask_over_http  # noqa: E402
 import authz_registry  # noqa: E402
+import authz_services  # noqa: E402
+from authz_services import audit_count  # noqa: E402
 
 ORIGIN = "http://localhost"
 SENSITIVE_LAYERS = {"special": LAYER_SPECIAL, "population": LAYER_POPULATION}
@@ -112,9 +111,6 @@ def sample_areas(session) -> dict[str, list[str]]:
     return out
 
 
-def audit_count(factory, actor: str) -> int:
-    with factory() as s:
-        return s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.actor == actor))
 
 
 def login(client, username: str) -> str:
@@ -165,49 +161,31 @@ def main(argv=None) -> int:
     viewers = {n: testing.viewer_of(factory, n, clock) for n in accounts}
 
     # The console with security installed: `create_app` installs the gate itself.
-    from console.security.web import EXTENSION, install
+    from console.security.web import EXTENSION
 
     # one client IP for all; the per-account allowances are probed on their own (oracle section), not here
     settings = testing.settings(clock, login_rate_burst=10_000, unmask_per_minute=1e6,
                                 duplicate_checks_per_minute=1e6)
-    wired = False
-    try:
-        from console.app import create_app
-        from console.config import Settings as ConsoleSettings
+    from flask import g
 
-        try:
-            app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=settings)
-        except TypeError:  # a console from before the wiring: install the gate here
-            app = create_app(db, settings=ConsoleSettings(warm_cache=False))
-        server = app.server
-        callbacks = list(app.callback_map)
-    except ImportError:
-        from flask import Flask
+    import console.services.viewer as cv
+    from console.app import create_app
+    from console.config import Settings as ConsoleSettings
 
-        server, callbacks = Flask("matrix"), []
-    sec = server.extensions.get(EXTENSION) or install(server, factory, settings)
-    try:  # does the console's current_viewer() return the logged-in account?
-        from flask import g
-
-        import console.services.viewer as cv
-
-        probe = next(iter(viewers))
-        with server.test_request_context("/"):
-            g.pingan_viewer = viewers[probe]
-            wired = cv.current_viewer().username == probe
-    except ImportError:
-        wired = False
+    app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=settings)
+    server = app.server
+    sec = server.extensions[EXTENSION]
+    probe = next(iter(viewers))
+    with server.test_request_context("/"):  # does the console's current_viewer() return the logged-in account?
+        g.pingan_viewer = viewers[probe]
+        wired = cv.current_viewer().username == probe
     rules = [r for r in server.url_map.iter_rules() if r.endpoint != "static" and r.rule not in ("/login", "/favicon.ico")]
 
     # Dash registers page callbacks on the first request: make one (logged in) before listing them.
     first = server.test_client()
     login(first, next(n for n, (r, _) in accounts.items() if r not in ADMIN_ROLES))
     first.get("/", headers={"Accept": "text/html"})
-    if callbacks is not None and hasattr(server, "extensions"):
-        try:
-            callbacks = list(app.callback_map)
-        except NameError:
-            pass
+    callbacks = list(app.callback_map)
 
     # 0. Every route and callback the running app serves is declared in the one registry.
     undeclared_routes, undeclared_callbacks = authz_registry.undeclared(app, server)
@@ -227,10 +205,8 @@ def main(argv=None) -> int:
         tally.check("callback.anonymous", r.status_code == 401, f"{cb} → {r.status_code}")
 
     # 2. Per account: layers, popups, callbacks, CSRF on writes.
-    try:
-        from console.services.layers import LAYERS
-    except ImportError:
-        LAYERS = {}
+    from console.services.layers import LAYERS
+
     sample_codes = [c for level in ("city", "county", "town", "village", "grid") for c in areas.get(level, [])]
     for name, (role, scope) in accounts.items():
         viewer = viewers[name]
@@ -320,124 +296,8 @@ def main(argv=None) -> int:
             tally.check("callback.permission", (r.status_code == 403) != viewer.can(permission),
                         f"{name} callback {component} → {r.status_code}")
 
-    # 3. guard: every role × every permission; refusals audited.
-    for name, viewer in viewers.items():
-        for permission in ALL_PERMISSIONS:
-            expected = permission in ROLES[accounts[name][0]].permissions
-            before = audit_count(factory, name)
-            try:
-                guard.require(viewer, permission, "matrix", log_grant=False)
-                got = True
-            except AccessDenied:
-                got = False
-            audited = got or audit_count(factory, name) == before + 1
-            tally.check("guard", got == expected and audited, f"{name} {permission}: {got} (audited={audited})")
-        for code in sample_codes:
-            try:
-                guard.require_area(viewer, code, "matrix")
-                got = True
-            except AccessDenied:
-                got = False
-            tally.check("guard.area", got == viewer.scope.allows(code), f"{name} area {code}")
-
-    # 3a. Oracles: the duplicate check must answer the same for a hidden party's number and a random one.
-    from console.store import DisputeParty, Dispute, Grid
-    from console.store.identity import id_check_char
-    from datetime import datetime, timedelta
-
-    probe_now = datetime(2026, 11, 26, 9, 0)
-    with factory() as s, s.begin():
-        party = s.scalars(select(DisputeParty).order_by(DisputeParty.id)).first()
-        s.get(Dispute, party.dispute_id).registered_at = probe_now - timedelta(days=1)
-        hidden = "610924198501016" + "55"
-        party.id_number = hidden_id = hidden + id_check_char(hidden)  # a valid number: the probe passes validation
-        grids = [(g.code, g.geom_wkb) for g in s.scalars(select(Grid).where(Grid.generation_high.is_(None)))]
-    fresh = "610925199001017" + "78"
-    fresh_id = fresh + id_check_char(fresh)
-    import shapely
-
-    for name, viewer in viewers.items():
-        code = next(iter(sorted(viewer.scope.codes)), None)
-        wkb = next((w for g, w in grids if code and (code == CITY_CODE or g.startswith(code))), None)
-        if wkb is None:
-            continue
-        p = shapely.from_wkb(wkb).representative_point()
-        authz_registry.oracle_duplicates(tally, factory, name, viewer, hidden_id, fresh_id, (p.x, p.y), probe_now)
-
-    # 3b. The unmask service itself, for every account (the 三员 included: none may unmask).
-    from console.services import unmask as unmask_service
-
-    for name, viewer in viewers.items():
-        check_unmask(tally, factory, name, viewer,
-                     lambda kind, rid, field, v=viewer: unmask_service.reveal(factory, v, kind, rid, field=field,
-                                                                              via="matrix"))
-
-    # 4. Store: every scoped query returns only in-scope rows.
-    from console.store import base as store_base
-
-    located = [m.class_ for m in store_base.Base.registry.mappers
-               if issubclass(m.class_, store_base.Located)]
-    with factory() as s:
-        for name, viewer in viewers.items():
-            for model in located:
-                rows = s.execute(select(model.grid_code, model.village_code, model.town_code, model.county_code)
-                                 .where(viewer.scope.clause(model)).limit(300)).all()
-                bad = [r for r in rows if not viewer.scope.allows(r.grid_code or r.village_code or r.town_code
-                                                                    or r.county_code)]
-                tally.check("store.scope", not bad, f"{name} {model.__tablename__}: {len(bad)} rows outside scope")
-
-    # 4b. Grid planner: a draft of a village only with grid:edit and the village in scope; never someone else's.
-    from console.planner import drafts as planner_drafts
-    from console.planner.village import PlannerError
-    from console.security.permissions import GRID_EDIT
-
-    villages = areas.get("village", [])
-    owner_draft = None
-    for name, viewer in viewers.items():
-        for code in villages:
-            before = audit_count(factory, name)
-            try:
-                with factory() as s, s.begin():
-                    row = planner_drafts.start(s, viewer, code)
-                    owner_draft = owner_draft or (name, row.id)
-                got = True
-            except AccessDenied:
-                got = False
-            expected = viewer.can(GRID_EDIT) and viewer.scope.allows(code)
-            audited = got or audit_count(factory, name) == before + 1
-            tally.check("planner.draft", got == expected and audited, f"{name} draft {code}: {got}")
-    if owner_draft:
-        for name, viewer in viewers.items():
-            if name == owner_draft[0]:
-                continue
-            try:
-                with factory() as s:
-                    planner_drafts.get(s, viewer, owner_draft[1])
-                got = True
-            except (AccessDenied, PlannerError):
-                got = False
-            tally.check("planner.other_draft", not got, f"{name} opened {owner_draft[0]}'s draft")
-
-    # 5. 三员 actions by everyone: only the owning role succeeds, every attempt audited.
-    target = next(n for n, (r, _) in accounts.items() if r == "grid_worker")
-    actions = {
-        "account:manage": lambda v: admin.unlock(factory, v, target),
-        "role:assign": lambda v: admin.set_roles_and_scope(factory, v, target, ["grid_worker"], accounts[target][1]),
-        "config:manage": lambda v: admin.set_setting(factory, v, "idle_minutes", 30),
-        "audit:read": lambda v: audit.search(factory(), v, limit=1),
-    }
-    for name, viewer in viewers.items():
-        for permission, act in actions.items():
-            before = audit_count(factory, name)
-            try:
-                act(viewer)
-                got = True
-            except (AccessDenied, admin.AdminError):
-                got = False
-            tally.check("admin", got == viewer.can(permission) and audit_count(factory, name) > before,
-                        f"{name} {permission}: {got}")
-    with factory() as s:
-        tally.check("audit.chain", audit.verify(s).ok, "audit chain broken")
+    # 3–5. The services themselves, below HTTP (authz_services.py).
+    authz_services.run_all(tally, factory, viewers, accounts, areas, sample_codes)
 
     engine.dispose()
     shutil.rmtree(folder, ignore_errors=True)

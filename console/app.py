@@ -165,10 +165,11 @@ def create_app(db: str, *, settings: Settings | None = None,
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
-    from console.routes import field, field_tasks, mobile
+    from console.routes import field, field_followups, field_tasks, mobile
 
     field.register(app.server, ctx.security)  # the phone app's sync API and the app itself (docs/field.md)
     field_tasks.register(app.server, ctx.security)
+    field_followups.register(app.server, ctx.security)
     mobile.register(app.server, ctx.security)
     video_routes.register(app.server, video, ctx.security)
     from console.security.web import static_headers

@@ -91,3 +91,47 @@ def test_the_pages_cached_counts_are_dropped_after_an_import(world_sessions):
     assert views.quality_cube(ctx) is first  # cached
     views.records_changed(ctx)
     assert views.quality_cube(ctx) is not first
+
+
+def test_the_problem_list_exports_masked_with_grid_names_and_is_refused_without_export(small_world_db, tmp_path):
+    import base64
+    import io
+    import shutil
+
+    from openpyxl import load_workbook
+
+    from console.app import create_app
+    from console.config import Settings as ConsoleSettings
+    from console.store import make_engine, make_session_factory
+    from tests.security_login import add_account, security_settings
+    from tests.test_admin_pages import call, login
+
+    db = str(tmp_path / "w.sqlite")
+    shutil.copy(small_world_db, db)
+    engine = make_engine(db, must_exist=True)
+    factory = make_session_factory(engine)
+    with factory() as s:
+        h = s.scalar(select(Household).where(Household.county_code == "610924").order_by(Household.id).limit(1))
+        s.add(Household(code="EMPTY-X", building_id=h.building_id, address="紫阳县城关镇导出测试街7号", kind="registered",
+                        size=0, is_rental=False, **{c: getattr(h, c) for c in (
+                            "lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")}))
+        s.commit()
+        town = h.town_code
+    add_account(factory, "clerk", ["county"], ["610924"])
+    add_account(factory, "leader", ["city_leader"], ["610900"])
+    settings = security_settings()
+    app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=settings)
+    env = (app, factory, settings.clock)
+    query = [("dq-query", "data", {"area": town, "check": "household_empty"})]
+    client, csrf = login(env, "clerk")
+    status, out = call(client, csrf, [("dq-download", "data")], [("dq-export", "n_clicks", 1)], query)
+    assert status == 200
+    wb = load_workbook(io.BytesIO(base64.b64decode(out["dq-download"]["data"]["content"])))
+    rows = list(wb.active.iter_rows(values_only=True))
+    assert rows[2] == ("户号", "地址", "网格", "处理办法")
+    mine = next(r for r in rows[3:] if r[0] == "EMPTY-X")
+    assert "导出测试街7号" not in mine[1] and "*" in mine[1] and not str(mine[2]).isdigit() and "网格" in mine[2]
+    client, csrf = login(env, "leader")  # a 市领导 sees figures, never a list of records
+    status, _ = call(client, csrf, [("dq-download", "data")], [("dq-export", "n_clicks", 1)], query)
+    assert status == 403
+    engine.dispose()

@@ -4,7 +4,6 @@ recording a visit moves the due date (scope and bad input refused by name)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from console.duty import rules
 from console.duty.followup_sweep import followup_sweep, overdue
 from console.services import areas, followup
-from console.store import Alert, AreaScope, SpecialPerson
+from console.store import Alert, SpecialPerson
 from console.store.duty_models import AlertInfo
 from console.store.followup_models import FollowupVisit
 
@@ -29,6 +28,13 @@ def test_cycles_come_from_the_rules_file():
 @pytest.fixture()
 def sessions(world_sessions):
     return world_sessions
+
+
+def _viewer(sessions, name: str, role: str, code: str):
+    from console.security.audit import Auditor
+    from console.security.guard import Viewer
+
+    return Viewer.build(name, [role], [code], auditor=Auditor(sessions))
 
 
 def test_overdue_raises_one_alert_per_due_date_and_a_visit_clears_it(sessions):
@@ -50,7 +56,7 @@ def test_overdue_raises_one_alert_per_due_date_and_a_visit_clears_it(sessions):
                          .where(Alert.rule == "followup_overdue", AlertInfo.person_id == person_id)).all()
         assert len(mine) == 1 and mine[0].id in first and mine[0].county_code == "610924"
         assert "社区矫正" in mine[0].title and "15 天" in mine[0].title
-    viewer = SimpleNamespace(username="ziyang_worker", scope=AreaScope.of(["610924"]))
+    viewer = _viewer(sessions, "ziyang_worker", "village", "610924")
     assert followup.record_visit(sessions, viewer, sp_id, TODAY, "visit", "入户，情况稳定", TODAY) is None
     with sessions() as s:
         assert sp_id not in {x.id for x, _ in overdue(s, config, TODAY)}
@@ -63,9 +69,11 @@ def test_recording_a_visit_refuses_by_name(sessions):
     with sessions() as s:
         sp_id = s.scalar(select(SpecialPerson.id).where(SpecialPerson.county_code == "610924").limit(1))
         before = s.scalar(select(func.count()).select_from(FollowupVisit))
-    other = SimpleNamespace(username="langao", scope=AreaScope.of(["610925"]))
-    mine = SimpleNamespace(username="ziyang", scope=AreaScope.of(["610924"]))
+    other = _viewer(sessions, "langao", "village", "610925")
+    mine = _viewer(sessions, "ziyang", "village", "610924")
+    mediator = _viewer(sessions, "mediator", "dispute_handler", "610924")  # no right to special-population records
     assert "数据范围" in followup.record_visit(sessions, other, sp_id, TODAY, "visit", "", TODAY)
+    assert "权限" in followup.record_visit(sessions, mediator, sp_id, TODAY, "visit", "", TODAY)
     assert "晚于今天" in followup.record_visit(sessions, mine, sp_id, TODAY + timedelta(days=1), "visit", "", TODAY)
     assert "随访方式" in followup.record_visit(sessions, mine, sp_id, TODAY, "telepathy", "", TODAY)
     with sessions() as s:
@@ -76,9 +84,12 @@ def test_the_follow_up_sweep_runs_hourly_while_cameras_are_swept_every_30_second
     """Follow-ups fall due by the day: reading every special-population record every 30 s is waste (rules.toml)."""
     from console.duty.sweeper import due_steps
 
-    config = {"camera_offline": {"sweep_seconds": 30}, "followup_overdue": {"sweep_minutes": 60}}
-    assert due_steps(config, 0.0, {}) == ["offline", "escalated", "followup"]
-    last = dict.fromkeys(["offline", "escalated", "followup"], 0.0)
+    config = {"camera_offline": {"sweep_seconds": 30}, "followup_overdue": {"sweep_minutes": 60},
+              "task_overdue": {"sweep_seconds": 600}}
+    assert due_steps(config, 0.0, {}) == ["offline", "escalated", "followup", "task_overdue"]
+    last = dict.fromkeys(["offline", "escalated", "followup", "task_overdue"], 0.0)
     assert due_steps(config, 30.0, last) == ["offline", "escalated"]
+    assert due_steps(config, 600.0, last) == ["offline", "escalated", "task_overdue"]
+    last["task_overdue"] = 3000.0
     assert due_steps(config, 3599.0, last) == ["offline", "escalated"]
-    assert due_steps(config, 3600.0, last) == ["offline", "escalated", "followup"]
+    assert due_steps(config, 3600.0, last) == ["offline", "escalated", "followup", "task_overdue"]

@@ -366,3 +366,41 @@ def test_a_malformed_callback_body_is_a_400_not_a_500(app, world):
     r = c.post("/_dash-update-component", json={"output": "no-such.children", "outputs": [], "inputs": []},
                headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
     assert r.status_code == 400
+
+
+def test_a_forged_callback_value_is_refused_naming_the_operation(app, world):
+    """A value the page never sends (a dict for a case row) is the caller's error: 400, and the answer says which
+    operation and what kind of value was wrong (docs/security.md §2), never a 500."""
+    c, csrf = client_for(app, "county")
+    key = callback_key(app, "disputes.show_case")
+    entry = app.callback_map[key]
+    inputs = [{"id": i["id"], "property": i["property"], "value": {"forged": [1]}} for i in entry["inputs"]]
+    state = [{"id": i["id"], "property": i["property"], "value": {"forged": [1]}} for i in entry["state"]]
+    outputs = [{"id": cid, "property": prop} for cid, prop in
+               (part.split("@")[0].rsplit(".", 1) for part in key.strip(".").split("..."))]
+    r = c.post("/_dash-update-component", json={"output": key, "outputs": outputs, "inputs": inputs, "state": state,
+                                                "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]},
+               headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    body = r.get_json()
+    assert body["operation"] == "disputes.show_case" and "disputes.show_case" in body["error"]
+    assert "参数" in body["error"] and ("类型" in body["error"] or "取值" in body["error"] or "缺少" in body["error"])
+
+
+def test_forged_statistics_dates_are_named_in_chinese_not_python(app, world):
+    c, csrf = client_for(app, "county")
+    key = callback_key(app, "dispute_stats.run")
+    entry = app.callback_map[key]
+    outputs = [{"id": cid, "property": prop} for cid, prop in
+               (part.split("@")[0].rsplit(".", 1) for part in key.strip(".").split("..."))]
+    for since, until, said in ((["2026"], "2026-11-01", "开始日期应为"), ("2026-13-01", "2026-11-01", "开始日期应为"),
+                               ("2026-11-02", "2026-11-01", "早于开始日期"), ("2026-11-01", None, "请选择结束日期")):
+        values = {"ds-run": 1, "ds-area": "紫阳县", "ds-dates.start_date": since, "ds-dates.end_date": until}
+        state = [{"id": i["id"], "property": i["property"],
+                  "value": values.get(f"{i['id']}.{i['property']}", values.get(i["id"]))} for i in entry["state"]]
+        r = c.post("/_dash-update-component", json={
+            "output": key, "outputs": outputs, "state": state,
+            "inputs": [{"id": "ds-run", "property": "n_clicks", "value": 1}], "changedPropIds": ["ds-run.n_clicks"]},
+            headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+        text = r.get_data(as_text=True)
+        assert r.status_code == 200 and said in text and "fromisoformat" not in text and "slice" not in text, text[:200]

@@ -22,15 +22,17 @@ def test_each_role_sees_only_its_pages():
     assert _hrefs(["system_admin"]) == ["/admin/accounts", "/admin/assessment"]
     assert _hrefs(["security_admin"]) == ["/admin/accounts"]
     assert _hrefs(["city_leader"]) == ["/", "/video", "/disputes", "/quality", "/assessment"]
-    assert _hrefs(["duty_officer"]) == ["/", "/duty", "/incident", "/video", "/disputes", "/housing", "/quality"]
+    assert _hrefs(["duty_officer"]) == ["/", "/duty", "/incident", "/video", "/disputes", "/housing", "/followup", "/quality"]
     assert _hrefs(["grid_planner"]) == ["/", "/planner", "/quality"]
-    assert _hrefs(["county"]) == ["/", "/duty", "/incident", "/disputes", "/housing", "/quality", "/assessment", "/import"]
+    assert _hrefs(["county"]) == ["/", "/duty", "/incident", "/disputes", "/housing", "/followup", "/quality", "/assessment",
+                                  "/import"]
     assert _hrefs(["wall_display"]) == ["/"]  # the hall screen: aggregates on the map only
     assert _hrefs([]) == []
     for key, role in ROLES.items():  # no business role sees an admin page, no admin a business page
         admin_links = {h for h in _hrefs([key]) if h.startswith("/admin/")}
         assert bool(admin_links) == role.admin and (set(_hrefs([key])) <= admin_links) == role.admin
-    assert {h for h, _, _ in NAV_PAGES} == {"/", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing", "/quality",
+    assert {h for h, _, _ in NAV_PAGES} == {"/", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing", "/followup",
+                                            "/quality",
                                             "/assessment", "/import", "/admin/accounts", "/admin/assessment",
                                             "/admin/audit"}
 

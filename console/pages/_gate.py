@@ -43,13 +43,24 @@ def install(app, security) -> None:
             return exc
         logging.getLogger(__name__).exception("request failed on %s", request.path)
         if request.path == "/_dash-update-component":
-            return make_response(jsonify(error="页面操作的参数无效，请刷新页面后重试。"), 400)
+            body = request.get_json(silent=True)
+            output = body.get("output") if isinstance(body, dict) else None
+            found, name = lookup(output) if isinstance(output, str) else (False, None)
+            what = f"（{name}）" if found and name else ""
+            kind = _KINDS.get(type(exc), "不符合要求")
+            return make_response(jsonify(error=f"页面操作{what}的参数{kind}，请刷新页面后重试。",
+                                         operation=name if found else None), 400)
         return make_response(jsonify(error="服务器内部错误"), 500)
 
     for page in dash.page_registry.values():
         if not page.get("_pingan_guarded"):
             page["layout"] = guarded_layout(page["path"], page["layout"])
             page["_pingan_guarded"] = True
+
+
+# What a forged value did, in words (the exception's class, not its text: that may quote internals).
+_KINDS = {TypeError: "类型不对", AttributeError: "类型不对", KeyError: "缺少必需的字段", IndexError: "缺少必需的元素",
+          ValueError: "取值无效"}
 
 
 def guarded_layout(path: str, layout):

@@ -157,8 +157,11 @@ def _table(rows: list[Row], indicators, unit_label: str, prev: dict, href) -> ht
                  html.Td("—" if delta is None else f"{delta:+.1f}", style=CELL)]
         for i in indicators:
             n, d = r.counts.get(i.key, (0, 0))
-            cells.append(html.Td(report.pct(r.rates.get(i.key)), style=CELL,
-                                 title=f"{n:,.0f} / {d:,.0f}" if d else "暂无可统计的记录"))
+            value = r.rates.get(i.key)
+            low = i.floor is not None and value is not None and value < i.floor
+            cells.append(html.Td(report.pct(value), style={**CELL, **({"color": "#c53030"} if low else {})},
+                                 title=(f"{n:,.0f} / {d:,.0f}" if d else "暂无可统计的记录")
+                                 + (f"；低于 {i.floor:.0%} 的要求" if low else "")))
         body.append(html.Tr(cells))
     return html.Table([html.Thead(html.Tr(head)), html.Tbody(body)],
                       style={"borderCollapse": "collapse", "fontSize": ".92rem"})

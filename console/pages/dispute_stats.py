@@ -67,12 +67,34 @@ def layout(**_query):
     ])
 
 
+class PeriodError(ValueError):
+    """A statistics period that cannot be used; the message names the field (shown to the user)."""
+
+
+def _day(value, label: str) -> date:
+    if not value:
+        raise PeriodError(f"请选择{label}")
+    try:
+        return date.fromisoformat(str(value)[:10]) if isinstance(value, str) else _not_a_date(label, value)
+    except ValueError:
+        raise PeriodError(f"{label}应为 年-月-日（如 2026-11-01），收到“{str(value)[:20]}”") from None
+
+
+def _not_a_date(label: str, value) -> date:
+    raise PeriodError(f"{label}应为 年-月-日（如 2026-11-01），收到的不是日期")
+
+
 def _period(since, until) -> stats.Period:
-    return stats.Period(date.fromisoformat(since[:10]), date.fromisoformat(until[:10]))
+    start, end = _day(since, "开始日期"), _day(until, "结束日期")
+    if end < start:
+        raise PeriodError(f"结束日期 {end:%Y-%m-%d} 早于开始日期 {start:%Y-%m-%d}")
+    return stats.Period(start, end)
 
 
 def _compute(area, since, until):
     viewer = viewers.current_viewer()
+    if area is not None and not isinstance(area, str):
+        raise PeriodError("区划应为名称或代码")
     period = _period(since, until)
     with current_context().session() as s:
         area = area_names.area_code(s, area)  # a name ("紫阳县") or a code
@@ -144,7 +166,7 @@ def _cross(summary, names):
 def run(_n, area, since, until):
     try:
         _viewer, period, summary, names, spots, zero = _compute(area, since, until)
-    except (ValueError, TypeError) as exc:
+    except (PeriodError, area_names.AreaNotFound) as exc:  # what a person typed or picked: said in words
         msg = html.Span(f"统计条件有误：{exc}", style=ui.ERROR)
         return [msg], go.Figure(), go.Figure(), [], [], go.Figure(), ""
     kpis = [_kpi(k, v) for k, v in report.headline(summary)]

@@ -5,9 +5,13 @@ The checks are one registry in console/services/quality.py."""
 from __future__ import annotations
 
 import dash
-from dash import dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
-from console.security.permissions import VIEW_KPI, VIEW_PERSONS
+from console.disputes import ui, xlsx
+from console.security import guard
+from console.security.masking import watermark_text
+from console.security.permissions import EXPORT, VIEW_KPI, VIEW_PERSONS
 from console.services import areas, quality, views
 from console.services import viewer as viewers
 from console.services.context import current_context
@@ -45,8 +49,45 @@ def layout(area: str | None = None, check: str | None = None, **_query):
         c = quality.BY_KEY[check]
         body += [html.H3(f"{node.name} · {c.label}（{len(listed)} 条{'，仅列前 ' + str(quality.LIST_LIMIT) + ' 条' if len(listed) >= quality.LIST_LIMIT else ''}）"),
                  html.P(f"处理办法：{c.advice}", style={"color": "var(--pa-muted)"}),
+                 dcc.Store(id=ID.QUERY, data={"area": node.code, "check": check}), dcc.Download(id=ID.DOWNLOAD),
+                 html.Button("导出问题清单（Excel，交网格员整改）", id=ID.EXPORT, n_clicks=0,
+                             style={**ui.BUTTON_LIGHT, **({} if EXPORT in viewer.permissions else {"display": "none"})}),
                  _list(c, listed)]
     return html.Div(body, className="pa-page", style={"padding": "1rem 1.5rem", "maxWidth": "1500px"})
+
+
+class ID:
+    QUERY, EXPORT, DOWNLOAD = "dq-query", "dq-export", "dq-download"
+
+
+EXPORT_LIMIT = 100_000  # rows in one problem list (the page shows the first LIST_LIMIT)
+
+
+@callback(Output(ID.DOWNLOAD, "data"), Input(ID.EXPORT, "n_clicks"), State(ID.QUERY, "data"),
+          prevent_initial_call=True)
+def export_problems(_n, query):
+    """The problem list of one check in one area, masked as on the page, with the grid and its workers' names
+    so the list can go to them; watermarked and audited."""
+    q = query if isinstance(query, dict) else {}
+    check = q.get("check") if isinstance(q.get("check"), str) else None
+    if check not in quality.BY_KEY:
+        raise PreventUpdate
+    viewer = viewers.current_viewer()
+    guard.require(viewer, EXPORT, "export:quality", log_grant=False)
+    area = q.get("area") if isinstance(q.get("area"), str) else None
+    with current_context().session() as s:
+        node = areas.resolve(s, viewer.scope, area).node
+        rows = quality.problems(s, check, node, viewer.scope, limit=EXPORT_LIMIT)
+        names = areas.grid_labels(s, {r.get("网格") for r in rows})
+    c = quality.BY_KEY[check]
+    guard.audit(viewer, "export", "export:quality", guard.GRANTED, {"area": node.code, "check": check,
+                                                                     "rows": len(rows)})
+    headers = [*c.headers, "处理办法"]
+    data = ([*(names.get(r.get(h), "未落入网格") if h == "网格" else r.get(h) for h in c.headers), c.advice]
+            for r in rows)
+    body = xlsx.write(f"{node.name} 数据质量问题清单：{c.label}", watermark_text(viewer), headers, data,
+                      sheet=c.label, widths=[18] * len(headers), freeze="A4")
+    return dcc.send_bytes(body, f"数据质量-{node.name}-{c.label}.xlsx")
 
 
 def _crumbs(trail) -> list:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
-    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
+    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_SPECIAL, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
-    CONFIG_MANAGE, VIEW_ASSESSMENT, INCIDENT_COMMAND,
+    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT, INCIDENT_COMMAND,
 )
 
 
@@ -91,6 +91,8 @@ ROUTES: dict[str, Need] = {
     "/api/field/photos": need(FIELD_SYNC), "/api/field/photos/<uuid>": need(FIELD_SYNC),
     "/api/field/grid": need(FIELD_SYNC, sensitive=True), "/api/field/tasks": need(FIELD_SYNC),
     "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
+    # 特殊人群随访 due on the phone (docs/field.md §8): special-population records, masked, own grids only
+    "/api/field/followups": need(all_of=(FIELD_SYNC, LAYER_SPECIAL), sensitive=True),
     "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
     "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),
     # video (docs/video.md): every camera is re-checked against the viewer's scope, every play address audited
@@ -145,6 +147,9 @@ CALLBACKS: dict[str, Need] = {
     "assessment.export_xlsx": need(all_of=(VIEW_ASSESSMENT, EXPORT)),
     "assessment.print_view": need(all_of=(VIEW_ASSESSMENT,), sensitive=True),
     "admin_assessment.save_weights": need(CONFIG_MANAGE),
+    # 特殊人群随访: the service checks layer:special and the record's scope, and audits the visit
+    "followup.record": need(all_of=(LAYER_SPECIAL, VIEW_PERSONS)),
+    "quality.export_problems": need(all_of=(VIEW_KPI, VIEW_PERSONS, EXPORT)),
     # 突发事件指挥 (docs/safety.md): the service checks the permission again and the incident's scope per record
     "incident.raise_incident": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
     "incident.command": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
@@ -164,12 +169,13 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/import": ("台账导入", need(IMPORT_LEDGERS)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
     "/assessment": ("督导考评", need(VIEW_ASSESSMENT)),
+    "/followup": ("随访", need(all_of=(LAYER_SPECIAL, VIEW_PERSONS))),
     "/admin/assessment": ("考评权重", need(CONFIG_MANAGE)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing", "/quality", "/assessment", "/import",
-             "/admin/accounts", "/admin/assessment", "/admin/audit")
+NAV_PATHS = ("/", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing", "/followup", "/quality",
+             "/assessment", "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

@@ -25,6 +25,7 @@ from .indicators import TIMELY_REPORT_S
 from .period import Month
 
 TOTAL = ""
+PATROL_MONTHS = 3
 Figures = dict[str, tuple[float, float]]
 DONE = "reported"  # the task state that ends a task (console/field/tasks.py)
 assert DONE in TASK_STATES
@@ -50,11 +51,17 @@ def _merge(num: Figures, den: Figures) -> Figures:
 
 
 # ------------------------------------------------------------------ areas
+def patrol_window(month: Month) -> tuple:
+    """Households are expected to be visited once a quarter (docs/domain.md §11): a month's coverage counts the
+    check-ins of that month and the two before it."""
+    return instant(month.back(PATROL_MONTHS)[0].start_utc), instant(month.end_utc)
+
+
 def patrol_coverage(s: Session, node: AreaNode, scope: AreaScope, month: Month) -> Figures:
     den = _grouped(s, Household, node, scope, func.count(), func.count())
+    lo, hi = patrol_window(month)
     visited = (select(PatrolCheckin.household_id).where(PatrolCheckin.kind == "household",
-                                                         PatrolCheckin.at >= instant(month.start_utc),
-                                                         PatrolCheckin.at < instant(month.end_utc))
+                                                         PatrolCheckin.at >= lo, PatrolCheckin.at < hi)
                .distinct().scalar_subquery())
     num = _grouped(s, Household, node, scope, func.count(), func.count(), Household.id.in_(visited))
     return _merge(num, den)
@@ -245,10 +252,11 @@ def by_worker(s: Session, node: AreaNode, scope: AreaScope, month: Month, grids:
     households = dict(s.execute(select(Household.grid_code, func.count()).where(Household.grid_code.in_(all_grids))
                                 .group_by(Household.grid_code)).all()) if all_grids else {}
     window = (instant(month.start_utc), instant(month.end_utc))
+    lo, hi = patrol_window(month)
     visited = dict(s.execute(
         select(Patrol.worker, func.count(distinct(PatrolCheckin.household_id)))
         .join(Patrol, Patrol.id == PatrolCheckin.patrol_id)
-        .where(PatrolCheckin.kind == "household", PatrolCheckin.at >= window[0], PatrolCheckin.at < window[1],
+        .where(PatrolCheckin.kind == "household", PatrolCheckin.at >= lo, PatrolCheckin.at < hi,
                within(Patrol, node, scope))
         .group_by(Patrol.worker)).all())
     sent = seconds_between(FieldRecord.received_at, FieldRecord.client_time) - FieldRecord.clock_skew_s

@@ -64,6 +64,7 @@ def world(tmp_path_factory):
     add_account(path, "duty", roles=("duty_officer",), scope=(CITY_CODE,))
     add_account(path, "duty_far", roles=("duty_officer",), scope=("610925",))
     add_account(path, "county", roles=("county",), scope=("610924",))
+    add_account(path, "hall", roles=("wall_display",), scope=(CITY_CODE,))
     yield info
     engine.dispose()
 
@@ -238,3 +239,17 @@ def test_layers_of_key_places_lines_and_incidents(world):
     incidents_layer = client.get(f"/api/layers/incidents.geojson?area={world['grid'][:6]}").get_json()
     assert all("Ⅰ级" in f["properties"]["area"] or "级" in f["properties"]["area"]
                for f in incidents_layer["features"])
+
+
+def test_the_hall_screen_shows_active_incidents_by_level_and_town_only(world):
+    factory = world["factory"]
+    with factory() as s:
+        active = s.scalars(select(Incident).where(Incident.state == "active")).all()
+    assert active, "an earlier test raised one"
+    hall, _ = _console(world, "hall")
+    got = hall.get(f"/api/layers/incidents.geojson?area={world['grid'][:6]}").get_json()
+    assert {f["id"] for f in got["features"]} == {i.id for i in active}
+    text_of = json_text(got)
+    assert all(i.title not in text_of for i in active)  # level and town, never the alert's text
+    assert "级（较大）突发事件 · 紫阳第1镇" in text_of
+    assert hall.get(f"/api/layers/incidents/{active[0].id}").status_code == 403  # no record rows on the wall

@@ -233,9 +233,23 @@ def test_layers_of_key_places_lines_and_incidents(world):
     assert rows["类别"] == "学校（校园周边）" and rows["数据来源"] == "演示数据（合成）" and "视频覆盖" in rows
     lines = client.get(f"/api/layers/safetylines.geojson?area={world['grid'][:6]}").get_json()
     assert lines["features"][0]["geometry"]["type"] == "LineString"
+    rows = dict((r[0], r[1]) for r in client.get(f"/api/layers/safetylines/{lines['features'][0]['id']}")
+                .get_json()["rows"])
+    assert rows["责任网格"] and rows["数据来源"].startswith("演示数据")
+    incident_id = client.get(f"/api/layers/incidents.geojson?area={world['grid'][:6]}").get_json()["features"][0]["id"]
+    rows = dict((r[0], r[1]) for r in client.get(f"/api/layers/incidents/{incident_id}").get_json()["rows"])
+    assert rows["指挥页"] == f"/incident?id={incident_id}"
+    # the coverage layer: the uncovered key places as dots beside the gap bubbles, their popup the place's own
+    cov = client.get(f"/api/layers/coverage.geojson?area={world['grid'][:9]}").get_json()
+    dots = [f for f in cov["features"] if "r" in f["properties"]]
+    assert {f["id"] for f in dots} >= {f["id"] for f in places["features"][1:]}  # 300 m and beyond: no camera
+    rows = dict((r[0], r[1]) for r in client.get(f"/api/layers/coverage/{dots[0]['id']}").get_json()["rows"])
+    assert rows["视频覆盖"] == "未被在线摄像机覆盖"
     far, _ = _console(world, "duty_far")  # 岚皋 only: nothing of 紫阳, and a forged record id answers nothing
     assert far.get(f"/api/layers/keyplaces.geojson?area={world['grid'][:9]}").status_code == 403
-    assert far.get(f"/api/layers/keyplaces/{places['features'][0]['id']}").status_code in (403, 404)
+    for key, fid in (("keyplaces", places["features"][0]["id"]), ("safetylines", lines["features"][0]["id"]),
+                     ("incidents", incident_id), ("coverage", dots[0]["id"]), ("keyplaces", 10**9)):
+        assert far.get(f"/api/layers/{key}/{fid}").status_code == 403, key
     incidents_layer = client.get(f"/api/layers/incidents.geojson?area={world['grid'][:6]}").get_json()
     assert all("Ⅰ级" in f["properties"]["area"] or "级" in f["properties"]["area"]
                for f in incidents_layer["features"])

@@ -22,6 +22,7 @@ LEVEL_GLYPHS = {"I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ"}
 
 
 class IncidentsLayer(Layer):
+    model = Incident  # what the popup route reads (and checks the scope of) by feature id
     def build(self, session, scope, node: AreaNode, **kw) -> dict:
         rows = session.execute(select(Incident.id, Incident.level, Incident.lon, Incident.lat, Incident.town_code)
                                .where(Incident.state == "active", Incident.lon.is_not(None),

@@ -18,6 +18,7 @@ from .base import Layer, LegendItem, label
 
 
 class SafetyLinesLayer(Layer):
+    model = SafetyLine  # what the popup route reads (and checks the scope of) by feature id
     def build(self, session, scope, node: AreaNode, **kw) -> dict:
         rows = session.execute(select(SafetyLine.id, SafetyLine.name, SafetyLine.kind, SafetyLine.risk_level,
                                       SafetyLine.geometry).where(within(SafetyLine, node, scope))

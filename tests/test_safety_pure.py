@@ -76,3 +76,21 @@ def test_distance_to_a_line_and_to_a_polygon():
     east = shapely.box(dx, lat - 0.01, dx + 0.01, lat + 0.01)
     assert geo.shape_distance_m(lon, lat, east) == pytest.approx(1000, rel=0.005)
     assert geo.line_length_m(shapely.LineString([(lon, lat), (dx, lat)])) == pytest.approx(1000, rel=0.005)
+
+
+def test_demo_key_places_are_deterministic_and_marked_synthetic():
+    import pandas as pd
+
+    from world.safety import key_places
+
+    rng = np.random.default_rng(0)
+    buildings = pd.DataFrame({
+        "lon": 108.5 + rng.random(80) / 10, "lat": 32.5 + rng.random(80) / 10, "dwellings": rng.integers(1, 9, 80),
+        "village_kind": np.where(rng.random(80) < 0.3, "community", "village"),
+        "village_code": np.repeat(["610924100200", "610924101201"], 40), "address": [f"某路{i}号" for i in range(80)]})
+    towns, villages = {"610924100": "城关镇", "610924101": "蒿坪镇"}, {"610924100200": "新民社区", "610924101201": "金河村"}
+    a = key_places(7, buildings, towns, villages, 0.02)
+    assert a.equals(key_places(7, buildings, towns, villages, 0.02))
+    assert not a.equals(key_places(8, buildings, towns, villages, 0.02))
+    assert a["synthetic"].all() and a["code"].is_unique and set(a["risk_level"]) <= {"high", "medium", "low"}
+    assert a["name"].str.contains("城关镇|蒿坪镇").all()

@@ -178,10 +178,11 @@ def create_app(db: str, *, settings: Settings | None = None,
                     headers=static_headers(gate), per_minute=settings.ingest_per_minute, burst=settings.ingest_burst)
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
-    from console.pages import _dispute_import, _unmask
+    from console.pages import _dispute_import, _search, _unmask
 
     _unmask.register(app)  # 「显示完整号码」, shared by several pages
     _dispute_import.register(app)  # the 台账 import panel of the dispute page
+    _search.register(app)  # the overview map's search box
     # Dash hands the globally registered page callbacks to whichever app serves its first request;
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():

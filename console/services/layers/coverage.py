@@ -54,7 +54,7 @@ class CoverageGapsLayer(Layer):
 
 LAYER = CoverageGapsLayer(
     key="coverage", title="监控覆盖缺口", permission=perm.LAYER_CAMERAS, kind="point", default_on=False,
-    legend=(LegendItem("未被摄像机覆盖的住户（按网格）", "#b7791f"),
+    legend=(LegendItem("未覆盖住户数（数字气泡，按网格）", "#b7791f", "bubble"),
             *(LegendItem(f"未覆盖的重点场所（{RISK_LEVELS[k]}）", c) for k, c in RISK_COLORS.items())),
-    hideout={"layer": "coverage", "colorBy": "r", "colors": RISK_COLORS, "radius": 6},
+    hideout={"layer": "coverage", "bubbleColor": "#b7791f", "colorBy": "r", "colors": RISK_COLORS, "radius": 6},
 )

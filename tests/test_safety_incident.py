@@ -260,7 +260,11 @@ def test_the_hall_screen_shows_active_incidents_by_level_and_town_only(world):
     with factory() as s:
         active = s.scalars(select(Incident).where(Incident.state == "active")).all()
     assert active, "an earlier test raised one"
-    hall, _ = _console(world, "hall")
+    hall, csrf = _console(world, "hall")
+    from tests.test_admin_pages import render
+
+    banner = render(hall, csrf, "/hall")  # the wall's banner counts them, the most serious level named
+    assert "处置中突发事件" in banner and f"{len(active)}（最高Ⅲ级）" in banner
     got = hall.get(f"/api/layers/incidents.geojson?area={world['grid'][:6]}").get_json()
     assert {f["id"] for f in got["features"]} == {i.id for i in active}
     text_of = json_text(got)

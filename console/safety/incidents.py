@@ -133,3 +133,13 @@ def state_label(inc: Incident) -> str:
 def incident_of_alert(s: Session, scope, alert_id: int) -> int | None:
     """The incident an alert in the scope was raised to, if any."""
     return s.scalar(select(Incident.id).where(Incident.alert_id == alert_id, scope.clause(Incident)))
+
+
+def active_summary(s: Session, scope) -> tuple[int, str]:
+    """(active incidents in the scope, the most serious level's short label or "") — a count for the hall's wall."""
+    from sqlalchemy import func
+
+    rows = dict(s.execute(select(Incident.level, func.count()).where(Incident.state == "active", scope.clause(Incident))
+                          .group_by(Incident.level)).all())
+    top = next((k for k in response_plan.ORDER if rows.get(k)), None)
+    return sum(rows.values()), response_plan.LEVELS[top].label.split("（")[0] if top else ""

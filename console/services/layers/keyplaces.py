@@ -47,7 +47,7 @@ class KeyPlacesLayer(PointLayer):
 LAYER = KeyPlacesLayer(
     key="keyplaces", title="重点场所", permission=perm.LAYER_SAFETY, kind="point", default_on=False,
     model=KeyPlace, columns=("kind", "risk_level"), props=lambda r: {"k": r.kind, "r": r.risk_level},
-    describe=_describe, min_level="town",
+    describe=_describe, min_level="town", bubble_color="#97266d", bubble_label="重点场所个数",
     legend=(*(LegendItem(KEY_PLACE_KINDS[k], "#4a5568", "glyph", g) for k, g in KIND_GLYPHS.items()),
             *(LegendItem(RISK_LEVELS[k], c, "square") for k, c in RISK_COLORS.items())),
     hideout={"layer": "keyplaces", "bubbleOffset": [0, -40], "glyphBy": "k", "glyphs": KIND_GLYPHS, "colorBy": "r",

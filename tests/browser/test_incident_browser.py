@@ -138,5 +138,16 @@ def test_raise_an_incident_on_the_duty_desk_and_see_the_assembly(hall):
         assert lines["features"] and all(f["geometry"]["type"] == "LineString" for f in lines["features"])
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / "safety-layers.png"))
+        # 监控覆盖缺口 with the key places no online camera sees (dots by risk level) in the town of the incident
+        page.get_by_label("重点场所").uncheck()
+        page.get_by_label("护路护线").uncheck()
+        page.get_by_label("特殊人群").uncheck()
+        page.get_by_label("矛盾纠纷").uncheck()
+        page.get_by_label("监控覆盖缺口").check()
+        page.wait_for_selector(".pa-bubble-coverage", timeout=30000)
+        cov = page.evaluate(f"fetch('/api/layers/coverage.geojson?area={hall['county']}').then(r => r.json())")
+        assert any("重点场所已覆盖" in (f["properties"].get("area") or "") for f in cov["features"])
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / "coverage-keyplaces.png"))
         browser.close()
     assert not errors, errors

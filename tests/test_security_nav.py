@@ -23,16 +23,16 @@ def test_each_role_sees_only_its_pages():
     assert _hrefs(["security_admin"]) == ["/admin/accounts"]
     hall = ["/hall", "/analysis", "/replay"]  # the command hall's pages: counts and counted cells only
     assert _hrefs(["city_leader"]) == ["/", *hall, "/video", "/disputes", "/quality", "/assessment"]
-    assert _hrefs(["duty_officer"]) == ["/", *hall, "/duty", "/video", "/disputes", "/housing", "/followup", "/quality"]
+    assert _hrefs(["duty_officer"]) == ["/", *hall, "/duty", "/incident", "/video", "/disputes", "/housing", "/followup", "/quality"]
     assert _hrefs(["grid_planner"]) == ["/", "/hall", "/analysis", "/planner", "/quality"]
-    assert _hrefs(["county"]) == ["/", *hall, "/duty", "/disputes", "/housing", "/followup", "/quality", "/assessment",
+    assert _hrefs(["county"]) == ["/", *hall, "/duty", "/incident", "/disputes", "/housing", "/followup", "/quality", "/assessment",
                                   "/import"]
     assert _hrefs(["wall_display"]) == ["/", *hall]  # the hall screen: aggregates only
     assert _hrefs([]) == []
     for key, role in ROLES.items():  # no business role sees an admin page, no admin a business page
         admin_links = {h for h in _hrefs([key]) if h.startswith("/admin/")}
         assert bool(admin_links) == role.admin and (set(_hrefs([key])) <= admin_links) == role.admin
-    assert {h for h, _, _ in NAV_PAGES} == {"/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/video",
+    assert {h for h, _, _ in NAV_PAGES} == {"/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/incident", "/video",
                                             "/disputes", "/housing", "/followup", "/quality", "/assessment", "/import",
                                             "/admin/accounts", "/admin/assessment", "/admin/audit"}
 

@@ -194,8 +194,10 @@ def _all() -> dict[str, LedgerKind]:
     from .persons import PERSONS  # kinds with their own lookup and save, each in its own module
     from .linked import KEY_YOUTH, SPECIAL
     from .surveys import SURVEYS
+    from .keyplaces import KEY_PLACES
 
-    return {k.key: k for k in (PERSONS, SPECIAL, KEY_YOUTH, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS)}
+    return {k.key: k for k in (PERSONS, SPECIAL, KEY_YOUTH, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS,
+                               KEY_PLACES)}
 
 
 KINDS: dict[str, LedgerKind] = _all()

@@ -22,7 +22,7 @@ from console.duty.rules import RULE_LABELS, task_due_hours
 from console.field import roster as field_roster, tasks as field_tasks
 from console.field.validation import FieldError
 from console.security.guard import AccessDenied
-from console.security.permissions import ALERT_ACT, VIEW_VIDEO
+from console.security.permissions import ALERT_ACT, INCIDENT_COMMAND, VIEW_VIDEO
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Alert, Area
@@ -168,7 +168,7 @@ def show_detail(alert_id, _acted):
         return html.P("该预警不存在或不在您的数据范围内。"), EMPTY, EMPTY, *[True] * len(actions.ACTIONS)
     can = viewer.can(ALERT_ACT)
     disabled = [not (can and k in d["allowed"]) for k in actions.ACTIONS]
-    return _render_detail(d, viewer.can(VIEW_VIDEO)), around["grids"], around["cameras"], *disabled
+    return _render_detail(d, viewer.can(VIEW_VIDEO), viewer.can(INCIDENT_COMMAND)), around["grids"], around["cameras"], *disabled
 
 
 def _field(s, alert_id: int) -> tuple[list, list]:
@@ -228,9 +228,12 @@ def _dl(pairs) -> html.Dl:
     return html.Dl([x for k, v in pairs for x in (html.Dt(k), html.Dd(v if v not in (None, "") else "—"))])
 
 
-def _render_detail(d: dict, video: bool = False) -> list:
+def _render_detail(d: dict, video: bool = False, command: bool = False) -> list:
     source, source_ref = d["source"]
     out = [html.H3(d["title"], id="duty-detail-title"),
+           # 突发事件: raise at a level of the response plan (docs/safety.md)
+           dcc.Link("升级为突发事件", href=f"/incident?alert={d['id']}", id="duty-raise-incident",
+                    className="pa-btn pa-primary") if command else None,
            _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]),
                 ("时间（北京）", d["raised_at"]), ("位置", d["place"]),
                 ("网格", html.Span(d["grid_name"], title=d["grid"] or "") if d["grid"] else None),

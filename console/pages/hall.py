@@ -13,6 +13,7 @@ from datetime import datetime
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from console.safety import incidents
 from console.services import hall, hall_stats, views
 from console.services.clock import beijing
 from console.services.context import current_context
@@ -35,6 +36,7 @@ class ID:
     UNACK = "hall-unack"
     WAITED = "hall-waited"
     AS_OF = "hall-as-of"
+    INCIDENTS = "hall-incidents"
 
 
 def sees_alert_counts(viewer) -> bool:
@@ -48,15 +50,19 @@ def _banner(viewer) -> list:
     if sees_alert_counts(viewer):
         with ctx.session() as s:
             b = hall.banner(s, viewer.scope, now)
+            active, top = incidents.active_summary(s, viewer.scope)  # 突发事件 (docs/safety.md)
         count, waited = str(b.unacknowledged), hall.since_text(b.waited())
         tone = " pa-hall-hot" if b.unacknowledged else ""
+        active_text = f"{active}（最高{top}）" if active else "0"
     else:
-        count, waited, tone = "—", "—", ""
+        count, waited, tone, active, active_text = "—", "—", "", 0, "—"
     return [
         html.Div(className="pa-hall-item" + tone, children=[
             html.Span("未签收预警", className="pa-hall-label"), html.Strong(count, id=ID.UNACK, className="pa-hall-num")]),
         html.Div(className="pa-hall-item", children=[
             html.Span("最早一条已等待", className="pa-hall-label"), html.Strong(waited, id=ID.WAITED)]),
+        html.Div(className="pa-hall-item" + (" pa-hall-hot" if active else ""), children=[
+            html.Span("处置中突发事件", className="pa-hall-label"), html.Strong(active_text, id=ID.INCIDENTS)]),
         html.Div(className="pa-hall-item", children=[
             html.Span(f"北京时间 {beijing(now, '%Y-%m-%d')}", className="pa-hall-label"),
             html.Strong(beijing(now, "%H:%M:%S"), className="pa-hall-clock")]),

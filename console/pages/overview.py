@@ -34,6 +34,7 @@ from console.pages._overview_view import AreaView, area_view, default_layers, ov
 dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="总览", order=0)
 
 NS = Namespace("pingan", "map")
+SAFETY = Namespace("pingan", "safety")
 DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
 MAX_ZOOM = 18
 TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
@@ -49,6 +50,8 @@ def _overlay(key: str, dark: bool) -> dl.GeoJSON:
                           pointToLayer=NS("pointToLayer"), clusterToLayer=NS("clusterToLayer"),
                           onEachFeature=NS("pointEach"), style=NS("spiderStyle"),
                           superClusterOptions={"radius": 60, "maxZoom": MAX_ZOOM})
+    if layer.kind == "line":  # 护路护线 (docs/safety.md)
+        return dl.GeoJSON(**common, style=SAFETY("lineStyle"), onEachFeature=SAFETY("lineEach"))
     # outlines only: their own pane lets clicks fall through to the area polygons underneath
     return dl.Pane(name="pa-outlines", children=[
         dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])

@@ -61,7 +61,7 @@ def _toolbar(alerts: list[dict], alert_id: str) -> html.Div:
     ])
 
 
-def layout(alert: str = "", **_query) -> html.Div:
+def layout(alert: str = "", layout: str = "", **_query) -> html.Div:  # layout: windows (incident wall link)
     viewer = current_viewer()
     v = video_settings()
     with current_context().session() as s:
@@ -75,5 +75,5 @@ def layout(alert: str = "", **_query) -> html.Div:
         html.Div(notice, className="pa-video-notice", role="alert") if notice else None,
         html.Div(id=ID.WALL, className="pa-video-wall", **{
             "data-max-streams": str(v.max_streams), "data-stall-seconds": str(v.stall_seconds),
-            "data-layout": "4", "data-alert": alert_id}),
+            "data-layout": layout if layout in {str(n) for n in LAYOUTS} else "4", "data-alert": alert_id}),
     ])

@@ -93,7 +93,7 @@ def layer(key: str):
 @blueprint.get("/api/layers/<key>/<int:fid>")
 def feature_detail(key: str, fid: int):
     spec = LAYERS.get(key)
-    if spec is None or spec.kind != "point":
+    if spec is None or spec.kind not in ("point", "line"):
         return _refuse(404, "无此图层")
     viewer = current_viewer()
     obj = f"{key}:{fid}"

@@ -18,7 +18,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
     GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_GRIDS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
-    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT,
+    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT, INCIDENT_COMMAND,
 )
 
 
@@ -159,6 +159,10 @@ CALLBACKS: dict[str, Need] = {
     # 特殊人群随访: the service checks layer:special and the record's scope, and audits the visit
     "followup.record": need(all_of=(LAYER_SPECIAL, VIEW_PERSONS)),
     "quality.export_problems": need(all_of=(VIEW_KPI, VIEW_PERSONS, EXPORT)),
+    # 突发事件指挥 (docs/safety.md): the service checks the permission again and the incident's scope per record
+    "incident.raise_incident": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
+    "incident.command": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
+    "incident.show_incident": need(all_of=(VIEW_ALERTS,), sensitive=True),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -166,6 +170,7 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/": ("总览", need(LAYER_AREAS, VIEW_KPI)),
     "/planner": ("网格规划", need(GRID_EDIT)),
     "/duty": ("值班", need(VIEW_ALERTS)),
+    "/incident": ("突发事件", need(VIEW_ALERTS)),
     "/disputes": ("矛盾纠纷", need(VIEW_CASES, DISPUTE_REGISTER)),
     "/video": ("视频", need(VIEW_VIDEO)),
     "/housing": ("以房管人", need(all_of=(VIEW_PERSONS,))),
@@ -181,8 +186,8 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/video", "/disputes", "/housing", "/followup",
-             "/quality", "/assessment", "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
+NAV_PATHS = ("/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing",
+             "/followup", "/quality", "/assessment", "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

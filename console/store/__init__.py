@@ -12,6 +12,7 @@ from . import followup_models  # noqa: F401  - registers the follow-up visits ta
 from . import throttle_models  # noqa: F401  - registers the shared rate buckets
 from .import_models import LedgerRow
 from . import patrol_models  # noqa: F401  - registers the patrol and assessment tables
+from . import safety_models  # noqa: F401  - registers key places, lines and incidents
 from .schema import SCHEMA_HEAD, check_schema, upgrade_schema
 from .scope import AreaScope, ScopeError
 from .session import StoreError, database_url, make_engine, make_session_factory

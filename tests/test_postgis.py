@@ -4,6 +4,7 @@ role may not create the extension keeps the WKB path and says so."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
@@ -125,3 +126,36 @@ def test_a_role_without_postgis_rights_keeps_the_wkb_path_and_says_so(postgres, 
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar() == 0
     engine.dispose()
+
+
+def _status(db: str) -> dict:
+    from console.app import create_app
+    from console.config import Settings
+    import pyotp
+
+    from tests.security_login import ORIGIN, PASSWORD, add_account, security_settings
+
+    secret = "JBSWY3DPEHPK3PXPCCCCCCCC"
+    add_account(db, "sysadmin", ["system_admin"], [], totp_secret=secret)
+    gate = security_settings()
+    app = create_app(db, settings=Settings(warm_cache=False), security_settings=gate)
+    client = app.server.test_client()
+    for path, field, value in (("/login", "password", PASSWORD),
+                               ("/login/totp", "code", pyotp.TOTP(secret).at(gate.clock()))):
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+        form = {"csrf_token": token, field: value, **({"username": "sysadmin"} if path == "/login" else {})}
+        assert client.post(path, data=form, headers={"Origin": ORIGIN}).status_code == 303
+    r = client.get("/api/status")
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    return r.get_json()
+
+
+def test_status_says_which_spatial_path_a_node_uses(world, tmp_path, caplog):
+    from tests.browser.tinyworld import build
+
+    with caplog.at_level("WARNING", logger="console.services.cluster"):
+        native = _status(str(world.url.render_as_string(hide_password=False)))
+    assert native["spatial"] == "postgis" and native["srid"] == 4326 and native["cache_sync"] == "listen_notify"
+    assert any("PostGIS 原生几何" in r.getMessage() for r in caplog.records)
+    plain = _status(build(tmp_path / "tiny.sqlite"))
+    assert plain["spatial"] == "wkb" and plain["srid"] is None and plain["cache_sync"] == "local"

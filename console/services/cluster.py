@@ -71,8 +71,8 @@ def start(ctx, handlers: dict[str, Callable[[], None]], drop_all: Callable[[], N
         while True:
             try:
                 raw = ctx.engine.raw_connection()
+                conn = raw.driver_connection  # psycopg's own connection (notifies())
                 raw.detach()  # held for the process's life, not the pool's
-                conn = raw.driver_connection
                 conn.autocommit = True
                 conn.execute(f"LISTEN {CHANNEL}")
                 ctx.listening.set()

@@ -4,6 +4,7 @@ role may not create the extension keeps the WKB path and says so."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 
@@ -28,6 +29,8 @@ def world(postgres):
 
     rows = postgres.connect().execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchall()
     if not rows:
+        if os.environ.get("PINGAN_REQUIRE_POSTGRES") == "1":  # CI installs it (scripts/system-deps.sh)
+            pytest.fail("PostGIS required (PINGAN_REQUIRE_POSTGRES=1) but postgresql-15-postgis-3 is not installed")
         pytest.skip("PostGIS is not installed: scripts/system-deps.sh installs postgresql-15-postgis-3")
     url = postgres.create_database("gis_world")
     build_and_write(1, 0.01, date(2026, 11, 1), url)

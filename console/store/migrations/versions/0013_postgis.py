@@ -8,6 +8,7 @@ Based on 0011 because 0012 had not landed when this was written; renumber down_r
 Nothing happens on SQLite or on PostgreSQL without PostGIS (console/store/spatial.py).
 """
 from alembic import op
+import sqlalchemy as sa
 
 from console.store.spatial import COLUMN, TABLES, enable_postgis
 
@@ -25,5 +26,10 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    if not bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first():
+        return
     for table in TABLES:
         op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {COLUMN}")  # drops its index too
+    # the extension too, unless something else in the database uses geometry
+    if not bind.execute(sa.text("SELECT 1 FROM geometry_columns")).first():
+        op.execute("DROP EXTENSION postgis")

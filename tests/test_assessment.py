@@ -86,10 +86,11 @@ def test_every_area_figure_equals_direct_sql(fixture_db):
     got = {key: {r.unit: r.counts.get(key) for r in a.children} for key in
            ("patrol_coverage", "report_timely", "task_on_time")}
     lo, hi = MONTH.start_utc.isoformat(" "), MONTH.end_utc.isoformat(" ")
+    quarter = MONTH.back(3)[0].start_utc.isoformat(" ")  # coverage counts the quarter ending with the month
     households = _sql(fixture_db, "SELECT county_code, 0, COUNT(*) FROM household GROUP BY county_code")
     visited = _sql(fixture_db, "SELECT h.county_code, COUNT(DISTINCT h.id), 0 FROM household h JOIN patrol_checkin c "
                    "ON c.household_id = h.id WHERE c.kind = 'household' AND c.at >= ? AND c.at < ? "
-                   "GROUP BY h.county_code", lo, hi)
+                   "GROUP BY h.county_code", quarter, hi)
     timely = _sql(fixture_db, "SELECT county_code, SUM((julianday(received_at) - julianday(occurred_at)) * 86400 "
                   "<= 7200.5), COUNT(*) FROM event WHERE occurred_at >= ? AND occurred_at < ? GROUP BY county_code",
                   lo, hi)
@@ -114,7 +115,7 @@ def test_workers_are_ranked_at_village_level_with_their_own_figures(fixture_db):
                              "LIMIT 1").fetchone()
         expect = dict(c.execute("SELECT p.worker, COUNT(DISTINCT k.household_id) FROM patrol p JOIN patrol_checkin k "
                                 "ON k.patrol_id = p.id WHERE p.village_code = ? AND k.at >= ? AND k.at < ? "
-                                "GROUP BY p.worker", (village, MONTH.start_utc.isoformat(" "),
+                                "GROUP BY p.worker", (village, MONTH.back(3)[0].start_utc.isoformat(" "),
                                                       MONTH.end_utc.isoformat(" "))).fetchall())
     a = _assess(fixture_db, village)
     assert a.workers and {r.unit for r in a.workers} >= set(expect)

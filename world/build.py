@@ -18,7 +18,7 @@ from tqdm import tqdm
 from geodata import realdata
 from geodata.assign import PolygonIndex
 
-from . import cases, geometry, people, special
+from . import cases, eventmonth, fieldmonth, geometry, people, special
 from .plan import population_plan
 from .writer import TableLoader, atomic_target, load_tables
 
@@ -227,6 +227,11 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
         ("dispute", disputes), ("dispute_party", parties), ("dispute_event", events),
     ):
         publish(name, frame)
+    started_field = time.perf_counter()
+    for name, frame in fieldmonth.field_month(seed, scale, grid_frame, households, orgs, as_of64).items():
+        publish(name, frame)  # a month of patrols, check-ins and tasks (docs/demo-world.md)
+    stages["field_month"] = round(time.perf_counter() - started_field, 2)
+    publish("event", eventmonth.event_month(seed, scale, households, as_of64))  # a month of reports (docs/demo-world.md)
     world.meta = {
         "seed": str(seed), "scale": str(scale), "as_of": as_of.isoformat(), "generator": "pingan world 1",
         "synthetic": "true", **{f"seconds.{k}": str(v) for k, v in stages.items()},

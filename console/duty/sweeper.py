@@ -15,6 +15,7 @@ from datetime import datetime
 from .actions import auto_escalate
 from .followup_sweep import followup_sweep
 from .ingest import Ingestor, offline_sweep
+from .task_sweep import task_sweep
 from console.store.dialect import DUTY_SWEEP_LOCK
 
 from .writer import lock_path
@@ -23,14 +24,15 @@ SWEEP_CHUNK = 200
 log = logging.getLogger(__name__)
 
 
-STEPS = ("offline", "escalated", "followup")
+STEPS = ("offline", "escalated", "followup", "task_overdue")
 
 
 def due_steps(config: dict, now: float, last_run: dict[str, float]) -> list[str]:
     """Which sweep steps are due at monotonic time `now`, given when each last ran (absent: never)."""
     every = {"offline": float((config.get("camera_offline") or {}).get("sweep_seconds", 30)),
              "escalated": float((config.get("camera_offline") or {}).get("sweep_seconds", 30)),
-             "followup": 60.0 * float((config.get("followup_overdue") or {}).get("sweep_minutes", 60))}
+             "followup": 60.0 * float((config.get("followup_overdue") or {}).get("sweep_minutes", 60)),
+             "task_overdue": float((config.get("task_overdue") or {}).get("sweep_seconds", 60))}
     return [name for name in STEPS if name not in last_run or now - last_run[name] >= every[name]]
 
 
@@ -42,7 +44,8 @@ def sweep_once(ingestor: Ingestor, steps: tuple[str, ...] | list[str] = STEPS) -
     for name, step in (("offline", lambda s: offline_sweep(s, ingestor.config, now, SWEEP_CHUNK)),
                        ("escalated", lambda s: auto_escalate(s, now, SWEEP_CHUNK)),
                        ("followup", lambda s: followup_sweep(s, ingestor.config, _beijing_today(now),
-                                                             SWEEP_CHUNK))):
+                                                             SWEEP_CHUNK)),
+                       ("task_overdue", lambda s: task_sweep(s, ingestor.config, now, SWEEP_CHUNK))):
         if name not in steps:
             continue
         while True:

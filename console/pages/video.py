@@ -69,7 +69,7 @@ def layout(alert: str = "", **_query) -> html.Div:
     alert_id = alert if alert.isdigit() else ""
     if alert_id and alert_id not in {str(a["id"]) for a in alerts}:
         alerts.insert(0, {"id": int(alert_id), "title": f"预警 {alert_id}", "raised_at": ""})
-    notice = v.problem or ("" if v.configured else "未配置视频网关：窗口将说明原因（见 docs/video.md 的网关设置）。")
+    notice = v.problem or ("" if v.configured else "未配置视频网关：窗口将说明原因；请系统管理员在部署设置中配置视频网关。")
     return html.Div(className="pa-video", children=[
         _toolbar(alerts, alert_id),
         html.Div(notice, className="pa-video-notice", role="alert") if notice else None,

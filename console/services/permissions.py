@@ -3,7 +3,7 @@
 
 from console.security.permissions import (  # noqa: F401 - re-exported
     LAYER_AREAS, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_GRIDS, LAYER_ORGS, LAYER_PERMISSIONS, LAYER_POPULATION,
-    LAYER_SPECIAL, UNMASK, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, VIEW_VIDEO,
+    LAYER_SPECIAL, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, VIEW_VIDEO,
 )
 
 # Everything the console itself checks (pages, callbacks, layer routes).

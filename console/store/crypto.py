@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import os
 import stat
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -256,19 +257,29 @@ def reset_keyring() -> None:
 
 
 _LOADED: dict[tuple, KeyRing | None] = {}
+_STAT_EVERY_S = 1.0  # how often the key file is looked at again: every encrypted field asks (docs/field.md §10)
+_STAMPS: dict[tuple, tuple[float, int | None]] = {}  # settings → (when looked at, the file's mtime then)
 
 
 def active_keyring() -> KeyRing | None:
-    """The process's key ring: `set_keyring`'s, else the configured one (re-read when the file changes)."""
+    """The process's key ring: `set_keyring`'s, else the configured one (re-read when the settings change at
+    once, when the file changes within a second)."""
     if _KEYRING_OVERRIDE:
         return _KEYRING_OVERRIDE[0]
     env = os.environ
-    path = Path(env[KEY_FILE_ENV]) if env.get(KEY_FILE_ENV) else default_key_file(env)
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        stamp = None
-    cache_key = (env.get(KEY_ENV), env.get(KEY_FILE_ENV), env.get(CIPHER_ENV), str(path), stamp)
+    settings = (env.get(KEY_ENV), env.get(KEY_FILE_ENV), env.get(CIPHER_ENV), env.get("XDG_CONFIG_HOME"),
+                env.get("HOME"))
+    seen = _STAMPS.get(settings)
+    now = time.monotonic()
+    if seen is None or now - seen[0] >= _STAT_EVERY_S:
+        path = Path(env[KEY_FILE_ENV]) if env.get(KEY_FILE_ENV) else default_key_file(env)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        _STAMPS.clear()
+        _STAMPS[settings] = seen = (now, stamp)
+    cache_key = (*settings, seen[1])
     if cache_key not in _LOADED:
         _LOADED.clear()
         _LOADED[cache_key] = load_keyring()

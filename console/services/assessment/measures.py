@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from console.duty import rules
 from console.field.tasks import STATES as TASK_STATES
-from console.store import AreaScope, Camera, Event, Household, Organisation, Person, SpecialPerson, Survey
+from console.store import (
+    AreaScope, Camera, Event, GridWorker, Household, Organisation, Person, SpecialPerson, Survey,
+)
 from console.store.dialect import instant, seconds_between
 from console.store.field_models import FieldRecord, FieldTask, FieldTaskStep
 from console.store.followup_models import FollowupVisit
@@ -25,6 +27,7 @@ from .indicators import TIMELY_REPORT_S
 from .period import Month
 
 TOTAL = ""
+PATROL_MONTHS = 3
 Figures = dict[str, tuple[float, float]]
 DONE = "reported"  # the task state that ends a task (console/field/tasks.py)
 assert DONE in TASK_STATES
@@ -50,11 +53,17 @@ def _merge(num: Figures, den: Figures) -> Figures:
 
 
 # ------------------------------------------------------------------ areas
+def patrol_window(month: Month) -> tuple:
+    """Households are expected to be visited once a quarter (docs/domain.md §11): a month's coverage counts the
+    check-ins of that month and the two before it."""
+    return instant(month.back(PATROL_MONTHS)[0].start_utc), instant(month.end_utc)
+
+
 def patrol_coverage(s: Session, node: AreaNode, scope: AreaScope, month: Month) -> Figures:
     den = _grouped(s, Household, node, scope, func.count(), func.count())
+    lo, hi = patrol_window(month)
     visited = (select(PatrolCheckin.household_id).where(PatrolCheckin.kind == "household",
-                                                         PatrolCheckin.at >= instant(month.start_utc),
-                                                         PatrolCheckin.at < instant(month.end_utc))
+                                                         PatrolCheckin.at >= lo, PatrolCheckin.at < hi)
                .distinct().scalar_subquery())
     num = _grouped(s, Household, node, scope, func.count(), func.count(), Household.id.in_(visited))
     return _merge(num, den)
@@ -231,6 +240,23 @@ def worker_grids(s: Session, node: AreaNode, scope: AreaScope, month: Month) -> 
     return dict(out)
 
 
+def worker_labels(s: Session, usernames) -> dict[str, str]:
+    """What a person reads for each worker: the account's display name; for a worker without an account whose
+    name carries their grid code (the demo world's `wg<grid code>`, world/fieldmonth.py), the grid's 专职网格员 on
+    the roster."""
+    from console.store.security_models import Account
+
+    users = sorted(set(usernames))
+    out = {u: (d or u) for u, d in s.execute(select(Account.username, Account.display_name)
+                                             .where(Account.username.in_(users)))}
+    grids = {u[-15:]: u for u in users if u not in out and len(u) > 15 and u[-15:].isdigit()}
+    if grids:
+        for grid, name in s.execute(select(GridWorker.grid_code, GridWorker.name)
+                                    .where(GridWorker.grid_code.in_(sorted(grids)), GridWorker.role == "worker")):
+            out.setdefault(grids[grid], name)
+    return {u: out.get(u, u) for u in users}
+
+
 def _inside(code: str, node: AreaNode, scope: AreaScope) -> bool:
     """The area `code` (a grid, or a county for the survey) lies in the node and in the scope."""
     in_node = node.level == "city" or code.startswith(node.code) or node.code.startswith(code)
@@ -245,10 +271,11 @@ def by_worker(s: Session, node: AreaNode, scope: AreaScope, month: Month, grids:
     households = dict(s.execute(select(Household.grid_code, func.count()).where(Household.grid_code.in_(all_grids))
                                 .group_by(Household.grid_code)).all()) if all_grids else {}
     window = (instant(month.start_utc), instant(month.end_utc))
+    lo, hi = patrol_window(month)
     visited = dict(s.execute(
         select(Patrol.worker, func.count(distinct(PatrolCheckin.household_id)))
         .join(Patrol, Patrol.id == PatrolCheckin.patrol_id)
-        .where(PatrolCheckin.kind == "household", PatrolCheckin.at >= window[0], PatrolCheckin.at < window[1],
+        .where(PatrolCheckin.kind == "household", PatrolCheckin.at >= lo, PatrolCheckin.at < hi,
                within(Patrol, node, scope))
         .group_by(Patrol.worker)).all())
     sent = seconds_between(FieldRecord.received_at, FieldRecord.client_time) - FieldRecord.clock_skew_s

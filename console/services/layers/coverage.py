@@ -40,6 +40,6 @@ class CoverageGapsLayer(Layer):
 
 LAYER = CoverageGapsLayer(
     key="coverage", title="监控覆盖缺口", permission=perm.LAYER_CAMERAS, kind="point", default_on=False,
-    legend=(LegendItem("未被摄像机覆盖的住户（按网格）", "#b7791f"),),
-    hideout={"layer": "coverage"},
+    legend=(LegendItem("未覆盖住户数（数字气泡，按网格）", "#b7791f", "bubble"),),
+    hideout={"layer": "coverage", "bubbleColor": "#b7791f"},
 )

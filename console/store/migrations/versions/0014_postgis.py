@@ -1,7 +1,7 @@
 """native PostGIS geometry (generated from geom_wkb) with GiST indexes, when PostGIS is available
 
-Revision ID: 0013
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 10:20:00
 
 Based on 0011 because 0012 had not landed when this was written; renumber down_revision to '0012' on merge.
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from console.store.spatial import COLUMN, TABLES, enable_postgis
 
-revision = '0013'
-down_revision = '0011'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

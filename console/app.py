@@ -165,6 +165,10 @@ def create_app(db: str, *, settings: Settings | None = None,
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
+    from console.routes import status as status_route
+
+    status_route.register(app.server)
+    views.start_cache_sync(ctx)  # logs the spatial path; on PostgreSQL follows the other nodes (docs/deploy.md)
     from console.routes import field, field_followups, field_tasks, mobile
 
     field.register(app.server, ctx.security)  # the phone app's sync API and the app itself (docs/field.md)

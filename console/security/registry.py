@@ -102,6 +102,7 @@ ROUTES: dict[str, Need] = {
     "/api/video/cameras": need(VIEW_VIDEO), "/api/video/config": need(VIEW_VIDEO),
     "/api/video/nearby": need(VIEW_VIDEO), "/api/video/play/<int:camera_id>": need(VIEW_VIDEO),
     "/video/stream/<token>": need(VIEW_VIDEO),
+    "/api/status": need(CONFIG_MANAGE),  # this node's database, spatial path and cache sync (docs/deploy.md)
     "/api/coverage": need(LAYER_CAMERAS),  # counts of households per grid, no personal data
     # the duty desk sends tasks to grid workers
     "/api/duty/roster": need(all_of=(VIEW_ALERTS, ALERT_ACT), sensitive=True),

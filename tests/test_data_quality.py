@@ -86,7 +86,8 @@ def test_the_pages_cached_counts_are_dropped_after_an_import(world_sessions):
     from console.services import views
     from console.services.context import TTLCache
 
-    ctx = SimpleNamespace(kpi_cache=TTLCache(16, 300), session=world_sessions)  # what views reads of a context
+    ctx = SimpleNamespace(kpi_cache=TTLCache(16, 300), session=world_sessions,  # what views reads of a context
+                          engine=world_sessions.kw["bind"])
     first = views.quality_cube(ctx)
     assert views.quality_cube(ctx) is first  # cached
     views.records_changed(ctx)

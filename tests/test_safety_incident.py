@@ -23,6 +23,9 @@ from tests.browser.tinyworld import build
 from tests.sectest import viewer_of
 from tests.security_login import add_account
 
+# Later tests read incidents the earlier ones raised: the module runs in one worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("safety-incident")
+
 NOW = datetime(2026, 11, 26, 1, 0)
 GEOD = Geod(ellps="WGS84")
 PLACE_DISTANCES = (300, 900, 1900, 2900, 4000)  # metres east of the alert

@@ -1,4 +1,5 @@
-/* 平安一张图 — put back the browser's own built-ins that the Babel polyfill replaced.
+/* 平安一张图 — boot helpers that run before every other asset (Dash loads assets in name order):
+ * `pingan.whenLeaflet(fn)` and the browser's own built-ins put back (below).
  *
  * Dash loads @babel/polyfill ahead of every other script, for old browsers (its regeneratorRuntime is still
  * needed: Dash's lazy components use it). On a current Chromium it replaces a few built-ins that are native
@@ -41,4 +42,40 @@
     } finally {
         frame.remove();
     }
+}());
+
+/* pingan.whenLeaflet(fn): fn(L) once Leaflet is there. dash-leaflet's bundle defines window.L before the
+ * assets run, so fn usually runs at once; one shared poll covers a build that defines it later. */
+(function () {
+    "use strict";
+
+    const waiting = [];
+    let timer = null;
+
+    function ready() { return window.L && window.L.Map ? window.L : null; }
+
+    function flush() {
+        const L = ready();
+        if (!L) { return false; }
+        clearInterval(timer);
+        timer = null;
+        waiting.splice(0).forEach(function (fn) { fn(L); });
+        return true;
+    }
+
+    function whenLeaflet(fn) {
+        const L = ready();
+        if (L) { fn(L); return; }
+        waiting.push(fn);
+        if (timer === null) {
+            let tries = 0;
+            timer = setInterval(function () {
+                tries += 1;
+                if (!flush() && tries > 400) { clearInterval(timer); timer = null; }  // ~10 s, then give up
+            }, 25);
+        }
+    }
+
+    window.pingan = window.pingan || {};
+    window.pingan.whenLeaflet = whenLeaflet;
 }());

@@ -69,11 +69,5 @@
         return true;
     }
 
-    if (!install(window.L)) {
-        let tries = 0;
-        const timer = setInterval(function () {
-            tries += 1;
-            if (install(window.L) || tries > 200) { clearInterval(timer); }
-        }, 25);
-    }
+    window.pingan.whenLeaflet(install);  // assets/pingan_boot.js
 }());

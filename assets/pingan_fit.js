@@ -56,12 +56,5 @@
         return true;
     }
 
-    // dash-leaflet's bundle defines window.L before the assets run; poll briefly in case a build loads it later.
-    if (!install(window.L)) {
-        let tries = 0;
-        const timer = setInterval(function () {
-            tries += 1;
-            if (install(window.L) || tries > 200) { clearInterval(timer); }
-        }, 25);
-    }
+    window.pingan.whenLeaflet(install);  // assets/pingan_boot.js
 }());

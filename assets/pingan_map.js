@@ -29,12 +29,11 @@
 
     const LIGHT = {line: "#2b6cb0", fill: "#bee3f8", selected: "#e53e3e", grid: "#805ad5", text: "#1a202c"};
     const DARK = {line: "#63b3ed", fill: "#1a365d", selected: "#fc8181", grid: "#b794f4", text: "#e2e8f0"};
-    const CHORO = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"];
-
-    function choroplethColor(value, breaks) {
+    /* Class colour of a value (console/services/choropleth.py: colours and breaks come with the hideout). */
+    function choroplethColor(value, breaks, colors) {
         let i = 0;
         while (i < breaks.length && value > breaks[i]) { i += 1; }
-        return CHORO[Math.min(i, CHORO.length - 1)];
+        return colors[Math.min(i, colors.length - 1)];
     }
 
     /* Administrative areas (children of the current area). */
@@ -45,19 +44,24 @@
         const selected = h.selected && p.code === h.selected;
         const style = {color: selected ? pal.selected : pal.line, weight: selected ? 4 : 2, opacity: 0.95,
             fillColor: pal.fill, fillOpacity: h.dark ? 0.35 : 0.25};
-        if (h.mode === "residents") {
-            style.fillColor = choroplethColor(p.residents || 0, h.breaks || []);
-            style.fillOpacity = 0.7;
+        if ((h.mode === "residents" || h.mode === "density") && h.colors) {  // 实有人口: by count or 人/平方公里
+            style.fillColor = choroplethColor(p[h.mode] || 0, h.breaks || [], h.colors);
+            style.fillOpacity = 0.75;
         }
         return style;
     }
 
     function areaEach(feature, layer, context) {
         const p = feature.properties || {};
+        const h = hide(context);
         const label = el("span", "area-label-text", p.name);
         label.dataset.code = p.code || "";
         label.dataset.parent = p.parent || "";
         label.dataset.level = p.level || "";
+        label.dataset.rank = p.km2 || 0;  // where labels would overlap, the larger area keeps its label
+        if (h.selected && p.code === h.selected) { label.dataset.selected = "1"; }
+        window.pingan.labels.place(layer, p.label);  // assets/pingan_labels.js: inside the polygon, decluttered
+        gridPopupOnClick(feature, layer);
         layer.bindTooltip(label, {permanent: true, direction: "center", className: "area-label", opacity: 0.95});
     }
 
@@ -65,6 +69,14 @@
         const h = hide(context);
         const pal = h.dark ? DARK : LIGHT;
         return {color: pal.grid, weight: 1, opacity: 0.8, dashArray: "4 3", fill: false};
+    }
+
+    /* The legs of a spiderfied cluster (the only lines a point layer draws). Leaflet applies a GeoJSON layer's
+     * style to its circle markers too: leave those as pointToLayer made them. */
+    function spiderStyle(feature, context) {
+        if (!feature.geometry || feature.geometry.type !== "LineString") { return {}; }
+        const h = hide(context);
+        return {color: h.dark ? "#e2e8f0" : "#4a5568", weight: 1.5, opacity: 0.85, interactive: false};
     }
 
     function basemapStyle(feature, context) {
@@ -95,6 +107,7 @@
     function bubble(count, h, title) {
         const box = el("div", "pa-bubble pa-bubble-" + (h.layer || "x"), count >= 10000 ?
             (Math.round(count / 1000) + "k") : count);
+        if (h.bubbleColor) { box.style.background = h.bubbleColor; }  // the layer's, as its legend shows it
         if (title) { box.title = title; }
         return box;
     }
@@ -162,11 +175,9 @@
         td.appendChild(btn);
     }
 
-    function popupTable(data) {
-        const box = el("div", "pa-popup");
-        box.appendChild(el("div", "pa-popup-title", data.title || ""));
+    function rowsTable(rows) {
         const table = el("table");
-        (data.rows || []).forEach(function (row) {
+        (rows || []).forEach(function (row) {
             const tr = el("tr");
             tr.appendChild(el("th", null, row[0]));
             const td = el("td");
@@ -176,8 +187,41 @@
             tr.appendChild(td);
             table.appendChild(tr);
         });
-        box.appendChild(table);
+        return table;
+    }
+
+    /* {title, rows, sections: [{title, rows}], more: {label, url}} → the popup's content; `follow(url)` opens
+     * the "more" link (a household's building) in the same place. */
+    function popupTable(data, follow) {
+        const box = el("div", "pa-popup");
+        box.appendChild(el("div", "pa-popup-title", data.title || ""));
+        box.appendChild(rowsTable(data.rows));
+        (data.sections || []).forEach(function (section) {
+            box.appendChild(el("div", "pa-popup-section", section.title));
+            if (section.rows && section.rows.length) { box.appendChild(rowsTable(section.rows)); }
+        });
+        if (data.more && data.more.url && follow) {
+            const btn = el("button", "pa-popup-more", data.more.label);
+            btn.type = "button";
+            btn.addEventListener("click", function (ev) { ev.stopPropagation(); follow(data.more.url); });
+            box.appendChild(btn);
+        }
         return box;
+    }
+
+    /* Fetch a popup's rows and show them on `layer` (a marker) or, for an area, at `latlng` on `map`. */
+    function openPopup(map, latlng, url, layer) {
+        const show = function (content) {
+            if (layer && layer.getLatLng) { layer.bindPopup(content, {maxWidth: 380}).openPopup(); return; }
+            if (map) { window.L.popup({maxWidth: 380}).setLatLng(latlng).setContent(content).openOn(map); }
+        };
+        fetch(url, {credentials: "same-origin"})
+            .then(function (r) { return r.json(); })
+            .then(function (data) {
+                show(data.error ? el("div", "pa-popup", data.error) :
+                    popupTable(data, function (next) { openPopup(map, latlng, next, layer); }));
+            })
+            .catch(function () { show(el("div", "pa-popup", "详情加载失败")); });
     }
 
     function pointEach(feature, layer, context) {
@@ -190,17 +234,21 @@
         }
         layer.on("click", function () {
             if (!h.detailUrl || feature.id === undefined) { return; }
-            fetch(h.detailUrl + encodeURIComponent(feature.id), {credentials: "same-origin"})
-                .then(function (r) { return r.json(); })
-                .then(function (data) {
-                    const content = data.error ? el("div", "pa-popup", data.error) : popupTable(data);
-                    layer.bindPopup(content, {maxWidth: 360}).openPopup();
-                })
-                .catch(function () { layer.bindPopup(el("div", "pa-popup", "详情加载失败")).openPopup(); });
+            openPopup(layer._map, null, h.detailUrl + encodeURIComponent(feature.id), layer);
+        });
+    }
+
+    /* The grid shown (grid level): a click on it lists its workers and counts (other grids drill on click). */
+    function gridPopupOnClick(feature, layer) {
+        const p = feature.properties || {};
+        if (p.level !== "grid" || !p.code) { return; }
+        layer.on("click", function (e) {
+            if (new URLSearchParams(window.location.search).get("area") !== p.code) { return; }
+            openPopup(layer._map, e.latlng, "/api/popup/grid/" + encodeURIComponent(p.code));
         });
     }
 
     window.pingan = Object.assign({}, window.pingan, {
-        map: {areaStyle, areaEach, gridStyle, basemapStyle, pointToLayer, clusterToLayer, pointEach, popupTable},
+        map: {areaStyle, areaEach, gridStyle, basemapStyle, spiderStyle, pointToLayer, clusterToLayer, pointEach, popupTable},
     });
 })();

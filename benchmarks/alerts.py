@@ -21,6 +21,10 @@ After the run every 2xx'd event (or 2xx'd batch item) is looked up in the databa
 ingest_p99_ms and screen_latency_p95_ms at that rate, lost, acked; batch_ingest_per_s, batch_request_p99_ms,
 batch_screen_latency_p95_ms, batch_size; the server set-up, cpus, load_start/load_end, and per-rate details.
 Targets (single events): ≥ 1000/s, p99 ≤ 50 ms, screen ≤ 1000 ms, lost 0.
+
+The page's own cost: browser_cores_idle (cores the browser's whole process tree spends over --idle-seconds with the
+duty page open and no events, target ≤ 0.05) and browser_cores_at_500 (the same during the 500/s single-event
+rate, target ≤ 0.3; None when the ramp has no 500/s step). Each rate's row carries its browser_cores.
 """
 
 from __future__ import annotations
@@ -116,6 +120,7 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-size", type=int, default=50, help="events per POST /api/events/batch (0: no batch run)")
     ap.add_argument("--batch-rates", default="500,1000,1500,2000,3000",
                     help="events/s for the batch run, after the single-event run (empty: none)")
+    ap.add_argument("--idle-seconds", type=float, default=20, help="browser CPU at rest is measured this long")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="pingan-alerts-"))
@@ -151,9 +156,11 @@ def main(argv=None) -> None:
 
             sim = Simulator(world, seed=int(rate) + (7919 if batch else 0))
             before = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True, server=proc.pid)
+            t_run = time.monotonic()
             stats = loadgen.run(url, key, sim.next_event, rate, args.seconds, args.connections, on_result=on_result,
                                 batch=batch)
             after = _cpu(proc.pid), _cpu(os.getpid(), own=True), _cpu(os.getpid(), children=True, server=proc.pid)
+            stats["browser_cores"] = round((after[2] - before[2]) / max(1e-6, time.monotonic() - t_run), 3)
             n = max(1, stats["ok"])
             stats["cpu_ms_per_event"] = {side: round((b - a) * 1000 / n, 3) for side, a, b in
                                          zip(("server", "client", "browser"), before, after)}
@@ -179,6 +186,9 @@ def main(argv=None) -> None:
                 page.click("button[type=submit]")
             page.goto(url + "/duty")
             page.wait_for_selector("#duty-count:has-text('未办结')", timeout=60000)
+            page.wait_for_timeout(3000)  # the first draw is done; now the page rests
+            idle_cores = browser_cores(os.getpid(), proc.pid, args.idle_seconds)
+            print(f"browser at rest: {idle_cores:.3f} cores", flush=True)
             results = ramp(page, args.rates, 0)
             if args.batch_size > 0 and args.batch_rates:
                 batch_results = ramp(page, args.batch_rates, args.batch_size)
@@ -191,7 +201,8 @@ def main(argv=None) -> None:
         stored = set(s.scalars(select(Event.source_event_id).where(Event.source == "bench")))
     lost = sum(1 for eid in acked if eid not in stored)
     single, batch = best(results), best(batch_results)
-    out = {"ingest_per_s": single["per_s"], "ingest_p99_ms": single["p99_ms"],
+    at_500 = next((r["browser_cores"] for r in results if r["rate"] == 500), None)
+    out = {"browser_cores_idle": idle_cores, "browser_cores_at_500": at_500, "ingest_per_s": single["per_s"], "ingest_p99_ms": single["p99_ms"],
            "screen_latency_p95_ms": single["screen_p95_ms"], "lost": lost, "acked": len(acked)}
     if batch_results:  # POST /api/events/batch: separate figures, never folded into the single-event ones
         out.update({"batch_size": args.batch_size, "batch_ingest_per_s": batch["per_s"],
@@ -200,6 +211,13 @@ def main(argv=None) -> None:
                 "load_start": load_start, "load_end": [round(x, 2) for x in os.getloadavg()],
                 "seconds_per_rate": args.seconds, "rates": results, "batch_rates": batch_results})
     print(json.dumps(out, ensure_ascii=False))
+
+
+def browser_cores(me: int, server: int, seconds: float) -> float:
+    """Cores the browser (every descendant of this process outside the server) spends over `seconds`."""
+    c0, t0 = _cpu(me, children=True, server=server), time.monotonic()
+    time.sleep(seconds)
+    return round((_cpu(me, children=True, server=server) - c0) / (time.monotonic() - t0), 3)
 
 
 def best(rows: list[dict]) -> dict:

@@ -6,7 +6,11 @@ Prints progress lines, then as its LAST line one JSON object:
 first_view_ms (navigation to map and KPIs drawn), drilldown_p95_ms (click to children and KPIs drawn),
 server_p95_ms (server time of the requests a drill step makes), max_view_bytes (largest transfer for one view,
 all requests, as sent on the wire), requests_off_host (must be 0), and details.
-Targets: first_view_ms ≤ 2000, drilldown_p95_ms ≤ 300 (server ≤ 150), max_view_bytes ≤ 1,000,000.
+deeplink_extent_ok (share of 20 deep links of mixed levels whose first drawn frame shows the area's whole extent
+with the map filling its pane) and latin_words_visible (Latin words shown on any page of the business roles outside
+benchmarks/ui_checks.py's allow list; the words found are listed under latin_words).
+Targets: first_view_ms ≤ 2000, drilldown_p95_ms ≤ 300 (server ≤ 150), max_view_bytes ≤ 1,000,000,
+deeplink_extent_ok = 1.0, latin_words_visible = 0. The world is copied first; --db is never changed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "benchmarks"))  # ui_checks; after ROOT, so `console` stays the package
+sys.path.append(str(ROOT / "tests"))  # the test helpers (sectest) live with the tests
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIEW_DRAWN = """([code, parent]) => {
@@ -102,7 +108,14 @@ def main() -> int:
     ap.add_argument("--paths", type=int, default=3, help="drill-down paths (different branches) to walk")
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
+    ap.add_argument("--skip-ui", action="store_true", help="only the timing figures (no deep links, no Latin words)")
     args = ap.parse_args()
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="pingan-console-"))
+    shutil.copy(args.db, work / "world.sqlite")  # accounts are added to a copy: --db stays as it was
+    source_db, args.db = args.db, str(work / "world.sqlite")
 
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
@@ -113,10 +126,6 @@ def main() -> int:
 
     import secrets
 
-    from sqlalchemy import update
-
-    from console.store import make_engine
-    from console.store.security_models import Account
     from tests.security_login import add_account
 
     account, password = f"bench-{secrets.token_hex(4)}", "Bm!" + secrets.token_urlsafe(18)
@@ -197,11 +206,8 @@ def main() -> int:
                 trail.append(code)
             for up in reversed(trail[:-1]):  # back up through the breadcrumb
                 step(up, lambda up=up: page.evaluate(CLICK_CRUMB, up))
+        ui = {} if args.skip_ui else ui_figures(browser, base, args, password)
         browser.close()
-    engine = make_engine(args.db, must_exist=True)
-    with engine.begin() as conn:  # the benchmark's account must not outlive it
-        conn.execute(update(Account).where(Account.username == account).values(enabled=False))
-    engine.dispose()
     server.shutdown()
 
     result = {
@@ -215,12 +221,57 @@ def main() -> int:
         "requests_off_host": len(off_host),
         "steps": len(steps),
         "server_ready_ms": round(warm_ms),
-        "db": args.db,
+        **ui,
+        "db": source_db,
     }
     if off_host:
         print("off-host requests:", off_host[:10], flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def ui_figures(browser, base: str, args, password: str) -> dict:
+    """deeplink_extent_ok and latin_words_visible (benchmarks/ui_checks.py), each role in its own context."""
+    import secrets
+
+    import ui_checks as ui  # benchmarks/ui_checks.py, beside this script
+    from console.store.codes import CITY_CODE
+    from tests.security_login import add_account
+
+    accounts = {}
+    for role in ui.LATIN_ROLES:
+        name = f"bench-{role[:6]}-{secrets.token_hex(3)}"
+        add_account(args.db, name, roles=(role,), scope=(CITY_CODE,), password=password)
+        accounts[role] = name
+    context = browser.new_context(viewport={"width": args.width, "height": args.height})
+    ui.login(context, base, accounts["county"], password)
+    share, links = ui.deeplink_extent(context, base, args.db, ui.mixed_links(args.db))
+    context.close()
+    bad = [d for d in links if not d["ok"]]
+    print(f"deep links: {share:.2f} of {len(links)} show their area in a full pane", flush=True)
+    for d in bad:
+        print(f"  {d['area']}: {d['why']}", flush=True)
+    found: dict[str, list[str]] = {}
+    for role, name in accounts.items():
+        context = browser.new_context(viewport={"width": args.width, "height": args.height})
+        ui.login(context, base, name, password)
+        page = context.new_page()
+        for href in ui.pages_for(role, CITY_CODE):
+            words = ui.page_latin(page, base + href)
+            if words:
+                found[f"{role} {href}"] = sorted(set(words))[:20]
+                print(f"  Latin on {href} ({role}): {sorted(set(words))[:10]}", flush=True)
+        context.close()
+    login_page = browser.new_context()
+    found_login = ui.page_latin(login_page.new_page(), base + "/login", 200)
+    login_page.close()
+    if found_login:
+        found["/login"] = sorted(set(found_login))
+    total = sum(len(v) for v in found.values())
+    print(f"latin words visible: {total}", flush=True)
+    return {"deeplink_extent_ok": round(share, 3), "deeplinks_failed": bad, "latin_words_visible": total,
+            "latin_words": found}
 
 
 if __name__ == "__main__":

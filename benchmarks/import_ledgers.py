@@ -76,13 +76,14 @@ def main() -> None:
     from console.ledger_import.kinds import KINDS
     from console.ledger_import.plan import file_hash
     from console.ledgers.reader import read_ledger
-    from console.store import AreaScope, Grid, make_engine, make_session_factory
+    from console.store import AreaScope, Grid, make_engine, make_session_factory, upgrade_schema
 
     work = Path(tempfile.mkdtemp(prefix="pingan-import-bench-"))
     try:
         db = work / "w.sqlite"
         shutil.copy(args.db, db)
         engine = make_engine(str(db), must_exist=True)
+        upgrade_schema(engine)  # the copy only: a world built before the ledger_row table gets it
         sessions = make_session_factory(engine)
         with sessions() as s:
             wkbs = s.scalars(select(Grid.geom_wkb).where(Grid.generation_high.is_(None),

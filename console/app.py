@@ -165,10 +165,15 @@ def create_app(db: str, *, settings: Settings | None = None,
     app.server.register_blueprint(blueprint)
     compress.install(app.server)
     open311.register(app.server)
-    from console.routes import field, field_tasks, mobile
+    from console.routes import status as status_route
+
+    status_route.register(app.server)
+    views.start_cache_sync(ctx)  # logs the spatial path; on PostgreSQL follows the other nodes (docs/deploy.md)
+    from console.routes import field, field_followups, field_tasks, mobile
 
     field.register(app.server, ctx.security)  # the phone app's sync API and the app itself (docs/field.md)
     field_tasks.register(app.server, ctx.security)
+    field_followups.register(app.server, ctx.security)
     mobile.register(app.server, ctx.security)
     video_routes.register(app.server, video, ctx.security)
     from console.security.web import static_headers
@@ -177,10 +182,11 @@ def create_app(db: str, *, settings: Settings | None = None,
                     headers=static_headers(gate), per_minute=settings.ingest_per_minute, burst=settings.ingest_burst)
     app.layout = lambda: _shell(settings)  # per request: the nav depends on who is logged in; the overview\'s first view comes filled in
     _register_shell_callbacks(app)
-    from console.pages import _dispute_import, _unmask
+    from console.pages import _dispute_import, _search, _unmask
 
     _unmask.register(app)  # 「显示完整号码」, shared by several pages
     _dispute_import.register(app)  # the 台账 import panel of the dispute page
+    _search.register(app)  # the overview map's search box
     # Dash hands the globally registered page callbacks to whichever app serves its first request;
     # claim them now so that several apps in one process (tests, a second window) each get their own.
     with app.server.app_context():

@@ -24,6 +24,7 @@ class Settings:
     # docs/duty.md), burst 2,000 — a runaway or stolen source key cannot flood the alert tables
     ingest_per_minute: float = 60_000
     ingest_burst: int = 2_000
+    kiosk_seconds: int = 20  # the wall's rotating dashboard: seconds per panel (?interval= overrides per screen)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -43,4 +44,6 @@ class Settings:
             values["warm_cache"] = False
         if env.get("PINGAN_INGEST_PER_MINUTE"):
             values["ingest_per_minute"] = float(env["PINGAN_INGEST_PER_MINUTE"])
+        if env.get("PINGAN_KIOSK_SECONDS", "").strip().isdigit():
+            values["kiosk_seconds"] = int(env["PINGAN_KIOSK_SECONDS"])
         return replace(cls(**values), **overrides)

@@ -18,7 +18,10 @@ DEFERRED_BUNDLES = {"dash_ag_grid": "dash_ag_grid.min.js"}
 LAZY_ASSETS = ("vendor/plotly-basic.min.js",)
 # The video players (docs/video.md): the wall page loads them when it opens its first stream.
 PLAYER_ASSETS = ("vendor/hls.min.js", "vendor/mpegts.min.js")
-ASSETS_IGNORE = "|".join(re.escape(p.rsplit("/", 1)[-1]) + "$" for p in (*LAZY_ASSETS, *PLAYER_ASSETS))
+# Vendored licence texts (assets/vendor/LICENSE.*) are files to read, not scripts: "LICENSE.hls-js" ends in "js",
+# and Dash would put it in a <script> tag of every page.
+ASSETS_IGNORE = "|".join([*(re.escape(p.rsplit("/", 1)[-1]) + "$" for p in (*LAZY_ASSETS, *PLAYER_ASSETS)),
+                          r"^LICENSE\."])
 # What the overview fetches after the index page (lazy bundles and chunks): gzipped ahead at start-up too.
 ON_DEMAND_URLS = (
     "/_dash-component-suites/dash_ag_grid/dash_ag_grid.min.js",

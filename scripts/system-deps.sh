@@ -14,7 +14,7 @@ PACKAGES=(
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1
   libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2
   # the PostgreSQL path (tests start a throwaway cluster)
-  postgresql
+  postgresql postgresql-15-postgis-3  # PostGIS: native geometry (docs/postgresql.md)
   # the video tests: a local HLS stream (ffmpeg encodes, nginx serves; docs/video.md)
   nginx-light ffmpeg
 )

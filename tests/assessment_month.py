@@ -18,6 +18,8 @@ COUNTIES = ("610902", "610921")  # 汉滨区, 汉阴县
 def write_month(small_world_db: str, path: Path) -> str:
     shutil.copy(small_world_db, path)
     db = sqlite3.connect(path)
+    for table in ("patrol_checkin", "patrol", "field_task_step", "field_task", "event"):  # the world's own month
+        db.execute(f"DELETE FROM {table}")
     by_county = [db.execute("SELECT id, county_code, grid_code FROM household WHERE county_code = ? ORDER BY id",
                             (c,)).fetchall() for c in COUNTIES]
     households = [h for pair in zip(*by_county) for h in pair]  # both counties from the first row on

@@ -59,7 +59,8 @@ def area_callback_body(app, area: str, trigger: str = "ov-area.data") -> dict:
         deps = app._callback_list if hasattr(app, "_callback_list") else []
     dep = next(d for d in deps if "ov-kpis-html.data" in d["output"])
     overlays = [{"id": {"type": "ov-overlay", "key": k}, "property": p} for k in OVERLAY_KEYS for p in ("url",)]
-    values = {"ov-area": area, "ov-layer-switch": ["areas", "special"], "app-theme": "light"}
+    values = {"ov-area": area, "ov-layer-switch": ["areas", "special"], "app-theme": "light",
+              "ov-choro-mode": "residents"}
     inputs = [{"id": i["id"], "property": i["property"], "value": values[i["id"]]} for i in dep["inputs"]]
     state = [{"id": "ov-layer-areas", "property": "hideout", "value": None},
              [{"id": {"type": "ov-overlay", "key": k}, "property": "hideout", "value": None} for k in OVERLAY_KEYS]]

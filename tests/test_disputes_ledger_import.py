@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, func, select, text
 
 from console.disputes import excel
 from console.store import Dispute
@@ -190,3 +190,21 @@ def test_save_reuses_the_preview_check_but_sees_codes_taken_since(store, grid_po
     saved = excel.import_workbook(store, viewer(store), data, now=NOW, filename="台账.xlsx", sheet="台账")
     assert calls == [] and saved.saved == 2  # the page names the sheet the preview found
     assert saved.rejected == [(6, "案件编号已存在：JF610924202511030002")]
+
+
+def test_an_import_that_fails_mid_save_leaves_nothing(store, grid_point):
+    """The store refuses the history rows after the cases and parties went in: no case is left behind."""
+    import pytest
+
+    lon, lat, _grid = grid_point
+    data = lf.openpyxl_ledger(lf.many(lon, lat, 30))
+    before = _count(store)
+    with store() as s, s.begin():
+        s.execute(text("CREATE TRIGGER refuse_step BEFORE INSERT ON dispute_event "
+                       "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    with pytest.raises(Exception, match="disk full"):
+        excel.import_workbook(store, viewer(store), data, now=NOW, commit=True, filename="台账.xlsx")
+    assert _count(store) == before
+    with store() as s, s.begin():
+        s.execute(text("DROP TRIGGER refuse_step"))
+    assert excel.import_workbook(store, viewer(store), data, now=NOW, commit=True, filename="台账.xlsx").saved == 30

@@ -84,9 +84,12 @@ def test_the_follow_up_sweep_runs_hourly_while_cameras_are_swept_every_30_second
     """Follow-ups fall due by the day: reading every special-population record every 30 s is waste (rules.toml)."""
     from console.duty.sweeper import due_steps
 
-    config = {"camera_offline": {"sweep_seconds": 30}, "followup_overdue": {"sweep_minutes": 60}}
-    assert due_steps(config, 0.0, {}) == ["offline", "escalated", "followup"]
-    last = dict.fromkeys(["offline", "escalated", "followup"], 0.0)
+    config = {"camera_offline": {"sweep_seconds": 30}, "followup_overdue": {"sweep_minutes": 60},
+              "task_overdue": {"sweep_seconds": 600}}
+    assert due_steps(config, 0.0, {}) == ["offline", "escalated", "followup", "task_overdue"]
+    last = dict.fromkeys(["offline", "escalated", "followup", "task_overdue"], 0.0)
     assert due_steps(config, 30.0, last) == ["offline", "escalated"]
+    assert due_steps(config, 600.0, last) == ["offline", "escalated", "task_overdue"]
+    last["task_overdue"] = 3000.0
     assert due_steps(config, 3599.0, last) == ["offline", "escalated"]
-    assert due_steps(config, 3600.0, last) == ["offline", "escalated", "followup"]
+    assert due_steps(config, 3600.0, last) == ["offline", "escalated", "followup", "task_overdue"]

@@ -21,20 +21,20 @@ def test_each_role_sees_only_its_pages():
     assert _hrefs(["audit_admin"]) == ["/admin/audit"]
     assert _hrefs(["system_admin"]) == ["/admin/accounts", "/admin/assessment"]
     assert _hrefs(["security_admin"]) == ["/admin/accounts"]
-    assert _hrefs(["city_leader"]) == ["/", "/video", "/disputes", "/quality", "/assessment"]
-    assert _hrefs(["duty_officer"]) == ["/", "/duty", "/video", "/disputes", "/housing", "/followup", "/quality"]
-    assert _hrefs(["grid_planner"]) == ["/", "/planner", "/quality"]
-    assert _hrefs(["county"]) == ["/", "/duty", "/disputes", "/housing", "/followup", "/quality", "/assessment",
+    hall = ["/hall", "/analysis", "/replay"]  # the command hall's pages: counts and counted cells only
+    assert _hrefs(["city_leader"]) == ["/", *hall, "/video", "/disputes", "/quality", "/assessment"]
+    assert _hrefs(["duty_officer"]) == ["/", *hall, "/duty", "/incident", "/video", "/disputes", "/housing", "/followup", "/quality"]
+    assert _hrefs(["grid_planner"]) == ["/", "/hall", "/analysis", "/planner", "/quality"]
+    assert _hrefs(["county"]) == ["/", *hall, "/duty", "/incident", "/disputes", "/housing", "/followup", "/quality", "/assessment",
                                   "/import"]
-    assert _hrefs(["wall_display"]) == ["/"]  # the hall screen: aggregates on the map only
+    assert _hrefs(["wall_display"]) == ["/", *hall]  # the hall screen: aggregates only
     assert _hrefs([]) == []
     for key, role in ROLES.items():  # no business role sees an admin page, no admin a business page
         admin_links = {h for h in _hrefs([key]) if h.startswith("/admin/")}
         assert bool(admin_links) == role.admin and (set(_hrefs([key])) <= admin_links) == role.admin
-    assert {h for h, _, _ in NAV_PAGES} == {"/", "/planner", "/duty", "/video", "/disputes", "/housing", "/followup",
-                                            "/quality",
-                                            "/assessment", "/import", "/admin/accounts", "/admin/assessment",
-                                            "/admin/audit"}
+    assert {h for h, _, _ in NAV_PAGES} == {"/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/incident", "/video",
+                                            "/disputes", "/housing", "/followup", "/quality", "/assessment", "/import",
+                                            "/admin/accounts", "/admin/assessment", "/admin/audit"}
 
 
 def _nav_hrefs(node):
@@ -59,6 +59,7 @@ def app_db(tmp_path_factory):
 def test_served_layout_carries_the_viewers_links_only(app_db):
     c = app_db.server.test_client()
     login_client(c, "leader")
-    assert _nav_hrefs(c.get("/_dash-layout").get_json()) == ["/", "/video", "/disputes", "/quality", "/assessment"]
+    assert _nav_hrefs(c.get("/_dash-layout").get_json()) == ["/", "/hall", "/analysis", "/replay", "/video",
+                                                             "/disputes", "/quality", "/assessment"]
     anon = app_db.server.test_client().get("/_dash-layout")
     assert anon.status_code in (302, 401)

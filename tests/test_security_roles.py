@@ -43,7 +43,7 @@ def test_permission_names_are_the_agreed_ones():
         "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "view:video", "unmask", "export",
         "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
         "audit:read", "config:manage", "view:alerts", "display:wall", "field:sync", "field:review", "import:ledgers",
-        "view:assessment"}
+        "view:assessment"} | {"layer:safety", "layer:incidents", "incident:command"}  # 公共安全 (docs/safety.md)
     labels = {r.label for r in ROLES.values()}
     assert labels == {"网格员", "村社区", "镇办", "县区", "市领导", "值班员", "网格规划员", "纠纷调处员", "接入系统", "大屏展示",
                       "系统管理员", "安全管理员", "审计管理员"}

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from geodata import realdata
 from geodata.assign import PolygonIndex
 
-from . import cases, geometry, people, special
+from . import cases, eventmonth, fieldmonth, geometry, people, safety, special
 from .plan import population_plan
 from .writer import TableLoader, atomic_target, load_tables
 
@@ -174,6 +174,9 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     orgs.insert(0, "id", np.arange(1, len(orgs) + 1))
     cams = _assign(index, cases.cameras(rng, buildings, scale, as_of))
     cams.insert(0, "id", np.arange(1, len(cams) + 1))
+    places = _assign(index, safety.key_places(seed, buildings, town_names, vname, scale))
+    places.insert(0, "id", np.arange(1, len(places) + 1))
+    lines = safety.safety_lines(index, town_geom, town_names)
     disputes, parties, events = cases.disputes(rng, buildings, pview, residents, datetime.combine(as_of, datetime.min.time()))
     disputes = _assign(index, disputes)
     progress.update(1)
@@ -224,9 +227,15 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
         ("survey", cases.surveys(rng, counties["code"].tolist(), as_of.year)),
         ("special_person", specials), ("followup_visit", special.followup_visits(seed, specials, as_of64)),
         ("key_youth", youth), ("organisation", orgs), ("camera", cams),
+        ("key_place", places), ("safety_line", lines),
         ("dispute", disputes), ("dispute_party", parties), ("dispute_event", events),
     ):
         publish(name, frame)
+    started_field = time.perf_counter()
+    for name, frame in fieldmonth.field_month(seed, scale, grid_frame, households, orgs, as_of64).items():
+        publish(name, frame)  # a month of patrols, check-ins and tasks (docs/demo-world.md)
+    stages["field_month"] = round(time.perf_counter() - started_field, 2)
+    publish("event", eventmonth.event_month(seed, scale, households, as_of64))  # a month of reports (docs/demo-world.md)
     world.meta = {
         "seed": str(seed), "scale": str(scale), "as_of": as_of.isoformat(), "generator": "pingan world 1",
         "synthetic": "true", **{f"seconds.{k}": str(v) for k, v in stages.items()},

@@ -130,6 +130,8 @@ def followup_visits(seed: int, specials: pd.DataFrame, as_of) -> pd.DataFrame:
     flag (docs/domain.md §8). Its own generator: the records drawn before are unchanged by it."""
     from console.duty.rules import followup_cycle_days, load_config
 
+    from .fieldmonth import worker_username
+
     rng = np.random.default_rng([seed, 8])
     config = load_config()
     cycles = np.array([followup_cycle_days(config, c, None if pd.isna(lv) else int(lv)) or 0
@@ -139,10 +141,21 @@ def followup_visits(seed: int, specials: pd.DataFrame, as_of) -> pd.DataFrame:
     visited = np.datetime64(as_of, "D") - back.astype("timedelta64[D]")
     since = pd.to_datetime(specials["since"]).to_numpy().astype("datetime64[D]")
     keep = (cycles > 0) & (visited >= since)
+    # the visit before the last one (a cycle earlier, give or take a few days): the month has a history
+    before = visited - (cycles + rng.integers(-5, 6, len(specials))).astype("timedelta64[D]")
+    keep_before = keep & (before >= since)
     methods = np.array(["visit", "phone", "visit", "clinic"])
-    n = int(keep.sum())
-    return pd.DataFrame({
-        "id": np.arange(1, n + 1), "special_person_id": specials["id"].to_numpy()[keep],
-        "visited_on": visited[keep].astype(str), "method": methods[rng.integers(0, len(methods), n)],
-        "worker": "演示数据生成", "note": "", "recorded_at": f"{np.datetime64(as_of, 'D')} 18:00:00",
+    grid = specials["grid_code"].to_numpy()
+    worker = np.array([worker_username(g) if isinstance(g, str) and g else "演示数据生成" for g in grid], dtype=object)
+    sp_ids = specials["id"].to_numpy()
+    out = pd.DataFrame({
+        "special_person_id": np.concatenate([sp_ids[keep_before], sp_ids[keep]]),
+        "visited_on": np.concatenate([before[keep_before], visited[keep]]).astype(str),
+        "worker": np.concatenate([worker[keep_before], worker[keep]]),
     })
+    n = len(out)
+    out["method"] = methods[rng.integers(0, len(methods), n)]
+    out["note"] = ""
+    out["recorded_at"] = (pd.to_datetime(out["visited_on"]) + pd.Timedelta(hours=10)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    out.insert(0, "id", np.arange(1, n + 1))
+    return out[["id", "special_person_id", "visited_on", "method", "worker", "note", "recorded_at"]]

@@ -13,6 +13,7 @@ import numpy as np
 from console.ledgers.reader import Column, Ledger, LedgerSpec
 from console.ledgers.values import parse_date, parse_datetime, text
 from console.store.codes import DISPUTE_STATES, HANDLING_LEVELS, PARTY_ROLES
+from console.store.identity import valid_id_numbers
 from geodata.planner.gcj02 import gcj02_to_wgs84
 
 from . import codes
@@ -117,8 +118,28 @@ def gcj_hint(ledger: Ledger, filename: str) -> str | None:
     return f"“{hit}”提示坐标来自高德/腾讯地图（GCJ-02）" if hit else None
 
 
-def _row(values: dict, today: date) -> tuple[dict, list[str]]:
-    """(clean, reasons) of one row before locating."""
+CHUNK = 10_000  # rows whose parties are parsed and identity numbers checked at once
+
+
+def _with_parties(rows, today: date):
+    """(row, its parties, the valid identity numbers of its chunk) for every row, a chunk of rows at a time."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        parties = [parse_parties(_text_of(row.values.get("parties"))) for row in chunk]
+        valid = valid_id_numbers([str(p["id_number"] or "").strip().upper() for ps in parties for p in ps],
+                                 today=today)
+        for row, row_parties in zip(chunk, parties):
+            yield row, row_parties, valid
+
+
+def _text_of(value):
+    """A cell as `_row` reads it: strings as they are (stripped by the reader), anything else as text."""
+    return value if value is None or type(value) is str else text(value)
+
+
+def _row(values: dict, today: date, parties: list[dict] | None = None, valid_ids: set[str] | None = None
+         ) -> tuple[dict, list[str]]:
+    """(clean, reasons) of one row before locating; `parties` parsed and `valid_ids` checked for all rows at once."""
     raw = {k: (v if k in ("lon", "lat") or type(v) is str else text(v)) for k, v in values.items()}  # str: stripped
     reasons = []
     day, day_problem = parse_date(values.get("occurred_on"))
@@ -133,8 +154,8 @@ def _row(values: dict, today: date) -> tuple[dict, list[str]]:
     strings = [(k, v) for k, v in values.items() if type(v) is str]
     suspect = _SUSPECT.search("".join(v for _, v in strings))  # one C-speed test for the whole row
     bad_text = [k for k, v in strings if mojibake(v)] if suspect else []
-    raw["parties"] = parse_parties(raw.get("parties"))
-    clean, errors = validate_case(raw, today)
+    raw["parties"] = parse_parties(raw.get("parties")) if parties is None else parties
+    clean, errors = validate_case(raw, today, valid_ids=valid_ids)
     if day is None and not day_problem:
         errors["occurred_on"] = "发生日期不能为空"
     elif day is None:
@@ -165,8 +186,8 @@ def check(ledger: Ledger, today: date, locate_many: Callable, scope, existing_co
         return report
     dup = _duplicate_codes(ledger)
     pending: list[tuple[int, dict, list[str]]] = []
-    for row in ledger.rows:
-        clean, reasons = _row(row.values, today)
+    for row, row_parties, valid_ids in _with_parties(ledger.rows, today):
+        clean, reasons = _row(row.values, today, row_parties, valid_ids)
         if row.number in ledger.merged_rows:
             reasons.insert(0, "含合并单元格")
         if row.number in ledger.formulas:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import column, select, table
 
 from dataclasses import replace
 
@@ -15,6 +15,7 @@ from console.security import guard
 from console.security.permissions import DISPUTE_REGISTER
 from console.store import Dispute, DisputeEvent, DisputeParty
 from console.store import crypto
+from console.store.bulk import insert_rows
 from console.store.sensitive import SEALED, seal_rows
 
 from . import codes, routing, workflow
@@ -133,8 +134,8 @@ SAVE_BATCH = 5000  # rows built and inserted at a time: bounds the memory of a 1
 
 
 def save_rows(s, rows: list[dict], case_codes: list[str], *, actor: str, now: datetime, policy) -> None:
-    """Insert cases, parties and history in batches of plain executemany (no per-row RETURNING: SQLite then
-    inserts one row per statement); the caller's transaction commits or rolls back all of it."""
+    """Insert cases, parties and history in batches of plain executemany (console/store/bulk.py; no per-row
+    RETURNING: SQLite then inserts one row per statement); the caller's transaction commits or rolls back all of it."""
     ring = crypto.require_keyring()
     for i in range(0, len(rows), SAVE_BATCH):
         _save_batch(s, rows[i:i + SAVE_BATCH], case_codes[i:i + SAVE_BATCH], ring, actor=actor, now=now,
@@ -157,7 +158,7 @@ def _save_batch(s, rows, case_codes, ring, *, actor, now, policy) -> None:
             "department": row["department"], "handler": row["handler"], "outcome": row["outcome"],
             "deadline": row["deadline"] or reg + policy.limit(complexity), "source": SOURCE, "success": None,
             "satisfaction": None, "closed_at": None, "lon": row["lon"], "lat": row["lat"], **row["where"]})
-    s.execute(insert(Dispute.__table__), cases)
+    insert_rows(s, Dispute, cases)
     id_of = {}
     for j in range(0, len(case_codes), 900):  # codes are unique: read the new ids back by code
         id_of.update(s.execute(select(Dispute.code, Dispute.id).where(Dispute.code.in_(case_codes[j:j + 900]))).all())
@@ -171,5 +172,5 @@ def _save_batch(s, rows, case_codes, ring, *, actor, now, policy) -> None:
             steps.append({"dispute_id": case_id, "seq": 1, "at": now, "from_state": workflow.INITIAL_STATE,
                           "to_state": case["state"], "actor": actor, "note": "Excel台账导入（原办理状态）"})
     if parties:  # identity numbers and phones sealed, blind indexes added (docs/security.md §4)
-        s.execute(insert(_PARTY_TABLE), seal_rows(_PARTY.table, parties, ring))
-    s.execute(insert(DisputeEvent.__table__), steps)
+        insert_rows(s, _PARTY_TABLE, seal_rows(_PARTY.table, parties, ring))
+    insert_rows(s, DisputeEvent, steps)

@@ -17,14 +17,20 @@ FIELD_LABELS = {
 MAX_PARTIES = 20
 
 
+_BY_LABEL: dict[int, tuple[Mapping, int, dict[str, str]]] = {}
+
+
 def _by_key_or_label(value, table: Mapping[str, str]) -> str | None:
     text = str(value or "").strip()
     if text in table:
         return text
-    for key, label in table.items():
-        if text == label:
-            return key
-    return None
+    cached = _BY_LABEL.get(id(table))
+    if cached is None or cached[0] is not table or cached[1] != len(table):
+        by_label: dict[str, str] = {}
+        for key, label in table.items():
+            by_label.setdefault(label, key)  # the first key of a label, as a scan would find
+        cached = _BY_LABEL[id(table)] = (table, len(table), by_label)
+    return cached[2].get(text)
 
 
 def parse_date(value) -> date | None:
@@ -51,7 +57,8 @@ def _text(raw, key, errors, clean, max_len, required=True):
         clean[key] = text
 
 
-def validate_parties(parties, today: date) -> tuple[list[dict], str | None]:
+def validate_parties(parties, today: date, valid_ids: set[str] | None = None) -> tuple[list[dict], str | None]:
+    """`valid_ids`: identity numbers already found valid in bulk (identity.valid_id_numbers), not checked again."""
     if not isinstance(parties, list) or not parties:
         return [], "至少登记一名当事人"
     if len(parties) > MAX_PARTIES:
@@ -69,7 +76,7 @@ def validate_parties(parties, today: date) -> tuple[list[dict], str | None]:
             problems.append(f"第{n}名当事人姓名为空或过长")
         if role is None:
             problems.append(f"第{n}名当事人角色应为申请人或被申请人")
-        reason = validate_id_number(idn, today=today)
+        reason = None if valid_ids is not None and idn in valid_ids else validate_id_number(idn, today=today)
         if reason:
             problems.append(f"第{n}名当事人{reason}")
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 16):
@@ -79,7 +86,8 @@ def validate_parties(parties, today: date) -> tuple[list[dict], str | None]:
     return out, ("；".join(problems) if problems else None)
 
 
-def validate_case(raw: Mapping, today: date, *, need_point: bool = True) -> tuple[dict, dict[str, str]]:
+def validate_case(raw: Mapping, today: date, *, need_point: bool = True, valid_ids: set[str] | None = None
+                  ) -> tuple[dict, dict[str, str]]:
     """(clean, errors). `errors` maps field → Chinese message; clean is complete only when errors is empty."""
     clean: dict = {}
     errors: dict[str, str] = {}
@@ -131,7 +139,7 @@ def validate_case(raw: Mapping, today: date, *, need_point: bool = True) -> tupl
             continue
         if not lo <= clean[key] <= hi:
             errors[key] = "地点不在安康市范围内"
-    parties, problem = validate_parties(raw.get("parties"), today)
+    parties, problem = validate_parties(raw.get("parties"), today, valid_ids)
     if problem:
         errors["parties"] = problem
     else:

@@ -22,7 +22,7 @@ SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 RULE_LABELS = {
     "geofence": "矫正对象越界", "mental_risk": "精神障碍高风险", "missing_person": "人员走失",
     "dispute_scale": "纠纷升级", "case_overdue": "案件超期", "camera_offline": "摄像机离线",
-    "repeated_in_grid": "网格内重复事件", "followup_overdue": "随访超期",
+    "repeated_in_grid": "网格内重复事件", "followup_overdue": "随访超期", "task_overdue": "任务超期",
 }
 
 
@@ -230,3 +230,26 @@ def escalate_after(config: dict) -> timedelta:
 
 def worse(a: str, b: str) -> str:
     return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
+
+
+def task_due_hours(rule: str | None, severity: str | None, config: dict | None = None) -> float:
+    """Hours a grid worker has for a task from an alert of this rule (type) and severity: the one home of the
+    deadlines is rules.toml [task_deadline]."""
+    table = (config or _default_config()).get("task_deadline") or {}
+    by_rule, by_severity = table.get("by_rule") or {}, table.get("by_severity") or {}
+    if rule in by_rule:
+        return float(by_rule[rule])
+    if severity in by_severity:
+        return float(by_severity[severity])
+    return float(table.get("default", 24))
+
+
+def task_overdue_spec(config: dict, task: dict, now: datetime) -> AlertSpec:
+    """One alert per overdue task: the duty desk hears that a worker's task ran past its deadline."""
+    rule = config["task_overdue"]
+    hours = (now - task["due_at"]).total_seconds() / 3600
+    return AlertSpec("task_overdue", "task_overdue", rule.get("severity", "medium"),
+                     f"任务超期 {hours:.0f} 小时未回报：{task['title']}（{task['assignee']}）"[:128],
+                     dedup_key=f"task_overdue:{task['id']}",
+                     detail={"task_id": task["id"], "alert_id": task.get("alert_id"), "assignee": task["assignee"],
+                             "due_at": task["due_at"].isoformat(timespec="minutes")})

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 # Record kinds a phone may send.
-KINDS = {"event": "事件上报", "household": "住户登记/更新"}
+KINDS = {"event": "事件上报", "household": "住户登记/更新", "patrol": "巡查", "checkin": "巡查打卡",
+         "followup": "特殊人群随访"}
+# Kinds written once: a later change of the same record is refused (a correction is a new record).
+WRITE_ONCE = ("checkin", "followup")
 
 # Event types of 事件上报 (the form's choices).
 EVENT_TYPES = {
@@ -21,3 +24,6 @@ PHOTO_CHUNK_MAX = 1024 * 1024  # one upload request carries at most this many by
 CLOCK_SKEW_LIMIT_S = 5 * 60  # a phone clock further off than this is flagged
 MAX_TEXT = 2000
 MAX_BATCH = 100  # records per sync request
+MAX_TRACK_FIXES = 5000  # GPS fixes one patrol may carry (one fix every 5 s for 7 hours)
+ON_DUTY_MINUTES = 30  # a usable fix this recent makes a worker "on duty" (besides an open patrol)
+PATROL_MAX_HOURS = 16  # a patrol open longer than this is not "on duty" any more (forgotten to stop)

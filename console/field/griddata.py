@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from console.security import guard
 from console.security.guard import Viewer
 from console.security.permissions import FIELD_SYNC
-from console.store import Household, Person
+from console.store import Household, Organisation, Person
+from console.store.patrol_models import CHECKIN_KINDS
 from console.store.field_models import FieldRecord
 from console.store.masking import mask_address, mask_id, mask_name, mask_phone
 
@@ -62,5 +63,9 @@ def bundle(session: Session, viewer: Viewer) -> dict:
             "id": h.id, "code": h.code, "grid_code": h.grid_code, "address": mask_address(h.address),
             "kind": h.kind, "size": h.size, "record_uuid": rec_uuid, "version": version,
             "lon": h.lon, "lat": h.lat, "persons": persons.get(h.id, [])})
-    return {"worker": viewer.display_name, "grids": out_grids, "households": out_households,
-            "event_types": EVENT_TYPES, "household_kinds": HOUSEHOLD_KINDS}
+    places = [{"id": o.id, "name": o.name, "grid_code": o.grid_code, "lon": o.lon, "lat": o.lat}
+              for o in session.scalars(select(Organisation).where(Organisation.grid_code.in_(codes))
+                                       .order_by(Organisation.grid_code, Organisation.id))] if codes else []
+    return {"worker": viewer.display_name, "username": viewer.username, "grids": out_grids,
+            "households": out_households, "places": places, "event_types": EVENT_TYPES,
+            "household_kinds": HOUSEHOLD_KINDS, "checkin_kinds": CHECKIN_KINDS}

@@ -50,13 +50,15 @@ def worker_grids(session: Session, viewer: Viewer) -> list[Grid]:
     return list(session.scalars(select(Grid).where(Grid.generation_high.is_(None), within).order_by(Grid.code)))
 
 
-def refuse_grid(viewer: Viewer, code: str, name: str = "") -> FieldError:
-    """Audit the refusal and name the grid in the message (403)."""
+def refuse_grid(viewer: Viewer, code: str, name: str = "", what: str = "") -> FieldError:
+    """Audit the refusal and name the grid (and the record, `what`) in the message (403)."""
     try:
         guard.require_area(viewer, code, f"field:grid:{code}")
     except AccessDenied:
         pass
     label = f"{name}（{code}）" if name else code
+    if what:
+        return FieldError(f"{what}属于网格 {label}，不是您负责的网格，不能在该网格打卡或记录", 403, "grid_not_yours")
     return FieldError(f"网格 {label} 不是您负责的网格，不能上报或修改该网格的记录", 403, "grid_not_yours")
 
 

@@ -26,7 +26,7 @@ from console.security.permissions import FIELD_SYNC
 from console.store import Household
 from console.store.field_models import FieldConflict, FieldRecord, FieldRecordVersion
 
-from . import grids
+from . import grids, patrols
 from .codes import ACCURACY_LIMIT_M, CLOCK_SKEW_LIMIT_S
 from .validation import FieldError, Submission
 
@@ -66,7 +66,7 @@ class Outcome:
 
 def canonical(sub: Submission) -> str:
     """The stored payload: the form's fields, location and household reference, in one stable JSON text."""
-    body = {"fields": sub.form().model_dump(), "household_id": sub.household_id,
+    body = {"fields": sub.form().model_dump(mode="json"), "household_id": sub.household_id,
             "location": sub.location.model_dump() if sub.location else None}
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -127,7 +127,8 @@ def _stamp(row: FieldRecord, sub: Submission, sent_at: datetime, now: datetime, 
     return flags
 
 
-def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | None) -> grids.GridRef:
+def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | None,
+          now: datetime | None = None) -> grids.GridRef:
     """Everything that may refuse a change (permission, the record's and the target grid's scope, the household,
     the location): read-only, so that a refusal's audit row never waits on this request's own writes."""
     guard.require(viewer, FIELD_SYNC, f"field:{sub.uuid}", log_grant=False)
@@ -136,6 +137,11 @@ def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
             raise grids.refuse_grid(viewer, row.grid_code or "")
         if row.kind != sub.kind:
             raise FieldError("记录类型与服务器上的不一致", 409, "kind_mismatch")
+    if sub.kind == "followup":
+        patrols.check_visit_date(sub.form().visited_on, now or datetime.utcnow())
+    own = patrols.check(session, viewer, sub, row)
+    if own is not None:
+        return own
     return _grid_for(session, viewer, sub, _household(session, viewer, sub))
 
 
@@ -151,6 +157,7 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
         session.add(row)
         session.add(FieldRecordVersion(record=row, op_id=op_id, version=1, payload=payload, author=viewer.username,
                                        received_at=now))
+        patrols.project(session, viewer, sub, row, place, now)
         return Outcome(uuid, CREATED, 1, 201, flags=tuple(flags)), row
     if sub.base_version != row.version:
         if payload == row.payload:  # the same content again (sent twice, or two phones agreeing)
@@ -168,6 +175,7 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
     flags = _stamp(row, sub, sent_at, now, place)
     session.add(FieldRecordVersion(record=row, op_id=op_id, version=row.version, payload=payload,
                                    author=viewer.username, received_at=now))
+    patrols.project(session, viewer, sub, row, place, now)
     return Outcome(uuid, UPDATED, row.version, flags=tuple(flags)), row
 
 
@@ -178,7 +186,7 @@ def apply(session: Session, viewer: Viewer, sub: Submission, sent_at: datetime, 
     if seen is not None:
         return seen
     row = session.scalar(select(FieldRecord).where(FieldRecord.uuid == str(sub.uuid)))
-    place = check(session, viewer, sub, row)
+    place = check(session, viewer, sub, row, now)
     return write(session, viewer, sub, row, place, sent_at, now)[0]
 
 
@@ -208,34 +216,29 @@ def _rows(session: Session, subs: list[Submission]) -> dict[str, FieldRecord]:
 
 def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], sent_at: datetime,
                now: datetime) -> list[Outcome]:
-    """A batch: checked record by record (a refusal concerns only its record), then written in one transaction
-    (one commit for the batch). If another request wrote the same UUID meanwhile, the batch is redone record by
-    record (`apply_one`), so the answer is the same as if it had been sent one at a time."""
+    """A batch in one session and one transaction (one commit): first every check (reads only, so a refusal's
+    audit row never waits on this request's writes; a refusal concerns only its record), then the writes. If
+    another request wrote the same UUID or operation meanwhile (a unique key says so), the batch is redone
+    record by record (`apply_one`), so the answer is the same as if it had been sent one at a time."""
     subs = [i for i in items if isinstance(i, Submission)]
     decided: dict[int, Outcome] = {}
     places: dict[int, grids.GridRef] = {}
-    with sessions() as s:
-        seen, rows = _replays(s, subs), _rows(s, subs)
-        for n, item in enumerate(items):
-            if isinstance(item, FieldError):
-                decided[n] = _rejected(None, item)
-            elif str(item.op_id) in seen:
-                decided[n] = seen[str(item.op_id)]
-            else:
-                try:
-                    places[n] = check(s, viewer, item, rows.get(str(item.uuid)))
-                except (FieldError, guard.AccessDenied) as exc:
-                    decided[n] = _rejected(item, exc)
     for attempt in range(BUSY_RETRIES + 1):
         try:
             with sessions() as s, s.begin():
-                todo = [items[n] for n in places]
-                seen, rows = _replays(s, todo), _rows(s, todo)
+                seen, rows = _replays(s, subs), _rows(s, subs)
+                for n, item in enumerate(items):
+                    if isinstance(item, FieldError):
+                        decided[n] = _rejected(None, item)
+                    elif str(item.op_id) in seen:
+                        decided[n] = seen[str(item.op_id)]
+                    else:
+                        try:
+                            places[n] = check(s, viewer, item, rows.get(str(item.uuid)), now)
+                        except (FieldError, guard.AccessDenied) as exc:
+                            decided[n] = _rejected(item, exc)
                 for n, place in places.items():
                     sub = items[n]
-                    if str(sub.op_id) in seen:
-                        decided[n] = seen[str(sub.op_id)]
-                        continue
                     decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place,
                                                             sent_at, now)
             break
@@ -248,6 +251,8 @@ def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], s
                 raise
             if attempt == BUSY_RETRIES:
                 raise Busy() from exc
+            decided.clear()
+            places.clear()
     return [decided[n] for n in range(len(items))]
 
 

@@ -1,14 +1,14 @@
 """Tasks from the duty desk to a grid worker's phone (派单 → 接单 → 处置 → 回报), each step kept.
 
 The duty desk picks the worker from the roster of the alert's grid: enabled `grid_worker` accounts whose scope
-covers the grid, least busy first (open tasks). There is no duty roster or live position of workers yet, so
-"nearest on duty" is not known here (docs/field.md §7)."""
+covers the grid, nearest on duty first (`roster.py`). The deadline comes from the duty rules' task-deadline table
+(console/duty/rules.toml `[task_deadline]`), passed in by the caller (docs/field.md §6)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.security import guard
@@ -16,8 +16,8 @@ from console.security.guard import Viewer
 from console.security.permissions import ALERT_ACT, FIELD_SYNC
 from console.store import Alert
 from console.store.field_models import FieldTask, FieldTaskStep
-from console.store.security_models import Account, AccountRole, AccountScope
 
+from . import roster as _roster
 from .validation import FieldError, Location
 
 STATES = {"assigned": "已派单", "accepted": "已接单", "handling": "处置中", "reported": "已回报"}
@@ -28,28 +28,18 @@ ACTIONS = {
     "handle": ("开始处置", ("accepted",), "handling", False),
     "report": ("回报", ("accepted", "handling"), "reported", True),
 }
-DUE_HOURS = {"high": 2, "medium": 8, "low": 24}  # by the alert's severity; anything else: a day
-WORKER_ROLE = "grid_worker"
+STEP_LABELS = {"dispatch": "派单", "escalate": "超期上报", **{k: v[0] for k, v in ACTIONS.items()}}
+DEFAULT_DUE_HOURS = 24.0  # when the caller names no deadline
 
 
-def roster(session: Session, grid_code: str) -> list[dict]:
-    """The grid's workers: enabled grid_worker accounts whose scope covers the grid, least open tasks first."""
-    prefixes = {grid_code[:n] for n in (4, 6, 9, 12, 15)}
-    busy = (select(FieldTask.assignee, func.count().label("n")).where(FieldTask.state.in_(OPEN_STATES))
-            .group_by(FieldTask.assignee).subquery())
-    rows = session.execute(
-        select(Account.username, Account.display_name, func.coalesce(busy.c.n, 0))
-        .join(AccountRole, AccountRole.account_id == Account.id)
-        .join(AccountScope, AccountScope.account_id == Account.id)
-        .outerjoin(busy, busy.c.assignee == Account.username)
-        .where(AccountRole.role == WORKER_ROLE, AccountScope.area_code.in_(prefixes), Account.enabled.is_(True))
-        .distinct())
-    return sorted(({"username": u, "name": d or u, "open_tasks": n} for u, d, n in rows),
-                  key=lambda w: (w["open_tasks"], w["username"]))
+def roster(session: Session, grid_code: str, now: datetime | None = None,
+           point: tuple[float, float] | None = None) -> list[dict]:
+    """The grid's workers, nearest on duty first (`now` and `point` given), else least busy first."""
+    return _roster.roster(session, grid_code, now, point)
 
 
 def dispatch(session: Session, viewer: Viewer, *, located: dict, assignee: str, title: str, note: str,
-             now: datetime, alert_id: int | None = None, severity: str = "") -> FieldTask:
+             now: datetime, alert_id: int | None = None, due_hours: float = DEFAULT_DUE_HOURS) -> FieldTask:
     """Create a task for `assignee` (must be on the grid's roster). `located`: the record's area codes and point."""
     grid = located.get("grid_code") or ""
     guard.require(viewer, ALERT_ACT, f"field:task:alert:{alert_id}", log_grant=False)
@@ -59,7 +49,7 @@ def dispatch(session: Session, viewer: Viewer, *, located: dict, assignee: str, 
     if assignee not in {w["username"] for w in roster(session, grid)}:
         raise FieldError(f"{assignee} 不是网格 {grid} 的网格员", 422, "not_on_roster")
     task = FieldTask(alert_id=alert_id, assignee=assignee, title=title[:128], note=note.strip(), state="assigned",
-                     due_at=now + timedelta(hours=DUE_HOURS.get(severity, 24)), created_by=viewer.username,
+                     due_at=now + timedelta(hours=due_hours), created_by=viewer.username,
                      created_at=now, updated_at=now, report="", **located)
     session.add(task)
     session.flush()
@@ -73,13 +63,14 @@ def on_roster(session: Session, grid_code: str | None, username: str | None) -> 
 
 
 def dispatch_alert(session: Session, viewer: Viewer, alert: Alert, assignee: str, note: str,
-                   now: datetime) -> FieldTask:
-    """派单 of an alert to a worker's phone: the task carries the alert's place and a deadline by its severity.
-    The caller moves the alert itself (duty actions) in the same transaction."""
+                   now: datetime, due_hours: float = DEFAULT_DUE_HOURS) -> FieldTask:
+    """派单 of an alert to a worker's phone: the task carries the alert's place and the deadline of its type
+    (`due_hours`, from the duty rules' task-deadline table). The caller moves the alert itself (duty actions)
+    in the same transaction."""
     located = {k: getattr(alert, k) for k in ("lon", "lat", "county_code", "town_code", "village_code", "grid_code",
                                               "assign_generation")}
     return dispatch(session, viewer, located=located, assignee=assignee.strip(), title=alert.title, note=note,
-                    now=now, alert_id=alert.id, severity=alert.severity)
+                    now=now, alert_id=alert.id, due_hours=due_hours)
 
 
 def act(session: Session, viewer: Viewer, task_id: int, action: str, text: str = "",
@@ -115,6 +106,7 @@ def as_json(session: Session, task: FieldTask, now: datetime, steps: bool = Fals
            "lon": task.lon, "lat": task.lat}
     if steps:
         out["steps"] = [{"at": st.at.isoformat(timespec="seconds"), "actor": st.actor, "action": st.action,
+                         "action_label": STEP_LABELS.get(st.action, st.action),
                          "to_state": STATES[st.to_state], "text": st.text, "accuracy_m": st.accuracy_m}
                         for st in session.scalars(select(FieldTaskStep).where(FieldTaskStep.task_id == task.id)
                                                   .order_by(FieldTaskStep.id))]

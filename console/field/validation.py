@@ -4,13 +4,16 @@ Pure: no database, no Flask. `parse_batch(body)` → list of `Submission` or rai
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, field_validator
 
-from .codes import EVENT_TYPES, HOUSEHOLD_KINDS, MAX_BATCH, MAX_TEXT
+from console.store.followup_models import FOLLOWUP_METHODS
+from console.store.patrol_models import CHECKIN_KINDS
+
+from .codes import EVENT_TYPES, HOUSEHOLD_KINDS, KINDS, MAX_BATCH, MAX_TEXT, MAX_TRACK_FIXES
 
 
 class FieldError(ValueError):
@@ -28,7 +31,9 @@ LABELS = {
     "client_time": "手机时间", "sent_at": "发送时间", "location": "位置", "lon": "经度", "lat": "纬度",
     "accuracy": "定位精度", "source": "定位方式", "household_id": "住户", "fields": "表单内容", "type": "事件类型",
     "text": "事件描述", "address": "地址", "size": "人数", "head_name": "户主姓名", "phone": "联系电话",
-    "note": "备注", "records": "记录列表",
+    "note": "备注", "records": "记录列表", "started_at": "开始时间", "ended_at": "结束时间", "fixes": "轨迹",
+    "t": "定位时间", "patrol_uuid": "巡查编号", "place_id": "重点场所", "special_person_id": "特殊人群",
+    "visited_on": "随访日期", "method": "随访方式",
 }
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
@@ -59,32 +64,84 @@ class HouseholdFields(_Strict):
     note: Text = ""
 
 
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+class Fix(_Strict):
+    """One GPS fix of a patrol's track (watchPosition), with its accuracy in metres."""
+
+    lon: float = Field(ge=105.0, le=111.0)
+    lat: float = Field(ge=31.0, le=34.0)
+    accuracy: float | None = Field(default=None, ge=0, le=1_000_000)
+    t: datetime
+
+    _t = field_validator("t")(classmethod(lambda cls, v: _utc(v)))
+
+
+class PatrolFields(_Strict):
+    started_at: datetime
+    ended_at: datetime | None = None  # None: still walking
+    fixes: list[Fix] = Field(default_factory=list, max_length=MAX_TRACK_FIXES)
+
+    _times = field_validator("started_at", "ended_at")(classmethod(lambda cls, v: v if v is None else _utc(v)))
+
+
+class CheckinFields(_Strict):
+    patrol_uuid: UUID
+    kind: Literal[tuple(CHECKIN_KINDS)]  # type: ignore[valid-type]
+    place_id: int | None = Field(default=None, ge=1)  # a key place (an organisation's id); households: household_id
+
+
+class FollowupFields(_Strict):
+    special_person_id: int = Field(ge=1)
+    visited_on: date
+    method: Literal[tuple(FOLLOWUP_METHODS)]  # type: ignore[valid-type]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+
+
+FORMS = {"event": EventFields, "household": HouseholdFields, "patrol": PatrolFields, "checkin": CheckinFields,
+         "followup": FollowupFields}
+
+
 class Submission(_Strict):
     """One change to one record, as a phone queued it."""
 
     uuid: UUID
     op_id: UUID  # one per change: a replay of the same change is answered, not applied again
-    kind: Literal["event", "household"]
+    kind: Literal[tuple(KINDS)]  # type: ignore[valid-type]
     base_version: int = Field(ge=0, le=1_000_000)  # 0: a new record
     grid_code: Annotated[str, StringConstraints(pattern=r"^\d{15}$")] | None = None
     client_time: datetime
     location: Location | None = None
     household_id: int | None = Field(default=None, ge=1)
     fields: dict
+    _form: BaseModel | None = PrivateAttr(default=None)  # checked once: a track may carry thousands of fixes
 
     @field_validator("client_time")
     @classmethod
     def _naive_utc(cls, value: datetime) -> datetime:
         return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
-    def form(self) -> EventFields | HouseholdFields:
-        model = EventFields if self.kind == "event" else HouseholdFields
+    def form(self) -> BaseModel:
+        if self._form is None:
+            self._form = self._check_form()
+        return self._form
+
+    def _check_form(self) -> BaseModel:
+        model = FORMS[self.kind]
         try:
             form = model.model_validate(self.fields)
         except ValidationError as exc:
             raise FieldError(describe(exc, prefix=("fields",))) from None
         if self.kind == "household" and self.household_id is None and len(form.address) < 2:
             raise FieldError("新登记住户需要填写地址")
+        if self.kind == "patrol" and form.ended_at is not None and form.ended_at < form.started_at:
+            raise FieldError("巡查结束时间早于开始时间")
+        if self.kind == "checkin" and form.kind == "household" and self.household_id is None:
+            raise FieldError("住户打卡需要选择住户")
+        if self.kind == "checkin" and form.kind == "key_place" and form.place_id is None:
+            raise FieldError("重点场所打卡需要选择重点场所")
         return form
 
 

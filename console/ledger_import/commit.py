@@ -8,8 +8,10 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Ledger
 from console.security import audit
 from console.store import AreaScope
+from console.store.bulk import insert_rows, where_key_in
 from console.store.sensitive import key_match, with_blind_indexes
 
+from . import rowhash
 from .kinds import KINDS
 from .plan import ImportPlan, plan_import
 
@@ -31,6 +33,8 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
         new = [r.record for r in plan.rows if r.status == "new"]
         changed = [r.record for r in plan.rows if r.status == "changed"]
         (kind.save or save_by_key)(s, kind, new, changed)
+        if rowhash.hashed(kind):
+            _remember_rows(s, kind, plan)
         audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
             "kind": kind.key, "sha256": data_hash, "sheet": plan.sheet, "crs": crs,
             "new": len(new), "changed": len(changed), "unchanged": plan.count("unchanged"),
@@ -38,11 +42,23 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
     return plan
 
 
+def _remember_rows(s, kind, plan: ImportPlan) -> None:
+    """The hash of every row whose record now holds its values (saved, or found unchanged by comparing)."""
+    rows = [r for r in plan.rows if not r.skipped and r.row_hash and r.status in ("new", "changed", "unchanged")]
+    ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows}))
+    rowhash.remember(s, kind, [(ids[r.key], r.row_hash) for r in rows if r.key in ids])
+
+
+def ids_by_key(s, kind, keys: list[str]) -> dict[str, int]:
+    model = kind.model
+    return dict(where_key_in(s, select(getattr(model, kind.natural_key), model.id), model, kind.natural_key, keys))
+
+
 def save_by_key(s, kind, new: list[dict], changed: list[dict]) -> None:
     """One-table kinds: insert the new records in bulk, update the changed ones by natural key."""
     model = kind.model
     if new:
-        s.execute(model.__table__.insert(), [columns_of(model, rec) for rec in new])
+        insert_rows(s, model, [columns_of(model, rec) for rec in new])
     for rec in changed:
         s.execute(update(model).where(key_match(model, kind.natural_key, [rec[kind.natural_key]]))
                   .values(**columns_of(model, rec)))

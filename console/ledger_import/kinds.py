@@ -41,6 +41,14 @@ class LedgerKind:
     located: bool = True  # False: a record of a whole county (surveys); its scope is its county code
     # How rows are placed, when not by their own coordinates or address: (session, rows, scope, refuse) → None
     placement: Callable | None = None
+    # The natural key as the file writes it, without converting the row (raw cells → key text): kinds that have
+    # one remember the hash of each row they save and skip it when it comes again (rowhash.py). None: not hashed.
+    raw_key: Callable[[dict], str] | None = None
+    # (session, kind, keys) → {key: record id} when the key is not a plain column (persons: blind index)
+    ids_by_key: Callable | None = None
+    # The stored column that holds the key, and keys → {stored value: key} when it is not the key itself
+    key_column: str | None = None  # default: natural_key
+    key_values: Callable[[list[str]], dict[str, str]] | None = None
 
     @property
     def key_header(self) -> str:
@@ -88,6 +96,7 @@ def _org(values: dict) -> Converted:
 
 ORGANISATIONS = LedgerKind(
     key="organisation", label="社会组织/非公企业台账", model=Organisation, natural_key="credit_code", convert=_org,
+    raw_key=lambda values: v.key_text(values.get("credit_code")),
     compared=("name", "kind", "org_type", "registration_authority", "legal_rep", "address", "status", "security_head",
               "concern_level", "has_party_org", "foreign_background", "employees", "lon", "lat"),
     spec=LedgerSpec("社会组织/非公企业台账", (
@@ -135,6 +144,7 @@ def _camera(values: dict) -> Converted:
 
 CAMERAS = LedgerKind(
     key="camera", label="视频监控设备清单（雪亮工程）", model=Camera, natural_key="device_id", convert=_camera,
+    raw_key=lambda values: v.cell_text(values.get("device_id")),
     compared=("name", "kind", "direction", "status", "lon", "lat"),
     spec=LedgerSpec("视频监控设备清单", (
         Column("device_id", "设备编码", True, ("国标编码", "通道编码", "设备国标编码", "国标ID", "设备ID")),
@@ -170,6 +180,7 @@ def _worker(values: dict) -> Converted:
 
 GRID_WORKERS = LedgerKind(
     key="grid_worker", label="网格员花名册", model=GridWorker, natural_key="phone", convert=_worker, located=False,
+    raw_key=lambda values: v.cell_text(values.get("phone")),
     compared=("grid_code", "name", "role"),
     spec=LedgerSpec("网格员花名册", (
         Column("grid_code", "网格编码", True, ("所属网格编码", "网格编号", "网格代码")),
@@ -183,8 +194,10 @@ def _all() -> dict[str, LedgerKind]:
     from .persons import PERSONS  # kinds with their own lookup and save, each in its own module
     from .linked import KEY_YOUTH, SPECIAL
     from .surveys import SURVEYS
+    from .keyplaces import KEY_PLACES
 
-    return {k.key: k for k in (PERSONS, SPECIAL, KEY_YOUTH, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS)}
+    return {k.key: k for k in (PERSONS, SPECIAL, KEY_YOUTH, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS,
+                               KEY_PLACES)}
 
 
 KINDS: dict[str, LedgerKind] = _all()

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import KeyYouth, Person, SpecialPerson
 from console.store.codes import CONCERN_LEVELS, MENTAL_RISK_LEVELS, RISK_GRADES, SPECIAL_CATEGORIES, YOUTH_TYPES
+from console.store.bulk import where_in
 from console.store.crypto import require_keyring
 
 from . import values as v
@@ -24,7 +25,6 @@ CATEGORY_ALIASES = {"刑释人员": "released", "刑满释放": "released", "安
 DETAIL_FIELDS = {"original_charge": "原罪名", "release_date": "释放日期", "case_no": "矫正案号",
                  "correction_type": "矫正类别", "control": "管控状态", "diagnosis": "诊断", "guardian": "监护人",
                  "guardian_phone": "监护人电话"}
-_KEY_CHUNK = 500
 
 
 def _person_key(values: dict) -> tuple[dict, list[str]]:
@@ -81,14 +81,11 @@ def _youth(values: dict) -> Converted:
 
 def _persons_by_number(session, numbers: list[str]) -> dict[str, tuple]:
     """identity number → (person id, located values) for registered persons."""
-    ring = require_keyring()
-    by_index = {b: n for n in numbers for b in ring.blind_indexes(n)}
+    by_index = require_keyring().blind_index_map(numbers)
     found: dict[str, tuple] = {}
-    indexes = sorted(by_index)
-    for i in range(0, len(indexes), _KEY_CHUNK):
-        for row in session.execute(select(Person.id_number_bidx, Person.id, *[getattr(Person, c) for c in LOCATED])
-                                   .where(Person.id_number_bidx.in_(indexes[i:i + _KEY_CHUNK]))):
-            found[by_index[row[0]]] = (row[1], dict(zip(LOCATED, row[2:])))
+    for row in where_in(session, select(Person.id_number_bidx, Person.id, *[getattr(Person, c) for c in LOCATED]),
+                        Person.id_number_bidx, by_index):
+        found[by_index[row[0]]] = (row[1], dict(zip(LOCATED, row[2:])))
     return found
 
 
@@ -115,13 +112,10 @@ def _lookup(model, extra_key):
         if extra_key:
             cols.append(getattr(model, extra_key))
         stored: dict[str, dict] = {}
-        pids = sorted(ids)
-        for i in range(0, len(pids), _KEY_CHUNK):
-            for row in session.execute(select(model.person_id, model.grid_code, *cols)
-                                       .where(model.person_id.in_(pids[i:i + _KEY_CHUNK]))):
-                values = dict(zip([c.key for c in cols], row[2:]))
-                key = ids[row[0]] + (f":{values[extra_key]}" if extra_key else "")
-                stored[key] = {"_grid": row[1], **values}
+        for row in where_in(session, select(model.person_id, model.grid_code, *cols), model.person_id, ids):
+            values = dict(zip([c.key for c in cols], row[2:]))
+            key = ids[row[0]] + (f":{values[extra_key]}" if extra_key else "")
+            stored[key] = {"_grid": row[1], **values}
         return stored
     return lookup
 

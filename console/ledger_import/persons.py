@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
+from console.store.bulk import insert_rows, where_in
 from console.store.crypto import require_keyring
 from console.store.identity import id_sex
 
@@ -26,7 +27,6 @@ RESIDENCE_ALIASES = {"户籍": "registered", "常住人口": "registered", "流�
                      "境外": "foreign"}
 EDUCATION_ALIASES = {"高中": "senior", "中专": "senior", "大学本科": "bachelor", "研究生及以上": "graduate",
                      "文盲": "none", "无": "none"}
-_KEY_CHUNK = 500
 
 
 def _person(values: dict) -> Converted:
@@ -77,22 +77,21 @@ PERSON_FIELDS = ("name", "sex", "birth_date", "ethnicity", "native_place", "mari
 
 
 def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
-    ring = require_keyring()
-    by_index = {}
-    for k in keys:
-        for b in ring.blind_indexes(k):
-            by_index[b] = k
+    by_index = require_keyring().blind_index_map(keys)
     cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
     names = [c.key for c in cols]
     stored: dict[str, dict] = {}
-    indexes = sorted(by_index)
-    for i in range(0, len(indexes), _KEY_CHUNK):
-        rows = session.execute(select(Person.id_number_bidx, Person.grid_code, Household.code, *cols)
-                               .join(Household, Household.id == Person.household_id)
-                               .where(Person.id_number_bidx.in_(indexes[i:i + _KEY_CHUNK])))
-        for row in rows:
-            stored[by_index[row[0]]] = {"_grid": row[1], "household_code": row[2], **dict(zip(names, row[3:]))}
+    for row in where_in(session, select(Person.id_number_bidx, Person.grid_code, Household.code, *cols)
+                        .join(Household, Household.id == Person.household_id), Person.id_number_bidx, by_index):
+        stored[by_index[row[0]]] = {"_grid": row[1], "household_code": row[2], **dict(zip(names, row[3:]))}
     return stored
+
+
+def _ids(session, kind, keys: list[str]) -> dict[str, int]:
+    """identity number → person id, through the blind index (under every key of the ring)."""
+    by_index = require_keyring().blind_index_map(keys)
+    return {by_index[bidx]: pid for bidx, pid in where_in(session, select(Person.id_number_bidx, Person.id),
+                                                          Person.id_number_bidx, by_index)}
 
 
 def _building_code(rec: dict) -> str:
@@ -102,56 +101,60 @@ def _building_code(rec: dict) -> str:
     return "A" + hashlib.sha1(rec["address"].encode("utf-8")).hexdigest()[:20].upper()
 
 
+def _by(s, column, key_column, values) -> dict:
+    """{key: value of `column`} for the rows whose `key_column` is among `values`."""
+    return dict(where_in(s, select(key_column, column), key_column, values))
+
+
 def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
+    """Buildings, households and persons in bulk (console/store/bulk.py): new ones inserted, their ids read back by
+    code; changed persons updated one by one."""
     rows = new + changed
     if not rows:
         return
     located = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
-    by_address = {b.address: b for b in s.scalars(select(Building).where(
-        Building.address.in_(sorted({r["address"] for r in rows if not r.get("building_code")}))))}
-    codes = sorted({r["building_code"] for r in rows if r.get("building_code")})
-    by_code = {b.code: b for b in s.scalars(select(Building).where(Building.code.in_(codes)))} if codes else {}
-    buildings: dict[str, Building] = {}
+    by_address = _by(s, Building.code, Building.address, {r["address"] for r in rows if not r.get("building_code")})
+    by_code = _by(s, Building.id, Building.code, {r["building_code"] for r in rows if r.get("building_code")})
+    fresh: dict[str, dict] = {}
     for r in rows:
-        b = by_code.get(r.get("building_code")) or (None if r.get("building_code") else by_address.get(r["address"]))
-        code = b.code if b is not None else _building_code(r)
-        if b is None and code not in buildings:
-            b = Building(code=code, address=r["address"], kind="house", floors=1, dwellings=1,
-                         **{c: r.get(c) for c in located})
-            s.add(b)
-        buildings.setdefault(code, b or buildings.get(code))
+        code = r.get("building_code") or by_address.get(r["address"]) or _building_code(r)
+        if code not in by_code and code not in fresh:
+            fresh[code] = {"code": code, "address": r["address"], "kind": "house", "floors": 1, "dwellings": 1,
+                           **{c: r.get(c) for c in located}}
         r["_building"] = code
-    s.flush()
+    insert_rows(s, Building, list(fresh.values()))
+    building_ids = {**by_code, **_by(s, Building.id, Building.code, fresh)}
     sizes = Counter(r["household_code"] for r in rows)
-    households = {h.code: h for h in s.scalars(select(Household).where(Household.code.in_(sorted(sizes))))}
+    households = _by(s, Household.id, Household.code, sizes)
+    fresh = {}
     for r in rows:
-        h = households.get(r["household_code"])
-        if h is None:
-            h = Household(code=r["household_code"], building_id=buildings[r["_building"]].id, address=r["address"],
-                          kind="rental" if r["residence_type"] == "floating" else
-                          ("foreign" if r["residence_type"] == "foreign" else "registered"),
-                          size=sizes[r["household_code"]], is_rental=r["residence_type"] == "floating",
-                          **{c: r.get(c) for c in located})
-            s.add(h)
-            households[h.code] = h
-    s.flush()
+        code = r["household_code"]
+        if code not in households and code not in fresh:
+            fresh[code] = {"code": code, "building_id": building_ids[r["_building"]], "address": r["address"],
+                           "kind": "rental" if r["residence_type"] == "floating" else
+                           ("foreign" if r["residence_type"] == "foreign" else "registered"),
+                           "size": sizes[code], "is_rental": r["residence_type"] == "floating",
+                           **{c: r.get(c) for c in located}}
+    insert_rows(s, Household, list(fresh.values()))
+    households.update(_by(s, Household.id, Household.code, fresh))
     ring = require_keyring()
-    if new:  # Core insert: the column type seals the number; the blind index is computed here in bulk
+    if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
         indexes = ring.blind_index_many([r["id_number"] for r in new])
-        s.execute(Person.__table__.insert(), [
-            {"id_number": r["id_number"], "id_number_bidx": b, "household_id": households[r["household_code"]].id,
+        insert_rows(s, Person, [
+            {"id_number": r["id_number"], "id_number_bidx": b, "household_id": households[r["household_code"]],
              **{f: r.get(f) for f in PERSON_FIELDS}, **{c: r.get(c) for c in located}}
             for r, b in zip(new, indexes)])
     for r in changed:
         values = {f: r.get(f) for f in PERSON_FIELDS}
-        values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]].id)
+        values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]])
         s.execute(update(Person).where(Person.id_number_bidx.in_(ring.blind_indexes(r["id_number"])))
                   .values(**values))
 
 
 PERSONS = LedgerKind(
     key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
-    lookup=_lookup, save=_save,
+    lookup=_lookup, save=_save, raw_key=lambda values: v.key_text(values.get("id_number")), ids_by_key=_ids,
+    key_column="id_number_bidx", key_values=lambda keys: require_keyring().blind_index_map(keys),
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (
         Column("name", "姓名", True),

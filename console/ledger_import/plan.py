@@ -12,17 +12,17 @@ from sqlalchemy import select
 
 from console.ledgers.reader import Ledger
 from console.store import AreaScope, Building
+from console.store.bulk import where_key_in
 from console.store.grid_locator import locator_for
-from console.store.sensitive import key_match
 from geodata.planner.gcj02 import gcj02_to_wgs84
 
+from . import rowhash
 from . import values as v
 from .kinds import LedgerKind
 
 CRS_CHOICES = {"wgs84": "WGS84 / CGCS2000（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯地图导出）"}
 LOCATED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
 STATUS_LABELS = {"new": "新增", "changed": "更新", "unchanged": "无变化", "error": "有错误"}
-_KEY_CHUNK = 500
 
 
 @dataclass
@@ -33,6 +33,8 @@ class RowVerdict:
     problems: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # labels of the fields an update changes
     record: dict = field(default_factory=dict)
+    row_hash: str | None = None  # the row's cells (rowhash.py), for kinds that remember rows
+    skipped: bool = False  # recognised by its hash as the row the stored record was written from
 
 
 @dataclass
@@ -66,27 +68,49 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
                 crs: str = "wgs84") -> ImportPlan:
     if crs not in CRS_CHOICES:
         raise ValueError(f"未知的坐标系：{crs}")
-    verdicts = [_convert(kind, row.number, row.values) for row in ledger.rows]
+    verdicts = _verdicts(session, kind, ledger, crs, scope)
     _mark_duplicates(kind, verdicts)
+    todo = [r for r in verdicts if not r.skipped]
     if kind.placement is not None:
-        for r in verdicts:
+        for r in todo:
             r.record.pop("_address", None)
             r.record.pop("lon", None) if r.record.get("lon") is None else None
-        kind.placement(session, [r for r in verdicts if r.status != "error"], scope, _refuse)
+        kind.placement(session, [r for r in todo if r.status != "error"], scope, _refuse)
     elif kind.located:
-        _locate(session, [r for r in verdicts if r.status != "error"], crs, scope)
+        _locate(session, [r for r in todo if r.status != "error"], crs, scope)
     else:
-        _check_grids(session, [r for r in verdicts if r.status != "error" and r.record.get("grid_code")])
-        for r in verdicts:
+        _check_grids(session, [r for r in todo if r.status != "error" and r.record.get("grid_code")])
+        for r in todo:
             r.record.pop("_address", None)
             area = r.record.get("grid_code") or r.record.get("county_code")
             if r.status != "error" and not scope.allows(area):
                 _refuse(r, "不在您的数据范围内")
-    _compare(session, kind, [r for r in verdicts if r.status != "error"], scope, ledger.columns)
+    _compare(session, kind, [r for r in todo if r.status != "error"], scope, ledger.columns)
     notices = list(ledger.notices)
     if not ledger.rows:
         notices.append("文件只有表头，没有数据行")
     return ImportPlan(kind.key, data_hash, filename, ledger.sheet, crs, notices, verdicts)
+
+
+def _verdicts(session, kind: LedgerKind, ledger: Ledger, crs: str, scope: AreaScope) -> list[RowVerdict]:
+    """Rows the stored records were written from are recognised by hash (rowhash.py); the others are converted."""
+    if not rowhash.hashed(kind):
+        return [_convert(kind, row.number, row.values) for row in ledger.rows]
+    hashes = rowhash.row_hashes(kind, crs, [row.values for row in ledger.rows])
+    seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, ledger.rows)], scope)
+    out = []
+    for row, h in zip(ledger.rows, hashes):
+        hit = seen.get(h)
+        if hit is None:
+            verdict = _convert(kind, row.number, row.values)
+        else:
+            record = {"grid_code": hit["grid_code"], "_id": hit["id"]}
+            if "name" in row.values:
+                record["name"] = v.cell_text(row.values["name"])
+            verdict = RowVerdict(row.number, "unchanged", hit["key"], record=record, skipped=True)
+        verdict.row_hash = h
+        out.append(verdict)
+    return out
 
 
 def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
@@ -200,12 +224,9 @@ def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]
     model = kind.model
     key_col = getattr(model, kind.natural_key)
     cols = [getattr(model, c) for c in kind.compared]
-    stored: dict[str, dict] = {}
-    for i in range(0, len(keys), _KEY_CHUNK):  # a sealed key (a worker's phone) is matched by its blind index
-        for row in session.execute(select(key_col, model.grid_code, *cols)
-                                   .where(key_match(model, kind.natural_key, keys[i:i + _KEY_CHUNK]))):
-            stored[row[0]] = {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
-    return stored
+    # a sealed key (a worker's phone) is matched by its blind index
+    return {row[0]: {"_grid": row[1], **dict(zip(kind.compared, row[2:]))}
+            for row in where_key_in(session, select(key_col, model.grid_code, *cols), model, kind.natural_key, keys)}
 
 
 def _same(a, b) -> bool:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 
 from console.ledgers.values import parse_date
 from console.ledgers.values import text as cell_text
 from console.store.identity import validate_credit_code, validate_id_number
 
-__all__ = ["code", "yes_no", "integer", "id_number", "credit_code", "coordinate", "plain", "parse_date"]
+__all__ = ["code", "yes_no", "integer", "id_number", "credit_code", "coordinate", "plain", "parse_date",
+           "key_text"]
 
 YES = {"是", "有", "y", "yes", "true", "1", "√", "✓"}
 NO = {"否", "无", "n", "no", "false", "0", "×", ""}
@@ -19,8 +21,27 @@ NO = {"否", "无", "n", "no", "false", "0", "×", ""}
 LON_RANGE, LAT_RANGE = (108.0, 110.2), (31.4, 33.6)
 
 
-def _norm(value) -> str:
+@lru_cache(maxsize=1 << 16, typed=True)  # a column's values repeat (codes, places): each is normalised once
+def _norm_cached(value) -> str:
     return unicodedata.normalize("NFKC", cell_text(value)).strip()
+
+
+def _norm(value) -> str:
+    try:
+        return _norm_cached(value)
+    except TypeError:  # not hashable
+        return unicodedata.normalize("NFKC", cell_text(value)).strip()
+
+
+_LABELS: dict[int, tuple[dict, int, dict[str, str]]] = {}
+
+
+def _labels(table: dict[str, str]) -> dict[str, str]:
+    """label → key of a code table, built once per table (the last key of a label wins, as a dict built per call)."""
+    cached = _LABELS.get(id(table))
+    if cached is None or cached[0] is not table or cached[1] != len(table):
+        cached = _LABELS[id(table)] = (table, len(table), {label: key for key, label in table.items()})
+    return cached[2]
 
 
 def plain(value, max_len: int, label: str):
@@ -35,7 +56,7 @@ def code(value, table: dict[str, str], label: str, aliases: dict[str, str] | Non
     text = _norm(value)
     if text in table:
         return text, None
-    by_label = {v: k for k, v in table.items()}
+    by_label = _labels(table)
     if text in by_label:
         return by_label[text], None
     if aliases and text in aliases:
@@ -73,6 +94,11 @@ def id_number(value):
         return None, "身份证号被Excel存成了数字，末几位已丢失：请把该列设为“文本”后重新填写"
     problem = validate_id_number(text)
     return (text, None) if problem is None else (None, problem)
+
+
+def key_text(value) -> str:
+    """A code-like key as the checks read it (identity numbers, credit codes): NFKC, trimmed, upper case."""
+    return _norm(value).upper()
 
 
 def credit_code(value):

@@ -58,7 +58,7 @@ class LedgerError(Exception):
         self.sheets = list(sheets)
 
 
-@dataclass
+@dataclass(slots=True)  # one per data row: no per-instance __dict__
 class Row:
     number: int  # the row number the user sees in Excel (1-based)
     values: dict  # field → raw cell value (str stripped, float, datetime, …); empty cells absent

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)  # serial 1 = 1900-01-01, after Excel's 1900 leap-year bug
@@ -48,7 +49,20 @@ def parse_datetime(value) -> tuple[datetime | None, str | None]:
             if len(text) == 8:
                 return parse_datetime(text)  # 20251103
         return _serial(float(value))
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return _parse_text(str(value))
+
+
+_ISO = re.compile(r"\d{4}-\d\d-\d\d(?: \d\d:\d\d(?::\d\d)?)?", re.ASCII)
+
+
+@lru_cache(maxsize=4096)  # a ledger's dates repeat (one 发生日期 for many rows)
+def _parse_text(value: str) -> tuple[datetime | None, str | None]:
+    if _ISO.fullmatch(value):  # the common export form, parsed in C; anything it refuses takes the long way
+        try:
+            return datetime.fromisoformat(value), None
+        except ValueError:
+            pass
+    text = unicodedata.normalize("NFKC", value).strip()
     m = _YMD.match(text) or _COMPACT.match(text)
     if m:
         try:
@@ -79,6 +93,8 @@ def text(value) -> str:
     """A cell as text: numbers without a spurious '.0' (Excel stores 12 as 12.0), dates as ISO."""
     if value is None:
         return ""
+    if type(value) is str:  # most cells: no isinstance chain
+        return value.strip()
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:

@@ -14,6 +14,8 @@ class ID:
     OVERLAY = "ov-overlay"  # pattern-matching type: {"type": OVERLAY, "key": ...}
     OVERLAY_URLS = "ov-overlay-urls"  # the point/outline layers' URLs, in OVERLAY_KEYS order (store)
     LAYER_SWITCH = "ov-layer-switch"
+    CHORO_BOX = "ov-choro-box"  # the 实有人口 choropleth's 按人数 / 按密度 switch, shown while it is drawn
+    CHORO_MODE = "ov-choro-mode"
     LEGEND = "ov-legend"
     KPIS = "ov-kpis"
     TREND = "ov-trend"

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from dash import html, no_update
 
+from console.services import choropleth
 from console.services import permissions as perm
 from console.services import views
 from console.services.layers import LAYERS, OVERLAY_KEYS
-from console.services.layers.population import choropleth_breaks
 
 from console.pages import _widgets as w
 from console.pages._static_html import to_html
@@ -52,18 +52,31 @@ class AreaView:
     overlay_hides: list
     legend: object  # escaped HTML (or no_update)
     kpis: object  # escaped HTML (or no_update)
+    choro_style: dict  # the 按人数 / 按密度 switch: shown while the choropleth is
 
 
-def area_view(ctx, viewer, requested, on, dark: bool, *, area_hide_now=None, overlay_hides_now=None,
-              area_changed: bool = True, legend: bool = True) -> AreaView:
+def choropleth_view(ctx, viewer, node, on, mode) -> tuple[dict, list | None]:
+    """(hideout additions, legend bands) of the 实有人口 choropleth, or ({"mode": "plain"}, None) when it is not
+    drawn (layer off, village or grid level, no permission). `mode`: "residents" or "density" (人/平方公里)."""
+    if "population" not in (on or []) or node.level in ("village", "grid") or not viewer.can(perm.LAYER_POPULATION):
+        return {"mode": "plain"}, None
+    mode = choropleth.mode_of(mode)
+    feats = views.layer_json(ctx, viewer, "areas", node)["features"]
+    brk = choropleth.breaks([f["properties"].get(mode, 0) for f in feats])
+    return {"mode": mode, "breaks": brk, "colors": list(choropleth.COLORS)}, choropleth.bands(brk)
+
+
+def area_view(ctx, viewer, requested, on, dark: bool, *, mode: str | None = None, area_hide_now=None,
+              overlay_hides_now=None, area_changed: bool = True, legend: bool = True) -> AreaView:
     """The step for `requested` (resolved within the viewer's scope). Parts that did not change are no_update:
-    the polygons and KPIs unless the area changed, hideouts equal to the current ones, the legend unless asked."""
+    the polygons and KPIs unless the area changed, hideouts equal to the current ones, the legend unless asked
+    (or the choropleth's bands changed with the area)."""
     res = views.resolve_area(ctx, viewer, requested)
     node = res.node
-    area_hide = {"dark": dark, "selected": node.code if node.level == "grid" else None, "mode": "plain"}
-    if "population" in (on or []) and node.level not in ("village", "grid") and viewer.can(perm.LAYER_POPULATION):
-        counts = views.residents_by_child(ctx, viewer, node)
-        area_hide.update(mode="residents", breaks=choropleth_breaks(list(counts.values())))
+    area_hide = {"dark": dark, "selected": node.code if node.level == "grid" else None}
+    choro, bands = choropleth_view(ctx, viewer, node, on, mode)
+    area_hide.update(choro)
+    legend = legend or bands is not None or area_changed
     hides_now = overlay_hides_now or [None] * len(OVERLAY_KEYS)
     return AreaView(
         code=node.code,
@@ -75,8 +88,10 @@ def area_view(ctx, viewer, requested, on, dark: bool, *, area_hide_now=None, ove
         area_hide=_changed(area_hide, area_hide_now),
         urls=[overlay_url(k, node, on or [], viewer) for k in OVERLAY_KEYS],
         overlay_hides=[_changed(overlay_hideout(k, dark), old) for k, old in zip(OVERLAY_KEYS, hides_now)],
-        legend=to_html(w.legend([k for k in OVERLAY_KEYS if k in (on or [])])) if legend else no_update,
+        legend=to_html(w.legend([k for k in OVERLAY_KEYS if k in (on or [])], bands=bands,
+                                unit=choropleth.MODES[choro["mode"]][1] if bands else "")) if legend else no_update,
         kpis=to_html(kpi_panel(ctx, viewer, node)) if area_changed else no_update,
+        choro_style={"display": "block"} if bands is not None else {"display": "none"},
     )
 
 

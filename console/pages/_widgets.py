@@ -148,13 +148,19 @@ def breakdown_figure(k: dict, dark: bool) -> dict:
     return {"data": data, "layout": layout} if any(sp.values()) else {"data": [], "layout": no_data(layout)}
 
 
-def legend(keys: list[str]) -> list:
+def legend(keys: list[str], bands: list[tuple[str, str]] | None = None, unit: str = "") -> list:
+    """The map legend: each layer's symbols; with `bands` [(range, colour)], the 实有人口 choropleth's classes."""
     out = []
     for key in ["areas"] + keys:
         layer = LAYERS[key]
         items = []
-        for item in layer.legend:
-            swatch = html.Span(item.glyph, className=f"pa-swatch pa-swatch-{item.shape}",
+        if key == "population" and bands:
+            items += [html.Li([html.Span(className="pa-swatch pa-swatch-square pa-swatch-band", style={"background": c}),
+                               html.Span(label)]) for label, c in bands]
+            items.append(html.Li(html.Span(f"单位：{unit}；下级区划按此着色", className="pa-legend-note")))
+        for item in (() if key == "population" and bands else layer.legend):  # households: village level down
+            text = "12" if item.shape == "bubble" else item.glyph  # a count bubble shows a number
+            swatch = html.Span(text, className=f"pa-swatch pa-swatch-{item.shape}",
                                style={"background": item.color} if item.shape != "line" else {"borderColor": item.color})
             items.append(html.Li([swatch, html.Span(item.label)]))
         out.append(html.Div([html.Div(layer.title, className="pa-legend-title"), html.Ul(items)],

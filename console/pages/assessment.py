@@ -46,7 +46,7 @@ def _compute(area: str | None, month_text: str | None):
             kids = [areas.AreaNode(k.code, labels.get(k.code, k.name).split(" ")[-1], k.level, k.parent_code, k.bbox)
                     for k in kids]
         cube = views.quality_cube(current_context())
-        result = assessment.assess(s, node, viewer.scope, month, kids, _worker_names(s), cube)
+        result = assessment.assess(s, node, viewer.scope, month, kids, None, cube)
         previous = assessment.assess(s, node, viewer.scope, month.previous(), kids, {}, cube)
         history = assessment.trend(s, node, viewer.scope, month, quality_cube=cube)
         trail = areas.breadcrumb(s, node)
@@ -54,14 +54,6 @@ def _compute(area: str | None, month_text: str | None):
         guard.audit(viewer, "record.read", f"assessment:workers:{node.code}", guard.GRANTED,
                     {"month": month.key, "workers": len(result.workers)})
     return viewer, resolved, trail, result, previous, history
-
-
-def _worker_names(s) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from console.store.security_models import Account
-
-    return {u: (d or u) for u, d in s.execute(select(Account.username, Account.display_name))}
 
 
 def layout(area: str | None = None, month: str | None = None, **_query):

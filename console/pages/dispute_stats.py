@@ -8,12 +8,13 @@ from datetime import date, datetime
 import dash
 import dash_ag_grid as dag
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
+from console.pages import _hot_grids as hot
 from console.pages import _widgets as w
 from console.store import names as area_names
 from console.pages._grid_locale import GRID_LOCALE
-from console.disputes import report, service, stats
+from console.disputes import hotgrids, report, service, stats
 from console.disputes import ui
 from console.security.masking import watermark_text
 from console.services.context import current_context
@@ -27,7 +28,7 @@ GRAPH_CONFIG = {"displaylogo": False, "locale": "zh-CN"}  # assets/vendor/plotly
 
 class ID:
     AREA, DATES, RUN = "ds-area", "ds-dates", "ds-run"
-    KPIS, TREND, CATS, CROSS, HOT, ZERO = "ds-kpis", "ds-trend", "ds-cats", "ds-cross", "ds-hot", "ds-zero"
+    KPIS, TREND, CATS, CROSS, ZERO = "ds-kpis", "ds-trend", "ds-cats", "ds-cross", "ds-zero"
     XLSX, PRINT, DOWNLOAD, PRINT_BOX = "ds-xlsx", "ds-print", "ds-download", "ds-print-box"
 
 
@@ -55,12 +56,10 @@ def layout(**_query):
             dcc.Graph(id=ID.TREND, style={"flex": "1 1 40rem", "height": "20rem"}, config=GRAPH_CONFIG),
             dcc.Graph(id=ID.CATS, style={"flex": "1 1 26rem", "height": "20rem"}, config=GRAPH_CONFIG),
         ]),
-        html.Div(style={"display": "flex", "gap": "1rem", "flexWrap": "wrap"}, children=[
-            html.Div(style={"flex": "2 1 40rem"}, children=[html.H4("类别 × 地区"), dag.AgGrid(
-                id=ID.CROSS, rowData=[], columnDefs=[], style={"height": "18rem"},
-                dashGridOptions={"localeText": GRID_LOCALE}, defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
-            dcc.Graph(id=ID.HOT, style={"flex": "1 1 26rem", "height": "20rem"}, config=GRAPH_CONFIG),
-        ]),
+        html.Div(children=[html.H4("类别 × 地区"), dag.AgGrid(
+            id=ID.CROSS, rowData=[], columnDefs=[], style={"height": "18rem"},
+            dashGridOptions={"localeText": GRID_LOCALE}, defaultColDef={"sortable": True, "resizable": True, "width": 95})]),
+        hot.panel(),  # 热点网格: ranked list + map
         html.Div(id=ID.ZERO, style=ui.PANEL),
         html.Iframe(id=ID.PRINT_BOX, style={"display": "none", "width": "100%", "height": "40rem",
                                             "border": "1px solid var(--pa-line)", "background": "#fff"}),
@@ -100,7 +99,7 @@ def _compute(area, since, until):
         area = area_names.area_code(s, area)  # a name ("紫阳县") or a code
         summary = stats.statistics(s, viewer.scope, period, datetime.now(), area)
         names = stats.area_names(s, summary["by_area"])
-        spots = stats.hot_spots(s, viewer.scope, period)
+        spots = hotgrids.hot_grids(s, viewer.scope, period, area)
         zero = stats.zero_report(s, viewer.scope, period, area)
         full = area_names.path_names(s, [z["code"] for z in zero])
         for z in zero:  # three villages are called 西关社区: name them with their county and town
@@ -138,17 +137,6 @@ def _cats(summary):
     return fig if cats else _empty(fig)
 
 
-def _hot(spots):
-    """Hot-spot grids as bubbles on lon/lat axes (the console ships plotly-basic: no geo traces)."""
-    fig = go.Figure(go.Scatter(x=[s["lon"] for s in spots], y=[s["lat"] for s in spots], mode="markers",
-                               text=[f"{s['grid']}：{s['count']}件" for s in spots], hoverinfo="text",
-                               marker=dict(size=[8 + 3 * s["count"] for s in spots], color="#c53030", opacity=.6)))
-    fig.update_xaxes(title="经度", range=[108.0, 110.2])
-    fig.update_yaxes(title="纬度", range=[31.6, 33.9], scaleanchor="x", scaleratio=1.18)
-    fig.update_layout(title="热点网格（重复发生，气泡=件数）", margin=dict(l=50, r=10, t=40, b=40))
-    return fig
-
-
 def _cross(summary, names):
     areas = list(summary["by_area"])
     cols = [{"field": "category", "headerName": "类别", "pinned": "left", "width": 110}] + [
@@ -159,7 +147,8 @@ def _cross(summary, names):
 
 
 @callback(Output(ID.KPIS, "children"), Output(ID.TREND, "figure"), Output(ID.CATS, "figure"),
-          Output(ID.CROSS, "columnDefs"), Output(ID.CROSS, "rowData"), Output(ID.HOT, "figure"),
+          Output(ID.CROSS, "columnDefs"), Output(ID.CROSS, "rowData"), Output(hot.ID.TABLE, "rowData"),
+          Output(hot.ID.LAYER, "data"), Output(hot.ID.MAP, "viewport"), Output(hot.ID.NOTE, "children"),
           Output(ID.ZERO, "children"),
           Input(ID.RUN, "n_clicks"), State(ID.AREA, "value"), State(ID.DATES, "start_date"),
           State(ID.DATES, "end_date"))
@@ -168,7 +157,8 @@ def run(_n, area, since, until):
         _viewer, period, summary, names, spots, zero = _compute(area, since, until)
     except (PeriodError, area_names.AreaNotFound) as exc:  # what a person typed or picked: said in words
         msg = html.Span(f"统计条件有误：{exc}", style=ui.ERROR)
-        return [msg], go.Figure(), go.Figure(), [], [], go.Figure(), ""
+        return [msg], go.Figure(), go.Figure(), [], [], [], {"type": "FeatureCollection", "features": []}, \
+            dash.no_update, "", ""
     kpis = [_kpi(k, v) for k, v in report.headline(summary)]
     cols, rows = _cross(summary, names)
     items = [html.Li(z["full_name"], title=z["code"]) for z in zero[:60]]
@@ -176,7 +166,27 @@ def run(_n, area, since, until):
         items.append(html.Li(f"……另有 {len(zero) - 60} 个（见导出的月报）"))
     zero_box = [html.B(f"零报告：本期（{period.label}）无新发纠纷的村（社区）{len(zero)}个"),
                 html.Ul(items, className="pa-zero-list") if items else html.P("暂无数据")]
-    return kpis, _trend(summary), _cats(summary), cols, rows, _hot(spots), zero_box
+    with current_context().session() as s:
+        spots = {"rows": hot.rows_for_table(spots), "map": hot.features(s, spots), "extent": hot.extent(spots)}
+    note = f"共 {len(spots['rows'])} 个网格本期发生 {hotgrids.MIN_COUNT} 件以上（较上期：与前一段同样长的时间比）" \
+        if spots["rows"] else "暂无数据：本期没有重复发生纠纷的网格"
+    view = {"bounds": spots["extent"], "transition": "flyToBounds", "options": {"padding": [20, 20]}}
+    return kpis, _trend(summary), _cats(summary), cols, rows, spots["rows"], spots["map"], view, note, zero_box
+
+
+# A click on a hot grid's row flies its map there and outlines the grid (no round trip).
+clientside_callback(
+    """function(cell, rows) {
+        const nu = window.dash_clientside.no_update;
+        if (!cell || !rows) { return [nu, nu]; }
+        const row = rows.find(function(r) { return r.code === cell.rowId; });
+        if (!row || !row.bounds) { return [nu, nu]; }
+        return [{bounds: row.bounds, transition: "flyToBounds", options: {padding: [30, 30], maxZoom: 13, duration: 0.6}},
+                {selected: row.code}];
+    }""",
+    Output(hot.ID.MAP, "viewport", allow_duplicate=True), Output(hot.ID.LAYER, "hideout"),
+    Input(hot.ID.TABLE, "cellClicked"), State(hot.ID.TABLE, "rowData"), prevent_initial_call=True,
+)
 
 
 @callback(Output(ID.DOWNLOAD, "data"), Input(ID.XLSX, "n_clicks"), State(ID.AREA, "value"),

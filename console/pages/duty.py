@@ -18,11 +18,11 @@ from console.duty import actions, desk, detail, feed
 from console.pages._basemap import attribution, basemap_layers
 from console.pages._grid_locale import GRID_LOCALE
 from console.pages._unmask import reveal_control
-from console.duty.rules import RULE_LABELS
-from console.field import tasks as field_tasks
+from console.duty.rules import RULE_LABELS, task_due_hours
+from console.field import roster as field_roster, tasks as field_tasks
 from console.field.validation import FieldError
 from console.security.guard import AccessDenied
-from console.security.permissions import ALERT_ACT, VIEW_VIDEO
+from console.security.permissions import ALERT_ACT, INCIDENT_COMMAND, VIEW_VIDEO
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Alert, Area
@@ -168,7 +168,7 @@ def show_detail(alert_id, _acted):
         return html.P("该预警不存在或不在您的数据范围内。"), EMPTY, EMPTY, *[True] * len(actions.ACTIONS)
     can = viewer.can(ALERT_ACT)
     disabled = [not (can and k in d["allowed"]) for k in actions.ACTIONS]
-    return _render_detail(d, viewer.can(VIEW_VIDEO)), around["grids"], around["cameras"], *disabled
+    return _render_detail(d, viewer.can(VIEW_VIDEO), viewer.can(INCIDENT_COMMAND)), around["grids"], around["cameras"], *disabled
 
 
 def _field(s, alert_id: int) -> tuple[list, list]:
@@ -177,8 +177,10 @@ def _field(s, alert_id: int) -> tuple[list, list]:
     viewer = current_viewer()
     if alert is None or not viewer.can(ALERT_ACT):
         return [], []
-    return (field_tasks.roster(s, alert.grid_code) if alert.grid_code else [],
-            field_tasks.for_alert(s, viewer, alert_id, current_context().security.settings.clock()))
+    now = current_context().security.settings.clock()
+    point = (alert.lon, alert.lat) if alert.lon is not None else None
+    return (field_tasks.roster(s, alert.grid_code, now, point) if alert.grid_code else [],
+            field_tasks.for_alert(s, viewer, alert_id, now))
 
 
 @callback(Output(ID.ACTED, "data"), Output(ID.MESSAGE, "children"), Output(ID.NOTE, "value"),
@@ -196,7 +198,8 @@ def act(*args):
             if key == "dispatch" and alert is not None and field_tasks.on_roster(s, alert.grid_code, assignee):
                 # a grid worker with a phone account: the task goes to the phone (docs/field.md §6)
                 field_tasks.dispatch_alert(s, current_viewer(), alert, assignee, note or "",
-                                           current_context().security.settings.clock())
+                                           current_context().security.settings.clock(),
+                                           task_due_hours(alert.rule, alert.severity))
             actions.act(s, current_viewer(), int(alert_id), key, note or "", assignee=assignee)
     except (actions.ActionError, FieldError) as exc:
         return no_update, str(exc), no_update
@@ -225,9 +228,12 @@ def _dl(pairs) -> html.Dl:
     return html.Dl([x for k, v in pairs for x in (html.Dt(k), html.Dd(v if v not in (None, "") else "—"))])
 
 
-def _render_detail(d: dict, video: bool = False) -> list:
+def _render_detail(d: dict, video: bool = False, command: bool = False) -> list:
     source, source_ref = d["source"]
     out = [html.H3(d["title"], id="duty-detail-title"),
+           # 突发事件: raise at a level of the response plan (docs/safety.md)
+           dcc.Link("升级为突发事件", href=f"/incident?alert={d['id']}", id="duty-raise-incident",
+                    className="pa-btn pa-primary") if command else None,
            _dl([("级别", d["severity_label"]), ("状态", d["state_label"]), ("规则", d["rule"]),
                 ("时间（北京）", d["raised_at"]), ("位置", d["place"]),
                 ("网格", html.Span(d["grid_name"], title=d["grid"] or "") if d["grid"] else None),
@@ -244,9 +250,8 @@ def _render_detail(d: dict, video: bool = False) -> list:
     out.append(html.Ul([html.Li([f"{w['role']} {w['name']} ", reveal_control("worker", w["id"], w["phone"], field="phone")])
                         for w in d["workers"]]) if d["workers"] else html.P("—"))
     if d.get("roster"):
-        out.append(html.H4("可派单的网格员（手机端，在“派往”填账号）"))
-        out.append(html.P("、".join(f"{w['name']}（{w['username']}，待办 {w['open_tasks']}）" for w in d["roster"]),
-                          id="duty-roster"))
+        out.append(html.H4("建议派单：本网格网格员，最近的在岗者在前（在“派往”填账号）"))
+        out.append(html.Ol([html.Li(field_roster.label(w)) for w in d["roster"]], id="duty-roster"))
     if d.get("tasks"):
         out.append(html.H4("手机任务"))
         out.append(html.Ul([html.Li(f"{t['assignee']}：{t['state_label']}" + ("（已超期）" if t["overdue"] else "")

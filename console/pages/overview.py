@@ -15,6 +15,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from dash_extensions.javascript import Namespace
 
 from console.security import guard
+from console.services import choropleth
 from console.services import permissions as perm
 from console.services import queries, views
 from console.services.context import current_context
@@ -22,6 +23,7 @@ from console.services.viewer import current_viewer
 from console.store.codes import CITY_CODE
 from console.services.layers import LAYERS, OVERLAY_KEYS
 
+from console.pages import _search
 from console.pages import _unmask as unmask_ui
 from console.pages import _widgets as w
 from console.pages._grid_locale import GRID_LOCALE
@@ -32,16 +34,24 @@ from console.pages._overview_view import AreaView, area_view, default_layers, ov
 dash.register_page(__name__, path="/", title="平安一张图 · 总览", name="总览", order=0)
 
 NS = Namespace("pingan", "map")
+SAFETY = Namespace("pingan", "safety")
 DEFAULT_BOUNDS = [[31.7, 108.0], [33.8, 110.2]]
+MAX_ZOOM = 18
 TABLE_TABS = {"households": "住户", "persons": "人员", "cases": "矛盾纠纷"}
 
 def _overlay(key: str, dark: bool) -> dl.GeoJSON:
     layer = LAYERS[key]
     common = dict(id={"type": ID.OVERLAY, "key": key}, hideout=overlay_hideout(key, dark))
     if layer.kind == "point":
-        return dl.GeoJSON(**common, cluster=True, zoomToBoundsOnClick=True, pointToLayer=NS("pointToLayer"),
-                          clusterToLayer=NS("clusterToLayer"), onEachFeature=NS("pointEach"),
-                          superClusterOptions={"radius": 60, "maxZoom": 17})
+        # Clustered up to the map's own maximum zoom: records at one building (a household per flat) stay one
+        # bubble there, and a click on it spreads them out (dash-leaflet's spiderfy, `spiderStyle` its legs)
+        # instead of stacking markers that hide each other.
+        return dl.GeoJSON(**common, cluster=True, zoomToBoundsOnClick=True, spiderfyOnMaxZoom=True,
+                          pointToLayer=NS("pointToLayer"), clusterToLayer=NS("clusterToLayer"),
+                          onEachFeature=NS("pointEach"), style=NS("spiderStyle"),
+                          superClusterOptions={"radius": 60, "maxZoom": MAX_ZOOM})
+    if layer.kind == "line":  # 护路护线 (docs/safety.md)
+        return dl.GeoJSON(**common, style=SAFETY("lineStyle"), onEachFeature=SAFETY("lineEach"))
     # outlines only: their own pane lets clicks fall through to the area polygons underneath
     return dl.Pane(name="pa-outlines", children=[
         dl.GeoJSON(**common, style=NS("gridStyle"), interactive=False, pane="pa-outlines")])
@@ -60,7 +70,7 @@ def _map(dark: bool, first: AreaView | None) -> html.Div:
     allowed = [k for k in OVERLAY_KEYS if viewer.can(LAYERS[k].permission)]
     leaflet = dl.Map(id=ID.MAP, preferCanvas=True, attributionControl=False, trackViewport=False,
                      **initial_view(first.viewport if first else None),
-                     minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet", children=[
+                     minZoom=6, maxZoom=MAX_ZOOM, zoomSnap=0.25, className="pa-leaflet", children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False),
         *basemap_layers(),
@@ -72,8 +82,12 @@ def _map(dark: bool, first: AreaView | None) -> html.Div:
     switch = dcc.Checklist(id=ID.LAYER_SWITCH, className="pa-layer-switch",
                            options=[{"label": f" {LAYERS[k].title}", "value": k} for k in allowed],
                            value=default_layers(viewer))
+    choro = html.Div(id=ID.CHORO_BOX, style=first.choro_style if first else {"display": "none"}, children=[
+        html.Hr(), html.Div("实有人口着色", className="pa-legend-title"),
+        dcc.RadioItems(id=ID.CHORO_MODE, className="pa-choro-switch", value=choropleth.DEFAULT_MODE,
+                       options=[{"label": f"{v[0]}（{v[1]}）", "value": k} for k, v in choropleth.MODES.items()])])
     panel = html.Div(className="pa-map-panel", children=[
-        html.Div("图层", className="pa-legend-title"), switch, html.Hr(),
+        html.Div("图层", className="pa-legend-title"), switch, choro, html.Hr(),
         html.Div(id=ID.LEGEND)])  # filled from LEGEND_HTML
     return html.Div(className="pa-map-box", children=[leaflet, panel])
 
@@ -101,7 +115,8 @@ def layout(area: str | None = None, **_query) -> html.Div:
         dcc.Store(id=ID.OVERLAY_URLS, data=first.urls if first else None),
         html.Div(className="pa-topline", children=[
             html.Nav(id=ID.CRUMBS, className="pa-crumbs", children=first.crumbs if first else None),
-            html.H2(id=ID.HEADING, className="pa-heading", children=first.heading if first else None)]),
+            html.H2(id=ID.HEADING, className="pa-heading", children=first.heading if first else None),
+            _search.box()]),
         html.Div(id=ID.MESSAGE, className="pa-message", role="status", children=first.message if first else None),
         html.Div(className="pa-body", children=[
             html.Div(className="pa-left", children=[
@@ -168,19 +183,19 @@ clientside_callback(
     Output(ID.MESSAGE, "children"), Output(ID.MAP, "viewport"),
     Output(ID.AREAS, "data"), Output(ID.AREAS, "hideout"),
     Output(ID.OVERLAY_URLS, "data"), Output({"type": ID.OVERLAY, "key": ALL}, "hideout"),
-    Output(ID.LEGEND_HTML, "data"), Output(ID.KPIS_HTML, "data"),
-    Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"),
+    Output(ID.LEGEND_HTML, "data"), Output(ID.KPIS_HTML, "data"), Output(ID.CHORO_BOX, "style"),
+    Input(ID.AREA, "data"), Input(ID.LAYER_SWITCH, "value"), Input("app-theme", "data"), Input(ID.CHORO_MODE, "value"),
     State(ID.AREAS, "hideout"), State({"type": ID.OVERLAY, "key": ALL}, "hideout"),
     prevent_initial_call=True,  # the layout already shows its area (`layout` → `area_view`)
 )
-def show_area(requested, on, theme, area_hide_now, overlay_hides_now):
+def show_area(requested, on, theme, mode, area_hide_now, overlay_hides_now):
     """One round trip per drill step: map state, the area polygons themselves (no second request for them)
     and the KPI panel. The point layers' URLs and the charts follow once the step is painted."""
-    v = area_view(current_context(), current_viewer(), requested, on, theme == "dark",
+    v = area_view(current_context(), current_viewer(), requested, on, theme == "dark", mode=mode,
                   area_hide_now=area_hide_now, overlay_hides_now=overlay_hides_now,
                   area_changed=_triggered_by(ID.AREA), legend=_triggered_by(ID.LAYER_SWITCH))
     return (v.code, v.crumbs, v.heading, v.message, v.viewport, v.areas, v.area_hide, v.urls, v.overlay_hides,
-            v.legend, v.kpis)
+            v.legend, v.kpis, v.choro_style)
 
 
 def _triggered_by(component_id: str) -> bool:

@@ -61,7 +61,7 @@ def _toolbar(alerts: list[dict], alert_id: str) -> html.Div:
     ])
 
 
-def layout(alert: str = "", **_query) -> html.Div:
+def layout(alert: str = "", layout: str = "", **_query) -> html.Div:  # layout: windows (incident wall link)
     viewer = current_viewer()
     v = video_settings()
     with current_context().session() as s:
@@ -69,11 +69,11 @@ def layout(alert: str = "", **_query) -> html.Div:
     alert_id = alert if alert.isdigit() else ""
     if alert_id and alert_id not in {str(a["id"]) for a in alerts}:
         alerts.insert(0, {"id": int(alert_id), "title": f"预警 {alert_id}", "raised_at": ""})
-    notice = v.problem or ("" if v.configured else "未配置视频网关：窗口将说明原因（见 docs/video.md 的网关设置）。")
+    notice = v.problem or ("" if v.configured else "未配置视频网关：窗口将说明原因；请系统管理员在部署设置中配置视频网关。")
     return html.Div(className="pa-video", children=[
         _toolbar(alerts, alert_id),
         html.Div(notice, className="pa-video-notice", role="alert") if notice else None,
         html.Div(id=ID.WALL, className="pa-video-wall", **{
             "data-max-streams": str(v.max_streams), "data-stall-seconds": str(v.stall_seconds),
-            "data-layout": "4", "data-alert": alert_id}),
+            "data-layout": layout if layout in {str(n) for n in LAYOUTS} else "4", "data-alert": alert_id}),
     ])

@@ -1,7 +1,7 @@
 """Tasks between the duty desk and the phone (docs/field.md §6). Thin: rules in `console.field.tasks` and
 `console.duty.actions`.
 
-GET  /api/duty/roster?alert_id=     the alert's grid workers, least busy first            (alert:act)
+GET  /api/duty/roster?alert_id=     the alert's grid workers, nearest on duty first       (alert:act)
 POST /api/duty/tasks                {alert_id, assignee, note}: 派单 = the alert's dispatch + a task, one transaction
 GET  /api/duty/tasks?alert_id=      the alert's tasks with every step (the duty desk sees each state)
 GET  /api/field/tasks               the worker's own tasks                                  (field:sync)
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from console.duty import actions as duty_actions
+from console.duty.rules import task_due_hours
 from console.field import tasks
 from console.field.validation import FieldError, Location, describe
 from console.routes import field as field_routes
@@ -69,7 +70,9 @@ def _denied(exc):
 def roster():
     with current_context().session() as s:
         alert = _alert(s, _alert_id())
-        return _json({"grid_code": alert.grid_code, "workers": tasks.roster(s, alert.grid_code or "")})
+        point = (alert.lon, alert.lat) if alert.lon is not None else None
+        return _json({"grid_code": alert.grid_code,
+                      "workers": tasks.roster(s, alert.grid_code or "", _now(), point)})
 
 
 @blueprint.post("/api/duty/tasks")
@@ -79,7 +82,7 @@ def dispatch():
     viewer, now = current_viewer(), _now()
     with current_context().session() as s, s.begin():
         alert = _alert(s, _alert_id())
-        task = tasks.dispatch_alert(s, viewer, alert, assignee, note, now)
+        task = tasks.dispatch_alert(s, viewer, alert, assignee, note, now, task_due_hours(alert.rule, alert.severity))
         try:
             duty_actions.act(s, viewer, alert.id, "dispatch", note or f"派单给网格员 {assignee}", assignee=assignee,
                              now=now)

@@ -93,7 +93,7 @@ def layer(key: str):
 @blueprint.get("/api/layers/<key>/<int:fid>")
 def feature_detail(key: str, fid: int):
     spec = LAYERS.get(key)
-    if spec is None or spec.kind != "point":
+    if spec is None or spec.kind not in ("point", "line"):
         return _refuse(404, "无此图层")
     viewer = current_viewer()
     obj = f"{key}:{fid}"
@@ -113,9 +113,13 @@ def feature_detail(key: str, fid: int):
         except AccessDenied:
             return _refuse(403, "记录不存在或无权查看")
         rows = spec.detail(s, viewer.scope, fid)  # masked for everyone (docs/security.md §4); 「显示」: /api/unmask
+        building = getattr(row, "building_id", None)  # a household's (以房管人)
     if rows is None:
         return _refuse(404, "记录不存在或无权查看")
     if spec.permission in SENSITIVE:
         guard.audit(viewer, "record.view", obj, detail={"permission": spec.permission, "area": area})
-    body = json.dumps({"title": spec.title, "rows": rows}, ensure_ascii=False).encode("utf-8")
+    answer = {"title": spec.title, "rows": rows}
+    if building is not None and viewer.can(perm.VIEW_PERSONS):  # 以房管人: the household's building, on request
+        answer["more"] = {"label": "本楼住户与人员", "url": f"/api/popup/building/{building}"}
+    body = json.dumps(answer, ensure_ascii=False).encode("utf-8")
     return _json_response(body, max_age=0, content_type="application/json")

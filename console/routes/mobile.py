@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, abort, send_from_directory
 from console.security.gate import Security
 
 STATIC = Path(console.field.__file__).resolve().with_name("static")
-SHELL = ("index.html", "app.css", "app.js", "queue.js", "vendor/idb.umd.js", "manifest.webmanifest", "icon.svg")
+SHELL = ("index.html", "app.css", "app.js", "patrol.js", "followup.js", "queue.js", "vendor/idb.umd.js", "manifest.webmanifest", "icon.svg")
 # The phone app asks for the position; every other page keeps geolocation off (security.gate.static_headers).
 PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(self)"
 

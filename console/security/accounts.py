@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyotp
@@ -254,6 +254,9 @@ class SessionState:
     stage: str
     csrf_token: str
     token_hash: str
+    # the account as read for this check (roles and scopes loaded): the gate builds the viewer from it
+    # instead of reading it again in a second database session
+    account: Account | None = field(default=None, compare=False, repr=False)
 
 
 def load_session(session_factory, settings: Settings, token: str | None, ip: str,
@@ -291,7 +294,7 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
             return None, reason
         if touch and (now - row.last_seen_at).total_seconds() >= touch_every_seconds:
             row.last_seen_at = now
-        return SessionState(row.id, row.account_id, row.stage, row.csrf_token, th), ""
+        return SessionState(row.id, row.account_id, row.stage, row.csrf_token, th, account), ""
 
 
 def set_stage(session_factory, session_id: int, stage: str, rotate: bool = True) -> str | None:

@@ -8,6 +8,7 @@ from .hardening import escape_html
 
 
 _STYLE = """
+@media (min-width:2560px){html{zoom:1.5}}@media (min-width:3400px){html{zoom:2}}
 body{margin:0;font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;background:#0b1a2e;color:#e6edf5}
 .box{max-width:380px;margin:12vh auto;padding:32px 36px;background:#12263f;border:1px solid #24466e;border-radius:8px}
 h1{font-size:22px;margin:0 0 6px;text-align:center;letter-spacing:2px}

@@ -33,11 +33,15 @@ FIELD_SYNC = "field:sync"  # 网格员 phone app: send records and photos for th
 FIELD_REVIEW = "field:review"  # see and settle the phone app's sync conflicts in the scope
 IMPORT_LEDGERS = "import:ledgers"  # 台账导入: a county's own ledgers into the store (docs/import.md)
 VIEW_ASSESSMENT = "view:assessment"  # 督导考评: scores and ranks of areas and grid workers (docs/assessment.md)
+LAYER_SAFETY = "layer:safety"  # 公共安全: key places and 护路护线 lines (docs/safety.md)
+LAYER_INCIDENTS = "layer:incidents"  # active incidents on the map: level and place, no person (docs/safety.md)
+INCIDENT_COMMAND = "incident:command"  # raise an alert to an incident, log its actions, close it (值班员)
 
 ALL_PERMISSIONS: tuple[str, ...] = (
     LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, VIEW_VIDEO, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
     CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW, IMPORT_LEDGERS, VIEW_ASSESSMENT,
+    LAYER_SAFETY, LAYER_INCIDENTS, INCIDENT_COMMAND,
 )
 
 ALL = frozenset(ALL_PERMISSIONS)  # the console's name for the set
@@ -51,12 +55,15 @@ LAYER_PERMISSIONS = {
     "cameras": LAYER_CAMERAS,
     "coverage": LAYER_CAMERAS,  # 监控覆盖缺口: counts of households, no personal data
     "orgs": LAYER_ORGS,
+    "keyplaces": LAYER_SAFETY,
+    "safetylines": LAYER_SAFETY,
+    "incidents": LAYER_INCIDENTS,
 }
 
 # Permissions whose every *granted* use is written to the audit log (refusals are always audited).
 AUDITED_WHEN_GRANTED = frozenset({UNMASK, EXPORT, GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE,
                                   ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ, CONFIG_MANAGE,
-                                  FIELD_REVIEW, IMPORT_LEDGERS})
+                                  FIELD_REVIEW, IMPORT_LEDGERS, INCIDENT_COMMAND})
 
 # The 三员 duties: each belongs to exactly one administrator role and to no business role.
 ADMIN_PERMISSIONS = frozenset({ACCOUNT_MANAGE, CONFIG_MANAGE, ROLE_ASSIGN, AUDIT_READ})
@@ -70,4 +77,5 @@ LABELS = {
     DISPUTE_ROUTE: "分流交办纠纷", IMPORT_LEDGERS: "导入台账", ACCOUNT_MANAGE: "管理账户", ROLE_ASSIGN: "分配角色与范围",
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置", WALL_DISPLAY: "大屏展示（不看记录）",
     FIELD_SYNC: "移动端采集上报", FIELD_REVIEW: "处理移动端同步冲突", VIEW_ASSESSMENT: "查看督导考评",
+    LAYER_SAFETY: "查看重点场所与护路护线", LAYER_INCIDENTS: "查看突发事件图层", INCIDENT_COMMAND: "启动/结束突发事件响应",
 }

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
-    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, VIEW_VIDEO,
+    GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_GRIDS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
-    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT,
+    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT, INCIDENT_COMMAND,
 )
 
 
@@ -78,6 +78,9 @@ ROUTES: dict[str, Need] = {
     "/api/layers/<key>.geojson": Need(any_of=ANY_LAYER),
     "/api/layers/<key>/<int:fid>": Need(any_of=ANY_LAYER, none_of=frozenset({WALL_DISPLAY})),  # record rows
     "/api/areas": need(LAYER_AREAS),
+    # map popups that list people (routes/popups.py): the record's area is checked and each answer audited there
+    "/api/popup/grid/<code>": Need(any_of=frozenset({LAYER_AREAS, LAYER_GRIDS}), none_of=frozenset({WALL_DISPLAY})),
+    "/api/popup/building/<int:bid>": Need(all_of=frozenset({VIEW_PERSONS}), none_of=frozenset({WALL_DISPLAY})),
     "/api/unmask": need(UNMASK),  # + the record kind's view permission and scope (services.unmask)
     "/api/alerts/changes": need(VIEW_ALERTS, sensitive=True),
     "/api/open311/services.json": need(DISPUTE_REGISTER, VIEW_CASES),
@@ -91,12 +94,15 @@ ROUTES: dict[str, Need] = {
     "/api/field/photos": need(FIELD_SYNC), "/api/field/photos/<uuid>": need(FIELD_SYNC),
     "/api/field/grid": need(FIELD_SYNC, sensitive=True), "/api/field/tasks": need(FIELD_SYNC),
     "/api/field/tasks/<int:task_id>": need(FIELD_SYNC),
+    # 特殊人群随访 due on the phone (docs/field.md §8): special-population records, masked, own grids only
+    "/api/field/followups": need(all_of=(FIELD_SYNC, LAYER_SPECIAL), sensitive=True),
     "/api/field/conflicts": need(FIELD_REVIEW, sensitive=True),
     "/api/field/conflicts/<int:conflict_id>": need(FIELD_REVIEW),
     # video (docs/video.md): every camera is re-checked against the viewer's scope, every play address audited
     "/api/video/cameras": need(VIEW_VIDEO), "/api/video/config": need(VIEW_VIDEO),
     "/api/video/nearby": need(VIEW_VIDEO), "/api/video/play/<int:camera_id>": need(VIEW_VIDEO),
     "/video/stream/<token>": need(VIEW_VIDEO),
+    "/api/status": need(CONFIG_MANAGE),  # this node's database, spatial path and cache sync (docs/deploy.md)
     "/api/coverage": need(LAYER_CAMERAS),  # counts of households per grid, no personal data
     # the duty desk sends tasks to grid workers
     "/api/duty/roster": need(all_of=(VIEW_ALERTS, ALERT_ACT), sensitive=True),
@@ -141,6 +147,12 @@ CALLBACKS: dict[str, Need] = {
     "ledger_import.check": need(IMPORT_LEDGERS),
     "housing.search": need(all_of=(VIEW_PERSONS,), sensitive=True),
     "housing.show_building": need(all_of=(VIEW_PERSONS,), sensitive=True),
+    # the command hall (docs/console.md, 指挥大厅): counts and counted map cells only, never a record; the
+    # search box checks each kind of hit's own permission and the scope, masks people and audits itself
+    "_search.run_search": need(LAYER_AREAS),
+    "hall.refresh_banner": need(VIEW_KPI, WALL_DISPLAY), "hall.rotate": need(VIEW_KPI, WALL_DISPLAY),
+    "analysis.show_heat": need(VIEW_KPI),
+    "replay.show": need(VIEW_ALERTS, LAYER_DISPUTES, WALL_DISPLAY, all_of=(LAYER_GRIDS,)),
     # 督导考评 (docs/assessment.md): the page audits grid workers' figures itself; print and export re-read them
     "assessment.export_xlsx": need(all_of=(VIEW_ASSESSMENT, EXPORT)),
     "assessment.print_view": need(all_of=(VIEW_ASSESSMENT,), sensitive=True),
@@ -148,6 +160,10 @@ CALLBACKS: dict[str, Need] = {
     # 特殊人群随访: the service checks layer:special and the record's scope, and audits the visit
     "followup.record": need(all_of=(LAYER_SPECIAL, VIEW_PERSONS)),
     "quality.export_problems": need(all_of=(VIEW_KPI, VIEW_PERSONS, EXPORT)),
+    # 突发事件指挥 (docs/safety.md): the service checks the permission again and the incident's scope per record
+    "incident.raise_incident": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
+    "incident.command": need(all_of=(VIEW_ALERTS, INCIDENT_COMMAND)),
+    "incident.show_incident": need(all_of=(VIEW_ALERTS,), sensitive=True),
 }
 
 # Page paths → need (the navigation draws a link only when it is met; the router refuses the layout otherwise).
@@ -155,20 +171,24 @@ PAGES: dict[str, tuple[str, Need]] = {
     "/": ("总览", need(LAYER_AREAS, VIEW_KPI)),
     "/planner": ("网格规划", need(GRID_EDIT)),
     "/duty": ("值班", need(VIEW_ALERTS)),
+    "/incident": ("突发事件", need(VIEW_ALERTS)),
     "/disputes": ("矛盾纠纷", need(VIEW_CASES, DISPUTE_REGISTER)),
     "/video": ("视频", need(VIEW_VIDEO)),
     "/housing": ("以房管人", need(all_of=(VIEW_PERSONS,))),
     "/quality": ("数据质量", Need(all_of=frozenset({VIEW_KPI}), none_of=frozenset({WALL_DISPLAY}))),
     "/import": ("台账导入", need(IMPORT_LEDGERS)),
     "/disputes/stats": ("纠纷研判", need(VIEW_CASES)),
+    "/hall": ("大屏", need(VIEW_KPI, WALL_DISPLAY)),
+    "/analysis": ("态势研判", need(VIEW_KPI)),
+    "/replay": ("时间回放", need(VIEW_ALERTS, LAYER_DISPUTES, WALL_DISPLAY, all_of=(LAYER_GRIDS,))),
     "/assessment": ("督导考评", need(VIEW_ASSESSMENT)),
     "/followup": ("随访", need(all_of=(LAYER_SPECIAL, VIEW_PERSONS))),
     "/admin/assessment": ("考评权重", need(CONFIG_MANAGE)),
     "/admin/accounts": ("账户", ADMIN_ACCOUNTS),
     "/admin/audit": ("审计", need(AUDIT_READ)),
 }
-NAV_PATHS = ("/", "/planner", "/duty", "/video", "/disputes", "/housing", "/followup", "/quality", "/assessment",
-             "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
+NAV_PATHS = ("/", "/hall", "/analysis", "/replay", "/planner", "/duty", "/incident", "/video", "/disputes", "/housing",
+             "/followup", "/quality", "/assessment", "/import", "/admin/accounts", "/admin/assessment", "/admin/audit")
 
 
 def callback_name(fn) -> str | None:

@@ -14,6 +14,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER, IMPORT_LEDGERS,
     DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_ORGS, LAYER_POPULATION,
     LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO, VIEW_ASSESSMENT,
+    LAYER_SAFETY, LAYER_INCIDENTS, INCIDENT_COMMAND,
 )
 
 
@@ -34,7 +35,7 @@ def _role(key, label, perms, admin=False, description=""):
     return Role(key, label, frozenset(perms), admin, description)
 
 
-_LAYERS = (LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS)
+_LAYERS = (LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, LAYER_SAFETY, LAYER_INCIDENTS)
 _MAP = (LAYER_AREAS, LAYER_GRIDS, VIEW_KPI)  # every business role navigates the map and sees its area's KPIs
 
 ROLES: dict[str, Role] = {r.key: r for r in (
@@ -50,13 +51,14 @@ ROLES: dict[str, Role] = {r.key: r for r in (
           description="县区综治中心（人员信息脱敏显示）"),
     _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT, VIEW_VIDEO, VIEW_ASSESSMENT), description="全市态势，仅汇总与脱敏信息"),
     _role("duty_officer", "值班员", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, ALERT_ACT, DISPUTE_REGISTER,
-                                     VIEW_VIDEO), description="指挥大厅值班、处置预警"),
+                                     VIEW_VIDEO, INCIDENT_COMMAND), description="指挥大厅值班、处置预警、启动突发事件响应"),
     _role("grid_planner", "网格规划员", (*_MAP, LAYER_POPULATION, LAYER_ORGS, GRID_EDIT), description="网格划分与调整"),
     _role("dispute_handler", "纠纷调处员", (*_MAP, LAYER_DISPUTES, VIEW_CASES, UNMASK, DISPUTE_REGISTER, DISPUTE_ROUTE),
           description="矛盾纠纷受理、调处"),
     _role(SOURCE_ROLE, "接入系统", (DISPUTE_REGISTER, VIEW_CASES),
           description="12345 热线、网格通等外部系统的接口密钥账户：只能经接口登记和查询自己范围内的纠纷，不能登录"),
-    _role(WALL_ROLE, "大屏展示", (*_MAP, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, WALL_DISPLAY),
+    _role(WALL_ROLE, "大屏展示", (*_MAP, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, LAYER_SAFETY,
+                                 LAYER_INCIDENTS, WALL_DISPLAY),
           description="指挥大厅大屏：只看汇总数字和图层，不看任何记录、不能显示完整信息；会话不因空闲结束"),
     _role("system_admin", "系统管理员", (ACCOUNT_MANAGE, CONFIG_MANAGE), admin=True,
           description="账户与配置管理；不能查阅审计、不能分配权限"),

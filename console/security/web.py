@@ -146,9 +146,11 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
                 audit_refusal(sec, "session.invalid", {"reason": "unknown_token"})
             return unauthenticated(reason if reason not in ("missing", "unknown") else "")
         g.pingan_session = state
-        with session_factory() as s:
-            account = s.get(Account, state.account_id)
-            viewer = accounts.viewer_for(account, client_ip(), auditor)
+        if state.account is not None:
+            viewer = accounts.viewer_for(state.account, client_ip(), auditor)
+        else:
+            with session_factory() as s:
+                viewer = accounts.viewer_for(s.get(Account, state.account_id), client_ip(), auditor)
         if request.method in STATE_CHANGING:
             origin = same_origin()
             token = (request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")

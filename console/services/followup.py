@@ -16,9 +16,9 @@ from console.security.permissions import LAYER_SPECIAL
 from console.store import AreaScope, GridWorker, Person, SpecialPerson
 from console.store.codes import SPECIAL_CATEGORIES
 from console.store.followup_models import FOLLOWUP_METHODS, FollowupVisit
-from console.store.masking import mask_id, mask_phone
+from console.store.masking import mask_id, mask_name, mask_phone
 
-from .areas import AreaNode, within
+from .areas import AreaNode, city_node, within
 
 SOON_DAYS = 7
 
@@ -100,3 +100,14 @@ def counts_by_worker(session: Session, rows: list[dict]) -> list[dict]:
 
 
 
+
+
+def due_on_phone(session: Session, viewer, today: date, config: dict | None = None) -> list[dict]:
+    """The worker's special-population records with their follow-up due dates, for the phone (docs/field.md §8):
+    the viewer's own grids only, names and identity numbers masked, most overdue first."""
+    rows = schedule(session, city_node(session), viewer.scope, today, config)
+    return [{"id": r["_rid"], "name": mask_name(r["姓名"]), "id_number": r["公民身份号码"], "category": r["类别"],
+             "risk": r["危险性等级"], "last": r["上次随访"], "cycle_days": r["周期（天）"], "due": r["应随访日期"],
+             "days_left": r["剩余天数"], "grid_code": r["grid_code"],
+             "status": "overdue" if r["剩余天数"] < 0 else "soon" if r["剩余天数"] <= SOON_DAYS else "ok"}
+            for r in rows]

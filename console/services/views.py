@@ -9,7 +9,7 @@ from datetime import datetime
 from console.services.layers import LAYERS
 from console.services.layers.population import choropleth_breaks
 
-from . import cube, geo, kpis, quality
+from . import cluster, cube, geo, kpis, quality
 from .areas import AreaNode, Resolved, breadcrumb, children, resolve
 from .context import AppContext
 from .viewer import Viewer
@@ -64,14 +64,36 @@ def quality_cube(ctx: AppContext):
 
 def records_changed(ctx: AppContext) -> None:
     """After records were saved in bulk (a ledger import): the next view recounts instead of showing the
-    cached counts of up to five minutes ago."""
+    cached counts of up to five minutes ago — on every console node (console/services/cluster.py)."""
+    _records_changed_here(ctx)
+    cluster.publish(ctx, "records")
+
+
+def _records_changed_here(ctx: AppContext) -> None:
     ctx.kpi_cache.drop(("cube",))
     ctx.kpi_cache.drop(("quality-cube",))
 
 
 def boundaries_changed(ctx: AppContext) -> None:
     """After a grid commit: drop cached geometry and counts, and rebuild the city counts in the background so
-    that the next view does not pay for the whole build."""
+    that the next view does not pay for the whole build — on every console node."""
+    _boundaries_changed_here(ctx)
+    cluster.publish(ctx, "boundaries")
+
+
+def start_cache_sync(ctx: AppContext) -> None:
+    """Log what this node uses and, on PostgreSQL, follow the other nodes' invalidations (docs/deploy.md)."""
+    def drop_all():
+        ctx.geo_cache.clear()
+        ctx.kpi_cache.clear()
+    cluster.start(ctx, {"boundaries": lambda: _boundaries_changed_here(ctx),
+                        "records": lambda: _records_changed_here(ctx)}, drop_all)
+
+
+def _boundaries_changed_here(ctx: AppContext) -> None:
+    from console.store import grid_locator
+
+    grid_locator.forget()  # the locator of this process holds the old grids
     ctx.geo_cache.clear()
     ctx.kpi_cache.clear()
     threading.Thread(target=lambda: (city_cube(ctx), quality_cube(ctx)), name="pingan-cube-rebuild",

@@ -117,3 +117,29 @@ GRID_KINDS = {"comprehensive": "综合网格", "dedicated": "专属网格"}
 GRID_ROLES = {"captain": "网格长", "worker": "专职网格员"}
 
 SURVEY_INDICATORS = {"awareness": "知晓率", "participation": "参与率", "security": "安全感", "satisfaction": "满意度"}
+
+# -- 公共安全 (docs/safety.md): key places, risk levels, 护路护线 lines, incidents --------------------------------
+KEY_PLACE_KINDS = {
+    "school": "学校（校园周边）", "hospital": "医院", "hazard": "重大危险源", "petrol": "加油站",
+    "logistics": "寄递物流网点", "market": "集贸市场",
+}
+KIND_GLYPHS = {"school": "校", "hospital": "医", "hazard": "危", "petrol": "油", "logistics": "递", "market": "市"}
+# Spellings seen in county ledgers for each kind
+KIND_ALIASES = {
+    "学校": "school", "校园": "school", "校园周边": "school", "中小学": "school", "幼儿园": "school",
+    "小学": "school", "中学": "school", "医疗机构": "hospital", "卫生院": "hospital", "危险源": "hazard",
+    "重大危险源": "hazard", "危化品": "hazard", "危险化学品": "hazard", "加油站": "petrol", "加油加气站": "petrol",
+    "寄递物流": "logistics", "物流": "logistics", "快递": "logistics", "寄递": "logistics", "快递网点": "logistics",
+    "市场": "market", "农贸市场": "market", "集市": "market",
+}
+
+RISK_LEVELS = {"high": "高风险", "medium": "较高风险", "low": "一般风险"}
+RISK_COLORS = {"high": "#c53030", "medium": "#dd6b20", "low": "#2f855a"}
+RISK_ALIASES = {"高": "high", "重大": "high", "重大风险": "high", "较高": "medium", "较大": "medium",
+                "较大风险": "medium", "中": "medium", "一般": "low", "低": "low", "低风险": "low"}
+
+LINE_KINDS = {"railway": "铁路", "highway": "高速公路"}
+LINE_DASH = {"railway": "8 4", "highway": ""}
+
+INCIDENT_STATES = {"active": "处置中", "closed": "已结束"}
+INCIDENT_ACTIONS = {"raise": "启动响应", "level": "调整级别", "note": "处置记录", "close": "结束响应"}

@@ -28,6 +28,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 # pg_advisory_xact_lock key of the duty ingest writers ("pingan" + 1); any constant unique to this purpose.
 DUTY_WRITER_LOCK = 0x70696E67616E0001
+# pg_advisory_lock key (session-level) of the one duty sweeper among all console nodes (console/duty/sweeper.py).
+DUTY_SWEEP_LOCK = 0x70696E67616E0002
 
 
 class year_month(FunctionElement):  # noqa: N801 - used like a SQL function: year_month(column)

@@ -14,6 +14,8 @@ from console.security import guard
 from console.security.guard import Viewer
 from console.security.permissions import LAYER_CAMERAS
 from console.store import Camera, Household
+from console.store.codes import KEY_PLACE_KINDS, RISK_LEVELS
+from console.store.safety_models import KeyPlace
 
 from . import coverage
 
@@ -37,20 +39,60 @@ def scoped_coverage(s: Session, scope, area_code: str, top: int = 20, online_onl
                          func.count()).where(Household.grid_code.like(f"{area_code}%"), Household.lon.is_not(None),
                                              scope.clause(Household))
                   .group_by(Household.building_id)).all()
-    result = compute(np.array([r[0] for r in c], float), np.array([r[1] for r in c], float),
-                     np.array([r[2] or 0 for r in c], float), np.array([r[3] for r in c], dtype=object),
-                     np.array([r[0] for r in h], float), np.array([r[1] for r in h], float),
-                     np.array([r[3] for r in h], float), np.array([r[2] for r in h], dtype=str))
+    geoms = camera_sectors(np.array([r[0] for r in c], float), np.array([r[1] for r in c], float),
+                           np.array([r[2] or 0 for r in c], float), np.array([r[3] for r in c], dtype=object))
+    result = coverage.by_grid(geoms, np.array([r[0] for r in h], float), np.array([r[1] for r in h], float),
+                              np.array([r[3] for r in h], float), np.array([r[2] for r in h], dtype=str))
+    places = key_place_coverage(s, scope, area_code, geoms)
     share = result.share
+    grids = [{"grid_code": str(g), "households": int(n), "covered": int(k),
+              "share": None if np.isnan(p) else round(float(p), 3), **places["by_grid"].get(str(g), NO_PLACES)}
+             for g, n, k, p in zip(result.grid_codes, result.households, result.covered, share)]
+    seen = {g["grid_code"] for g in grids}
+    grids += [{"grid_code": g, "households": 0, "covered": 0, "share": None, **v}
+              for g, v in sorted(places["by_grid"].items()) if g not in seen]
+    gaps = result.gaps(top)
+    for g in gaps:
+        g.update(places["by_grid"].get(g["grid_code"], NO_PLACES))
     return {"area": area_code, "cameras": len(c),
             "households": int(result.households.sum()), "covered": int(result.covered.sum()),
-            "grids": [{"grid_code": str(g), "households": int(n), "covered": int(k),
-                       "share": None if np.isnan(p) else round(float(p), 3)}
-                      for g, n, k, p in zip(result.grid_codes, result.households, result.covered, share)],
-            "gaps": result.gaps(top)}
+            "key_places": places["total"], "key_places_covered": places["covered"],
+            "grids": grids, "gaps": gaps, "uncovered_places": places["uncovered"]}
+
+
+NO_PLACES = {"key_places": 0, "key_places_covered": 0, "key_places_share": None}
+
+
+def key_place_coverage(s: Session, scope, area_code: str, geoms: np.ndarray) -> dict:
+    """Key places of the area inside some sector: per grid {key_places, key_places_covered, key_places_share},
+    totals, and the uncovered places (highest risk first) — where a camera is owed (docs/safety.md)."""
+    rows = s.execute(select(KeyPlace.id, KeyPlace.name, KeyPlace.kind, KeyPlace.risk_level, KeyPlace.lon,
+                            KeyPlace.lat, KeyPlace.grid_code).where(
+        KeyPlace.grid_code.like(f"{area_code}%"), KeyPlace.lon.is_not(None), scope.clause(KeyPlace))
+        .order_by(KeyPlace.id)).all()
+    inside = coverage.covered(geoms, np.array([r.lon for r in rows], float), np.array([r.lat for r in rows], float))
+    by_grid: dict[str, dict] = {}
+    for r, ok in zip(rows, inside.tolist()):
+        g = by_grid.setdefault(r.grid_code, {"key_places": 0, "key_places_covered": 0})
+        g["key_places"] += 1
+        g["key_places_covered"] += int(ok)
+    for g in by_grid.values():
+        g["key_places_share"] = round(g["key_places_covered"] / g["key_places"], 3)
+    risk = {"high": 0, "medium": 1, "low": 2}
+    uncovered = sorted(({"id": r.id, "name": r.name, "kind": KEY_PLACE_KINDS.get(r.kind, r.kind),
+                         "risk_level": r.risk_level, "risk": RISK_LEVELS.get(r.risk_level, r.risk_level),
+                         "grid_code": r.grid_code, "lon": r.lon, "lat": r.lat}
+                        for r, ok in zip(rows, inside.tolist()) if not ok),
+                       key=lambda p: (risk.get(p["risk_level"], 3), p["grid_code"] or "", p["id"]))
+    return {"by_grid": by_grid, "total": len(rows), "covered": int(inside.sum()), "uncovered": uncovered}
+
+
+def camera_sectors(lons, lats, directions, kinds) -> np.ndarray:
+    if not lons.size:
+        return np.empty(0, dtype=object)
+    fov, rng = coverage.view_of(kinds)
+    return coverage.sectors(lons, lats, directions, fov, rng)
 
 
 def compute(lons, lats, directions, kinds, px, py, weights, grids) -> coverage.GridCoverage:
-    fov, rng = coverage.view_of(kinds)
-    geoms = coverage.sectors(lons, lats, directions, fov, rng) if lons.size else np.empty(0, dtype=object)
-    return coverage.by_grid(geoms, px, py, weights, grids)
+    return coverage.by_grid(camera_sectors(lons, lats, directions, kinds), px, py, weights, grids)

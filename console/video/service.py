@@ -65,7 +65,7 @@ def play(s: Session, viewer: Viewer, settings: VideoSettings, camera_id: int, va
     if settings.problem:
         raise VideoError("gateway_config", settings.problem)
     if not settings.configured:
-        raise VideoError("gateway_config", "未配置视频网关（见 docs/video.md 的网关设置）")
+        raise VideoError("gateway_config", "未配置视频网关（请系统管理员在部署设置中配置）")
     if cam.status != "online":
         beat = cam.last_heartbeat.strftime("%Y-%m-%d %H:%M") if cam.last_heartbeat else "无"
         raise VideoError("offline", f"摄像机离线（最后心跳 {beat}）")

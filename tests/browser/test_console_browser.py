@@ -170,7 +170,7 @@ def test_popups_and_labels_render_markup_as_text(page, console_url):
     html = page.evaluate("""x => {
         const box = window.pingan.map.popupTable({title: x, rows: [[x, x]]});
         document.body.appendChild(box);
-        const layer = {bindTooltip: (el) => document.body.appendChild(el)};
+        const layer = {bindTooltip: (el) => document.body.appendChild(el), on: () => layer};
         window.pingan.map.areaEach({properties: {name: x, code: '1', parent: '0'}}, layer, {});
         return box.innerHTML;
     }""", XSS)

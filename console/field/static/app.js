@@ -43,6 +43,7 @@
     else if (conflicts) notice(conflicts + ' 条记录与他人修改冲突，已提交主管处理', 'warn');
     else if (result.done.length) notice('已上传 ' + result.done.length + ' 条', 'ok');
     await refreshCount();
+    if (result.done.length) document.dispatchEvent(new CustomEvent('field:synced'));
   }
 
   async function warnStorage() {
@@ -272,6 +273,9 @@
     await loadTasks();
   }
 
+  // What patrol.js and followup.js use (one queue, one notice line, one counter).
+  window.FieldApp = {bundle: () => bundle, notice, refreshCount, sync, lastPlace: form => placeOf(form)};
+
   function switchTab(name) {
     for (const b of $$('.tabs [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
     for (const p of $$('.panel')) p.hidden = p.dataset.panel !== name;
@@ -297,7 +301,10 @@
     if ('serviceWorker' in navigator) {
       navigator.serviceWorker.register('/m/sw.js', {scope: '/m/'}).catch(e => notice('离线功能不可用：' + e.message, 'warn'));
     }
-    loadBundle().then(() => { refreshCount(); warnStorage(); sync(); loadTasks(); });
+    loadBundle().then(() => {
+      refreshCount(); warnStorage(); sync(); loadTasks();
+      document.dispatchEvent(new CustomEvent('field:bundle'));
+    });
     setInterval(() => { if (navigator.onLine) { sync(); loadTasks(); } }, 30000);
   }
 

@@ -55,7 +55,7 @@ def assess(s: Session, node: AreaNode, scope: AreaScope, month: Month, kids: lis
     if node.level in WORKER_LEVELS:
         grids = measures.worker_grids(s, node, scope, month)
         wf = measures.by_worker(s, node, scope, month, grids)
-        names = worker_names or {}
+        names = measures.worker_labels(s, grids) if worker_names is None else worker_names
         workers = build_rows([(u, names.get(u, u)) for u in sorted(grids)], wf, worker_ind, w)
     return Assessment(node, month, w, total, children, workers, child_ind, worker_ind)
 

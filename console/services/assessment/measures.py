@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from console.duty import rules
 from console.field.tasks import STATES as TASK_STATES
-from console.store import AreaScope, Camera, Event, Household, Organisation, Person, SpecialPerson, Survey
+from console.store import (
+    AreaScope, Camera, Event, GridWorker, Household, Organisation, Person, SpecialPerson, Survey,
+)
 from console.store.dialect import instant, seconds_between
 from console.store.field_models import FieldRecord, FieldTask, FieldTaskStep
 from console.store.followup_models import FollowupVisit
@@ -236,6 +238,23 @@ def worker_grids(s: Session, node: AreaNode, scope: AreaScope, month: Month) -> 
             if grid:
                 out[user].add(grid)
     return dict(out)
+
+
+def worker_labels(s: Session, usernames) -> dict[str, str]:
+    """What a person reads for each worker: the account's display name; for a worker without an account whose
+    name carries their grid code (the demo world's `wg<grid code>`, world/fieldmonth.py), the grid's 专职网格员 on
+    the roster."""
+    from console.store.security_models import Account
+
+    users = sorted(set(usernames))
+    out = {u: (d or u) for u, d in s.execute(select(Account.username, Account.display_name)
+                                             .where(Account.username.in_(users)))}
+    grids = {u[-15:]: u for u in users if u not in out and len(u) > 15 and u[-15:].isdigit()}
+    if grids:
+        for grid, name in s.execute(select(GridWorker.grid_code, GridWorker.name)
+                                    .where(GridWorker.grid_code.in_(sorted(grids)), GridWorker.role == "worker")):
+            out.setdefault(grids[grid], name)
+    return {u: out.get(u, u) for u in users}
 
 
 def _inside(code: str, node: AreaNode, scope: AreaScope) -> bool:

@@ -1,7 +1,8 @@
 """行政区划: the children of the current area (or, at grid level, the village's grids), canvas polygons.
 
 Properties carry the residents per area so that the 实有人口 layer can turn this into a choropleth
-by restyling through `hideout` instead of sending the polygons again.
+by restyling through `hideout` instead of sending the polygons again. Each area carries its label point (inside the
+polygon, `console.services.labelpoint`) and its size, which decides which label yields where labels would overlap.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from console.services import geo
 from console.services import permissions as perm
 from console.services.areas import AreaNode, current_grid_clause, get_node
+from console.services.labelpoint import label_point_wkb
 from console.store import Area, Grid
 
 from .base import Layer, LegendItem
@@ -38,7 +40,8 @@ class AreasLayer(Layer):
                 continue
             n = counts.get(code, 0)
             props = {"code": code, "name": name, "parent": parent.code, "level": level, "residents": n,
-                     "density": round(n / km2, 1) if km2 else 0}
+                     "density": round(n / km2, 1) if km2 else 0, "km2": round(km2 or 0, 3),
+                     "label": label_point_wkb(blob)}
             feats.append(geo.feature(geo.wkb_to_geometry(blob, level), props, code))
         return geo.collection(feats)
 

@@ -15,16 +15,17 @@ from sqlalchemy.orm import Session
 
 from console.store import names
 from console.services import geo
-from console.services.areas import CHILD_COLUMN, AreaNode, children, level_index
+from console.services.areas import CHILD_COLUMN, AreaNode, children, current_grid_clause, level_index
 from console.services.areas import within
-from console.store import AreaScope
+from console.services.labelpoint import label_point_wkb
+from console.store import Area, AreaScope, Grid
 
 
 @dataclass(frozen=True)
 class LegendItem:
     label: str
     color: str
-    shape: str = "circle"  # circle | square | line | glyph
+    shape: str = "circle"  # circle | square | line | glyph | bubble (a count bubble, "12" in the swatch)
     glyph: str = ""
 
 
@@ -62,6 +63,15 @@ class PointLayer(Layer):
     min_level: str = "county"  # points from this level down; count bubbles above
     max_level: str = "grid"
     extra_where: Callable | None = None
+    # Count bubbles (one per child area above min_level, and the clusters below it): their colour is one no
+    # point symbol of any layer uses, and the legend says what the number counts.
+    bubble_color: str = "#4a5568"
+    bubble_label: str = ""
+
+    def __post_init__(self):
+        item = LegendItem(f"{self.bubble_label or self.title}（数字气泡）", self.bubble_color, "bubble")
+        object.__setattr__(self, "legend", tuple(self.legend) + (item,))
+        object.__setattr__(self, "hideout", dict(self.hideout, bubbleColor=self.bubble_color))
 
     def available(self, node: AreaNode) -> bool:
         return level_index(node.level) <= level_index(self.max_level)
@@ -94,12 +104,14 @@ class PointLayer(Layer):
 
         col = getattr(self.model, CHILD_COLUMN[node.level])
         counts = dict(session.execute(select(col, func.count()).where(self._filter(node, scope)).group_by(col)).all())
+        kids = [c for c in children(session, node) if counts.get(c.code)]
+        at = label_points(session, [c.code for c in kids])
         feats = []
-        for child in children(session, node):
-            n = counts.get(child.code, 0)
-            if n:
-                lon, lat = (child.bbox[0] + child.bbox[2]) / 2, (child.bbox[1] + child.bbox[3]) / 2
-                feats.append(geo.feature(geo.point(lon, lat), {"count": n, "area": child.name, "code": child.code}))
+        for child in kids:
+            # beside the child's label (inside its polygon), not at its box's centre, which may lie outside
+            lon, lat = at.get(child.code) or ((child.bbox[0] + child.bbox[2]) / 2, (child.bbox[1] + child.bbox[3]) / 2)
+            feats.append(geo.feature(geo.point(lon, lat), {"count": counts[child.code], "area": child.name,
+                                                           "code": child.code}))
         return geo.collection(feats)
 
     def detail(self, session: Session, scope: AreaScope, fid: int) -> list | None:
@@ -108,6 +120,16 @@ class PointLayer(Layer):
             return None
         # where it is, by name (never the codes), after what it is
         return (self.describe(row) if self.describe else []) + names.location_rows(session, row)
+
+
+def label_points(session: Session, codes: list[str]) -> dict[str, tuple[float, float]]:
+    """{code: label point} of areas and current grids (the point their map label sits at)."""
+    areas = [c for c in codes if len(c) < 15]
+    grids = [c for c in codes if len(c) == 15]
+    rows = list(session.execute(select(Area.code, Area.geom_wkb).where(Area.code.in_(areas)))) if areas else []
+    if grids:
+        rows += session.execute(select(Grid.code, Grid.geom_wkb).where(Grid.code.in_(grids), current_grid_clause()))
+    return {code: pt for code, blob in rows if blob and (pt := label_point_wkb(blob))}
 
 
 def revealable(title: str, masked: str, kind: str, record_id: int, field: str) -> tuple:

@@ -20,6 +20,7 @@ def _describe(c: Camera) -> list:
 LAYER = PointLayer(
     key="cameras", title="视频监控", permission=perm.LAYER_CAMERAS, kind="point", default_on=False,
     model=Camera, columns=("status",), props=lambda r: {"s": r.status}, describe=_describe, min_level="town",
+    bubble_color="#2c5282", bubble_label="摄像机台数",
     legend=tuple(LegendItem(f"摄像机{CAMERA_STATUS[k]}", c) for k, c in STATUS_COLORS.items()),
     hideout={"layer": "cameras", "bubbleOffset": [-24, 60], "colorBy": "s", "colors": STATUS_COLORS, "radius": 4},
 )

@@ -32,7 +32,7 @@ def _describe(d: Dispute) -> list:
 LAYER = PointLayer(
     key="disputes", title="矛盾纠纷", permission=perm.LAYER_DISPUTES, kind="point", default_on=True,
     model=Dispute, columns=("state", "category", "risk_grade"), props=_props, describe=_describe,
-    min_level="county",
+    min_level="county", bubble_color="#c05621", bubble_label="纠纷件数（含已办结）",
     legend=(LegendItem("在办", STATUS_COLORS["open"]), LegendItem("在办·高风险", STATUS_COLORS["high"]),
             LegendItem("已办结", STATUS_COLORS["closed"])),
     hideout={"layer": "disputes", "bubbleOffset": [24, 26], "glyphBy": "g", "colorBy": "s", "colors": STATUS_COLORS, "square": True},

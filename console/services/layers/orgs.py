@@ -23,6 +23,7 @@ def _describe(o: Organisation) -> list:
 LAYER = PointLayer(
     key="orgs", title="社会组织/企业", permission=perm.LAYER_ORGS, kind="point", default_on=False,
     model=Organisation, columns=("kind",), props=lambda r: {"k": r.kind}, describe=_describe, min_level="town",
+    bubble_color="#285e61", bubble_label="组织/企业个数",
     legend=tuple(LegendItem(ORG_KINDS[k], c, "glyph", GLYPHS[k]) for k, c in KIND_COLORS.items()),
     hideout={"layer": "orgs", "bubbleOffset": [24, 60], "glyphBy": "k", "glyphs": GLYPHS, "colorBy": "k", "colors": KIND_COLORS,
              "square": True},

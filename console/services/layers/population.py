@@ -3,6 +3,7 @@ clustered household points at village and grid level."""
 
 from __future__ import annotations
 
+from console.services import choropleth
 from console.services import permissions as perm
 from console.store import Household
 from console.store.codes import HOUSEHOLD_KINDS
@@ -11,7 +12,7 @@ from console.store.masking import mask_address, mask_name
 from .base import LegendItem, PointLayer, label, revealable
 
 KIND_COLORS = {"registered": "#3182ce", "rental": "#dd6b20", "foreign": "#38a169"}
-CHOROPLETH_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+CHOROPLETH_COLORS = choropleth.COLORS
 
 
 def _describe(h: Household) -> list:
@@ -26,16 +27,10 @@ def _describe(h: Household) -> list:
 LAYER = PointLayer(
     key="population", title="实有人口", permission=perm.LAYER_POPULATION, kind="point", default_on=False,
     model=Household, columns=("kind", "size"), props=lambda r: {"k": r.kind, "n": r.size},
-    describe=_describe, min_level="village",
-    legend=tuple(LegendItem(HOUSEHOLD_KINDS[k], c) for k, c in KIND_COLORS.items())
-    + (LegendItem("镇村以上：常住人口分级着色", CHOROPLETH_COLORS[3], "square"),),
+    describe=_describe, min_level="village", bubble_color="#975a16", bubble_label="住户数",
+    legend=tuple(LegendItem(HOUSEHOLD_KINDS[k], c) for k, c in KIND_COLORS.items()),  # above: bands (choropleth)
     hideout={"layer": "population", "bubbleOffset": [0, 26], "colorBy": "k", "colors": KIND_COLORS, "radius": 5},
 )
 
 
-def choropleth_breaks(values: list[int], classes: int = len(CHOROPLETH_COLORS)) -> list[float]:
-    """Quantile class breaks (upper bounds of all but the last class) for the residents choropleth."""
-    vals = sorted(v for v in values if v is not None)
-    if not vals:
-        return []
-    return [vals[min(len(vals) - 1, (len(vals) * i) // classes)] for i in range(1, classes)]
+choropleth_breaks = choropleth.quantile_breaks

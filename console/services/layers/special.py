@@ -32,7 +32,7 @@ def _describe(s: SpecialPerson) -> list:
 LAYER = PointLayer(
     key="special", title="特殊人群", permission=perm.LAYER_SPECIAL, kind="point", default_on=True,
     model=SpecialPerson, columns=("category", "risk_grade", "risk_level"), props=_props, describe=_describe,
-    min_level="county",
+    min_level="county", bubble_color="#553c9a", bubble_label="特殊人群人数",
     legend=tuple(LegendItem(name, "#4a5568", "glyph", GLYPHS[k]) for k, name in SPECIAL_CATEGORIES.items())
     + tuple(LegendItem(f"{g}风险", c) for g, c in ((RISK_GRADES[k], v) for k, v in RISK_COLORS.items()))
     + (LegendItem("精神障碍 危险性≥3级", "#e53e3e", "glyph", "!"),),

@@ -1,0 +1,71 @@
+"""Rows seen before: each saved record remembers the hash of the ledger row it was written from (table ledger_row),
+so importing the same file again recognises its rows by hash and skips converting, locating and comparing them.
+
+A row is skipped only when its hash is stored for a record that still exists, inside the clerk's scope, and the hash
+occurs once in the file; anything else takes the full check. Docs: docs/import.md ("Importing the same file again").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from sqlalchemy import delete, func, select
+
+from console.store import LedgerRow
+from console.store.bulk import insert_rows, where_in
+
+
+
+def row_hashes(kind, crs: str, rows: list[dict]) -> list[str]:
+    """Each row's cells (in the kind's column order, types included: 12 ≠ 12.0 ≠ "12") with what their meaning
+    depends on: the kind and the coordinate system."""
+    fields = [c.field for c in kind.spec.columns]
+    prefix = hashlib.blake2b(repr((kind.key, crs)).encode("utf-8"), digest_size=16)
+    out = []
+    for values in rows:
+        h = prefix.copy()
+        h.update(repr(tuple(map(values.get, fields))).encode("utf-8"))
+        out.append(h.hexdigest())
+    return out
+
+
+def hashed(kind) -> bool:
+    """Kinds whose rows are records of their own table (not surveys, not rows tied to another person)."""
+    return kind.raw_key is not None
+
+
+def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str, dict]:
+    """row hash → {"id": record id, "grid_code": …, "key": …} for the (hash, cells) rows that may be skipped: the
+    record still holds the row's key (an id reused after a deletion is not taken for the old record) and lies
+    inside the scope."""
+    counts = Counter(h for h, _ in rows)
+    cells = {h: values for h, values in rows if counts[h] == 1}
+    model = kind.model
+    query = (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
+             .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
+    remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key)) or 0
+    if len(cells) * 4 >= remembered:  # the file is most of what is remembered: one pass beats a look-up per hash
+        stored = [row for row in session.execute(query) if row[0] in cells]
+    else:
+        stored = where_in(session, query, LedgerRow.row_hash, sorted(cells))
+    key_of = {h: kind.raw_key(cells[h]) for h, *_ in stored}
+    matched = sorted(set(key_of.values()))
+    stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
+    allowed: dict[str | None, bool] = {}
+    found: dict[str, dict] = {}
+    for h, rid, grid, key in stored:
+        if grid not in allowed:
+            allowed[grid] = scope.allows(grid)
+        if allowed[grid] and stored_key.get(key) == key_of[h]:
+            found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
+    return found
+
+
+def remember(session, kind, pairs: list[tuple[int, str]]) -> None:
+    """Store (record id, row hash) for the records this import wrote or confirmed (one hash per record)."""
+    if not pairs:
+        return
+    where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
+             [rid for rid, _ in pairs])
+    insert_rows(session, LedgerRow, [{"kind": kind.key, "record_id": rid, "row_hash": h} for rid, h in pairs])

@@ -1,0 +1,170 @@
+"""Fast ledger imports (docs/import.md): rows seen before are recognised by their hash and not checked again, a
+failure in the middle of a save leaves nothing behind, and the bulk insert stores what the ORM would."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select, text
+
+from console.ledger_import import plan as plan_module
+from console.store import AreaScope, Building, Dispute, Household, Person
+from console.store.bulk import insert_rows
+from console.store.sensitive import id_number_match
+from tests.test_ledger_import import (
+    PERSON_HEADER, ZIYANG, _county_office_xlsx, _household_rows, _id, _plan, _points, _save,
+)
+
+NAME = "实有人口台账.xlsx"
+
+
+@pytest.fixture()
+def store(world_sessions):
+    return world_sessions
+
+
+@pytest.fixture()
+def conversions(monkeypatch):
+    """Row numbers converted (checked cell by cell) by the plan."""
+    seen: list[int] = []
+    convert = plan_module._convert
+
+    def counting(kind, number, values):
+        seen.append(number)
+        return convert(kind, number, values)
+
+    monkeypatch.setattr(plan_module, "_convert", counting)
+    return seen
+
+
+def _file(rows) -> bytes:
+    return _county_office_xlsx(PERSON_HEADER, rows, sheet="实有人口")
+
+
+def _counts(sessions) -> tuple[int, int, int]:
+    with sessions() as s:
+        return tuple(s.scalar(select(func.count()).select_from(m)) for m in (Person, Household, Building))
+
+
+def test_the_same_file_again_is_recognised_row_by_row_without_checking_the_rows(store, conversions):
+    rows = _household_rows(_points(store, ZIYANG, 1)[0])
+    first = _save(store, "person", _file(rows), NAME)
+    assert first.count("new") == 3 and conversions == [4, 5, 6]
+    conversions.clear()
+    _, again = _plan(store, "person", _file(rows), NAME)
+    assert [r.status for r in again.rows] == ["unchanged"] * 3 and conversions == []
+    assert [r.key for r in again.rows] == [_id(11), _id(12, "19870611", False), _id(13, "20120901")]
+    assert all(r.record["grid_code"].startswith(ZIYANG) for r in again.rows)
+    assert again.rows[0].record["name"] == "王建国"
+
+    rows[2][9] = "13991500099"  # one row changed: only it is checked, and saved
+    changed = _save(store, "person", _file(rows), NAME)
+    assert conversions == [6] and [r.status for r in changed.rows] == ["unchanged", "unchanged", "changed"]
+    with store() as s:
+        son = s.scalar(select(Person).where(id_number_match(Person.id_number_bidx, _id(13, "20120901"))))
+        assert son.phone == "13991500099"
+    conversions.clear()
+    _, after = _plan(store, "person", _file(rows), NAME)
+    assert conversions == [] and [r.status for r in after.rows] == ["unchanged"] * 3
+
+    rows[2][9] = ""  # back to the first file's row: the record no longer holds it, so it is checked again
+    _, back = _plan(store, "person", _file(rows), NAME)
+    assert conversions == [6] and back.rows[2].status == "changed"
+
+    others = [[f"张{i}", "男", _id(40 + i), *row[3:5], f"HH610924-TEST-{i + 2:02d}", "户主", *row[7:]]
+              for i, row in enumerate(rows * 2)]  # six more persons remembered: one row is looked up by its hash
+    assert _save(store, "person", _file(others), NAME).count("new") == 6
+    conversions.clear()
+    _, one = _plan(store, "person", _file(others[4:5]), NAME)
+    assert conversions == [] and one.rows[0].status == "unchanged" and one.rows[0].key == _id(44)
+
+
+def test_a_row_seen_before_is_checked_again_outside_the_clerks_scope_or_when_repeated(store, conversions):
+    rows = _household_rows(_points(store, ZIYANG, 1)[0])
+    _save(store, "person", _file(rows), NAME)
+    conversions.clear()
+    _, elsewhere = _plan(store, "person", _file(rows), NAME, scope=AreaScope.of(["610902"]))
+    assert conversions == [4, 5, 6] and {r.status for r in elsewhere.rows} == {"error"}
+    conversions.clear()
+    _, twice = _plan(store, "person", _file([*rows, rows[0]]), NAME)
+    assert conversions == [4, 7]  # the repeated row is checked (and refused) both times
+    assert twice.rows[0].status == twice.rows[3].status == "error"
+    assert "重复" in " ".join(twice.rows[0].problems)
+    with store() as s, s.begin():  # the head's record id now names another person (an id reused after a deletion)
+        head = s.scalar(select(Person.id).where(id_number_match(Person.id_number_bidx, _id(11))))
+        other = s.scalar(select(Person.id).where(Person.id != head).limit(1))
+        s.execute(text("DELETE FROM ledger_row WHERE record_id = :o"), {"o": other})
+        s.execute(text("UPDATE ledger_row SET record_id = :o WHERE record_id = :h"), {"o": other, "h": head})
+    conversions.clear()
+    _, reused = _plan(store, "person", _file(rows), NAME)
+    assert conversions == [4] and [r.status for r in reused.rows] == ["unchanged"] * 3
+
+
+def test_a_person_import_that_fails_mid_save_leaves_nothing(store):
+    rows = _household_rows(_points(store, ZIYANG, 1)[0])
+    before = _counts(store)
+    with store() as s, s.begin():  # the store refuses the persons after buildings and households went in
+        s.execute(text("CREATE TRIGGER refuse_person BEFORE INSERT ON person "
+                       "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    with pytest.raises(Exception, match="disk full"):
+        _save(store, "person", _file(rows), NAME)
+    assert _counts(store) == before
+    with store() as s, s.begin():
+        s.execute(text("DROP TRIGGER refuse_person"))
+    assert _save(store, "person", _file(rows), NAME).count("new") == 3  # and nothing was remembered as seen
+
+
+def test_bulk_insert_stores_what_the_orm_stores(store):
+    """Sealed identity numbers read back, datetimes compare with ORM-written ones, missing keys take defaults."""
+    when = datetime(2026, 11, 20, 8, 30, 5)
+    with store() as s, s.begin():
+        template = s.scalars(select(Dispute).limit(1)).one()
+        row = {c.key: getattr(template, c.key) for c in Dispute.__table__.columns if c.key != "id"}
+        insert_rows(s, Dispute, [{**row, "code": "JF-BULK-1", "registered_at": when},
+                                 {**row, "code": "JF-BULK-2", "registered_at": when.replace(second=6)}])
+        household = s.scalars(select(Household).limit(1)).one()
+        insert_rows(s, Household, [{"code": "HH-BULK-1", "building_id": household.building_id, "address": "测试",
+                                    "kind": "registered", "size": 1}])  # is_rental: its default
+        person = s.scalars(select(Person).limit(1)).one()
+        values = {c.key: getattr(person, c.key) for c in Person.__table__.columns if c.key != "id"}
+        insert_rows(s, Person, [{**values, "id_number": _id(77), "id_number_bidx": "bulk-test"}])
+    with store() as s:
+        assert s.scalars(select(Dispute.code).where(Dispute.registered_at == when)).all() == ["JF-BULK-1"]
+        assert s.scalars(select(Dispute.code).where(Dispute.registered_at > when,
+                                                    Dispute.code.like("JF-BULK%"))).all() == ["JF-BULK-2"]
+        assert s.scalar(select(Household.is_rental).where(Household.code == "HH-BULK-1")) is False
+        stored = s.scalar(select(Person).where(Person.id_number_bidx == "bulk-test"))
+        assert stored.id_number == _id(77)
+        raw = s.scalar(text("SELECT id_number FROM person WHERE id_number_bidx = 'bulk-test'"))
+        assert _id(77) not in raw  # sealed at rest
+
+
+def test_bulk_insert_on_postgresql(postgres):
+    """The same bulk insert through psycopg: parameters by name, datetimes and sealed numbers as the ORM writes."""
+    pytest.importorskip("psycopg")
+    from sqlalchemy.pool import NullPool
+
+    from console.store import LedgerRow, make_engine, make_session_factory, upgrade_schema
+
+    engine = make_engine(postgres.create_database("bulk_insert"), poolclass=NullPool)
+    upgrade_schema(engine)
+    sessions = make_session_factory(engine)
+    when = datetime(2026, 11, 20, 8, 30, 5)
+    with sessions() as s, s.begin():
+        insert_rows(s, LedgerRow, [{"kind": "person", "record_id": i, "row_hash": f"h{i}"} for i in range(3)])
+        s.execute(text("INSERT INTO building (code, address, kind, floors, dwellings) VALUES ('B1', 'x', 'house', 1, 1)"))
+        bid = s.scalar(text("SELECT id FROM building"))
+        insert_rows(s, Household, [{"code": "HH1", "building_id": bid, "address": "x", "kind": "registered",
+                                    "size": 1}])
+        hid = s.scalar(text("SELECT id FROM household"))
+        insert_rows(s, Person, [{"id_number": _id(77), "id_number_bidx": "b", "name": "测试", "sex": "M",
+                                 "birth_date": when.date(), "ethnicity": "汉族", "native_place": "610924",
+                                 "marital": "married", "education": "senior", "occupation": "", "phone": None,
+                                 "residence_type": "registered", "household_id": hid, "relation_to_head": "head",
+                                 "registered_here": True, "registered_address": None}])
+    with sessions() as s:
+        assert s.scalars(select(LedgerRow.row_hash).order_by(LedgerRow.record_id)).all() == ["h0", "h1", "h2"]
+        assert s.scalar(select(Household.is_rental)) is False
+        assert s.scalar(select(Person)).id_number == _id(77)
+    engine.dispose()

@@ -39,10 +39,12 @@ def test_each_kind_is_a_csv_under_the_ledger_headers_counted_in_the_manifest(pac
     assert raw.startswith("\ufeff".encode())  # Excel and WPS open it as UTF-8
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == [c.header for c in KINDS["person"].spec.columns]
-    assert all(r[1][:6] for r in rows[1:]) and not any(r[14] and not r[14].startswith("10") for r in rows[1:])
+    col = {h: i for i, h in enumerate(rows[0])}
+    assert all(len(r[col["公民身份号码"]]) == 18 and "*" not in r[col["公民身份号码"]] for r in rows[1:])  # in full
+    assert all(r[col["经度"]].startswith("10") and len(r[col["籍贯"]]) == 6 for r in rows[1:])
     with sessions() as s:  # scope: nothing of another county
         codes = {g for (g,) in s.execute(select(Person.grid_code).where(Person.grid_code.startswith("610924")))}
-    assert codes and not any(r[5].startswith("610924") for r in rows[1:])
+    assert codes and not any(r[col["户号"]].startswith("610924") for r in rows[1:])
 
 
 def test_importing_its_own_export_changes_nothing(package):
@@ -98,3 +100,28 @@ def test_the_export_is_audited_with_the_package_checksum(package):
     with sessions() as s:
         row = s.scalars(select(AuditLog).where(AuditLog.action == "export", AuditLog.actor == "tester")).first()
     assert row is not None and done.sha256 in row.detail and json.loads(row.detail)["rows"]["person"] > 0
+
+
+def test_a_ledger_updates_the_facts_it_names_and_keeps_the_others():
+    """特殊人群 details: a ledger has columns for some facts (原罪名 …); facts from another source (刑期, 监所) stay."""
+    from console.ledger_import.plan import merged_details
+
+    stored = json.dumps({"original_charge": "盗窃罪", "prison": "陕西省汉中监狱", "sentence_months": 30},
+                        ensure_ascii=False)
+    assert merged_details(stored, json.dumps({"original_charge": "盗窃罪"}, ensure_ascii=False)) == stored
+    out = json.loads(merged_details(stored, json.dumps({"original_charge": "诈骗罪"}, ensure_ascii=False)))
+    assert out == {"original_charge": "诈骗罪", "prison": "陕西省汉中监狱", "sentence_months": 30}
+    assert merged_details("not json", '{"a": 1}') == '{"a": 1}'
+
+
+@pytest.mark.parametrize("place, ok", [("610924", True), ("", True), ("紫阳县", False), ("61092", False)])
+def test_a_stated_native_place_is_a_six_digit_area_code(place, ok):
+    from console.ledger_import.persons import PERSONS
+    from console.store.identity import id_check_char
+
+    number = "61092419850101655" + id_check_char("61092419850101655")
+    record, problems = PERSONS.convert({"name": "张三", "id_number": number, "household_code": "H1",
+                                        "address": "城关镇1号", "native_place": place})
+    assert (not any("籍贯" in p for p in problems)) == ok
+    if ok:
+        assert record["native_place"] == (place or "610924")

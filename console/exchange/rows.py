@@ -82,7 +82,8 @@ def persons(s: Session, scope: AreaScope) -> Iterator[dict]:
                "address": address, "building_code": building or "",
                "registered_address": p.registered_address or "", "phone": p.phone or "",
                "marital": _label(MARITAL, p.marital), "education": _label(EDUCATION, p.education),
-               "occupation": p.occupation or "", "lon": _num(p.lon), "lat": _num(p.lat)}
+               "occupation": p.occupation or "", "native_place": p.native_place or "", "lon": _num(p.lon),
+               "lat": _num(p.lat)}
 
 
 def specials(s: Session, scope: AreaScope) -> Iterator[dict]:

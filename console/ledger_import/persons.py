@@ -39,7 +39,10 @@ def _person(values: dict) -> Converted:
     number = out.get("id_number")
     if number:
         out["birth_date"] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
-        out["native_place"] = number[:6]
+        stated_place = v.cell_text(values.get("native_place"))
+        if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
+            problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
+        out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
         stated = values.get("sex")
         if stated not in (None, ""):
             sex, problem = v.code(stated, SEXES, "性别")
@@ -171,5 +174,6 @@ PERSONS = LedgerKind(
         Column("marital", "婚姻状况", False, ("婚姻",)),
         Column("education", "文化程度", False, ("学历",)),
         Column("occupation", "职业", False, ("职业（工作单位）", "从业情况")),
+        Column("native_place", "籍贯", False, ("籍贯代码", "籍贯地")),
         *LOCATION_COLUMNS,
     )))

@@ -3,6 +3,8 @@ that keep it out), before anything is written. Pure over the session: reads only
 
 from __future__ import annotations
 
+import json
+
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -214,9 +216,25 @@ def _compare(session, kind: LedgerKind, rows: list[RowVerdict], scope: AreaScope
         if not scope.allows(old["_grid"]):  # the same key is registered elsewhere: never touch another area's record
             _refuse(r, f"{kind.key_header}已登记在您数据范围以外的地区，不能由本次导入修改")
             continue
+        if "details" in r.record and old.get("details"):
+            r.record["details"] = merged_details(old["details"], r.record["details"])
         changed = [f for f in kind.compared if f in r.record and not _same(old[f], r.record[f])]
         r.status = "changed" if changed else "unchanged"
         r.changes = sorted({"位置" if f in ("lon", "lat") else labels.get(f, f) for f in changed})
+
+
+def merged_details(stored: str, given: str) -> str:
+    """A record's category facts (a JSON object): the ledger's columns replace what they name, facts the ledger
+    has no column for (刑期, 监所 … from another source) are kept."""
+    try:
+        old = json.loads(stored or "{}")
+        new = json.loads(given or "{}")
+    except ValueError:
+        return given
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return given
+    merged = {**old, **new}
+    return stored if merged == old else json.dumps(merged, ensure_ascii=False, sort_keys=True)
 
 
 def lookup_by_key(session, kind: LedgerKind, keys: list[str]) -> dict[str, dict]:

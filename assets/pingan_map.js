@@ -86,12 +86,15 @@
         if (kind === "rivers") { return {color: dark ? "#2c7a7b" : "#63b3ed", weight: 1.5, opacity: 0.9}; }
         if (kind === "outline") { return {color: dark ? "#f6e05e" : "#c05621", weight: 3, fill: false}; }
         if (kind === "counties") { return {color: dark ? "#718096" : "#a0aec0", weight: 1, fill: false}; }
+        // provinces and cities: filled without a stroke; their borders come as separate lines (services/geo.py
+        // drops the edges of the rectangle the data was clipped to, so no box shows around it)
+        const border = feature && feature.properties && feature.properties.border;
         if (kind === "cities") {
-            return {color: dark ? "#2d3748" : "#cbd5e0", weight: 1, fillColor: dark ? "#171923" : "#f7fafc",
-                fillOpacity: 1};
+            return border ? {color: dark ? "#2d3748" : "#cbd5e0", weight: 1, fill: false}
+                : {stroke: false, fillColor: dark ? "#171923" : "#f7fafc", fillOpacity: 1};
         }
-        return {color: dark ? "#4a5568" : "#a0aec0", weight: 1.5, fillColor: dark ? "#0d1117" : "#edf2f7",
-            fillOpacity: 1};
+        return border ? {color: dark ? "#4a5568" : "#a0aec0", weight: 1.5, fill: false}
+            : {stroke: false, fillColor: dark ? "#0d1117" : "#edf2f7", fillOpacity: 1};
     }
 
     /* Point layers: glyph/colour from the hideout; count bubbles above a layer's level. */

@@ -186,3 +186,21 @@ def test_cube_kpis_equal_queried_kpis_for_every_area(session, scope_codes):
         summed = kpis.from_cube(session, cube, node, scope)
         for key in ("residents", "households", "special", "disputes", "dispute_trend", "cameras", "organisations"):
             assert summed[key] == queried[key], (node.code, key)
+
+
+def test_the_clipped_context_layers_draw_no_border_along_their_clip_rectangle():
+    """The provinces and cities around Ankang are shipped clipped to a rectangle: their fills carry no stroke and
+    their borders come as lines that stop short of that rectangle, so a wide pane shows no box (docs/console.md)."""
+    import json
+
+    import shapely
+
+    from console.services import geo
+
+    for name in geo.CLIPPED_CONTEXT:
+        feats = json.loads(geo.basemap(name))["features"]
+        polys = [shapely.geometry.shape(f["geometry"]) for f in feats if not f["properties"].get("border")]
+        lines = [shapely.geometry.shape(f["geometry"]) for f in feats if f["properties"].get("border")]
+        assert polys and len(lines) == 1
+        frame = shapely.box(*shapely.union_all(polys).bounds).exterior
+        assert lines[0].length > 1 and lines[0].distance(frame) > 0, name

@@ -23,6 +23,7 @@ from console.field import roster as field_roster, tasks as field_tasks
 from console.field.validation import FieldError
 from console.security.guard import AccessDenied
 from console.security.permissions import ALERT_ACT, INCIDENT_COMMAND, VIEW_VIDEO
+from console.services import areas
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.store import Alert, Area
@@ -85,8 +86,12 @@ def _filters(counties: list[tuple[str, str]]) -> html.Div:
     ])
 
 
-def _map() -> dl.Map:
-    return dl.Map(id=ID.MAP, preferCanvas=True, center=[32.75, 109.1], zoom=8, minZoom=6, maxZoom=18,
+def _map(bbox: tuple[float, float, float, float]) -> dl.Map:
+    """The first frame shows the viewer's whole area (docs/console.md, "The first frame"), never a fixed zoom
+    that leaves the basemap's extent as a box inside the pane."""
+    x0, y0, x1, y1 = bbox
+    return dl.Map(id=ID.MAP, preferCanvas=True, bounds=[[y0, x0], [y1, x1]], boundsOptions={"padding": [20, 20]},
+                  zoomSnap=0.25, minZoom=6, maxZoom=18,
                   className="pa-leaflet", attributionControl=False, children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False), *basemap_layers(),
@@ -115,6 +120,7 @@ def layout(**_query) -> html.Div:
     viewer = current_viewer()
     with ctx.session() as s:
         counties = s.execute(select(Area.code, Area.name).where(Area.level == "county").order_by(Area.code)).all()
+        home = areas.resolve(s, viewer.scope, None).node
         initial = {"cursor": feed.head(s), "alerts": feed.open_alerts(s, viewer.scope), "initial": True,
                    "open_states": list(OPEN_ALERT_STATES)}
     for r in initial["alerts"]:
@@ -125,7 +131,7 @@ def layout(**_query) -> html.Div:
         _filters(counties),
         html.Div(className="pa-duty-body", children=[
             html.Div(className="pa-duty-left", children=[
-                html.Div(_map(), className="pa-duty-map"),
+                html.Div(_map(home.bbox), className="pa-duty-map"),
                 dag.AgGrid(id=ID.LIST, rowData=initial["alerts"], columnDefs=COLUMNS, getRowId="params.data.rid",
                            className="ag-theme-alpine pa-grid pa-duty-grid pa-duty-list", rowClassRules=ROW_CLASSES,
                            defaultColDef={"resizable": True, "sortable": True, "filter": True},

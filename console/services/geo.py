@@ -21,6 +21,7 @@ BASEMAP_FILES = {
     "counties": "ankang_counties_tianditu_cgcs2000.geojson",
     "rivers": "rivers_wdbii_ankang_bbox.geojson",
 }
+CLIPPED_CONTEXT = ("provinces", "cities")  # polygon layers shipped clipped to a rectangle around Ankang
 BASEMAP_TOLERANCE = {"provinces": 0.01, "cities": 0.005, "outline": 0.001, "counties": 0.001, "rivers": 0.002}
 
 
@@ -65,11 +66,28 @@ def basemap(name: str) -> bytes:
     path = DATA_DIR / BASEMAP_FILES[name]
     raw = json.loads(path.read_text(encoding="utf-8"))
     tol = BASEMAP_TOLERANCE[name]
-    feats = []
+    feats, borders = [], []
     for f in raw["features"]:
         geom = shapely.geometry.shape(f["geometry"])
         simple = shapely.simplify(geom, tol, preserve_topology=True)
         mapping = shapely.geometry.mapping(simple)
         props = {k: v for k, v in (f.get("properties") or {}).items() if k in ("code", "name", "rank")}
         feats.append(feature({"type": mapping["type"], "coordinates": _round(mapping["coordinates"], 4)}, props))
+        if name in CLIPPED_CONTEXT:
+            borders.append(simple.boundary)
+    if borders:
+        feats += _borders_inside(borders, tol)
     return dumps(collection(feats))
+
+
+def _borders_inside(borders: list, tol: float) -> list[dict]:
+    """The context polygons' borders without the edges of the rectangle the shipped data was clipped to: drawn as
+    lines (the polygons themselves are filled without a stroke), so a view wider than the data shows no box."""
+    lines = shapely.union_all(borders)
+    x0, y0, x1, y1 = lines.bounds
+    frame = shapely.box(x0, y0, x1, y1).exterior.buffer(2 * tol)  # simplified edges wander up to `tol`
+    inside = shapely.difference(lines, frame)
+    if inside.is_empty:
+        return []
+    mapping = shapely.geometry.mapping(inside)
+    return [feature({"type": mapping["type"], "coordinates": _round(mapping["coordinates"], 4)}, {"border": True})]

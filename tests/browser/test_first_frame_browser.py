@@ -110,3 +110,25 @@ def test_first_frame_after_login(chromium, console_url, world_db):
     page.wait_for_timeout(1500)
     check_frame(page.evaluate("() => window.__paFrames[window.__paFrames.length - 1]"), want, page, "settled")
     context.close()
+
+
+def test_the_duty_desk_opens_at_the_viewers_area(logged_in_context, console_url, world_db):
+    """The duty page's map: the viewer's whole area in the first frame (it opened at a fixed zoom, so at 1920 px the
+    basemap's extent showed as a box inside the pane)."""
+    page = logged_in_context.new_page()
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.add_init_script(OBSERVE)
+    page.goto(f"{console_url}/duty")
+    page.wait_for_function("() => window.__paFrames.length > 0", timeout=30000)
+    want = bbox(world_db, "610900")
+    check_frame(page.evaluate("() => window.__paFrames[0]"), want, page, "duty: first frame")
+    page.wait_for_timeout(1500)
+    check_frame(page.evaluate("() => window.__paFrames[window.__paFrames.length - 1]"), want, page, "duty: settled")
+    # no box: where the view reaches past the shipped basemap, the pane's ground is the cities' own fill (the top one)
+    ground, fill = page.wait_for_function("""() => { const m = window.__paMaps[0]; let fill = null;
+        m.eachLayer(l => { if (!fill && l.options && l.options.pane === 'pa-base-cities' && l.feature) {
+            fill = l.options.fillColor; } });
+        return fill && [getComputedStyle(m.getContainer()).backgroundColor, fill]; }""", timeout=30000).json_value()
+    hexed = "#%02x%02x%02x" % tuple(int(x) for x in ground[ground.index("(") + 1:ground.index(")")].split(",")[:3])
+    assert hexed == fill.lower(), f"the pane's ground {ground} shows around the basemap's fill {fill} as a box"
+    page.close()

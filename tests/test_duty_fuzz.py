@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from duty_helpers import bare_app, make_source, world_copy
 from event_bodies import Store, Tally, exercise, load_refs, raw_body
 
-# The last test reads the tally the first two filled: all three must run in one worker (`--dist loadgroup`).
+# The last test reads the tally the first two filled: all three must run in one worker (`--dist loadfile`, Makefile).
 pytestmark = pytest.mark.xdist_group("duty-fuzz")
 
 

@@ -19,6 +19,9 @@ from console.store.duty_models import AlertInfo
 from tests.browser.tinyworld import build
 from tests.security_login import ORIGIN, add_account, login_client, security_settings
 
+# The escalation test reads the tasks the deadline test sent: one worker for the module (`--dist loadfile`, Makefile).
+pytestmark = pytest.mark.xdist_group("field-roster")
+
 GRID = "610924100200001"
 NOW = datetime(2026, 11, 26, 8, 0)  # the test clock (tests/sectest.py)
 WORKERS = ("w_patrol_far", "w_fix_near", "w_idle", "w_coarse", "w_stopped")

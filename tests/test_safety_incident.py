@@ -23,7 +23,7 @@ from tests.browser.tinyworld import build
 from tests.sectest import viewer_of
 from tests.security_login import add_account
 
-# Later tests read incidents the earlier ones raised: the module runs in one worker (`--dist loadgroup`).
+# Later tests read incidents the earlier ones raised: the module runs in one worker (`--dist loadfile`, Makefile).
 pytestmark = pytest.mark.xdist_group("safety-incident")
 
 NOW = datetime(2026, 11, 26, 1, 0)

@@ -43,6 +43,8 @@ def panel() -> html.Div:
                                         "checkboxes": False, "enableClickSelection": True}},
                        defaultColDef={"sortable": True, "resizable": True})
     leaflet = dl.Map(id=ID.MAP, bounds=CITY_BOUNDS, minZoom=6, maxZoom=18, zoomSnap=0.25, preferCanvas=True,
+                     center=[(CITY_BOUNDS[0][0] + CITY_BOUNDS[1][0]) / 2, (CITY_BOUNDS[0][1] + CITY_BOUNDS[1][1]) / 2],
+                     zoom=8,  # with `bounds`: dash-leaflet's viewport tracking reads center and zoom on each move
                      attributionControl=False, style={"height": "22rem"}, children=[
                          attribution(), *basemap_layers(),
                          dl.GeoJSON(id=ID.LAYER, style=NS("hotStyle"), onEachFeature=NS("hotEach"),

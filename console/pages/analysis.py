@@ -115,6 +115,8 @@ def layout(**_query) -> html.Div:
         html.Div(className="pa-an-body", children=[
             html.Div(className="pa-map-box pa-an-map", children=[
                 dl.Map(id=ID.MAP, bounds=node.bounds, boundsOptions={"padding": [20, 20]}, preferCanvas=True,
+                       center=[(node.bounds[0][0] + node.bounds[1][0]) / 2, (node.bounds[0][1] + node.bounds[1][1]) / 2],
+                       zoom=8,  # with `bounds`: dash-leaflet's viewport tracking reads center and zoom on each move
                        attributionControl=False, minZoom=6, maxZoom=18, zoomSnap=0.25, className="pa-leaflet",
                        children=[attribution(), dl.ScaleControl(position="bottomleft", imperial=False),
                                  *basemap_layers(),

@@ -90,8 +90,10 @@ def _map(bbox: tuple[float, float, float, float]) -> dl.Map:
     """The first frame shows the viewer's whole area (docs/console.md, "The first frame"), never a fixed zoom
     that leaves the basemap's extent as a box inside the pane."""
     x0, y0, x1, y1 = bbox
+    # `bounds` decides the first view; center and zoom are there too because dash-leaflet's viewport tracking
+    # reads them on every move (without them each pan throws in the browser)
     return dl.Map(id=ID.MAP, preferCanvas=True, bounds=[[y0, x0], [y1, x1]], boundsOptions={"padding": [20, 20]},
-                  zoomSnap=0.25, minZoom=6, maxZoom=18,
+                  center=[(y0 + y1) / 2, (x0 + x1) / 2], zoom=8, zoomSnap=0.25, minZoom=6, maxZoom=18,
                   className="pa-leaflet", attributionControl=False, children=[
         attribution(),
         dl.ScaleControl(position="bottomleft", imperial=False), *basemap_layers(),

@@ -52,10 +52,14 @@ def shots(ref: dict) -> list[tuple[str, str, str, bool]]:
         ("disputes-stats", "/disputes/stats", "dispute_handler", False),
         ("housing", "/housing", "county", False),
         ("quality", "/quality", "county", False),
+        ("followup", f"/followup?area={ref['grid'][:12]}", "county", False),
+        ("assessment", "/assessment", "city_leader", False),
+        ("incident", "/incident", "duty_officer", False),
         ("import", "/import", "county", False),
         ("planner", "/planner", "grid_planner", False),
         ("admin-accounts", "/admin/accounts", "system_admin", False),
         ("admin-audit", "/admin/audit", "audit_admin", False),
+        ("admin-assessment", "/admin/assessment", "system_admin", False),
     ]
 
 

@@ -235,3 +235,16 @@ def test_weights_are_checked_saved_and_audited_and_only_by_the_system_administra
     assert status == 403
     with factory() as s:
         assert s.get(AssessmentWeight, "patrol_coverage").weight == 40.0
+
+
+def test_each_assessment_page_renders_for_its_role(console):
+    """Every page of the feature, served as the role that opens it (a layout that fails only shows in a browser)."""
+    from tests.test_admin_pages import login, render
+
+    client, csrf = login(console, "leader")
+    page = render(client, csrf, "/assessment")
+    assert "督导考评 · 安康市" in page and "下级排名" in page and "巡查覆盖率" in page
+    console[2].advance(seconds=31)
+    client, csrf = login(console, "sys_adm")
+    page = render(client, csrf, "/admin/assessment")
+    assert "指标权重" in page and "aw-weight" in page and "任务按时办结率的权重" in page

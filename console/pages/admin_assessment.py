@@ -28,9 +28,10 @@ def layout(**_query):
         current = weights.current(s)
     rows = [html.Tr([html.Td(i.name, style={"padding": ".3rem .6rem"}),
                      html.Td(i.formula, style={"padding": ".3rem .6rem", "color": "var(--pa-muted)"}),
-                     html.Td(dcc.Input(id={"type": ID.WEIGHT, "key": i.key}, type="text", inputMode="decimal",
-                                       value=f"{current[i.key]:g}", style={**ui.INPUT, "width": "5rem"},
-                                       **{"aria-label": f"{i.name}的权重"}))])
+                     html.Td(html.Label([html.Span(f"{i.name}的权重", className="pa-sr-only"),
+                                         dcc.Input(id={"type": ID.WEIGHT, "key": i.key}, type="text",
+                                                   inputMode="decimal", value=f"{current[i.key]:g}",
+                                                   style={**ui.INPUT, "width": "5rem"})]))])
             for i in INDICATORS]
     return html.Div(style={"padding": "1rem 1.5rem", "maxWidth": "1100px"}, children=[
         html.H2("督导考评 · 指标权重"),

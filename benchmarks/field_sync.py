@@ -219,6 +219,10 @@ def main(argv=None) -> int:
                   "server_cpu_s": round(server_cpu, 1), "client_cpu_s": round(client_cpu, 1),
                   "load_end": [round(x, 1) for x in os.getloadavg()], "cpus": os.cpu_count(),
                   "world": f"copy of {args.db}" if args.db else "tiny test world"}
+        # 督导考评 over the same world, the whole city and the newest month with patrols (benchmarks/assessment.py)
+        from assessment import measure as measure_assessment
+
+        result["assessment_ms"] = measure_assessment(db, None, 1)["assessment_ms"]
         print(f"{len(acked)}/{total} records acknowledged in {wall:.1f} s ({result['records_per_s']}/s), "
               f"p95 {result['p95_sync_ms']} ms, {photos} photos, lost {lost}, duplicates {duplicates}, "
               f"errors {out['errors']}")

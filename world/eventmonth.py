@@ -13,6 +13,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from .fieldmonth import sqlite_time
+
 DAYS = 30
 PER_MONTH = 105_000
 # (source, kind, share, what was reported)
@@ -24,11 +26,6 @@ SOURCES = (
     ("雪亮工程", "video_report", 0.05, ("视频巡查发现道路积水", "视频巡查发现人员聚集", "视频巡查发现车辆违停")),
 )
 WITHIN_2H = 0.8
-
-
-def _text(ts: np.ndarray) -> np.ndarray:
-    """As the store writes a DateTime on SQLite ("YYYY-MM-DD HH:MM:SS")."""
-    return np.char.replace(np.datetime_as_string(ts.astype("datetime64[s]"), unit="s"), "T", " ").astype(object)
 
 
 def event_month(seed: int, scale: float, households: pd.DataFrame, as_of: np.datetime64) -> pd.DataFrame:
@@ -57,8 +54,8 @@ def event_month(seed: int, scale: float, households: pd.DataFrame, as_of: np.dat
         "source": [SOURCES[w][0] for w in which],
         "source_event_id": [f"demo-{seed}-{i:07d}" for i in range(n)],
         "kind": [SOURCES[w][1] for w in which],
-        "occurred_at": _text(occurred),
-        "received_at": _text(received),
+        "occurred_at": sqlite_time(occurred),
+        "received_at": sqlite_time(received),
         "person_id": None, "camera_id": None,
         "payload": [json.dumps({"text": t, "synthetic": True}, ensure_ascii=False) for t in texts],
         "lon": at["lon"].to_numpy(), "lat": at["lat"].to_numpy(),

@@ -37,6 +37,11 @@ TASK_TYPES = (
 ON_TIME, LATE = 0.80, 0.12  # the rest: still open past the deadline (escalated)
 
 
+def sqlite_time(ts: np.ndarray) -> np.ndarray:
+    """As the store writes a DateTime on SQLite ("YYYY-MM-DD HH:MM:SS")."""
+    return np.char.replace(np.datetime_as_string(ts.astype("datetime64[s]"), unit="s"), "T", " ").astype(object)
+
+
 def worker_username(grid_code: str) -> str:
     """The demo account of a grid's 网格员 (one per grid)."""
     return f"wg{grid_code}"
@@ -50,11 +55,6 @@ def _haversine(lon1, lat1, lon2, lat2):
 
 def _utc(day: np.ndarray, beijing_minutes: np.ndarray) -> np.ndarray:
     return day.astype("datetime64[m]") + (beijing_minutes - 8 * 60).astype("timedelta64[m]")
-
-
-def _text(ts: np.ndarray) -> np.ndarray:
-    """As the store writes a DateTime on SQLite ("YYYY-MM-DD HH:MM:SS")."""
-    return np.char.replace(np.datetime_as_string(ts.astype("datetime64[s]"), unit="s"), "T", " ").astype(object)
 
 
 def active_grids(rng, grids: pd.DataFrame, households: pd.DataFrame, scale: float) -> pd.DataFrame:
@@ -119,7 +119,7 @@ def patrols(rng, active: pd.DataFrame, households: pd.DataFrame, orgs: pd.DataFr
     village = active["village_code"].to_numpy()[g_of]
     patrol = pd.DataFrame({
         "id": np.arange(1, n + 1), "uuid": [f"00000000-0000-4000-8000-{i:012d}" for i in range(1, n + 1)],
-        "worker": [worker_username(c) for c in codes], "started_at": _text(started), "ended_at": _text(ended),
+        "worker": [worker_username(c) for c in codes], "started_at": sqlite_time(started), "ended_at": sqlite_time(ended),
         "distance_m": np.round(distance, 1), "points": points, "track": tracks,
         "lon": np.where(has, kept_lon[last] if len(kept_lon) else np.nan, lon0),
         "lat": np.where(has, kept_lat[last] if len(kept_lat) else np.nan, lat0),
@@ -149,7 +149,7 @@ def checkins(rng, patrol, households, orgs, started, minutes, g_of, codes) -> pd
         frames.append(pd.DataFrame({
             "patrol_id": patrol["id"].to_numpy()[pick], "kind": kind,
             "household_id": hit["id"].to_numpy() if kind == "household" else None,
-            "place_id": hit["id"].to_numpy() if kind == "key_place" else None, "at": _text(at),
+            "place_id": hit["id"].to_numpy() if kind == "key_place" else None, "at": sqlite_time(at),
             "lon": hit["lon"].to_numpy(), "lat": hit["lat"].to_numpy(),
             "accuracy_m": np.round(rng.lognormal(np.log(10), 0.4, len(hit)), 1)}))
     out = pd.concat(frames, ignore_index=True).sort_values(["at", "patrol_id"], kind="stable").reset_index(drop=True)
@@ -185,8 +185,8 @@ def tasks(rng, active: pd.DataFrame, as_of64):
     task = pd.DataFrame({
         "id": np.arange(1, n + 1), "alert_id": None, "assignee": [worker_username(c) for c in codes],
         "title": [TASK_TYPES[k][2] for k in kinds], "note": "请按期限处置并回报", "state": state,
-        "due_at": _text(due), "created_by": DUTY_OFFICER, "created_at": _text(created),
-        "updated_at": _text(np.where(open_late, np.where(state == "accepted", accepted, created), reported)),
+        "due_at": sqlite_time(due), "created_by": DUTY_OFFICER, "created_at": sqlite_time(created),
+        "updated_at": sqlite_time(np.where(open_late, np.where(state == "accepted", accepted, created), reported)),
         "report": np.where(state == "reported", "已到场处置，情况已核实并反馈当事人", ""),
         "lon": lon, "lat": lat, "county_code": [v[:6] for v in village], "town_code": [v[:9] for v in village],
         "village_code": village, "grid_code": codes, "assign_generation": active["generation_low"].to_numpy()[g_of],
@@ -207,7 +207,7 @@ def tasks(rng, active: pd.DataFrame, as_of64):
         steps.append((tid, reported[i], who, "report", "handling", "reported", task.at[i, "report"], lon[i], lat[i]))
     step = pd.DataFrame(steps, columns=["task_id", "at", "actor", "action", "from_state", "to_state", "text", "lon",
                                         "lat"])
-    step["at"] = _text(step["at"].to_numpy().astype("datetime64[m]"))
+    step["at"] = sqlite_time(step["at"].to_numpy().astype("datetime64[m]"))
     step["accuracy_m"] = np.where(step["lon"].notna(), 12.0, np.nan)
     step.insert(0, "id", np.arange(1, len(step) + 1))
     return task, step

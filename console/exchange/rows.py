@@ -60,8 +60,7 @@ def surveys(s: Session, scope: AreaScope) -> Iterator[dict]:
     """One row per county and year; only real (imported) results — synthetic demo figures are not exchanged."""
     rows: dict[tuple[str, int], dict] = {}
     for sv in s.scalars(select(Survey).where(Survey.synthetic.is_(False)).order_by(Survey.county_code, Survey.year)):
-        if not (scope.is_city or any(sv.county_code.startswith(c) or c.startswith(sv.county_code)
-                                     for c in scope.codes)):
+        if not scope.overlaps(sv.county_code):
             continue
         row = rows.setdefault((sv.county_code, sv.year), {"county": sv.county_code, "year": sv.year})
         if sv.indicator in SURVEY_INDICATORS:

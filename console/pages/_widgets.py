@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from console.store.codes import (
     DISPUTE_CATEGORIES, LEVEL_LABELS, RESIDENCE_TYPES, RISK_GRADES, SPECIAL_CATEGORIES, SURVEY_INDICATORS,
@@ -46,6 +46,17 @@ def breadcrumb(trail, current_code: str) -> list:
             items.append(html.Button(node.name, id={"type": ID.CRUMB, "code": node.code},
                                      className="pa-crumb", n_clicks=0))
     return items
+
+
+def link_trail(trail, href) -> list:
+    """A breadcrumb of links for pages whose area is in the URL (数据质量, 随访, 督导考评): `href(code)` → the
+    page's address for that area; the last step (the area shown) is bold, not a link."""
+    out = []
+    for i, node in enumerate(trail):
+        if i:
+            out.append(" › ")
+        out.append(dcc.Link(node.name, href=href(node.code)) if i < len(trail) - 1 else html.B(node.name))
+    return out
 
 
 def kpi_widgets(k: dict, child_count: int, child_level: str | None) -> list:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html
 
 from console.disputes import ui
+from console.pages import _widgets as w
 from console.security import guard
 from console.security.masking import watermark_text
 from console.security.permissions import EXPORT, VIEW_ASSESSMENT
@@ -76,7 +77,7 @@ def layout(area: str | None = None, month: str | None = None, **_query):
                         style={**ui.BUTTON_LIGHT, **({} if EXPORT in viewer.permissions else {"display": "none"})}),
             html.Button("打印版月报", id=ID.PRINT, n_clicks=0, style=ui.BUTTON_LIGHT),
         ]),
-        html.Div(_crumbs(trail, m), style={"margin": ".3rem 0 .8rem"}),
+        html.Div(w.link_trail(trail, link), style={"margin": ".3rem 0 .8rem"}),
     ]
     if resolved.message:
         body.append(html.P(resolved.message, style={"color": "#c53030"}))
@@ -93,16 +94,6 @@ def layout(area: str | None = None, month: str | None = None, **_query):
     body.append(html.Iframe(id=ID.PRINT_BOX, style={"display": "none", "width": "100%", "height": "40rem",
                                                     "border": "1px solid var(--pa-line)", "background": "#fff"}))
     return html.Div(body, className="pa-page pa-assessment", style={"padding": "1rem 1.5rem", "maxWidth": "1600px"})
-
-
-def _crumbs(trail, m) -> list:
-    out = []
-    for i, n in enumerate(trail):
-        if i:
-            out.append(" › ")
-        out.append(dcc.Link(n.name, href=f"/assessment?area={n.code}&month={m.key}") if i < len(trail) - 1
-                   else html.B(n.name))
-    return out
 
 
 def _summary(a, previous_score) -> html.Div:

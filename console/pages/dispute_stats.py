@@ -74,13 +74,10 @@ def _day(value, label: str) -> date:
     if not value:
         raise PeriodError(f"请选择{label}")
     try:
-        return date.fromisoformat(str(value)[:10]) if isinstance(value, str) else _not_a_date(label, value)
-    except ValueError:
-        raise PeriodError(f"{label}应为 年-月-日（如 2026-11-01），收到“{str(value)[:20]}”") from None
-
-
-def _not_a_date(label: str, value) -> date:
-    raise PeriodError(f"{label}应为 年-月-日（如 2026-11-01），收到的不是日期")
+        return date.fromisoformat(value[:10])
+    except (TypeError, ValueError):  # not text, or text that is no date
+        shown = f"“{value[:20]}”" if isinstance(value, str) else "的不是日期"
+        raise PeriodError(f"{label}应为 年-月-日（如 2026-11-01），收到{shown}") from None
 
 
 def _period(since, until) -> stats.Period:

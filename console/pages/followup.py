@@ -15,6 +15,7 @@ from console.disputes import ui
 from console.pages._grid_locale import GRID_LOCALE
 from console.security import guard
 from console.security.permissions import LAYER_SPECIAL, VIEW_PERSONS
+from console.pages import _widgets as w
 from console.services import areas, followup
 from console.services import viewer as viewers
 from console.services.context import current_context
@@ -49,7 +50,7 @@ def layout(area: str | None = None, **_query):
     guard.audit(viewer, "record.read", f"followup:{node.code}", guard.GRANTED, {"rows": len(rows)})
     totals = followup.summary(rows)
     body = [html.H2(f"特殊人群随访 · {node.name}"),
-            html.Div(_crumbs(trail), style={"margin": ".2rem 0 .6rem"})]
+            html.Div(w.link_trail(trail, lambda code: f"/followup?area={code}"), style={"margin": ".2rem 0 .6rem"})]
     if resolved.message:
         body.append(html.P(resolved.message, style=ui.ERROR))
     body.append(html.Div([_card("应随访人员", totals["total"]), _card("已超期", totals["overdue"], "#c53030"),
@@ -61,15 +62,6 @@ def layout(area: str | None = None, **_query):
     else:
         body.append(html.P("进入村（社区）或网格可逐人查看并登记随访。", style=ui.LABEL))
     return html.Div(body, className="pa-page pa-followup", style={"padding": "1rem 1.5rem", "maxWidth": "1600px"})
-
-
-def _crumbs(trail) -> list:
-    out = []
-    for i, n in enumerate(trail):
-        if i:
-            out.append(" › ")
-        out.append(dcc.Link(n.name, href=f"/followup?area={n.code}") if i < len(trail) - 1 else html.B(n.name))
-    return out
 
 
 def _card(title: str, n: int, color: str = "inherit") -> html.Div:

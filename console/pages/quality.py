@@ -12,6 +12,7 @@ from console.disputes import ui, xlsx
 from console.security import guard
 from console.security.masking import watermark_text
 from console.security.permissions import EXPORT, VIEW_KPI, VIEW_PERSONS
+from console.pages import _widgets as w
 from console.services import areas, quality, views
 from console.services import viewer as viewers
 from console.services.context import current_context
@@ -41,7 +42,7 @@ def layout(area: str | None = None, check: str | None = None, **_query):
     body = [html.H2("数据质量"),
             html.P(f"统计时间 {cube.built_at:%Y-%m-%d %H:%M}（每 5 分钟更新；问题清单为实时）",
                    style={"color": "var(--pa-muted)", "margin": "0"}),
-            html.Div([*_crumbs(trail)], style={"margin": ".3rem 0 .8rem"})]
+            html.Div([*w.link_trail(trail, lambda code: f"/quality?area={code}")], style={"margin": ".3rem 0 .8rem"})]
     if resolved.message:
         body.append(html.P(resolved.message, style={"color": "#c53030"}))
     body.append(_table(node, kids, figures))
@@ -88,15 +89,6 @@ def export_problems(_n, query):
     body = xlsx.write(f"{node.name} 数据质量问题清单：{c.label}", watermark_text(viewer), headers, data,
                       sheet=c.label, widths=[18] * len(headers), freeze="A4")
     return dcc.send_bytes(body, f"数据质量-{node.name}-{c.label}.xlsx")
-
-
-def _crumbs(trail) -> list:
-    out = []
-    for i, n in enumerate(trail):
-        if i:
-            out.append(" › ")
-        out.append(dcc.Link(n.name, href=f"/quality?area={n.code}") if i < len(trail) - 1 else html.B(n.name))
-    return out
 
 
 def _table(node, kids, figures) -> html.Table:

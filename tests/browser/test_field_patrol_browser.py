@@ -6,13 +6,12 @@ and distance, one check-in, one visit — and a second replay adds nothing."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from console.field import track
-from tests.browser.test_field_browser import phone  # noqa: F401 - the module's Playwright + Chromium fixture
+from tests.browser.test_field_browser import phone, q  # noqa: F401 - phone: the Playwright fixture
 from tests.browser.tinyworld import build
 from tests.security_login import console_on_copy, login_page
 
@@ -26,18 +25,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     return build(tmp_path_factory.mktemp("patrol-browser") / "tiny.sqlite")
-
-
-def q(db, sql, *args):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
-
-
-def _count(page) -> str:
-    return page.locator("#pending").inner_text()
 
 
 def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  # noqa: F811

@@ -20,6 +20,7 @@ from console.store.dialect import instant, seconds_between
 from console.store.field_models import FieldRecord, FieldTask, FieldTaskStep
 from console.store.followup_models import FollowupVisit
 from console.store.patrol_models import Patrol, PatrolCheckin
+from console.store.security_models import Account, AccountRole, AccountScope
 
 from .. import quality
 from ..areas import CHILD_COLUMN, AreaNode, within
@@ -220,8 +221,6 @@ def satisfaction(s: Session, node: AreaNode, scope: AreaScope, month: Month) -> 
 def worker_grids(s: Session, node: AreaNode, scope: AreaScope, month: Month) -> dict[str, set[str]]:
     """Each grid worker of the area and the grids they answer for: their account's grid scopes, and the grids
     of their patrols and tasks in the month (a worker without an account still shows)."""
-    from console.store.security_models import Account, AccountRole, AccountScope
-
     out: dict[str, set[str]] = defaultdict(set)
     rows = s.execute(select(Account.username, AccountScope.area_code)
                      .join(AccountRole, AccountRole.account_id == Account.id)
@@ -244,8 +243,6 @@ def worker_labels(s: Session, usernames) -> dict[str, str]:
     """What a person reads for each worker: the account's display name; for a worker without an account whose
     name carries their grid code (the demo world's `wg<grid code>`, world/fieldmonth.py), the grid's 专职网格员 on
     the roster."""
-    from console.store.security_models import Account
-
     users = sorted(set(usernames))
     out = {u: (d or u) for u, d in s.execute(select(Account.username, Account.display_name)
                                              .where(Account.username.in_(users)))}
@@ -260,8 +257,7 @@ def worker_labels(s: Session, usernames) -> dict[str, str]:
 def _inside(code: str, node: AreaNode, scope: AreaScope) -> bool:
     """The area `code` (a grid, or a county for the survey) lies in the node and in the scope."""
     in_node = node.level == "city" or code.startswith(node.code) or node.code.startswith(code)
-    in_scope = scope.is_city or any(code.startswith(c) or c.startswith(code) for c in scope.codes)
-    return in_node and in_scope
+    return in_node and scope.overlaps(code)
 
 
 def by_worker(s: Session, node: AreaNode, scope: AreaScope, month: Month, grids: dict[str, set[str]]

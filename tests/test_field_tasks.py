@@ -119,17 +119,36 @@ def test_the_duty_page_dispatches_to_a_phone_and_shows_its_state(world, app):
     task_id = b.get("/api/field/tasks").json["tasks"][0]["id"]
     assert b.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=bh).status_code == 200
     status, resp = call(duty, csrf, [("duty-detail", "children"), ("duty-map-grids", "data"),
-                                     ("duty-map-cameras", "data"), *[(f"duty-act-{k}", "disabled") for k in ACTIONS]],
+                                     ("duty-map-cameras", "data"), *[(f"duty-act-{k}", "disabled") for k in ACTIONS],
+                                     ("duty-assignee", "options"), ("duty-assignee", "value")],
                         [("duty-selected", "data", alert_id), ("duty-acted", "data", 1)])
     text = json.dumps(resp, ensure_ascii=False)
-    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text and "worker_a（worker_a" in text
-    # a department (not a worker account) is dispatched as before, without a phone task
-    status, resp = call(duty, csrf, [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")],
-                        [(f"duty-act-{k}", "n_clicks", 1 if k == "dispatch" else None) for k in ACTIONS],
-                        [("duty-selected", "data", alert_id), ("duty-assignee", "value", "城关派出所"),
-                         ("duty-note", "value", "转派出所"), ("duty-acted", "data", 1)],
-                        trigger="duty-act-dispatch.n_clicks")
-    assert status == 200
+    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text
+    # 派往 is a choice from the alert grid's roster (names, masked phones), the nearest on duty first
+    options = resp["duty-assignee"]["options"]
+    assert [o["value"] for o in options] == ["worker_a", "worker_b"] and "worker_far" not in text
+    assert options[0]["label"].startswith("worker_a · 电话未登记") and resp["duty-assignee"]["value"] == "worker_a"
+    # a value the page never offers (another grid's worker, a department typed in): 400 naming the grid, nothing kept
+    for forged in ("worker_far", "城关派出所"):
+        r = _dash(duty, csrf, alert_id, forged, "转派")
+        assert r.status_code == 400 and f"派往对象「{forged}」不是该预警所在网格（{GRID}）的网格员" in r.get_json()["error"]
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from field_task where alert_id=?", (alert_id,)).fetchone() == (1,)
+    assert con.execute("select assignee from alert_info where alert_id=?", (alert_id,)).fetchone() == ("worker_b",)
     con.close()
+
+
+def _dash(client, csrf, alert_id, assignee, note):
+    """The duty page's 派单 callback as a raw request (to read a refusal's body)."""
+    from console.duty.actions import ACTIONS
+
+    outputs = [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")]
+    body = {"output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+            "outputs": [{"id": i, "property": p} for i, p in outputs],
+            "inputs": [{"id": f"duty-act-{k}", "property": "n_clicks", "value": 1 if k == "dispatch" else None}
+                       for k in ACTIONS],
+            "state": [{"id": i, "property": p, "value": v} for i, p, v in (
+                ("duty-selected", "data", alert_id), ("duty-assignee", "value", assignee), ("duty-note", "value", note),
+                ("duty-acted", "data", 1))],
+            "changedPropIds": ["duty-act-dispatch.n_clicks"]}
+    return client.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN, "X-CSRFToken": csrf})

@@ -26,13 +26,13 @@ from console.security.permissions import FIELD_SYNC
 from console.store import Household
 from console.store.field_models import FieldConflict, FieldRecord, FieldRecordVersion
 
-from . import grids, patrols
+from . import grids, patrols, task_sync
 from .codes import ACCURACY_LIMIT_M, CLOCK_SKEW_LIMIT_S
 from .validation import FieldError, Submission
 
 CREATED, UPDATED, DUPLICATE, CONFLICT, REJECTED = "created", "updated", "duplicate", "conflict", "rejected"
 CONFLICT_MESSAGE = "服务器上的记录已被他人修改，已提交主管处理"
-PROJECTED = ("patrol", "checkin", "followup")  # kinds that also write rows of their own (patrols.project)
+PROJECTED = ("patrol", "checkin", "followup", "task")  # kinds that also write rows of their own (`_project`)
 BUSY_RETRIES = 3  # a write that waited out the database's lock timeout is tried again, then answered 503
 
 
@@ -73,13 +73,13 @@ def canonical(sub: Submission) -> str:
 
 
 def _replayed(session: Session, op_id: str, uuid: str) -> Outcome | None:
+    conflict = session.scalar(select(FieldConflict).where(FieldConflict.op_id == op_id))
+    if conflict is not None:  # first: a task step kept as a conflict also has its version row
+        return Outcome(uuid, CONFLICT, conflict.server_version, 409, CONFLICT_MESSAGE,
+                       "conflict")
     row = session.scalar(select(FieldRecordVersion.version).where(FieldRecordVersion.op_id == op_id))
     if row is not None:
         return Outcome(uuid, DUPLICATE, row)
-    conflict = session.scalar(select(FieldConflict).where(FieldConflict.op_id == op_id))
-    if conflict is not None:
-        return Outcome(uuid, CONFLICT, conflict.server_version, 409, CONFLICT_MESSAGE,
-                       "conflict")
     return None
 
 
@@ -142,6 +142,9 @@ def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
             raise FieldError("记录类型与服务器上的不一致", 409, "kind_mismatch")
     if sub.kind == "followup":
         patrols.check_visit_date(sub.form().visited_on, now or datetime.utcnow())
+    if sub.kind == "task":
+        patrols.check(session, viewer, sub, row)  # write once
+        return task_sync.check(session, viewer, sub)
     own = patrols.check(session, viewer, sub, row)
     if own is not None:
         return own
@@ -160,7 +163,13 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
         session.add(row)
         session.add(FieldRecordVersion(record=row, op_id=op_id, version=1, payload=payload, author=viewer.username,
                                        received_at=now))
-        patrols.project(session, viewer, sub, row, place, now)
+        server = _project(session, viewer, sub, row, place, now)
+        if server is not None:  # a task step the duty desk overtook: kept beside the task for the supervisor
+            session.add(FieldConflict(record=row, op_id=op_id, grid_code=row.grid_code or "", base_version=0,
+                                      server_version=1, server_payload=server, client_payload=payload,
+                                      author=viewer.username, received_at=now, status="open"))
+            row.has_conflict = True
+            return Outcome(uuid, CONFLICT, 1, 409, task_sync.CONFLICT_MESSAGE, "conflict"), row
         return Outcome(uuid, CREATED, 1, 201, flags=tuple(flags)), row
     if sub.base_version != row.version:
         if payload == row.payload:  # the same content again (sent twice, or two phones agreeing)
@@ -178,8 +187,17 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
     flags = _stamp(row, sub, sent_at, now, place)
     session.add(FieldRecordVersion(record=row, op_id=op_id, version=row.version, payload=payload,
                                    author=viewer.username, received_at=now))
-    patrols.project(session, viewer, sub, row, place, now)
+    _project(session, viewer, sub, row, place, now)
     return Outcome(uuid, UPDATED, row.version, flags=tuple(flags)), row
+
+
+def _project(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord, place: grids.GridRef,
+             now: datetime) -> str | None:
+    """The kind's own rows; a task step the server's task no longer fits returns the server's copy (conflict)."""
+    if sub.kind == "task":
+        return task_sync.project(session, viewer, sub, row, now)
+    patrols.project(session, viewer, sub, row, place, now)
+    return None
 
 
 def apply(session: Session, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:

@@ -226,6 +226,9 @@ def act(*args):
                                            current_context().security.settings.clock(),
                                            task_due_hours(alert.rule, alert.severity))
             actions.act(s, current_viewer(), int(alert_id), key, note or "", assignee=assignee)
+            # the alert's open phone tasks follow it: 改派 / 撤销 (docs/field.md §6)
+            field_tasks.follow_alert(s, current_viewer(), int(alert_id), key, assignee,
+                                     current_context().security.settings.clock())
     except (actions.ActionError, FieldError) as exc:
         return no_update, str(exc), no_update
     except AccessDenied:

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, field_validator
 
 from console.store.followup_models import FOLLOWUP_METHODS
-from console.store.patrol_models import CHECKIN_KINDS
+from console.store.patrol_models import CHECKIN_KINDS, PLACE_CHECKINS
 
 from .codes import (
     EVENT_TYPES, HOUSEHOLD_KINDS, KINDS, MAX_BATCH, MAX_TEXT, MAX_TRACK_FIXES, TASK_ACTIONS, TASK_SEEN_STATES,
@@ -92,7 +92,7 @@ class PatrolFields(_Strict):
 class CheckinFields(_Strict):
     patrol_uuid: UUID
     kind: Literal[tuple(CHECKIN_KINDS)]  # type: ignore[valid-type]
-    place_id: int | None = Field(default=None, ge=1)  # a key place (an organisation's id); households: household_id
+    place_id: int | None = Field(default=None, ge=1)  # an organisation's or a 公共安全 key place's id, by kind
 
 
 class FollowupFields(_Strict):
@@ -150,7 +150,7 @@ class Submission(_Strict):
             raise FieldError("巡查结束时间早于开始时间")
         if self.kind == "checkin" and form.kind == "household" and self.household_id is None:
             raise FieldError("住户打卡需要选择住户")
-        if self.kind == "checkin" and form.kind == "key_place" and form.place_id is None:
+        if self.kind == "checkin" and form.kind in PLACE_CHECKINS and form.place_id is None:
             raise FieldError("重点场所打卡需要选择重点场所")
         return form
 

@@ -33,13 +33,15 @@
   async function sync() {
     if (!navigator.onLine) { await refreshCount(); return; }
     const result = await Q.replay();
-    const conflicts = result.done.filter(r => r.status === 'conflict').length;
+    const clashes = result.done.filter(r => r.status === 'conflict');
+    const conflicts = clashes.length;
     for (const r of result.done) {
       const h = bundle && r.household_id && bundle.households.find(x => x.id === r.household_id);
       if (h && r.version) h.version = Math.max(h.version, r.version);
     }
     if (bundle) await Q.kvSet('bundle', bundle);
     if (result.stopped) notice(result.stopped, result.kind === 'offline' ? 'info' : 'warn');
+    else if (conflicts === 1 && clashes[0].error) notice(clashes[0].error, 'warn');  // the server's own words
     else if (conflicts) notice(conflicts + ' 条记录与他人修改冲突，已提交主管处理', 'warn');
     else if (result.done.length) notice('已上传 ' + result.done.length + ' 条', 'ok');
     await refreshCount();
@@ -243,7 +245,7 @@
       const t = change.kind === 'task' && data.tasks.find(x => x.id === change.fields.task_id);
       if (t && t.state === change.fields.seen_state) {
         t.state = TARGET[change.fields.action];
-        t.state_label = (data.states[t.state] || t.state) + '（待上传）';
+        t.state_label = (data.states[t.state] || t.state) + ' · 待上传';
         if (change.fields.action === 'report') t.report = change.fields.text;
       }
     }

@@ -82,7 +82,8 @@
                                       'application/json');
     if (status === 200 || status === 201 || (status === 409 && data.status === 'conflict')) {
       await db.delete('queue', change.op_id);
-      return {uuid: change.uuid, status: data.status, version: data.version, household_id: change.household_id};
+      return {uuid: change.uuid, status: data.status, version: data.version, household_id: change.household_id,
+              error: data.error || ''};
     }
     change.state = 'rejected';
     change.error = data.error || ('服务器拒绝（' + status + '）');

@@ -284,6 +284,7 @@ class SessionState:
 # query), so a session ended anywhere (logout, lock, disable, new rights, new password: each of them ends the
 # account's sessions) is refused at once in every process; idle, expiry, touching and refusals take the full path.
 IDENTITY_SECONDS = 30.0
+IDENTITY_LIMIT = 5000  # remembered sessions per process before the expired ones are dropped
 _identities: dict[str, tuple[float, int, Identity, Settings, bool]] = {}
 _identities_lock = threading.Lock()
 
@@ -360,8 +361,12 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
         state = SessionState(row.id, row.account_id, row.stage, row.csrf_token, th, identity)
         wall = is_wall_account(identity.roles)
     if remember:  # after the commit: a touch is written before the memory is used
+        stamp = time.monotonic()
         with _identities_lock:
-            _identities[th] = (time.monotonic(), state.session_id, identity, settings, wall)
+            if len(_identities) >= IDENTITY_LIMIT:  # bounded: drop what has expired anyway
+                for key in [k for k, v in _identities.items() if stamp - v[0] > IDENTITY_SECONDS]:
+                    del _identities[key]
+            _identities[th] = (stamp, state.session_id, identity, settings, wall)
     return state, ""
 
 

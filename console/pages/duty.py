@@ -177,6 +177,7 @@ def show_detail(alert_id, _acted):
         around = desk.alert_map(s, d["grid"], d["village"], d["lon"], d["lat"]) if d else None
         if d:
             d["roster"], d["tasks"] = _field(s, int(alert_id))
+            d["can_act"] = viewer.can(ALERT_ACT)
             names = {w["username"]: w["name"] for w in d["roster"]}
             d["assignee"] = names.get(d["assignee"], d["assignee"])  # a person reads names, not account codes
             for t in d["tasks"]:
@@ -280,7 +281,7 @@ def _render_detail(d: dict, video: bool = False, command: bool = False) -> list:
     if d.get("roster"):
         out.append(html.H4("本网格网格员（最近的在岗者在前，在“派往”中选择）"))
         out.append(html.Ol([html.Li(field_roster.label(w)) for w in d["roster"]], id="duty-roster"))
-    else:
+    elif d.get("can_act"):
         out.append(html.P("本网格没有网格员手机账户，不能派单到手机；可“上报”。", id="duty-roster"))
     if d.get("tasks"):
         out.append(html.H4("手机任务"))

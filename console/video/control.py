@@ -59,7 +59,7 @@ def ptz(s: Session, viewer: Viewer, settings: VideoSettings, client, camera_id: 
     try:
         client.ptz(device, channel, command, speed)
     except wvp.PlatformError as exc:
-        guard.audit(viewer, "video.ptz", f"camera:{cam.id}", "failed", {**detail, "error": str(exc)})
+        guard.audit(viewer, "video.ptz", f"camera:{cam.id}", guard.GRANTED, {**detail, "error": str(exc)})
         raise platform_error(exc) from None
     guard.audit(viewer, "video.ptz", f"camera:{cam.id}", guard.GRANTED, detail)
     return {"ok": True, "command": command, "label": PTZ_LABELS[command]}

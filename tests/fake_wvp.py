@@ -27,6 +27,7 @@ class FakeWvp:
         self.token = "tok-1"
         self.media_base = media_base  # where the StreamContent addresses point (the test's nginx, or a fake host)
         self.playback_base = ""  # overrides media_base for playback answers
+        self.playback_hls = ""  # the playback answer's hls address, whole (the browser test's nginx stream)
         self.rtc_refuse = False
         self.url = ""
 
@@ -69,6 +70,8 @@ class FakeWvp:
                 return 200, {"code": 400, "msg": "参数不全"}
             data = self.stream("rtp", f"{parts[-2]}_{parts[-1]}_pb", self.playback_base or self.media_base)
             data.update(startTime=query["startTime"], endTime=query["endTime"])
+            if self.playback_hls:
+                data["hls"] = self.playback_hls
             return 200, {"code": 0, "msg": "成功", "data": data}
         if path.startswith("/api/front-end/ptz/"):
             if query.get("command") not in ("up", "down", "left", "right", "upleft", "upright", "downleft",

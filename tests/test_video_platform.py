@@ -277,3 +277,35 @@ def test_stream_content_addresses_are_picked_per_player():
     assert wvp.stream_urls(content) == {"hls": "https://m/rtp/a/hls.m3u8", "flv": "ws://m/rtp/a.live.flv",
                                         "webrtc": "http://m/index/api/webrtc?app=rtp&stream=a&type=play"}
     assert wvp.stream_urls({}) == {}
+
+
+# ---- the gap ranking over HTTP ---------------------------------------------------------------------------
+def test_coverage_gaps_rank_uncovered_key_places_by_risk(world):
+    from console.store import Household
+    from console.store.safety_models import KeyPlace
+
+    with world["factory"]() as s:
+        homes = s.execute(select(Household.grid_code, Household.lon, Household.lat, Household.village_code,
+                                 Household.town_code).where(Household.county_code == world["county"])
+                          .order_by(Household.grid_code)).all()
+        by_grid = {}
+        for h in homes:
+            by_grid.setdefault(h.grid_code, h)
+        grids = sorted(by_grid)
+        low_grid, high_grid = grids[0], grids[-1]
+        for k, (g, risk) in enumerate([(high_grid, "high"), (high_grid, "high"), (low_grid, "low")]):
+            h = by_grid[g]
+            s.add(KeyPlace(code=f"KP-T{k}", name=f"测试场所{k}", kind="school", risk_level=risk,
+                           lon=h.lon + 0.01, lat=h.lat + 0.01, county_code=world["county"], town_code=h.town_code,
+                           village_code=h.village_code, grid_code=g))
+        s.commit()
+    c = _client(world, "leader", {"PINGAN_VIDEO_GATEWAY": "template",
+                                  "PINGAN_VIDEO_HLS": "http://10.9.0.7:8080/{device_id}/hls.m3u8"})
+    body = c.get(f"/api/coverage?area={world['county']}&top=50").get_json()
+    gaps = {g["grid_code"]: g for g in body["gaps"]}
+    top = body["gaps"][0]
+    assert top["grid_code"] == high_grid and top["rank"] == 1
+    assert top["score"] == top["uncovered"] + 60 and top["uncovered_places_by_risk"] == {"high": 2}
+    assert gaps[low_grid]["score"] == gaps[low_grid]["uncovered"] + 3
+    scores = [g["score"] for g in body["gaps"]]
+    assert scores == sorted(scores, reverse=True)

@@ -46,8 +46,8 @@ def _playback(enabled: bool) -> html.Fieldset:
     hint = "选中窗口，选择时间段（最长 24 小时）" if enabled else "未配置视频平台接口，不能回放"
     return html.Fieldset(className="pa-video-pb", disabled=not enabled, children=[
         html.Legend("录像回放"),
-        html.Label(["从 ", html.Input(id=ID.PB_START, type="datetime-local", className="pa-video-dt")]),
-        html.Label(["至 ", html.Input(id=ID.PB_END, type="datetime-local", className="pa-video-dt")]),
+        html.Label(["从 ", dcc.Input(id=ID.PB_START, type="datetime-local", className="pa-video-dt")]),
+        html.Label(["至 ", dcc.Input(id=ID.PB_END, type="datetime-local", className="pa-video-dt")]),
         html.Div([html.Button("回放所选窗口", id=ID.PB_GO, className="pa-btn"),
                   html.Button("返回实时", id=ID.PB_LIVE, className="pa-btn")], className="pa-video-pb-row"),
         html.Small(hint, className="pa-video-pb-hint"),

@@ -104,4 +104,11 @@ def camera_sectors(lons, lats, directions, kinds) -> np.ndarray:
 
 
 def compute(lons, lats, directions, kinds, px, py, weights, grids, places=None) -> coverage.GridCoverage:
-    return coverage.by_grid(camera_sectors(lons, lats, directions, kinds), px, py, weights, grids, places)
+    """The whole computation on arrays (the benchmark's): `places` = every key place as (lon, lat, risk level,
+    grid); those no sector covers weigh in the gap ranking."""
+    geoms = camera_sectors(lons, lats, directions, kinds)
+    if places is not None:
+        qx, qy, risk, qg = (np.asarray(a) for a in places)
+        out = ~coverage.covered(geoms, qx, qy)
+        places = (qx[out], qy[out], coverage.place_weights(risk[out]), qg[out])
+    return coverage.by_grid(geoms, px, py, weights, grids, places)

@@ -1,5 +1,5 @@
-"""What the wall asks of the platform (docs/video.md "Platform API"): start a live stream, turn a dome, play a
-past range, the WebRTC offer/answer. Each checks the viewer (permission, the camera's area scope) first, then
+"""What the wall asks of the platform (docs/video.md "Platform API"): turn a dome, play a past range, the WebRTC
+offer/answer (the live invite before a ticket is `service.play`'s). Each checks the viewer (permission, the camera's area scope) first, then
 calls wvp-GB28181-pro / ZLMediaKit server-side (`wvp`); PTZ and playback are audited. Pictures never pass here.
 """
 

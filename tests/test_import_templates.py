@@ -1,0 +1,120 @@
+"""Column-mapping templates per source (docs/import.md, "Mapping templates"): the pure matching of a file's header
+signature to a template, the store (one template per source, audited), and the command line applying a template
+automatically or by name, on a copy of the small world."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from console.ledger_import import templates
+from console.ledger_import.__main__ import main
+from console.ledger_import.kinds import KINDS
+from console.ledger_import.mapping import relaxed
+from console.ledgers.reader import read_ledger
+from console.store import AreaScope, ImportTemplate, Organisation
+from console.store.security_models import AuditLog
+from tests.test_ledger_import import ZIYANG, _county_office_xlsx, _orgs, _points
+
+OWN_HEADER = ["信用代码号", "单位全称", "类型", "法人代表", "住所", "登记状态", "从业人数", "经度", "纬度"]
+OWN_MAPPING = {"信用代码号": "credit_code", "单位全称": "name"}
+
+
+def _t(id_, sig_headers, mapping, kind="organisation", area=ZIYANG, used=None):
+    return templates.Template(id_, f"T{id_}", kind, area, templates.signature(sig_headers), tuple(sig_headers),
+                              mapping, used)
+
+
+def test_the_signature_ignores_order_spaces_width_and_bracketed_notes():
+    a = templates.signature(["信用代码号", "单位全称", "经度"])
+    assert a == templates.signature(["经度", " 单位 全称", "信用代码号（必填）"])
+    assert a == templates.signature(["ＸＸ"[:0] + "信用代码号", "单位全称", "经度", ""])
+    assert a != templates.signature(["信用代码号", "单位名称", "经度"])
+
+
+def test_a_file_finds_its_sources_template_and_no_other():
+    headers = OWN_HEADER
+    exact = _t(1, headers, OWN_MAPPING)
+    other_area = _t(2, headers, OWN_MAPPING, area="610925")
+    other_kind = _t(3, headers, OWN_MAPPING, kind="camera")
+    assert templates.best_match([other_area, other_kind, exact], "organisation", ZIYANG, headers) is exact
+    assert templates.best_match([other_area, other_kind], "organisation", ZIYANG, headers) is None
+    # the source added a column: the template whose mapped headers are all there still applies
+    assert templates.best_match([exact], "organisation", ZIYANG, [*headers, "联系电话"]) is exact
+    # a file without one of the mapped headers is another source
+    assert templates.best_match([exact], "organisation", ZIYANG, [h for h in headers if h != "单位全称"]) is None
+    # two templates for the same signature: the one used last
+    old = _t(4, headers, OWN_MAPPING, used=datetime(2026, 1, 1))
+    new = _t(5, headers, {"信用代码号": "credit_code"}, used=datetime(2026, 6, 1))
+    assert templates.best_match([old, new], "organisation", ZIYANG, headers) is new
+    # without an exact signature, the covering template that maps most headers
+    small = _t(6, ["x"], {"信用代码号": "credit_code"})
+    big = _t(7, ["y"], OWN_MAPPING)
+    assert templates.best_match([small, big], "organisation", ZIYANG, headers) is big
+
+
+def _file(sessions, n=3) -> bytes:
+    return _county_office_xlsx(OWN_HEADER, _orgs(_points(sessions, ZIYANG, n)))
+
+
+def test_one_template_per_source_saved_changed_and_removed_audited(world_sessions):
+    scope = AreaScope.of([ZIYANG])
+    ledger = read_ledger(_file(world_sessions), "org.xlsx", relaxed(KINDS["organisation"].spec))
+    headers = templates.file_headers(ledger)
+    assert set(OWN_HEADER) <= set(headers)
+    with world_sessions() as s, s.begin():
+        first = templates.save(s, kind="organisation", scope=scope, headers=headers, mapping={"信用代码号": "credit_code"},
+                               actor="clerk", name="紫阳县工商局导出（社会组织/非公企业台账）")
+    with world_sessions() as s, s.begin():
+        again = templates.save(s, kind="organisation", scope=scope, headers=headers, mapping=OWN_MAPPING,
+                               actor="clerk", name="another name")
+    assert again.id == first.id and again.mapping == OWN_MAPPING and again.name == first.name
+    with world_sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ImportTemplate)) == 1
+        assert templates.find(s, "organisation", scope, headers).id == first.id
+        assert templates.find(s, "organisation", AreaScope.of(["610925"]), headers) is None
+        actions = [a.detail for a in s.scalars(select(AuditLog).where(AuditLog.action == "import_template")
+                                               .order_by(AuditLog.id))]
+    assert ['"新建"' in d for d in actions] == [True, False] and '"修改"' in actions[1]
+    with world_sessions() as s, s.begin():
+        assert not templates.remove(s, first.id, scope=AreaScope.of(["610925"]), actor="other")
+        assert templates.remove(s, first.id, scope=scope, actor="clerk")
+    with world_sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ImportTemplate)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "import_template")) == 3
+
+
+def test_the_command_line_applies_the_sources_template_automatically_or_by_name(world_sessions, tmp_path, capsys):
+    db = world_sessions.kw["bind"].url.database
+    path = tmp_path / "工商导出.xlsx"
+    path.write_bytes(_file(world_sessions))
+    args = ["--db", db, "--kind", "organisation", "--file", str(path), "--scope", ZIYANG]
+    assert main(args) == 2  # no template yet: the required columns are missing under the source's own names
+    assert "缺少必填列：统一社会信用代码、名称" in capsys.readouterr().err
+    ledger = read_ledger(path.read_bytes(), path.name, relaxed(KINDS["organisation"].spec))
+    with world_sessions() as s, s.begin():
+        templates.save(s, kind="organisation", scope=AreaScope.of([ZIYANG]), headers=templates.file_headers(ledger),
+                       mapping=OWN_MAPPING, actor="clerk", name="工商导出")
+    assert main(args + ["--save"]) == 0
+    out = capsys.readouterr().out
+    assert "已应用列对应关系模板「工商导出」" in out and "新增 3 行" in out
+    with world_sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Organisation)
+                        .where(Organisation.name.like("紫阳县测试商贸有限公司%"))) == 3
+    # another county's account has no template for this source
+    assert main(["--db", db, "--kind", "organisation", "--file", str(path), "--scope", "610925"]) == 2
+    capsys.readouterr()
+    # by name: the named template must exist and be of the kind
+    assert main(args + ["--template", "工商导出"]) == 0
+    assert "无变化 3 行" in capsys.readouterr().out
+    assert main(args + ["--template", "没有这个模板"]) == 2
+    assert "没有名为“没有这个模板”的社会组织/非公企业台账列对应关系模板" in capsys.readouterr().err
+    assert main(["--db", db, "--kind", "camera", "--file", str(path), "--scope", ZIYANG, "--template", "工商导出"]) == 2
+
+
+@pytest.mark.parametrize("name,label,expected", [("上报/紫阳县工商局.xlsx", "台账", "紫阳县工商局（台账）"),
+                                                 (".xlsx", "台账", "台账（台账）")])
+def test_default_names(name, label, expected):
+    assert templates.default_name(label, name) == expected

@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     p.add_argument("--db", required=True, help="数据库：SQLite 文件路径或 SQLAlchemy URL")
     p.add_argument("--kind", required=True, choices=sorted(KINDS), help="台账类别：" + "、".join(
         f"{k}={kind.label}" for k, kind in KINDS.items()))
-    p.add_argument("--file", required=True, type=Path, help="台账文件（.xlsx .xls .ods .csv）")
+    p.add_argument("--file", required=True, type=Path, help="台账文件（.xlsx .xls .ods .csv，或点图层 .gpkg / Shapefile 的 .zip）")
     p.add_argument("--scope", required=True, help="导入范围的区划代码，逗号分隔（如 610924）；范围外的行不导入")
     p.add_argument("--crs", default="wgs84", choices=sorted(CRS_CHOICES), help="文件中经纬度的坐标系")
     p.add_argument("--sheet", default=None, help="工作表名称（默认按表头自动查找）")

@@ -13,7 +13,7 @@ from console.ledger_import.commit import commit_import
 from console.ledger_import.kinds import KINDS
 from console.ledger_import.mapping import missing_required, relaxed, unmapped_fields, with_mapping
 from console.ledger_import.plan import CRS_CHOICES, STATUS_LABELS, file_hash, plan_import
-from console.ledgers.reader import FORMATS, LedgerError, read_ledger
+from console.ledgers.reader import FORMATS, GEO_FORMATS, LedgerError, read_ledger
 from console.pages._upload import decode_upload
 from console.security import guard
 from console.security.guard import AccessDenied
@@ -26,7 +26,8 @@ dash.register_page(__name__, path="/import", title="平安一张图 · 台账导
 
 MAX_UPLOAD_MB = 30
 SHOWN_ROWS = 500
-LIMITS = f"支持 {FORMATS}（CSV 为 UTF-8 或 GBK 编码），文件不超过 {MAX_UPLOAD_MB} MB；更大的文件请在服务器上用命令行导入"
+LIMITS = (f"支持 {FORMATS}（CSV 为 UTF-8 或 GBK 编码），以及 QGIS/ArcGIS 导出的点图层 {GEO_FORMATS}；"
+          f"文件不超过 {MAX_UPLOAD_MB} MB；更大的文件请在服务器上用命令行导入")
 ROW = {"display": "flex", "gap": ".6rem", "flexWrap": "wrap", "alignItems": "center", "margin": ".5rem 0"}
 ERROR = {"color": "#c53030"}
 HIDDEN = {"display": "none"}
@@ -65,7 +66,7 @@ def layout(**_query):
             dcc.RadioItems(id=ID.CRS, value="wgs84", inline=True,
                            options=[{"label": f" {v}　", "value": k} for k, v in CRS_CHOICES.items()]),
         ]),
-        dcc.Upload(id=ID.UPLOAD, accept=".xlsx,.xlsm,.xls,.ods,.csv", max_size=MAX_UPLOAD_MB * 1024 * 1024,
+        dcc.Upload(id=ID.UPLOAD, accept=".xlsx,.xlsm,.xls,.ods,.csv,.gpkg,.zip", max_size=MAX_UPLOAD_MB * 1024 * 1024,
                    children=html.Div(["把台账文件拖到这里，或 ", html.A("选择文件")]),
                    style={"border": "1px dashed var(--pa-line)", "borderRadius": ".4rem", "padding": "1.2rem",
                           "textAlign": "center", "cursor": "pointer"}),

@@ -13,7 +13,7 @@ from console.ledger_import.commit import commit_import
 from console.ledger_import.kinds import KINDS
 from console.ledger_import.mapping import missing_required, relaxed, unmapped_fields, with_mapping
 from console.ledger_import.plan import CRS_CHOICES, STATUS_LABELS, file_hash, plan_import
-from console.ledgers.reader import FORMATS, GEO_FORMATS, LedgerError, read_ledger
+from console.ledgers.reader import FORMATS, GEO_FORMATS, LedgerError, normalize_header, read_ledger
 from console.pages._upload import decode_upload
 from console.security import guard
 from console.security.guard import AccessDenied
@@ -93,7 +93,8 @@ def layout(**_query):
 
 
 
-def _mapping_panel(kind, ledger, missing: list[str], mapping: dict[str, str], editing: bool) -> html.Div:
+def _mapping_panel(kind, ledger, missing: list[str], mapping: dict[str, str], editing: bool, ask: list[str]
+                   ) -> html.Div:
     fields = unmapped_fields(kind.spec, ledger.columns)
     options = [{"label": ("✱" if req else "") + header, "value": field} for field, header, req in fields]
     by_field = {c.field: c for c in kind.spec.columns}
@@ -105,7 +106,7 @@ def _mapping_panel(kind, ledger, missing: list[str], mapping: dict[str, str], ed
         return dcc.Dropdown(id={"type": ID.MAP_CHOICE, "header": h}, options=extra + options,
                             value=own.field if extra else None, placeholder="不导入此列", style={"width": "14rem"})
     rows = [html.Div(style=ROW, children=[html.Span(f"文件中的列“{h}”对应", style={"minWidth": "14rem"}), choice(h)])
-            for h in [*mapped, *ledger.ignored]]
+            for h in [*mapped, *ask]]
     head = [html.B("核对列的对应关系"),
             html.Span("（保存导入时，对应关系存为此来源的模板，下次同一来源的文件自动应用）",
                       style={"color": "var(--pa-muted)", "fontSize": ".85rem"})]
@@ -169,7 +170,7 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
         elif trigger == ID.TEMPLATE_DELETE and stored.get("template"):
             with sessions() as s, s.begin():
                 templates.remove(s, stored["template"]["id"], scope=viewer.scope, actor=viewer.username)
-            stored = {**stored, "mapping": {}, "template": None, "editing": False}
+            stored = {**stored, "mapping": {}, "template": None, "editing": False, "known": []}
         elif trigger == ID.TEMPLATE_EDIT:
             stored["editing"] = True
         elif trigger == ID.APPLY:
@@ -188,7 +189,10 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
     notice, notice_style = _template_notice(stored)
     missing = missing_required(spec, ledger.columns)
     editing = bool(stored.get("editing"))
-    panel = (_mapping_panel(kind, ledger, missing, mapping, editing) if (missing or ledger.ignored or editing)
+    # columns the source's template already saw (and the clerk left out) are not asked about again
+    known = set() if editing else {normalize_header(h) for h in stored.get("known") or ()}
+    ask = [h for h in ledger.ignored if normalize_header(h) not in known]
+    panel = (_mapping_panel(kind, ledger, missing, mapping, editing, ask) if (missing or ask or editing)
              else None)
     apply_style = shown_btn if panel is not None else HIDDEN
     if missing or editing:
@@ -205,7 +209,8 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
                                       mapping=mapping, actor=viewer.username,
                                       name=(stored.get("template") or {}).get("name")
                                       or templates.default_name(kind.label, name))
-            stored = {**stored, "template": {"id": kept.id, "name": kept.name}, "changed": False}
+            stored = {**stored, "template": {"id": kept.id, "name": kept.name}, "changed": False,
+                      "known": list(kept.headers)}
             said += f"。列的对应关系已存为模板「{kept.name}」，此来源的下一个文件将自动应用"
             notice, notice_style = _template_notice(stored)
         result = html.Div(said, style={"color": "#2f855a", "marginTop": ".5rem"})
@@ -226,7 +231,8 @@ def _apply_template(sessions, stored: dict, kind, data: bytes, name: str, viewer
         if found is not None:
             templates.mark_used(s, found.id)
     return {**stored, "kind": kind.key, "mapping": dict(found.mapping) if found else {}, "editing": False,
-            "changed": False, "template": {"id": found.id, "name": found.name} if found else None}
+            "changed": False, "template": {"id": found.id, "name": found.name} if found else None,
+            "known": list(found.headers) if found else []}
 
 
 def _template_notice(stored: dict):

@@ -58,11 +58,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): a batch copy of person would trip its foreign keys
     for table in TOUCHED:
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column('updated_at')
-    with op.batch_alter_table('person') as batch:
-        batch.drop_column('id_valid')
+        op.execute(f'ALTER TABLE {table} DROP COLUMN updated_at')
+    op.execute('ALTER TABLE person DROP COLUMN id_valid')
     op.drop_table('quality_cell')
     op.drop_index('ix_import_template_match', table_name='import_template')
     op.drop_table('import_template')

@@ -18,7 +18,7 @@ from console.pages._upload import decode_upload
 from console.security import guard
 from console.security.guard import AccessDenied
 from console.security.permissions import IMPORT_LEDGERS
-from console.services import areas, views
+from console.services import areas, quality_store, views
 from console.services import viewer as viewers
 from console.services.context import current_context
 
@@ -201,7 +201,7 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
     if trigger == ID.SAVE:
         plan = commit_import(sessions, ledger, kind_key=kind.key, data_hash=digest, filename=name,
                              scope=viewer.scope, actor=viewer.username, crs=crs)
-        views.records_changed(current_context())
+        views.records_changed(current_context(), tables=quality_store.tables_of(kind.model))
         said = f"已保存：{plan.summary}"
         if mapping and (stored.get("changed") or not stored.get("template")):
             with sessions() as s, s.begin():

@@ -131,10 +131,16 @@ class QualityCube:
     records: dict[str, dict[Key, int]] = field(default_factory=dict)  # table name → key → n
 
 
-def build_cube(session: Session, now: datetime | None = None) -> QualityCube:
+TABLES = tuple(dict.fromkeys(c.model.__tablename__ for c in CHECKS))
+
+
+def build_cube(session: Session, now: datetime | None = None, tables=None) -> QualityCube:
+    """The cube of every table the checks read, or of `tables` only (a refresh after an import of one kind)."""
     now = now or datetime.now()
     cube = QualityCube(built_at=now)
     for model in dict.fromkeys(c.model for c in CHECKS):
+        if tables is not None and model.__tablename__ not in tables:
+            continue
         checks = [c for c in CHECKS if c.model is model]
         codes = (model.county_code, model.town_code, model.village_code, model.grid_code)
         stmt = select(*codes, func.count(), *(func.sum(case((c.condition(now), 1), else_=0)) for c in checks)

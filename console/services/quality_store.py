@@ -2,9 +2,10 @@
 scanning 2.5 M persons (12.7 s at full scale). A refresh checks the identity numbers written without their
 check flag (`verify_ids`), builds the cube (quality.build_cube) and replaces the stored one in one transaction.
 
-When: after every saved import or bulk change (views.records_changed starts one in the background; a second
-request while one runs makes it run once more), at start-up when the stored cube is older than MAX_AGE, and when
-a page finds it older than that. Meanwhile pages show the stored cube with its time. docs/import.md, 数据质量."""
+When: after every saved import (views.records_changed starts one in the background, of the tables the import
+changed; requests while one runs are merged into one more), after a grid commit (every table), and when a page
+finds the stored cube older than MAX_AGE. Meanwhile pages show the stored cube with its time (the oldest part's).
+docs/import.md, 数据质量."""
 
 from __future__ import annotations
 
@@ -46,9 +47,19 @@ def verify_ids(sessions, batch: int = VERIFY_BATCH) -> int:
         done += len(rows)
 
 
+def tables_of(model) -> tuple[str, ...]:
+    """The tables the checks read that saving records of `model` changes: a person ledger creates households
+    (以房管人); other kinds change their own table, or none the checks read."""
+    name = model.__tablename__
+    touched = (name, "household") if name == "person" else (name,)
+    return tuple(t for t in touched if t in quality.TABLES)
+
+
 def save_cube(session, cube: quality.QualityCube) -> None:
-    """Replace the stored cube (the caller's transaction)."""
-    session.execute(delete(QualityCell))
+    """Replace the stored counts of the tables in `cube` (the caller's transaction)."""
+    items = [c.key for c in quality.CHECKS if c.model.__tablename__ in cube.records]
+    items += [RECORDS + t for t in cube.records]
+    session.execute(delete(QualityCell).where(QualityCell.item.in_(items)))
     rows = []
     for item, table in [*cube.problems.items(), *((RECORDS + t, keys) for t, keys in cube.records.items())]:
         for (county, town, village, grid), n in table.items():
@@ -77,11 +88,12 @@ def load_cube(session) -> quality.QualityCube | None:
     return cube
 
 
-def refresh(sessions, now: datetime | None = None) -> quality.QualityCube:
-    """Check unknown identity numbers, build the cube and store it."""
-    verify_ids(sessions)
+def refresh(sessions, now: datetime | None = None, tables=None) -> quality.QualityCube:
+    """Check unknown identity numbers, build the cube (of `tables` only, when given) and store it."""
+    if tables is None or "person" in tables:
+        verify_ids(sessions)
     with sessions() as s, s.begin():
-        cube = quality.build_cube(s, now)
+        cube = quality.build_cube(s, now, tables)
         save_cube(s, cube)
     return cube
 
@@ -94,7 +106,7 @@ class Refresher:
         self.on_done = on_done
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._again = False
+        self._pending: set[str] | None = set()  # tables asked for; None: all
         self.error: Exception | None = None
 
     @property
@@ -102,28 +114,34 @@ class Refresher:
         with self._lock:
             return self._thread is not None
 
-    def request(self) -> None:
+    def request(self, tables=None) -> None:
+        """Recount `tables` (None: every table the checks read); requests during a refresh are merged into one
+        more refresh after it."""
         with self._lock:
-            if self._thread is not None:
-                self._again = True
-                return
-            self._thread = threading.Thread(target=self._run, name="pingan-quality-refresh", daemon=True)
-            self._thread.start()
+            if tables is None or self._pending is None:
+                self._pending = None
+            else:
+                self._pending |= set(tables)
+            if self._thread is None and self._pending != set():
+                self._thread = threading.Thread(target=self._run, name="pingan-quality-refresh", daemon=True)
+                self._thread.start()
 
     def _run(self) -> None:
         while True:
+            with self._lock:
+                tables, self._pending = self._pending, set()
+                if tables == set():
+                    self._thread = None
+                    return
             try:
-                cube = refresh(self.sessions)
+                with self.sessions() as s:
+                    whole = load_cube(s) is None  # nothing stored yet: every table
+                cube = refresh(self.sessions, tables=None if whole else tables)
                 self.error = None
                 if self.on_done is not None:
                     self.on_done(cube)
             except Exception as exc:  # noqa: BLE001 - kept for the page; the stored cube stays as it was
                 self.error = exc
-            with self._lock:
-                if not self._again:
-                    self._thread = None
-                    return
-                self._again = False
 
     def wait(self, timeout: float = 600) -> None:
         """Until no refresh runs (tests, benchmarks)."""

@@ -82,11 +82,11 @@ def quality_refresher(ctx: AppContext) -> quality_store.Refresher:
         return found
 
 
-def records_changed(ctx: AppContext) -> None:
+def records_changed(ctx: AppContext, tables=None) -> None:
     """After records were saved in bulk (a ledger import): the next view recounts instead of showing the
     cached counts of up to five minutes ago — on every console node (console/services/cluster.py)."""
     _records_changed_here(ctx)
-    quality_refresher(ctx).request()  # the stored quality cube is recounted in the background, by this node
+    quality_refresher(ctx).request(tables)  # the stored quality cube is recounted in the background, by this node
     cluster.publish(ctx, "records")
 
 

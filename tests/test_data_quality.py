@@ -132,6 +132,19 @@ def test_the_problem_list_exports_masked_with_grid_names_and_is_refused_without_
     assert rows[2] == ("户号", "地址", "网格", "处理办法")
     mine = next(r for r in rows[3:] if r[0] == "EMPTY-X")
     assert "导出测试街7号" not in mine[1] and "*" in mine[1] and not str(mine[2]).isdigit() and "网格" in mine[2]
+    # a check of the new kinds: the stale list carries when the record was last written
+    from datetime import datetime
+
+    with factory() as s:
+        s.execute(update(Household).where(Household.code == "EMPTY-X").values(updated_at=datetime(2020, 5, 1)))
+        s.commit()
+    status, out = call(client, csrf, [("dq-download", "data")], [("dq-export", "n_clicks", 1)],
+                       [("dq-query", "data", {"area": town, "check": "household_stale"})])
+    assert status == 200
+    rows = list(load_workbook(io.BytesIO(base64.b64decode(out["dq-download"]["data"]["content"]))).active
+                .iter_rows(values_only=True))
+    assert rows[2] == ("户号", "地址", "网格", "最后更新", "处理办法")
+    assert ("EMPTY-X", "2020-05-01") in {(r[0], r[3]) for r in rows[3:]}
     client, csrf = login(env, "leader")  # a 市领导 sees figures, never a list of records
     status, _ = call(client, csrf, [("dq-download", "data")], [("dq-export", "n_clicks", 1)], query)
     assert status == 403

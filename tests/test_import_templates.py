@@ -118,3 +118,47 @@ def test_the_command_line_applies_the_sources_template_automatically_or_by_name(
                                                  (".xlsx", "台账", "台账（台账）")])
 def test_default_names(name, label, expected):
     assert templates.default_name(label, name) == expected
+
+
+def test_forged_page_state_is_refused_without_a_500_and_another_areas_template_stays(small_world_db, tmp_path):
+    """The import page's store comes back from the browser: a forged mapping, template or kind is typed away, a
+    forged template id of another county is not deleted."""
+    import base64
+    import shutil
+
+    from console.app import create_app
+    from console.config import Settings as ConsoleSettings
+    from console.store import make_engine, make_session_factory
+    from tests.security_login import add_account, security_settings
+    from tests.test_admin_pages import call, login
+
+    db = str(tmp_path / "w.sqlite")
+    shutil.copy(small_world_db, db)
+    engine = make_engine(db, must_exist=True)
+    factory = make_session_factory(engine)
+    with factory() as s, s.begin():
+        other = templates.save(s, kind="organisation", scope=AreaScope.of(["610925"]), headers=OWN_HEADER,
+                               mapping=OWN_MAPPING, actor="岚皋", name="岚皋县模板")
+    add_account(factory, "clerk", ["county"], [ZIYANG])
+    settings = security_settings()
+    app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=settings)
+    client, csrf = login((app, factory, settings.clock), "clerk")
+    data = _file(factory)
+    url = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+    outputs = [("li-file", "data"), ("li-mapping", "children"), ("li-summary", "children"), ("li-preview", "rowData"),
+               ("li-preview", "style"), ("li-save", "style"), ("li-result", "children"), ("li-apply", "style"),
+               ("li-template", "children"), ("li-template-box", "style")]
+    inputs = [("li-upload", "contents", url), ("li-apply", "n_clicks", 0), ("li-kind", "value", "organisation"),
+              ("li-crs", "value", "wgs84"), ("li-save", "n_clicks", 0), ("li-tpl-edit", "n_clicks", 0),
+              ("li-tpl-del", "n_clicks", 1)]
+    for forged in ({"mapping": "x", "template": {"id": other.id, "name": "y" * 5000}, "known": 5, "kind": "none"},
+                   {"mapping": {"信用代码号": 7}, "template": "z", "known": [None], "kind": "organisation"},
+                   {"mapping": {}, "template": {"id": other.id}, "kind": "organisation"}):
+        state = [({"type": "li-map", "header": "x"}, "value", []), ({"type": "li-map", "header": "x"}, "id", []),
+                 ("li-upload", "filename", "org.xlsx"), ("li-file", "data", {"contents": url, "name": "org.xlsx",
+                                                                           **forged})]
+        status, out = call(client, csrf, outputs, inputs, state, trigger="li-tpl-del.n_clicks")
+        assert status == 200, out
+    with factory() as s:
+        assert templates.by_name(s, "岚皋县模板") is not None  # another county's template is not the clerk's to delete
+    engine.dispose()

@@ -107,7 +107,11 @@ def save(session, *, kind: str, scope: AreaScope, headers, mapping: dict[str, st
     area, sig = area_key(scope), signature(headers)
     row = session.scalar(select(ImportTemplate).where(ImportTemplate.kind == kind, ImportTemplate.area == area,
                                                       ImportTemplate.signature == sig))
-    clean = {str(h): str(f) for h, f in mapping.items() if h and f}
+    from .kinds import KINDS  # only the kind's own fields are kept (the mapping comes back from a browser)
+
+    fields = {c.field for c in KINDS[kind].spec.columns}
+    clean = {str(h)[:64]: f for h, f in mapping.items() if h and f in fields}
+    name = name[:56]
     if row is None:
         taken = set(session.scalars(select(ImportTemplate.name).where(ImportTemplate.name.like(name[:50] + "%"))))
         unique, n = name, 2

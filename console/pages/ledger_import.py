@@ -163,11 +163,11 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
         return None, None, html.Div(f"无法导入：{exc}", style=ERROR), *nothing[2:]
     data, name = decoded
     sessions = current_context().sessions
-    stored = dict(stored)
+    stored = _sane(stored)
     try:
         if trigger in (ID.UPLOAD, ID.KIND) or stored.get("kind") != kind.key:
             stored = _apply_template(sessions, stored, kind, data, name, viewer)
-        elif trigger == ID.TEMPLATE_DELETE and stored.get("template"):
+        elif trigger == ID.TEMPLATE_DELETE and stored["template"]:
             with sessions() as s, s.begin():
                 templates.remove(s, stored["template"]["id"], scope=viewer.scope, actor=viewer.username)
             stored = {**stored, "mapping": {}, "template": None, "editing": False, "known": []}
@@ -186,7 +186,7 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
         ledger = read_ledger(data, name, relaxed(spec))
     except LedgerError as exc:
         return stored, None, html.Div(exc.message, style=ERROR), *nothing[3:]
-    notice, notice_style = _template_notice(stored)
+    notice, notice_style = _template_notice(stored, kind)
     missing = missing_required(spec, ledger.columns)
     editing = bool(stored.get("editing"))
     # columns the source's template already saw (and the clerk left out) are not asked about again
@@ -207,12 +207,12 @@ def check(contents, _apply, kind_key, crs, _save, _edit, _delete, choices, choic
             with sessions() as s, s.begin():
                 kept = templates.save(s, kind=kind.key, scope=viewer.scope, headers=templates.file_headers(ledger),
                                       mapping=mapping, actor=viewer.username,
-                                      name=(stored.get("template") or {}).get("name")
+                                      name=(stored["template"] or {}).get("name")
                                       or templates.default_name(kind.label, name))
             stored = {**stored, "template": {"id": kept.id, "name": kept.name}, "changed": False,
                       "known": list(kept.headers)}
             said += f"。列的对应关系已存为模板「{kept.name}」，此来源的下一个文件将自动应用"
-            notice, notice_style = _template_notice(stored)
+            notice, notice_style = _template_notice(stored, kind)
         result = html.Div(said, style={"color": "#2f855a", "marginTop": ".5rem"})
         return (stored, panel, _summary(plan), _preview_rows(plan, kind), shown_grid, HIDDEN, result, apply_style,
                 notice, notice_style)
@@ -235,12 +235,26 @@ def _apply_template(sessions, stored: dict, kind, data: bytes, name: str, viewer
             "known": list(found.headers) if found else []}
 
 
-def _template_notice(stored: dict):
+def _sane(stored: dict) -> dict:
+    """The page's own store as the browser sends it back: typed before use (a forged value is dropped, never a 500)."""
+    out = dict(stored)
+    mapping = out.get("mapping")
+    out["mapping"] = ({str(h): f for h, f in mapping.items() if isinstance(f, str)}
+                      if isinstance(mapping, dict) else {})
+    tpl = out.get("template")
+    out["template"] = ({"id": tpl["id"], "name": str(tpl.get("name") or "")[:64]}
+                       if isinstance(tpl, dict) and isinstance(tpl.get("id"), int) else None)
+    known = out.get("known")
+    out["known"] = [str(h) for h in known] if isinstance(known, list) else []
+    return out
+
+
+def _template_notice(stored: dict, kind):
     tpl = stored.get("template")
     if not tpl:
         return None, HIDDEN
     mapping = stored.get("mapping") or {}
-    pairs = "、".join(f"“{h}”→{_field_label(stored['kind'], f)}" for h, f in mapping.items())
+    pairs = "、".join(f"“{h}”→{_field_label(kind.key, f)}" for h, f in mapping.items())
     return [html.B(f"已自动应用对应关系模板「{tpl['name']}」"), html.Span(f"（{pairs}）" if pairs else "")], TEMPLATE_SHOWN
 
 

@@ -88,9 +88,10 @@ def load_cube(session) -> quality.QualityCube | None:
     return cube
 
 
-def refresh(sessions, now: datetime | None = None, tables=None) -> quality.QualityCube:
-    """Check unknown identity numbers, build the cube (of `tables` only, when given) and store it."""
-    if tables is None or "person" in tables:
+def refresh(sessions, now: datetime | None = None, tables=None, *, verify: bool = True) -> quality.QualityCube:
+    """Check unknown identity numbers (unless `verify` is False: a page waiting for its first cube), build the
+    cube (of `tables` only, when given) and store it."""
+    if verify and (tables is None or "person" in tables):
         verify_ids(sessions)
     with sessions() as s, s.begin():
         cube = quality.build_cube(s, now, tables)

@@ -60,8 +60,10 @@ def quality_cube(ctx: AppContext):
         def compute():
             with ctx.session() as s:
                 stored = quality_store.load_cube(s)
-            if stored is None:
-                return quality_store.refresh(ctx.session)
+            if stored is None:  # never refreshed: counted here, the identity numbers checked in the background
+                built = quality_store.refresh(ctx.session, verify=False)
+                quality_refresher(ctx).request(("person",))
+                return built
             if datetime.now() - stored.built_at > quality_store.MAX_AGE:
                 quality_refresher(ctx).request()
             return stored

@@ -103,6 +103,9 @@ def test_the_command_line_applies_the_sources_template_automatically_or_by_name(
     with world_sessions() as s:
         assert s.scalar(select(func.count()).select_from(Organisation)
                         .where(Organisation.name.like("紫阳县测试商贸有限公司%"))) == 3
+        # the bulk insert stamps updated_at (数据质量's stale check reads it)
+        stamps = s.scalars(select(Organisation.updated_at).where(Organisation.name.like("紫阳县测试商贸有限公司%")))
+        assert all(t is not None and (datetime.now() - t).total_seconds() < 600 for t in stamps)
     # another county's account has no template for this source
     assert main(["--db", db, "--kind", "organisation", "--file", str(path), "--scope", "610925"]) == 2
     capsys.readouterr()

@@ -188,6 +188,10 @@ def test_identity_checksums_and_stale_records_are_found_counted_and_listed(sessi
         s.commit()
         assert s.scalar(select(Person.id_valid).where(Person.name == "录错号码")) is False  # at write time
         assert s.scalar(select(Person.id_valid).where(Person.id == legacy)) is None  # not yet known
+    with sessions() as s:  # the demo world writes the flag (its numbers are made valid); rows from before it had none
+        assert s.scalar(select(Person.id_valid).where(Person.id == a.id)) is True
+        s.execute(update(Person.__table__).values(id_valid=None))
+        s.commit()
     before = datetime.now()
     checked = quality_store.verify_ids(sessions, batch=1000)
     assert checked > 1000  # every person of the copied world, in batches

@@ -123,17 +123,16 @@ def test_default_names(name, label, expected):
     assert templates.default_name(label, name) == expected
 
 
-def test_forged_page_state_is_refused_without_a_500_and_another_areas_template_stays(small_world_db, tmp_path):
-    """The import page's store comes back from the browser: a forged mapping, template or kind is typed away, a
-    forged template id of another county is not deleted."""
-    import base64
+@pytest.fixture()
+def page_env(small_world_db, tmp_path):
+    """A console on a copy of the small world, a 紫阳县 clerk logged in, another county's template stored."""
     import shutil
 
     from console.app import create_app
     from console.config import Settings as ConsoleSettings
     from console.store import make_engine, make_session_factory
     from tests.security_login import add_account, security_settings
-    from tests.test_admin_pages import call, login
+    from tests.test_admin_pages import login
 
     db = str(tmp_path / "w.sqlite")
     shutil.copy(small_world_db, db)
@@ -146,22 +145,63 @@ def test_forged_page_state_is_refused_without_a_500_and_another_areas_template_s
     settings = security_settings()
     app = create_app(db, settings=ConsoleSettings(warm_cache=False), security_settings=settings)
     client, csrf = login((app, factory, settings.clock), "clerk")
-    data = _file(factory)
+    yield factory, client, csrf, other
+    engine.dispose()
+
+
+OUTPUTS = [("li-file", "data"), ("li-mapping", "children"), ("li-summary", "children"), ("li-preview", "rowData"),
+           ("li-preview", "style"), ("li-save", "style"), ("li-result", "children"), ("li-apply", "style"),
+           ("li-template", "children"), ("li-template-box", "style")]
+
+
+def _upload(client, csrf, data: bytes, name: str, kind: str, trigger: str, stored=None, clicks=0):
+    import base64
+
+    from tests.test_admin_pages import call
+
     url = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
-    outputs = [("li-file", "data"), ("li-mapping", "children"), ("li-summary", "children"), ("li-preview", "rowData"),
-               ("li-preview", "style"), ("li-save", "style"), ("li-result", "children"), ("li-apply", "style"),
-               ("li-template", "children"), ("li-template-box", "style")]
-    inputs = [("li-upload", "contents", url), ("li-apply", "n_clicks", 0), ("li-kind", "value", "organisation"),
-              ("li-crs", "value", "wgs84"), ("li-save", "n_clicks", 0), ("li-tpl-edit", "n_clicks", 0),
-              ("li-tpl-del", "n_clicks", 1)]
+    inputs = [("li-upload", "contents", url), ("li-apply", "n_clicks", 0), ("li-kind", "value", kind),
+              ("li-crs", "value", "wgs84"), ("li-save", "n_clicks", clicks), ("li-tpl-edit", "n_clicks", 0),
+              ("li-tpl-del", "n_clicks", clicks)]
+    state = [({"type": "li-map", "header": "x"}, "value", []), ({"type": "li-map", "header": "x"}, "id", []),
+             ("li-upload", "filename", name), ("li-file", "data", stored and {"contents": url, "name": name,
+                                                                            **stored})]
+    return call(client, csrf, OUTPUTS, inputs, state, trigger=trigger)
+
+
+def test_forged_page_state_is_refused_without_a_500_and_another_areas_template_stays(page_env):
+    """The import page's store comes back from the browser: a forged mapping, template or kind is typed away, a
+    forged template id of another county is not deleted."""
+    factory, client, csrf, other = page_env
+    data = _file(factory)
     for forged in ({"mapping": "x", "template": {"id": other.id, "name": "y" * 5000}, "known": 5, "kind": "none"},
                    {"mapping": {"信用代码号": 7}, "template": "z", "known": [None], "kind": "organisation"},
                    {"mapping": {}, "template": {"id": other.id}, "kind": "organisation"}):
-        state = [({"type": "li-map", "header": "x"}, "value", []), ({"type": "li-map", "header": "x"}, "id", []),
-                 ("li-upload", "filename", "org.xlsx"), ("li-file", "data", {"contents": url, "name": "org.xlsx",
-                                                                           **forged})]
-        status, out = call(client, csrf, outputs, inputs, state, trigger="li-tpl-del.n_clicks")
+        status, out = _upload(client, csrf, data, "org.xlsx", "organisation", "li-tpl-del.n_clicks", forged, 1)
         assert status == 200, out
     with factory() as s:
         assert templates.by_name(s, "岚皋县模板") is not None  # another county's template is not the clerk's to delete
-    engine.dispose()
+
+
+def test_the_page_takes_a_geopackage_and_saves_it(page_env, tmp_path):
+    """The /import page reads a .gpkg point layer like a sheet: preview, then save."""
+    import geopandas as gpd
+    import shapely
+
+    from console.store.safety_models import KeyPlace
+
+    factory, client, csrf, _other = page_env
+    points = _points(factory, ZIYANG, 2)
+    frame = gpd.GeoDataFrame({"场所编号": ["PG-1", "PG-2"], "场所名称": ["页面测试学校", "页面测试医院"],
+                              "场所类别": ["学校", "医院"]},
+                             geometry=[shapely.Point(x, y) for x, y in points], crs="EPSG:4490")
+    path = tmp_path / "场所.gpkg"
+    frame.to_file(path, layer="场所", engine="pyogrio")
+    status, out = _upload(client, csrf, path.read_bytes(), path.name, "key_place", "li-upload.contents")
+    assert status == 200 and "新增 2 行" in str(out["li-summary"]) and "EPSG:4490" in str(out["li-summary"])
+    stored = out["li-file"]["data"]
+    status, out = _upload(client, csrf, path.read_bytes(), path.name, "key_place", "li-save.n_clicks",
+                          {k: v for k, v in stored.items() if k not in ("contents", "name")}, 1)
+    assert status == 200 and "已保存：新增 2 行" in str(out["li-result"])
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(KeyPlace).where(KeyPlace.code.in_(["PG-1", "PG-2"]))) == 2

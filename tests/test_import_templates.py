@@ -198,7 +198,7 @@ def test_the_page_takes_a_geopackage_and_saves_it(page_env, tmp_path):
     path = tmp_path / "场所.gpkg"
     frame.to_file(path, layer="场所", engine="pyogrio")
     status, out = _upload(client, csrf, path.read_bytes(), path.name, "key_place", "li-upload.contents")
-    assert status == 200 and "新增 2 行" in str(out["li-summary"]) and "EPSG:4490" in str(out["li-summary"])
+    assert status == 200 and "新增 2 行" in str(out["li-summary"]) and "CGCS2000" in str(out["li-summary"])
     stored = out["li-file"]["data"]
     status, out = _upload(client, csrf, path.read_bytes(), path.name, "key_place", "li-save.n_clicks",
                           {k: v for k, v in stored.items() if k not in ("contents", "name")}, 1)

@@ -70,7 +70,7 @@ def test_a_geopackage_of_key_places_in_cgcs2000_imports_its_point_layer(world_se
     boundary.to_file(path, layer="辖区范围", engine="pyogrio")  # a polygon layer beside it: not a ledger
     ledger, plan = _import(world_sessions, "key_place", path.read_bytes(), path.name)
     assert ledger.sheet == "重点场所" and "备注" in ledger.ignored
-    assert any("EPSG:4490" in n and "WGS84" in n for n in plan.notices)
+    assert "经纬度取自图层的点几何（CGCS2000，已转换为WGS84经纬度）" in plan.notices
     assert plan.count("new") == 3 and plan.count("error") == 0, [r.problems for r in plan.rows]
     with world_sessions() as s:
         stored = {p.code: p for p in s.scalars(select(KeyPlace).where(KeyPlace.code.like("GIS-ZY-%")))}
@@ -100,7 +100,7 @@ def test_a_zipped_shapefile_in_gauss_kruger_with_a_gbk_table_imports_cameras(wor
     ledger, plan = _import(world_sessions, "camera", data, "摄像机点位.zip")
     assert plan.count("new") == 4, [r.problems for r in plan.rows]
     assert ("文件按GBK（GB18030）编码读取" in plan.notices) == gbk_notice
-    assert any("EPSG:4545" in n for n in plan.notices)
+    assert "经纬度取自图层的点几何（CGCS2000 3度带高斯-克吕格投影（中央经线108°E），已转换为WGS84经纬度）" in plan.notices
     with world_sessions() as s:
         cams = {c.device_id: c for c in s.scalars(select(Camera).where(Camera.name.like("城关镇测试点位%")))}
     for i, (x, y) in enumerate(points):
@@ -133,11 +133,11 @@ def test_wrong_layers_are_refused_naming_what_is_wrong(world_sessions, tmp_path)
     # polygons, not points
     area = gpd.GeoDataFrame({"场所编号": ["A"], "场所名称": ["范围"], "场所类别": ["学校"]},
                             geometry=[shapely.box(108.4, 32.4, 108.5, 32.5)], crs="EPSG:4490")
-    with pytest.raises(LedgerError, match="几何类型为面.*只能导入点图层"):
+    with pytest.raises(LedgerError, match="几何类型为面，台账只能导入点图层"):
         read_ledger(_shapefile(area, tmp_path, stem="面"), "面.zip", spec)
     path = tmp_path / "only-polygons.gpkg"
     area.to_file(path, layer="辖区", engine="pyogrio")
-    with pytest.raises(LedgerError, match="没有点图层：“辖区”（面"):
+    with pytest.raises(LedgerError, match="没有点图层：“辖区”（面）"):
         read_ledger(path.read_bytes(), path.name, spec)
     # two point layers: the clerk chooses (the CLI's --sheet, the layer's name)
     two = tmp_path / "two.gpkg"
@@ -155,7 +155,7 @@ def test_wrong_layers_are_refused_naming_what_is_wrong(world_sessions, tmp_path)
         read_ledger(buf.getvalue(), "x.zip", spec)
     multi = _places(points).copy()
     multi.geometry = [shapely.MultiPoint(points), shapely.MultiPoint(points[:1])]
-    with pytest.raises(LedgerError, match="第1个要素是含多个点的多点"):
+    with pytest.raises(LedgerError, match="第1个要素是含多个点的多点要素"):
         read_ledger(_shapefile(multi, tmp_path, stem="多点"), "多点.zip", spec)
     with pytest.raises(LedgerError, match="没有经纬度列"):
         read_ledger(two.read_bytes(), two.name, KINDS["grid_worker"].spec)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import tempfile
 import zipfile
 from datetime import date, datetime
@@ -23,7 +24,10 @@ from .reader import Column, Ledger, LedgerError, LedgerSpec, Row, _lookup, norma
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_UNPACKED = 1024**3  # a zip bomb stops here
 POINTS = ("Point", "Point Z", "Point M", "Point ZM", "MultiPoint", "MultiPoint Z")
-GEOMETRY_NAMES = {"Polygon": "面", "MultiPolygon": "面", "LineString": "线", "MultiLineString": "线"}
+GEOMETRY_NAMES = {"Polygon": "面", "MultiPolygon": "面", "LineString": "线", "MultiLineString": "线",
+                  "GeometryCollection": "几何集合"}
+CRS_NAMES = {4326: "WGS84", 4490: "CGCS2000"}
+_GK = re.compile(r"CGCS2000 / (3|6)-degree Gauss-Kruger (?:CM (\d+)E|zone (\d+))")
 LON, LAT = "lon", "lat"
 
 
@@ -82,8 +86,8 @@ def _unpack_shapefile(data: bytes, tmp: Path, wanted: str | None) -> tuple[Path,
     if missing:
         raise LedgerError(f"Shapefile“{layer}”缺少 {'、'.join(missing)} 文件：请把同名的 .shp、.shx、.dbf、.prj 一起压缩")
     if ".prj" not in parts:
-        raise LedgerError(f"Shapefile“{layer}”缺少 .prj 文件，无法确定坐标系：请在 QGIS/ArcGIS 中为图层定义坐标系"
-                          "（如 CGCS2000，EPSG:4490）后重新导出，连同 .prj 一起压缩")
+        raise LedgerError(f"Shapefile“{layer}”缺少 .prj 文件，无法确定坐标系：请在地理信息软件中为图层定义坐标系"
+                          "（如 CGCS2000）后重新导出，连同 .prj 一起压缩")
     for ext, info in parts.items():
         (tmp / f"layer{ext}").write_bytes(z.read(info))
     return tmp / "layer.shp", ".cpg" in parts
@@ -95,26 +99,26 @@ def _gpkg_layer(path: Path, wanted: str | None) -> str:
     try:
         layers = [(str(n), str(t)) for n, t in pyogrio.list_layers(path)]
     except Exception:  # noqa: BLE001 - GDAL's errors vary by version: any failure means not a GeoPackage
-        raise LedgerError("文件不是有效的 GeoPackage（.gpkg）") from None
+        raise LedgerError("文件不是有效的 .gpkg 地理数据文件") from None
     names = [n for n, _t in layers]
     if wanted is not None:
         if wanted not in names:
-            raise LedgerError(f"GeoPackage 中没有名为“{wanted}”的图层", names)
+            raise LedgerError(f".gpkg 文件中没有名为“{wanted}”的图层", names)
         return wanted
     points = [n for n, t in layers if t in POINTS]
     if len(points) == 1:
         return points[0]
     if not points:
         kinds = "、".join(f"“{n}”（{_geometry_name(t)}）" for n, t in layers) or "（无）"
-        raise LedgerError(f"GeoPackage 中没有点图层：{kinds}；台账只能导入点图层（每条记录一个点）")
-    raise LedgerError(f"GeoPackage 中有多个点图层（{'、'.join(points)}），请选择要导入的图层", points)
+        raise LedgerError(f".gpkg 文件中没有点图层：{kinds}；台账只能导入点图层（每条记录一个点）")
+    raise LedgerError(f".gpkg 文件中有多个点图层（{'、'.join(points)}），请选择要导入的图层", points)
 
 
 def _geometry_name(kind: str | None) -> str:
     if not kind:
         return "无几何"
     base = kind.replace(" Z", "").replace(" M", "")
-    return f"{GEOMETRY_NAMES[base]}（{kind}）" if base in GEOMETRY_NAMES else kind
+    return GEOMETRY_NAMES.get(base, "非点几何")
 
 
 def _read_layer(path: Path, layer: str | None, spec: LedgerSpec, filename: str, has_cpg: bool | None) -> Ledger:
@@ -123,13 +127,13 @@ def _read_layer(path: Path, layer: str | None, spec: LedgerSpec, filename: str, 
     try:
         info = pyogrio.read_info(path, layer=layer)
     except Exception:  # noqa: BLE001
-        raise LedgerError("无法读取图层：文件损坏或不是 Shapefile/GeoPackage") from None
+        raise LedgerError("无法读取图层：文件损坏，或不是 Shapefile / .gpkg 文件") from None
     name = layer or Path(filename).stem
     kind = info.get("geometry_type")
     if kind not in POINTS:
         raise LedgerError(f"图层“{name}”的几何类型为{_geometry_name(kind)}，台账只能导入点图层（每条记录一个点）")
     if not info.get("crs"):
-        raise LedgerError(f"图层“{name}”没有定义坐标系：请在 QGIS/ArcGIS 中定义坐标系（如 CGCS2000，EPSG:4490）后重新导出")
+        raise LedgerError(f"图层“{name}”没有定义坐标系：请在地理信息软件中定义坐标系（如 CGCS2000）后重新导出")
     encoding, gbk = None, False
     if has_cpg is False:  # no .cpg: UTF-8 if it decodes, else GBK (what Chinese ArcGIS versions write)
         encoding = "UTF-8"
@@ -155,7 +159,7 @@ def _wgs84(frame) -> tuple[np.ndarray, np.ndarray]:
     multi = shapely.get_type_id(geoms) == 4
     if (multi & (parts > 1)).any():
         n = int(np.flatnonzero(multi & (parts > 1))[0]) + 1
-        raise LedgerError(f"第{n}个要素是含多个点的多点（MultiPoint），台账每条记录只能有一个点")
+        raise LedgerError(f"第{n}个要素是含多个点的多点要素，台账每条记录只能有一个点")
     geoms = np.where(multi, shapely.get_geometry(geoms, 0), geoms)
     x, y = shapely.get_x(geoms), shapely.get_y(geoms)
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -212,17 +216,23 @@ def _as_ledger(frame, lon, lat, spec: LedgerSpec, layer: str, crs: str) -> Ledge
             ledger.rows.append(Row(i + 1, values))
     if len(ledger.rows) > spec.max_rows:
         raise LedgerError(f"图层有{len(ledger.rows)}个要素，超过单次导入上限{spec.max_rows}个，请拆分后分批导入")
-    ledger.extra_notices.append(f"经纬度取自图层的点几何（坐标系 {_crs_name(crs)}，已转换为WGS84经纬度）")
+    ledger.extra_notices.append(f"经纬度取自图层的点几何（{_crs_name(crs)}，已转换为WGS84经纬度）")
     return ledger
 
 
 def _crs_name(crs: str) -> str:
+    """The layer's coordinate system as a clerk names it (CGCS2000, 3度带高斯-克吕格投影 …)."""
     from pyproj import CRS
 
     try:
         c = CRS.from_user_input(crs)
     except Exception:  # noqa: BLE001
-        return crs[:40]
+        return "文件定义的坐标系"
     epsg = c.to_epsg()
-    return f"{c.name}，EPSG:{epsg}" if epsg else c.name
-
+    if epsg in CRS_NAMES:
+        return CRS_NAMES[epsg]
+    m = _GK.match(c.name)
+    if m:
+        where = f"中央经线{m[2]}°E" if m[2] else f"第{m[3]}带"
+        return f"CGCS2000 {m[1]}度带高斯-克吕格投影（{where}）"
+    return f"投影坐标系 {epsg}" if epsg else "文件定义的坐标系"

@@ -28,7 +28,7 @@ HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
 MAX_ROWS = 100_000  # rows per import; stated before the import (docs/disputes.md)
 NOT_A_WORKBOOK = "文件不是有效的Excel工作簿（.xlsx）"
 FORMATS = ".xlsx、.xlsm、.xls、.ods、.csv"
-GEO_FORMATS = ".gpkg（GeoPackage）、.zip（Shapefile）"  # point layers, for kinds with coordinates (geofile.py)
+GEO_FORMATS = ".gpkg、.zip（Shapefile）"  # point layers, for kinds with coordinates (geofile.py)
 
 
 @dataclass(frozen=True)

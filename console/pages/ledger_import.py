@@ -26,7 +26,7 @@ dash.register_page(__name__, path="/import", title="平安一张图 · 台账导
 
 MAX_UPLOAD_MB = 30
 SHOWN_ROWS = 500
-LIMITS = (f"支持 {FORMATS}（CSV 为 UTF-8 或 GBK 编码），以及 QGIS/ArcGIS 导出的点图层 {GEO_FORMATS}；"
+LIMITS = (f"支持 {FORMATS}（CSV 为 UTF-8 或 GBK 编码），以及地理信息软件导出的点图层 {GEO_FORMATS}；"
           f"文件不超过 {MAX_UPLOAD_MB} MB；更大的文件请在服务器上用命令行导入")
 ROW = {"display": "flex", "gap": ".6rem", "flexWrap": "wrap", "alignItems": "center", "margin": ".5rem 0"}
 ERROR = {"color": "#c53030"}

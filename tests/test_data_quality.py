@@ -271,3 +271,21 @@ def test_stale_before_is_the_same_day_months_back():
     assert quality.stale_before(datetime(2026, 3, 31), 1) == datetime(2026, 2, 28)
     assert quality.stale_before(datetime(2024, 3, 30), 1) == datetime(2024, 2, 29)
     assert quality.stale_before(datetime(2026, 1, 15), 13) == datetime(2024, 12, 15)
+
+
+def test_migration_0015_stamps_existing_rows_and_downgrades(world_sessions):
+    """Upgrading a database of an earlier version: every person, household and organisation gets the time of the
+    upgrade (the stale check starts from it), id_valid stays unknown; the downgrade drops the columns again."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from console.store.schema import alembic_config
+
+    engine = world_sessions.kw["bind"]
+    command.downgrade(alembic_config(engine), "0014")
+    assert "updated_at" not in {c["name"] for c in inspect(engine).get_columns("person")}
+    command.upgrade(alembic_config(engine), "head")
+    with engine.connect() as conn:
+        for table in ("person", "household", "organisation"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE updated_at IS NULL")).scalar() == 0, table
+        assert conn.execute(text("SELECT count(*) FROM person WHERE id_valid IS NOT NULL")).scalar() == 0

@@ -64,7 +64,8 @@ def quality_page_ms(db: str, *, repeat: int = 3) -> dict:
         text = r.get_data(as_text=True)
         if r.status_code != 200 or "身份证号校验位错误" not in text:
             raise SystemExit(f"/quality did not render: {r.status_code} {text[:300]}")
-    return {"quality_page_ms": round(min(times)), "quality_page_ms_max": round(max(times)),
+    # the first console of the process is the coldest (page modules' first render too): that is the figure
+    return {"quality_page_ms": round(times[0]), "quality_page_ms_next": round(min(times[1:] or times)),
             "quality_refresh_s": round(refresh_s, 2), "quality_scan_ms": round(scan_ms),
             "quality_verify_s": round(verify_s, 2), "quality_verified": verified}
 
@@ -80,7 +81,8 @@ def main() -> None:
         figures = quality_page_ms(str(db))
         print(f"identity numbers checked once: {figures['quality_verified']} in {figures['quality_verify_s']} s; "
               f"stored cube refreshed in {figures['quality_refresh_s']} s (scan alone {figures['quality_scan_ms']} ms)")
-        print(f"cold /quality at city level: {figures['quality_page_ms']} ms (max {figures['quality_page_ms_max']})")
+        print(f"cold /quality at city level: {figures['quality_page_ms']} ms (a further new console: "
+              f"{figures['quality_page_ms_next']} ms)")
         print(json.dumps({**figures, "load": os.getloadavg()[0]}))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -28,6 +28,7 @@ HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
 MAX_ROWS = 100_000  # rows per import; stated before the import (docs/disputes.md)
 NOT_A_WORKBOOK = "文件不是有效的Excel工作簿（.xlsx）"
 FORMATS = ".xlsx、.xlsm、.xls、.ods、.csv"
+GEO_FORMATS = ".gpkg、.zip（Shapefile）"  # point layers, for kinds with coordinates (geofile.py)
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,11 @@ class Ledger:
     ignored_formulas: int = 0  # formula cells in ignored columns
     encoding: str | None = None  # CSV only
     fmt: str = "xlsx"
+    extra_notices: list[str] = field(default_factory=list)  # said by a format's own reader (geofile.py)
 
     @property
     def notices(self) -> list[str]:
-        out = []
+        out = list(self.extra_notices)
         if self.ignored:
             out.append(f"以下列不属于台账模板，已忽略：{'、'.join(self.ignored)}")
         if self.formulas or self.ignored_formulas:
@@ -310,6 +312,10 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
     """Parse a ledger file once; raises LedgerError (a Chinese message) when the file cannot be imported at all."""
     if not data:
         raise LedgerError("文件是空的")
+    from . import geofile  # GIS layers: their own reader, the same Ledger out
+
+    if geofile.is_geofile(data, filename):
+        return geofile.read_geofile(data, filename, spec, sheet=sheet)
     kind = _kind(data, filename)
     encoding = None
     if kind == "csv":

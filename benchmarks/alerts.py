@@ -121,6 +121,8 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-rates", default="500,1000,1500,2000,3000",
                     help="events/s for the batch run, after the single-event run (empty: none)")
     ap.add_argument("--idle-seconds", type=float, default=20, help="browser CPU at rest is measured this long")
+    ap.add_argument("--no-browser", action="store_true",
+                    help="no duty page open: server CPU without a browser on the same cores (screen figures None)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="pingan-alerts-"))
@@ -165,8 +167,10 @@ def main(argv=None) -> None:
             stats["cpu_ms_per_event"] = {side: round((b - a) * 1000 / n, 3) for side, a, b in
                                          zip(("server", "client", "browser"), before, after)}
             stats["load"] = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min, at the end of this rate
-            page.wait_for_timeout(2000)  # let the last alerts reach the screen
-            seen = page.evaluate("window.__dutySeen || {}")
+            seen = {}
+            if page is not None:
+                page.wait_for_timeout(2000)  # let the last alerts reach the screen
+                seen = page.evaluate("window.__dutySeen || {}")
             lat = [seen[str(a)] - t for a, t in accepted.items() if str(a) in seen]
             row = {"rate": rate, **stats, "alerts": len(accepted), "alerts_seen": len(lat),
                    "screen_p95_ms": pct(lat, 0.95)}
@@ -175,25 +179,23 @@ def main(argv=None) -> None:
             if stats["errors"] or stats["per_s"] < rate * 0.95:  # errors, or the server cannot keep up
                 break
         return rows
+    idle_cores = None
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(url + "/login")  # the console is behind the security gate: log in as a 值班员
-            page.fill("#u", "bench_duty")
-            page.fill("#p", testing.STRONG)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
-            page.goto(url + "/duty")
-            page.wait_for_selector("#duty-count:has-text('未办结')", timeout=60000)
-            page.wait_for_timeout(3000)  # the first draw is done; now the page rests
-            idle_cores = browser_cores(os.getpid(), proc.pid, args.idle_seconds)
-            print(f"browser at rest: {idle_cores:.3f} cores", flush=True)
-            results = ramp(page, args.rates, 0)
+        if args.no_browser:
+            results = ramp(None, args.rates, 0)
             if args.batch_size > 0 and args.batch_rates:
-                batch_results = ramp(page, args.batch_rates, args.batch_size)
-            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "duty_benchmark.png"))
-            browser.close()
+                batch_results = ramp(None, args.batch_rates, args.batch_size)
+        else:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                page = duty_page(browser, url, testing.STRONG)
+                idle_cores = browser_cores(os.getpid(), proc.pid, args.idle_seconds)
+                print(f"browser at rest: {idle_cores:.3f} cores", flush=True)
+                results = ramp(page, args.rates, 0)
+                if args.batch_size > 0 and args.batch_rates:
+                    batch_results = ramp(page, args.batch_rates, args.batch_size)
+                page.screenshot(path=str(ROOT / "docs" / "screenshots" / "duty_benchmark.png"))
+                browser.close()
     finally:
         proc.kill()
         proc.wait()
@@ -211,6 +213,20 @@ def main(argv=None) -> None:
                 "load_start": load_start, "load_end": [round(x, 2) for x in os.getloadavg()],
                 "seconds_per_rate": args.seconds, "rates": results, "batch_rates": batch_results})
     print(json.dumps(out, ensure_ascii=False))
+
+
+def duty_page(browser, url: str, password: str):
+    """The 值班 page open as the benchmark's 值班员, drawn and at rest."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(url + "/login")  # the console is behind the security gate
+    page.fill("#u", "bench_duty")
+    page.fill("#p", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.goto(url + "/duty")
+    page.wait_for_selector("#duty-count:has-text('未办结')", timeout=60000)
+    page.wait_for_timeout(3000)  # the first draw is done; now the page rests
+    return page
 
 
 def browser_cores(me: int, server: int, seconds: float) -> float:

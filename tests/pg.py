@@ -147,7 +147,7 @@ def start_replica(primary: Cluster) -> Cluster:
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     replica = Cluster(primary.bindir, folder, primary.user)
     try:
-        replica._run("pg_basebackup", "-D", str(replica.data), "-R", "-X", "stream", "-h", str(primary.folder),
+        replica._run("pg_basebackup", "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast", "-h", str(primary.folder),
                      "-p", str(PORT), "-U", SUPERUSER, "--no-sync")
         replica.options = primary.options.replace(f"-k {primary.folder}", f"-k {folder}") + " -c hot_standby=on"
         replica.serve()

@@ -45,7 +45,7 @@ class SourceKeys:
     table cached for `ttl` seconds (refreshed at once on an unknown prefix) gives the source and the hash the key
     matched, and the writer re-checks that hash inside the transaction that stores the event (`Raw.key_current`,
     once per batch and key). So a rotated or disabled key still stores nothing from the moment its change is
-    committed, and the request thread no longer pays a database round trip per event (docs/duty.md § 吞吐)."""
+    committed, and the request thread no longer pays a database round trip per event (docs/duty.md §2)."""
 
     def __init__(self, sessions, ttl: float = 0.0):
         self.sessions, self.ttl = sessions, ttl

@@ -203,7 +203,7 @@ def drive(urls: list[str], accounts: list[str], password: str, paths: list[list[
     consoles = [Console(urls[i % len(urls)], name, password, f"127.0.{1 + i // 200}.{1 + i % 200}", paths,
                         random.Random(seed * 1000 + i), record) for i, name in enumerate(accounts)]
     threads = [threading.Thread(target=c.run, args=(until, think), daemon=True) for c in consoles]
-    for i, t in enumerate(threads):
+    for t in threads:
         t.start()
         time.sleep(min(0.2, think / max(1, len(threads))))  # operators do not all log in in the same instant
     for t in threads:

@@ -25,6 +25,13 @@ Targets (single events): ≥ 1000/s, p99 ≤ 50 ms, screen ≤ 1000 ms, lost 0.
 The page's own cost: browser_cores_idle (cores the browser's whole process tree spends over --idle-seconds with the
 duty page open and no events, target ≤ 0.05) and browser_cores_at_500 (the same during the 500/s single-event
 rate, target ≤ 0.3; None when the ramp has no 500/s step). Each rate's row carries its browser_cores.
+
+server_cpu_ms_per_event: CPU seconds (user + system, from /proc through psutil) of the server's processes per
+accepted event during the 500/s single-event rate, target ≤ 0.4. `--no-browser` leaves the duty page out, so
+that the browser does not share the server's cores (screen figures are then None).
+
+Then, unless --no-pg, the same single-event ramp against PostgreSQL with one and with two ingest nodes
+(benchmarks/ingest_pg.py): pg_ingest_per_s_1node, pg_ingest_per_s_2nodes, pg_lost (must be 0), pg_rates.
 """
 
 from __future__ import annotations
@@ -121,6 +128,12 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-rates", default="500,1000,1500,2000,3000",
                     help="events/s for the batch run, after the single-event run (empty: none)")
     ap.add_argument("--idle-seconds", type=float, default=20, help="browser CPU at rest is measured this long")
+    ap.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL ingest nodes (benchmarks/ingest_pg.py)")
+    ap.add_argument("--pg-scale", type=float, default=0.05, help="scale of the world built in PostgreSQL")
+    ap.add_argument("--pg-rates", default="250,500,750,1000,1500")
+    ap.add_argument("--pg-seconds", type=float, default=15)
+    ap.add_argument("--no-browser", action="store_true",
+                    help="no duty page open: server CPU without a browser on the same cores (screen figures None)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="pingan-alerts-"))
@@ -165,8 +178,10 @@ def main(argv=None) -> None:
             stats["cpu_ms_per_event"] = {side: round((b - a) * 1000 / n, 3) for side, a, b in
                                          zip(("server", "client", "browser"), before, after)}
             stats["load"] = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min, at the end of this rate
-            page.wait_for_timeout(2000)  # let the last alerts reach the screen
-            seen = page.evaluate("window.__dutySeen || {}")
+            seen = {}
+            if page is not None:
+                page.wait_for_timeout(2000)  # let the last alerts reach the screen
+                seen = page.evaluate("window.__dutySeen || {}")
             lat = [seen[str(a)] - t for a, t in accepted.items() if str(a) in seen]
             row = {"rate": rate, **stats, "alerts": len(accepted), "alerts_seen": len(lat),
                    "screen_p95_ms": pct(lat, 0.95)}
@@ -175,25 +190,23 @@ def main(argv=None) -> None:
             if stats["errors"] or stats["per_s"] < rate * 0.95:  # errors, or the server cannot keep up
                 break
         return rows
+    idle_cores = None
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(url + "/login")  # the console is behind the security gate: log in as a 值班员
-            page.fill("#u", "bench_duty")
-            page.fill("#p", testing.STRONG)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
-            page.goto(url + "/duty")
-            page.wait_for_selector("#duty-count:has-text('未办结')", timeout=60000)
-            page.wait_for_timeout(3000)  # the first draw is done; now the page rests
-            idle_cores = browser_cores(os.getpid(), proc.pid, args.idle_seconds)
-            print(f"browser at rest: {idle_cores:.3f} cores", flush=True)
-            results = ramp(page, args.rates, 0)
+        if args.no_browser:
+            results = ramp(None, args.rates, 0)
             if args.batch_size > 0 and args.batch_rates:
-                batch_results = ramp(page, args.batch_rates, args.batch_size)
-            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "duty_benchmark.png"))
-            browser.close()
+                batch_results = ramp(None, args.batch_rates, args.batch_size)
+        else:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                page = duty_page(browser, url, testing.STRONG)
+                idle_cores = browser_cores(os.getpid(), proc.pid, args.idle_seconds)
+                print(f"browser at rest: {idle_cores:.3f} cores", flush=True)
+                results = ramp(page, args.rates, 0)
+                if args.batch_size > 0 and args.batch_rates:
+                    batch_results = ramp(page, args.batch_rates, args.batch_size)
+                page.screenshot(path=str(ROOT / "docs" / "screenshots" / "duty_benchmark.png"))
+                browser.close()
     finally:
         proc.kill()
         proc.wait()
@@ -201,16 +214,38 @@ def main(argv=None) -> None:
         stored = set(s.scalars(select(Event.source_event_id).where(Event.source == "bench")))
     lost = sum(1 for eid in acked if eid not in stored)
     single, batch = best(results), best(batch_results)
-    at_500 = next((r["browser_cores"] for r in results if r["rate"] == 500), None)
-    out = {"browser_cores_idle": idle_cores, "browser_cores_at_500": at_500, "ingest_per_s": single["per_s"], "ingest_p99_ms": single["p99_ms"],
+    at_500 = next((r for r in results if r["rate"] == 500), None)
+    out = {"server_cpu_ms_per_event": at_500["cpu_ms_per_event"]["server"] if at_500 else None,
+           "browser_cores_idle": idle_cores, "browser_cores_at_500": at_500["browser_cores"] if at_500 else None,
+           "ingest_per_s": single["per_s"], "ingest_p99_ms": single["p99_ms"],
            "screen_latency_p95_ms": single["screen_p95_ms"], "lost": lost, "acked": len(acked)}
     if batch_results:  # POST /api/events/batch: separate figures, never folded into the single-event ones
         out.update({"batch_size": args.batch_size, "batch_ingest_per_s": batch["per_s"],
                     "batch_request_p99_ms": batch["p99_ms"], "batch_screen_latency_p95_ms": batch["screen_p95_ms"]})
     out.update({"server": args.server, "workers": args.workers, "threads": args.threads, "cpus": os.cpu_count(),
                 "load_start": load_start, "load_end": [round(x, 2) for x in os.getloadavg()],
-                "seconds_per_rate": args.seconds, "rates": results, "batch_rates": batch_results})
+                "browser": not args.no_browser, "seconds_per_rate": args.seconds, "rates": results,
+                "batch_rates": batch_results})
+    if not args.no_pg:  # after the SQLite server is gone: the PostgreSQL nodes get the cores
+        from ingest_pg import run_pg
+
+        out.update(run_pg(args.pg_scale, args.pg_rates, args.pg_seconds, args.threads))
+        out["load_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, ensure_ascii=False))
+
+
+def duty_page(browser, url: str, password: str):
+    """The 值班 page open as the benchmark's 值班员, drawn and at rest."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(url + "/login")  # the console is behind the security gate
+    page.fill("#u", "bench_duty")
+    page.fill("#p", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.goto(url + "/duty")
+    page.wait_for_selector("#duty-count:has-text('未办结')", timeout=60000)
+    page.wait_for_timeout(3000)  # the first draw is done; now the page rests
+    return page
 
 
 def browser_cores(me: int, server: int, seconds: float) -> float:

@@ -151,6 +151,9 @@ def create_app(db: str, *, settings: Settings | None = None,
     app.index_string = lazy_assets.index_string(app.index_string, app.config.requests_pathname_prefix)
     app.server.config[CONTEXT_KEY] = ctx
     ctx.server = app.server
+    from console.services import replica
+
+    replica.install(ctx, settings.replica_url, settings.replica_max_lag_s)  # the wall's reads (docs/deploy.md)
     ctx.warm_done = threading.Event()
     # The gate first: its before_request runs ahead of every route and Dash endpoint registered below.
     from console.security.web import install as install_security

@@ -25,6 +25,10 @@ class Settings:
     ingest_per_minute: float = 60_000
     ingest_burst: int = 2_000
     kiosk_seconds: int = 20  # the wall's rotating dashboard: seconds per panel (?interval= overrides per screen)
+    # The wall's read-only figures from a streaming replica (docs/deploy.md § Replica); beyond the lag limit, or
+    # when the replica cannot be reached, the wall reads the primary
+    replica_url: str | None = None
+    replica_max_lag_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -46,4 +50,11 @@ class Settings:
             values["ingest_per_minute"] = float(env["PINGAN_INGEST_PER_MINUTE"])
         if env.get("PINGAN_KIOSK_SECONDS", "").strip().isdigit():
             values["kiosk_seconds"] = int(env["PINGAN_KIOSK_SECONDS"])
+        if env.get("PINGAN_REPLICA_URL", "").strip():
+            values["replica_url"] = env["PINGAN_REPLICA_URL"].strip()
+        if env.get("PINGAN_REPLICA_MAX_LAG", "").strip():
+            try:
+                values["replica_max_lag_s"] = float(env["PINGAN_REPLICA_MAX_LAG"])
+            except ValueError:
+                raise ValueError(f"PINGAN_REPLICA_MAX_LAG 应为秒数，而不是 {env['PINGAN_REPLICA_MAX_LAG']!r}") from None
         return replace(cls(**values), **overrides)

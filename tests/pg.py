@@ -71,14 +71,21 @@ class Cluster:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise Unavailable(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-1000:]} {log}")
 
-    def start(self) -> None:
+    def start(self, durable: bool = False, max_connections: int = 40) -> None:
         # A zh-CN ICU collation, as a deployment in China would have: string ranges that only hold bytewise
         # (e.g. code + ':' as an upper bound) fail here as they would there.
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8",
                   "--locale-provider=icu", "--icu-locale=zh-CN", "--no-sync")
-        options = (f"-k {self.folder} -p {PORT} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
-                   " -c full_page_writes=off -c max_connections=40")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+        self.options = self._options(durable, max_connections)
+        self.serve()
+
+    def _options(self, durable: bool, max_connections: int) -> str:
+        fast = "" if durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        return f"-k {self.folder} -p {PORT} -c listen_addresses=''{fast} -c max_connections={max_connections}"
+
+    def serve(self) -> None:
+        """Start the server on the existing data folder (after `start`, `stop` or a base backup)."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", self.options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
@@ -105,8 +112,9 @@ class Cluster:
         return self.url(name)
 
 
-def start_cluster() -> Cluster:
-    """Start a cluster or raise Unavailable with the reason."""
+def start_cluster(durable: bool = False, max_connections: int = 40) -> Cluster:
+    """Start a cluster or raise Unavailable with the reason. `durable`: fsync and synchronous commit on, as a
+    deployment has them (benchmarks); else tuned for throwaway data."""
     try:
         import psycopg  # noqa: F401
     except ImportError as exc:
@@ -122,12 +130,32 @@ def start_cluster() -> Cluster:
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     cluster = Cluster(bindir, folder, user)
     try:
-        cluster.start()
+        cluster.start(durable, max_connections)
     except BaseException:
         cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return cluster
+
+
+def start_replica(primary: Cluster) -> Cluster:
+    """A streaming hot-standby replica of `primary` (`pg_basebackup -R`: it follows the primary over its unix
+    socket), in its own folder and socket; remove it with `remove_cluster` before the primary."""
+    folder = Path(tempfile.mkdtemp(prefix="pingan-pgr-"))
+    if primary.user:
+        entry = pwd.getpwnam(primary.user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    replica = Cluster(primary.bindir, folder, primary.user)
+    try:
+        replica._run("pg_basebackup", "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast", "-h", str(primary.folder),
+                     "-p", str(PORT), "-U", SUPERUSER, "--no-sync")
+        replica.options = primary.options.replace(f"-k {primary.folder}", f"-k {folder}") + " -c hot_standby=on"
+        replica.serve()
+    except BaseException:
+        replica.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return replica
 
 
 def remove_cluster(cluster: Cluster) -> None:

@@ -167,3 +167,28 @@ def test_a_verified_key_is_remembered_but_only_for_its_current_hash(world):
     with sessions() as s, s.begin():
         rotate_source(s, "cache")
     assert keys.source_for(key) is None
+
+
+def test_a_rotated_or_disabled_key_stores_nothing_even_while_the_endpoint_caches_the_old_one(world):
+    """The endpoint checks keys against a table cached for seconds; the write re-checks the hash inside its own
+    transaction, so a key changed behind the cache's back is refused at once, single and batch, and stores nothing."""
+    from console.duty.sources import rotate_source
+    from console.store.duty_models import DutySource
+
+    sessions = make_session_factory(make_engine(world["db"]))
+    with sessions() as s, s.begin():
+        old = rotate_source(s, "stale", "缓存过期测试")
+    grid = world["ref"]["grid"]
+    assert post(world, None, key=old, raw=json.dumps(ev("k-1", grid_code=grid)), path="/api/events").status_code == 201
+    with sessions() as s, s.begin():  # behind the endpoint's cache (it holds the old hash for a few seconds)
+        new = rotate_source(s, "stale")
+    r = post(world, None, key=old, raw=json.dumps(ev("k-2", grid_code=grid)), path="/api/events")
+    assert r.status_code == 401 and r.get_json()["error"] == "bad_key"
+    r = post(world, [ev("k-3", grid_code=grid), ev("k-4", grid_code=grid)], key=old)
+    assert r.status_code == 401 and r.get_json()["error"] == "bad_key"
+    assert post(world, None, key=new, raw=json.dumps(ev("k-5", grid_code=grid)), path="/api/events").status_code == 201
+    with sessions() as s, s.begin():
+        s.execute(DutySource.__table__.update().where(DutySource.name == "stale").values(enabled=False))
+    r = post(world, [ev("k-6", grid_code=grid)], key=new)
+    assert r.status_code == 401
+    assert set(stored(world, *(f"k-{i}" for i in range(1, 7)))) == {"k-1", "k-5"}

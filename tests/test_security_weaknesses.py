@@ -85,7 +85,7 @@ def test_a_rotated_source_key_stops_at_once(copy):
     from console.duty.sources import SourceKeys, rotate_source
 
     _, factory, _ = copy
-    keys = SourceKeys(factory)  # the default, as the console builds it
+    keys = SourceKeys(factory)  # ttl=0; the ingest endpoint caches and re-checks in the write: test_duty_batch.py
     with factory() as s, s.begin():
         old = rotate_source(s, "gridapp", "网格通")
     assert keys.source_for(old) == "gridapp"

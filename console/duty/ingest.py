@@ -31,6 +31,7 @@ from .when import Window, show
 from .writer import GroupWriter
 
 log = logging.getLogger(__name__)
+BAD_KEY = "缺少或无效的接口密钥（X-API-Key）"
 _PLACE_FIELDS = {"location", "location.lon", "location.lat", "grid_code", "person_id", "camera_id"}
 
 
@@ -60,12 +61,15 @@ class Ingestor:
     def close(self) -> None:
         self.writer.close()
 
-    def ingest(self, source: str, body, now: datetime | None = None) -> tuple[int, dict]:
-        """(http status, response body). Raises IngestError for a 4xx; nothing is written then."""
+    def ingest(self, source: str, body, now: datetime | None = None, key: tuple[str, str] | None = None
+               ) -> tuple[int, dict]:
+        """(http status, response body). Raises IngestError for a 4xx; nothing is written then. `key`: the source
+        key's (prefix, stored hash) as the request verified it (`SourceKeys.verify`); the write re-checks it."""
         ev, facts = self.prepare(body, now)
-        return self.writer.submit(lambda raw, at: self._write(raw, source, ev, facts, now or at))
+        return self.writer.submit(lambda raw, at: self._write(raw, source, ev, facts, now or at, key))
 
-    def ingest_many(self, source: str, bodies: list, now: datetime | None = None) -> list[tuple[int, dict]]:
+    def ingest_many(self, source: str, bodies: list, now: datetime | None = None, key: tuple[str, str] | None = None
+                    ) -> list[tuple[int, dict]]:
         """`ingest` for each body, answered together: a (status, body) per item in order. Items that pass
         validation go to the writer at once (each its own job: idempotent and isolated as a single event);
         the call returns after every one of them is committed. A refused item's body is the error."""
@@ -77,7 +81,7 @@ class Ingestor:
             except IngestError as exc:
                 out[i] = (exc.status, exc.body())
                 continue
-            jobs.append(lambda raw, at, ev=ev, facts=facts: self._write(raw, source, ev, facts, now or at))
+            jobs.append(lambda raw, at, ev=ev, facts=facts: self._write(raw, source, ev, facts, now or at, key))
             where.append(i)
         for i, (ok, value) in zip(where, self.writer.submit_many(jobs) if jobs else ()):
             if ok:
@@ -100,8 +104,11 @@ class Ingestor:
             raise refuse(problems)
         return ev, facts
 
-    def _write(self, raw: Raw, source: str, ev: dict, facts: dict, now: datetime) -> tuple[int, dict]:
+    def _write(self, raw: Raw, source: str, ev: dict, facts: dict, now: datetime, key: tuple[str, str] | None = None
+               ) -> tuple[int, dict]:
         """On the writer thread, inside its batch transaction."""
+        if key is not None and not raw.key_current(*key):  # rotated or disabled since the request's cached check
+            raise IngestError(401, "bad_key", BAD_KEY)
         event_id = raw.insert_event(source, ev, facts.get("camera_pk"), now)
         if event_id is None:  # a replay (or a retry racing its original): answer what is stored
             row = raw.stored_event(source, ev["event_id"])

@@ -38,6 +38,7 @@ class Raw:
         self.sqlite = dialect == "sqlite"
         self.ts = ts_sqlite if self.sqlite else (lambda t: t)
         self._sql: dict[str, str] = {}
+        self._keys: dict[tuple[str, str], bool] = {}  # source keys checked in the current transaction
 
     def _q(self, sql: str) -> str:
         out = self._sql.get(sql)
@@ -59,6 +60,7 @@ class Raw:
     def begin(self) -> None:
         """Take the writers' lock now, so the counts and dedup checks in the batch are serialised with every other
         duty writer, in this process or another (SQLite: the database write lock; PostgreSQL: an advisory lock)."""
+        self._keys.clear()
         cur = self.conn.cursor()
         serialise_writers(cur, self.dialect)
         cur.close()
@@ -68,6 +70,16 @@ class Raw:
 
     def rollback(self) -> None:
         self.conn.rollback()
+
+    # -- source keys -------------------------------------------------------------------------------
+    def key_current(self, prefix: str, key_hash: str) -> bool:
+        """Is this the enabled source's stored key hash now? Asked once per transaction and key (`begin` forgets):
+        inside the writers' lock, so a rotation or a disabling committed before this batch is seen."""
+        hit = self._keys.get((prefix, key_hash))
+        if hit is None:
+            row = self.one("SELECT key_hash FROM duty_source WHERE prefix = :p AND enabled", {"p": prefix})
+            hit = self._keys[(prefix, key_hash)] = row is not None and row[0] == key_hash
+        return hit
 
     # -- events ------------------------------------------------------------------------------------
     def insert_event(self, source: str, ev: dict, camera_pk, now: datetime) -> int | None:

@@ -38,9 +38,14 @@ def rotate_source(s: Session, name: str, title: str = "") -> str:
 
 
 class SourceKeys:
-    """Key → source name, checked against the table on every request (`ttl=0`, the default): a rotated or
-    disabled key stops at once, in every process (docs/security.md §5). One indexed lookup per request; a
-    positive `ttl` caches the table instead (a stale key then works for up to `ttl` seconds)."""
+    """Key → source name.
+
+    `source_for(key)` checks against the table on every call (`ttl=0`, the default): a rotated or disabled key
+    stops at once, in every process (docs/security.md §5). The ingest endpoint uses `verify(key)` instead: the
+    table cached for `ttl` seconds (refreshed at once on an unknown prefix) gives the source and the hash the key
+    matched, and the writer re-checks that hash inside the transaction that stores the event (`Raw.key_current`,
+    once per batch and key). So a rotated or disabled key still stores nothing from the moment its change is
+    committed, and the request thread no longer pays a database round trip per event (docs/duty.md §2)."""
 
     def __init__(self, sessions, ttl: float = 0.0):
         self.sessions, self.ttl = sessions, ttl
@@ -68,11 +73,27 @@ class SourceKeys:
             return None
         if self.ttl <= 0:
             return self._checked(key, self._current(prefix))
+        return self._checked(key, self._cached(prefix))
+
+    def verify(self, key: str | None, ttl: float = 5.0) -> tuple[str, str, str] | None:
+        """(source, prefix, stored hash) of a key that matches the cached table, or None. The caller must have
+        the hash re-checked where it writes (`Raw.key_current`)."""
+        prefix = api_key_prefix(key or "")
+        if prefix is None:
+            return None
+        found = self._cached(prefix, ttl)
+        source = self._checked(key, found)
+        return None if source is None else (source, prefix, found[1])
+
+    def _cached(self, prefix: str, ttl: float | None = None) -> tuple[str, str] | None:
+        ttl = self.ttl if ttl is None else ttl
+        found = self._rows.get(prefix)  # a dict read: no lock needed on the hot path
+        if found is not None and time.monotonic() - self._stamp <= ttl:
+            return found
         with self._lock:
-            if time.monotonic() - self._stamp > self.ttl or prefix not in self._rows:
+            if time.monotonic() - self._stamp > ttl or prefix not in self._rows:
                 self._refresh()
-            found = self._rows.get(prefix)
-        return self._checked(key, found)
+            return self._rows.get(prefix)
 
     def _checked(self, key: str, found: tuple[str, str] | None) -> str | None:
         if found is None:

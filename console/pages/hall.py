@@ -14,7 +14,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from console.safety import incidents
-from console.services import hall, hall_stats, views
+from console.services import hall, hall_stats, replica, views
 from console.services.clock import beijing
 from console.services.context import current_context
 from console.security.permissions import VIEW_ALERTS, WALL_DISPLAY
@@ -36,6 +36,7 @@ class ID:
     UNACK = "hall-unack"
     WAITED = "hall-waited"
     AS_OF = "hall-as-of"
+    AS_OF_NOTE = "hall-as-of-note"
     INCIDENTS = "hall-incidents"
 
 
@@ -45,7 +46,7 @@ def sees_alert_counts(viewer) -> bool:
 
 
 def _banner(viewer) -> list:
-    ctx = current_context()
+    ctx, read = replica.wall_read(current_context())  # the replica when one is set and current enough
     now = datetime.utcnow()
     if sees_alert_counts(viewer):
         with ctx.session() as s:
@@ -66,9 +67,10 @@ def _banner(viewer) -> list:
         html.Div(className="pa-hall-item", children=[
             html.Span(f"北京时间 {beijing(now, '%Y-%m-%d')}", className="pa-hall-label"),
             html.Strong(beijing(now, "%H:%M:%S"), className="pa-hall-clock")]),
-        html.Div(className="pa-hall-item", children=[
+        html.Div(className="pa-hall-item" + (" pa-hall-hot" if read.as_of is not None else ""), children=[
             html.Span("数据截至", className="pa-hall-label"),
-            html.Strong(beijing(now, "%H:%M:%S"), id=ID.AS_OF)]),
+            html.Strong(beijing(replica.as_of_time(read, now), "%H:%M:%S"), id=ID.AS_OF),
+            html.Span(read.note(), id=ID.AS_OF_NOTE, className="pa-hall-note") if read.note() else None]),
     ]
 
 
@@ -83,8 +85,8 @@ def _compare_note(c: hall_stats.Comparison) -> str:
 
 
 def panel(name: str, viewer) -> html.Div:
-    """One panel of the rotation, read now."""
-    ctx = current_context()
+    """One panel of the rotation, read now (from the replica when one is set and current enough)."""
+    ctx, _read = replica.wall_read(current_context())
     node = views.resolve_area(ctx, viewer, None).node
     now = datetime.utcnow()
     title = hall.PANEL_TITLES[name]

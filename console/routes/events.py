@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from console.duty import body as bodies
-from console.duty.ingest import IngestError, Ingestor
+from console.duty.ingest import BAD_KEY, IngestError, Ingestor
 from console.duty.sources import SourceKeys
 from console.security.hardening import RateLimiter
 
@@ -83,12 +83,12 @@ class EventsEndpoint:
 
     # -- the two routes -----------------------------------------------------------------------------
     def _single(self, environ):
-        source = self._source(environ)
+        source, key = self._source(environ)
         if not self.limiter.allow(source):
             raise Refused(429, "rate_limited", "请求过于频繁")
         body = self._body(environ, MAX_BODY)
         try:
-            status, out = self.ingestor.ingest(source, body)
+            status, out = self.ingestor.ingest(source, body, key=key)
         except IngestError as exc:
             return exc.status, exc.body(), []
         except TimeoutError:  # the writer is stuck (e.g. the database locked for long): the event may or may
@@ -97,7 +97,7 @@ class EventsEndpoint:
         return status, out, ([("Idempotent-Replay", "true")] if status == 200 else [])
 
     def _batch(self, environ):
-        source = self._source(environ)
+        source, key = self._source(environ)
         items = self._body(environ, MAX_BATCH_BODY, bodies.MAX_DEPTH + 1)  # the array is one level more
         if not isinstance(items, list) or not items:
             raise Refused(400, "wrong_type", "请求体必须是非空的 JSON 数组（事件对象的列表）")
@@ -106,7 +106,10 @@ class EventsEndpoint:
         if not self.limiter.allow(source, cost=len(items)):
             raise Refused(429, "rate_limited", "请求过于频繁")
         results = []
-        for item, (status, out) in zip(items, self.ingestor.ingest_many(source, items)):
+        answers = self.ingestor.ingest_many(source, items, key=key)
+        if all(out.get("error") == "bad_key" for _s, out in answers):  # the key changed before any item was written
+            raise Refused(401, "bad_key", BAD_KEY)
+        for item, (status, out) in zip(items, answers):
             eid = item.get("event_id") if isinstance(item, dict) else None
             if status >= 400 and isinstance(eid, str):
                 out = {"event_id": eid, **out}
@@ -115,12 +118,14 @@ class EventsEndpoint:
         return 200, {"stored": stored, "refused": len(results) - stored, "results": results}, []
 
     # -- shared checks ------------------------------------------------------------------------------
-    def _source(self, environ) -> str:
+    def _source(self, environ) -> tuple[str, tuple[str, str]]:
+        """(source name, (key prefix, stored hash)) from the cached key table; the writer re-checks the hash in
+        the transaction that stores the events (`SourceKeys.verify`)."""
         key = environ.get("HTTP_X_API_KEY") or environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
-        source = self.keys.source_for(key.strip())
-        if source is None:
-            raise Refused(401, "bad_key", "缺少或无效的接口密钥（X-API-Key）")
-        return source
+        found = self.keys.verify(key.strip())
+        if found is None:
+            raise Refused(401, "bad_key", BAD_KEY)
+        return found[0], found[1:]
 
     def _body(self, environ, limit: int, depth: int = bodies.MAX_DEPTH):
         """The parsed JSON body (`console.duty.body`), after the length, size and content-type checks."""

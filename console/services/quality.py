@@ -101,13 +101,17 @@ class QualityCube:
     records: dict[str, dict[Key, int]] = field(default_factory=dict)  # table name → key → n
 
 
-def build_cube(session: Session, now: datetime | None = None) -> QualityCube:
+def build_cube(session: Session, now: datetime | None = None, where: Callable | None = None) -> QualityCube:
+    """`where(model)`: an optional condition restricting the records counted (the batch job's partitions,
+    console/batch/quality.py); the checks themselves still look at whole tables (a duplicate may be elsewhere)."""
     cube = QualityCube(built_at=now or datetime.now())
     for model in dict.fromkeys(c.model for c in CHECKS):
         checks = [c for c in CHECKS if c.model is model]
         codes = (model.county_code, model.town_code, model.village_code, model.grid_code)
         stmt = select(*codes, func.count(), *(func.sum(case((c.condition(), 1), else_=0)) for c in checks)
                       ).group_by(*codes)
+        if where is not None:
+            stmt = stmt.where(where(model))
         records: dict[Key, int] = {}
         found: dict[str, dict[Key, int]] = {c.key: {} for c in checks}
         for row in session.execute(stmt):

@@ -29,6 +29,12 @@ CODE_COLUMNS = ("county_code", "town_code", "village_code", "grid_code")
 SET_COLUMNS = (*CODE_COLUMNS, "assign_generation")
 
 
+def current_grids(session: Session) -> list[tuple]:
+    return [tuple(r) for r in session.execute(
+        select(Grid.code, Grid.village_code, Grid.generation_low, Grid.geom_wkb)
+        .where(Grid.generation_high.is_(None)).order_by(Grid.code)).all()]
+
+
 @dataclass
 class GridTable:
     """The current grids as the workers need them: the engine's index plus, per grid (and a trailing 'outside'
@@ -41,8 +47,11 @@ class GridTable:
 
     @classmethod
     def from_session(cls, session: Session) -> "GridTable":
-        rows = session.execute(select(Grid.code, Grid.village_code, Grid.generation_low, Grid.geom_wkb)
-                               .where(Grid.generation_high.is_(None)).order_by(Grid.code)).all()
+        return cls.from_rows(current_grids(session))
+
+    @classmethod
+    def from_rows(cls, rows) -> "GridTable":
+        """rows: (code, village_code, generation_low, geom_wkb) of the current grids."""
         if not rows:
             raise LookupError("库中没有现行网格，无法重新落格")
         index = PolygonIndex.build([r[0] for r in rows], shapely.from_wkb([r[3] for r in rows]))
@@ -95,13 +104,15 @@ class ReassignResult:
                 "compute_seconds": round(self.compute_seconds, 3)}
 
 
-def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None) -> ReassignResult:
+def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None,
+        grids: GridTable | None = None) -> ReassignResult:
     """Re-assign every located record (see the module doc). `client`: a dask.distributed Client, or None to run
-    the partitions in this process."""
+    the partitions in this process. `grids`: boundaries to use instead of the database's current grids (a
+    what-if with dry_run; benchmarks/scale.py)."""
     t0 = time.perf_counter()
     eng = db.engine_for(db_url)
     with Session(eng) as s:
-        grids = GridTable.from_session(s)
+        grids = grids or GridTable.from_session(s)
         partitions = P.county_parts(s)
     jobs = [(part, table) for table in TABLES for part in partitions]
     found = cluster.run_tasks(client, _task, jobs, shared={"db_url": db_url, "grids": grids}, on_result=on_result)

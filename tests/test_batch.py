@@ -171,3 +171,23 @@ def test_cli_rejects_a_bad_month_and_a_missing_database(tmp_path, capsys):
     assert "YYYY-MM" in str(exc.value)
     assert main(["quality", "--db", str(tmp_path / "none.sqlite"), "--in-process"]) == 2
     assert "数据库文件不存在" in capsys.readouterr().err
+
+
+def test_a_grid_commit_during_the_job_stops_the_write(small_world_db, tmp_path):
+    path = _changed_world(small_world_db, tmp_path / "race.sqlite")
+    before = _located(path)
+    fired = []
+
+    def commit_meanwhile(done, total):
+        if not fired:
+            fired.append(done)
+            eng = make_engine(path, must_exist=True)
+            with eng.begin() as c:  # another planner's commit: a new generation
+                c.exec_driver_sql("INSERT INTO generation (scope_code, created_at, created_by, reason) "
+                                  "VALUES ('610900', '2026-11-03 00:00:00', 'other', '并发提交（测试）')")
+            eng.dispose()
+
+    with pytest.raises(reassign.BoundariesChanged, match="重新运行"):
+        reassign.run(path, None, on_result=commit_meanwhile)
+    assert _located(path) == before
+    assert sum(reassign.run(path, None).changed.values()) > 0  # the rerun sees the new boundaries and writes

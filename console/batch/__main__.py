@@ -48,7 +48,7 @@ def main(argv=None) -> int:
         else:
             with cluster.open_client(args.dask, args.workers or cluster.N_WORKERS) as client:
                 summary, data = work(client)
-    except (StoreError, LookupError, OSError) as exc:
+    except (StoreError, LookupError, OSError, reassign.BoundariesChanged) as exc:
         print(f"批处理失败：{exc}", file=sys.stderr)
         return 2
     if args.out and data is not None:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.planner.commit import RECORD_KINDS
-from console.store import Grid
+from console.services.cluster import CHANNEL
+from console.store import Generation, Grid
 from console.store.codes import area_codes_of
 from geodata.assign import PolygonIndex
 
@@ -91,6 +92,14 @@ def _task(job: tuple, db_url: str, grids: GridTable):
     return changes_in(part, db_url, table, grids)
 
 
+class BoundariesChanged(RuntimeError):
+    """A grid commit landed while the job ran: its changes were computed on older boundaries."""
+
+
+def _generation_mark(session_or_conn) -> int | None:
+    return session_or_conn.execute(select(func.max(Generation.id))).scalar()
+
+
 @dataclass(frozen=True)
 class ReassignResult:
     changed: dict[str, int]  # table → records whose codes changed (and were written, unless dry_run)
@@ -112,6 +121,7 @@ def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None,
     t0 = time.perf_counter()
     eng = db.engine_for(db_url)
     with Session(eng) as s:
+        mark = _generation_mark(s)
         grids = grids or GridTable.from_session(s)
         partitions = P.county_parts(s)
     jobs = [(part, table) for table in TABLES for part in partitions]
@@ -127,6 +137,12 @@ def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None,
             rows_by_table[table].extend(zip(ids.tolist(), county, town, village, grid, gen))
     if not dry_run and any(rows_by_table.values()):
         with eng.begin() as conn:  # one transaction: all of it or nothing
+            if conn.dialect.name == "postgresql":  # no commit may land between the check and the write
+                conn.exec_driver_sql("LOCK TABLE generation IN SHARE MODE")
+            if _generation_mark(conn) != mark:
+                raise BoundariesChanged("作业运行期间有网格调整提交，结果未写入；请重新运行本作业")
             for table, rows in rows_by_table.items():
                 db.update_by_id(conn, table, SET_COLUMNS, rows, ["TEXT"] * 4 + ["INTEGER"])
+            if conn.dialect.name == "postgresql":  # every console node drops its cached counts
+                conn.exec_driver_sql("SELECT pg_notify(%s, %s)", (CHANNEL, "batch:records"))
     return ReassignResult(changed, len(partitions), time.perf_counter() - t0, t1 - t0)

@@ -191,3 +191,24 @@ def test_a_grid_commit_during_the_job_stops_the_write(small_world_db, tmp_path):
         reassign.run(path, None, on_result=commit_meanwhile)
     assert _located(path) == before
     assert sum(reassign.run(path, None).changed.values()) > 0  # the rerun sees the new boundaries and writes
+
+
+def test_partitions_cover_every_grid_code_once():
+    from console.batch.parts import gaps, raw_clause
+
+    counties = [("610902", "610903"), ("610921", "610922"), ("610922", "610923"), ("619929", "619930")]
+    rest = gaps(counties)
+    assert rest == ((None, "610902"), ("610903", "610921"), ("610923", "619929"), ("619930", None))
+    import sqlite3
+
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, grid_code TEXT)")
+    codes = [None, "610101001001001", "610902001001001", "610921999999999", "610922000000001", "610930",
+             "619929000000000", "619930000000001", "7"]
+    con.executemany("INSERT INTO t (grid_code) VALUES (?)", [(c,) for c in codes])
+    parts = [("county", lo, lo, hi) for lo, hi in counties] + [("unlocated",), ("rest", rest)]
+    seen = []
+    for part in parts:
+        where, params = raw_clause("grid_code", part, "?")
+        seen += [r[0] for r in con.execute(f"SELECT id FROM t WHERE {where}", params)]
+    assert sorted(seen) == list(range(1, len(codes) + 1))

@@ -11,7 +11,7 @@ residents only (a lighter world for the batch jobs: no cases, cameras or organis
 - ids moved by k·10⁸; blind indexes of ID numbers made distinct per city (the copies are other people).
 Each copy is written into its own scratch file by a pool of processes (both cores), in chunks of rows, and
 appended to the output as it finishes; the indexes are created once at the end. Memory stays small (SQL does
-the copying); a 25 M-resident world from the full-scale template needs ~17 GB of disk.
+the copying); a 25 M-resident world from the full-scale template needs ~15 GB of disk.
 """
 
 from __future__ import annotations

@@ -114,16 +114,20 @@ class ReassignResult:
 
 
 def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None,
-        grids: GridTable | None = None) -> ReassignResult:
+        grids: GridTable | None = None, counties: str | None = None) -> ReassignResult:
     """Re-assign every located record (see the module doc). `client`: a dask.distributed Client, or None to run
     the partitions in this process. `grids`: boundaries to use instead of the database's current grids (a
-    what-if with dry_run; benchmarks/scale.py)."""
+    what-if with dry_run; benchmarks/scale.py). `counties`: only the county partitions whose code starts with
+    one of these comma-separated prefixes (a part of a province)."""
     t0 = time.perf_counter()
     eng = db.engine_for(db_url)
     with Session(eng) as s:
         mark = _generation_mark(s)
         grids = grids or GridTable.from_session(s)
         partitions = P.county_parts(s)
+    if counties:
+        wanted = tuple(c.strip() for c in counties.split(",") if c.strip())
+        partitions = [p for p in partitions if p[0] == "county" and p[1].startswith(wanted)]
     jobs = [(part, table) for table in TABLES for part in partitions]
     found = cluster.run_tasks(client, _task, jobs, shared={"db_url": db_url, "grids": grids}, on_result=on_result)
     t1 = time.perf_counter()

@@ -56,12 +56,21 @@ def changed_grids(rows: list[tuple], villages: int) -> list[tuple]:
     return [r for i, r in enumerate(out) if i not in drop]
 
 
-def timed_reassign(db: str, grids, workers: int, counties: str | None = None) -> tuple[float, dict]:
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def timed_reassign(db: str, grids, workers: int, counties: str | None = None) -> tuple[float, dict, list]:
+    """(wall seconds, changes per table, CPU seconds of each worker process during the job)."""
     with cluster.open_client(None, workers) as client:
         cluster.warm_up(client)
+        before = client.run(_cpu_seconds)
         t = time.perf_counter()
         result = reassign.run(db, client, dry_run=True, grids=grids, counties=counties)
-        return time.perf_counter() - t, result.changed
+        wall = time.perf_counter() - t
+        after = client.run(_cpu_seconds)
+        return wall, result.changed, [round(after[w] - before[w], 1) for w in sorted(after) if w in before]
 
 
 def postgis_agreement(db: str, rows: list[tuple], n: int) -> dict:
@@ -168,25 +177,30 @@ def main(argv=None) -> dict:
     else:
         counties = None
     if not args.no_warm_pass:
-        t_first, _ = timed_reassign(args.db, grids, 2, counties)
+        t_first, _, _ = timed_reassign(args.db, grids, 2, counties)
         log(f"first (file-cache warming) pass, 2 workers: {t_first:.1f}s")
         out["reassign_s_first_pass_2w"] = round(t_first, 2)
-    runs = {1: [], 2: []}
-    loads = {1: [], 2: []}
+    runs, loads, cpus = {1: [], 2: []}, {1: [], 2: []}, {1: [], 2: []}
     changed = set()
     for _ in range(args.repeat):  # alternate, so a change of the box's load hits both alike
         for w in (1, 2):
-            t, ch = timed_reassign(args.db, grids, w, counties)
+            t, ch, cpu = timed_reassign(args.db, grids, w, counties)
             runs[w].append(t)
             loads[w].append(round(os.getloadavg()[0], 1))
+            cpus[w].append(cpu)
             changed.add(tuple(sorted(ch.items())))
-            log(f"{w} worker(s): {t:.1f}s, changed {sum(ch.values())}, load {loads[w][-1]}")
+            log(f"{w} worker(s): {t:.1f}s, worker CPU {cpu} s, changed {sum(ch.values())}, load {loads[w][-1]}")
     assert len(changed) == 1
     t1, t2 = float(np.median(runs[1])), float(np.median(runs[2]))
     n_changed = sum(dict(changed.pop()).values())
     out.update({"reassign_s_1w": round(t1, 2), "reassign_s_2w": round(t2, 2), "scaling": round(t1 / t2, 2),
                 "reassign_runs_1w": [round(t, 1) for t in runs[1]], "reassign_runs_2w": [round(t, 1) for t in runs[2]],
                 "reassign_load_1w": loads[1], "reassign_load_2w": loads[2],
+                # CPU seconds of the worker processes per run: on a box shared with other jobs the wall times
+                # follow the load; these show the work itself and how evenly two workers share it
+                "reassign_worker_cpu_s_1w": cpus[1], "reassign_worker_cpu_s_2w": cpus[2],
+                "cpu_scaling": round(float(np.median([sum(c) for c in cpus[1]]))
+                                     / float(np.median([max(c) for c in cpus[2]])), 2),
                 "reassign_changed": n_changed})
     if not args.no_postgis:
         out.update(postgis_agreement(args.db, rows, args.sample))

@@ -236,8 +236,8 @@ def warm_up(assign_points):
     import numpy as np
     from shapely.geometry import box
 
-    x = np.linspace(-1.0, 3.0, 20000)
-    y = np.linspace(-1.0, 2.0, 20000)[::-1].copy()
+    x = np.linspace(-1.0, 3.0, 120_000)  # >= SORT_MIN_POINTS: the tile-sorted path too
+    y = np.linspace(-1.0, 2.0, 120_000)[::-1].copy()
     assign_points(["a", "b"], [box(0, 0, 1, 1), box(1, 0, 2, 1)], x, y)
     assign_points(["a", "b"], [box(0, 0, 1, 1), box(1, 0, 2, 1)], [0.5, 3.0, 150.0], [0.5] * 3)
 

@@ -396,3 +396,23 @@ def test_lookup_matches_assign():
     rng = np.random.default_rng(4)
     x, y = rng.uniform(-1, 11, 300), rng.uniform(-1, 11, 300)
     assert [idx.lookup(a, b) for a, b in zip(x, y)] == list(idx.assign(x, y).codes)
+
+
+def test_tile_sorted_queries_match_point_by_point(monkeypatch):
+    """Large queries run in raster-tile order (index.SORT_MIN_POINTS); the answers, on- and off-edge,
+    inside and off the raster, must be those of the plain point-by-point query."""
+    from geodata.assign import index as index_mod
+
+    codes, polys = voronoi(200, seed=3)
+    idx = PolygonIndex.build(codes, polys)
+    rng = np.random.default_rng(4)
+    verts = np.concatenate([np.asarray(p.exterior.coords) for p in polys])
+    xy = np.concatenate([rng.uniform(-1, 11, (150_000, 2)), verts,
+                         0.5 * (verts[:-1] + verts[1:]), [[170.0, 80.0], [-170.0, -80.0]]])
+    rng.shuffle(xy)
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    sorted_ans = idx.locate(x, y)
+    monkeypatch.setattr(index_mod, "SORT_MIN_POINTS", 10**12)
+    plain = idx.locate(x, y)
+    np.testing.assert_array_equal(sorted_ans, plain)
+    assert (plain >= 0).mean() > 0.5

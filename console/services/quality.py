@@ -134,8 +134,11 @@ class QualityCube:
 TABLES = tuple(dict.fromkeys(c.model.__tablename__ for c in CHECKS))
 
 
-def build_cube(session: Session, now: datetime | None = None, tables=None) -> QualityCube:
-    """The cube of every table the checks read, or of `tables` only (a refresh after an import of one kind)."""
+def build_cube(session: Session, now: datetime | None = None, tables=None,
+               where: Callable | None = None) -> QualityCube:
+    """The cube of every table the checks read, or of `tables` only (a refresh after an import of one kind).
+    `where(model)`: an optional condition restricting the records counted (the batch job's partitions,
+    console/batch/quality.py); the checks themselves still look at whole tables (a duplicate may be elsewhere)."""
     now = now or datetime.now()
     cube = QualityCube(built_at=now)
     for model in dict.fromkeys(c.model for c in CHECKS):
@@ -145,6 +148,8 @@ def build_cube(session: Session, now: datetime | None = None, tables=None) -> Qu
         codes = (model.county_code, model.town_code, model.village_code, model.grid_code)
         stmt = select(*codes, func.count(), *(func.sum(case((c.condition(now), 1), else_=0)) for c in checks)
                       ).group_by(*codes)
+        if where is not None:
+            stmt = stmt.where(where(model))
         records: dict[Key, int] = {}
         found: dict[str, dict[Key, int]] = {c.key: {} for c in checks}
         for row in session.execute(stmt):

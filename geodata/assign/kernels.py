@@ -372,6 +372,42 @@ def locate_range(lo, hi, lon, lat, out, word, btab, F, ent_e, exh, x0, y0, c, nx
 
 
 @njit(cache=True, nogil=True)
+def tile_order(lon, lat, x0, y0, tile, ntx, nty):
+    """Counting sort of the points by raster tile (``tile`` degrees square, row-major, points
+    off the raster last): sorted copies of lon/lat and the permutation.
+
+    Queries in tile order touch one small part of the index at a time, so its cells and
+    edge entries stay in the CPU caches instead of one cache miss per lookup on shuffled
+    input (measured ~3x on 3 M points); the sort is two streaming passes.
+    """
+    n = lon.shape[0]
+    nt = ntx * nty
+    inv = 1.0 / tile
+    key = np.empty(n, np.int32)
+    cnt = np.zeros(nt + 2, np.int64)
+    for i in range(n):
+        tx = _cell(lon[i], x0, inv)
+        ty = _cell(lat[i], y0, inv)
+        k = nt
+        if tx >= 0 and tx < ntx and ty >= 0 and ty < nty:
+            k = ty * ntx + tx
+        key[i] = k
+        cnt[k + 2] += 1
+    for k in range(2, nt + 2):
+        cnt[k] += cnt[k - 1]
+    perm = np.empty(n, np.int64)
+    slon = np.empty(n)
+    slat = np.empty(n)
+    for i in range(n):
+        j = cnt[key[i] + 1]
+        cnt[key[i] + 1] = j + 1
+        perm[j] = i
+        slon[j] = lon[i]
+        slat[j] = lat[i]
+    return slon, slat, perm
+
+
+@njit(cache=True, nogil=True)
 def count_bad_points(lon, lat):
     """Number of points with a non-finite or out-of-range coordinate."""
     bad = 0

@@ -65,14 +65,12 @@ class Row:
 
 
 @dataclass
-class Ledger:
+class _Header:
     sheet: str
     header_row: int
     columns: dict[str, str]  # field → header as written in the file
     letters: dict[str, str]  # field → column letter
     ignored: list[str] = field(default_factory=list)  # headers of columns that are not part of the spec
-    rows: list[Row] = field(default_factory=list)
-    merged_rows: set[int] = field(default_factory=set)
     formulas: dict[int, list[str]] = field(default_factory=dict)  # row → ["E7（涉及人数）", …] in known columns
     ignored_formulas: int = 0  # formula cells in ignored columns
     encoding: str | None = None  # CSV only
@@ -89,6 +87,62 @@ class Ledger:
         if self.encoding == "gb18030":
             out.append("文件按GBK（GB18030）编码读取")
         return out
+
+
+@dataclass
+class Ledger(_Header):
+    """A whole file's rows in memory: the browser's preview and the dispute import (files up to `MAX_ROWS`)."""
+    rows: list[Row] = field(default_factory=list)
+    merged_rows: set[int] = field(default_factory=set)
+
+
+@dataclass
+class LedgerStream(_Header):
+    """A ledger whose header is found and whose rows are read on demand, a chunk at a time and as often as asked
+    (`chunks`): the command line's path for files of a million rows. Only the workbook's own compact cell store
+    (calamine's, in Rust) or the decoded CSV text is held, never the rows as Python objects."""
+    max_rows: int = MAX_ROWS
+    _every_row: Callable[[], Iterator[list]] | None = None
+    _fields: tuple = ()
+    _picks: tuple = ()
+    _first_row: int = 0
+    _skip: int = 0
+    _merged: list = field(default_factory=list)
+    _data_start: int = 0
+
+    def chunks(self, size: int = 50_000) -> Iterator[list[Row]]:
+        """The non-empty data rows in lists of `size` (the last one shorter), in file order."""
+        chunk: list[Row] = []
+        for row in self._rows():
+            chunk.append(row)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def too_many(self, count: int) -> LedgerError | None:
+        if count > self.max_rows:
+            return LedgerError(f"文件有{count}行数据，超过单次导入上限{self.max_rows}行，请拆分后分批导入")
+        return None
+
+    def _rows(self) -> Iterator[Row]:
+        names = self._fields
+        columns = self._picks
+        pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+        width = max(columns) + 1
+        first, skip = self._first_row, self._skip
+        for i, raw in enumerate(itertools.islice(self._every_row(), skip, None), skip):
+            if len(raw) < width:  # CSV rows (and ragged sheets) may stop early
+                raw = [*raw, *([None] * (width - len(raw)))]
+            # one C-level pick of the template columns; empty cells ("" from calamine, None) dropped
+            values = {f: (v.strip() if type(v) is str else v)
+                      for f, v in zip(names, pick(raw)) if v != "" and v is not None}
+            if "" in values.values():  # cells holding only spaces
+                values = {f: v for f, v in values.items() if v != ""}
+            if not values:
+                continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
+            yield Row(first + i + 1, values)
 
 
 def col_letter(i: int) -> str:
@@ -167,8 +221,11 @@ def _csv_sheet(data: bytes) -> tuple[_Sheet, str]:
     text, encoding = _decode(data)
     head = text[:4096].split("\n", 1)[0]
     delimiter = max("\t,;", key=head.count) if any(d in head for d in "\t,;") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return _Sheet("CSV", rows[:HEADER_SCAN_ROWS], 0, 0, [], lambda: iter(rows)), encoding
+    def every_row() -> Iterator[list]:  # parsed again for each pass: a million rows as lists would cost a GB
+        return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    head = list(itertools.islice(every_row(), HEADER_SCAN_ROWS))
+    return _Sheet("CSV", head, 0, 0, [], every_row), encoding
 
 
 # -- header ---------------------------------------------------------------------------------------------------
@@ -306,8 +363,10 @@ def _refs(region: bytes) -> list[tuple[str, int]]:
 
 
 # -- the reader -------------------------------------------------------------------------------------------------
-def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
-    """Parse a ledger file once; raises LedgerError (a Chinese message) when the file cannot be imported at all."""
+def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,
+                max_rows: int | None = None) -> LedgerStream:
+    """Find the sheet, its header and its formula cells; the rows are read later, in chunks (LedgerStream.chunks).
+    Raises LedgerError (a Chinese message) when the file cannot be imported at all."""
     if not data:
         raise LedgerError("文件是空的")
     kind = _kind(data, filename)
@@ -328,28 +387,10 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
         if r0 <= header_row - 1 <= r1:
             data_start = max(data_start, r1 + 1)
     letters = {f: col_letter(chosen.first_col + j) for f, j in index.items()}
-    ledger = Ledger(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind)
-    names, columns = list(index), list(index.values())
-    pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
-    width = max(columns) + 1
-    skip = data_start - chosen.first_row
-    for i, raw in enumerate(itertools.islice(chosen.every_row(), skip, None), skip):
-        if len(raw) < width:  # CSV rows (and ragged sheets) may stop early
-            raw = [*raw, *([None] * (width - len(raw)))]
-        # one C-level pick of the template columns; empty cells ("" from calamine, None) dropped
-        values = {f: (v.strip() if type(v) is str else v)
-                  for f, v in zip(names, pick(raw)) if v != "" and v is not None}
-        if "" in values.values():  # cells holding only spaces
-            values = {f: v for f, v in values.items() if v != ""}
-        if not values:
-            continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
-        ledger.rows.append(Row(chosen.first_row + i + 1, values))
-    if len(ledger.rows) > spec.max_rows:
-        raise LedgerError(f"文件有{len(ledger.rows)}行数据，超过单次导入上限{spec.max_rows}行，请拆分后分批导入")
-    last = ledger.rows[-1].number if ledger.rows else data_start
-    for (r0, _c0), (r1, _c1) in chosen.merged:
-        if r1 + 1 > data_start:
-            ledger.merged_rows.update(range(max(r0 + 1, data_start + 1), min(r1 + 1, last) + 1))
+    stream = LedgerStream(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind,
+                          max_rows=spec.max_rows if max_rows is None else max_rows, _every_row=chosen.every_row,
+                          _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
+                          _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start)
     if kind == "xlsx":
         by_letter = {letters[f]: f for f in letters}
         for letter, n in _formula_cells(data, chosen.name):
@@ -357,7 +398,25 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
                 continue
             f = by_letter.get(letter)
             if f is None:
-                ledger.ignored_formulas += 1
+                stream.ignored_formulas += 1
             else:
-                ledger.formulas.setdefault(n, []).append(f"{letter}{n}（{headers[f]}）")
+                stream.formulas.setdefault(n, []).append(f"{letter}{n}（{headers[f]}）")
+    return stream
+
+
+def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
+    """Parse a ledger file once, every row in memory (up to `spec.max_rows`); raises LedgerError (a Chinese message)
+    when the file cannot be imported at all."""
+    stream = open_ledger(data, filename, spec, sheet=sheet)
+    rows = list(stream._rows())
+    too_many = stream.too_many(len(rows))
+    if too_many is not None:
+        raise too_many
+    ledger = Ledger(stream.sheet, stream.header_row, stream.columns, stream.letters, stream.ignored,
+                    stream.formulas, stream.ignored_formulas, stream.encoding, stream.fmt, rows=rows)
+    data_start = stream._data_start
+    last = rows[-1].number if rows else data_start
+    for (r0, _c0), (r1, _c1) in stream._merged:
+        if r1 + 1 > data_start:
+            ledger.merged_rows.update(range(max(r0 + 1, data_start + 1), min(r1 + 1, last) + 1))
     return ledger

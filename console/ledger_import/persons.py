@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
 from console.store.bulk import insert_rows, where_in
 from console.store.crypto import require_keyring
-from console.store.identity import id_sex
+from console.store.identity import id_sex, valid_id_numbers
 
 from . import values as v
 from .kinds import LOCATION_COLUMNS, Converted, LedgerKind, _collect
@@ -29,50 +29,98 @@ EDUCATION_ALIASES = {"高中": "senior", "中专": "senior", "大学本科": "ba
                      "文盲": "none", "无": "none"}
 
 
+def _code_step(default: str, table: dict, label: str, aliases: dict | None = None):
+    return default, lambda x: v.code(x, table, label, aliases)
+
+
+def _plain_step(default, max_len: int, label: str):
+    return default, lambda x: v.plain(x, max_len, label)
+
+
+# (field, default when the cell is empty, cell → (value, problem)), in the order a row's problems are listed
+_STEPS = (
+    ("ethnicity", *_plain_step("汉族", 8, "民族")),
+    ("residence_type", *_code_step("户籍人口", RESIDENCE_TYPES, "人口类型", RESIDENCE_ALIASES)),
+    ("relation_to_head", *_code_step("其他", RELATIONS, "与户主关系", RELATION_ALIASES)),
+    ("marital", *_code_step("未婚", MARITAL, "婚姻状况")),
+    ("education", *_code_step("初中", EDUCATION, "文化程度", EDUCATION_ALIASES)),
+    ("occupation", *_plain_step("", 16, "职业")),
+)
+
+
 def _person(values: dict) -> Converted:
-    out: dict = {}
-    problems: list[str] = []
-    _collect(out, problems, "id_number", v.id_number(values.get("id_number")))
-    _collect(out, problems, "name", v.plain(values.get("name"), 64, "姓名"))
-    if not out.get("name"):
-        problems.append("缺少姓名")
-    number = out.get("id_number")
-    if number:
-        out["birth_date"] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
-        stated_place = v.cell_text(values.get("native_place"))
-        if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
-            problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
-        out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
-        stated = values.get("sex")
-        if stated not in (None, ""):
-            sex, problem = v.code(stated, SEXES, "性别")
-            if problem:
-                problems.append(problem)
-            elif sex != id_sex(number):
-                problems.append("性别与身份证号不符")
-        out["sex"] = id_sex(number)
-    _collect(out, problems, "ethnicity", v.plain(values.get("ethnicity", "汉族"), 8, "民族"))
-    _collect(out, problems, "residence_type", v.code(values.get("residence_type", "户籍人口"), RESIDENCE_TYPES,
-                                                     "人口类型", RESIDENCE_ALIASES))
-    _collect(out, problems, "relation_to_head", v.code(values.get("relation_to_head", "其他"), RELATIONS,
-                                                       "与户主关系", RELATION_ALIASES))
-    _collect(out, problems, "marital", v.code(values.get("marital", "未婚"), MARITAL, "婚姻状况"))
-    _collect(out, problems, "education", v.code(values.get("education", "初中"), EDUCATION, "文化程度",
-                                                EDUCATION_ALIASES))
-    _collect(out, problems, "occupation", v.plain(values.get("occupation", ""), 16, "职业"))
-    phone = v.cell_text(values.get("phone"))
-    if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
-        problems.append(f"联系电话“{phone}”不是有效号码")
-    out["phone"] = phone or None
-    _collect(out, problems, "household_code", v.plain(values.get("household_code"), 24, "户号"))
-    if not out.get("household_code"):
-        problems.append("缺少户号")
-    _collect(out, problems, "address", v.plain(values.get("address"), 128, "现住址"))
-    _collect(out, problems, "building_code", v.plain(values.get("building_code", ""), 24, "房屋编号"))
-    registered = v.cell_text(values.get("registered_address"))
-    out["registered_here"] = not registered or registered == out.get("address")
-    out["registered_address"] = None if out["registered_here"] else registered[:128]
-    return out, problems
+    return _persons([values])[0]
+
+
+def _persons(rows: list[dict]) -> list[Converted]:
+    """Rows of cells → (record, problems) each. Identity numbers are checked together with numpy (the others one
+    by one, for their message); a cell text that repeats in a column (codes, 户号, addresses) is converted once."""
+    valid = valid_id_numbers([x for x in (r.get("id_number") for r in rows) if type(x) is str])
+    memos: dict[str, dict] = {}
+    births: dict[str, object] = {}
+
+    def once(field: str, convert, value):
+        if type(value) is not str:
+            return convert(value)
+        memo = memos.get(field)
+        if memo is None:
+            memo = memos[field] = {}
+        result = memo.get(value)
+        if result is None:
+            result = memo[value] = convert(value)
+        return result
+
+    household_of = _plain_step(None, 24, "户号")[1]
+    address_of = _plain_step(None, 128, "现住址")[1]
+    building_of = _plain_step(None, 24, "房屋编号")[1]
+    sex_of = _code_step(None, SEXES, "性别")[1]
+    out_rows: list[Converted] = []
+    for values in rows:
+        out: dict = {}
+        problems: list[str] = []
+        raw = values.get("id_number")
+        if raw in valid:  # as the check would return it: 18 ASCII characters, upper case, no spaces
+            out["id_number"] = number = raw
+        else:
+            _collect(out, problems, "id_number", v.id_number(raw))
+            number = out.get("id_number")
+        _collect(out, problems, "name", v.plain(values.get("name"), 64, "姓名"))
+        if not out.get("name"):
+            problems.append("缺少姓名")
+        if number:
+            day = number[6:14]
+            born = births.get(day)
+            if born is None:
+                born = births[day] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
+            out["birth_date"] = born
+            stated_place = v.cell_text(values.get("native_place"))
+            if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
+                problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
+            out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
+            stated = values.get("sex")
+            if stated not in (None, ""):
+                sex, problem = once("sex", sex_of, stated)
+                if problem:
+                    problems.append(problem)
+                elif sex != id_sex(number):
+                    problems.append("性别与身份证号不符")
+            out["sex"] = id_sex(number)
+        for field, default, convert in _STEPS:
+            _collect(out, problems, field, once(field, convert, values.get(field, default)))
+        phone = v.cell_text(values.get("phone"))
+        if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+            problems.append(f"联系电话“{phone}”不是有效号码")
+        out["phone"] = phone or None
+        _collect(out, problems, "household_code", once("household_code", household_of, values.get("household_code")))
+        if not out.get("household_code"):
+            problems.append("缺少户号")
+        _collect(out, problems, "address", once("address", address_of, values.get("address")))
+        _collect(out, problems, "building_code", once("building_code", building_of, values.get("building_code", "")))
+        registered = v.cell_text(values.get("registered_address"))
+        out["registered_here"] = not registered or registered == out.get("address")
+        out["registered_address"] = None if out["registered_here"] else registered[:128]
+        out_rows.append((out, problems))
+    return out_rows
 
 
 PERSON_FIELDS = ("name", "sex", "birth_date", "ethnicity", "native_place", "marital", "education", "occupation",
@@ -109,9 +157,10 @@ def _by(s, column, key_column, values) -> dict:
     return dict(where_in(s, select(key_column, column), key_column, values))
 
 
-def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
+def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = None) -> None:
     """Buildings, households and persons in bulk (console/store/bulk.py): new ones inserted, their ids read back by
-    code; changed persons updated one by one."""
+    code; changed persons updated one by one. `state`: kept across the chunks of one import (stream.py), for
+    `_finish` to count the members of a household created in one chunk and joined in a later one."""
     rows = new + changed
     if not rows:
         return
@@ -139,7 +188,12 @@ def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
                            "size": sizes[code], "is_rental": r["residence_type"] == "floating",
                            **{c: r.get(c) for c in located}}
     insert_rows(s, Household, list(fresh.values()))
-    households.update(_by(s, Household.id, Household.code, fresh))
+    created = _by(s, Household.id, Household.code, fresh)
+    if state is not None:
+        mine = state.setdefault("households", {})
+        state.setdefault("grown", set()).update(households[c] for c in households if c in mine)
+        mine.update(created)
+    households.update(created)
     ring = require_keyring()
     if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
         indexes = ring.blind_index_many([r["id_number"] for r in new])
@@ -154,9 +208,23 @@ def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
                   .values(**values))
 
 
+def _finish(s, state: dict) -> None:
+    """Households this import created in one chunk and joined in a later one: their size is their members."""
+    grown = sorted(state.get("grown", ()))
+    if grown:
+        members = select(func.count()).where(Person.household_id == Household.id).scalar_subquery()
+        where_in(s, update(Household).values(size=members), Household.id, grown)
+
+
+def _raw_key(values: dict) -> str:
+    raw = values.get("id_number")
+    # a number Excel stored as a float lost its last digits: never the key of a row (the check refuses it)
+    return "" if type(raw) is float else v.key_text(raw)
+
+
 PERSONS = LedgerKind(
     key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
-    lookup=_lookup, save=_save, raw_key=lambda values: v.key_text(values.get("id_number")), ids_by_key=_ids,
+    lookup=_lookup, save=_save, raw_key=_raw_key, ids_by_key=_ids, convert_many=_persons, finish=_finish,
     key_column="id_number_bidx", key_values=lambda keys: require_keyring().blind_index_map(keys),
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select
 
-from console.ledgers.reader import Ledger
+from console.ledgers.reader import Ledger, Row
 from console.store import AreaScope, Building
 from console.store.bulk import where_key_in
 from console.store.grid_locator import locator_for
@@ -68,10 +68,37 @@ def file_hash(data: bytes) -> str:
 
 def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, filename: str, scope: AreaScope,
                 crs: str = "wgs84") -> ImportPlan:
+    check_crs(crs)
+    verdicts = plan_rows(session, kind, ledger.rows, crs=crs, scope=scope, written=ledger.columns)
+    notices = list(ledger.notices)
+    if not ledger.rows:
+        notices.append(EMPTY)
+    return ImportPlan(kind.key, data_hash, filename, ledger.sheet, crs, notices, verdicts)
+
+
+EMPTY = "文件只有表头，没有数据行"
+
+
+def check_crs(crs: str) -> None:
     if crs not in CRS_CHOICES:
         raise ValueError(f"未知的坐标系：{crs}")
-    verdicts = _verdicts(session, kind, ledger, crs, scope)
-    _mark_duplicates(kind, verdicts)
+
+
+@dataclass
+class FileKeys:
+    """What the chunked pipeline knows of the whole file before its first chunk (stream.py): each row's hash and
+    natural key as written, in file order, and the keys on several rows with every row number."""
+    hashes: list[str]
+    keys: list[str]
+    duplicates: dict[str, list[int]]
+
+
+def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: AreaScope, written: dict[str, str],
+              file: FileKeys | None = None, offset: int = 0) -> list[RowVerdict]:
+    """The verdicts of `rows`: the whole file, or one chunk of it (then `file` names the duplicates across the file
+    and holds the rows' hashes from `offset` on)."""
+    verdicts = _verdicts(session, kind, rows, crs, scope, file, offset)
+    _mark_duplicates(kind, verdicts, file.duplicates if file is not None else None)
     todo = [r for r in verdicts if not r.skipped]
     if kind.placement is not None:
         for r in todo:
@@ -87,36 +114,58 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
             area = r.record.get("grid_code") or r.record.get("county_code")
             if r.status != "error" and not scope.allows(area):
                 _refuse(r, "不在您的数据范围内")
-    _compare(session, kind, [r for r in todo if r.status != "error"], scope, ledger.columns)
-    notices = list(ledger.notices)
-    if not ledger.rows:
-        notices.append("文件只有表头，没有数据行")
-    return ImportPlan(kind.key, data_hash, filename, ledger.sheet, crs, notices, verdicts)
+    _compare(session, kind, [r for r in todo if r.status != "error"], scope, written)
+    return verdicts
 
 
-def _verdicts(session, kind: LedgerKind, ledger: Ledger, crs: str, scope: AreaScope) -> list[RowVerdict]:
+def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaScope, file: FileKeys | None,
+              offset: int) -> list[RowVerdict]:
     """Rows the stored records were written from are recognised by hash (rowhash.py); the others are converted."""
     if not rowhash.hashed(kind):
-        return [_convert(kind, row.number, row.values) for row in ledger.rows]
-    hashes = rowhash.row_hashes(kind, crs, [row.values for row in ledger.rows])
-    seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, ledger.rows)], scope)
-    out = []
-    for row, h in zip(ledger.rows, hashes):
+        return _convert_many(kind, rows)
+    if file is None:
+        hashes = rowhash.row_hashes(kind, crs, [row.values for row in rows])
+        candidates = [(h, row.values) for h, row in zip(hashes, rows)]
+        seen = rowhash.seen_before(session, kind, candidates, scope)
+    else:  # keys on several rows of the file are never skipped: each of their rows is checked and refused
+        hashes = file.hashes[offset:offset + len(rows)]
+        keys = file.keys[offset:offset + len(rows)]
+        dup = file.duplicates
+        candidates = [(h, k) for h, k in zip(hashes, keys) if k and k not in dup]
+        seen = rowhash.seen_before(session, kind, candidates, scope, key=str, scan=False)
+    out: list[RowVerdict | None] = []
+    todo: list[Row] = []
+    for row, h in zip(rows, hashes):
         hit = seen.get(h)
         if hit is None:
-            verdict = _convert(kind, row.number, row.values)
-        else:
-            record = {"grid_code": hit["grid_code"], "_id": hit["id"]}
-            if "name" in row.values:
-                record["name"] = v.cell_text(row.values["name"])
-            verdict = RowVerdict(row.number, "unchanged", hit["key"], record=record, skipped=True)
+            out.append(None)
+            todo.append(row)
+            continue
+        record = {"grid_code": hit["grid_code"], "_id": hit["id"]}
+        if "name" in row.values:
+            record["name"] = v.cell_text(row.values["name"])
+        out.append(RowVerdict(row.number, "unchanged", hit["key"], record=record, skipped=True))
+    converted = iter(_convert_many(kind, todo))
+    out = [next(converted) if verdict is None else verdict for verdict in out]
+    for verdict, h in zip(out, hashes):
         verdict.row_hash = h
-        out.append(verdict)
     return out
+
+
+def _convert_many(kind: LedgerKind, rows: list[Row]) -> list[RowVerdict]:
+    """Each row's cells → a record and its problems: in bulk for kinds that can (persons), else row by row."""
+    if kind.convert_many is None:
+        return [_convert(kind, row.number, row.values) for row in rows]
+    return [_verdict(kind, row.number, row.values, record, problems)
+            for row, (record, problems) in zip(rows, kind.convert_many([row.values for row in rows]))]
 
 
 def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     record, problems = kind.convert(values)
+    return _verdict(kind, number, values, record, problems)
+
+
+def _verdict(kind: LedgerKind, number: int, values: dict, record: dict, problems: list[str]) -> RowVerdict:
     if kind.located and kind.placement is None:
         (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
         if problem:
@@ -127,7 +176,16 @@ def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     return RowVerdict(number, "error" if problems else "new", key, problems, record=record)
 
 
-def _mark_duplicates(kind: LedgerKind, rows: list[RowVerdict]) -> None:
+def _mark_duplicates(kind: LedgerKind, rows: list[RowVerdict], in_file: dict[str, list[int]] | None = None) -> None:
+    """The same key on several rows: every row involved is refused, naming them all (`in_file`: the rows of the
+    whole file, when `rows` is one chunk of it)."""
+    if in_file is not None:
+        for r in rows:
+            numbers = in_file.get(r.key) if r.key else None
+            if numbers:
+                r.problems.append(f"{kind.key_header}在文件中重复（第{'、'.join(map(str, numbers))}行）")
+                r.status = "error"
+        return
     by_key: dict[str, list[RowVerdict]] = defaultdict(list)
     for r in rows:
         if r.key:

@@ -35,29 +35,36 @@ def hashed(kind) -> bool:
     return kind.raw_key is not None
 
 
-def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str, dict]:
+def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=None, scan: bool | None = None
+                ) -> dict[str, dict]:
     """row hash → {"id": record id, "grid_code": …, "key": …} for the (hash, cells) rows that may be skipped: the
     record still holds the row's key (an id reused after a deletion is not taken for the old record) and lies
-    inside the scope."""
+    inside the scope. `key`: the row's key from its second item (default: the kind's raw key of the cells);
+    `scan`: read every remembered row in one pass (default: when the rows are most of what is remembered)."""
     counts = Counter(h for h, _ in rows)
     cells = {h: values for h, values in rows if counts[h] == 1}
+    if not cells:
+        return {}
     model = kind.model
     query = (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
              .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
-    remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key)) or 0
-    if len(cells) * 4 >= remembered:  # the file is most of what is remembered: one pass beats a look-up per hash
+    if scan is None:
+        remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key))
+        scan = len(cells) * 4 >= (remembered or 0)
+    if scan:  # the file is most of what is remembered: one pass beats a look-up per hash
         stored = [row for row in session.execute(query) if row[0] in cells]
     else:
         stored = where_in(session, query, LedgerRow.row_hash, sorted(cells))
-    key_of = {h: kind.raw_key(cells[h]) for h, *_ in stored}
+    raw_key = key or kind.raw_key
+    key_of = {h: raw_key(cells[h]) for h, *_ in stored}
     matched = sorted(set(key_of.values()))
     stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     allowed: dict[str | None, bool] = {}
     found: dict[str, dict] = {}
-    for h, rid, grid, key in stored:
+    for h, rid, grid, stored_value in stored:
         if grid not in allowed:
             allowed[grid] = scope.allows(grid)
-        if allowed[grid] and stored_key.get(key) == key_of[h]:
+        if allowed[grid] and stored_key.get(stored_value) == key_of[h]:
             found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
     return found
 

@@ -98,6 +98,8 @@ def id_number(value):
 
 def key_text(value) -> str:
     """A code-like key as the checks read it (identity numbers, credit codes): NFKC, trimmed, upper case."""
+    if type(value) is str and value.isascii():  # NFKC leaves ASCII as it is
+        return value.strip().upper()
     return _norm(value).upper()
 
 

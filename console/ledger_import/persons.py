@@ -5,6 +5,7 @@ households by 户号, buildings by 房屋编号 or, without one, by the address.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import Counter
 
 from sqlalchemy import func, select, update
@@ -56,25 +57,28 @@ def _persons(rows: list[dict]) -> list[Converted]:
     """Rows of cells → (record, problems) each. Identity numbers are checked together with numpy (the others one
     by one, for their message); a cell text that repeats in a column (codes, 户号, addresses) is converted once."""
     valid = valid_id_numbers([x for x in (r.get("id_number") for r in rows) if type(x) is str])
-    memos: dict[str, dict] = {}
     births: dict[str, object] = {}
-
-    def once(field: str, convert, value):
-        if type(value) is not str:
-            return convert(value)
-        memo = memos.get(field)
-        if memo is None:
-            memo = memos[field] = {}
-        result = memo.get(value)
-        if result is None:
-            result = memo[value] = convert(value)
-        return result
-
-    household_of = _plain_step(None, 24, "户号")[1]
-    address_of = _plain_step(None, 128, "现住址")[1]
-    building_of = _plain_step(None, 24, "房屋编号")[1]
-    sex_of = _code_step(None, SEXES, "性别")[1]
+    steps = [(field, default, convert, {}) for field, default, convert in (
+        *_STEPS, ("household_code", None, _plain_step(None, 24, "户号")[1]),
+        ("address", None, _plain_step(None, 128, "现住址")[1]), ("building_code", "", _plain_step(None, 24, "房屋编号")[1]))]
+    head, tail = steps[:len(_STEPS)], steps[len(_STEPS):]
+    sex_of, sexes = _code_step(None, SEXES, "性别")[1], {}
     out_rows: list[Converted] = []
+
+    def run(steps, values, out, problems) -> None:
+        for field, default, convert, memo in steps:  # each text once per column (the memo), else converted here
+            x = values.get(field, default)
+            if type(x) is str:
+                result = memo.get(x)
+                if result is None:
+                    result = memo[x] = convert(x)
+            else:
+                result = convert(x)
+            if result[1]:
+                problems.append(result[1])
+            else:
+                out[field] = result[0]
+
     for values in rows:
         out: dict = {}
         problems: list[str] = []
@@ -93,30 +97,36 @@ def _persons(rows: list[dict]) -> list[Converted]:
             if born is None:
                 born = births[day] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
             out["birth_date"] = born
-            stated_place = v.cell_text(values.get("native_place"))
+            stated_place = values.get("native_place")
+            stated_place = v.cell_text(stated_place) if stated_place is not None else ""
             if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
                 problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
             out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
             stated = values.get("sex")
             if stated not in (None, ""):
-                sex, problem = once("sex", sex_of, stated)
+                found = sexes.get(stated) if type(stated) is str else None
+                if found is None:
+                    found = sex_of(stated)
+                    if type(stated) is str:
+                        sexes[stated] = found
+                sex, problem = found
                 if problem:
                     problems.append(problem)
                 elif sex != id_sex(number):
                     problems.append("性别与身份证号不符")
             out["sex"] = id_sex(number)
-        for field, default, convert in _STEPS:
-            _collect(out, problems, field, once(field, convert, values.get(field, default)))
-        phone = v.cell_text(values.get("phone"))
+        run(head, values, out, problems)
+        phone = values.get("phone")
+        phone = v.cell_text(phone) if phone is not None else ""
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
             problems.append(f"联系电话“{phone}”不是有效号码")
         out["phone"] = phone or None
-        _collect(out, problems, "household_code", once("household_code", household_of, values.get("household_code")))
+        run(tail[:1], values, out, problems)
         if not out.get("household_code"):
             problems.append("缺少户号")
-        _collect(out, problems, "address", once("address", address_of, values.get("address")))
-        _collect(out, problems, "building_code", once("building_code", building_of, values.get("building_code", "")))
-        registered = v.cell_text(values.get("registered_address"))
+        run(tail[1:], values, out, problems)
+        registered = values.get("registered_address")
+        registered = v.cell_text(registered) if registered is not None else ""
         out["registered_here"] = not registered or registered == out.get("address")
         out["registered_address"] = None if out["registered_here"] else registered[:128]
         out_rows.append((out, problems))
@@ -125,10 +135,46 @@ def _persons(rows: list[dict]) -> list[Converted]:
 
 PERSON_FIELDS = ("name", "sex", "birth_date", "ethnicity", "native_place", "marital", "education", "occupation",
                  "phone", "residence_type", "relation_to_head", "registered_here", "registered_address")
+_PERSON_COLUMNS = (*PERSON_FIELDS, "lon", "lat", "county_code", "town_code", "village_code", "grid_code",
+                   "assign_generation")
+_PICK_COLUMNS = operator.itemgetter(*_PERSON_COLUMNS)
+
+
+def _person_columns(record: dict) -> tuple:
+    try:
+        return _PICK_COLUMNS(record)  # a located, converted row has them all
+    except KeyError:
+        return tuple(record.get(c) for c in _PERSON_COLUMNS)
+
+
+_INDEXES: dict = {"ring": None, "memo": {}}
+_INDEX_MEMO = 300_000  # identity numbers whose blind indexes are kept: more than a chunk's, for its four look-ups
+
+
+def index_map(keys) -> dict[str, str]:
+    """{blind index: identity number} under every key of the ring (KeyRing.blind_index_map), each number hashed
+    once however many times a chunk looks it up (compare, save, remember)."""
+    ring = require_keyring()
+    if _INDEXES["ring"] is not ring or len(_INDEXES["memo"]) > _INDEX_MEMO:
+        _INDEXES.update(ring=ring, memo={})
+    memo = _INDEXES["memo"]
+    keys = [k for k in keys if k is not None]
+    missing = list({k for k in keys if k not in memo})
+    if missing:
+        columns = [ring.blind_index_many(missing, "id_number", key) for key in ring.keys]
+        memo.update(zip(missing, zip(*columns)))
+    return {index: k for k in keys for index in memo[k]}
+
+
+def current_indexes(keys: list[str]) -> list[str]:
+    """The blind index under the ring's current key (the first of `index_map`'s) of each number."""
+    index_map(keys)
+    memo = _INDEXES["memo"]
+    return [memo[k][0] for k in keys]
 
 
 def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
-    by_index = require_keyring().blind_index_map(keys)
+    by_index = index_map(keys)
     cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
     names = [c.key for c in cols]
     stored: dict[str, dict] = {}
@@ -140,7 +186,7 @@ def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
 
 def _ids(session, kind, keys: list[str]) -> dict[str, int]:
     """identity number → person id, through the blind index (under every key of the ring)."""
-    by_index = require_keyring().blind_index_map(keys)
+    by_index = index_map(keys)
     return {by_index[bidx]: pid for bidx, pid in where_in(session, select(Person.id_number_bidx, Person.id),
                                                           Person.id_number_bidx, by_index)}
 
@@ -196,11 +242,11 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
     households.update(created)
     ring = require_keyring()
     if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
-        indexes = ring.blind_index_many([r["id_number"] for r in new])
-        insert_rows(s, Person, [
-            {"id_number": r["id_number"], "id_number_bidx": b, "household_id": households[r["household_code"]],
-             **{f: r.get(f) for f in PERSON_FIELDS}, **{c: r.get(c) for c in located}}
-            for r, b in zip(new, indexes)])
+        indexes = current_indexes([r["id_number"] for r in new])
+        names = ("id_number", "id_number_bidx", "household_id", *_PERSON_COLUMNS)
+        insert_rows(s, Person, [dict(zip(names, (r["id_number"], b, households[r["household_code"]],
+                                                 *_person_columns(r))))
+                                for r, b in zip(new, indexes)])
     for r in changed:
         values = {f: r.get(f) for f in PERSON_FIELDS}
         values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]])
@@ -225,7 +271,7 @@ def _raw_key(values: dict) -> str:
 PERSONS = LedgerKind(
     key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
     lookup=_lookup, save=_save, raw_key=_raw_key, ids_by_key=_ids, convert_many=_persons, finish=_finish,
-    key_column="id_number_bidx", key_values=lambda keys: require_keyring().blind_index_map(keys),
+    key_column="id_number_bidx", key_values=index_map,
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (
         Column("name", "姓名", True),

@@ -84,21 +84,13 @@ def check_crs(crs: str) -> None:
         raise ValueError(f"未知的坐标系：{crs}")
 
 
-@dataclass
-class FileKeys:
-    """What the chunked pipeline knows of the whole file before its first chunk (stream.py): each row's hash and
-    natural key as written, in file order, and the keys on several rows with every row number."""
-    hashes: list[str]
-    keys: list[str]
-    duplicates: dict[str, list[int]]
-
-
 def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: AreaScope, written: dict[str, str],
-              file: FileKeys | None = None, offset: int = 0) -> list[RowVerdict]:
-    """The verdicts of `rows`: the whole file, or one chunk of it (then `file` names the duplicates across the file
-    and holds the rows' hashes from `offset` on)."""
-    verdicts = _verdicts(session, kind, rows, crs, scope, file, offset)
-    _mark_duplicates(kind, verdicts, file.duplicates if file is not None else None)
+              hashes: list[str] | None = None, duplicates: dict[str, list[int]] | None = None) -> list[RowVerdict]:
+    """The verdicts of `rows`: the whole file, or one chunk of it (stream.py). For a chunk, the caller has already
+    set aside the rows seen before and gives the others' `hashes`, and `duplicates` names each key on several rows
+    of the whole file with all their numbers."""
+    verdicts = _verdicts(session, kind, rows, crs, scope, hashes)
+    _mark_duplicates(kind, verdicts, duplicates)
     todo = [r for r in verdicts if not r.skipped]
     if kind.placement is not None:
         for r in todo:
@@ -118,21 +110,18 @@ def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: Ar
     return verdicts
 
 
-def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaScope, file: FileKeys | None,
-              offset: int) -> list[RowVerdict]:
+def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaScope, hashes: list[str] | None
+              ) -> list[RowVerdict]:
     """Rows the stored records were written from are recognised by hash (rowhash.py); the others are converted."""
+    if hashes is not None:  # a chunk whose rows seen before were set aside by the caller
+        out = _convert_many(kind, rows)
+        for verdict, h in zip(out, hashes):
+            verdict.row_hash = h
+        return out
     if not rowhash.hashed(kind):
         return _convert_many(kind, rows)
-    if file is None:
-        hashes = rowhash.row_hashes(kind, crs, [row.values for row in rows])
-        candidates = [(h, row.values) for h, row in zip(hashes, rows)]
-        seen = rowhash.seen_before(session, kind, candidates, scope)
-    else:  # keys on several rows of the file are never skipped: each of their rows is checked and refused
-        hashes = file.hashes[offset:offset + len(rows)]
-        keys = file.keys[offset:offset + len(rows)]
-        dup = file.duplicates
-        candidates = [(h, k) for h, k in zip(hashes, keys) if k and k not in dup]
-        seen = rowhash.seen_before(session, kind, candidates, scope, key=str, scan=False)
+    hashes = rowhash.row_hashes(kind, crs, [row.values for row in rows])
+    seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, rows)], scope)
     out: list[RowVerdict | None] = []
     todo: list[Row] = []
     for row, h in zip(rows, hashes):
@@ -165,11 +154,17 @@ def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     return _verdict(kind, number, values, record, problems)
 
 
+_LON, _LAT = v.LON_RANGE, v.LAT_RANGE
+
+
 def _verdict(kind: LedgerKind, number: int, values: dict, record: dict, problems: list[str]) -> RowVerdict:
     if kind.located and kind.placement is None:
-        (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
-        if problem:
-            problems.append(problem)
+        lon, lat = values.get("lon"), values.get("lat")
+        # numbers inside Ankang's box, as most rows have them: what v.coordinate would return, without its checks
+        if not (type(lon) is float and type(lat) is float and _LON[0] <= lon <= _LON[1] and _LAT[0] <= lat <= _LAT[1]):
+            (lon, lat), problem = v.coordinate(lon, lat)
+            if problem:
+                problems.append(problem)
         record["lon"], record["lat"] = lon, lat
     record["_address"] = values.get("address")
     key = record.get(kind.natural_key)
@@ -210,21 +205,29 @@ def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope) -> None
         if crs == "gcj02":
             lon, lat = gcj02_to_wgs84(lon, lat)
         for r, x, y, where in zip(pts, lon.tolist(), lat.tolist(), locator_for(session).locate_many(lon, lat)):
-            r.record["lon"], r.record["lat"] = round(x, 7), round(y, 7)
+            record = r.record
+            record["lon"], record["lat"] = round(x, 7), round(y, 7)
             if where is None:
                 _refuse(r, f"坐标 ({x:.6f}, {y:.6f}) 不在任何现行网格内")
             else:
-                r.record.update(where)
+                record.update(where)
+    allowed: dict[str | None, bool] = {}  # scope.allows per grid, once
     for r in rows:
-        if r.record["lon"] is None:
-            found = by_address.get(_address_key(r.record.get("_address")))
+        record = r.record
+        if record["lon"] is None:
+            found = by_address.get(_address_key(record.get("_address")))
             if found is None:
                 _refuse(r, "无法定位：请填写经纬度，或使地址与已登记的房屋地址一致")
                 continue
-            r.record.update(found)
-        if r.status != "error" and not scope.allows(r.record.get("grid_code")):
-            _refuse(r, "位置不在您的数据范围内")
-        r.record.pop("_address", None)
+            record.update(found)
+        if r.status != "error":
+            grid = record.get("grid_code")
+            ok = allowed.get(grid)
+            if ok is None:
+                ok = allowed[grid] = scope.allows(grid)
+            if not ok:
+                _refuse(r, "位置不在您的数据范围内")
+        record.pop("_address", None)
 
 
 def _check_grids(session, rows: list[RowVerdict]) -> None:

@@ -8,6 +8,7 @@ occurs once in the file; anything else takes the full check. Docs: docs/import.m
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import Counter
 
 from sqlalchemy import delete, func, select
@@ -26,6 +27,23 @@ def row_hashes(kind, crs: str, rows: list[dict]) -> list[str]:
     for values in rows:
         h = prefix.copy()
         h.update(repr(tuple(map(values.get, fields))).encode("utf-8"))
+        out.append(h.hexdigest())
+    return out
+
+
+def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    """`row_hashes` of rows given as cell tuples in `fields` order (the reader's raw chunks; empty cells None)."""
+    order = [c.field for c in kind.spec.columns]
+    pos = {f: i for i, f in enumerate(fields)}
+    missing = len(fields)
+    index = [pos.get(f, missing) for f in order]
+    pick = operator.itemgetter(*index)
+    pad = (None,) if missing in index else None
+    prefix = hashlib.blake2b(repr((kind.key, crs)).encode("utf-8"), digest_size=16)
+    out = []
+    for cells in rows:
+        h = prefix.copy()
+        h.update(repr(pick(cells + pad if pad else cells)).encode("utf-8"))
         out.append(h.hexdigest())
     return out
 

@@ -16,17 +16,20 @@ files are small and their keys are only known after converting.
 
 from __future__ import annotations
 
+import gc
+from array import array
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from console.ledgers.reader import LedgerError, LedgerStream
+from console.ledgers.reader import LedgerError, LedgerStream, Row
 from console.security import audit
 from console.store import AreaScope
 
 from . import rowhash
 from .commit import remember_rows, save_by_key
 from .kinds import KINDS, LedgerKind
-from .plan import EMPTY, STATUS_LABELS, FileKeys, RowVerdict, check_crs, plan_rows
+from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows
 
 CHUNK = 50_000  # rows per chunk: ~50 MB of cells and records in flight
 MAX_ROWS = 3_000_000  # rows per command-line import (the city's whole 实有人口 fits); stated in docs/import.md
@@ -54,39 +57,75 @@ class StreamedPlan:
         return "，".join(parts) or "没有数据行"
 
 
-def scan(kind: LedgerKind, stream: LedgerStream, crs: str, chunk: int = CHUNK) -> FileKeys | None:
-    """Pass 1: every row's hash and key, and the keys on several rows (None for kinds without a raw key)."""
+@dataclass
+class FileScan:
+    """Pass 1's findings, kept for pass 2: per row (in file order) whether it was seen before and may be passed over,
+    per batch of the reader's rows whether all of them may, and the keys on several rows with all their numbers."""
+    rows: int
+    seen: bytearray  # 1: the row's record was written from this very row (rowhash.seen_before) and it is unique
+    batches: list[int]  # per reader batch: its non-empty rows
+    all_seen: set[int]  # reader batches whose rows all may be passed over (not even cleaned again)
+    duplicates: dict[str, list[int]]
+
+
+def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK
+         ) -> FileScan | None:
+    """Pass 1: each row's hash and key as written; rows seen before looked up a chunk at a time; the keys on several
+    rows. None for kinds without a raw key. Keeps one flag per row and, while scanning, each key's first row."""
     if not rowhash.hashed(kind):
         return None
-    hashes: list[str] = []
-    keys: list[str] = []
-    first: dict[str, int] = {}
-    duplicates: dict[str, list[int]] = {}
+    fields = stream.fields
+    key_at = fields.index(kind.natural_key)
     raw_key = kind.raw_key
-    for rows in stream.chunks(chunk):
-        hashes += rowhash.row_hashes(kind, crs, [row.values for row in rows])
-        for row in rows:
-            key = raw_key(row.values)
-            keys.append(key)
-            if key:
-                n = first.setdefault(key, row.number)
-                if n != row.number:
-                    duplicates.setdefault(key, [n]).append(row.number)
-        if stream.too_many(len(keys)) is not None:  # counted to the end for the message, keeping nothing more
+    natural = kind.natural_key
+    first: dict[str, int] = {}  # key → index of its first row
+    repeated: dict[str, list[int]] = {}  # key → indexes of all its rows
+    numbers = array("l")
+    seen = bytearray()
+    batches: list[int] = []
+    for chunk_numbers, cells in stream.raw_chunks(chunk):
+        start = len(numbers)
+        numbers.extend(chunk_numbers)
+        batches.append(len(chunk_numbers))
+        hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+        candidates = []
+        for i, (h, row) in enumerate(zip(hashes, cells), start):
+            key = raw_key({natural: row[key_at]})
+            if not key:
+                continue
+            j = first.setdefault(key, i)
+            if j != i:
+                repeated.setdefault(key, [j]).append(i)
+            else:
+                candidates.append((h, key))
+        found = rowhash.seen_before(session, kind, candidates, scope, key=str, scan=False)
+        seen.extend(h in found for h in hashes)
+        if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
             raise _count_all(stream, chunk)
-    return FileKeys(hashes, keys, duplicates)
+    del first
+    duplicates = {}
+    for key, indexes in repeated.items():
+        duplicates[key] = [numbers[i] for i in indexes]
+        for i in indexes:
+            seen[i] = 0  # a repeated key is checked (and refused) on every row
+    all_seen, start = set(), 0
+    for b, n in enumerate(batches):
+        if n and seen.count(1, start, start + n) == n:
+            all_seen.add(b)
+        start += n
+    return FileScan(len(numbers), seen, batches, all_seen, duplicates)
 
 
 def _count_all(stream: LedgerStream, chunk: int) -> LedgerError:
-    return stream.too_many(sum(len(rows) for rows in stream.chunks(chunk)))
+    return stream.too_many(sum(len(numbers) for numbers, _ in stream.raw_chunks(chunk)))
 
 
 def plan_stream(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, filename: str,
                 scope: AreaScope, crs: str = "wgs84", chunk: int = CHUNK) -> StreamedPlan:
     """A preview of the whole file, chunk by chunk, reading only."""
     check_crs(crs)
-    return _run(session, kind, stream, scan(kind, stream, crs, chunk), data_hash=data_hash, filename=filename,
-                scope=scope, crs=crs, chunk=chunk)
+    with _no_gc():
+        return _run(session, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs, chunk=chunk)
 
 
 def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_hash: str, filename: str,
@@ -94,11 +133,9 @@ def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_
     """Plan and save chunk by chunk inside one write transaction (all or nothing), audited like commit_import."""
     check_crs(crs)
     kind = KINDS[kind_key]
-    file = scan(kind, stream, crs, chunk)  # before the write lock: reading the file holds nobody up
     state: dict = {}
-    with session_factory() as s, s.begin():
-        conn = s.connection()
-        restore = _take_write_lock(conn)
+    with _no_gc(), session_factory() as s, s.begin():
+        restore = _take_write_lock(s.connection())
         try:
             def save(verdicts: list[RowVerdict]) -> None:
                 new = [r.record for r in verdicts if r.status == "new"]
@@ -110,8 +147,8 @@ def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_
                 if rowhash.hashed(kind):
                     remember_rows(s, kind, verdicts)
 
-            plan = _run(s, kind, stream, file, data_hash=data_hash, filename=filename, scope=scope, crs=crs,
-                        chunk=chunk, save=save)
+            plan = _run(s, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs, chunk=chunk,
+                        save=save)
             if kind.finish is not None:
                 kind.finish(s, state)
             audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
@@ -123,29 +160,60 @@ def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_
     return plan
 
 
-def _run(session, kind: LedgerKind, stream: LedgerStream, file: FileKeys | None, *, data_hash: str, filename: str,
-         scope: AreaScope, crs: str, chunk: int, save=None) -> StreamedPlan:
+def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, filename: str, scope: AreaScope,
+         crs: str, chunk: int, save=None) -> StreamedPlan:
+    file = scan(session, kind, stream, crs, scope, chunk)
     counts: Counter = Counter()
     problems: list[RowVerdict] = []
-    offset = 0
-    # kinds without a raw key: the whole file in one chunk (their keys are known only after converting)
-    size = chunk if file is not None else stream.max_rows + 1
-    for rows in stream.chunks(size):
-        if file is None:
-            too_many = stream.too_many(len(rows))
-            if too_many is not None:
-                raise too_many
-        verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, file=file,
-                             offset=offset)
+    fields = stream.fields
+    if file is None:  # kinds without a raw key: the whole file in one chunk (their keys are known only after converting)
+        batches = stream.raw_chunks(stream.max_rows + 1)
+    else:
+        batches = stream.raw_chunks(chunk, wanted=lambda b: b not in file.all_seen)
+    offset = 0  # index of the batch's first row in the file
+    total = 0
+    for b, batch in enumerate(batches):
+        if batch is None:  # every row seen before
+            n = file.batches[b]
+            counts["unchanged"] += n
+            offset += n
+            continue
+        numbers, cells = batch
+        if file is None and stream.too_many(len(numbers)) is not None:
+            raise stream.too_many(len(numbers))
+        hashes = None
+        if file is not None:
+            todo = [i for i in range(len(numbers)) if not file.seen[offset + i]]
+            counts["unchanged"] += len(numbers) - len(todo)
+            if len(todo) < len(numbers):
+                numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
+            hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+            offset += file.batches[b]
+        rows = [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
+        total += len(rows)
+        verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
+                             duplicates=file.duplicates if file is not None else None)
         if save is not None:
             save(verdicts)
-        offset += len(rows)
         counts.update(r.status for r in verdicts)
         problems += [RowVerdict(r.number, r.status, r.key, r.problems) for r in verdicts if r.problems]
     notices = list(stream.notices)
-    if not offset:
+    if not (file.rows if file is not None else total):
         notices.append(EMPTY)
     return StreamedPlan(kind.key, data_hash, filename, stream.sheet, crs, notices, counts, problems)
+
+
+@contextmanager
+def _no_gc():
+    """The cyclic collector off for the import: its full passes over millions of live cells tripled the time of
+    cleaning a chunk, and an import makes no garbage cycles worth collecting midway."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _take_write_lock(conn):

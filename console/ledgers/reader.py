@@ -110,16 +110,44 @@ class LedgerStream(_Header):
     _merged: list = field(default_factory=list)
     _data_start: int = 0
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields of the file's template columns, in the order `raw_chunks` gives their cells."""
+        return self._fields
+
     def chunks(self, size: int = 50_000) -> Iterator[list[Row]]:
-        """The non-empty data rows in lists of `size` (the last one shorter), in file order."""
-        chunk: list[Row] = []
-        for row in self._rows():
-            chunk.append(row)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+        """The non-empty data rows as `Row`s, from `size` rows of the sheet at a time, in file order."""
+        names = self._fields
+        for numbers, cells in self.raw_chunks(size):
+            yield [Row(n, {f: x for f, x in zip(names, row) if x is not None}) for n, row in zip(numbers, cells)]
+
+    def raw_chunks(self, size: int = 50_000, wanted: Callable[[int], bool] | None = None
+                   ) -> Iterator[tuple[list[int], list[tuple]] | None]:
+        """(row numbers, cells) of the non-empty data rows among the next `size` rows of the sheet: each row's
+        template cells as a tuple in `fields` order, text stripped, empty cells None. Cleaned a column at a time
+        (a list comprehension per column is ~10x cheaper than a dict per row). `wanted(i)` False: the i-th batch
+        is passed over (None), not cleaned."""
+        columns = self._picks
+        pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+        width = max(columns) + 1
+        blank = (None,) * len(columns)
+        source = itertools.islice(self._every_row(), self._skip, None)
+        number = self._first_row + self._skip  # the next source row's number is this + 1
+        for index in itertools.count():
+            batch = list(itertools.islice(source, size))
+            if not batch:
+                return
+            start, number = number, number + len(batch)
+            if wanted is not None and not wanted(index):
+                yield None
+                continue
+            if min(map(len, batch)) < width:  # CSV rows (and ragged sheets) may stop early
+                batch = [r if len(r) >= width else [*r, *([None] * (width - len(r)))] for r in batch]
+            cleaned = [[(x.strip() or None) if type(x) is str else (None if x == "" else x) for x in col]
+                       for col in zip(*map(pick, batch))]
+            rows = list(zip(*cleaned))
+            keep = [i for i, row in enumerate(rows) if row != blank]  # blank rows, and rows with only ignored columns
+            yield [start + i + 1 for i in keep], ([rows[i] for i in keep] if len(keep) < len(rows) else rows)
 
     def too_many(self, count: int) -> LedgerError | None:
         if count > self.max_rows:
@@ -127,22 +155,8 @@ class LedgerStream(_Header):
         return None
 
     def _rows(self) -> Iterator[Row]:
-        names = self._fields
-        columns = self._picks
-        pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
-        width = max(columns) + 1
-        first, skip = self._first_row, self._skip
-        for i, raw in enumerate(itertools.islice(self._every_row(), skip, None), skip):
-            if len(raw) < width:  # CSV rows (and ragged sheets) may stop early
-                raw = [*raw, *([None] * (width - len(raw)))]
-            # one C-level pick of the template columns; empty cells ("" from calamine, None) dropped
-            values = {f: (v.strip() if type(v) is str else v)
-                      for f, v in zip(names, pick(raw)) if v != "" and v is not None}
-            if "" in values.values():  # cells holding only spaces
-                values = {f: v for f, v in values.items() if v != ""}
-            if not values:
-                continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
-            yield Row(first + i + 1, values)
+        for chunk in self.chunks():
+            yield from chunk
 
 
 def col_letter(i: int) -> str:

@@ -47,7 +47,10 @@ def remember_rows(s, kind, verdicts: list[RowVerdict]) -> None:
     rows = [r for r in verdicts if not r.skipped and r.row_hash and r.status in ("new", "changed", "unchanged")]
     if not rows:
         return
-    ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows}))
+    # a save that knows the ids it inserted leaves them on the records ("_id"); the others are looked up by key
+    known = {r.key: r.record["_id"] for r in rows if "_id" in r.record}
+    ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows if r.key not in known}))
+    ids.update(known)
     rowhash.remember(s, kind, [(ids[r.key], r.row_hash) for r in rows if r.key in ids])
 
 

@@ -244,9 +244,15 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
     if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
         indexes = current_indexes([r["id_number"] for r in new])
         names = ("id_number", "id_number_bidx", "household_id", *_PERSON_COLUMNS)
+        last = s.scalar(select(func.max(Person.id))) or 0
         insert_rows(s, Person, [dict(zip(names, (r["id_number"], b, households[r["household_code"]],
                                                  *_person_columns(r))))
                                 for r, b in zip(new, indexes)])
+        # their ids for the rows to remember: read back in one range scan, not looked up number by number
+        inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
+        for r, b in zip(new, indexes):
+            if b in inserted:
+                r["_id"] = inserted[b]
     for r in changed:
         values = {f: r.get(f) for f in PERSON_FIELDS}
         values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]])

@@ -63,6 +63,7 @@ class FileScan:
     per batch of the reader's rows whether all of them may, and the keys on several rows with all their numbers."""
     rows: int
     seen: bytearray  # 1: the row's record was written from this very row (rowhash.seen_before) and it is unique
+    hashes: list[str | None]  # each row's hash, None for rows seen before (not needed again)
     batches: list[int]  # per reader batch: its non-empty rows
     all_seen: set[int]  # reader batches whose rows all may be passed over (not even cleaned again)
     duplicates: dict[str, list[int]]
@@ -71,7 +72,8 @@ class FileScan:
 def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK
          ) -> FileScan | None:
     """Pass 1: each row's hash and key as written; rows seen before looked up a chunk at a time; the keys on several
-    rows. None for kinds without a raw key. Keeps one flag per row and, while scanning, each key's first row."""
+    rows. None for kinds without a raw key. Keeps a flag and a hash per row and, while scanning, each key's first
+    row."""
     if not rowhash.hashed(kind):
         return None
     fields = stream.fields
@@ -82,6 +84,7 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     repeated: dict[str, list[int]] = {}  # key → indexes of all its rows
     numbers = array("l")
     seen = bytearray()
+    kept: list[str | None] = []
     batches: list[int] = []
     for chunk_numbers, cells in stream.raw_chunks(chunk):
         start = len(numbers)
@@ -100,6 +103,7 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
                 candidates.append((h, key))
         found = rowhash.seen_before(session, kind, candidates, scope, key=str, scan=False)
         seen.extend(h in found for h in hashes)
+        kept += [None if h in found else h for h in hashes]
         if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
             raise _count_all(stream, chunk)
     del first
@@ -113,7 +117,7 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
         if n and seen.count(1, start, start + n) == n:
             all_seen.add(b)
         start += n
-    return FileScan(len(numbers), seen, batches, all_seen, duplicates)
+    return FileScan(len(numbers), seen, kept, batches, all_seen, duplicates)
 
 
 def _count_all(stream: LedgerStream, chunk: int) -> LedgerError:
@@ -187,7 +191,7 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
             counts["unchanged"] += len(numbers) - len(todo)
             if len(todo) < len(numbers):
                 numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
-            hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+            hashes = [file.hashes[offset + i] for i in todo]
             offset += file.batches[b]
         rows = [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
         total += len(rows)

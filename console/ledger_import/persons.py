@@ -148,7 +148,7 @@ def _person_columns(record: dict) -> tuple:
 
 
 _INDEXES: dict = {"ring": None, "memo": {}}
-_INDEX_MEMO = 300_000  # identity numbers whose blind indexes are kept: more than a chunk's, for its four look-ups
+_INDEX_MEMO = 150_000  # identity numbers whose blind indexes are kept: more than a chunk's, for its four look-ups
 
 
 def index_map(keys) -> dict[str, str]:

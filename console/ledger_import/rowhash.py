@@ -31,8 +31,9 @@ def row_hashes(kind, crs: str, rows: list[dict]) -> list[str]:
     return out
 
 
-def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple]) -> list[str]:
-    """`row_hashes` of rows given as cell tuples in `fields` order (the reader's raw chunks; empty cells None)."""
+def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple], *, digest: bool = False) -> list:
+    """`row_hashes` of rows given as cell tuples in `fields` order (the reader's raw chunks; empty cells None);
+    `digest`: the 16 bytes, not their hex."""
     order = [c.field for c in kind.spec.columns]
     pos = {f: i for i, f in enumerate(fields)}
     missing = len(fields)
@@ -44,7 +45,7 @@ def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple]) -> 
     for cells in rows:
         h = prefix.copy()
         h.update(repr(pick(cells + pad if pad else cells)).encode("utf-8"))
-        out.append(h.hexdigest())
+        out.append(h.digest() if digest else h.hexdigest())
     return out
 
 

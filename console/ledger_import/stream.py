@@ -22,6 +22,8 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
 from console.ledgers.reader import LedgerError, LedgerStream, Row
 from console.security import audit
 from console.store import AreaScope
@@ -59,65 +61,80 @@ class StreamedPlan:
 
 @dataclass
 class FileScan:
-    """Pass 1's findings, kept for pass 2: per row (in file order) whether it was seen before and may be passed over,
-    per batch of the reader's rows whether all of them may, and the keys on several rows with all their numbers."""
+    """Pass 1's findings, kept for pass 2 (about 25 bytes a row): per row (in file order) whether it was seen before
+    and may be passed over, and its hash; per batch of the reader's rows whether all of them may; the keys on
+    several rows with all their numbers."""
     rows: int
     seen: bytearray  # 1: the row's record was written from this very row (rowhash.seen_before) and it is unique
-    hashes: list[str | None]  # each row's hash, None for rows seen before (not needed again)
+    digests: bytearray  # each row's hash, 16 bytes (rowhash.tuple_hashes)
     batches: list[int]  # per reader batch: its non-empty rows
     all_seen: set[int]  # reader batches whose rows all may be passed over (not even cleaned again)
     duplicates: dict[str, list[int]]
+
+    def row_hash(self, index: int) -> str:
+        return self.digests[16 * index:16 * index + 16].hex()
 
 
 def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK
          ) -> FileScan | None:
     """Pass 1: each row's hash and key as written; rows seen before looked up a chunk at a time; the keys on several
-    rows. None for kinds without a raw key. Keeps a flag and a hash per row and, while scanning, each key's first
-    row."""
+    rows. None for kinds without a raw key. Keys are kept as 64-bit hashes only: rows whose key hash repeats are
+    read once more for their keys (a clean file: never)."""
     if not rowhash.hashed(kind):
         return None
     fields = stream.fields
     key_at = fields.index(kind.natural_key)
     raw_key = kind.raw_key
     natural = kind.natural_key
-    first: dict[str, int] = {}  # key → index of its first row
-    repeated: dict[str, list[int]] = {}  # key → indexes of all its rows
+    key_hashes = array("q")  # hash(key) per row, 0 without a key (CPython's string hash, stable within a process)
     numbers = array("l")
     seen = bytearray()
-    kept: list[str | None] = []
+    digests = bytearray()
     batches: list[int] = []
     for chunk_numbers, cells in stream.raw_chunks(chunk):
-        start = len(numbers)
         numbers.extend(chunk_numbers)
         batches.append(len(chunk_numbers))
-        hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
-        candidates = []
-        for i, (h, row) in enumerate(zip(hashes, cells), start):
-            key = raw_key({natural: row[key_at]})
-            if not key:
-                continue
-            j = first.setdefault(key, i)
-            if j != i:
-                repeated.setdefault(key, [j]).append(i)
-            else:
-                candidates.append((h, key))
-        found = rowhash.seen_before(session, kind, candidates, scope, key=str, scan=False)
-        seen.extend(h in found for h in hashes)
-        kept += [None if h in found else h for h in hashes]
+        raw = rowhash.tuple_hashes(kind, crs, fields, cells, digest=True)
+        digests += b"".join(raw)
+        hashes = [d.hex() for d in raw]
+        keys = [raw_key({natural: row[key_at]}) for row in cells]
+        key_hashes.extend([hash(k) if k else 0 for k in keys])
+        found = rowhash.seen_before(session, kind, [(h, k) for h, k in zip(hashes, keys) if k], scope, key=str,
+                                    scan=False)
+        seen.extend([h in found for h in hashes])
         if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
             raise _count_all(stream, chunk)
-    del first
-    duplicates = {}
-    for key, indexes in repeated.items():
-        duplicates[key] = [numbers[i] for i in indexes]
+    duplicates = _duplicates(stream, chunk, key_hashes, numbers, lambda row: raw_key({natural: row[key_at]}))
+    for indexes in duplicates.values():  # row indexes here, row numbers below
         for i in indexes:
             seen[i] = 0  # a repeated key is checked (and refused) on every row
+    duplicates = {key: [numbers[i] for i in indexes] for key, indexes in duplicates.items()}
     all_seen, start = set(), 0
     for b, n in enumerate(batches):
         if n and seen.count(1, start, start + n) == n:
             all_seen.add(b)
         start += n
-    return FileScan(len(numbers), seen, kept, batches, all_seen, duplicates)
+    return FileScan(len(numbers), seen, digests, batches, all_seen, duplicates)
+
+
+def _duplicates(stream: LedgerStream, chunk: int, key_hashes: array, numbers: array, key_of
+                ) -> dict[str, list[int]]:
+    """key → row indexes, for the keys on several rows: rows whose key hash repeats are read again for their keys
+    (equal hashes need not be equal keys)."""
+    every = np.frombuffer(key_hashes, dtype=np.int64)
+    values, counts = np.unique(every[every != 0], return_counts=True)
+    repeated = values[counts > 1]
+    if not len(repeated):
+        return {}
+    suspects = set(np.flatnonzero(np.isin(every, repeated)).tolist())
+    groups: dict[str, list[int]] = {}
+    index = 0
+    for _numbers, cells in stream.raw_chunks(chunk):
+        for row in cells:
+            if index in suspects:
+                groups.setdefault(key_of(row), []).append(index)
+            index += 1
+    return {key: indexes for key, indexes in groups.items() if len(indexes) > 1}
 
 
 def _count_all(stream: LedgerStream, chunk: int) -> LedgerError:
@@ -191,7 +208,7 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
             counts["unchanged"] += len(numbers) - len(todo)
             if len(todo) < len(numbers):
                 numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
-            hashes = [file.hashes[offset + i] for i in todo]
+            hashes = [file.row_hash(offset + i) for i in todo]
             offset += file.batches[b]
         rows = [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
         total += len(rows)

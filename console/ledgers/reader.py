@@ -15,6 +15,7 @@ import io
 import itertools
 import operator
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -109,6 +110,27 @@ class LedgerStream(_Header):
     _skip: int = 0
     _merged: list = field(default_factory=list)
     _data_start: int = 0
+    _formula_job: object | None = None  # the background scan for formula cells (xlsx)
+
+    def settle(self) -> None:
+        """Wait for the formula scan and file its cells under `formulas` (called before the notices are read)."""
+        job, self._formula_job = self._formula_job, None
+        if job is None:
+            return
+        by_letter = {self.letters[f]: f for f in self.letters}
+        for letter, n in job.result():
+            if n <= self._data_start:
+                continue
+            f = by_letter.get(letter)
+            if f is None:
+                self.ignored_formulas += 1
+            else:
+                self.formulas.setdefault(n, []).append(f"{letter}{n}（{self.columns[f]}）")
+
+    @property
+    def notices(self) -> list[str]:
+        self.settle()
+        return super().notices
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -405,17 +427,30 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
                           max_rows=spec.max_rows if max_rows is None else max_rows, _every_row=chosen.every_row,
                           _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
                           _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start)
-    if kind == "xlsx":
-        by_letter = {letters[f]: f for f in letters}
-        for letter, n in _formula_cells(data, chosen.name):
-            if n <= data_start:
-                continue
-            f = by_letter.get(letter)
-            if f is None:
-                stream.ignored_formulas += 1
-            else:
-                stream.formulas.setdefault(n, []).append(f"{letter}{n}（{headers[f]}）")
+    if kind == "xlsx":  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
+        stream._formula_job = _Job(lambda: _formula_cells(data, chosen.name))
     return stream
+
+
+class _Job(threading.Thread):
+    """A function run in the background; `result()` waits for it and returns its value or raises its error."""
+
+    def __init__(self, fn):
+        super().__init__(daemon=True)
+        self._fn, self._value, self._error = fn, None, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
@@ -426,6 +461,7 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
     too_many = stream.too_many(len(rows))
     if too_many is not None:
         raise too_many
+    stream.settle()
     ledger = Ledger(stream.sheet, stream.header_row, stream.columns, stream.letters, stream.ignored,
                     stream.formulas, stream.ignored_formulas, stream.encoding, stream.fmt, rows=rows)
     data_start = stream._data_start

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
-from console.store.bulk import insert_rows, where_in
+from console.store.bulk import insert_rows, insert_tuples, where_in
 from console.store.crypto import require_keyring
 from console.store.identity import id_sex, valid_id_numbers
 
@@ -245,9 +245,8 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         indexes = current_indexes([r["id_number"] for r in new])
         names = ("id_number", "id_number_bidx", "household_id", *_PERSON_COLUMNS)
         last = s.scalar(select(func.max(Person.id))) or 0
-        insert_rows(s, Person, [dict(zip(names, (r["id_number"], b, households[r["household_code"]],
-                                                 *_person_columns(r))))
-                                for r, b in zip(new, indexes)])
+        insert_tuples(s, Person, names, [(r["id_number"], b, households[r["household_code"]], *_person_columns(r))
+                                         for r, b in zip(new, indexes)])
         # their ids for the rows to remember: read back in one range scan, not looked up number by number
         inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
         for r, b in zip(new, indexes):

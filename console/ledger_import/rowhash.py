@@ -14,7 +14,7 @@ from collections import Counter
 from sqlalchemy import delete, func, select
 
 from console.store import LedgerRow
-from console.store.bulk import insert_rows, where_in
+from console.store.bulk import insert_tuples, where_in
 
 
 
@@ -94,4 +94,4 @@ def remember(session, kind, pairs: list[tuple[int, str]]) -> None:
         return
     where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
              [rid for rid, _ in pairs])
-    insert_rows(session, LedgerRow, [{"kind": kind.key, "record_id": rid, "row_hash": h} for rid, h in pairs])
+    insert_tuples(session, LedgerRow, ("kind", "record_id", "row_hash"), [(kind.key, rid, h) for rid, h in pairs])

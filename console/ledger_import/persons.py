@@ -79,7 +79,19 @@ def _persons(rows: list[dict]) -> list[Converted]:
             else:
                 out[field] = result[0]
 
-    for values in rows:
+    # every step's result a column at a time (list comprehensions); rows where all of them are fine take them as
+    # they are, the others go step by step (run) for their problems in order
+    value_columns, problem_columns = [], []
+    for field, default, convert, memo in steps:
+        column = [r.get(field, default) for r in rows]
+        for x in {x for x in column if type(x) is str}.difference(memo):
+            memo[x] = convert(x)
+        results = [memo[x] if type(x) is str else convert(x) for x in column]
+        value_columns.append([r[0] for r in results])
+        problem_columns.append([r[1] for r in results])
+    fine = [not any(problems) for problems in zip(*problem_columns)]
+    names = [field for field, *_ in head]
+    for values, ok, converted in zip(rows, fine, zip(*value_columns)):
         out: dict = {}
         problems: list[str] = []
         raw = values.get("id_number")
@@ -115,16 +127,25 @@ def _persons(rows: list[dict]) -> list[Converted]:
                 elif sex != id_sex(number):
                     problems.append("性别与身份证号不符")
             out["sex"] = id_sex(number)
-        run(head, values, out, problems)
+        if ok:
+            out.update(zip(names, converted))
+        else:
+            run(head, values, out, problems)
         phone = values.get("phone")
         phone = v.cell_text(phone) if phone is not None else ""
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
             problems.append(f"联系电话“{phone}”不是有效号码")
         out["phone"] = phone or None
-        run(tail[:1], values, out, problems)
+        if ok:
+            out["household_code"] = converted[-3]
+        else:
+            run(tail[:1], values, out, problems)
         if not out.get("household_code"):
             problems.append("缺少户号")
-        run(tail[1:], values, out, problems)
+        if ok:
+            out["address"], out["building_code"] = converted[-2], converted[-1]
+        else:
+            run(tail[1:], values, out, problems)
         registered = values.get("registered_address")
         registered = v.cell_text(registered) if registered is not None else ""
         out["registered_here"] = not registered or registered == out.get("address")

@@ -33,7 +33,8 @@ from .commit import remember_rows, save_by_key
 from .kinds import KINDS, LedgerKind
 from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows
 
-CHUNK = 50_000  # rows per chunk: ~50 MB of cells and records in flight
+CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
+BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
 MAX_ROWS = 3_000_000  # rows per command-line import (the city's whole 实有人口 fits); stated in docs/import.md
 SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes of a 3-million-person table stay in memory
 
@@ -91,7 +92,16 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     seen = bytearray()
     digests = bytearray()
     batches: list[int] = []
-    for chunk_numbers, cells in stream.raw_chunks(chunk):
+    pending: list[tuple[str, str]] = []  # (hash, key) of the rows not yet looked up
+    pending_hashes: list[str] = []
+
+    def look_up() -> None:  # rows seen before, for a chunk's worth of batches at once
+        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False)
+        seen.extend([h in found for h in pending_hashes])
+        pending.clear()
+        pending_hashes.clear()
+
+    for chunk_numbers, cells in stream.raw_chunks(min(BATCH, chunk)):
         numbers.extend(chunk_numbers)
         batches.append(len(chunk_numbers))
         raw = rowhash.tuple_hashes(kind, crs, fields, cells, digest=True)
@@ -99,12 +109,15 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
         hashes = [d.hex() for d in raw]
         keys = [raw_key({natural: row[key_at]}) for row in cells]
         key_hashes.extend([hash(k) if k else 0 for k in keys])
-        found = rowhash.seen_before(session, kind, [(h, k) for h, k in zip(hashes, keys) if k], scope, key=str,
-                                    scan=False)
-        seen.extend([h in found for h in hashes])
+        pending += [(h, k) for h, k in zip(hashes, keys) if k]
+        pending_hashes += hashes
+        if len(pending_hashes) >= chunk:
+            look_up()
         if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
             raise _count_all(stream, chunk)
-    duplicates = _duplicates(stream, chunk, key_hashes, numbers, lambda row: raw_key({natural: row[key_at]}))
+    look_up()
+    duplicates = _duplicates(stream, min(BATCH, chunk), key_hashes, numbers,
+                             lambda row: raw_key({natural: row[key_at]}))
     for indexes in duplicates.values():  # row indexes here, row numbers below
         for i in indexes:
             seen[i] = 0  # a repeated key is checked (and refused) on every row
@@ -117,7 +130,7 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     return FileScan(len(numbers), seen, digests, batches, all_seen, duplicates)
 
 
-def _duplicates(stream: LedgerStream, chunk: int, key_hashes: array, numbers: array, key_of
+def _duplicates(stream: LedgerStream, batch: int, key_hashes: array, numbers: array, key_of
                 ) -> dict[str, list[int]]:
     """key → row indexes, for the keys on several rows: rows whose key hash repeats are read again for their keys
     (equal hashes need not be equal keys)."""
@@ -129,7 +142,7 @@ def _duplicates(stream: LedgerStream, chunk: int, key_hashes: array, numbers: ar
     suspects = set(np.flatnonzero(np.isin(every, repeated)).tolist())
     groups: dict[str, list[int]] = {}
     index = 0
-    for _numbers, cells in stream.raw_chunks(chunk):
+    for _numbers, cells in stream.raw_chunks(batch):
         for row in cells:
             if index in suspects:
                 groups.setdefault(key_of(row), []).append(index)
@@ -190,9 +203,23 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
     if file is None:  # kinds without a raw key: the whole file in one chunk (their keys are known only after converting)
         batches = stream.raw_chunks(stream.max_rows + 1)
     else:
-        batches = stream.raw_chunks(chunk, wanted=lambda b: b not in file.all_seen)
+        batches = stream.raw_chunks(min(BATCH, chunk), wanted=lambda b: b not in file.all_seen)
     offset = 0  # index of the batch's first row in the file
     total = 0
+    rows: list[Row] = []
+    hashes: list[str] | None = [] if file is not None else None
+
+    def plan_and_save() -> None:
+        verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
+                             duplicates=file.duplicates if file is not None else None)
+        if save is not None:
+            save(verdicts)
+        counts.update(r.status for r in verdicts)
+        problems.extend(RowVerdict(r.number, r.status, r.key, r.problems) for r in verdicts if r.problems)
+        rows.clear()
+        if hashes is not None:
+            hashes.clear()
+
     for b, batch in enumerate(batches):
         if batch is None:  # every row seen before
             n = file.batches[b]
@@ -202,22 +229,19 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
         numbers, cells = batch
         if file is None and stream.too_many(len(numbers)) is not None:
             raise stream.too_many(len(numbers))
-        hashes = None
         if file is not None:
             todo = [i for i in range(len(numbers)) if not file.seen[offset + i]]
             counts["unchanged"] += len(numbers) - len(todo)
             if len(todo) < len(numbers):
                 numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
-            hashes = [file.row_hash(offset + i) for i in todo]
+            hashes += [file.row_hash(offset + i) for i in todo]
             offset += file.batches[b]
-        rows = [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
-        total += len(rows)
-        verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
-                             duplicates=file.duplicates if file is not None else None)
-        if save is not None:
-            save(verdicts)
-        counts.update(r.status for r in verdicts)
-        problems += [RowVerdict(r.number, r.status, r.key, r.problems) for r in verdicts if r.problems]
+        rows += [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
+        total += len(numbers)
+        if len(rows) >= chunk:
+            plan_and_save()
+    if rows:
+        plan_and_save()
     notices = list(stream.notices)
     if not (file.rows if file is not None else total):
         notices.append(EMPTY)

@@ -27,6 +27,8 @@ def _norm_cached(value) -> str:
 
 
 def _norm(value) -> str:
+    if type(value) is str:  # NFKC returns a normalised string at once (its quick check): no cache needed
+        return unicodedata.normalize("NFKC", value.strip()).strip()
     try:
         return _norm_cached(value)
     except TypeError:  # not hashable

@@ -165,8 +165,7 @@ class LedgerStream(_Header):
                 continue
             if min(map(len, batch)) < width:  # CSV rows (and ragged sheets) may stop early
                 batch = [r if len(r) >= width else [*r, *([None] * (width - len(r)))] for r in batch]
-            cleaned = [[(x.strip() or None) if type(x) is str else (None if x == "" else x) for x in col]
-                       for col in zip(*map(pick, batch))]
+            cleaned = [[(x.strip() or None) if type(x) is str else x for x in col] for col in zip(*map(pick, batch))]
             rows = list(zip(*cleaned))
             keep = [i for i, row in enumerate(rows) if row != blank]  # blank rows, and rows with only ignored columns
             yield [start + i + 1 for i in keep], ([rows[i] for i in keep] if len(keep) < len(rows) else rows)

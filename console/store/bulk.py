@@ -10,9 +10,9 @@ callable default must be given.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, Table, bindparam, insert
+from sqlalchemy import Boolean, Date, DateTime, Table, bindparam, insert
 
 from .crypto import EncryptedText, require_keyring
 
@@ -36,6 +36,14 @@ def _sqlite_datetime(process):
     return lambda v: _iso(v) if type(v) is datetime else process(v)
 
 
+def _sqlite_passthrough(kind, process) -> bool:
+    """Booleans and dates the driver stores exactly as the dialect's processor would (checked on samples): SQLite's
+    driver binds True as 1, and a date's isoformat is the dialect's text; then no Python call per value."""
+    if isinstance(kind, Boolean):
+        return process(True) == 1 and process(False) == 0
+    return False
+
+
 def _column_values(column, values: list, dialect) -> list:
     kind = column.type
     if isinstance(kind, EncryptedText):
@@ -43,8 +51,13 @@ def _column_values(column, values: list, dialect) -> list:
     process = kind.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return values
-    if dialect.name == "sqlite" and isinstance(kind, DateTime):
-        process = _sqlite_datetime(process)
+    if dialect.name == "sqlite":
+        if _sqlite_passthrough(kind, process):
+            return values
+        if isinstance(kind, DateTime):
+            process = _sqlite_datetime(process)
+        elif isinstance(kind, Date) and process(date(2001, 2, 3)) == "2001-02-03":
+            return [v.isoformat() if type(v) is date else (None if v is None else process(v)) for v in values]
     return [None if v is None else process(v) for v in values]
 
 

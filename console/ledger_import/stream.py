@@ -1,13 +1,15 @@
 """The chunked pipeline for ledgers too large to hold at once (the command line's path; docs/import.md "A million
-rows"): the file is read twice, a chunk of rows at a time, and no pass keeps the rows.
+rows: the chunked pipeline"): the file is read twice, a batch of rows at a time, and no pass keeps the rows.
 
-1. **Scan** — each row's hash and natural key as written (rowhash.py): the keys on several rows, with every row
-   number, are known before the first row is checked, so a duplicate is refused on all its rows however far apart.
-   Only the hashes, the keys and the repeated keys' row numbers are kept.
-2. **Plan and save, chunk by chunk** — rows seen before, convert and check, locate, compare (plan.plan_rows), then
-   the chunk's new and changed records saved and their rows remembered, all inside ONE transaction: a failure in
-   any chunk rolls back every chunk. On SQLite the transaction takes the write lock first (BEGIN IMMEDIATE): a
-   second import of the same database waits (busy timeout) or is refused, never interleaved.
+1. **Scan** — each row's hash and natural key as written (rowhash.py), and whether its record was written from this
+   very row (looked up a chunk at a time): the keys on several rows, with every row number, are known before the
+   first row is checked, so a duplicate is refused on all its rows however far apart. Kept: a flag, the 16-byte
+   hash and a 64-bit hash of the key per row.
+2. **Plan and save, chunk by chunk** — rows seen before are counted and passed over; the others are converted and
+   checked, located, compared (plan.plan_rows), then the chunk's new and changed records saved and their rows
+   remembered, all inside ONE transaction: a failure in any chunk rolls back every chunk. On SQLite the transaction
+   takes the write lock first (BEGIN IMMEDIATE): a second import of the same database waits (busy timeout) or is
+   refused, never interleaved.
 
 The result keeps the counts and the rows with problems (their numbers and messages), not every row's record.
 Kinds without a raw key of their own (特殊人群, 重点青少年, 两率两度, 重点场所) are planned as one chunk: their
@@ -35,7 +37,9 @@ from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows
 
 CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
 BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
-MAX_ROWS = 3_000_000  # rows per command-line import (the city's whole 实有人口 fits); stated in docs/import.md
+# rows per command-line import: the largest county's 实有人口 fits; calamine holds an .xlsx sheet at ~1.05 GB per
+# million rows (docs/import.md)
+MAX_ROWS = 1_500_000
 SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes of a 3-million-person table stay in memory
 
 

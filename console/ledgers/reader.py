@@ -5,6 +5,9 @@ The reader knows nothing about disputes: a `LedgerSpec` names the columns. It fi
 (notes and a merged title may sit above it), maps known headers to fields, ignores other columns with a notice,
 names every missing required column, and returns the non-empty rows with their spreadsheet row numbers, the rows that
 touch merged cells and the formula cells (formulas are not read). Limits and messages: docs/disputes.md.
+
+`read_ledger` holds every row (the browser's path, up to `MAX_ROWS`); `open_ledger` finds the header the same way
+and reads the rows on demand, in batches, as often as asked (the command line's chunked import, docs/import.md).
 """
 
 from __future__ import annotations

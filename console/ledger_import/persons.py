@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
-from console.store.bulk import insert_rows, insert_tuples, where_in
+from console.store.bulk import insert_tuples, where_in
 from console.store.crypto import require_keyring
 from console.store.identity import id_sex, valid_id_numbers
 
@@ -224,6 +224,27 @@ def _by(s, column, key_column, values) -> dict:
     return dict(where_in(s, select(key_column, column), key_column, values))
 
 
+_LOCATED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+_PICK_LOCATED = operator.itemgetter(*_LOCATED)
+
+
+def _located(record: dict) -> tuple:
+    try:
+        return _PICK_LOCATED(record)
+    except KeyError:
+        return tuple(record.get(c) for c in _LOCATED)
+
+
+def _insert_new(s, model, names: tuple[str, ...], fresh: dict[str, tuple]) -> dict[str, int]:
+    """Insert the rows (tuples in `names` order, keyed by their unique code) and return {code: id}: the ids read
+    back in one range scan past the largest id before (not looked up code by code)."""
+    if not fresh:
+        return {}
+    last = s.scalar(select(func.max(model.id))) or 0
+    insert_tuples(s, model, names, list(fresh.values()))
+    return {code: i for code, i in s.execute(select(model.code, model.id).where(model.id > last)) if code in fresh}
+
+
 def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = None) -> None:
     """Buildings, households and persons in bulk (console/store/bulk.py): new ones inserted, their ids read back by
     code; changed persons updated one by one. `state`: kept across the chunks of one import (stream.py), for
@@ -231,31 +252,29 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
     rows = new + changed
     if not rows:
         return
-    located = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+    located = _LOCATED
     by_address = _by(s, Building.code, Building.address, {r["address"] for r in rows if not r.get("building_code")})
     by_code = _by(s, Building.id, Building.code, {r["building_code"] for r in rows if r.get("building_code")})
-    fresh: dict[str, dict] = {}
+    fresh: dict[str, tuple] = {}
     for r in rows:
         code = r.get("building_code") or by_address.get(r["address"]) or _building_code(r)
         if code not in by_code and code not in fresh:
-            fresh[code] = {"code": code, "address": r["address"], "kind": "house", "floors": 1, "dwellings": 1,
-                           **{c: r.get(c) for c in located}}
+            fresh[code] = (code, r["address"], "house", 1, 1, *_located(r))
         r["_building"] = code
-    insert_rows(s, Building, list(fresh.values()))
-    building_ids = {**by_code, **_by(s, Building.id, Building.code, fresh)}
+    building_ids = {**by_code, **_insert_new(s, Building, ("code", "address", "kind", "floors", "dwellings",
+                                                           *located), fresh)}
     sizes = Counter(r["household_code"] for r in rows)
     households = _by(s, Household.id, Household.code, sizes)
     fresh = {}
     for r in rows:
         code = r["household_code"]
         if code not in households and code not in fresh:
-            fresh[code] = {"code": code, "building_id": building_ids[r["_building"]], "address": r["address"],
-                           "kind": "rental" if r["residence_type"] == "floating" else
-                           ("foreign" if r["residence_type"] == "foreign" else "registered"),
-                           "size": sizes[code], "is_rental": r["residence_type"] == "floating",
-                           **{c: r.get(c) for c in located}}
-    insert_rows(s, Household, list(fresh.values()))
-    created = _by(s, Household.id, Household.code, fresh)
+            kind_of = r["residence_type"]
+            fresh[code] = (code, building_ids[r["_building"]], r["address"],
+                           "rental" if kind_of == "floating" else ("foreign" if kind_of == "foreign" else "registered"),
+                           sizes[code], kind_of == "floating", *_located(r))
+    created = _insert_new(s, Household, ("code", "building_id", "address", "kind", "size", "is_rental", *located),
+                          fresh)
     if state is not None:
         mine = state.setdefault("households", {})
         state.setdefault("grown", set()).update(households[c] for c in households if c in mine)

@@ -22,7 +22,8 @@ import gc
 from array import array
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +55,7 @@ class StreamedPlan:
     notices: list[str]
     counts: Counter
     problem_rows: list[RowVerdict]  # number, status, key and problems; no record
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase: scan, read, plan, save
 
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
@@ -200,7 +202,11 @@ def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_
 
 def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, filename: str, scope: AreaScope,
          crs: str, chunk: int, save=None) -> StreamedPlan:
+    clock = time.process_time
+    cpu: Counter = Counter()
+    started = clock()
     file = scan(session, kind, stream, crs, scope, chunk)
+    cpu["scan"] = clock() - started
     counts: Counter = Counter()
     problems: list[RowVerdict] = []
     fields = stream.fields
@@ -214,10 +220,14 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
     hashes: list[str] | None = [] if file is not None else None
 
     def plan_and_save() -> None:
+        t0 = clock()
         verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
                              duplicates=file.duplicates if file is not None else None)
+        t1 = clock()
         if save is not None:
             save(verdicts)
+        cpu["plan"] += t1 - t0
+        cpu["save"] += clock() - t1
         counts.update(r.status for r in verdicts)
         problems.extend(RowVerdict(r.number, r.status, r.key, r.problems) for r in verdicts if r.problems)
         rows.clear()
@@ -246,10 +256,12 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
             plan_and_save()
     if rows:
         plan_and_save()
+    cpu["read"] = clock() - started - cpu["scan"] - cpu["plan"] - cpu["save"]
     notices = list(stream.notices)
     if not (file.rows if file is not None else total):
         notices.append(EMPTY)
-    return StreamedPlan(kind.key, data_hash, filename, stream.sheet, crs, notices, counts, problems)
+    return StreamedPlan(kind.key, data_hash, filename, stream.sheet, crs, notices, counts, problems,
+                        {k: round(v, 2) for k, v in cpu.items()})
 
 
 @contextmanager

@@ -136,3 +136,23 @@ def test_the_command_line_names_a_file_past_its_limit(store, tmp_path, capsys, m
     assert cli(["--db", db, "--kind", "person", "--file", str(f), "--scope", ZIYANG, "--save"]) == 2
     assert "文件有7行数据，超过单次导入上限5行" in capsys.readouterr().err
     assert _counts(store) == before
+
+
+def test_a_second_import_waits_for_the_first_then_is_refused(store, tmp_path, capsys):
+    """Another writer holds the database (an import in progress): the command line waits its busy timeout, then
+    says why and saves nothing."""
+    import sqlite3
+
+    f = tmp_path / "p.xlsx"
+    f.write_bytes(_county_office_xlsx(PERSON_HEADER, _rows(store, 3), sheet="实有人口"))
+    before = _counts(store)
+    db = str(store.kw["bind"].url.database)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert cli(["--db", db, "--kind", "person", "--file", str(f), "--scope", ZIYANG, "--save"]) == 2
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert "数据库正由另一个导入写入" in capsys.readouterr().err
+    assert _counts(store) == before

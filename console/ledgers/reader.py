@@ -18,7 +18,6 @@ import io
 import itertools
 import operator
 import re
-import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 
 import python_calamine
 
+from .formulas import Job, formula_cells
 from .values import text as cell_text
 
 HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
@@ -351,55 +351,6 @@ def _map_columns(cells: list[str], sheet: _Sheet, spec: LedgerSpec, known: dict[
     return index, headers, ignored
 
 
-# -- formulas (xlsx only; calamine returns the cached value and cannot tell) ----------------------------------
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_CELL = re.compile(rb"<(?:\w+:)?c\s")
-_REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
-
-
-def _sheet_path(data: bytes, sheet_name: str) -> str | None:
-    from openpyxl.reader.excel import ExcelReader
-
-    reader = ExcelReader(io.BytesIO(data), read_only=True)
-    reader.read_manifest()
-    reader.read_workbook()
-    path = next((rel.target for sheet, rel in reader.parser.find_sheets() if sheet.name == sheet_name), None)
-    return path.lstrip("/") if path else None
-
-
-def _formula_cells(data: bytes, sheet_name: str) -> list[tuple[str, int]]:
-    """[(column letter, row), …] of the sheet's formula cells: a scan of the inflated sheet XML for <f> elements,
-    each named by the r="" of the cell that holds it (costs the inflate; a full XML parse took 30 s for 1M rows)."""
-    path = _sheet_path(data, sheet_name)
-    if path is None:
-        return []
-    out: list[tuple[str, int]] = []
-    carry = b""
-    with zipfile.ZipFile(io.BytesIO(data)) as z, z.open(path) as fh:
-        while True:
-            chunk = fh.read(4 << 20)
-            buf = carry + chunk
-            if chunk:  # keep the last (maybe incomplete) cell for the next round
-                cut = max((m.start() for m in _CELL.finditer(buf, max(0, len(buf) - (1 << 16)))), default=len(buf))
-            else:
-                cut = len(buf)
-            region, carry = buf[:cut], buf[cut:]
-            if b"<f" in region or b":f" in region:  # a C-speed test first: most chunks hold no formula
-                out += _refs(region)
-            if not chunk:
-                return out
-
-
-def _refs(region: bytes) -> list[tuple[str, int]]:
-    out = []
-    for m in _FORMULA.finditer(region):
-        start = max(region.rfind(b"<c ", 0, m.start()), region.rfind(b":c ", 0, m.start()))
-        ref = _REF.search(region, start, m.start()) if start >= 0 else None
-        if ref:
-            out.append((ref[1].decode(), int(ref[2])))
-    return out
-
-
 # -- the reader -------------------------------------------------------------------------------------------------
 def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,
                 max_rows: int | None = None) -> LedgerStream:
@@ -430,29 +381,8 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
                           _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
                           _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start)
     if kind == "xlsx":  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
-        stream._formula_job = _Job(lambda: _formula_cells(data, chosen.name))
+        stream._formula_job = Job(lambda: formula_cells(data, chosen.name))
     return stream
-
-
-class _Job(threading.Thread):
-    """A function run in the background; `result()` waits for it and returns its value or raises its error."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self._fn, self._value, self._error = fn, None, None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # re-raised in the caller's thread
-            self._error = exc
-
-    def result(self):
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:

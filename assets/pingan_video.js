@@ -75,14 +75,24 @@
         el.querySelector(".pa-video-transcode").addEventListener("click", function (e) {
             e.stopPropagation(); if (w.camera) { open(w, w.camera, "h264"); }
         });
+        ext("decorate", w);  // PTZ pad (pingan_video_ctl.js)
         return w;
+    }
+
+    /* The controls module (assets/pingan_video_ctl.js: PTZ, playback, WebRTC) hooks in here. */
+    function ext(name) {
+        const x = window.pingan && window.pingan.videoCtl;
+        if (!x || !x[name]) { return undefined; }
+        return x[name].apply(null, Array.prototype.slice.call(arguments, 1));
     }
 
     function title(w) {
         const t = w.el.querySelector(".pa-video-title");
+        ext("refresh", w);
         if (!w.camera) { t.textContent = ""; return; }
         const dist = w.camera.distance_m !== undefined ? " · " + w.camera.distance_m + " 米" : "";
-        t.textContent = w.camera.name + dist;
+        const pb = w.playback ? " · 回放 " + w.playback.start + " 至 " + w.playback.end : "";
+        t.textContent = w.camera.name + dist + pb;
     }
 
     function show(w, state, message, reason) {
@@ -97,6 +107,7 @@
         if (w.player) {
             try { w.player.destroy(); } catch (e) { /* already gone */ }
         }
+        if (w.playback) { ext("playbackStopped", w, w.playback); w.playback = null; }
         w.player = null;
         w.claimed = false;
         w.kind = "";
@@ -111,7 +122,7 @@
     }
 
     /* Ask for a ticket and play it. `variant`: "" (the gateway's preferred), "hls", "flv" or "h264". */
-    function open(w, camera, variant) {
+    function claim(w, camera, variant) {
         stop(w);
         w.camera = camera;
         w.variant = variant || "";
@@ -119,12 +130,17 @@
         if (activeCount() >= wall.maxStreams) {
             show(w, "error", MESSAGES.cap + " " + wall.maxStreams + " 路：请先关闭其他画面", "cap");
             status(MESSAGES.cap + " " + wall.maxStreams + " 路（由系统配置 PINGAN_VIDEO_MAX_STREAMS 决定）");
-            return Promise.resolve(false);
+            return false;
         }
         w.claimed = true;
         w.openedAt = performance.now();
         w.firstFrameMs = null;
         show(w, "loading", "正在连接…");
+        return true;
+    }
+
+    function open(w, camera, variant) {
+        if (!claim(w, camera, variant)) { return Promise.resolve(false); }
         const url = "api/video/play/" + camera.id + (variant ? "?variant=" + variant : "");
         return getJSON(prefix() + url).then(function (t) {
             if (w.camera !== camera) { return false; }  // replaced meanwhile
@@ -154,7 +170,9 @@
     }
 
     function startPlayer(w, t) {
-        const src = prefix() + t.url.replace(/^\//, "");
+        // the console's own paths (signed addresses) under its prefix; a playback address is the gateway's own
+        const src = /^[a-z]+:\/\//i.test(t.url) ? t.url : prefix() + t.url.replace(/^\//, "");
+        if (t.player === "webrtc") { return ext("startWebRtc", w, src, t) || false; }
         const load = window.pingan.lazy.loadScript(t.player === "hls" ? HLS : MPEGTS);
         return load.then(function () {
             if (t.player === "hls") { return startHls(w, src, t); }
@@ -488,12 +506,16 @@
         setLayout: setLayout, fill: fill, nearby: nearby, search: search, snapshot: function (i) {
             return snapshot(wall.windows[i || 0]);
         },
+        // for the controls module: the selected window, claiming a stream, playing a ticket, the window's words
+        selected: function () { return wall.windows[wall.selected]; }, claim: claim, startPlayer: startPlayer,
+        playing: playing, fail: fail, renew: renew, title: title, show: show, status: status, prefix: prefix,
         openInSelected: openInSelected, select: select, toggleTour: toggleTour,
         state: function () {
             return {maxStreams: wall.maxStreams, active: activeCount(), lastSnapshot: wall.lastSnapshot,
                     windows: wall.windows.map(function (w) {
                         const q = w.video.getVideoPlaybackQuality ? w.video.getVideoPlaybackQuality() : null;
                         return {camera: w.camera && w.camera.id, status: w.el.dataset.status,
+                                playback: w.playback ? w.playback.stream : "",
                                 reason: w.el.dataset.reason, message: w.el.querySelector(".pa-video-msg").textContent,
                                 frames: q ? q.totalVideoFrames : 0, time: w.video.currentTime, kind: w.kind,
                                 firstFrameMs: w.firstFrameMs, reconnects: w.reconnects};

@@ -74,6 +74,13 @@ def make_ledger(n: int, points: np.ndarray, seed: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def quality_figure(db) -> int:
+    """The cold 数据质量 page at city level on this copy, after the imports (benchmarks/quality.py)."""
+    from benchmarks.quality import quality_page_ms
+
+    return quality_page_ms(str(db))["quality_page_ms"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -117,12 +124,13 @@ def main() -> None:
         print(f"same file again: {second:.1f} s: {again.summary}; CPU s by phase {again.cpu_s}", flush=True)
         engine.dispose()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        page_ms = quality_figure(db)  # after the peak: the import's memory is measured alone
         print(json.dumps({"rows": args.rows, "rows_per_s": round(args.rows / first, 1), "peak_rss_mb": round(peak),
                           "first_import_s": round(first, 2),
                           "first_import_cpu_s": round(first_cpu, 2), "reimport_cpu_s": round(second_cpu, 2), "open_s": round(t_read, 2),
                           "reimport_changed": again.count("new") + again.count("changed"),
                           "reimport_s_ratio": round(second / first, 3), "errors": plan.count("error"),
-                          "load": os.getloadavg()[0]}))
+                          "quality_page_ms": page_ms, "load": os.getloadavg()[0]}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

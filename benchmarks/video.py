@@ -91,6 +91,7 @@ def coverage_s(db: str, n_cameras: int, n_buildings: int = 300_000, n_grids: int
     from sqlalchemy import func, select
 
     from console.store import Camera, Household, make_engine, make_session_factory
+    from console.store.safety_models import KeyPlace
     from console.video import coverage_service
 
     engine = make_engine(db, must_exist=True)
@@ -101,6 +102,8 @@ def coverage_s(db: str, n_cameras: int, n_buildings: int = 300_000, n_grids: int
             h = s.execute(select(func.min(Household.lon), func.min(Household.lat), func.min(Household.grid_code),
                                  func.count()).where(Household.lon.is_not(None))
                           .group_by(Household.building_id)).all()
+            kp = s.execute(select(KeyPlace.lon, KeyPlace.lat, KeyPlace.risk_level, KeyPlace.grid_code)
+                           .where(KeyPlace.lon.is_not(None))).all()
         else:
             h = None
     engine.dispose()
@@ -109,6 +112,8 @@ def coverage_s(db: str, n_cameras: int, n_buildings: int = 300_000, n_grids: int
                 np.array([c[2] or 0 for c in cams], float), np.array([c[3] for c in cams], dtype=object),
                 np.array([r[0] for r in h]), np.array([r[1] for r in h]), np.array([r[3] for r in h], float),
                 np.array([r[2] for r in h], dtype=str))
+        places = (np.array([r[0] for r in kp]), np.array([r[1] for r in kp]), np.array([r[2] for r in kp]),
+                  np.array([r[3] or "" for r in kp], dtype=str))
         source = "world"
     else:
         rng = np.random.default_rng(3)
@@ -121,16 +126,20 @@ def coverage_s(db: str, n_cameras: int, n_buildings: int = 300_000, n_grids: int
                                                            n_cameras).astype(object),
                 centres[bg, 0] + rng.normal(0, jitter, n_buildings), centres[bg, 1] + rng.normal(0, jitter, n_buildings),
                 rng.integers(1, 12, n_buildings).astype(float), np.array([f"G{g:05d}" for g in bg]))
+        pg = rng.integers(0, n_grids, 2240)  # the full world's number of key places, risk-weighted in the ranking
+        places = (centres[pg, 0] + rng.normal(0, jitter, pg.size), centres[pg, 1] + rng.normal(0, jitter, pg.size),
+                  rng.choice(["high", "medium", "low"], pg.size), np.array([f"G{g:05d}" for g in pg]))
         source = "synthetic"
     t = time.perf_counter()
-    result = coverage_service.compute(*args)
+    result = coverage_service.compute(*args, places=places)
+    result.gaps(40)  # the ranking the layer draws
     took = time.perf_counter() - t
     share = float(result.covered.sum() / max(1, result.households.sum()))
     print(f"coverage ({source}): {args[0].size} cameras, {args[4].size} buildings, {result.grid_codes.size} grids: "
           f"{took:.2f} s, households covered {share:.1%}")
     return {"coverage_s": round(took, 2), "coverage_source": source, "coverage_cameras": int(args[0].size),
             "coverage_buildings": int(args[4].size), "coverage_grids": int(result.grid_codes.size),
-            "coverage_households_share": round(share, 3)}
+            "coverage_households_share": round(share, 3), "coverage_key_places": int(places[0].size)}
 
 
 def browser_runs(db: str, media: str, runs: int, walls: int) -> dict:

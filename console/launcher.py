@@ -103,6 +103,10 @@ def open_window(url: str, title: str, *, fullscreen: bool, kiosk: bool) -> bool:
     """Show the console in a pywebview (Qt) window; False when no window could be made."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # Qt WebEngine refuses to sandbox as root
+    # the browser's own widgets (date-time pickers, form messages) follow its locale, not the page's lang
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if "--lang=" not in flags:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --lang=zh-CN".strip()
     problem = qt_usable()
     if problem:
         say(f"无法打开桌面窗口（Qt 不可用：{problem}），改为网页服务模式。")

@@ -4,9 +4,10 @@
         --password '…' --fixes 20
 
 Each worker logs in (the login page, the session cookie, the CSRF token), fetches the own grid, starts a patrol,
-walks (GPS fixes around the grid's centre, now and then a coarse one), checks in at households and a key place,
-reports an event, records a follow-up visit for the most overdue special-population record, accepts, handles and
-reports back every task the duty desk sent, and stops the patrol with the whole track. Every change goes through
+walks (GPS fixes around the grid's centre, now and then a coarse one), checks in at households, an organisation and
+a 公共安全 key place, reports an event, records a follow-up visit for the most overdue special-population record,
+accepts, handles and reports back every task the duty desk sent (queued `task` records, as the phone sends them), and
+stops the patrol with the whole track. Every change goes through
 /api/field/sync with its own UUIDs; with `--replay` each batch is sent twice (a lost answer), which must store
 nothing twice. Prints one JSON summary line at the end.
 """
@@ -115,10 +116,13 @@ class Phone:
         here = {"lon": track[-1]["lon"], "lat": track[-1]["lat"], "accuracy": 12.0, "source": "gps"}
         visits = [h for h in grid["households"] if h["grid_code"] == g["code"]][:checkins]
         places = [p for p in grid.get("places", []) if p["grid_code"] == g["code"]][:1]
+        safety = [p for p in grid.get("safety_places", []) if p["grid_code"] == g["code"]][:1]
         batch = [self.record("checkin", {"patrol_uuid": patrol, "kind": "household"}, household=h["id"],
                              location=here) for h in visits]
         batch += [self.record("checkin", {"patrol_uuid": patrol, "kind": "key_place", "place_id": p["id"]},
                               location=here) for p in places]
+        batch += [self.record("checkin", {"patrol_uuid": patrol, "kind": "safety_place", "place_id": p["id"]},
+                              location=here) for p in safety]
         batch.append(self.record("event", {"type": self.rng.choice(["safety", "public_order", "environment"]),
                                            "text": "巡查发现：" + self.rng.choice(["路灯损坏", "占道堆放杂物", "护栏松动"])},
                                  grid=g["code"], location=here))
@@ -133,16 +137,18 @@ class Phone:
                                                      "method": "visit", "note": "模拟随访：情况稳定"},
                                         grid=sp["grid_code"]))
             done["visits"] = int(bool(res) and res[0]["status"] == "created")
+        # task steps as the phone sends them: write-once `task` records in one batch, each with the state it saw
+        steps, seen = [], {"accept": "assigned", "handle": "accepted", "report": "handling"}
         for task in self.get("/api/field/tasks")["tasks"]:
             for action in {"assigned": ("accept", "handle", "report"), "accepted": ("handle", "report"),
                            "handling": ("report",)}.get(task["state"], ()):
-                body = {"action": action, "location": here,
-                        "text": "已到场处置，情况已反馈" if action == "report" else ""}
-                r = self.http.post(f"{self.url}/api/field/tasks/{task['id']}", json=body, timeout=self.timeout)
-                if r.status_code != 200:
-                    self.errors.append(f"task {task['id']} {action}: {r.status_code}")
-                    break
-                done["tasks_reported"] += action == "report"
+                steps.append(self.record("task", {"task_id": task["id"], "action": action, "seen_state": seen[action],
+                                                  "text": "已到场处置，情况已反馈" if action == "report" else ""},
+                                         grid=task["grid_code"], location=here))
+        if steps:
+            res = self.sync(*steps)
+            done["tasks_reported"] = sum(r["status"] == "created" and s["fields"]["action"] == "report"
+                                         for r, s in zip(res, steps))
         ended = self.sync(self.record("patrol", {"started_at": started, "ended_at": _iso(datetime.now(timezone.utc)),
                                                  "fixes": track}, grid=g["code"], uid=patrol, base=1))
         done["patrols"] = int(bool(ended) and ended[0]["status"] == "updated")

@@ -10,6 +10,7 @@ captured: `<page>-1920.png` and `<page>-3840.jpg` (JPEG keeps the 4K files small
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import secrets
 import shutil
@@ -116,7 +117,8 @@ def main() -> int:
     base = f"http://127.0.0.1:{server.server_port}"
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
+                                    env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
         for size in args.sizes.split(","):
             w, h = SIZES[size]
             for name, path, role, dark in wanted:

@@ -8,7 +8,7 @@ set -euo pipefail
 
 PACKAGES=(
   # headless browser tests and screenshots
-  chromium chromium-driver fonts-noto-cjk
+  chromium chromium-driver chromium-l10n fonts-noto-cjk
   # the desktop window (pywebview, Qt) under a virtual display
   xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1

@@ -68,6 +68,51 @@ def test_deleted_records_come_back_from_the_package(package):
     assert after == before
 
 
+def test_key_places_and_lines_travel_and_come_back(world_sessions):
+    """公共安全重点场所 and 护路护线 sections: in the package under their ledger headers (a line as WKT), counted,
+    and deleted ones come back as they were — the line's geometry to the stored precision, its grids again."""
+    from console.store.safety_models import KeyPlace, SafetyLine
+
+    COUNTY = "610924"  # 紫阳县: key places and sections of 襄渝铁路 in the small world
+    sessions, out = world_sessions, io.BytesIO()
+    done = export_package(sessions, AreaScope.of([COUNTY]), out, source="测试", actor="tester")
+    data = out.getvalue()
+    manifest, z = read_manifest(data)
+    files = {f["kind"]: f for f in manifest["files"]}
+    fields = ("code", "name", "kind", "risk_level", "address", "contact", "lon", "lat", "grid_code")
+    line_fields = ("code", "name", "kind", "risk_level", "geometry", "grid_code", "grids")
+    with sessions() as s:
+        places = {p.code: tuple(getattr(p, f) for f in fields)
+                  for p in s.scalars(select(KeyPlace).where(KeyPlace.grid_code.startswith(COUNTY)))}
+        lines = {x.code: tuple(getattr(x, f) for f in line_fields)
+                 for x in s.scalars(select(SafetyLine).where(SafetyLine.grid_code.startswith(COUNTY)))}
+    assert files["key_place"]["rows"] == len(places) == done.counts["key_place"] > 0
+    assert files["safety_line"]["rows"] == len(lines) == done.counts["safety_line"] > 0
+    rows = list(csv.reader(io.StringIO(z.read("safety_line.csv").decode("utf-8-sig"))))
+    assert rows[0] == ["线路编号", "线路名称", "线路类别", "风险等级", "线路几何"]
+    assert all(r[4].startswith("LINESTRING (10") and r[2] in ("铁路", "高速公路") for r in rows[1:])
+    with sessions() as s, s.begin():
+        s.execute(delete(KeyPlace).where(KeyPlace.grid_code.startswith(COUNTY)))
+        s.execute(delete(SafetyLine).where(SafetyLine.grid_code.startswith(COUNTY)))
+    plans = import_package(sessions, data, scope=AreaScope.of([COUNTY]), actor="tester")
+    assert plans["key_place"].count("new") == len(places) and plans["safety_line"].count("new") == len(lines)
+    with sessions() as s:
+        after = {p.code: tuple(getattr(p, f) for f in fields)
+                 for p in s.scalars(select(KeyPlace).where(KeyPlace.grid_code.startswith(COUNTY)))}
+        back = {x.code: tuple(getattr(x, f) for f in line_fields)
+                for x in s.scalars(select(SafetyLine).where(SafetyLine.grid_code.startswith(COUNTY)))}
+    assert after.keys() == places.keys() and back.keys() == lines.keys()
+    for code, old in places.items():
+        new = after[code]
+        assert new[:6] == old[:6] and new[8] == old[8] and abs(new[6] - old[6]) < 1e-6 and abs(new[7] - old[7]) < 1e-6
+    for code, old in lines.items():
+        new = back[code]
+        assert new[:6] == old[:6], code
+        assert new[6].split(",")[0] == old[5] and set(new[6].split(",")) & set(old[6].split(",")) == set(new[6].split(","))
+    again = import_package(sessions, data, scope=AreaScope.of([COUNTY]), actor="tester")
+    assert again["safety_line"].count("unchanged") == len(lines) and again["key_place"].count("unchanged") == len(places)
+
+
 def _rezip(data: bytes, change) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -125,3 +170,15 @@ def test_a_stated_native_place_is_a_six_digit_area_code(place, ok):
     assert (not any("籍贯" in p for p in problems)) == ok
     if ok:
         assert record["native_place"] == (place or "610924")
+
+
+@pytest.mark.parametrize("wkt, said", [
+    ("", "不能为空"), ("LINESTRING (108.1 32.6", "WKT格式"), ("POINT (108.1 32.6)", "不是Point"),
+    ("POLYGON ((108.1 32.6, 108.2 32.6, 108.2 32.7, 108.1 32.6))", "不是Polygon"),
+    ("LINESTRING (116.4 39.9, 116.5 39.9)", "不在安康市范围内"), ("LINESTRING (32.6 108.1, 32.7 108.2)", "填反了"),
+])
+def test_a_line_that_is_not_one_linestring_in_ankang_is_refused_saying_what(wkt, said):
+    from console.ledger_import.lines import geometry_of
+
+    geom, problem = geometry_of(wkt)
+    assert geom is None and said in problem

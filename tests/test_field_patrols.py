@@ -162,6 +162,39 @@ def test_a_checkin_at_a_key_place_and_refusals(world, worker, app):
     assert out[0]["status"] == "rejected" and out[0]["code"] == "patrol_not_yours"
 
 
+def _key_place(db, code, name, grid):
+    con = sqlite3.connect(db)
+    try:
+        cur = con.execute("insert into key_place (code, name, kind, risk_level, address, contact, synthetic, lon, lat,"
+                          " county_code, town_code, village_code, grid_code) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                          (code, name, "school", "high", "", "", 0, 108.5, 32.5, grid[:6], grid[:9], grid[:12], grid))
+        con.commit()
+        return cur.lastrowid
+    finally:
+        con.close()
+
+
+def test_checkins_at_public_safety_key_places_of_the_own_grid(world, worker):
+    """公共安全 key places (docs/safety.md) travel with the grid's offline data and are check-in targets beside
+    households and organisations; another grid's key place is refused by name."""
+    mine = _key_place(world, "KP-T-1", "城关第一小学", MINE[0])
+    theirs = _key_place(world, "KP-T-2", "河东加油站", NOT_MINE)
+    client, _ = worker
+    bundle = client.get("/api/field/grid").json
+    assert [(p["id"], p["kind"], p["risk"]) for p in bundle["safety_places"]] == [(mine, "学校（校园周边）", "高风险")]
+    assert bundle["places"] and bundle["checkin_kinds"]["safety_place"] == "公共安全重点场所"  # organisations kept
+    pid = str(uuidlib.uuid4())
+    ok, refused, missing = sync(
+        worker, rec("checkin", {"patrol_uuid": pid, "kind": "safety_place", "place_id": mine}),
+        rec("checkin", {"patrol_uuid": pid, "kind": "safety_place", "place_id": theirs}),
+        rec("checkin", {"patrol_uuid": pid, "kind": "safety_place", "place_id": 999999}))
+    assert ok["status"] == "created"
+    assert refused["status"] == "rejected" and refused["code"] == "grid_not_yours" and "河东加油站" in refused["error"]
+    assert missing["status"] == "rejected" and "不存在" in missing["error"]
+    assert q(world, "select c.kind, c.place_id from patrol_checkin c join patrol p on p.id=c.patrol_id where p.uuid=?",
+             pid) == [("safety_place", mine)]
+
+
 def test_a_checkin_is_written_once(world, worker):
     pid = str(uuidlib.uuid4())
     hid, _ = household_in(world, MINE[0])

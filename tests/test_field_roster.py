@@ -143,3 +143,24 @@ def test_an_overdue_task_escalates_to_the_duty_desk_once(world, app):
     duty, _ = _client(app, "duty1")
     task = duty.get(f"/api/duty/tasks?alert_id={missing}").json["tasks"][0]
     assert task["steps"][-1]["action"] == "escalate" and task["steps"][-1]["action_label"] == "超期上报"
+
+
+def test_the_roster_reads_names_and_masked_phones_never_account_codes(world):
+    """What the duty desk's 派往 choices show: the worker's name and the phone from the grid's roster of workers
+    (`grid_worker`, matched by name), masked; a worker without a registered phone says so."""
+    from console.store import GridWorker
+
+    path = world[0]
+    engine = make_engine(path, must_exist=True)
+    factory = make_session_factory(engine)
+    with factory() as s:
+        s.add(GridWorker(grid_code=GRID, role="worker", name=WORKERS[0], phone="13912345678"))
+        s.commit()
+    with factory() as s:
+        rows = {w["username"]: w for w in roster.roster(s, GRID)}
+    engine.dispose()
+    first = rows[WORKERS[0]]
+    assert first["phone"] == "139****5678" and "13912345678" not in str(rows)
+    label = roster.label(first)
+    assert label.startswith(f"{first['name']} · 139****5678 · ") and f"（{WORKERS[0]}）" not in label
+    assert roster.label(rows[WORKERS[1]]).split(" · ")[1] == "电话未登记"

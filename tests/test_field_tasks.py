@@ -119,17 +119,126 @@ def test_the_duty_page_dispatches_to_a_phone_and_shows_its_state(world, app):
     task_id = b.get("/api/field/tasks").json["tasks"][0]["id"]
     assert b.post(f"/api/field/tasks/{task_id}", json={"action": "accept"}, headers=bh).status_code == 200
     status, resp = call(duty, csrf, [("duty-detail", "children"), ("duty-map-grids", "data"),
-                                     ("duty-map-cameras", "data"), *[(f"duty-act-{k}", "disabled") for k in ACTIONS]],
+                                     ("duty-map-cameras", "data"), *[(f"duty-act-{k}", "disabled") for k in ACTIONS],
+                                     ("duty-assignee", "options"), ("duty-assignee", "value")],
                         [("duty-selected", "data", alert_id), ("duty-acted", "data", 1)])
     text = json.dumps(resp, ensure_ascii=False)
-    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text and "worker_a（worker_a" in text
-    # a department (not a worker account) is dispatched as before, without a phone task
-    status, resp = call(duty, csrf, [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")],
-                        [(f"duty-act-{k}", "n_clicks", 1 if k == "dispatch" else None) for k in ACTIONS],
-                        [("duty-selected", "data", alert_id), ("duty-assignee", "value", "城关派出所"),
-                         ("duty-note", "value", "转派出所"), ("duty-acted", "data", 1)],
-                        trigger="duty-act-dispatch.n_clicks")
-    assert status == 200
+    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text
+    # 派往 is a choice from the alert grid's roster (names, masked phones), the nearest on duty first
+    options = resp["duty-assignee"]["options"]
+    assert [o["value"] for o in options] == ["worker_a", "worker_b"] and "worker_far" not in text
+    assert options[0]["label"].startswith("worker_a · 电话未登记") and resp["duty-assignee"]["value"] == "worker_a"
+    # a value the page never offers (another grid's worker, a department typed in): 400 naming the grid, nothing kept
+    for forged in ("worker_far", "城关派出所"):
+        r = _dash(duty, csrf, alert_id, forged, "转派")
+        assert r.status_code == 400 and f"派往对象「{forged}」不是该预警所在网格（{GRID}）的网格员" in r.get_json()["error"]
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from field_task where alert_id=?", (alert_id,)).fetchone() == (1,)
+    assert con.execute("select assignee from alert_info where alert_id=?", (alert_id,)).fetchone() == ("worker_b",)
     con.close()
+
+
+def _dash(client, csrf, alert_id, assignee, note):
+    """The duty page's 派单 callback as a raw request (to read a refusal's body)."""
+    from console.duty.actions import ACTIONS
+
+    outputs = [("duty-acted", "data"), ("duty-message", "children"), ("duty-note", "value")]
+    body = {"output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+            "outputs": [{"id": i, "property": p} for i, p in outputs],
+            "inputs": [{"id": f"duty-act-{k}", "property": "n_clicks", "value": 1 if k == "dispatch" else None}
+                       for k in ACTIONS],
+            "state": [{"id": i, "property": p, "value": v} for i, p, v in (
+                ("duty-selected", "data", alert_id), ("duty-assignee", "value", assignee), ("duty-note", "value", note),
+                ("duty-acted", "data", 1))],
+            "changedPropIds": ["duty-act-dispatch.n_clicks"]}
+    return client.post("/_dash-update-component", json=body, headers={"Origin": ORIGIN, "X-CSRFToken": csrf})
+
+
+def _new_alert(db, title: str) -> int:
+    engine = make_engine(db, must_exist=True)
+    with make_session_factory(engine)() as s:
+        alert = Alert(rule="r", kind="safety", severity="medium", state="new", title=title, raised_at=NOW,
+                      updated_at=NOW, lon=108.5, lat=32.5, county_code=GRID[:6], town_code=GRID[:9],
+                      village_code=GRID[:12], grid_code=GRID)
+        s.add(alert)
+        s.flush()
+        s.add(AlertInfo(alert_id=alert.id))
+        s.commit()
+        alert_id = alert.id
+    engine.dispose()
+    return alert_id
+
+
+def _step(task_id: int, action: str, seen: str, text: str = "", uuid: str | None = None) -> dict:
+    import uuid as uuidlib
+
+    return {"uuid": uuid or str(uuidlib.uuid4()), "op_id": str(uuidlib.uuid4()), "kind": "task", "base_version": 0,
+            "grid_code": GRID, "client_time": "2026-11-26T08:10:00Z", "household_id": None,
+            "location": {"lon": 108.5, "lat": 32.5, "accuracy": 15, "source": "gps"},
+            "fields": {"task_id": task_id, "action": action, "seen_state": seen, "text": text}}
+
+
+def test_task_steps_taken_offline_replay_once_and_a_reassigned_task_becomes_a_conflict(world, app):
+    """Steps queued on the phone (accept + report) arrive in one batch and apply in order; the batch sent again
+    stores nothing; a step on a task the duty desk reassigned meanwhile changes nothing and is kept for the
+    supervisor, who cannot 'take the phone's version' of a task."""
+    db = world[0]
+    add_account(db, "village_sup", ["village"], [GRID[:12]])
+    duty, dh = _client(app, "duty1")
+    a, ah = _client(app, "worker_a")
+    first = _new_alert(db, "路灯损坏")
+    task_id = duty.post("/api/duty/tasks", json={"alert_id": first, "assignee": "worker_a", "note": "请核实"},
+                        headers=dh).json["id"]
+    batch = {"sent_at": "2026-11-26T09:00:00Z", "records": [
+        _step(task_id, "accept", "assigned"), _step(task_id, "report", "accepted", "已更换灯泡")]}
+    for _ in range(2):  # the answer lost on the way: sent again
+        r = a.post("/api/field/sync", json=batch, headers=ah)
+        assert r.status_code == 200
+        assert [x["status"] for x in r.json["results"]] in (["created", "created"], ["duplicate", "duplicate"])
+    con = sqlite3.connect(db)
+    assert con.execute("select state, report from field_task where id=?", (task_id,)).fetchone() == (
+        "reported", "已更换灯泡")
+    assert con.execute("select action, actor from field_task_step where task_id=? order by id", (task_id,)).fetchall() \
+        == [("dispatch", "duty1"), ("accept", "worker_a"), ("report", "worker_a")]
+    con.close()
+    seen = duty.get(f"/api/duty/tasks?alert_id={first}").json["tasks"][0]
+    assert [st["to_state"] for st in seen["steps"]] == ["已派单", "已接单", "已回报"]
+
+    # the duty desk reassigns while worker_a is offline with an accept queued
+    second = _new_alert(db, "河堤裂缝")
+    old = duty.post("/api/duty/tasks", json={"alert_id": second, "assignee": "worker_a", "note": "去看看"},
+                    headers=dh).json["id"]
+    assert duty.post("/api/duty/tasks", json={"alert_id": second, "assignee": "worker_b", "note": "改派"},
+                     headers=dh).status_code == 201
+    late = {"sent_at": "2026-11-26T09:05:00Z", "records": [_step(old, "accept", "assigned"),
+                                                           _step(old, "report", "accepted", "已到场，裂缝约两米")]}
+    for _ in range(2):
+        r = a.post("/api/field/sync", json=late, headers=ah)
+        assert [x["status"] for x in r.json["results"]] == ["conflict", "conflict"]
+        assert "已提交主管处理" in r.json["results"][0]["error"]
+    con = sqlite3.connect(db)
+    assert con.execute("select state from field_task where id=?", (old,)).fetchone() == ("reassigned",)
+    assert con.execute("select count(*) from field_task_step where task_id=? and actor='worker_a'",
+                       (old,)).fetchone() == (0,)
+    assert con.execute("select count(*) from field_conflict where status='open'").fetchone() == (2,)
+    con.close()
+    sup, sh = _client(app, "village_sup")
+    kept = [c for c in sup.get("/api/field/conflicts").json["conflicts"] if c["kind"] == "task"]
+    assert len(kept) == 2 and kept[1]["phone"]["fields"]["text"] == "已到场，裂缝约两米"
+    assert kept[0]["server"]["state_label"] == "已改派" and kept[0]["server"]["assignee"] == "worker_a"
+    taken = sup.post(f"/api/field/conflicts/{kept[0]['id']}", json={"decision": "take_phone"}, headers=sh)
+    assert taken.status_code == 409 and "值班台" in taken.json["error"]
+    assert sup.post(f"/api/field/conflicts/{kept[0]['id']}", json={"decision": "keep_server"},
+                    headers=sh).status_code == 200
+    # steps that never fit: a task of another worker (404), a report without text, a step from the wrong state
+    b, bh = _client(app, "worker_b")
+    wrong = b.post("/api/field/sync", headers=bh, json={"sent_at": "2026-11-26T09:05:00Z", "records": [
+        _step(task_id, "accept", "assigned"), _step(old, "report", "accepted", ""),
+        _step(old, "handle", "assigned")]}).json["results"]
+    assert [(x["status"], x["code"]) for x in wrong] == [("rejected", "task_unknown"), ("rejected", "task_unknown"),
+                                                         ("rejected", "task_unknown")]
+    new_task = [t for t in b.get("/api/field/tasks").json["tasks"] if t["alert_id"] == second][0]
+    wrong = b.post("/api/field/sync", headers=bh, json={"sent_at": "2026-11-26T09:05:00Z", "records": [
+        _step(new_task["id"], "report", "accepted", ""), _step(new_task["id"], "handle", "assigned")]}).json["results"]
+    assert wrong[0]["status"] == "rejected" and "处置情况" in wrong[0]["error"]
+    assert wrong[1]["status"] == "rejected" and "已派单" in wrong[1]["error"] and "开始处置" in wrong[1]["error"]

@@ -210,3 +210,37 @@ def test_settings_changed_by_the_system_admin_take_effect_and_stay_within_policy
     # Out-of-policy values stored behind the admin's back are ignored.
     weak = Settings().with_overrides({"idle_minutes": "600", "lock_threshold": "100", "lock_minutes": "1"})
     assert (weak.idle_minutes, weak.lock_threshold, weak.lock_minutes) == (30, 5, 30)
+
+
+def test_the_gate_remembers_a_session_but_an_ending_anywhere_is_refused_at_once(env):
+    """`remember=True` (the gate): the second check reads only the session's own row, not the account, its roles,
+    scopes and the settings; a session ended by another process (a raw write on the database) is refused at the
+    next request, and the idle timeout still applies."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    clock, factory, settings = env
+    aid = testing.add_account(factory, "remembered", ["town"], ["610902001"])
+    token, _ = accounts.open_session(factory, settings, aid, STAGE_ACTIVE, "1.1.1.1")
+    engine = factory.kw["bind"]
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first, _ = accounts.load_session(factory, settings, token, "1.1.1.1", remember=True)
+    full = len(statements)
+    statements.clear()
+    clock.advance(seconds=5)
+    again, reason = accounts.load_session(factory, settings, token, "1.1.1.1", remember=True)
+    assert reason == "" and again.identity == first.identity and again.identity.scopes == ("610902001",)
+    assert again.identity.viewer().sees("610902001001") and not again.identity.viewer().sees("610903")
+    assert full >= 4 and len(statements) == 1 and "auth_session" in statements[0]
+    con = sqlite3.connect(engine.url.database)  # another process ends the session (logout, new rights, …)
+    con.execute("update auth_session set ended_at = '2026-11-26 08:00:06', end_reason = 'rights'")
+    con.commit()
+    con.close()
+    assert accounts.load_session(factory, settings, token, "1.1.1.1", remember=True) == (None, "ended")
+    # idle: a remembered session past the idle limit takes the full path and ends
+    token, _ = accounts.open_session(factory, settings, aid, STAGE_ACTIVE, "1.1.1.1")
+    assert accounts.load_session(factory, settings, token, "1.1.1.1", remember=True)[0] is not None
+    clock.advance(minutes=31)
+    assert accounts.load_session(factory, settings, token, "1.1.1.1", remember=True) == (None, "idle")

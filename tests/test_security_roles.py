@@ -43,7 +43,7 @@ def test_permission_names_are_the_agreed_ones():
         "layer:areas", "layer:grids", "view:kpi", "view:persons", "view:cases", "layer:population", "layer:special", "layer:disputes", "layer:cameras", "layer:orgs", "view:video", "unmask", "export",
         "grid:edit", "alert:act", "dispute:register", "dispute:route", "account:manage", "role:assign",
         "audit:read", "config:manage", "view:alerts", "display:wall", "field:sync", "field:review", "import:ledgers",
-        "view:assessment"} | {"layer:safety", "layer:incidents", "incident:command"}  # 公共安全 (docs/safety.md)
+        "view:assessment"} | {"layer:safety", "layer:incidents", "incident:command"} | {"video:ptz"}  # 公共安全 (docs/safety.md, docs/video.md)
     labels = {r.label for r in ROLES.values()}
     assert labels == {"网格员", "村社区", "镇办", "县区", "市领导", "值班员", "网格规划员", "纠纷调处员", "接入系统", "大屏展示",
                       "系统管理员", "安全管理员", "审计管理员"}
@@ -179,3 +179,10 @@ def test_the_role_table_in_the_docs_is_the_code_s():
     spec.loader.exec_module(mod)
     assert mod.rewritten(mod.DOC.read_text(encoding="utf-8")) == mod.DOC.read_text(encoding="utf-8"), \
         "run: python scripts/role_table.py"
+
+
+def test_only_the_duty_desk_steers_domes():
+    """video:ptz (云台控制, docs/video.md): 值班员 turns domes; 市领导 may watch but not steer."""
+    holders = {k for k, r in ROLES.items() if "video:ptz" in r.permissions}
+    assert holders == {"duty_officer"}
+    assert "view:video" in ROLES["city_leader"].permissions

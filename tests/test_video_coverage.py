@@ -83,3 +83,39 @@ def test_no_cameras_cover_nothing_and_empty_grids_have_no_share():
     empty = np.empty(0, dtype=object)
     result = coverage.by_grid(empty, np.array([LON]), np.array([LAT]), np.array([2.0]), np.array(["A"]))
     assert result.covered.tolist() == [0] and result.share.tolist() == [0.0]
+
+
+def test_the_gap_ranking_weighs_uncovered_key_places_by_risk_on_top_of_households():
+    empty = np.empty(0, dtype=object)
+    # A: 20 unseen households; B: 12 households + one 高风险 place; C: 12 households + one 较高风险 place;
+    # D: 12 households + one 一般 place; E: no households, two 高风险 places
+    pts = {g: _at(1000 * k, 0) for k, g in enumerate("ABCDE")}
+    px = np.array([pts[g][0] for g in "ABCD"])
+    py = np.array([pts[g][1] for g in "ABCD"])
+    w = np.array([20.0, 12.0, 12.0, 12.0])
+    place = {"B": _at(1000, 300), "C": _at(2000, 0), "D": _at(3000, 0), "E": _at(4000, 0)}
+    qg = np.array(["B", "C", "D", "E", "E"])
+    qx = np.array([place[g][0] for g in qg])
+    qy = np.array([place[g][1] for g in qg])
+    risks = ["high", "medium", "low", "high", "high"]
+    result = coverage.by_grid(empty, px, py, w, np.array(list("ABCD")),
+                              places=(qx, qy, coverage.place_weights(risks), qg))
+    gaps = result.gaps()
+    assert [g["grid_code"] for g in gaps] == ["E", "B", "C", "A", "D"]
+    assert [g["score"] for g in gaps] == [60.0, 42.0, 22.0, 20.0, 15.0]
+    assert [g["rank"] for g in gaps] == [1, 2, 3, 4, 5]
+    e = gaps[0]
+    assert e["households"] == 0 and e["share"] is None and e["place_weight"] == 60.0
+    # the gap centre leans towards the high-risk place: 12 households at y=0, weight 30 at 300 m north
+    b = gaps[1]
+    north_m = (b["lat"] - LAT) * coverage.M_PER_DEG_LAT
+    assert north_m == pytest.approx(300 * 30 / 42, rel=1e-3)
+    assert coverage.RISK_WEIGHTS["high"] > coverage.RISK_WEIGHTS["medium"] > coverage.RISK_WEIGHTS["low"] > 0
+    # without places the ranking is the households alone (what it was)
+    plain = coverage.by_grid(empty, px, py, w, np.array(list("ABCD"))).gaps()
+    assert [g["grid_code"] for g in plain] == ["A", "B", "C", "D"] and plain[0]["score"] == 20.0
+
+
+def test_gap_scores_are_a_pure_sum():
+    assert coverage.gap_scores(np.array([3, 0]), np.array([0.0, 30.0])).tolist() == [3.0, 30.0]
+    assert coverage.place_weights(["high", "medium", "low", "??"]).tolist() == [30.0, 10.0, 3.0, 3.0]

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from geodata import realdata
 from geodata.assign import PolygonIndex
 
-from . import cases, eventmonth, fieldmonth, geometry, people, safety, special
+from . import cases, eventmonth, fieldmonth, freshness, geometry, people, safety, special
 from .plan import population_plan
 from .writer import TableLoader, atomic_target, load_tables
 
@@ -153,14 +153,16 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     target = {c: int(round(pop[c] * kept_hh[c] / full_hh[c])) for c in kept_hh.index}
     sizes = people.household_sizes(rng, households, target)
     households["size"] = sizes
+    households["updated_at"] = freshness.last_updated(seed, 1, len(households), as_of64)
     publish("household", households[["id", "code", "building_id", "address", "kind", "size", "is_rental", "lon", "lat",
-                                      *CODE_COLS]])
+                                      "updated_at", *CODE_COLS]])
     county_names = dict(zip(counties["code"], counties["name"]))
     persons, floating, foreign = people.build_persons(rng, households, sizes, as_of64, county_names)
     progress.update(1)
     stages["people"] = round(time.perf_counter() - started - sum(stages.values()), 2)
 
     ages = persons.pop("age").to_numpy()
+    persons["updated_at"] = freshness.last_updated(seed, 2, len(persons), as_of64)
     publish("person", persons.copy(deep=False))  # the writer thread reads its own frame object
     publish("floating_info", floating)
     publish("foreign_info", foreign)
@@ -172,6 +174,7 @@ def build_world(seed: int, scale: float, as_of: date, progress=None, sink=None) 
     residents = len(persons)
     orgs = _assign(index, cases.organisations(rng, buildings, residents))
     orgs.insert(0, "id", np.arange(1, len(orgs) + 1))
+    orgs["updated_at"] = freshness.last_updated(seed, 3, len(orgs), as_of64)
     cams = _assign(index, cases.cameras(rng, buildings, scale, as_of))
     cams.insert(0, "id", np.arange(1, len(cams) + 1))
     places = _assign(index, safety.key_places(seed, buildings, town_names, vname, scale))

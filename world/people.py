@@ -161,6 +161,8 @@ def build_persons(rng: np.random.Generator, households: pd.DataFrame, sizes: np.
         "household_id": hh["id"],
         "relation_to_head": relation,
         "registered_here": residence == "registered",
+        # the numbers are made with their check character (identity.id_numbers); foreign residents carry documents
+        "id_valid": np.where(residence == "foreign", None, True),
         "registered_address": np.where(residence == "floating",
                                        pd.Series(region).map({**identity.OUTSIDE_ORIGINS,
                                                               **{c: "陕西省安康市" + nm for c, nm in county_names.items()}}),

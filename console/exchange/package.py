@@ -24,7 +24,8 @@ from .rows import ROWS
 
 FORMAT = "pingan-exchange"
 VERSION = 1
-ORDER = ("person", "special", "key_youth", "organisation", "camera", "grid_worker", "survey")  # references first
+ORDER = ("person", "special", "key_youth", "organisation", "camera", "grid_worker", "survey", "key_place",
+         "safety_line")  # references first
 MAX_MEMBER_BYTES = 2 * 1024**3  # a zip bomb stops here
 
 

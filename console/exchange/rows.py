@@ -9,13 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.ledger_import.linked import DETAIL_FIELDS
+from console.ledger_import.lines import wkt_of
 from console.store import (
     AreaScope, Building, Camera, GridWorker, Household, KeyYouth, Organisation, Person, SpecialPerson, Survey,
 )
 from console.store.codes import (
-    CAMERA_KINDS, CAMERA_STATUS, CONCERN_LEVELS, EDUCATION, GRID_ROLES, MARITAL, ORG_KINDS, ORG_STATUS,
-    RELATIONS, RESIDENCE_TYPES, RISK_GRADES, SEXES, SPECIAL_CATEGORIES, SURVEY_INDICATORS, YOUTH_TYPES,
+    CAMERA_KINDS, CAMERA_STATUS, CONCERN_LEVELS, EDUCATION, GRID_ROLES, KEY_PLACE_KINDS, LINE_KINDS, MARITAL,
+    ORG_KINDS, ORG_STATUS, RELATIONS, RESIDENCE_TYPES, RISK_GRADES, RISK_LEVELS, SEXES, SPECIAL_CATEGORIES,
+    SURVEY_INDICATORS, YOUTH_TYPES,
 )
+from console.store.safety_models import KeyPlace, SafetyLine
 
 CHUNK = 5_000
 
@@ -108,5 +111,22 @@ def key_youth(s: Session, scope: AreaScope) -> Iterator[dict]:
                "measures": y.measures or ""}
 
 
-ROWS = {"person": persons, "special": specials, "key_youth": key_youth, "organisation": organisations, "camera": cameras, "grid_worker": grid_workers,
-        "survey": surveys}
+def key_places(s: Session, scope: AreaScope) -> Iterator[dict]:
+    """公共安全重点场所, placed by their point (the grid they lie in is their responsible grid)."""
+    for p in s.scalars(select(KeyPlace).where(scope.clause(KeyPlace)).order_by(KeyPlace.id)
+                       .execution_options(yield_per=CHUNK)):
+        yield {"code": p.code, "name": p.name, "kind": _label(KEY_PLACE_KINDS, p.kind),
+               "risk_level": _label(RISK_LEVELS, p.risk_level), "address": p.address or "", "contact": p.contact or "",
+               "lon": _num(p.lon), "lat": _num(p.lat)}
+
+
+def safety_lines(s: Session, scope: AreaScope) -> Iterator[dict]:
+    """护路护线 sections: the line as WKT in WGS-84 degrees; in scope by the grid of its midpoint."""
+    for line in s.scalars(select(SafetyLine).where(scope.clause(SafetyLine)).order_by(SafetyLine.id)):
+        yield {"code": line.code, "name": line.name, "kind": _label(LINE_KINDS, line.kind),
+               "risk_level": _label(RISK_LEVELS, line.risk_level), "geometry": wkt_of(line.geometry)}
+
+
+ROWS = {"person": persons, "special": specials, "key_youth": key_youth, "organisation": organisations,
+        "camera": cameras, "grid_worker": grid_workers, "survey": surveys, "key_place": key_places,
+        "safety_line": safety_lines}

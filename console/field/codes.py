@@ -4,9 +4,12 @@ from __future__ import annotations
 
 # Record kinds a phone may send.
 KINDS = {"event": "事件上报", "household": "住户登记/更新", "patrol": "巡查", "checkin": "巡查打卡",
-         "followup": "特殊人群随访"}
+         "followup": "特殊人群随访", "task": "任务办理"}
 # Kinds written once: a later change of the same record is refused (a correction is a new record).
-WRITE_ONCE = ("checkin", "followup")
+WRITE_ONCE = ("checkin", "followup", "task")
+# The steps a phone takes on a task (console/field/tasks.py ACTIONS) and the states it may have seen them in.
+TASK_ACTIONS = ("accept", "handle", "report")
+TASK_SEEN_STATES = ("assigned", "accepted", "handling")
 
 # Event types of 事件上报 (the form's choices).
 EVENT_TYPES = {

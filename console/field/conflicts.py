@@ -44,6 +44,9 @@ def resolve(session: Session, viewer: Viewer, conflict_id: int, decision: str, n
     if decision not in (KEEP_SERVER, TAKE_PHONE):
         raise FieldError("处理方式应为「保留服务器版本」或「采用手机版本」")
     record = session.get(FieldRecord, conflict.record_id)
+    if decision == TAKE_PHONE and record.kind == "task":  # the duty desk decides a task's worker and state
+        raise FieldError("任务冲突只能保留值班台的处理；手机的操作和回报内容保存在冲突记录里，如需重新派单请在值班台操作",
+                         409, "task_conflict")
     if decision == TAKE_PHONE:
         record.version += 1
         record.payload = conflict.client_payload

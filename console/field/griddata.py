@@ -1,4 +1,5 @@
-"""What the phone keeps offline: the worker's grids (outline, name) and their households with persons, masked.
+"""What the phone keeps offline: the worker's grids (outline, name) and their households with persons, masked;
+the organisations and the 公共安全 key places of those grids (check-in targets).
 
 Every household carries the record UUID and version the phone must edit against, so two workers editing the same
 household offline send the same UUID and the later one becomes a conflict instead of a silent overwrite."""
@@ -17,8 +18,10 @@ from console.security.guard import Viewer
 from console.security.permissions import FIELD_SYNC
 from console.store import Household, Organisation, Person
 from console.store.patrol_models import CHECKIN_KINDS
+from console.store.codes import KEY_PLACE_KINDS, RISK_LEVELS
 from console.store.field_models import FieldRecord
 from console.store.masking import mask_address, mask_id, mask_name, mask_phone
+from console.store.safety_models import KeyPlace
 
 from . import grids
 from .codes import EVENT_TYPES, HOUSEHOLD_KINDS
@@ -66,6 +69,13 @@ def bundle(session: Session, viewer: Viewer) -> dict:
     places = [{"id": o.id, "name": o.name, "grid_code": o.grid_code, "lon": o.lon, "lat": o.lat}
               for o in session.scalars(select(Organisation).where(Organisation.grid_code.in_(codes))
                                        .order_by(Organisation.grid_code, Organisation.id))] if codes else []
+    # 公共安全 key places of the own grids: check-in targets beside households and organisations
+    safety = [{"id": k.id, "name": k.name, "kind": KEY_PLACE_KINDS.get(k.kind, k.kind),
+               "risk": RISK_LEVELS.get(k.risk_level, k.risk_level), "grid_code": k.grid_code, "lon": k.lon,
+               "lat": k.lat}
+              for k in session.scalars(select(KeyPlace).where(KeyPlace.grid_code.in_(codes))
+                                       .order_by(KeyPlace.grid_code, KeyPlace.risk_level != "high", KeyPlace.id))
+              ] if codes else []
     return {"worker": viewer.display_name, "username": viewer.username, "grids": out_grids,
-            "households": out_households, "places": places, "event_types": EVENT_TYPES,
+            "households": out_households, "places": places, "safety_places": safety, "event_types": EVENT_TYPES,
             "household_kinds": HOUSEHOLD_KINDS, "checkin_kinds": CHECKIN_KINDS}

@@ -17,7 +17,8 @@ from console.security.guard import Viewer
 from console.store import Household, Organisation, SpecialPerson
 from console.store.field_models import FieldRecord
 from console.store.followup_models import FollowupVisit
-from console.store.patrol_models import Patrol, PatrolCheckin
+from console.store.patrol_models import PLACE_CHECKINS, Patrol, PatrolCheckin
+from console.store.safety_models import KeyPlace
 
 from . import grids, track
 from .codes import CLOCK_SKEW_LIMIT_S, WRITE_ONCE
@@ -55,6 +56,11 @@ def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
             if hh is None:
                 raise FieldError(f"住户 {sub.household_id} 不存在", 422, "household_unknown")
             return _scoped(session, viewer, hh.grid_code, f"住户（{hh.code}）")
+        if form.kind == "safety_place":
+            place = session.get(KeyPlace, form.place_id)
+            if place is None:
+                raise FieldError(f"公共安全重点场所 {form.place_id} 不存在", 422, "place_unknown")
+            return _scoped(session, viewer, place.grid_code, f"公共安全重点场所「{place.name}」")
         org = session.get(Organisation, form.place_id)
         if org is None:
             raise FieldError(f"重点场所 {form.place_id} 不存在", 422, "place_unknown")
@@ -118,7 +124,7 @@ def write_checkin(session: Session, viewer: Viewer, sub: Submission, row: FieldR
     loc = sub.location
     session.add(PatrolCheckin(uuid=str(sub.uuid), patrol_id=patrol.id, kind=form.kind,
                               household_id=sub.household_id if form.kind == "household" else None,
-                              place_id=form.place_id if form.kind == "key_place" else None, at=at,
+                              place_id=form.place_id if form.kind in PLACE_CHECKINS else None, at=at,
                               lon=loc.lon if loc else None, lat=loc.lat if loc else None,
                               accuracy_m=loc.accuracy if loc else None))
 

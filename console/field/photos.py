@@ -58,6 +58,11 @@ def declaration(uuid: str, headers) -> dict:
 
 def declare(session: Session, viewer: Viewer, body, now: datetime) -> dict:
     """Register a photo (or find it again): answers the offset to send from."""
+    return status(declared(session, viewer, body, now))
+
+
+def declared(session: Session, viewer: Viewer, body, now: datetime) -> FieldPhoto:
+    """The registered photo (found again, or new)."""
     if not isinstance(body, dict):
         raise FieldError("请求格式错误：需要 uuid、record_uuid、sha256、size")
     uuid, record_uuid = str(body.get("uuid", "")).lower(), str(body.get("record_uuid", "")).lower()
@@ -78,8 +83,9 @@ def declare(session: Session, viewer: Viewer, body, now: datetime) -> dict:
             raise grids.refuse_grid(viewer, existing.grid_code)
         if (existing.sha256, existing.size, existing.record_uuid) != (sha, size, record_uuid):
             raise FieldError("该照片编号已登记为另一张照片", 409, "photo_mismatch")
-        return status(existing)
-    record = session.scalar(select(FieldRecord).where(FieldRecord.uuid == record_uuid))
+        return existing
+    # the record's grid only (its encrypted payload is not needed here)
+    record = session.execute(select(FieldRecord.grid_code).where(FieldRecord.uuid == record_uuid)).first()
     if record is None:
         raise FieldError("照片所属的记录尚未上传，请先上传记录", 409, "record_missing")
     if not viewer.sees(record.grid_code):
@@ -88,12 +94,14 @@ def declare(session: Session, viewer: Viewer, body, now: datetime) -> dict:
                        received=0, status="partial", uploaded_by=viewer.username, created_at=now)
     session.add(photo)
     session.flush()
-    return status(photo)
+    return photo
 
 
-def append(session: Session, viewer: Viewer, uuid: str, offset: int, data: bytes, now: datetime) -> dict:
-    """Store one chunk at `offset` (must be where the server's copy ends: else 409 with the right offset)."""
-    photo = find(session, viewer, uuid)
+def append(session: Session, viewer: Viewer, uuid: str, offset: int, data: bytes, now: datetime,
+           photo: FieldPhoto | None = None) -> dict:
+    """Store one chunk at `offset` (must be where the server's copy ends: else 409 with the right offset).
+    `photo`: the row just declared in this session (else it is looked up and scope-checked)."""
+    photo = photo or find(session, viewer, uuid)
     if photo.status == "complete":
         return status(photo)
     if offset != photo.received:

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from console.store import GridWorker
 from console.store.field_models import FieldRecord, FieldTask, FieldTaskStep
+from console.store.masking import mask_phone
 from console.store.patrol_models import Patrol
 from console.store.security_models import Account, AccountRole, AccountScope
 
@@ -24,7 +26,8 @@ WORKER_ROLE = "grid_worker"
 
 
 def workers(session: Session, grid_code: str) -> list[dict]:
-    """Enabled grid_worker accounts whose scope covers the grid, with their open task counts."""
+    """Enabled grid_worker accounts whose scope covers the grid, with their open task counts and their phone
+    (masked) from the grid's roster of workers (`grid_worker` table, matched by name)."""
     prefixes = {grid_code[:n] for n in (4, 6, 9, 12, 15)}
     busy = (select(FieldTask.assignee, func.count().label("n")).where(FieldTask.state.in_(OPEN_STATES))
             .group_by(FieldTask.assignee).subquery())
@@ -35,7 +38,9 @@ def workers(session: Session, grid_code: str) -> list[dict]:
         .outerjoin(busy, busy.c.assignee == Account.username)
         .where(AccountRole.role == WORKER_ROLE, AccountScope.area_code.in_(prefixes), Account.enabled.is_(True))
         .distinct())
-    return [{"username": u, "name": d or u, "open_tasks": n} for u, d, n in rows]
+    phones = {w.name: mask_phone(w.phone) for w in session.scalars(select(GridWorker)
+                                                                    .where(GridWorker.grid_code == grid_code))}
+    return [{"username": u, "name": d or u, "phone": phones.get(d or u, ""), "open_tasks": n} for u, d, n in rows]
 
 
 def positions(session: Session, names: list[str], now: datetime) -> dict[str, dict]:
@@ -91,8 +96,8 @@ def roster(session: Session, grid_code: str, now: datetime | None = None,
 
 
 def label(w: dict) -> str:
-    """One worker of the roster as the duty officer reads it."""
-    parts = [f"{w['name']}（{w['username']}）"]
+    """One worker of the roster as the duty officer reads it: the name (not the account), the phone masked."""
+    parts = [w["name"], w.get("phone") or "电话未登记"]
     parts.append(f"在岗·{w['duty_reason']}" if w.get("on_duty") else "不在岗")
     if w.get("distance_m") is not None:
         d = w["distance_m"]

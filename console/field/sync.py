@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,12 +26,13 @@ from console.security.permissions import FIELD_SYNC
 from console.store import Household
 from console.store.field_models import FieldConflict, FieldRecord, FieldRecordVersion
 
-from . import grids, patrols
+from . import grids, patrols, task_sync
 from .codes import ACCURACY_LIMIT_M, CLOCK_SKEW_LIMIT_S
 from .validation import FieldError, Submission
 
 CREATED, UPDATED, DUPLICATE, CONFLICT, REJECTED = "created", "updated", "duplicate", "conflict", "rejected"
 CONFLICT_MESSAGE = "服务器上的记录已被他人修改，已提交主管处理"
+PROJECTED = ("patrol", "checkin", "followup", "task")  # kinds that also write rows of their own (`_project`)
 BUSY_RETRIES = 3  # a write that waited out the database's lock timeout is tried again, then answered 503
 
 
@@ -72,13 +73,13 @@ def canonical(sub: Submission) -> str:
 
 
 def _replayed(session: Session, op_id: str, uuid: str) -> Outcome | None:
+    conflict = session.scalar(select(FieldConflict).where(FieldConflict.op_id == op_id))
+    if conflict is not None:  # first: a task step kept as a conflict also has its version row
+        return Outcome(uuid, CONFLICT, conflict.server_version, 409, CONFLICT_MESSAGE,
+                       "conflict")
     row = session.scalar(select(FieldRecordVersion.version).where(FieldRecordVersion.op_id == op_id))
     if row is not None:
         return Outcome(uuid, DUPLICATE, row)
-    conflict = session.scalar(select(FieldConflict).where(FieldConflict.op_id == op_id))
-    if conflict is not None:
-        return Outcome(uuid, CONFLICT, conflict.server_version, 409, CONFLICT_MESSAGE,
-                       "conflict")
     return None
 
 
@@ -107,22 +108,24 @@ def _household(session: Session, viewer: Viewer, sub: Submission) -> Household |
     return row
 
 
-def _stamp(row: FieldRecord, sub: Submission, sent_at: datetime, now: datetime, place: grids.GridRef) -> list[str]:
+def stamped(sub: Submission, sent_at: datetime, now: datetime, place: grids.GridRef) -> tuple[dict, list[str]]:
+    """The columns every accepted change sets (times, location, the grid's area codes) and its flags. Pure."""
     flags = []
     skew = round((now - sent_at).total_seconds())
-    row.client_time = sub.client_time
-    row.clock_skew_s = skew
-    row.clock_flag = abs(skew) > CLOCK_SKEW_LIMIT_S
-    if row.clock_flag:
-        flags.append("clock")
     loc = sub.location
-    row.lon, row.lat = (loc.lon, loc.lat) if loc else (None, None)
-    row.accuracy_m = loc.accuracy if loc else None
-    row.location_source = loc.source if loc else None
-    row.accuracy_flag = grids.coarse(loc)
-    if row.accuracy_flag:
+    cols = dict(client_time=sub.client_time, clock_skew_s=skew, clock_flag=abs(skew) > CLOCK_SKEW_LIMIT_S,
+                lon=loc.lon if loc else None, lat=loc.lat if loc else None, accuracy_m=loc.accuracy if loc else None,
+                location_source=loc.source if loc else None, accuracy_flag=grids.coarse(loc), **place.located())
+    if cols["clock_flag"]:
+        flags.append("clock")
+    if cols["accuracy_flag"]:
         flags.append("accuracy")
-    for key, value in place.located().items():
+    return cols, flags
+
+
+def _stamp(row: FieldRecord, sub: Submission, sent_at: datetime, now: datetime, place: grids.GridRef) -> list[str]:
+    cols, flags = stamped(sub, sent_at, now, place)
+    for key, value in cols.items():
         setattr(row, key, value)
     return flags
 
@@ -139,6 +142,9 @@ def check(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
             raise FieldError("记录类型与服务器上的不一致", 409, "kind_mismatch")
     if sub.kind == "followup":
         patrols.check_visit_date(sub.form().visited_on, now or datetime.utcnow())
+    if sub.kind == "task":
+        patrols.check(session, viewer, sub, row)  # write once
+        return task_sync.check(session, viewer, sub)
     own = patrols.check(session, viewer, sub, row)
     if own is not None:
         return own
@@ -157,7 +163,13 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
         session.add(row)
         session.add(FieldRecordVersion(record=row, op_id=op_id, version=1, payload=payload, author=viewer.username,
                                        received_at=now))
-        patrols.project(session, viewer, sub, row, place, now)
+        server = _project(session, viewer, sub, row, place, now)
+        if server is not None:  # a task step the duty desk overtook: kept beside the task for the supervisor
+            session.add(FieldConflict(record=row, op_id=op_id, grid_code=row.grid_code or "", base_version=0,
+                                      server_version=1, server_payload=server, client_payload=payload,
+                                      author=viewer.username, received_at=now, status="open"))
+            row.has_conflict = True
+            return Outcome(uuid, CONFLICT, 1, 409, task_sync.CONFLICT_MESSAGE, "conflict"), row
         return Outcome(uuid, CREATED, 1, 201, flags=tuple(flags)), row
     if sub.base_version != row.version:
         if payload == row.payload:  # the same content again (sent twice, or two phones agreeing)
@@ -175,8 +187,17 @@ def write(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord | 
     flags = _stamp(row, sub, sent_at, now, place)
     session.add(FieldRecordVersion(record=row, op_id=op_id, version=row.version, payload=payload,
                                    author=viewer.username, received_at=now))
-    patrols.project(session, viewer, sub, row, place, now)
+    _project(session, viewer, sub, row, place, now)
     return Outcome(uuid, UPDATED, row.version, flags=tuple(flags)), row
+
+
+def _project(session: Session, viewer: Viewer, sub: Submission, row: FieldRecord, place: grids.GridRef,
+             now: datetime) -> str | None:
+    """The kind's own rows; a task step the server's task no longer fits returns the server's copy (conflict)."""
+    if sub.kind == "task":
+        return task_sync.project(session, viewer, sub, row, now)
+    patrols.project(session, viewer, sub, row, place, now)
+    return None
 
 
 def apply(session: Session, viewer: Viewer, sub: Submission, sent_at: datetime, now: datetime) -> Outcome:
@@ -214,6 +235,40 @@ def _rows(session: Session, subs: list[Submission]) -> dict[str, FieldRecord]:
     return {r.uuid: r for r in session.scalars(select(FieldRecord).where(FieldRecord.uuid.in_(uuids)))}
 
 
+def _bulk_create(session: Session, viewer: Viewer, todo: list[tuple[int, Submission, grids.GridRef]],
+                 sent_at: datetime, now: datetime) -> dict[int, Outcome]:
+    """New records of the kinds without rows of their own, written with one multi-row INSERT per table (the ORM's
+    unit of work costs about as much as everything else of a batch). Idempotent like `write`: a UUID or operation
+    written meanwhile by another request trips the unique keys, and the caller redoes the batch one by one."""
+    if not todo:
+        return {}
+    records, outcomes, payloads = [], {}, {}
+    for n, sub, place in todo:
+        uuid = str(sub.uuid)
+        payloads[uuid] = canonical(sub)
+        cols, flags = stamped(sub, sent_at, now, place)
+        records.append(dict(uuid=uuid, kind=sub.kind, version=1, payload=payloads[uuid], household_id=sub.household_id,
+                            received_at=now, updated_at=now, created_by=viewer.username, updated_by=viewer.username,
+                            has_conflict=False, **cols))
+        outcomes[n] = Outcome(uuid, CREATED, 1, 201, flags=tuple(flags))
+    # Core statements on the tables (the column types still encrypt the payloads)
+    ids = dict(session.connection().execute(insert(FieldRecord.__table__).returning(
+        FieldRecord.__table__.c.uuid, FieldRecord.__table__.c.id), records).all())
+    session.connection().execute(insert(FieldRecordVersion.__table__), [
+        dict(record_id=ids[str(sub.uuid)], op_id=str(sub.op_id), version=1, payload=payloads[str(sub.uuid)],
+             author=viewer.username, received_at=now) for _, sub, _ in todo])
+    return outcomes
+
+
+def _bulk(items: list, places: dict[int, grids.GridRef], rows: dict[str, FieldRecord]) -> set[int]:
+    """The batch's new records that `_bulk_create` may write: no row yet, no projection, UUID once in the batch."""
+    counts: dict[str, int] = {}
+    for n in places:
+        counts[str(items[n].uuid)] = counts.get(str(items[n].uuid), 0) + 1
+    return {n for n in places if items[n].kind not in PROJECTED and str(items[n].uuid) not in rows
+            and counts[str(items[n].uuid)] == 1}
+
+
 def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], sent_at: datetime,
                now: datetime) -> list[Outcome]:
     """A batch in one session and one transaction (one commit): first every check (reads only, so a refusal's
@@ -237,10 +292,14 @@ def apply_many(sessions, viewer: Viewer, items: list[Submission | FieldError], s
                             places[n] = check(s, viewer, item, rows.get(str(item.uuid)), now)
                         except (FieldError, guard.AccessDenied) as exc:
                             decided[n] = _rejected(item, exc)
+                bulk = _bulk(items, places, rows)
                 for n, place in places.items():
+                    if n in bulk:
+                        continue
                     sub = items[n]
                     decided[n], rows[str(sub.uuid)] = write(s, viewer, sub, rows.get(str(sub.uuid)), place,
                                                             sent_at, now)
+                decided.update(_bulk_create(s, viewer, [(n, items[n], places[n]) for n in sorted(bulk)], sent_at, now))
             break
         except IntegrityError:
             for n in places:

@@ -20,15 +20,20 @@ from console.store.field_models import FieldTask, FieldTaskStep
 from . import roster as _roster
 from .validation import FieldError, Location
 
-STATES = {"assigned": "已派单", "accepted": "已接单", "handling": "处置中", "reported": "已回报"}
+STATES = {"assigned": "已派单", "accepted": "已接单", "handling": "处置中", "reported": "已回报",
+          "reassigned": "已改派", "cancelled": "已撤销"}
 OPEN_STATES = ("assigned", "accepted", "handling")
+# the duty desk takes a task back: the alert dispatched to someone else, or closed (办结 / 误报)
+WITHDRAW = {"dispatch": ("reassign", "reassigned"), "resolve": ("cancel", "cancelled"),
+            "false_alarm": ("cancel", "cancelled")}
 # action: (label, from-states, to-state, text required)
 ACTIONS = {
     "accept": ("接单", ("assigned",), "accepted", False),
     "handle": ("开始处置", ("accepted",), "handling", False),
     "report": ("回报", ("accepted", "handling"), "reported", True),
 }
-STEP_LABELS = {"dispatch": "派单", "escalate": "超期上报", **{k: v[0] for k, v in ACTIONS.items()}}
+STEP_LABELS = {"dispatch": "派单", "escalate": "超期上报", "reassign": "改派", "cancel": "撤销",
+               **{k: v[0] for k, v in ACTIONS.items()}}
 DEFAULT_DUE_HOURS = 24.0  # when the caller names no deadline
 
 
@@ -73,6 +78,27 @@ def dispatch_alert(session: Session, viewer: Viewer, alert: Alert, assignee: str
                     now=now, alert_id=alert.id, due_hours=due_hours)
 
 
+def follow_alert(session: Session, viewer: Viewer, alert_id: int, action: str, assignee: str | None,
+                 now: datetime) -> list[int]:
+    """The alert's open tasks after a duty action: dispatched to another worker → 已改派, closed → 已撤销 (a step
+    each). A phone that acts on such a task while offline meets a conflict kept for the supervisor
+    (`task_sync`), never a silent overwrite. Returns the task ids taken back."""
+    if action not in WITHDRAW:
+        return []
+    step, target = WITHDRAW[action]
+    guard.require(viewer, ALERT_ACT, f"field:tasks:alert:{alert_id}", log_grant=False)
+    rows = session.scalars(select(FieldTask).where(FieldTask.alert_id == alert_id, FieldTask.state.in_(OPEN_STATES)))
+    out = []
+    for task in rows:
+        if action == "dispatch" and task.assignee == (assignee or "").strip():
+            continue
+        session.add(FieldTaskStep(task_id=task.id, at=now, actor=viewer.username, action=step, from_state=task.state,
+                                  to_state=target, text=f"改派给 {assignee}" if step == "reassign" else "预警已办结"))
+        task.state, task.updated_at = target, now
+        out.append(task.id)
+    return out
+
+
 def act(session: Session, viewer: Viewer, task_id: int, action: str, text: str = "",
         location: Location | None = None, now: datetime | None = None) -> FieldTask:
     """A worker's step on the own task."""
@@ -103,6 +129,7 @@ def as_json(session: Session, task: FieldTask, now: datetime, steps: bool = Fals
            "note": task.note, "state": task.state, "state_label": STATES[task.state],
            "due_at": task.due_at.isoformat(timespec="minutes"), "grid_code": task.grid_code,
            "overdue": task.state in OPEN_STATES and task.due_at < now, "report": task.report,
+           "open": task.state in OPEN_STATES,
            "lon": task.lon, "lat": task.lat}
     if steps:
         out["steps"] = [{"at": st.at.isoformat(timespec="seconds"), "actor": st.actor, "action": st.action,

@@ -11,9 +11,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, field_validator
 
 from console.store.followup_models import FOLLOWUP_METHODS
-from console.store.patrol_models import CHECKIN_KINDS
+from console.store.patrol_models import CHECKIN_KINDS, PLACE_CHECKINS
 
-from .codes import EVENT_TYPES, HOUSEHOLD_KINDS, KINDS, MAX_BATCH, MAX_TEXT, MAX_TRACK_FIXES
+from .codes import (
+    EVENT_TYPES, HOUSEHOLD_KINDS, KINDS, MAX_BATCH, MAX_TEXT, MAX_TRACK_FIXES, TASK_ACTIONS, TASK_SEEN_STATES,
+)
 
 
 class FieldError(ValueError):
@@ -33,7 +35,7 @@ LABELS = {
     "text": "事件描述", "address": "地址", "size": "人数", "head_name": "户主姓名", "phone": "联系电话",
     "note": "备注", "records": "记录列表", "started_at": "开始时间", "ended_at": "结束时间", "fixes": "轨迹",
     "t": "定位时间", "patrol_uuid": "巡查编号", "place_id": "重点场所", "special_person_id": "特殊人群",
-    "visited_on": "随访日期", "method": "随访方式",
+    "visited_on": "随访日期", "method": "随访方式", "task_id": "任务", "action": "任务操作", "seen_state": "任务状态",
 }
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
@@ -90,7 +92,7 @@ class PatrolFields(_Strict):
 class CheckinFields(_Strict):
     patrol_uuid: UUID
     kind: Literal[tuple(CHECKIN_KINDS)]  # type: ignore[valid-type]
-    place_id: int | None = Field(default=None, ge=1)  # a key place (an organisation's id); households: household_id
+    place_id: int | None = Field(default=None, ge=1)  # an organisation's or a 公共安全 key place's id, by kind
 
 
 class FollowupFields(_Strict):
@@ -100,8 +102,16 @@ class FollowupFields(_Strict):
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
 
 
+class TaskFields(_Strict):
+    """A step on a task taken on the phone (possibly offline): `seen_state` is the task's state as the phone saw it."""
+    task_id: int = Field(ge=1)
+    action: Literal[TASK_ACTIONS]  # type: ignore[valid-type]
+    seen_state: Literal[TASK_SEEN_STATES]  # type: ignore[valid-type]
+    text: Text = ""
+
+
 FORMS = {"event": EventFields, "household": HouseholdFields, "patrol": PatrolFields, "checkin": CheckinFields,
-         "followup": FollowupFields}
+         "followup": FollowupFields, "task": TaskFields}
 
 
 class Submission(_Strict):
@@ -140,7 +150,7 @@ class Submission(_Strict):
             raise FieldError("巡查结束时间早于开始时间")
         if self.kind == "checkin" and form.kind == "household" and self.household_id is None:
             raise FieldError("住户打卡需要选择住户")
-        if self.kind == "checkin" and form.kind == "key_place" and form.place_id is None:
+        if self.kind == "checkin" and form.kind in PLACE_CHECKINS and form.place_id is None:
             raise FieldError("重点场所打卡需要选择重点场所")
         return form
 

@@ -200,9 +200,10 @@ def _all() -> dict[str, LedgerKind]:
     from .linked import KEY_YOUTH, SPECIAL
     from .surveys import SURVEYS
     from .keyplaces import KEY_PLACES
+    from .lines import SAFETY_LINES
 
     return {k.key: k for k in (PERSONS, SPECIAL, KEY_YOUTH, ORGANISATIONS, CAMERAS, GRID_WORKERS, SURVEYS,
-                               KEY_PLACES)}
+                               KEY_PLACES, SAFETY_LINES)}
 
 
 KINDS: dict[str, LedgerKind] = _all()

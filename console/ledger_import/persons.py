@@ -283,10 +283,11 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
     ring = require_keyring()
     if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
         indexes = current_indexes([r["id_number"] for r in new])
-        names = ("id_number", "id_number_bidx", "household_id", *_PERSON_COLUMNS)
+        # id_valid: the numbers passed the full check (validate_id_number) before they got here
+        names = ("id_number", "id_number_bidx", "id_valid", "household_id", *_PERSON_COLUMNS)
         last = s.scalar(select(func.max(Person.id))) or 0
-        insert_tuples(s, Person, names, [(r["id_number"], b, households[r["household_code"]], *_person_columns(r))
-                                         for r, b in zip(new, indexes)])
+        insert_tuples(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],
+                                          *_person_columns(r)) for r, b in zip(new, indexes)])
         # their ids for the rows to remember: read back in one range scan, not looked up number by number
         inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
         for r, b in zip(new, indexes):

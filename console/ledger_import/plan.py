@@ -53,6 +53,10 @@ class ImportPlan:
         return sum(1 for r in self.rows if r.status == status)
 
     @property
+    def problem_rows(self) -> list[RowVerdict]:
+        return [r for r in self.rows if r.problems]
+
+    @property
     def accepted(self) -> list[RowVerdict]:
         return [r for r in self.rows if r.status in ("new", "changed")]
 

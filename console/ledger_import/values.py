@@ -42,7 +42,9 @@ def _labels(table: dict[str, str]) -> dict[str, str]:
     """label → key of a code table, built once per table (the last key of a label wins, as a dict built per call)."""
     cached = _LABELS.get(id(table))
     if cached is None or cached[0] is not table or cached[1] != len(table):
-        cached = _LABELS[id(table)] = (table, len(table), {label: key for key, label in table.items()})
+        # a cell is read NFKC-normalised: the label's normal form too (学校（校园周边） is read as 学校(校园周边))
+        labels = {unicodedata.normalize("NFKC", label): key for key, label in table.items()}
+        cached = _LABELS[id(table)] = (table, len(table), {**labels, **{label: key for key, label in table.items()}})
     return cached[2]
 
 

@@ -32,6 +32,7 @@ HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
 MAX_ROWS = 100_000  # rows per import; stated before the import (docs/disputes.md)
 NOT_A_WORKBOOK = "文件不是有效的Excel工作簿（.xlsx）"
 FORMATS = ".xlsx、.xlsm、.xls、.ods、.csv"
+GEO_FORMATS = ".gpkg、.zip（Shapefile）"  # point layers, for kinds with coordinates (geofile.py)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,11 @@ class _Header:
     ignored_formulas: int = 0  # formula cells in ignored columns
     encoding: str | None = None  # CSV only
     fmt: str = "xlsx"
+    extra_notices: list[str] = field(default_factory=list)  # said by a format's own reader (geofile.py)
 
     @property
     def notices(self) -> list[str]:
-        out = []
+        out = list(self.extra_notices)
         if self.ignored:
             out.append(f"以下列不属于台账模板，已忽略：{'、'.join(self.ignored)}")
         if self.formulas or self.ignored_formulas:
@@ -352,6 +354,13 @@ def _map_columns(cells: list[str], sheet: _Sheet, spec: LedgerSpec, known: dict[
 
 
 # -- the reader -------------------------------------------------------------------------------------------------
+def is_geofile(data: bytes, filename: str) -> bool:
+    """A GeoPackage or a zipped Shapefile (geofile.py reads those whole; the chunked path takes sheets and CSV)."""
+    from . import geofile
+
+    return geofile.is_geofile(data, filename)
+
+
 def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,
                 max_rows: int | None = None) -> LedgerStream:
     """Find the sheet, its header and its formula cells; the rows are read later, in chunks (LedgerStream.chunks).
@@ -388,6 +397,10 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
 def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
     """Parse a ledger file once, every row in memory (up to `spec.max_rows`); raises LedgerError (a Chinese message)
     when the file cannot be imported at all."""
+    if data and is_geofile(data, filename):  # GIS layers: their own reader, the same Ledger out
+        from . import geofile
+
+        return geofile.read_geofile(data, filename, spec, sheet=sheet)
     stream = open_ledger(data, filename, spec, sheet=sheet)
     rows = list(stream._rows())
     too_many = stream.too_many(len(rows))

@@ -16,6 +16,11 @@ from console.security.gate import current_viewer
 from console.security.guard import AccessDenied, refuse, require_need
 
 
+class ForgedValue(ValueError):
+    """A callback value the page never offers (a choice outside its options): 400 with this message, which names
+    what is wrong in Chinese and quotes nothing internal."""
+
+
 def install(app, security) -> None:
     """Wire a Dash app into the gate: callbacks looked up by their output key, page layouts guarded."""
     def lookup(output: str) -> tuple[bool, str | None]:
@@ -48,8 +53,8 @@ def install(app, security) -> None:
             found, name = lookup(output) if isinstance(output, str) else (False, None)
             what = f"（{name}）" if found and name else ""
             kind = _KINDS.get(type(exc), "不符合要求")
-            return make_response(jsonify(error=f"页面操作{what}的参数{kind}，请刷新页面后重试。",
-                                         operation=name if found else None), 400)
+            message = str(exc) if isinstance(exc, ForgedValue) else f"页面操作{what}的参数{kind}，请刷新页面后重试。"
+            return make_response(jsonify(error=message, operation=name if found else None), 400)
         return make_response(jsonify(error="服务器内部错误"), 500)
 
     for page in dash.page_registry.values():

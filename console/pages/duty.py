@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from console.duty import actions, desk, detail, feed
 from console.pages._basemap import attribution, basemap_layers
+from console.pages._gate import ForgedValue
 from console.pages._grid_locale import GRID_LOCALE
 from console.pages._unmask import reveal_control
 from console.duty.rules import RULE_LABELS, task_due_hours
@@ -110,7 +111,9 @@ def _actions_panel() -> html.Div:
                for key, (label, *_rest) in actions.ACTIONS.items()]
     return html.Div(className="pa-card", children=[
         html.Div("处置", className="pa-legend-title"),
-        dcc.Input(id=ID.ASSIGNEE, className="pa-duty-input", placeholder="派往（网格员/部门）"),
+        # 派往: a choice from the roster of the selected alert's grid (filled by show_detail), never free text
+        dcc.Dropdown(id=ID.ASSIGNEE, className="pa-dd pa-duty-assignee", options=[], clearable=True,
+                     searchable=False, placeholder="派往：本网格网格员（最近的在岗者在前）"),
         dcc.Textarea(id=ID.NOTE, className="pa-duty-input", placeholder="说明 / 处理结果"),
         html.Div(buttons, className="pa-duty-actions"),
         html.Div(id=ID.MESSAGE, className="pa-duty-msg", role="alert"),
@@ -161,22 +164,31 @@ clientside_callback(ClientsideFunction("duty", "select"), Output(ID.SELECTED, "d
 
 @callback(Output(ID.DETAIL, "children"), Output(ID.GRIDS, "data"), Output(ID.CAMERAS, "data"),
           *[Output(ID.ACTION[k], "disabled") for k in actions.ACTIONS],
+          Output(ID.ASSIGNEE, "options"), Output(ID.ASSIGNEE, "value"),
           Input(ID.SELECTED, "data"), Input(ID.ACTED, "data"), prevent_initial_call=True)
 def show_detail(alert_id, _acted):
-    """The alert's details, the map around it, and the action buttons its state allows."""
+    """The alert's details, the map around it, the action buttons its state allows and the 派往 choices (the
+    grid's roster, nearest on duty first: the first one preselected)."""
     if not alert_id:
-        return no_update, no_update, no_update, *[True] * len(actions.ACTIONS)
+        return no_update, no_update, no_update, *[True] * len(actions.ACTIONS), [], None
     viewer = current_viewer()
     with current_context().session() as s:
         d = detail.alert_detail(s, viewer, int(alert_id))
         around = desk.alert_map(s, d["grid"], d["village"], d["lon"], d["lat"]) if d else None
         if d:
             d["roster"], d["tasks"] = _field(s, int(alert_id))
+            d["can_act"] = viewer.can(ALERT_ACT)
+            names = {w["username"]: w["name"] for w in d["roster"]}
+            d["assignee"] = names.get(d["assignee"], d["assignee"])  # a person reads names, not account codes
+            for t in d["tasks"]:
+                t["assignee_name"] = names.get(t["assignee"], t["assignee"])
     if not d:
-        return html.P("该预警不存在或不在您的数据范围内。"), EMPTY, EMPTY, *[True] * len(actions.ACTIONS)
+        return html.P("该预警不存在或不在您的数据范围内。"), EMPTY, EMPTY, *[True] * len(actions.ACTIONS), [], None
     can = viewer.can(ALERT_ACT)
     disabled = [not (can and k in d["allowed"]) for k in actions.ACTIONS]
-    return _render_detail(d, viewer.can(VIEW_VIDEO), viewer.can(INCIDENT_COMMAND)), around["grids"], around["cameras"], *disabled
+    options = [{"label": field_roster.label(w), "value": w["username"]} for w in d["roster"]]
+    return (_render_detail(d, viewer.can(VIEW_VIDEO), viewer.can(INCIDENT_COMMAND)), around["grids"], around["cameras"],
+            *disabled, options, options[0]["value"] if options else None)
 
 
 def _field(s, alert_id: int) -> tuple[list, list]:
@@ -200,15 +212,24 @@ def act(*args):
     key = dash.ctx.triggered_id.removeprefix("duty-act-") if dash.ctx.triggered_id else None
     if not alert_id or key not in actions.ACTIONS:
         return no_update, "请先选择一条预警。", no_update
+    if key == "dispatch" and not assignee:
+        return no_update, "请在“派往”中选择本网格的网格员。", no_update
     try:
         with current_context().session() as s, s.begin():
             alert = s.get(Alert, int(alert_id))
-            if key == "dispatch" and alert is not None and field_tasks.on_roster(s, alert.grid_code, assignee):
-                # a grid worker with a phone account: the task goes to the phone (docs/field.md §6)
+            if key == "dispatch" and alert is not None:
+                if not field_tasks.on_roster(s, alert.grid_code, assignee) or not current_viewer().sees(alert.grid_code):
+                    # the page offers only the grid's roster: anything else is a forged request (400, named)
+                    raise ForgedValue(f"派往对象「{str(assignee)[:32]}」不是该预警所在网格"
+                                      f"（{alert.grid_code or '无网格'}）的网格员，不能派单")
+                # the task goes to the worker's phone (docs/field.md §6)
                 field_tasks.dispatch_alert(s, current_viewer(), alert, assignee, note or "",
                                            current_context().security.settings.clock(),
                                            task_due_hours(alert.rule, alert.severity))
             actions.act(s, current_viewer(), int(alert_id), key, note or "", assignee=assignee)
+            # the alert's open phone tasks follow it: 改派 / 撤销 (docs/field.md §6)
+            field_tasks.follow_alert(s, current_viewer(), int(alert_id), key, assignee,
+                                     current_context().security.settings.clock())
     except (actions.ActionError, FieldError) as exc:
         return no_update, str(exc), no_update
     except AccessDenied:
@@ -258,11 +279,13 @@ def _render_detail(d: dict, video: bool = False, command: bool = False) -> list:
     out.append(html.Ul([html.Li([f"{w['role']} {w['name']} ", reveal_control("worker", w["id"], w["phone"], field="phone")])
                         for w in d["workers"]]) if d["workers"] else html.P("—"))
     if d.get("roster"):
-        out.append(html.H4("建议派单：本网格网格员，最近的在岗者在前（在“派往”填账号）"))
+        out.append(html.H4("本网格网格员（最近的在岗者在前，在“派往”中选择）"))
         out.append(html.Ol([html.Li(field_roster.label(w)) for w in d["roster"]], id="duty-roster"))
+    elif d.get("can_act"):
+        out.append(html.P("本网格没有网格员手机账户，不能派单到手机；可“上报”。", id="duty-roster"))
     if d.get("tasks"):
         out.append(html.H4("手机任务"))
-        out.append(html.Ul([html.Li(f"{t['assignee']}：{t['state_label']}" + ("（已超期）" if t["overdue"] else "")
+        out.append(html.Ul([html.Li(f"{t['assignee_name']}：{t['state_label']}" + ("（已超期）" if t["overdue"] else "")
                                     + (f" — {t['report']}" if t["report"] else "")) for t in d["tasks"]],
                            id="duty-field-tasks"))
     out.append(html.H4("附近摄像机"))

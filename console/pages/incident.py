@@ -12,10 +12,10 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from flask import current_app
 
 from console.duty.feed import local
-from console.routes.video import INDEX_KEY, video_settings
+from console.routes.video import INDEX_KEY, platform_client, video_settings
 from console.safety import incidents, response_plan
 from console.security.guard import AccessDenied
-from console.security.permissions import INCIDENT_COMMAND, VIEW_VIDEO
+from console.security.permissions import INCIDENT_COMMAND, VIDEO_PTZ, VIEW_VIDEO
 from console.services import incident as assembly
 from console.services.context import current_context
 from console.services.viewer import current_viewer
@@ -199,7 +199,9 @@ def _wall(a: dict, settings) -> html.Div | None:
                   dcc.Link("在视频页打开", href=a["wall_url"], className="pa-btn")], className="pa-incident-wall-bar"),
         html.Div(id="video-wall", className="pa-video-wall", **{
             "data-max-streams": str(settings.max_streams), "data-stall-seconds": str(settings.stall_seconds),
-            "data-layout": str(lv.cameras), "data-alert": str(a["alert_id"])}),
+            "data-layout": str(lv.cameras), "data-alert": str(a["alert_id"]),
+            # domes on the incident wall can be steered by the duty desk (docs/video.md "Platform API")
+            "data-ptz": "1" if platform_client() is not None and current_viewer().can(VIDEO_PTZ) else "0"}),
     ])
 
 

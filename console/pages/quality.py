@@ -33,6 +33,7 @@ def layout(area: str | None = None, check: str | None = None, **_query):
         trail = areas.breadcrumb(s, node)
         kids = [k for k in areas.children(s, node) if viewer.scope.overlaps(k.code)] if node.level != "grid" else []
         cube = views.quality_cube(current_context())
+        refreshing = views.quality_refresher(current_context()).running
         figures = quality.counts_from_cube(cube, node, viewer.scope)
         listed = None
         if check in quality.BY_KEY and VIEW_PERSONS in viewer.permissions:
@@ -40,7 +41,8 @@ def layout(area: str | None = None, check: str | None = None, **_query):
             names = areas.grid_labels(s, {r.get("网格") for r in listed})
             listed = [{**r, "网格": names.get(r.get("网格"), "未落入网格")} for r in listed]
     body = [html.H2("数据质量"),
-            html.P(f"统计时间 {cube.built_at:%Y-%m-%d %H:%M}（每 5 分钟更新；问题清单为实时）",
+            html.P(f"统计时间 {cube.built_at:%Y-%m-%d %H:%M}（每 5 分钟更新；问题清单为实时）"
+                   + ("；数据已变更，正在重新统计，稍后刷新本页" if refreshing else ""),
                    style={"color": "var(--pa-muted)", "margin": "0"}),
             html.Div([*w.link_trail(trail, lambda code: f"/quality?area={code}")], style={"margin": ".3rem 0 .8rem"})]
     if resolved.message:

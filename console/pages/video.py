@@ -11,7 +11,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from console.routes.video import video_settings
+from console.routes.video import platform_client, video_settings
+from console.security.permissions import VIDEO_PTZ
 from console.services.context import current_context
 from console.services.viewer import current_viewer
 from console.video import service
@@ -33,10 +34,27 @@ class ID:
     TOUR = "video-tour"
     TOUR_SECONDS = "video-tour-seconds"
     STOP_ALL = "video-stop-all"
+    PB_START = "video-pb-start"  # playback range of the selected window (assets/pingan_video_ctl.js)
+    PB_END = "video-pb-end"
+    PB_GO = "video-pb-go"
+    PB_LIVE = "video-pb-live"
     LAYOUT = "video-layout"  # the buttons: video-layout-1, -4, -9, -16
 
 
-def _toolbar(alerts: list[dict], alert_id: str) -> html.Div:
+def _playback(enabled: bool) -> html.Fieldset:
+    """录像回放 of the selected window: a date-time range → the platform's playback address (docs/video.md)."""
+    hint = "选中窗口，选择时间段（最长 24 小时）" if enabled else "未配置视频平台接口，不能回放"
+    return html.Fieldset(className="pa-video-pb", disabled=not enabled, children=[
+        html.Legend("录像回放"),
+        html.Label(["从 ", dcc.Input(id=ID.PB_START, type="datetime-local", className="pa-video-dt")]),
+        html.Label(["至 ", dcc.Input(id=ID.PB_END, type="datetime-local", className="pa-video-dt")]),
+        html.Div([html.Button("回放所选窗口", id=ID.PB_GO, className="pa-btn"),
+                  html.Button("返回实时", id=ID.PB_LIVE, className="pa-btn")], className="pa-video-pb-row"),
+        html.Small(hint, className="pa-video-pb-hint"),
+    ])
+
+
+def _toolbar(alerts: list[dict], alert_id: str, platform: bool) -> html.Div:
     return html.Div(className="pa-video-bar", children=[
         html.H2("视频", className="pa-heading"),
         html.Div([html.Button(f"{n} 画面", id=f"{ID.LAYOUT}-{n}", className="pa-btn pa-video-layout",
@@ -57,6 +75,7 @@ def _toolbar(alerts: list[dict], alert_id: str) -> html.Div:
             className="pa-video-tour-label"),
         html.Button("开始轮巡", id=ID.TOUR, className="pa-btn"),
         html.Button("全部关闭", id=ID.STOP_ALL, className="pa-btn"),
+        _playback(platform),
         html.Span(id=ID.STATUS, className="pa-video-status", role="status"),
     ])
 
@@ -69,11 +88,13 @@ def layout(alert: str = "", layout: str = "", **_query) -> html.Div:  # layout: 
     alert_id = alert if alert.isdigit() else ""
     if alert_id and alert_id not in {str(a["id"]) for a in alerts}:
         alerts.insert(0, {"id": int(alert_id), "title": f"预警 {alert_id}", "raised_at": ""})
+    platform = platform_client() is not None
     notice = v.problem or ("" if v.configured else "未配置视频网关：窗口将说明原因；请系统管理员在部署设置中配置视频网关。")
     return html.Div(className="pa-video", children=[
-        _toolbar(alerts, alert_id),
+        _toolbar(alerts, alert_id, platform),
         html.Div(notice, className="pa-video-notice", role="alert") if notice else None,
         html.Div(id=ID.WALL, className="pa-video-wall", **{
             "data-max-streams": str(v.max_streams), "data-stall-seconds": str(v.stall_seconds),
+            "data-ptz": "1" if platform and viewer.can(VIDEO_PTZ) else "0",
             "data-layout": layout if layout in {str(n) for n in LAYOUTS} else "4", "data-alert": alert_id}),
     ])

@@ -149,9 +149,10 @@ def photo_chunk(uuid: str):
     data = request.get_data(cache=False)
     try:
         with current_context().session() as s, s.begin():
+            photo = None
             if "X-Photo-SHA256" in request.headers:  # declared with its first bytes: one request for a small photo
-                photos.declare(s, current_viewer(), photos.declaration(uuid, request.headers), _now())
-            result = photos.append(s, current_viewer(), uuid, offset, data, _now())
+                photo = photos.declared(s, current_viewer(), photos.declaration(uuid, request.headers), _now())
+            result = photos.append(s, current_viewer(), uuid, offset, data, _now(), photo)
     except FieldError as exc:
         return _refuse(exc)
     return _json(result, 422 if "error" in result else 200)

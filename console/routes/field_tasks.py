@@ -82,6 +82,7 @@ def dispatch():
     viewer, now = current_viewer(), _now()
     with current_context().session() as s, s.begin():
         alert = _alert(s, _alert_id())
+        tasks.follow_alert(s, viewer, alert.id, "dispatch", assignee, now)  # another worker's open task: 已改派
         task = tasks.dispatch_alert(s, viewer, alert, assignee, note, now, task_due_hours(alert.rule, alert.severity))
         try:
             duty_actions.act(s, viewer, alert.id, "dispatch", note or f"派单给网格员 {assignee}", assignee=assignee,

@@ -6,6 +6,10 @@ GET /api/video/nearby?alert=ID&n=9      the nearest online cameras to an alert (
 GET /api/video/play/<camera id>?variant=hls|flv|h264
                                         a play ticket: {url: /video/stream/<token>, player, codec, variants}
 GET /video/stream/<token>               checks the token and the viewer again, then 302 to the gateway
+POST /api/video/webrtc/<token>          body: the browser's SDP offer → the media server's SDP answer
+POST /api/video/ptz/<camera id>         {"command": "left"|…|"stop", "speed": 1–255} → wvp's PTZ (video:ptz)
+POST /api/video/playback/<camera id>    {"start", "end"} → the platform's playback address for the wall's players
+POST /api/video/playback/<camera id>/stop  {"stream"} → release the playback session
 GET /api/coverage?area=CODE             per grid of the area: households covered by camera sectors, the gaps
 
 Every video path needs `view:video`, coverage `layer:cameras` (declared once in `register`, checked by the gate); the service checks it
@@ -22,18 +26,28 @@ from flask import Blueprint, Flask, Response, current_app, redirect, request
 from console.security.guard import AccessDenied
 from console.services.context import TTLCache, current_context
 from console.services.viewer import current_viewer
-from console.video import coverage_service, service
+from console.video import control, coverage_service, service
 from console.video.gateway import VARIANTS, VideoSettings
 from console.video.tokens import TokenError
 
 blueprint = Blueprint("pingan_video", __name__)
 SETTINGS_KEY = "PINGAN_VIDEO"
 INDEX_KEY = "PINGAN_VIDEO_INDEX"
+CLIENT_KEY = "PINGAN_VIDEO_WVP"  # the platform client (None without PINGAN_VIDEO_WVP_API)
 TOKEN_STATUS = {"malformed": 400, "signature": 403, "expired": 410}
 
 
 def video_settings() -> VideoSettings:
     return current_app.config[SETTINGS_KEY]
+
+
+def platform_client():
+    return current_app.config.get(CLIENT_KEY)
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
 
 
 def _json(body: dict, status: int = 200) -> Response:
@@ -56,6 +70,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int | None:
 def config():
     v = video_settings()
     return _json({"configured": v.configured, "problem": v.problem, "max_streams": v.max_streams,
+                  "platform": bool(platform_client()),
                   "stall_seconds": v.stall_seconds, "token_seconds": v.token_seconds})
 
 
@@ -92,7 +107,56 @@ def play(camera_id: int):
         return _error("bad_request", f"variant 应为 {'、'.join(VARIANTS)} 之一", 400)
     with current_context().session() as s:
         try:
-            return _json(service.play(s, current_viewer(), video_settings(), camera_id, variant))
+            return _json(service.play(s, current_viewer(), video_settings(), camera_id, variant,
+                                      client=platform_client()))
+        except service.VideoError as exc:
+            return _error(exc.reason, str(exc), exc.status)
+
+
+@blueprint.post("/api/video/webrtc/<token>")
+def webrtc(token: str):
+    offer = request.get_data(cache=False, as_text=True)[:64_001]
+    with current_context().session() as s:
+        try:
+            answer = control.webrtc_answer(s, current_viewer(), video_settings(), token, offer)
+        except TokenError as exc:
+            return _error("token_" + exc.reason, str(exc), TOKEN_STATUS[exc.reason])
+        except service.VideoError as exc:
+            return _error(exc.reason, str(exc), exc.status)
+    return Response(answer, status=201, content_type="application/sdp", headers={"Cache-Control": "no-store"})
+
+
+@blueprint.post("/api/video/ptz/<int:camera_id>")
+def ptz(camera_id: int):
+    body = _body()
+    speed = body.get("speed", 100)
+    if not isinstance(speed, int) or isinstance(speed, bool):
+        return _error("bad_request", "云台速度应为 1–255 的整数", 400)
+    with current_context().session() as s:
+        try:
+            return _json(control.ptz(s, current_viewer(), video_settings(), platform_client(), camera_id,
+                                     str(body.get("command", "")), speed))
+        except service.VideoError as exc:
+            return _error(exc.reason, str(exc), exc.status)
+
+
+@blueprint.post("/api/video/playback/<int:camera_id>")
+def playback(camera_id: int):
+    body = _body()
+    with current_context().session() as s:
+        try:
+            return _json(control.playback(s, current_viewer(), video_settings(), platform_client(), camera_id,
+                                          str(body.get("start", "")), str(body.get("end", ""))))
+        except service.VideoError as exc:
+            return _error(exc.reason, str(exc), exc.status)
+
+
+@blueprint.post("/api/video/playback/<int:camera_id>/stop")
+def playback_stop(camera_id: int):
+    with current_context().session() as s:
+        try:
+            return _json(control.playback_stop(s, current_viewer(), video_settings(), platform_client(), camera_id,
+                                               str(_body().get("stream", ""))))
         except service.VideoError as exc:
             return _error(exc.reason, str(exc), exc.status)
 
@@ -125,6 +189,7 @@ def register(server: Flask, settings: VideoSettings, security) -> None:
     """Mount the routes (their permissions: console/security/registry.py); `settings` is the site's gateway
     (PINGAN_VIDEO_*)."""
     server.config[SETTINGS_KEY] = settings
+    server.config[CLIENT_KEY] = control.client_for(settings)
     server.config[INDEX_KEY] = TTLCache(2, 30)  # camera positions and status: refreshed every 30 s
     server.register_blueprint(blueprint)
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from console.store.security_models import Account, AuthSession, SecuritySetting
 
@@ -51,8 +53,7 @@ def roles_of(account: Account) -> frozenset[str]:
 
 
 def viewer_for(account: Account, ip: str = "", auditor=None) -> Viewer:
-    return Viewer.build(account.username, roles_of(account), [s.area_code for s in account.scopes],
-                        display_name=account.display_name, account_id=account.id, ip=ip, auditor=auditor)
+    return Identity.of(account).viewer(ip, auditor)
 
 
 def password_expired(account: Account, settings: Settings, now: datetime) -> bool:
@@ -248,19 +249,77 @@ def open_session(session_factory, settings: Settings, account_id: int, stage: st
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who a session belongs to, as the gate builds the viewer from it (no ORM object: it may be remembered)."""
+    account_id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    scopes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, account: Account) -> Identity:
+        return cls(account.id, account.username, account.display_name or "", roles_of(account),
+                   tuple(s.area_code for s in account.scopes))
+
+    def viewer(self, ip: str = "", auditor=None) -> Viewer:
+        return Viewer.build(self.username, self.roles, self.scopes, display_name=self.display_name,
+                            account_id=self.account_id, ip=ip, auditor=auditor)
+
+
+@dataclass(frozen=True)
 class SessionState:
     session_id: int
     account_id: int
     stage: str
     csrf_token: str
     token_hash: str
-    # the account as read for this check (roles and scopes loaded): the gate builds the viewer from it
-    # instead of reading it again in a second database session
-    account: Account | None = field(default=None, compare=False, repr=False)
+    # who the session belongs to, as read for this check (or remembered from an earlier one): the gate builds the
+    # viewer from it instead of reading the account again in a second database session
+    identity: Identity | None = field(default=None, compare=False, repr=False)
+
+
+# The gate's per-process memory of checked sessions (docs/security.md, 会话): the account's name, roles and scopes
+# and the effective settings, for IDENTITY_SECONDS. Each request still reads its own `auth_session` row (one small
+# query), so a session ended anywhere (logout, lock, disable, new rights, new password: each of them ends the
+# account's sessions) is refused at once in every process; idle, expiry, touching and refusals take the full path.
+IDENTITY_SECONDS = 30.0
+IDENTITY_LIMIT = 5000  # remembered sessions per process before the expired ones are dropped
+_identities: dict[str, tuple[float, int, Identity, Settings, bool]] = {}
+_identities_lock = threading.Lock()
+
+
+_t = AuthSession.__table__.c
+_SESSION_ROW = select(_t.id, _t.ended_at, _t.stage, _t.csrf_token, _t.last_seen_at, _t.created_at).where(
+    _t.token_hash == bindparam("th"))  # a Core statement: the ORM's overhead is most of such a small read
+
+
+def forget_identities() -> None:
+    """Drop the remembered identities and settings (a security setting changed in this process)."""
+    with _identities_lock:
+        _identities.clear()
+
+
+def _remembered(session_factory, th: str, now: datetime, touch: bool, touch_every_seconds: int) -> SessionState | None:
+    """The session from memory plus a fresh read of its row; None sends the caller down the full path."""
+    entry = _identities.get(th)
+    if entry is None or time.monotonic() - entry[0] > IDENTITY_SECONDS:
+        return None
+    _, session_id, identity, effective, wall = entry
+    with session_factory() as s:
+        row = s.connection().execute(_SESSION_ROW, {"th": th}).first()
+    if row is None or row.id != session_id or row.ended_at is not None or now < row.last_seen_at:
+        return None
+    idle = now - row.last_seen_at > timedelta(minutes=effective.idle_minutes) and not wall
+    if idle or now - row.created_at > timedelta(hours=effective.session_max_hours) \
+            or (touch and (now - row.last_seen_at).total_seconds() >= touch_every_seconds):
+        return None
+    return SessionState(row.id, identity.account_id, row.stage, row.csrf_token, th, identity)
 
 
 def load_session(session_factory, settings: Settings, token: str | None, ip: str,
-                 touch_every_seconds: int = 30, *, touch: bool = True) -> tuple[SessionState | None, str]:
+                 touch_every_seconds: int = 30, *, touch: bool = True,
+                 remember: bool = False) -> tuple[SessionState | None, str]:
     """(state, reason). reason: '' ok, 'missing', 'unknown', 'ended', 'idle', 'expired', 'disabled'.
 
     `touch=False` (background polling, `activity.is_background`): checked like any request, but the
@@ -269,6 +328,10 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
         return None, "missing"
     now = settings.clock()
     th = token_hash(token)
+    if remember:
+        state = _remembered(session_factory, th, now, touch, touch_every_seconds)
+        if state is not None:
+            return state, ""
     with session_factory() as s, s.begin():
         row = s.scalar(select(AuthSession).where(AuthSession.token_hash == th))
         if row is None:
@@ -294,7 +357,17 @@ def load_session(session_factory, settings: Settings, token: str | None, ip: str
             return None, reason
         if touch and (now - row.last_seen_at).total_seconds() >= touch_every_seconds:
             row.last_seen_at = now
-        return SessionState(row.id, row.account_id, row.stage, row.csrf_token, th, account), ""
+        identity = Identity.of(account)
+        state = SessionState(row.id, row.account_id, row.stage, row.csrf_token, th, identity)
+        wall = is_wall_account(identity.roles)
+    if remember:  # after the commit: a touch is written before the memory is used
+        stamp = time.monotonic()
+        with _identities_lock:
+            if len(_identities) >= IDENTITY_LIMIT:  # bounded: drop what has expired anyway
+                for key in [k for k, v in _identities.items() if stamp - v[0] > IDENTITY_SECONDS]:
+                    del _identities[key]
+            _identities[th] = (stamp, state.session_id, identity, settings, wall)
+    return state, ""
 
 
 def set_stage(session_factory, session_id: int, stage: str, rotate: bool = True) -> str | None:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from console.store.scope import AreaScope, ScopeError
 from console.store.security_models import Account, AccountRole, AccountScope, ApiKey, AuthSession, SecuritySetting
 
-from . import guard, passwords
+from . import accounts, guard, passwords
 from .config import validate_setting
 from .guard import REFUSED, AccessDenied, Viewer
 from .hardening import generate_api_key
@@ -238,6 +238,7 @@ def set_setting(session_factory, viewer: Viewer, key: str, value) -> None:
             s.add(row)
         row.value, row.updated_at, row.updated_by = str(checked), _now(viewer), viewer.username
         guard.audit(viewer, "config.set", obj, detail={"old": old, "new": str(checked)}, session=s)
+    accounts.forget_identities()  # this process's gate reads the new value at once
 
 
 def issue_api_key(session_factory, viewer: Viewer, owner: str, name: str, expires_at: datetime | None = None) -> str:

@@ -19,6 +19,7 @@ LAYER_CAMERAS = "layer:cameras"  # 公共安全视频
 LAYER_ORGS = "layer:orgs"  # 社会组织 / 非公有制企业
 WALL_DISPLAY = "display:wall"  # the command-hall screen: aggregate figures and layers, never a record
 VIEW_VIDEO = "view:video"  # play camera pictures (每次播放留痕, docs/video.md)
+VIDEO_PTZ = "video:ptz"  # turn and zoom a dome camera (云台控制, every command audited, docs/video.md)
 UNMASK = "unmask"  # see a full identity number / phone / address (each view audited)
 EXPORT = "export"  # download tables (watermarked, audited)
 GRID_EDIT = "grid:edit"  # redraw grids
@@ -41,7 +42,7 @@ ALL_PERMISSIONS: tuple[str, ...] = (
     LAYER_AREAS, LAYER_GRIDS, VIEW_KPI, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, LAYER_POPULATION, LAYER_SPECIAL, LAYER_DISPUTES, LAYER_CAMERAS, LAYER_ORGS, VIEW_VIDEO, UNMASK, EXPORT,
     GRID_EDIT, ALERT_ACT, DISPUTE_REGISTER, DISPUTE_ROUTE, ACCOUNT_MANAGE, ROLE_ASSIGN, AUDIT_READ,
     CONFIG_MANAGE, WALL_DISPLAY, FIELD_SYNC, FIELD_REVIEW, IMPORT_LEDGERS, VIEW_ASSESSMENT,
-    LAYER_SAFETY, LAYER_INCIDENTS, INCIDENT_COMMAND,
+    LAYER_SAFETY, LAYER_INCIDENTS, INCIDENT_COMMAND, VIDEO_PTZ,
 )
 
 ALL = frozenset(ALL_PERMISSIONS)  # the console's name for the set
@@ -78,4 +79,5 @@ LABELS = {
     AUDIT_READ: "查阅审计日志", CONFIG_MANAGE: "管理系统配置", WALL_DISPLAY: "大屏展示（不看记录）",
     FIELD_SYNC: "移动端采集上报", FIELD_REVIEW: "处理移动端同步冲突", VIEW_ASSESSMENT: "查看督导考评",
     LAYER_SAFETY: "查看重点场所与护路护线", LAYER_INCIDENTS: "查看突发事件图层", INCIDENT_COMMAND: "启动/结束突发事件响应",
+    VIDEO_PTZ: "云台控制（球机转动、变焦）",
 }

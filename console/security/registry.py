@@ -18,7 +18,7 @@ from .permissions import (
     ACCOUNT_MANAGE, ALERT_ACT, AUDIT_READ, DISPUTE_REGISTER, DISPUTE_ROUTE, EXPORT, FIELD_REVIEW, FIELD_SYNC,
     GRID_EDIT, IMPORT_LEDGERS, LAYER_AREAS, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_GRIDS, VIEW_VIDEO,
     LAYER_PERMISSIONS, ROLE_ASSIGN, UNMASK, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS, WALL_DISPLAY,
-    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT, INCIDENT_COMMAND,
+    CONFIG_MANAGE, LAYER_SPECIAL, VIEW_ASSESSMENT, INCIDENT_COMMAND, VIDEO_PTZ,
 )
 
 
@@ -101,7 +101,10 @@ ROUTES: dict[str, Need] = {
     # video (docs/video.md): every camera is re-checked against the viewer's scope, every play address audited
     "/api/video/cameras": need(VIEW_VIDEO), "/api/video/config": need(VIEW_VIDEO),
     "/api/video/nearby": need(VIEW_VIDEO), "/api/video/play/<int:camera_id>": need(VIEW_VIDEO),
-    "/video/stream/<token>": need(VIEW_VIDEO),
+    "/video/stream/<token>": need(VIEW_VIDEO), "/api/video/webrtc/<token>": need(VIEW_VIDEO),
+    "/api/video/playback/<int:camera_id>": need(VIEW_VIDEO),  # audited per range (video.playback)
+    "/api/video/playback/<int:camera_id>/stop": need(VIEW_VIDEO),
+    "/api/video/ptz/<int:camera_id>": need(all_of=(VIEW_VIDEO, VIDEO_PTZ)),  # every command audited (video.ptz)
     "/api/status": need(CONFIG_MANAGE),  # this node's database, spatial path and cache sync (docs/deploy.md)
     "/api/coverage": need(LAYER_CAMERAS),  # counts of households per grid, no personal data
     # the duty desk sends tasks to grid workers

@@ -13,7 +13,7 @@ from .permissions import (
     LAYER_AREAS, LAYER_GRIDS, VIEW_ALERTS, VIEW_CASES, VIEW_KPI, VIEW_PERSONS,
     ACCOUNT_MANAGE, ADMIN_PERMISSIONS, ALERT_ACT, AUDIT_READ, CONFIG_MANAGE, DISPUTE_REGISTER, IMPORT_LEDGERS,
     DISPUTE_ROUTE, EXPORT, GRID_EDIT, LAYER_CAMERAS, LAYER_DISPUTES, LAYER_ORGS, LAYER_POPULATION,
-    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO, VIEW_ASSESSMENT,
+    LAYER_SPECIAL, ROLE_ASSIGN, UNMASK, WALL_DISPLAY, FIELD_REVIEW, FIELD_SYNC, VIEW_VIDEO, VIDEO_PTZ, VIEW_ASSESSMENT,
     LAYER_SAFETY, LAYER_INCIDENTS, INCIDENT_COMMAND,
 )
 
@@ -51,7 +51,7 @@ ROLES: dict[str, Role] = {r.key: r for r in (
           description="县区综治中心（人员信息脱敏显示）"),
     _role("city_leader", "市领导", (*_MAP, *_LAYERS, VIEW_CASES, EXPORT, VIEW_VIDEO, VIEW_ASSESSMENT), description="全市态势，仅汇总与脱敏信息"),
     _role("duty_officer", "值班员", (*_MAP, *_LAYERS, VIEW_PERSONS, VIEW_CASES, VIEW_ALERTS, ALERT_ACT, DISPUTE_REGISTER,
-                                     VIEW_VIDEO, INCIDENT_COMMAND), description="指挥大厅值班、处置预警、启动突发事件响应"),
+                                     VIEW_VIDEO, VIDEO_PTZ, INCIDENT_COMMAND), description="指挥大厅值班、处置预警、启动突发事件响应"),
     _role("grid_planner", "网格规划员", (*_MAP, LAYER_POPULATION, LAYER_ORGS, GRID_EDIT), description="网格划分与调整"),
     _role("dispute_handler", "纠纷调处员", (*_MAP, LAYER_DISPUTES, VIEW_CASES, UNMASK, DISPUTE_REGISTER, DISPUTE_ROUTE),
           description="矛盾纠纷受理、调处"),

@@ -140,17 +140,13 @@ def install(server: Flask, session_factory, settings: Settings | None = None) ->
             path, request.headers,
             request.get_json(silent=True) if path == "/_dash-update-component" else None)
         state, reason = accounts.load_session(session_factory, settings, request.cookies.get(settings.cookie_name),
-                                              client_ip(), touch=not background)
+                                              client_ip(), touch=not background, remember=True)
         if state is None:
             if reason == "unknown":
                 audit_refusal(sec, "session.invalid", {"reason": "unknown_token"})
             return unauthenticated(reason if reason not in ("missing", "unknown") else "")
         g.pingan_session = state
-        if state.account is not None:
-            viewer = accounts.viewer_for(state.account, client_ip(), auditor)
-        else:
-            with session_factory() as s:
-                viewer = accounts.viewer_for(s.get(Account, state.account_id), client_ip(), auditor)
+        viewer = state.identity.viewer(client_ip(), auditor)
         if request.method in STATE_CHANGING:
             origin = same_origin()
             token = (request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")

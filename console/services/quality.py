@@ -4,6 +4,7 @@ list them (masked) for the grid workers who fix them. See docs/import.md, 数据
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,17 @@ from console.store.masking import mask_address, mask_id
 from .areas import CHILD_COLUMN, AreaNode, within
 
 LIST_LIMIT = 500
+# A person, household or organisation not written for this many months is 长期未更新 (PINGAN_STALE_MONTHS;
+# docs/import.md, 数据质量). Records from before the column came carry the time of the upgrade (migration 0015).
+STALE_MONTHS = int(os.environ.get("PINGAN_STALE_MONTHS", "").strip() or 24)
+
+
+def stale_before(now: datetime, months: int = STALE_MONTHS) -> datetime:
+    """The same day `months` back (the month's last day when it has fewer days)."""
+    y, m = divmod(now.year * 12 + now.month - 1 - months, 12)
+    m += 1
+    last = [31, 29 if y % 4 == 0 and (y % 100 or y % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+    return now.replace(year=y, month=m, day=min(now.day, last))
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,7 @@ class Check:
     label: str  # what a person reads
     advice: str  # what to do about it
     model: type
-    condition: Callable[[], object]  # SQL condition on `model` that marks a problem record
+    condition: Callable[[datetime], object]  # SQL condition on `model` that marks a problem record (given "now")
     columns: Callable[[], tuple]  # the (masked) columns a problem list shows
     headers: tuple[str, ...]
 
@@ -34,7 +46,11 @@ def _person_cols():
     return (Person.id, Person.name, Person.id_number, Person.grid_code)
 
 
-def _duplicated_person():
+def _stale_cols(model, first, second):
+    return lambda: (model.id, first, second, model.grid_code, model.updated_at)
+
+
+def _duplicated_person(_now):
     # one pass over the blind-index column, not one index probe per person (2.5 M at full scale)
     twin = Person.__table__.alias("twin")
     shared = (select(twin.c.id_number_bidx).where(twin.c.id_number_bidx.is_not(None))
@@ -44,35 +60,49 @@ def _duplicated_person():
 
 CHECKS: tuple[Check, ...] = (
     Check("person_outside_grid", "人员未落入网格", "核实现住址，补录经纬度或房屋", Person,
-          lambda: Person.grid_code.is_(None), _person_cols, ("姓名", "身份证号", "网格")),
+          lambda _now: Person.grid_code.is_(None), _person_cols, ("姓名", "身份证号", "网格")),
     Check("person_no_household", "人员无所属户", "补录户号或核实户籍", Person,
-          lambda: ~exists(select(literal(1)).where(Household.id == Person.household_id)), _person_cols,
+          lambda _now: ~exists(select(literal(1)).where(Household.id == Person.household_id)), _person_cols,
           ("姓名", "身份证号", "网格")),
     Check("person_duplicated", "同一身份证号登记多次", "核实后保留一条（一人一档）", Person, _duplicated_person,
           _person_cols, ("姓名", "身份证号", "网格")),
+    # id_valid: set at write time, or by the refresh for rows written without it (quality_store.verify_ids)
+    Check("person_id_invalid", "身份证号校验位错误", "核对身份证原件后更正号码（GB 11643 校验位不符）", Person,
+          lambda _now: Person.id_valid.is_(False), _person_cols, ("姓名", "身份证号", "网格")),
+    Check("person_stale", f"人员信息超过{STALE_MONTHS}个月未更新", "入户核实后更新或注销", Person,
+          lambda now: Person.updated_at < stale_before(now), _stale_cols(Person, Person.name, Person.id_number),
+          ("姓名", "身份证号", "网格", "最后更新")),
     Check("household_no_building", "住户无所属房屋", "补录房屋编号（以房管人）", Household,
-          lambda: ~exists(select(literal(1)).where(Building.id == Household.building_id)),
+          lambda _now: ~exists(select(literal(1)).where(Building.id == Household.building_id)),
           lambda: (Household.id, Household.code, Household.address, Household.grid_code), ("户号", "地址", "网格")),
     Check("household_empty", "住户下无人员", "补录人员或注销该户", Household,
-          lambda: ~exists(select(literal(1)).where(Person.household_id == Household.id)),
+          lambda _now: ~exists(select(literal(1)).where(Person.household_id == Household.id)),
           lambda: (Household.id, Household.code, Household.address, Household.grid_code), ("户号", "地址", "网格")),
-    Check("org_unlocated", "社会组织/企业未定位", "补录经纬度", Organisation, lambda: Organisation.grid_code.is_(None),
+    Check("household_stale", f"住户信息超过{STALE_MONTHS}个月未更新", "入户核实后更新或注销该户", Household,
+          lambda now: Household.updated_at < stale_before(now),
+          _stale_cols(Household, Household.code, Household.address), ("户号", "地址", "网格", "最后更新")),
+    Check("org_unlocated", "社会组织/企业未定位", "补录经纬度", Organisation,
+          lambda _now: Organisation.grid_code.is_(None),
           lambda: (Organisation.id, Organisation.name, Organisation.address, Organisation.grid_code),
           ("名称", "地址", "网格")),
-    Check("camera_unlocated", "摄像机未定位", "补录经纬度", Camera, lambda: Camera.grid_code.is_(None),
+    Check("org_stale", f"社会组织/企业信息超过{STALE_MONTHS}个月未更新", "上门核实经营状态后更新", Organisation,
+          lambda now: Organisation.updated_at < stale_before(now),
+          _stale_cols(Organisation, Organisation.name, Organisation.address), ("名称", "地址", "网格", "最后更新")),
+    Check("camera_unlocated", "摄像机未定位", "补录经纬度", Camera, lambda _now: Camera.grid_code.is_(None),
           lambda: (Camera.id, Camera.name, Camera.device_id, Camera.grid_code), ("名称", "设备编码", "网格")),
 )
 BY_KEY = {c.key: c for c in CHECKS}
 
 
-def counts(session: Session, node: AreaNode, scope: AreaScope) -> dict[str, dict]:
+def counts(session: Session, node: AreaNode, scope: AreaScope, now: datetime | None = None) -> dict[str, dict]:
     """{check key: {"total": n, "by_child": {child code: n}}} for the area and the viewer's scope."""
+    now = now or datetime.now()
     child_col = CHILD_COLUMN.get(node.level)
     out = {}
     for check in CHECKS:
         m = check.model
         cols = [getattr(m, child_col)] if child_col else []
-        stmt = select(*cols, func.count()).where(and_(within(m, node, scope), check.condition()))
+        stmt = select(*cols, func.count()).where(and_(within(m, node, scope), check.condition(now)))
         if cols:
             stmt = stmt.group_by(*cols)
         by_child: dict[str, int] = {}
@@ -101,12 +131,19 @@ class QualityCube:
     records: dict[str, dict[Key, int]] = field(default_factory=dict)  # table name → key → n
 
 
-def build_cube(session: Session, now: datetime | None = None) -> QualityCube:
-    cube = QualityCube(built_at=now or datetime.now())
+TABLES = tuple(dict.fromkeys(c.model.__tablename__ for c in CHECKS))
+
+
+def build_cube(session: Session, now: datetime | None = None, tables=None) -> QualityCube:
+    """The cube of every table the checks read, or of `tables` only (a refresh after an import of one kind)."""
+    now = now or datetime.now()
+    cube = QualityCube(built_at=now)
     for model in dict.fromkeys(c.model for c in CHECKS):
+        if tables is not None and model.__tablename__ not in tables:
+            continue
         checks = [c for c in CHECKS if c.model is model]
         codes = (model.county_code, model.town_code, model.village_code, model.grid_code)
-        stmt = select(*codes, func.count(), *(func.sum(case((c.condition(), 1), else_=0)) for c in checks)
+        stmt = select(*codes, func.count(), *(func.sum(case((c.condition(now), 1), else_=0)) for c in checks)
                       ).group_by(*codes)
         records: dict[Key, int] = {}
         found: dict[str, dict[Key, int]] = {c.key: {} for c in checks}
@@ -150,10 +187,12 @@ def records_from_cube(cube: QualityCube, node: AreaNode, scope: AreaScope) -> di
     return {t: _sum_by_child(keys, node, scope) for t, keys in cube.records.items()}
 
 
-def problems(session: Session, key: str, node: AreaNode, scope: AreaScope, limit: int = LIST_LIMIT) -> list[dict]:
+def problems(session: Session, key: str, node: AreaNode, scope: AreaScope, limit: int = LIST_LIMIT,
+             now: datetime | None = None) -> list[dict]:
     """The records one check finds in the area, masked, for the list the grid workers fix."""
     check = BY_KEY[key]
-    rows = session.execute(select(*check.columns()).where(within(check.model, node, scope), check.condition())
+    rows = session.execute(select(*check.columns()).where(within(check.model, node, scope),
+                                                          check.condition(now or datetime.now()))
                            .order_by(check.model.id).limit(limit)).all()
     out = []
     for row in rows:
@@ -162,5 +201,7 @@ def problems(session: Session, key: str, node: AreaNode, scope: AreaScope, limit
             values[1] = mask_id(values[1])
         elif check.model in (Household, Organisation):
             values[1] = mask_address(values[1])  # (code or name, address, grid): an organisation's address too
+        if len(values) > 3 and isinstance(values[3], datetime):
+            values[3] = f"{values[3]:%Y-%m-%d}"  # 最后更新
         out.append(dict(zip(check.headers, values)))
     return out

@@ -9,7 +9,7 @@ from datetime import datetime
 from console.services.layers import LAYERS
 from console.services.layers.population import choropleth_breaks
 
-from . import cluster, cube, geo, kpis, quality
+from . import cluster, cube, geo, kpis, quality, quality_store
 from .areas import AreaNode, Resolved, breadcrumb, children, resolve
 from .context import AppContext
 from .viewer import Viewer
@@ -53,19 +53,42 @@ _quality_lock = threading.Lock()
 
 
 def quality_cube(ctx: AppContext):
-    """The per-grid data-quality counts of the whole city (console/services/quality.py), cached like the KPI
-    cube and built by one request at a time."""
+    """The per-grid data-quality counts of the whole city (console/services/quality.py): the cube stored in the
+    database (quality_store.py), refreshed in the background when older than MAX_AGE; built here only when none
+    is stored. Cached in memory like the KPI cube, one request at a time."""
     with _quality_lock:
         def compute():
             with ctx.session() as s:
-                return quality.build_cube(s)
+                stored = quality_store.load_cube(s)
+            if stored is None:  # never refreshed: counted here, the identity numbers checked in the background
+                built = quality_store.refresh(ctx.session, verify=False)
+                quality_refresher(ctx).request(("person",))
+                return built
+            if datetime.now() - stored.built_at > quality_store.MAX_AGE:
+                quality_refresher(ctx).request()
+            return stored
         return ctx.kpi_cache.get_or_set(("quality-cube",), compute)
 
 
-def records_changed(ctx: AppContext) -> None:
+_refreshers: dict[int, quality_store.Refresher] = {}
+_refreshers_lock = threading.Lock()
+
+
+def quality_refresher(ctx: AppContext) -> quality_store.Refresher:
+    """The background refresh of the stored quality cube, one per database."""
+    with _refreshers_lock:
+        found = _refreshers.get(id(ctx.engine))
+        if found is None or found.sessions != ctx.session:
+            found = quality_store.Refresher(ctx.session, on_done=lambda _cube: ctx.kpi_cache.drop(("quality-cube",)))
+            _refreshers[id(ctx.engine)] = found
+        return found
+
+
+def records_changed(ctx: AppContext, tables=None) -> None:
     """After records were saved in bulk (a ledger import): the next view recounts instead of showing the
     cached counts of up to five minutes ago — on every console node (console/services/cluster.py)."""
     _records_changed_here(ctx)
+    quality_refresher(ctx).request(tables)  # the stored quality cube is recounted in the background, by this node
     cluster.publish(ctx, "records")
 
 
@@ -77,6 +100,7 @@ def _records_changed_here(ctx: AppContext) -> None:
 def boundaries_changed(ctx: AppContext) -> None:
     """After a grid commit: drop cached geometry and counts, and rebuild the city counts in the background so
     that the next view does not pay for the whole build — on every console node."""
+    quality_refresher(ctx).request()  # records moved to other grids: the stored quality cube is recounted
     _boundaries_changed_here(ctx)
     cluster.publish(ctx, "boundaries")
 

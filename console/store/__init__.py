@@ -10,7 +10,7 @@ from . import planner_models  # noqa: F401  - registers the planner tables
 from . import field_models  # noqa: F401  - registers the field (phone app) tables
 from . import followup_models  # noqa: F401  - registers the follow-up visits table
 from . import throttle_models  # noqa: F401  - registers the shared rate buckets
-from .import_models import LedgerRow
+from .import_models import ImportTemplate, LedgerRow, QualityCell
 from . import patrol_models  # noqa: F401  - registers the patrol and assessment tables
 from . import safety_models  # noqa: F401  - registers key places, lines and incidents
 from .schema import SCHEMA_HEAD, check_schema, upgrade_schema
@@ -20,7 +20,7 @@ from .session import StoreError, database_url, make_engine, make_session_factory
 __all__ = [
     "Alert", "Area", "AreaScope", "Base", "Building", "Camera", "Dispute", "DisputeEvent", "DisputeParty",
     "Event", "FloatingInfo", "ForeignInfo", "Generation", "Grid", "GridWorker", "Household", "KeyYouth",
-    "LedgerRow", "LOCATED_COLUMNS", "Organisation", "Person", "SCHEMA_HEAD", "ScopeError", "SpecialPerson", "StoreError",
+    "ImportTemplate", "LedgerRow", "LOCATED_COLUMNS", "QualityCell", "Organisation", "Person", "SCHEMA_HEAD", "ScopeError", "SpecialPerson", "StoreError",
     "Survey", "WorldMeta", "check_schema", "database_url", "make_engine", "make_session_factory",
     "upgrade_schema",
 ]

@@ -3,8 +3,8 @@
 SQLAlchemy's `session.execute(table.insert(), [dict, …])` builds and type-processes every row's parameters one by one
 (≈ 25 µs a row, more than SQLite's own insert); here each column's bind processor runs once over the whole column, and
 encrypted columns are sealed in bulk (`KeyRing.encrypt_many`). Runs on the caller's connection, so inside the caller's
-transaction: a failure rolls back with it. Columns not given take their scalar defaults; a column with a Python
-callable default must be given.
+transaction: a failure rolls back with it. Columns not given take their scalar defaults; a callable default
+that takes no arguments (`updated_at`'s clock) is called once per call, every row gets the same value.
 """
 
 from __future__ import annotations
@@ -79,9 +79,12 @@ def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *
         default = getattr(col, "default", None)  # a lightweight table() column has none
         if col.key in given or default is None:
             continue
-        if not default.is_scalar:
-            raise ValueError(f"{table.name}.{col.key} has a callable default: give its value")
-        defaults[col.key] = default.arg
+        if default.is_scalar:
+            defaults[col.key] = default.arg
+        elif default.is_callable:
+            defaults[col.key] = default.arg(None)  # SQLAlchemy wraps a no-argument callable to take the context
+        else:
+            raise ValueError(f"{table.name}.{col.key} has a SQL default: give its value")
     keys = given + list(defaults)
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     names = list(compiled.positiontup) if compiled.positional else keys
@@ -125,9 +128,12 @@ def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], ro
         default = getattr(col, "default", None)
         if col.key in names or default is None:
             continue
-        if not default.is_scalar:
-            raise ValueError(f"{table.name}.{col.key} has a callable default: give its value")
-        defaults[col.key] = default.arg
+        if default.is_scalar:
+            defaults[col.key] = default.arg
+        elif default.is_callable:  # as insert_rows: called once, every row gets the same value
+            defaults[col.key] = default.arg(None)
+        else:
+            raise ValueError(f"{table.name}.{col.key} has a SQL default: give its value")
     keys = [*names, *defaults]
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup) if compiled.positional else keys

@@ -31,6 +31,7 @@ class Organisation(Located, Base):
     has_party_org: Mapped[bool] = mapped_column(Boolean)
     foreign_background: Mapped[bool] = mapped_column(Boolean)
     employees: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=datetime.now, onupdate=datetime.now)
 
 
 class Dispute(Located, Base):

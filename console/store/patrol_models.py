@@ -13,7 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Located
 
-CHECKIN_KINDS = {"household": "住户", "key_place": "重点场所"}
+# key_place: an organisation (社会组织/企业); safety_place: a 公共安全 key place (`key_place` table, docs/safety.md)
+CHECKIN_KINDS = {"household": "住户", "key_place": "重点场所", "safety_place": "公共安全重点场所"}
+PLACE_CHECKINS = ("key_place", "safety_place")  # check-ins whose target is `place_id`
 
 
 class Patrol(Located, Base):
@@ -38,7 +40,7 @@ class PatrolCheckin(Base):
     patrol_id: Mapped[int] = mapped_column(ForeignKey("patrol.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # CHECKIN_KINDS key
     household_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    place_id: Mapped[int | None] = mapped_column(Integer)
+    place_id: Mapped[int | None] = mapped_column(Integer)  # organisation.id or key_place.id, by `kind`
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)

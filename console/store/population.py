@@ -8,14 +8,15 @@ A building's address (the place, like its coordinates) stays searchable in clear
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from console.store.crypto import EncryptedText
 
 from .base import Base, Located
+from .identity import id_number_valid
 from .sensitive import id_number_index
 
 
@@ -41,6 +42,8 @@ class Household(Located, Base):
     size: Mapped[int] = mapped_column(Integer)
     is_rental: Mapped[bool] = mapped_column(Boolean, default=False)
     landlord_name: Mapped[str | None] = mapped_column(String(32))
+    # when this system last wrote the record (数据质量 stale check); NULL: written by another tool without it
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=datetime.now, onupdate=datetime.now)
 
 
 class Person(Located, Base):
@@ -63,10 +66,15 @@ class Person(Located, Base):
     relation_to_head: Mapped[str] = mapped_column(String(10))
     registered_here: Mapped[bool] = mapped_column(Boolean)  # 人户一致
     registered_address: Mapped[str | None] = mapped_column(EncryptedText("person.registered_address"))  # when it differs
+    # the sealed number's GB 11643 check character holds: set on every ORM write, NULL until checked (rows written
+    # in bulk or by other tools are checked once by the 数据质量 refresh, console/services/quality_store.py)
+    id_valid: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=datetime.now, onupdate=datetime.now)
 
     @validates("id_number")
     def _index_id_number(self, _key, value):
         self.id_number_bidx = id_number_index(value)
+        self.id_valid = None if value is None else id_number_valid(value)
         return value
 
 

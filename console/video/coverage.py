@@ -69,40 +69,81 @@ def covered(sector_geoms: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndar
     return out
 
 
+# The gap ranking's weight of one uncovered key place, in households (docs/video.md "Gap ranking"): where a camera
+# is owed to a 高风险 place it outranks a street of unwatched homes.
+RISK_WEIGHTS = {"high": 30.0, "medium": 10.0, "low": 3.0}
+
+
+def place_weights(risk_levels) -> np.ndarray:
+    """The gap weight of each key place by its risk level (高风险 > 较高风险 > 一般风险); unknown as 一般."""
+    return np.array([RISK_WEIGHTS.get(r, RISK_WEIGHTS["low"]) for r in risk_levels], dtype=float)
+
+
+def gap_scores(uncovered_households: np.ndarray, place_weight: np.ndarray) -> np.ndarray:
+    """A grid's gap score: uncovered households + Σ risk weight of its uncovered key places. Pure."""
+    return np.asarray(uncovered_households, float) + np.asarray(place_weight, float)
+
+
 @dataclass(frozen=True)
 class GridCoverage:
     grid_codes: np.ndarray  # one per grid
     households: np.ndarray  # households in the grid
     covered: np.ndarray  # households inside some camera's sector
-    gap_lon: np.ndarray  # where the uncovered households are (their weighted centre); NaN when none
+    gap_lon: np.ndarray  # where the next camera would see most: weighted centre of what is unseen; NaN when none
     gap_lat: np.ndarray
+    place_weight: np.ndarray | None = None  # Σ risk weight of the grid's uncovered key places (0 without places)
 
     @property
     def share(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.households > 0, self.covered / self.households, np.nan)
 
+    @property
+    def scores(self) -> np.ndarray:
+        pw = self.place_weight if self.place_weight is not None else np.zeros(self.grid_codes.size)
+        return gap_scores(self.households - self.covered, pw)
+
     def gaps(self, top: int = 20) -> list[dict]:
-        """Grids by uncovered households, most first: where the next camera would cover most."""
+        """Grids by gap score (uncovered households + weighted uncovered key places), highest first: where
+        the next camera is owed most. Ties: more uncovered households, then the grid code."""
         uncovered = self.households - self.covered
-        order = np.lexsort((self.grid_codes, -uncovered))[:top]
-        return [{"grid_code": str(self.grid_codes[i]), "households": int(self.households[i]),
-                 "covered": int(self.covered[i]), "uncovered": int(uncovered[i]),
-                 "share": round(float(self.share[i]), 3) if self.households[i] else None,
-                 "lon": float(self.gap_lon[i]), "lat": float(self.gap_lat[i])} for i in order if uncovered[i] > 0]
+        score = self.scores
+        order = np.lexsort((self.grid_codes, -uncovered, -score))
+        out = []
+        for i in order:
+            if score[i] <= 0 or len(out) >= top:
+                break
+            out.append({"rank": len(out) + 1, "grid_code": str(self.grid_codes[i]),
+                        "households": int(self.households[i]), "covered": int(self.covered[i]),
+                        "uncovered": int(uncovered[i]), "score": round(float(score[i]), 1),
+                        "place_weight": round(float(score[i] - uncovered[i]), 1),
+                        "share": round(float(self.share[i]), 3) if self.households[i] else None,
+                        "lon": float(self.gap_lon[i]), "lat": float(self.gap_lat[i])})
+        return out
 
 
 def by_grid(sector_geoms: np.ndarray, px: np.ndarray, py: np.ndarray, weights: np.ndarray,
-            grids: np.ndarray) -> GridCoverage:
-    """Households (points `px, py` carrying `weights` households each, in grid `grids`) covered per grid."""
+            grids: np.ndarray, places: tuple | None = None) -> GridCoverage:
+    """Households (points `px, py` carrying `weights` households each, in grid `grids`) covered per grid.
+    `places`: the uncovered key places as (lon, lat, risk weight, grid) arrays — they add their weight to
+    their grid's gap score and pull its gap centre towards them."""
     inside = covered(sector_geoms, px, py)
-    g, codes = pd.factorize(np.asarray(grids), sort=True)  # hashing: far faster than np.unique on strings
     w = np.asarray(weights, dtype=float)
-    total = np.bincount(g, w, minlength=codes.size)
-    cov = np.bincount(g, w * inside, minlength=codes.size)
+    grids = np.asarray(grids)
+    if places is not None and len(places[0]):
+        qx, qy, qw, qg = (np.asarray(a) for a in places)
+        all_grids = np.concatenate([grids.astype(str), qg.astype(str)])
+    else:
+        qx = qy = qw = np.zeros(0)
+        all_grids = grids
+    g, codes = pd.factorize(all_grids, sort=True)  # hashing: far faster than np.unique on strings
+    gh, gq = g[:px.size], g[px.size:]
+    total = np.bincount(gh, w, minlength=codes.size)
+    cov = np.bincount(gh, w * inside, minlength=codes.size)
     un = w * ~inside
-    un_w = np.bincount(g, un, minlength=codes.size)
+    pw = np.bincount(gq, qw.astype(float), minlength=codes.size)
+    mass = np.bincount(gh, un, minlength=codes.size) + pw
     with np.errstate(invalid="ignore", divide="ignore"):
-        gx = np.bincount(g, un * px, minlength=codes.size) / un_w
-        gy = np.bincount(g, un * py, minlength=codes.size) / un_w
-    return GridCoverage(np.asarray(codes), total.round().astype(int), cov.round().astype(int), gx, gy)
+        gx = (np.bincount(gh, un * px, minlength=codes.size) + np.bincount(gq, qw * qx, minlength=codes.size)) / mass
+        gy = (np.bincount(gh, un * py, minlength=codes.size) + np.bincount(gq, qw * qy, minlength=codes.size)) / mass
+    return GridCoverage(np.asarray(codes), total.round().astype(int), cov.round().astype(int), gx, gy, pw)

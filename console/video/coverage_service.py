@@ -41,9 +41,13 @@ def scoped_coverage(s: Session, scope, area_code: str, top: int = 20, online_onl
                   .group_by(Household.building_id)).all()
     geoms = camera_sectors(np.array([r[0] for r in c], float), np.array([r[1] for r in c], float),
                            np.array([r[2] or 0 for r in c], float), np.array([r[3] for r in c], dtype=object))
-    result = coverage.by_grid(geoms, np.array([r[0] for r in h], float), np.array([r[1] for r in h], float),
-                              np.array([r[3] for r in h], float), np.array([r[2] for r in h], dtype=str))
     places = key_place_coverage(s, scope, area_code, geoms)
+    un = places["uncovered"]  # they weigh in the gap ranking by risk level (docs/video.md "Gap ranking")
+    result = coverage.by_grid(geoms, np.array([r[0] for r in h], float), np.array([r[1] for r in h], float),
+                              np.array([r[3] for r in h], float), np.array([r[2] for r in h], dtype=str),
+                              places=(np.array([p["lon"] for p in un], float), np.array([p["lat"] for p in un], float),
+                                      coverage.place_weights([p["risk_level"] for p in un]),
+                                      np.array([p["grid_code"] or "" for p in un], dtype=str)))
     share = result.share
     grids = [{"grid_code": str(g), "households": int(n), "covered": int(k),
               "share": None if np.isnan(p) else round(float(p), 3), **places["by_grid"].get(str(g), NO_PLACES)}
@@ -52,8 +56,13 @@ def scoped_coverage(s: Session, scope, area_code: str, top: int = 20, online_onl
     grids += [{"grid_code": g, "households": 0, "covered": 0, "share": None, **v}
               for g, v in sorted(places["by_grid"].items()) if g not in seen]
     gaps = result.gaps(top)
+    by_risk: dict[str, dict[str, int]] = {}
+    for p in un:
+        counts = by_risk.setdefault(p["grid_code"], {})
+        counts[p["risk_level"]] = counts.get(p["risk_level"], 0) + 1
     for g in gaps:
         g.update(places["by_grid"].get(g["grid_code"], NO_PLACES))
+        g["uncovered_places_by_risk"] = by_risk.get(g["grid_code"], {})
     return {"area": area_code, "cameras": len(c),
             "households": int(result.households.sum()), "covered": int(result.covered.sum()),
             "key_places": places["total"], "key_places_covered": places["covered"],
@@ -94,5 +103,12 @@ def camera_sectors(lons, lats, directions, kinds) -> np.ndarray:
     return coverage.sectors(lons, lats, directions, fov, rng)
 
 
-def compute(lons, lats, directions, kinds, px, py, weights, grids) -> coverage.GridCoverage:
-    return coverage.by_grid(camera_sectors(lons, lats, directions, kinds), px, py, weights, grids)
+def compute(lons, lats, directions, kinds, px, py, weights, grids, places=None) -> coverage.GridCoverage:
+    """The whole computation on arrays (the benchmark's): `places` = every key place as (lon, lat, risk level,
+    grid); those no sector covers weigh in the gap ranking."""
+    geoms = camera_sectors(lons, lats, directions, kinds)
+    if places is not None:
+        qx, qy, risk, qg = (np.asarray(a) for a in places)
+        out = ~coverage.covered(geoms, qx, qy)
+        places = (qx[out], qy[out], coverage.place_weights(risk[out]), qg[out])
+    return coverage.by_grid(geoms, px, py, weights, grids, places)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 PLACEHOLDERS = frozenset({"base", "device_id", "parent_id", "camera_id"})
 SCHEMES = ("http", "https", "ws", "wss")
-VARIANTS = ("hls", "flv", "h264")  # h264: the gateway's transcoded stream offered for H.265 cameras
+VARIANTS = ("hls", "flv", "h264", "webrtc")  # h264: the gateway's transcoded stream offered for H.265 cameras
 
 # ZLMediaKit's address rules (app "rtp", stream "<device>_<channel>" as wvp names GB/T 28181 streams):
 #   HLS  http://host:port/<app>/<stream>/hls.m3u8     HTTP-FLV  http://host:port/<app>/<stream>.live.flv
@@ -58,6 +58,11 @@ class VideoSettings:
     max_streams: int = 16  # concurrent streams one console page may open
     stall_seconds: int = 8  # no progress for this long: the window reconnects
     prefer: str = "hls"  # which variant a window opens first
+    wvp_api: str = ""  # wvp-GB28181-pro's HTTP API root: live start, playback, PTZ (docs/video.md "Platform API")
+    wvp_user: str = ""
+    wvp_password: str = field(default="", repr=False)
+    wvp_token: str = field(default="", repr=False)
+    api_timeout: int = 8  # seconds a platform call may take
     problem: str = ""  # why the setting cannot work (shown in every window); "" when it can
 
     @property
@@ -66,7 +71,7 @@ class VideoSettings:
 
     def origins(self) -> tuple[str, ...]:
         """Scheme://host[:port] of every gateway address: the page's CSP must allow them (media, connect)."""
-        urls = [self.base, *self.templates.values()]
+        urls = [self.base, *self.templates.values()]  # not wvp_api: only the console calls it
         for a in self.addresses.values():
             urls += [a.hls, a.flv, a.h264]
         out = []
@@ -123,8 +128,21 @@ def _read_env(env) -> dict:
     if env.get("PINGAN_VIDEO_SECRET"):
         values["secret"] = env["PINGAN_VIDEO_SECRET"].encode("utf-8")
     prefer = env.get("PINGAN_VIDEO_PREFER", "hls").strip().lower() or "hls"
-    if prefer not in ("hls", "flv"):
-        raise GatewayError(f"视频网关配置错误：PINGAN_VIDEO_PREFER={prefer!r} 应为 hls 或 flv")
+    if prefer not in ("hls", "flv", "webrtc"):
+        raise GatewayError(f"视频网关配置错误：PINGAN_VIDEO_PREFER={prefer!r} 应为 hls、flv 或 webrtc")
+    if prefer == "webrtc" and "webrtc" not in templates:
+        raise GatewayError("视频网关配置错误：PINGAN_VIDEO_PREFER=webrtc 时需设置 PINGAN_VIDEO_WEBRTC 模板")
+    wvp_api = env.get("PINGAN_VIDEO_WVP_API", "").strip().rstrip("/")
+    if wvp_api:
+        check_url(wvp_api, "PINGAN_VIDEO_WVP_API")
+        if urlsplit(wvp_api).scheme not in ("http", "https"):
+            raise GatewayError("视频网关配置错误：PINGAN_VIDEO_WVP_API 应为 http(s):// 地址")
+    user, password = env.get("PINGAN_VIDEO_WVP_USER", "").strip(), env.get("PINGAN_VIDEO_WVP_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise GatewayError("视频网关配置错误：PINGAN_VIDEO_WVP_USER 与 PINGAN_VIDEO_WVP_PASSWORD 需同时设置")
+    values.update(wvp_api=wvp_api, wvp_user=user, wvp_password=password,
+                  wvp_token=env.get("PINGAN_VIDEO_WVP_TOKEN", "").strip(),
+                  api_timeout=_int(env, "PINGAN_VIDEO_API_TIMEOUT", 8, 1, 60))
     values.update(kind=kind, base=base, templates=templates, prefer=prefer,
                   token_seconds=_int(env, "PINGAN_VIDEO_TOKEN_SECONDS", 60, 10, 3600),
                   max_streams=_int(env, "PINGAN_VIDEO_MAX_STREAMS", 16, 1, 64),

@@ -19,9 +19,10 @@ from console.security.permissions import VIEW_VIDEO
 from console.store import Alert, Camera
 from console.store.codes import CAMERA_KINDS, CAMERA_STATUS, OPEN_ALERT_STATES
 
-from . import gateway, nearest, tokens
+from . import gateway, nearest, tokens, wvp
 from .gateway import VideoSettings
 
+PTZ_KINDS = frozenset({"dome"})  # 球机: the only kind with a pan/tilt head
 MAX_LIST = 64  # cameras one list answer carries (a search, "nearby")
 
 
@@ -35,6 +36,7 @@ class VideoError(LookupError):
 
 def _camera_row(c, distance: float | None = None, faces: bool | None = None) -> dict:
     row = {"id": int(c.id), "name": c.name, "device_id": c.device_id, "kind": CAMERA_KINDS.get(c.kind, c.kind),
+           "ptz": c.kind in PTZ_KINDS,
            "status": c.status, "status_label": CAMERA_STATUS.get(c.status, c.status),
            "direction": c.direction}
     if distance is not None:
@@ -57,10 +59,25 @@ def camera_for(s: Session, viewer: Viewer, camera_id: int) -> Camera:
     return cam
 
 
+def platform_ids(settings: VideoSettings, cam) -> tuple[str, str]:
+    """(device, channel) as wvp names them: the NVR / platform device the channel belongs to, and the channel."""
+    own = settings.addresses.get(cam.device_id)
+    return (own.parent_id if own is not None and own.parent_id else cam.device_id), cam.device_id
+
+
+def platform_error(err: wvp.PlatformError) -> VideoError:
+    """A platform failure as the window's reason: unreachable / timed out → gateway_down, else its answer."""
+    if err.reason in ("unreachable", "timeout"):
+        return VideoError("gateway_down", str(err), 504)
+    return VideoError("platform", str(err), 502)
+
+
 def play(s: Session, viewer: Viewer, settings: VideoSettings, camera_id: int, variant: str = "",
-         now: float | None = None) -> dict:
-    """A play ticket: the signed address the browser opens (``/video/stream/<token>``), the player kind, the
-    codec when known and the other variants this camera offers. Audited as ``video.play``."""
+         now: float | None = None, client: wvp.WvpClient | None = None) -> dict:
+    """A play ticket: the signed address the browser opens (``/video/stream/<token>``, or for WebRTC the
+    offer/answer exchange ``/api/video/webrtc/<token>``), the player kind, the codec when known and the other
+    variants this camera offers. With the platform API (`client`) the camera is invited first, so the
+    platform's reasons (device offline, invite timeout) reach the window. Audited as ``video.play``."""
     cam = camera_for(s, viewer, camera_id)
     if settings.problem:
         raise VideoError("gateway_config", settings.problem)
@@ -74,13 +91,19 @@ def play(s: Session, viewer: Viewer, settings: VideoSettings, camera_id: int, va
     if variant not in offered:
         raise VideoError("no_address", "该摄像机没有可用的视频流地址" if not offered
                          else f"该摄像机没有{'转码' if variant == 'h264' else variant.upper()}流地址")
+    if client is not None:
+        try:
+            client.play_start(*platform_ids(settings, cam))
+        except wvp.PlatformError as exc:
+            raise platform_error(exc) from None
     now = time.time() if now is None else now
     token = tokens.sign(settings.secret, cam.id, variant, viewer.username, now, settings.token_seconds)
     own = settings.addresses.get(cam.device_id)
     guard.audit(viewer, "video.play", f"camera:{cam.id}", guard.GRANTED,
                 {"variant": variant, "device_id": cam.device_id, "area": cam.finest_area})
-    return {"camera": _camera_row(cam), "url": f"/video/stream/{token}", "variant": variant,
-            "player": player_for(offered[variant]), "codec": "h264" if variant == "h264" else (own.codec if own else ""),
+    webrtc = variant == "webrtc"
+    return {"camera": _camera_row(cam), "url": f"/api/video/webrtc/{token}" if webrtc else f"/video/stream/{token}",
+            "variant": variant, "player": "webrtc" if webrtc else player_for(offered[variant]), "codec": "h264" if variant == "h264" else (own.codec if own else ""),
             "expires": int(now) + settings.token_seconds, "variants": sorted(offered)}
 
 
@@ -97,6 +120,8 @@ def redirect_target(s: Session, viewer: Viewer, settings: VideoSettings, token: 
     t = tokens.verify(settings.secret, token, viewer.username, time.time() if now is None else now)
     cam = camera_for(s, viewer, t.camera_id)
     url = gateway.play_address(settings, cam.id, cam.device_id, t.variant)
+    if t.variant == "webrtc":  # not an address to open: the offer/answer goes through /api/video/webrtc
+        raise VideoError("bad_request", "WebRTC 播放地址不能直接打开", 400)
     if not url:
         raise VideoError("no_address", "该摄像机没有可用的视频流地址")
     return url

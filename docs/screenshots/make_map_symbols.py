@@ -7,6 +7,7 @@ density, stacked households spread out, a grid's popup, a building's popup, and 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import secrets
 import sqlite3
@@ -71,7 +72,8 @@ def main() -> None:
         page.wait_for_timeout(2000)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
+                                    env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
         context = browser.new_context(viewport={"width": 1920, "height": 1080})
         form = context.request.get(base + "/login").text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)

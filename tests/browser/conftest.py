@@ -19,7 +19,10 @@ from tests.browser.tinyworld import build as build_tiny
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CONSOLE_USER = "browser_city"  # the account console browser tests log in as (see `logged_in_context`)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--lang=zh-CN"]
+# The browser's own widgets (date-time pickers) follow the process locale, as on the offices' Chinese machines:
+# Debian's chromium-l10n (scripts/system-deps.sh) and LANG; Playwright's `locale` alone leaves them in en-US.
+CHROMIUM_ENV = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,7 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=CHROMIUM_ENV)
         yield browser
         browser.close()
 

@@ -149,47 +149,159 @@ def _duty_session(base: str, username: str):
     return s
 
 
-def test_a_task_reaches_the_phone_and_its_report_reaches_the_duty_desk(phone, tiny, tmp_path):
+def _alert(sessions, title: str, lon: float, lat: float) -> int:
     from datetime import datetime
 
     from console.store import Alert
     from console.store.duty_models import AlertInfo
 
+    with sessions() as s:
+        now = datetime(2026, 11, 26, 8, 0)
+        alert = Alert(rule="r", kind="dispute", severity="medium", state="new", title=title, raised_at=now,
+                      updated_at=now, lon=lon, lat=lat, county_code=GRID[:6], town_code=GRID[:9],
+                      village_code=GRID[:12], grid_code=GRID)
+        s.add(alert)
+        s.flush()
+        s.add(AlertInfo(alert_id=alert.id))
+        s.commit()
+        return alert.id
+
+
+def _phone(playwright, chromium, lon, lat, **extra):
+    pixel = dict(playwright.devices["Pixel 7"])
+    pixel.pop("default_browser_type", None)
+    return chromium.new_context(**pixel, locale="zh-CN", geolocation={"longitude": lon, "latitude": lat,
+                                                                      "accuracy": 12},
+                                permissions=["geolocation"], **extra)
+
+
+def _duty_sees(desk, base, alert_id, text):
+    """The duty desk, as the officer reads it: the alert's detail lists its phone task in this state."""
+    desk.goto(base + "/duty")
+    desk.locator(f".ag-row[row-id='{alert_id}'] [col-id='title']").click()
+    desk.wait_for_function("t => (document.getElementById('duty-field-tasks') || {}).innerText?.includes(t)",
+                           arg=text, timeout=20000)
+
+
+def test_a_task_reaches_the_phone_and_its_report_reaches_the_duty_desk(phone, tiny, tmp_path):
+    """派单 on the duty desk: 派往 is chosen from the grid's roster (not typed); the task appears on that worker's
+    phone, who accepts, starts and reports back with text and a GPS place; the desk sees each state."""
     playwright, chromium = phone
-    accounts = [(WORKER, ["grid_worker"], [GRID]), ("duty_m", ["duty_officer"], ["610900"])]
+    (lon, lat), = q(tiny, "select label_lon, label_lat from grid where code=?", GRID)
+    accounts = [(WORKER, ["grid_worker"], [GRID]), ("wangge_b", ["grid_worker"], [GRID]),
+                ("duty_m", ["duty_officer"], ["610900"])]
     with console_on_copy(tiny, tmp_path, accounts) as (base, sessions):
-        with sessions() as s:
-            now = datetime(2026, 11, 26, 8, 0)
-            alert = Alert(rule="r", kind="dispute", severity="medium", state="new", title="村口纠纷升级", raised_at=now,
-                          updated_at=now, county_code=GRID[:6], town_code=GRID[:9], village_code=GRID[:12],
-                          grid_code=GRID)
-            s.add(alert)
-            s.flush()
-            s.add(AlertInfo(alert_id=alert.id))
-            s.commit()
-            alert_id = alert.id
-        duty = _duty_session(base, "duty_m")
-        sent = duty.post(base + "/api/duty/tasks", json={"alert_id": alert_id, "assignee": WORKER,
-                                                         "note": "请到场了解情况"})
-        assert sent.status_code == 201, sent.text
-        pixel = dict(playwright.devices["Pixel 7"])
-        pixel.pop("default_browser_type", None)
-        context = chromium.new_context(**pixel, locale="zh-CN")
+        db = str(tmp_path / "w.sqlite")
+        alert_id = _alert(sessions, "村口纠纷升级", lon, lat)
+        desktop = chromium.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+        context = _phone(playwright, chromium, lon, lat)
         try:
+            desk = desktop.new_page()
+            login_page(desk, base, "duty_m")
+            desk.goto(base + "/duty")
+            desk.locator(f".ag-row[row-id='{alert_id}'] [col-id='title']").click()
+            # the roster's names, nearest on duty first; the first one preselected; no free-text box
+            desk.wait_for_function("(document.getElementById('duty-roster') || {}).innerText?.includes('wangge_b')")
+            assert desk.locator("input#duty-assignee").count() == 0
+            desk.click("#duty-assignee")
+            options = desk.get_by_role("option").filter(has_text=" · ")  # the roster's entries
+            options.first.wait_for(timeout=10000)
+            assert [o.split(" · ")[0] for o in options.all_inner_texts()] == ["wangge_b", WORKER]
+            assert all("电话未登记" in o for o in options.all_inner_texts())
+            desk.screenshot(path=str(SHOTS / "duty-dispatch-roster.png"))
+            desk.get_by_role("option", name=re.compile(f"^{WORKER} ·")).click()
+            desk.fill("#duty-note", "请到场了解情况")
+            desk.click("#duty-act-dispatch")
+            desk.wait_for_function(f"(document.getElementById('duty-field-tasks') || {{}}).innerText?.includes("
+                                   f"'{WORKER}：已派单')", timeout=20000)
+            assert q(db, "select assignee, state from field_task") == [(WORKER, "assigned")]
+
             page = context.new_page()
             page.on("dialog", lambda d: d.accept("已到场调解，双方和解"))
             login_page(page, base, WORKER)
             page.goto(base + "/m/")
+            page.wait_for_function("document.querySelector('#grid-summary').textContent.includes('户')",
+                                   timeout=30000)
+            page.locator("#event-form .gps").click()  # the place the report carries
+            page.wait_for_function("document.querySelector('#event-form .loc').textContent.includes('±12 米')")
             page.get_by_role("tab", name=re.compile("任务")).click()
             page.wait_for_function("document.querySelector('#tasks').textContent.includes('村口纠纷升级')")
             assert page.locator("#task-badge").inner_text() == "1"
-            page.get_by_role("button", name="接单").click()
-            page.wait_for_function("document.querySelector('#tasks').textContent.includes('已接单')")
-            page.get_by_role("button", name="回报").click()
-            page.wait_for_function("document.querySelector('#tasks').textContent.includes('已回报')")
+            for button, state in (("接单", "已接单"), ("开始处置", "处置中"), ("回报", "已回报")):
+                page.get_by_role("button", name=button).click()
+                page.wait_for_function("s => document.querySelector('#tasks').textContent.includes('（' + s + '）')",
+                                       arg=state, timeout=20000)
+                page.wait_for_function("document.querySelector('#pending').textContent.startsWith('0 条待上传')",
+                                       timeout=20000)
+                _duty_sees(desk, base, alert_id, f"{WORKER}：{state}")
             page.screenshot(path=str(SHOTS / "field-tasks.png"))
+            desk.wait_for_timeout(1500)  # the map's fly-to settled
+            desk.screenshot(path=str(SHOTS / "duty-task-reported.png"))
         finally:
             context.close()
-        seen = duty.get(base + f"/api/duty/tasks?alert_id={alert_id}").json()["tasks"]
-        assert [st["to_state"] for st in seen[0]["steps"]] == ["已派单", "已接单", "已回报"]
-        assert seen[0]["report"] == "已到场调解，双方和解"
+            desktop.close()
+        assert q(db, "select action, actor, accuracy_m from field_task_step order by id") == [
+            ("dispatch", "duty_m", None), ("accept", WORKER, 12.0), ("handle", WORKER, 12.0), ("report", WORKER, 12.0)]
+        assert q(db, "select state, report from field_task") == [("reported", "已到场调解，双方和解")]
+
+
+def test_task_steps_taken_offline_are_sent_once_and_a_reassigned_task_is_kept_as_a_conflict(phone, tiny, tmp_path):
+    """The phone offline: 接单 and 回报 on one task, 接单 on another that the duty desk meanwhile gives to another
+    worker. Back online: the first task's steps arrive exactly once, the second changes nothing and is kept as a
+    conflict for the supervisor; the phone says so."""
+    playwright, chromium = phone
+    (lon, lat), = q(tiny, "select label_lon, label_lat from grid where code=?", GRID)
+    accounts = [(WORKER, ["grid_worker"], [GRID]), ("wangge_b", ["grid_worker"], [GRID]),
+                ("duty_m", ["duty_officer"], ["610900"])]
+    with console_on_copy(tiny, tmp_path, accounts) as (base, sessions):
+        db = str(tmp_path / "w.sqlite")
+        first, second = _alert(sessions, "河边护栏松动", lon, lat), _alert(sessions, "路口积水", lon, lat)
+        duty = _duty_session(base, "duty_m")
+        for alert_id in (first, second):
+            assert duty.post(base + "/api/duty/tasks", json={"alert_id": alert_id, "assignee": WORKER,
+                                                             "note": "请处理"}).status_code == 201
+        context = _phone(playwright, chromium, lon, lat, service_workers="allow")
+        try:
+            page = context.new_page()
+            page.on("dialog", lambda d: d.accept("护栏已临时加固"))
+            login_page(page, base, WORKER)
+            page.goto(base + "/m/")
+            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30000)
+            page.reload()
+            page.get_by_role("tab", name=re.compile("任务")).click()
+            page.wait_for_function("document.querySelector('#tasks').textContent.includes('路口积水')", timeout=30000)
+
+            context.set_offline(True)
+            page.wait_for_function("document.querySelector('#net').textContent === '离线'")
+            first_li, second_li = (page.locator("#tasks li", has_text=t) for t in ("河边护栏松动", "路口积水"))
+            first_li.get_by_role("button", name="接单").click()
+            first_li.get_by_role("button", name="回报").wait_for()
+            first_li.get_by_role("button", name="回报").click()
+            second_li.get_by_role("button", name="接单").click()
+            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('3 条待上传')")
+            assert "已回报 · 待上传" in first_li.inner_text() and "已接单 · 待上传" in second_li.inner_text()
+            page.screenshot(path=str(SHOTS / "field-task-offline.png"))
+            assert q(db, "select count(*) from field_task_step where actor=?", WORKER) == [(0,)]
+            # meanwhile the duty desk gives the second alert to another worker (改派)
+            assert duty.post(base + "/api/duty/tasks", json={"alert_id": second, "assignee": "wangge_b",
+                                                             "note": "改派"}).status_code == 201
+
+            context.set_offline(False)
+            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('0 条待上传')",
+                                   timeout=30000)
+            page.wait_for_function("document.querySelector('#notice').textContent.includes('值班台已改动该任务')",
+                                   timeout=20000)
+            page.wait_for_function("document.querySelector('#tasks').textContent.includes('已改派')", timeout=20000)
+            page.screenshot(path=str(SHOTS / "field-task-conflict.png"))
+            page.locator("#sync").click()  # replayed again: nothing more
+            page.wait_for_timeout(1000)
+        finally:
+            context.close()
+        ids = dict(q(db, "select alert_id, id from field_task where assignee=?", WORKER))
+        assert q(db, "select action, text from field_task_step where task_id=? and actor=? order by id",
+                 ids[first], WORKER) == [("accept", ""), ("report", "护栏已临时加固")]
+        assert q(db, "select state from field_task where id=?", ids[second]) == [("reassigned",)]
+        assert q(db, "select count(*) from field_task_step where task_id=? and actor=?", ids[second], WORKER) == [(0,)]
+        assert q(db, "select kind, count(*) from field_record group by kind") == [("task", 3)]
+        assert q(db, "select count(*) from field_record_version") == [(3,)]
+        assert q(db, "select status, author from field_conflict") == [("open", WORKER)]

@@ -6,6 +6,7 @@ and distance, one check-in, one visit — and a second replay adds nothing."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,12 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
     (lon, lat), = q(tiny, "select label_lon, label_lat from grid where code=?", GRID)
     with console_on_copy(tiny, tmp_path, [(WORKER, ["grid_worker"], [GRID])]) as (base, _sessions):
         db = str(tmp_path / "w.sqlite")
+        con = sqlite3.connect(db)  # a 公共安全 key place in the grid: a check-in target beside the households
+        con.execute("insert into key_place (code, name, kind, risk_level, address, contact, synthetic, lon, lat, "
+                    "county_code, town_code, village_code, grid_code) values ('KP-B-1', '紫阳第一小学', 'school', "
+                    "'high', '', '', 0, ?, ?, ?, ?, ?, ?)", (lon, lat, GRID[:6], GRID[:9], GRID[:12], GRID))
+        con.commit()
+        con.close()
         pixel = dict(playwright.devices["Pixel 7"])
         pixel.pop("default_browser_type", None)
         context = chromium.new_context(**pixel, locale="zh-CN", timezone_id="Asia/Shanghai", permissions=["geolocation"],
@@ -63,12 +70,15 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
             assert "1 个精度不足" in page.locator("#patrol-stats").inner_text()
             page.locator("#checkin").click()
             page.wait_for_function("document.querySelector('#checkins').children.length === 1")
+            page.select_option("#checkin-target", label="公共安全 学校（校园周边） 紫阳第一小学（高风险）")
+            page.locator("#checkin").click()
+            page.wait_for_function("document.querySelector('#checkins').children.length === 2")
             page.locator("#patrol-map").scroll_into_view_if_needed()
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(SHOTS / "field-patrol.png"))
             page.locator("#patrol-stop").click()
             # start, the track so far at the first good fix, the check-in, the stop
-            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('4 条待上传')")
+            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('5 条待上传')")
 
             page.get_by_role("tab", name=re.compile("随访")).click()
             page.locator("#followups li button").first.click()
@@ -77,7 +87,7 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
             page.fill("#visit-note", "电话联系，近况稳定，按时服药")
             page.screenshot(path=str(SHOTS / "field-visit-form.png"))
             page.locator("#visit-form button[type=submit]").click()
-            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('5 条待上传')")
+            page.wait_for_function("document.querySelector('#pending').textContent.startsWith('6 条待上传')")
             assert q(db, "select count(*) from patrol") == [(0,)]  # nothing reached the server yet
 
             context.set_offline(False)
@@ -94,15 +104,16 @@ def test_an_offline_patrol_and_visit_sync_exactly_once(phone, tiny, tmp_path):  
                 (lon + 0.002, lat), (lon + 0.004, lat))
             assert (who, grid, points, ended) == (WORKER, GRID, 3, 1)
             assert distance == pytest.approx(expected, rel=0.01)  # the 3,000 m fix is not in the distance
-            assert q(db, "select kind, household_id is not null from patrol_checkin") == [("household", 1)]
+            assert q(db, "select kind, household_id is not null, place_id from patrol_checkin order by id") == [
+                ("household", 1, None), ("safety_place", 0, q(db, "select id from key_place where code='KP-B-1'")[0][0])]
             assert q(db, "select method, worker, visited_on, note from followup_visit where worker=?", WORKER) == [
                 ("phone", WORKER, "2026-11-25", "电话联系，近况稳定，按时服药")]
             versions = q(db, "select r.kind, count(*) from field_record_version v join field_record r "
                              "on r.id=v.record_id group by r.kind order by r.kind")
-            assert versions == [("checkin", 1), ("followup", 1), ("patrol", 3)]
+            assert versions == [("checkin", 2), ("followup", 1), ("patrol", 3)]
             page.locator("#sync").click()  # another replay sends nothing again
             page.wait_for_timeout(1000)
-            assert q(db, "select count(*) from field_record_version") == [(5,)]
+            assert q(db, "select count(*) from field_record_version") == [(6,)]
             assert q(db, "select count(*) from followup_visit where worker=?", WORKER) == [(1,)]
         finally:
             context.close()

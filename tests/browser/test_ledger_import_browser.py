@@ -1,9 +1,13 @@
 """Browser: a county clerk imports a 实有人口 ledger whose identity-number column is headed the clerk's own way —
-the page names the missing column, the clerk maps it, checks, sees each row's verdict and saves."""
+the page names the missing column, the clerk maps it, checks, sees each row's verdict and saves; the mapping is kept
+as the source's template, and the next file of the same source imports without the mapping step (the page says
+which template it applied; the clerk can change or delete it). Screenshots of the mapping step and the template
+notice go to docs/screenshots/ with PINGAN_SHOTS=1."""
 
 from __future__ import annotations
 
 import io
+import os
 
 import openpyxl
 import pytest
@@ -18,7 +22,8 @@ from tests.test_ledger_import import _id
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path("/tmp/pingan-shots")
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = DOCS_SHOTS if os.environ.get("PINGAN_SHOTS") else Path("/tmp/pingan-shots")
 SHOTS.mkdir(exist_ok=True)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -29,15 +34,16 @@ def console(tiny_template, tmp_path):
         yield served
 
 
-def _ledger(lon: float, lat: float) -> bytes:
+def _ledger(lon: float, lat: float, people=None, household="HH-BROWSER-1", street=1) -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "实有人口"
     ws.append(["紫阳县实有人口登记表"])
     ws.append(["序号", "姓名", "证件号", "户号", "与户主关系", "现住址", "经度", "纬度", "备注"])
-    addr = "紫阳县城关镇浏览器测试街1号"
-    for i, (name, number, rel) in enumerate([("周大成", _id(31), "户主"), ("吴桂花", _id(32, "19900101", False), "妻")], 1):
-        ws.append([i, name, number, "HH-BROWSER-1", rel, addr, lon, lat, ""])
+    addr = f"紫阳县城关镇浏览器测试街{street}号"
+    people = people or [("周大成", _id(31), "户主"), ("吴桂花", _id(32, "19900101", False), "妻")]
+    for i, (name, number, rel) in enumerate(people, 1):
+        ws.append([i, name, number, household, rel, addr, lon, lat, ""])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -64,7 +70,7 @@ def test_import_wizard_maps_a_column_previews_and_saves(console, tmp_path):
         page.wait_for_selector("text=缺少必填列：公民身份号码", timeout=60000)
         assert page.is_hidden("#li-save")
         # map 证件号 → 公民身份号码 in the dropdown for that header
-        page.screenshot(path=str(tmp_path / "mapping.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "import-mapping.png"), full_page=True)
         page.locator("""[id*='"header":"证件号"']""").first.click()
         page.keyboard.type("公民身份号码")
         option = page.get_by_role("option", name="✱公民身份号码").first
@@ -76,6 +82,29 @@ def test_import_wizard_maps_a_column_previews_and_saves(console, tmp_path):
         page.screenshot(path=str(SHOTS / "import-preview.png"), full_page=True)
         page.click("#li-save")
         page.wait_for_selector("text=已保存：新增 2 行", timeout=60000)
+        assert "已存为模板「实有人口（实有人口台账）」" in page.inner_text("#li-result")
+        # the next file of the same source: no mapping step, the template named
+        second = tmp_path / "实有人口-第二批.xlsx"
+        second.write_bytes(_ledger(round(pt.x, 6), round(pt.y, 6), [("郑国强", _id(33), "户主"),
+                                                                    ("冯秀英", _id(34, "19920202", False), "妻")],
+                                   household="HH-BROWSER-2", street=2))
+        page.set_input_files("#li-upload input[type=file]", str(second))
+        page.wait_for_selector("text=郑国强", timeout=60000)  # the second file's preview
+        page.wait_for_selector("text=已自动应用对应关系模板「实有人口（实有人口台账）」", timeout=60000)
+        assert "新增 2 行" in page.inner_text("#li-summary") and not page.inner_text("#li-result")
+        assert "缺少必填列" not in page.inner_text("body") and page.is_visible("#li-save")
+        assert page.inner_text("#li-mapping") == "" and page.is_hidden("#li-apply")  # no question asked
+        assert "“证件号”→公民身份号码" in page.inner_text("#li-template")
+        page.screenshot(path=str(SHOTS / "import-template.png"), full_page=True)
+        page.click("#li-save")
+        page.wait_for_selector("text=已保存：新增 2 行", timeout=60000)
+        # the clerk may look at the mapping again (preselected), or delete the template
+        page.click("#li-tpl-edit")
+        page.wait_for_selector("""[id*='"header":"证件号"']""", timeout=60000)
+        assert "文件中的列“证件号”对应\n✱公民身份号码" in page.inner_text("#li-mapping")  # preselected
+        page.click("#li-tpl-del")
+        page.wait_for_selector("text=缺少必填列：公民身份号码", timeout=60000)
+        assert page.is_hidden("#li-template-box")
         # 以房管人: the imported household is found by its 户号, residents listed masked
         page.goto(url + "/housing")
         page.fill("#hs-text", "HH-BROWSER-1")

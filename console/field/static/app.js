@@ -33,13 +33,15 @@
   async function sync() {
     if (!navigator.onLine) { await refreshCount(); return; }
     const result = await Q.replay();
-    const conflicts = result.done.filter(r => r.status === 'conflict').length;
+    const clashes = result.done.filter(r => r.status === 'conflict');
+    const conflicts = clashes.length;
     for (const r of result.done) {
       const h = bundle && r.household_id && bundle.households.find(x => x.id === r.household_id);
       if (h && r.version) h.version = Math.max(h.version, r.version);
     }
     if (bundle) await Q.kvSet('bundle', bundle);
     if (result.stopped) notice(result.stopped, result.kind === 'offline' ? 'info' : 'warn');
+    else if (conflicts === 1 && clashes[0].error) notice(clashes[0].error, 'warn');  // the server's own words
     else if (conflicts) notice(conflicts + ' 条记录与他人修改冲突，已提交主管处理', 'warn');
     else if (result.done.length) notice('已上传 ' + result.done.length + ' 条', 'ok');
     await refreshCount();
@@ -219,22 +221,35 @@
     }
   }
 
-  /* 任务: the duty desk's tasks for this worker; steps need the network (the server decides the state). */
+  /* 任务: the duty desk's tasks for this worker. A step (接单 / 开始处置 / 回报) is a write-once `task` record in the
+     offline queue like every other record: taken offline, sent once online, exactly once. The list shows the
+     server's copy with the queued steps on top; a step the duty desk overtook (改派, 撤销) comes back as a
+     conflict kept for the supervisor. */
   const NEXT = {assigned: [['accept', '接单']], accepted: [['handle', '开始处置'], ['report', '回报']],
                 handling: [['report', '回报']]};
+  const TARGET = {accept: 'accepted', handle: 'handling', report: 'reported'};
+  const OPEN = ['assigned', 'accepted', 'handling'];
 
   async function loadTasks() {
     let data;
     try {
       const r = await fetch('/api/field/tasks', {credentials: 'same-origin'});
-      if (!r.ok) return;
+      if (!r.ok) throw new Error(String(r.status));
       data = await r.json();
       await Q.kvSet('tasks', data);
     } catch (e) {
       data = await Q.kvGet('tasks');
     }
     if (!data) { $('#task-summary').textContent = '离线，暂无任务数据'; return; }
-    const open = data.tasks.filter(t => t.state !== 'reported');
+    for (const change of await Q.pending()) {  // steps taken but not yet acknowledged
+      const t = change.kind === 'task' && data.tasks.find(x => x.id === change.fields.task_id);
+      if (t && t.state === change.fields.seen_state) {
+        t.state = TARGET[change.fields.action];
+        t.state_label = (data.states[t.state] || t.state) + ' · 待上传';
+        if (change.fields.action === 'report') t.report = change.fields.text;
+      }
+    }
+    const open = data.tasks.filter(t => OPEN.includes(t.state));
     $('#task-summary').textContent = open.length ? open.length + ' 项待办' : '没有待办任务';
     $('#task-badge').textContent = String(open.length);
     $('#task-badge').hidden = !open.length;
@@ -242,11 +257,12 @@
     list.innerHTML = '';
     for (const t of data.tasks) {
       const li = document.createElement('li');
+      li.dataset.task = String(t.id);
       li.innerHTML = '<b></b><span class="muted"></span><div class="task-actions"></div>';
       li.querySelector('b').textContent = t.title + '（' + t.state_label + '）';
       li.querySelector('span').textContent = (t.note || '') + ' · 期限 ' + t.due_at.replace('T', ' ') +
-        (t.overdue ? ' · 已超期' : '') + (t.report ? ' · 回报：' + t.report : '');
-      if (t.overdue) li.classList.add('overdue');
+        (t.overdue && OPEN.includes(t.state) ? ' · 已超期' : '') + (t.report ? ' · 回报：' + t.report : '');
+      if (t.overdue && OPEN.includes(t.state)) li.classList.add('overdue');
       const box = li.querySelector('.task-actions');
       for (const [action, label] of NEXT[t.state] || []) {
         const b = document.createElement('button');
@@ -259,18 +275,20 @@
   }
 
   async function taskStep(task, action) {
-    if (!navigator.onLine) { notice('离线时不能处理任务，请联网后再试', 'warn'); return; }
     let text = '';
     if (action === 'report') {
       text = window.prompt('处置情况（必填）', '') || '';
       if (!text.trim()) { notice('回报需要填写处置情况', 'warn'); return; }
     }
-    const place = placeOf($('#event-form'));
-    const r = await Q.send('POST', '/api/field/tasks/' + task.id, JSON.stringify({action, text, location: place}),
-                           'application/json').catch(e => ({status: 0, data: {error: e.message}}));
-    notice(r.status === 200 ? '任务已更新：' + r.data.state_label : (r.data.error || '操作失败'),
-           r.status === 200 ? 'ok' : 'warn');
+    const change = {uuid: crypto.randomUUID(), kind: 'task', base_version: 0, household_id: null,
+                    grid_code: task.grid_code || null, client_time: new Date().toISOString(),
+                    location: placeOf($('#event-form')),
+                    fields: {task_id: task.id, action, seen_state: task.state, text: text.trim()}};
+    await Q.enqueue(change, []);
+    notice(navigator.onLine ? '已保存，正在上传' : '已保存，联网后自动上传', 'ok');
+    await refreshCount();
     await loadTasks();
+    sync();
   }
 
   // What patrol.js and followup.js use (one queue, one notice line, one counter).
@@ -296,6 +314,7 @@
     $('#hh-new').addEventListener('click', newHousehold);
     $('#sync').addEventListener('click', sync);
     window.addEventListener('online', () => { setOnline(); sync(); loadTasks(); });
+    document.addEventListener('field:synced', loadTasks);  // acknowledged steps: the server's copy again
     window.addEventListener('offline', setOnline);
     setOnline();
     if ('serviceWorker' in navigator) {

@@ -48,6 +48,9 @@
     for (const h of b.households.filter(h => h.grid_code === code)) {
       sel.add(new Option('住户 ' + h.address, 'household:' + h.id));
     }
+    for (const p of (b.safety_places || []).filter(p => p.grid_code === code)) {  // 公共安全 key places
+      sel.add(new Option('公共安全 ' + p.kind + ' ' + p.name + '（' + p.risk + '）', 'safety_place:' + p.id));
+    }
     for (const p of (b.places || []).filter(p => p.grid_code === code)) {
       sel.add(new Option('重点场所 ' + p.name, 'key_place:' + p.id));
     }
@@ -171,7 +174,7 @@
     await Q.enqueue({uuid: crypto.randomUUID(), kind: 'checkin', base_version: 0, grid_code: null,
                      household_id: kind === 'household' ? Number(id) : null, client_time: at,
                      location: last ? {lon: last.lon, lat: last.lat, accuracy: last.accuracy, source: 'gps'} : null,
-                     fields: {patrol_uuid: patrol.uuid, kind, place_id: kind === 'key_place' ? Number(id) : null}}, []);
+                     fields: {patrol_uuid: patrol.uuid, kind, place_id: kind === 'household' ? null : Number(id)}}, []);
     patrol.checkins.push({at, label: sel.options[sel.selectedIndex].text});
     await keep();
     render();

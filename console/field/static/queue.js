@@ -82,7 +82,8 @@
                                       'application/json');
     if (status === 200 || status === 201 || (status === 409 && data.status === 'conflict')) {
       await db.delete('queue', change.op_id);
-      return {uuid: change.uuid, status: data.status, version: data.version, household_id: change.household_id};
+      return {uuid: change.uuid, status: data.status, version: data.version, household_id: change.household_id,
+              error: data.error || ''};
     }
     change.state = 'rejected';
     change.error = data.error || ('服务器拒绝（' + status + '）');
@@ -152,8 +153,14 @@
     return running;
   }
 
+  /* The changes still waiting, oldest first (the task list shows queued steps on top of the server's copy). */
+  async function pending() {
+    const db = await dbp;
+    return (await db.getAllFromIndex('queue', 'by_created')).filter(c => c.state === 'pending');
+  }
+
   async function kvGet(key) { return (await dbp).get('kv', key); }
   async function kvSet(key, value) { return (await dbp).put('kv', value, key); }
 
-  window.FieldQueue = {APP_VERSION, enqueue, counts, replay, kvGet, kvSet, send, headers};
+  window.FieldQueue = {APP_VERSION, enqueue, counts, pending, replay, kvGet, kvSet, send, headers};
 })();

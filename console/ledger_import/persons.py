@@ -8,7 +8,7 @@ import hashlib
 import operator
 from collections import Counter
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
@@ -280,7 +280,6 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         state.setdefault("grown", set()).update(households[c] for c in households if c in mine)
         mine.update(created)
     households.update(created)
-    ring = require_keyring()
     if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
         indexes = current_indexes([r["id_number"] for r in new])
         # id_valid: the numbers passed the full check (validate_id_number) before they got here
@@ -293,11 +292,19 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         for r, b in zip(new, indexes):
             if b in inserted:
                 r["_id"] = inserted[b]
-    for r in changed:
-        values = {f: r.get(f) for f in PERSON_FIELDS}
-        values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]])
-        s.execute(update(Person).where(Person.id_number_bidx.in_(ring.blind_indexes(r["id_number"])))
-                  .values(**values))
+    if changed:  # one UPDATE run over every changed person (executemany), once per key of the ring
+        columns = (*PERSON_FIELDS, *located, "household_id")
+        table = Person.__table__
+        statement = (update(table).where(table.c.id_number_bidx == bindparam("_bidx"))
+                     .values({c: bindparam("v_" + c) for c in columns}))
+        index_map([r["id_number"] for r in changed])
+        memo = _INDEXES["memo"]
+        params = []
+        for r in changed:
+            values = {"v_" + c: r.get(c) for c in (*PERSON_FIELDS, *located)}
+            values["v_household_id"] = households[r["household_code"]]
+            params += [{**values, "_bidx": index} for index in memo[r["id_number"]]]
+        s.execute(statement, params)
 
 
 def _finish(s, state: dict) -> None:

@@ -28,13 +28,13 @@ def store(world_sessions):
 def conversions(monkeypatch):
     """Row numbers converted (checked cell by cell) by the plan."""
     seen: list[int] = []
-    convert = plan_module._convert
+    convert = plan_module._convert_many
 
-    def counting(kind, number, values):
-        seen.append(number)
-        return convert(kind, number, values)
+    def counting(kind, rows):
+        seen.extend(row.number for row in rows)
+        return convert(kind, rows)
 
-    monkeypatch.setattr(plan_module, "_convert", counting)
+    monkeypatch.setattr(plan_module, "_convert_many", counting)
     return seen
 
 

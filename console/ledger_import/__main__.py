@@ -1,7 +1,10 @@
 """`python -m console.ledger_import`: preview (and with --save, import) a county's ledger from the command line —
 for the first load of a county's data on the server, where a file is too large for the browser. Prints one line
 per row with a problem, the summary, and with --save what was saved. Exit 0: saved or nothing wrong; 1: rows
-with problems (the good rows are saved with --save); 2: the file or the arguments cannot be used."""
+with problems (the good rows are saved with --save); 2: the file or the arguments cannot be used.
+
+Sheets and CSV files go through the chunked pipeline (stream.py: read, check and save a chunk at a time, every
+chunk inside one transaction), up to `stream.MAX_ROWS` rows; GIS layers are read whole (geofile.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,16 @@ import getpass
 import sys
 from pathlib import Path
 
-from console.ledgers.reader import LedgerError, read_ledger
+from sqlalchemy.exc import OperationalError
+
+from console.ledgers.reader import LedgerError, is_geofile, open_ledger, read_ledger
 from console.store import AreaScope, ScopeError, StoreError, make_engine, make_session_factory
 
-from . import templates
+from . import stream, templates
 from .commit import commit_import
 from .kinds import KINDS
 from .mapping import relaxed, with_mapping
-from .plan import CRS_CHOICES, STATUS_LABELS, file_hash, plan_import
+from .plan import CRS_CHOICES, file_hash, plan_import
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
@@ -43,9 +48,13 @@ def main(argv=None) -> int:
         data = args.file.read_bytes()
         engine = make_engine(args.db, must_exist=True)
         sessions = make_session_factory(engine)
-        template = _template(sessions, args, kind, scope, data)
+        whole = bool(data) and is_geofile(data, args.file.name)
+        template = _template(sessions, args, kind, scope, data, whole)
         spec = with_mapping(kind.spec, template.mapping) if template else kind.spec
-        ledger = read_ledger(data, args.file.name, spec, sheet=args.sheet)
+        if whole:
+            ledger = read_ledger(data, args.file.name, spec, sheet=args.sheet)
+        else:
+            ledger = open_ledger(data, args.file.name, spec, sheet=args.sheet, max_rows=stream.MAX_ROWS)
     except (OSError, LedgerError, ScopeError, StoreError) as exc:
         print(f"错误: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 2
@@ -53,24 +62,42 @@ def main(argv=None) -> int:
         print(f"提示: 已应用列对应关系模板「{template.name}」（" + "、".join(
             f"{h}→{f}" for h, f in template.mapping.items()) + "）")
     digest = file_hash(data)
-    if args.save:
-        plan = commit_import(sessions, ledger, kind_key=kind.key, data_hash=digest, filename=args.file.name,
-                             scope=scope, actor=f"命令行:{getpass.getuser()}", crs=args.crs)
-    else:
-        with sessions() as s:
-            plan = plan_import(s, kind, ledger, data_hash=digest, filename=args.file.name, scope=scope, crs=args.crs)
-    engine.dispose()
+    actor = f"命令行:{getpass.getuser()}"
+    try:
+        if whole and args.save:
+            plan = commit_import(sessions, ledger, kind_key=kind.key, data_hash=digest, filename=args.file.name,
+                                 scope=scope, actor=actor, crs=args.crs)
+        elif whole:
+            with sessions() as s:
+                plan = plan_import(s, kind, ledger, data_hash=digest, filename=args.file.name, scope=scope,
+                                   crs=args.crs)
+        elif args.save:
+            plan = stream.import_stream(sessions, ledger, kind_key=kind.key, data_hash=digest,
+                                        filename=args.file.name, scope=scope, actor=actor, crs=args.crs)
+        else:
+            with sessions() as s:
+                plan = stream.plan_stream(s, kind, ledger, data_hash=digest, filename=args.file.name, scope=scope,
+                                          crs=args.crs)
+    except LedgerError as exc:  # found while reading the rows (too many): nothing was saved
+        print(f"错误: {exc.message}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        print("错误: 数据库正由另一个导入写入，请待其完成后再导入（本次未保存任何数据）", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
     for note in plan.notices:
         print(f"提示: {note}")
-    for r in plan.rows:
-        if r.problems:
-            print(f"第{r.number}行: {'；'.join(r.problems)}")
+    for r in plan.problem_rows:
+        print(f"第{r.number}行: {'；'.join(r.problems)}")
     verb = "已保存" if args.save else "预览（未保存，加 --save 保存）"
     print(f"{kind.label}（工作表「{plan.sheet}」）{verb}：{plan.summary}")
     return 1 if plan.count("error") else 0
 
 
-def _template(sessions, args, kind, scope, data: bytes):
+def _template(sessions, args, kind, scope, data: bytes, whole: bool):
     """The template named by --template (it must be for this kind), else the one of this file's source, if any."""
     with sessions() as s:
         if args.template:
@@ -78,8 +105,9 @@ def _template(sessions, args, kind, scope, data: bytes):
             if found is None or found.kind != kind.key:
                 raise LedgerError(f"没有名为“{args.template}”的{kind.label}列对应关系模板")
             return found
-        try:
-            headers = templates.file_headers(read_ledger(data, args.file.name, relaxed(kind.spec), sheet=args.sheet))
+        try:  # the header row only (a sheet's rows are not read here)
+            read = read_ledger if whole else open_ledger
+            headers = templates.file_headers(read(data, args.file.name, relaxed(kind.spec), sheet=args.sheet))
         except LedgerError:
             return None  # the plain read below names what is wrong
         return templates.find(s, kind.key, scope, headers)

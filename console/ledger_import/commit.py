@@ -13,7 +13,7 @@ from console.store.sensitive import key_match, with_blind_indexes
 
 from . import rowhash
 from .kinds import KINDS
-from .plan import ImportPlan, plan_import
+from .plan import ImportPlan, RowVerdict, plan_import
 
 STORED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
 
@@ -34,7 +34,7 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
         changed = [r.record for r in plan.rows if r.status == "changed"]
         (kind.save or save_by_key)(s, kind, new, changed)
         if rowhash.hashed(kind):
-            _remember_rows(s, kind, plan)
+            remember_rows(s, kind, plan.rows)
         audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
             "kind": kind.key, "sha256": data_hash, "sheet": plan.sheet, "crs": crs,
             "new": len(new), "changed": len(changed), "unchanged": plan.count("unchanged"),
@@ -42,10 +42,15 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
     return plan
 
 
-def _remember_rows(s, kind, plan: ImportPlan) -> None:
+def remember_rows(s, kind, verdicts: list[RowVerdict]) -> None:
     """The hash of every row whose record now holds its values (saved, or found unchanged by comparing)."""
-    rows = [r for r in plan.rows if not r.skipped and r.row_hash and r.status in ("new", "changed", "unchanged")]
-    ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows}))
+    rows = [r for r in verdicts if not r.skipped and r.row_hash and r.status in ("new", "changed", "unchanged")]
+    if not rows:
+        return
+    # a save that knows the ids it inserted leaves them on the records ("_id"); the others are looked up by key
+    known = {r.key: r.record["_id"] for r in rows if "_id" in r.record}
+    ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows if r.key not in known}))
+    ids.update(known)
     rowhash.remember(s, kind, [(ids[r.key], r.row_hash) for r in rows if r.key in ids])
 
 

@@ -49,6 +49,11 @@ class LedgerKind:
     # The stored column that holds the key, and keys → {stored value: key} when it is not the key itself
     key_column: str | None = None  # default: natural_key
     key_values: Callable[[list[str]], dict[str, str]] | None = None
+    # `convert` for a list of rows at once, the same results (persons: cells that repeat converted once, identity
+    # numbers checked with numpy); None: row by row
+    convert_many: Callable[[list[dict]], list[Converted]] | None = None
+    # (session, state) → None after the last chunk of a chunked save (stream.py), with the state `save` kept
+    finish: Callable | None = None
 
     @property
     def key_header(self) -> str:

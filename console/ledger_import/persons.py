@@ -5,16 +5,17 @@ households by 户号, buildings by 房屋编号 or, without one, by the address.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import Counter
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
-from console.store.bulk import insert_rows, where_in
+from console.store.bulk import insert_tuples, where_in
 from console.store.crypto import require_keyring
-from console.store.identity import id_sex
+from console.store.identity import id_sex, valid_id_numbers
 
 from . import values as v
 from .kinds import LOCATION_COLUMNS, Converted, LedgerKind, _collect
@@ -29,58 +30,172 @@ EDUCATION_ALIASES = {"高中": "senior", "中专": "senior", "大学本科": "ba
                      "文盲": "none", "无": "none"}
 
 
+def _code_step(default: str, table: dict, label: str, aliases: dict | None = None):
+    return default, lambda x: v.code(x, table, label, aliases)
+
+
+def _plain_step(default, max_len: int, label: str):
+    return default, lambda x: v.plain(x, max_len, label)
+
+
+# (field, default when the cell is empty, cell → (value, problem)), in the order a row's problems are listed
+_STEPS = (
+    ("ethnicity", *_plain_step("汉族", 8, "民族")),
+    ("residence_type", *_code_step("户籍人口", RESIDENCE_TYPES, "人口类型", RESIDENCE_ALIASES)),
+    ("relation_to_head", *_code_step("其他", RELATIONS, "与户主关系", RELATION_ALIASES)),
+    ("marital", *_code_step("未婚", MARITAL, "婚姻状况")),
+    ("education", *_code_step("初中", EDUCATION, "文化程度", EDUCATION_ALIASES)),
+    ("occupation", *_plain_step("", 16, "职业")),
+)
+
+
 def _person(values: dict) -> Converted:
-    out: dict = {}
-    problems: list[str] = []
-    _collect(out, problems, "id_number", v.id_number(values.get("id_number")))
-    _collect(out, problems, "name", v.plain(values.get("name"), 64, "姓名"))
-    if not out.get("name"):
-        problems.append("缺少姓名")
-    number = out.get("id_number")
-    if number:
-        out["birth_date"] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
-        stated_place = v.cell_text(values.get("native_place"))
-        if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
-            problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
-        out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
-        stated = values.get("sex")
-        if stated not in (None, ""):
-            sex, problem = v.code(stated, SEXES, "性别")
-            if problem:
-                problems.append(problem)
-            elif sex != id_sex(number):
-                problems.append("性别与身份证号不符")
-        out["sex"] = id_sex(number)
-    _collect(out, problems, "ethnicity", v.plain(values.get("ethnicity", "汉族"), 8, "民族"))
-    _collect(out, problems, "residence_type", v.code(values.get("residence_type", "户籍人口"), RESIDENCE_TYPES,
-                                                     "人口类型", RESIDENCE_ALIASES))
-    _collect(out, problems, "relation_to_head", v.code(values.get("relation_to_head", "其他"), RELATIONS,
-                                                       "与户主关系", RELATION_ALIASES))
-    _collect(out, problems, "marital", v.code(values.get("marital", "未婚"), MARITAL, "婚姻状况"))
-    _collect(out, problems, "education", v.code(values.get("education", "初中"), EDUCATION, "文化程度",
-                                                EDUCATION_ALIASES))
-    _collect(out, problems, "occupation", v.plain(values.get("occupation", ""), 16, "职业"))
-    phone = v.cell_text(values.get("phone"))
-    if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
-        problems.append(f"联系电话“{phone}”不是有效号码")
-    out["phone"] = phone or None
-    _collect(out, problems, "household_code", v.plain(values.get("household_code"), 24, "户号"))
-    if not out.get("household_code"):
-        problems.append("缺少户号")
-    _collect(out, problems, "address", v.plain(values.get("address"), 128, "现住址"))
-    _collect(out, problems, "building_code", v.plain(values.get("building_code", ""), 24, "房屋编号"))
-    registered = v.cell_text(values.get("registered_address"))
-    out["registered_here"] = not registered or registered == out.get("address")
-    out["registered_address"] = None if out["registered_here"] else registered[:128]
-    return out, problems
+    return _persons([values])[0]
+
+
+def _persons(rows: list[dict]) -> list[Converted]:
+    """Rows of cells → (record, problems) each. Identity numbers are checked together with numpy (the others one
+    by one, for their message); a cell text that repeats in a column (codes, 户号, addresses) is converted once."""
+    valid = valid_id_numbers([x for x in (r.get("id_number") for r in rows) if type(x) is str])
+    births: dict[str, object] = {}
+    steps = [(field, default, convert, {}) for field, default, convert in (
+        *_STEPS, ("household_code", None, _plain_step(None, 24, "户号")[1]),
+        ("address", None, _plain_step(None, 128, "现住址")[1]), ("building_code", "", _plain_step(None, 24, "房屋编号")[1]))]
+    head, tail = steps[:len(_STEPS)], steps[len(_STEPS):]
+    sex_of, sexes = _code_step(None, SEXES, "性别")[1], {}
+    out_rows: list[Converted] = []
+
+    def run(steps, values, out, problems) -> None:
+        for field, default, convert, memo in steps:  # each text once per column (the memo), else converted here
+            x = values.get(field, default)
+            if type(x) is str:
+                result = memo.get(x)
+                if result is None:
+                    result = memo[x] = convert(x)
+            else:
+                result = convert(x)
+            if result[1]:
+                problems.append(result[1])
+            else:
+                out[field] = result[0]
+
+    # every step's result a column at a time (list comprehensions); rows where all of them are fine take them as
+    # they are, the others go step by step (run) for their problems in order
+    value_columns, problem_columns = [], []
+    for field, default, convert, memo in steps:
+        column = [r.get(field, default) for r in rows]
+        for x in {x for x in column if type(x) is str}.difference(memo):
+            memo[x] = convert(x)
+        results = [memo[x] if type(x) is str else convert(x) for x in column]
+        value_columns.append([r[0] for r in results])
+        problem_columns.append([r[1] for r in results])
+    fine = [not any(problems) for problems in zip(*problem_columns)]
+    names = [field for field, *_ in head]
+    for values, ok, converted in zip(rows, fine, zip(*value_columns)):
+        out: dict = {}
+        problems: list[str] = []
+        raw = values.get("id_number")
+        if raw in valid:  # as the check would return it: 18 ASCII characters, upper case, no spaces
+            out["id_number"] = number = raw
+        else:
+            _collect(out, problems, "id_number", v.id_number(raw))
+            number = out.get("id_number")
+        _collect(out, problems, "name", v.plain(values.get("name"), 64, "姓名"))
+        if not out.get("name"):
+            problems.append("缺少姓名")
+        if number:
+            day = number[6:14]
+            born = births.get(day)
+            if born is None:
+                born = births[day] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
+            out["birth_date"] = born
+            stated_place = values.get("native_place")
+            stated_place = v.cell_text(stated_place) if stated_place is not None else ""
+            if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
+                problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
+            out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
+            stated = values.get("sex")
+            if stated not in (None, ""):
+                found = sexes.get(stated) if type(stated) is str else None
+                if found is None:
+                    found = sex_of(stated)
+                    if type(stated) is str:
+                        sexes[stated] = found
+                sex, problem = found
+                if problem:
+                    problems.append(problem)
+                elif sex != id_sex(number):
+                    problems.append("性别与身份证号不符")
+            out["sex"] = id_sex(number)
+        if ok:
+            out.update(zip(names, converted))
+        else:
+            run(head, values, out, problems)
+        phone = values.get("phone")
+        phone = v.cell_text(phone) if phone is not None else ""
+        if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+            problems.append(f"联系电话“{phone}”不是有效号码")
+        out["phone"] = phone or None
+        if ok:
+            out["household_code"] = converted[-3]
+        else:
+            run(tail[:1], values, out, problems)
+        if not out.get("household_code"):
+            problems.append("缺少户号")
+        if ok:
+            out["address"], out["building_code"] = converted[-2], converted[-1]
+        else:
+            run(tail[1:], values, out, problems)
+        registered = values.get("registered_address")
+        registered = v.cell_text(registered) if registered is not None else ""
+        out["registered_here"] = not registered or registered == out.get("address")
+        out["registered_address"] = None if out["registered_here"] else registered[:128]
+        out_rows.append((out, problems))
+    return out_rows
 
 
 PERSON_FIELDS = ("name", "sex", "birth_date", "ethnicity", "native_place", "marital", "education", "occupation",
                  "phone", "residence_type", "relation_to_head", "registered_here", "registered_address")
+_PERSON_COLUMNS = (*PERSON_FIELDS, "lon", "lat", "county_code", "town_code", "village_code", "grid_code",
+                   "assign_generation")
+_PICK_COLUMNS = operator.itemgetter(*_PERSON_COLUMNS)
+
+
+def _person_columns(record: dict) -> tuple:
+    try:
+        return _PICK_COLUMNS(record)  # a located, converted row has them all
+    except KeyError:
+        return tuple(record.get(c) for c in _PERSON_COLUMNS)
+
+
+_INDEXES: dict = {"ring": None, "memo": {}}
+_INDEX_MEMO = 150_000  # identity numbers whose blind indexes are kept: more than a chunk's, for its four look-ups
+
+
+def index_map(keys) -> dict[str, str]:
+    """{blind index: identity number} under every key of the ring (KeyRing.blind_index_map), each number hashed
+    once however many times a chunk looks it up (compare, save, remember)."""
+    ring = require_keyring()
+    if _INDEXES["ring"] is not ring or len(_INDEXES["memo"]) > _INDEX_MEMO:
+        _INDEXES.update(ring=ring, memo={})
+    memo = _INDEXES["memo"]
+    keys = [k for k in keys if k is not None]
+    missing = list({k for k in keys if k not in memo})
+    if missing:
+        columns = [ring.blind_index_many(missing, "id_number", key) for key in ring.keys]
+        memo.update(zip(missing, zip(*columns)))
+    return {index: k for k in keys for index in memo[k]}
+
+
+def current_indexes(keys: list[str]) -> list[str]:
+    """The blind index under the ring's current key (the first of `index_map`'s) of each number."""
+    index_map(keys)
+    memo = _INDEXES["memo"]
+    return [memo[k][0] for k in keys]
 
 
 def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
-    by_index = require_keyring().blind_index_map(keys)
+    by_index = index_map(keys)
     cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
     names = [c.key for c in cols]
     stored: dict[str, dict] = {}
@@ -92,7 +207,7 @@ def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
 
 def _ids(session, kind, keys: list[str]) -> dict[str, int]:
     """identity number → person id, through the blind index (under every key of the ring)."""
-    by_index = require_keyring().blind_index_map(keys)
+    by_index = index_map(keys)
     return {by_index[bidx]: pid for bidx, pid in where_in(session, select(Person.id_number_bidx, Person.id),
                                                           Person.id_number_bidx, by_index)}
 
@@ -109,55 +224,107 @@ def _by(s, column, key_column, values) -> dict:
     return dict(where_in(s, select(key_column, column), key_column, values))
 
 
-def _save(s, kind, new: list[dict], changed: list[dict]) -> None:
+_LOCATED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+_PICK_LOCATED = operator.itemgetter(*_LOCATED)
+
+
+def _located(record: dict) -> tuple:
+    try:
+        return _PICK_LOCATED(record)
+    except KeyError:
+        return tuple(record.get(c) for c in _LOCATED)
+
+
+def _insert_new(s, model, names: tuple[str, ...], fresh: dict[str, tuple]) -> dict[str, int]:
+    """Insert the rows (tuples in `names` order, keyed by their unique code) and return {code: id}: the ids read
+    back in one range scan past the largest id before (not looked up code by code)."""
+    if not fresh:
+        return {}
+    last = s.scalar(select(func.max(model.id))) or 0
+    insert_tuples(s, model, names, list(fresh.values()))
+    return {code: i for code, i in s.execute(select(model.code, model.id).where(model.id > last)) if code in fresh}
+
+
+def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = None) -> None:
     """Buildings, households and persons in bulk (console/store/bulk.py): new ones inserted, their ids read back by
-    code; changed persons updated one by one."""
+    code; changed persons updated one by one. `state`: kept across the chunks of one import (stream.py), for
+    `_finish` to count the members of a household created in one chunk and joined in a later one."""
     rows = new + changed
     if not rows:
         return
-    located = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
+    located = _LOCATED
     by_address = _by(s, Building.code, Building.address, {r["address"] for r in rows if not r.get("building_code")})
     by_code = _by(s, Building.id, Building.code, {r["building_code"] for r in rows if r.get("building_code")})
-    fresh: dict[str, dict] = {}
+    fresh: dict[str, tuple] = {}
     for r in rows:
         code = r.get("building_code") or by_address.get(r["address"]) or _building_code(r)
         if code not in by_code and code not in fresh:
-            fresh[code] = {"code": code, "address": r["address"], "kind": "house", "floors": 1, "dwellings": 1,
-                           **{c: r.get(c) for c in located}}
+            fresh[code] = (code, r["address"], "house", 1, 1, *_located(r))
         r["_building"] = code
-    insert_rows(s, Building, list(fresh.values()))
-    building_ids = {**by_code, **_by(s, Building.id, Building.code, fresh)}
+    building_ids = {**by_code, **_insert_new(s, Building, ("code", "address", "kind", "floors", "dwellings",
+                                                           *located), fresh)}
     sizes = Counter(r["household_code"] for r in rows)
     households = _by(s, Household.id, Household.code, sizes)
     fresh = {}
     for r in rows:
         code = r["household_code"]
         if code not in households and code not in fresh:
-            fresh[code] = {"code": code, "building_id": building_ids[r["_building"]], "address": r["address"],
-                           "kind": "rental" if r["residence_type"] == "floating" else
-                           ("foreign" if r["residence_type"] == "foreign" else "registered"),
-                           "size": sizes[code], "is_rental": r["residence_type"] == "floating",
-                           **{c: r.get(c) for c in located}}
-    insert_rows(s, Household, list(fresh.values()))
-    households.update(_by(s, Household.id, Household.code, fresh))
-    ring = require_keyring()
+            kind_of = r["residence_type"]
+            fresh[code] = (code, building_ids[r["_building"]], r["address"],
+                           "rental" if kind_of == "floating" else ("foreign" if kind_of == "foreign" else "registered"),
+                           sizes[code], kind_of == "floating", *_located(r))
+    created = _insert_new(s, Household, ("code", "building_id", "address", "kind", "size", "is_rental", *located),
+                          fresh)
+    if state is not None:
+        mine = state.setdefault("households", {})
+        state.setdefault("grown", set()).update(households[c] for c in households if c in mine)
+        mine.update(created)
+    households.update(created)
     if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
-        indexes = ring.blind_index_many([r["id_number"] for r in new])
-        insert_rows(s, Person, [
-            {"id_number": r["id_number"], "id_number_bidx": b, "household_id": households[r["household_code"]],
-             **{f: r.get(f) for f in PERSON_FIELDS}, **{c: r.get(c) for c in located}}
-            for r, b in zip(new, indexes)])
-    for r in changed:
-        values = {f: r.get(f) for f in PERSON_FIELDS}
-        values.update({c: r.get(c) for c in located}, household_id=households[r["household_code"]])
-        s.execute(update(Person).where(Person.id_number_bidx.in_(ring.blind_indexes(r["id_number"])))
-                  .values(**values))
+        indexes = current_indexes([r["id_number"] for r in new])
+        # id_valid: the numbers passed the full check (validate_id_number) before they got here
+        names = ("id_number", "id_number_bidx", "id_valid", "household_id", *_PERSON_COLUMNS)
+        last = s.scalar(select(func.max(Person.id))) or 0
+        insert_tuples(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],
+                                          *_person_columns(r)) for r, b in zip(new, indexes)])
+        # their ids for the rows to remember: read back in one range scan, not looked up number by number
+        inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
+        for r, b in zip(new, indexes):
+            if b in inserted:
+                r["_id"] = inserted[b]
+    if changed:  # one UPDATE run over every changed person (executemany), once per key of the ring
+        columns = (*PERSON_FIELDS, *located, "household_id")
+        table = Person.__table__
+        statement = (update(table).where(table.c.id_number_bidx == bindparam("_bidx"))
+                     .values({c: bindparam("v_" + c) for c in columns}))
+        index_map([r["id_number"] for r in changed])
+        memo = _INDEXES["memo"]
+        params = []
+        for r in changed:
+            values = {"v_" + c: r.get(c) for c in (*PERSON_FIELDS, *located)}
+            values["v_household_id"] = households[r["household_code"]]
+            params += [{**values, "_bidx": index} for index in memo[r["id_number"]]]
+        s.execute(statement, params)
+
+
+def _finish(s, state: dict) -> None:
+    """Households this import created in one chunk and joined in a later one: their size is their members."""
+    grown = sorted(state.get("grown", ()))
+    if grown:
+        members = select(func.count()).where(Person.household_id == Household.id).scalar_subquery()
+        where_in(s, update(Household).values(size=members), Household.id, grown)
+
+
+def _raw_key(values: dict) -> str:
+    raw = values.get("id_number")
+    # a number Excel stored as a float lost its last digits: never the key of a row (the check refuses it)
+    return "" if type(raw) is float else v.key_text(raw)
 
 
 PERSONS = LedgerKind(
     key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
-    lookup=_lookup, save=_save, raw_key=lambda values: v.key_text(values.get("id_number")), ids_by_key=_ids,
-    key_column="id_number_bidx", key_values=lambda keys: require_keyring().blind_index_map(keys),
+    lookup=_lookup, save=_save, raw_key=_raw_key, ids_by_key=_ids, convert_many=_persons, finish=_finish,
+    key_column="id_number_bidx", key_values=index_map,
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (
         Column("name", "姓名", True),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import select
 
-from console.ledgers.reader import Ledger
+from console.ledgers.reader import Ledger, Row
 from console.store import AreaScope, Building
 from console.store.bulk import where_key_in
 from console.store.grid_locator import locator_for
@@ -53,6 +53,10 @@ class ImportPlan:
         return sum(1 for r in self.rows if r.status == status)
 
     @property
+    def problem_rows(self) -> list[RowVerdict]:
+        return [r for r in self.rows if r.problems]
+
+    @property
     def accepted(self) -> list[RowVerdict]:
         return [r for r in self.rows if r.status in ("new", "changed")]
 
@@ -68,10 +72,29 @@ def file_hash(data: bytes) -> str:
 
 def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, filename: str, scope: AreaScope,
                 crs: str = "wgs84") -> ImportPlan:
+    check_crs(crs)
+    verdicts = plan_rows(session, kind, ledger.rows, crs=crs, scope=scope, written=ledger.columns)
+    notices = list(ledger.notices)
+    if not ledger.rows:
+        notices.append(EMPTY)
+    return ImportPlan(kind.key, data_hash, filename, ledger.sheet, crs, notices, verdicts)
+
+
+EMPTY = "文件只有表头，没有数据行"
+
+
+def check_crs(crs: str) -> None:
     if crs not in CRS_CHOICES:
         raise ValueError(f"未知的坐标系：{crs}")
-    verdicts = _verdicts(session, kind, ledger, crs, scope)
-    _mark_duplicates(kind, verdicts)
+
+
+def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: AreaScope, written: dict[str, str],
+              hashes: list[str] | None = None, duplicates: dict[str, list[int]] | None = None) -> list[RowVerdict]:
+    """The verdicts of `rows`: the whole file, or one chunk of it (stream.py). For a chunk, the caller has already
+    set aside the rows seen before and gives the others' `hashes`, and `duplicates` names each key on several rows
+    of the whole file with all their numbers."""
+    verdicts = _verdicts(session, kind, rows, crs, scope, hashes)
+    _mark_duplicates(kind, verdicts, duplicates)
     todo = [r for r in verdicts if not r.skipped]
     if kind.placement is not None:
         for r in todo:
@@ -87,47 +110,81 @@ def plan_import(session, kind: LedgerKind, ledger: Ledger, *, data_hash: str, fi
             area = r.record.get("grid_code") or r.record.get("county_code")
             if r.status != "error" and not scope.allows(area):
                 _refuse(r, "不在您的数据范围内")
-    _compare(session, kind, [r for r in todo if r.status != "error"], scope, ledger.columns)
-    notices = list(ledger.notices)
-    if not ledger.rows:
-        notices.append("文件只有表头，没有数据行")
-    return ImportPlan(kind.key, data_hash, filename, ledger.sheet, crs, notices, verdicts)
+    _compare(session, kind, [r for r in todo if r.status != "error"], scope, written)
+    return verdicts
 
 
-def _verdicts(session, kind: LedgerKind, ledger: Ledger, crs: str, scope: AreaScope) -> list[RowVerdict]:
+def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaScope, hashes: list[str] | None
+              ) -> list[RowVerdict]:
     """Rows the stored records were written from are recognised by hash (rowhash.py); the others are converted."""
+    if hashes is not None:  # a chunk whose rows seen before were set aside by the caller
+        out = _convert_many(kind, rows)
+        for verdict, h in zip(out, hashes):
+            verdict.row_hash = h
+        return out
     if not rowhash.hashed(kind):
-        return [_convert(kind, row.number, row.values) for row in ledger.rows]
-    hashes = rowhash.row_hashes(kind, crs, [row.values for row in ledger.rows])
-    seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, ledger.rows)], scope)
-    out = []
-    for row, h in zip(ledger.rows, hashes):
+        return _convert_many(kind, rows)
+    hashes = rowhash.row_hashes(kind, crs, [row.values for row in rows])
+    seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, rows)], scope)
+    out: list[RowVerdict | None] = []
+    todo: list[Row] = []
+    for row, h in zip(rows, hashes):
         hit = seen.get(h)
         if hit is None:
-            verdict = _convert(kind, row.number, row.values)
-        else:
-            record = {"grid_code": hit["grid_code"], "_id": hit["id"]}
-            if "name" in row.values:
-                record["name"] = v.cell_text(row.values["name"])
-            verdict = RowVerdict(row.number, "unchanged", hit["key"], record=record, skipped=True)
+            out.append(None)
+            todo.append(row)
+            continue
+        record = {"grid_code": hit["grid_code"], "_id": hit["id"]}
+        if "name" in row.values:
+            record["name"] = v.cell_text(row.values["name"])
+        out.append(RowVerdict(row.number, "unchanged", hit["key"], record=record, skipped=True))
+    converted = iter(_convert_many(kind, todo))
+    out = [next(converted) if verdict is None else verdict for verdict in out]
+    for verdict, h in zip(out, hashes):
         verdict.row_hash = h
-        out.append(verdict)
     return out
+
+
+def _convert_many(kind: LedgerKind, rows: list[Row]) -> list[RowVerdict]:
+    """Each row's cells → a record and its problems: in bulk for kinds that can (persons), else row by row."""
+    if kind.convert_many is None:
+        return [_convert(kind, row.number, row.values) for row in rows]
+    return [_verdict(kind, row.number, row.values, record, problems)
+            for row, (record, problems) in zip(rows, kind.convert_many([row.values for row in rows]))]
 
 
 def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     record, problems = kind.convert(values)
+    return _verdict(kind, number, values, record, problems)
+
+
+_LON, _LAT = v.LON_RANGE, v.LAT_RANGE
+
+
+def _verdict(kind: LedgerKind, number: int, values: dict, record: dict, problems: list[str]) -> RowVerdict:
     if kind.located and kind.placement is None:
-        (lon, lat), problem = v.coordinate(values.get("lon"), values.get("lat"))
-        if problem:
-            problems.append(problem)
+        lon, lat = values.get("lon"), values.get("lat")
+        # numbers inside Ankang's box, as most rows have them: what v.coordinate would return, without its checks
+        if not (type(lon) is float and type(lat) is float and _LON[0] <= lon <= _LON[1] and _LAT[0] <= lat <= _LAT[1]):
+            (lon, lat), problem = v.coordinate(lon, lat)
+            if problem:
+                problems.append(problem)
         record["lon"], record["lat"] = lon, lat
     record["_address"] = values.get("address")
     key = record.get(kind.natural_key)
     return RowVerdict(number, "error" if problems else "new", key, problems, record=record)
 
 
-def _mark_duplicates(kind: LedgerKind, rows: list[RowVerdict]) -> None:
+def _mark_duplicates(kind: LedgerKind, rows: list[RowVerdict], in_file: dict[str, list[int]] | None = None) -> None:
+    """The same key on several rows: every row involved is refused, naming them all (`in_file`: the rows of the
+    whole file, when `rows` is one chunk of it)."""
+    if in_file is not None:
+        for r in rows:
+            numbers = in_file.get(r.key) if r.key else None
+            if numbers:
+                r.problems.append(f"{kind.key_header}在文件中重复（第{'、'.join(map(str, numbers))}行）")
+                r.status = "error"
+        return
     by_key: dict[str, list[RowVerdict]] = defaultdict(list)
     for r in rows:
         if r.key:
@@ -152,21 +209,29 @@ def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope) -> None
         if crs == "gcj02":
             lon, lat = gcj02_to_wgs84(lon, lat)
         for r, x, y, where in zip(pts, lon.tolist(), lat.tolist(), locator_for(session).locate_many(lon, lat)):
-            r.record["lon"], r.record["lat"] = round(x, 7), round(y, 7)
+            record = r.record
+            record["lon"], record["lat"] = round(x, 7), round(y, 7)
             if where is None:
                 _refuse(r, f"坐标 ({x:.6f}, {y:.6f}) 不在任何现行网格内")
             else:
-                r.record.update(where)
+                record.update(where)
+    allowed: dict[str | None, bool] = {}  # scope.allows per grid, once
     for r in rows:
-        if r.record["lon"] is None:
-            found = by_address.get(_address_key(r.record.get("_address")))
+        record = r.record
+        if record["lon"] is None:
+            found = by_address.get(_address_key(record.get("_address")))
             if found is None:
                 _refuse(r, "无法定位：请填写经纬度，或使地址与已登记的房屋地址一致")
                 continue
-            r.record.update(found)
-        if r.status != "error" and not scope.allows(r.record.get("grid_code")):
-            _refuse(r, "位置不在您的数据范围内")
-        r.record.pop("_address", None)
+            record.update(found)
+        if r.status != "error":
+            grid = record.get("grid_code")
+            ok = allowed.get(grid)
+            if ok is None:
+                ok = allowed[grid] = scope.allows(grid)
+            if not ok:
+                _refuse(r, "位置不在您的数据范围内")
+        record.pop("_address", None)
 
 
 def _check_grids(session, rows: list[RowVerdict]) -> None:

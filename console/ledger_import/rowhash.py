@@ -8,12 +8,13 @@ occurs once in the file; anything else takes the full check. Docs: docs/import.m
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import Counter
 
 from sqlalchemy import delete, func, select
 
 from console.store import LedgerRow
-from console.store.bulk import insert_rows, where_in
+from console.store.bulk import insert_tuples, where_in
 
 
 
@@ -30,34 +31,59 @@ def row_hashes(kind, crs: str, rows: list[dict]) -> list[str]:
     return out
 
 
+def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple], *, digest: bool = False) -> list:
+    """`row_hashes` of rows given as cell tuples in `fields` order (the reader's raw chunks; empty cells None);
+    `digest`: the 16 bytes, not their hex."""
+    order = [c.field for c in kind.spec.columns]
+    pos = {f: i for i, f in enumerate(fields)}
+    missing = len(fields)
+    index = [pos.get(f, missing) for f in order]
+    pick = operator.itemgetter(*index)
+    pad = (None,) if missing in index else None
+    prefix = hashlib.blake2b(repr((kind.key, crs)).encode("utf-8"), digest_size=16)
+    out = []
+    for cells in rows:
+        h = prefix.copy()
+        h.update(repr(pick(cells + pad if pad else cells)).encode("utf-8"))
+        out.append(h.digest() if digest else h.hexdigest())
+    return out
+
+
 def hashed(kind) -> bool:
     """Kinds whose rows are records of their own table (not surveys, not rows tied to another person)."""
     return kind.raw_key is not None
 
 
-def seen_before(session, kind, rows: list[tuple[str, dict]], scope) -> dict[str, dict]:
+def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=None, scan: bool | None = None
+                ) -> dict[str, dict]:
     """row hash → {"id": record id, "grid_code": …, "key": …} for the (hash, cells) rows that may be skipped: the
     record still holds the row's key (an id reused after a deletion is not taken for the old record) and lies
-    inside the scope."""
+    inside the scope. `key`: the row's key from its second item (default: the kind's raw key of the cells);
+    `scan`: read every remembered row in one pass (default: when the rows are most of what is remembered)."""
     counts = Counter(h for h, _ in rows)
     cells = {h: values for h, values in rows if counts[h] == 1}
+    if not cells:
+        return {}
     model = kind.model
     query = (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
              .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
-    remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key)) or 0
-    if len(cells) * 4 >= remembered:  # the file is most of what is remembered: one pass beats a look-up per hash
+    if scan is None:
+        remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key))
+        scan = len(cells) * 4 >= (remembered or 0)
+    if scan:  # the file is most of what is remembered: one pass beats a look-up per hash
         stored = [row for row in session.execute(query) if row[0] in cells]
     else:
         stored = where_in(session, query, LedgerRow.row_hash, sorted(cells))
-    key_of = {h: kind.raw_key(cells[h]) for h, *_ in stored}
+    raw_key = key or kind.raw_key
+    key_of = {h: raw_key(cells[h]) for h, *_ in stored}
     matched = sorted(set(key_of.values()))
     stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
     allowed: dict[str | None, bool] = {}
     found: dict[str, dict] = {}
-    for h, rid, grid, key in stored:
+    for h, rid, grid, stored_value in stored:
         if grid not in allowed:
             allowed[grid] = scope.allows(grid)
-        if allowed[grid] and stored_key.get(key) == key_of[h]:
+        if allowed[grid] and stored_key.get(stored_value) == key_of[h]:
             found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
     return found
 
@@ -68,4 +94,4 @@ def remember(session, kind, pairs: list[tuple[int, str]]) -> None:
         return
     where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
              [rid for rid, _ in pairs])
-    insert_rows(session, LedgerRow, [{"kind": kind.key, "record_id": rid, "row_hash": h} for rid, h in pairs])
+    insert_tuples(session, LedgerRow, ("kind", "record_id", "row_hash"), [(kind.key, rid, h) for rid, h in pairs])

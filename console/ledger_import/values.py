@@ -27,6 +27,8 @@ def _norm_cached(value) -> str:
 
 
 def _norm(value) -> str:
+    if type(value) is str:  # NFKC returns a normalised string at once (its quick check): no cache needed
+        return unicodedata.normalize("NFKC", value.strip()).strip()
     try:
         return _norm_cached(value)
     except TypeError:  # not hashable
@@ -100,6 +102,8 @@ def id_number(value):
 
 def key_text(value) -> str:
     """A code-like key as the checks read it (identity numbers, credit codes): NFKC, trimmed, upper case."""
+    if type(value) is str and value.isascii():  # NFKC leaves ASCII as it is
+        return value.strip().upper()
     return _norm(value).upper()
 
 

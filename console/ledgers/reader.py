@@ -5,6 +5,9 @@ The reader knows nothing about disputes: a `LedgerSpec` names the columns. It fi
 (notes and a merged title may sit above it), maps known headers to fields, ignores other columns with a notice,
 names every missing required column, and returns the non-empty rows with their spreadsheet row numbers, the rows that
 touch merged cells and the formula cells (formulas are not read). Limits and messages: docs/disputes.md.
+
+`read_ledger` holds every row (the browser's path, up to `MAX_ROWS`); `open_ledger` finds the header the same way
+and reads the rows on demand, in batches, as often as asked (the command line's chunked import, docs/import.md).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 
 import python_calamine
 
+from .formulas import Job, formula_cells
 from .values import text as cell_text
 
 HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
@@ -66,14 +70,12 @@ class Row:
 
 
 @dataclass
-class Ledger:
+class _Header:
     sheet: str
     header_row: int
     columns: dict[str, str]  # field → header as written in the file
     letters: dict[str, str]  # field → column letter
     ignored: list[str] = field(default_factory=list)  # headers of columns that are not part of the spec
-    rows: list[Row] = field(default_factory=list)
-    merged_rows: set[int] = field(default_factory=set)
     formulas: dict[int, list[str]] = field(default_factory=dict)  # row → ["E7（涉及人数）", …] in known columns
     ignored_formulas: int = 0  # formula cells in ignored columns
     encoding: str | None = None  # CSV only
@@ -91,6 +93,96 @@ class Ledger:
         if self.encoding == "gb18030":
             out.append("文件按GBK（GB18030）编码读取")
         return out
+
+
+@dataclass
+class Ledger(_Header):
+    """A whole file's rows in memory: the browser's preview and the dispute import (files up to `MAX_ROWS`)."""
+    rows: list[Row] = field(default_factory=list)
+    merged_rows: set[int] = field(default_factory=set)
+
+
+@dataclass
+class LedgerStream(_Header):
+    """A ledger whose header is found and whose rows are read on demand, a chunk at a time and as often as asked
+    (`chunks`): the command line's path for files of a million rows. Only the workbook's own compact cell store
+    (calamine's, in Rust) or the decoded CSV text is held, never the rows as Python objects."""
+    max_rows: int = MAX_ROWS
+    _every_row: Callable[[], Iterator[list]] | None = None
+    _fields: tuple = ()
+    _picks: tuple = ()
+    _first_row: int = 0
+    _skip: int = 0
+    _merged: list = field(default_factory=list)
+    _data_start: int = 0
+    _formula_job: object | None = None  # the background scan for formula cells (xlsx)
+
+    def settle(self) -> None:
+        """Wait for the formula scan and file its cells under `formulas` (called before the notices are read)."""
+        job, self._formula_job = self._formula_job, None
+        if job is None:
+            return
+        by_letter = {self.letters[f]: f for f in self.letters}
+        for letter, n in job.result():
+            if n <= self._data_start:
+                continue
+            f = by_letter.get(letter)
+            if f is None:
+                self.ignored_formulas += 1
+            else:
+                self.formulas.setdefault(n, []).append(f"{letter}{n}（{self.columns[f]}）")
+
+    @property
+    def notices(self) -> list[str]:
+        self.settle()
+        return super().notices
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields of the file's template columns, in the order `raw_chunks` gives their cells."""
+        return self._fields
+
+    def chunks(self, size: int = 50_000) -> Iterator[list[Row]]:
+        """The non-empty data rows as `Row`s, from `size` rows of the sheet at a time, in file order."""
+        names = self._fields
+        for numbers, cells in self.raw_chunks(size):
+            yield [Row(n, {f: x for f, x in zip(names, row) if x is not None}) for n, row in zip(numbers, cells)]
+
+    def raw_chunks(self, size: int = 50_000, wanted: Callable[[int], bool] | None = None
+                   ) -> Iterator[tuple[list[int], list[tuple]] | None]:
+        """(row numbers, cells) of the non-empty data rows among the next `size` rows of the sheet: each row's
+        template cells as a tuple in `fields` order, text stripped, empty cells None. Cleaned a column at a time
+        (a list comprehension per column is ~10x cheaper than a dict per row). `wanted(i)` False: the i-th batch
+        is passed over (None), not cleaned."""
+        columns = self._picks
+        pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+        width = max(columns) + 1
+        blank = (None,) * len(columns)
+        source = itertools.islice(self._every_row(), self._skip, None)
+        number = self._first_row + self._skip  # the next source row's number is this + 1
+        for index in itertools.count():
+            batch = list(itertools.islice(source, size))
+            if not batch:
+                return
+            start, number = number, number + len(batch)
+            if wanted is not None and not wanted(index):
+                yield None
+                continue
+            if min(map(len, batch)) < width:  # CSV rows (and ragged sheets) may stop early
+                batch = [r if len(r) >= width else [*r, *([None] * (width - len(r)))] for r in batch]
+            cleaned = [[(x.strip() or None) if type(x) is str else x for x in col] for col in zip(*map(pick, batch))]
+            rows = list(zip(*cleaned))
+            keep = [i for i, row in enumerate(rows) if row != blank]  # blank rows, and rows with only ignored columns
+            yield [start + i + 1 for i in keep], ([rows[i] for i in keep] if len(keep) < len(rows) else rows)
+
+    def too_many(self, count: int) -> LedgerError | None:
+        if count > self.max_rows:
+            return LedgerError(f"文件有{count}行数据，超过单次导入上限{self.max_rows}行，请拆分后分批导入")
+        return None
+
+    def _rows(self) -> Iterator[Row]:
+        for chunk in self.chunks():
+            yield from chunk
 
 
 def col_letter(i: int) -> str:
@@ -169,8 +261,11 @@ def _csv_sheet(data: bytes) -> tuple[_Sheet, str]:
     text, encoding = _decode(data)
     head = text[:4096].split("\n", 1)[0]
     delimiter = max("\t,;", key=head.count) if any(d in head for d in "\t,;") else ","
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return _Sheet("CSV", rows[:HEADER_SCAN_ROWS], 0, 0, [], lambda: iter(rows)), encoding
+    def every_row() -> Iterator[list]:  # parsed again for each pass: a million rows as lists would cost a GB
+        return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    head = list(itertools.islice(every_row(), HEADER_SCAN_ROWS))
+    return _Sheet("CSV", head, 0, 0, [], every_row), encoding
 
 
 # -- header ---------------------------------------------------------------------------------------------------
@@ -258,64 +353,20 @@ def _map_columns(cells: list[str], sheet: _Sheet, spec: LedgerSpec, known: dict[
     return index, headers, ignored
 
 
-# -- formulas (xlsx only; calamine returns the cached value and cannot tell) ----------------------------------
-_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_CELL = re.compile(rb"<(?:\w+:)?c\s")
-_REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
-
-
-def _sheet_path(data: bytes, sheet_name: str) -> str | None:
-    from openpyxl.reader.excel import ExcelReader
-
-    reader = ExcelReader(io.BytesIO(data), read_only=True)
-    reader.read_manifest()
-    reader.read_workbook()
-    path = next((rel.target for sheet, rel in reader.parser.find_sheets() if sheet.name == sheet_name), None)
-    return path.lstrip("/") if path else None
-
-
-def _formula_cells(data: bytes, sheet_name: str) -> list[tuple[str, int]]:
-    """[(column letter, row), …] of the sheet's formula cells: a scan of the inflated sheet XML for <f> elements,
-    each named by the r="" of the cell that holds it (costs the inflate; a full XML parse took 30 s for 1M rows)."""
-    path = _sheet_path(data, sheet_name)
-    if path is None:
-        return []
-    out: list[tuple[str, int]] = []
-    carry = b""
-    with zipfile.ZipFile(io.BytesIO(data)) as z, z.open(path) as fh:
-        while True:
-            chunk = fh.read(4 << 20)
-            buf = carry + chunk
-            if chunk:  # keep the last (maybe incomplete) cell for the next round
-                cut = max((m.start() for m in _CELL.finditer(buf, max(0, len(buf) - (1 << 16)))), default=len(buf))
-            else:
-                cut = len(buf)
-            region, carry = buf[:cut], buf[cut:]
-            if b"<f" in region or b":f" in region:  # a C-speed test first: most chunks hold no formula
-                out += _refs(region)
-            if not chunk:
-                return out
-
-
-def _refs(region: bytes) -> list[tuple[str, int]]:
-    out = []
-    for m in _FORMULA.finditer(region):
-        start = max(region.rfind(b"<c ", 0, m.start()), region.rfind(b":c ", 0, m.start()))
-        ref = _REF.search(region, start, m.start()) if start >= 0 else None
-        if ref:
-            out.append((ref[1].decode(), int(ref[2])))
-    return out
-
-
 # -- the reader -------------------------------------------------------------------------------------------------
-def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
-    """Parse a ledger file once; raises LedgerError (a Chinese message) when the file cannot be imported at all."""
+def is_geofile(data: bytes, filename: str) -> bool:
+    """A GeoPackage or a zipped Shapefile (geofile.py reads those whole; the chunked path takes sheets and CSV)."""
+    from . import geofile
+
+    return geofile.is_geofile(data, filename)
+
+
+def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,
+                max_rows: int | None = None) -> LedgerStream:
+    """Find the sheet, its header and its formula cells; the rows are read later, in chunks (LedgerStream.chunks).
+    Raises LedgerError (a Chinese message) when the file cannot be imported at all."""
     if not data:
         raise LedgerError("文件是空的")
-    from . import geofile  # GIS layers: their own reader, the same Ledger out
-
-    if geofile.is_geofile(data, filename):
-        return geofile.read_geofile(data, filename, spec, sheet=sheet)
     kind = _kind(data, filename)
     encoding = None
     if kind == "csv":
@@ -334,36 +385,33 @@ def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
         if r0 <= header_row - 1 <= r1:
             data_start = max(data_start, r1 + 1)
     letters = {f: col_letter(chosen.first_col + j) for f, j in index.items()}
-    ledger = Ledger(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind)
-    names, columns = list(index), list(index.values())
-    pick = operator.itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
-    width = max(columns) + 1
-    skip = data_start - chosen.first_row
-    for i, raw in enumerate(itertools.islice(chosen.every_row(), skip, None), skip):
-        if len(raw) < width:  # CSV rows (and ragged sheets) may stop early
-            raw = [*raw, *([None] * (width - len(raw)))]
-        # one C-level pick of the template columns; empty cells ("" from calamine, None) dropped
-        values = {f: (v.strip() if type(v) is str else v)
-                  for f, v in zip(names, pick(raw)) if v != "" and v is not None}
-        if "" in values.values():  # cells holding only spaces
-            values = {f: v for f, v in values.items() if v != ""}
-        if not values:
-            continue  # blank rows, and rows with only ignored columns (a 序号 running past the data)
-        ledger.rows.append(Row(chosen.first_row + i + 1, values))
-    if len(ledger.rows) > spec.max_rows:
-        raise LedgerError(f"文件有{len(ledger.rows)}行数据，超过单次导入上限{spec.max_rows}行，请拆分后分批导入")
-    last = ledger.rows[-1].number if ledger.rows else data_start
-    for (r0, _c0), (r1, _c1) in chosen.merged:
+    stream = LedgerStream(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind,
+                          max_rows=spec.max_rows if max_rows is None else max_rows, _every_row=chosen.every_row,
+                          _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
+                          _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start)
+    if kind == "xlsx":  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
+        stream._formula_job = Job(lambda: formula_cells(data, chosen.name))
+    return stream
+
+
+def read_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None) -> Ledger:
+    """Parse a ledger file once, every row in memory (up to `spec.max_rows`); raises LedgerError (a Chinese message)
+    when the file cannot be imported at all."""
+    if data and is_geofile(data, filename):  # GIS layers: their own reader, the same Ledger out
+        from . import geofile
+
+        return geofile.read_geofile(data, filename, spec, sheet=sheet)
+    stream = open_ledger(data, filename, spec, sheet=sheet)
+    rows = list(stream._rows())
+    too_many = stream.too_many(len(rows))
+    if too_many is not None:
+        raise too_many
+    stream.settle()
+    ledger = Ledger(stream.sheet, stream.header_row, stream.columns, stream.letters, stream.ignored,
+                    stream.formulas, stream.ignored_formulas, stream.encoding, stream.fmt, rows=rows)
+    data_start = stream._data_start
+    last = rows[-1].number if rows else data_start
+    for (r0, _c0), (r1, _c1) in stream._merged:
         if r1 + 1 > data_start:
             ledger.merged_rows.update(range(max(r0 + 1, data_start + 1), min(r1 + 1, last) + 1))
-    if kind == "xlsx":
-        by_letter = {letters[f]: f for f in letters}
-        for letter, n in _formula_cells(data, chosen.name):
-            if n <= data_start:
-                continue
-            f = by_letter.get(letter)
-            if f is None:
-                ledger.ignored_formulas += 1
-            else:
-                ledger.formulas.setdefault(n, []).append(f"{letter}{n}（{headers[f]}）")
     return ledger

@@ -1,0 +1,288 @@
+"""The chunked pipeline for ledgers too large to hold at once (the command line's path; docs/import.md "A million
+rows: the chunked pipeline"): the file is read twice, a batch of rows at a time, and no pass keeps the rows.
+
+1. **Scan** — each row's hash and natural key as written (rowhash.py), and whether its record was written from this
+   very row (looked up a chunk at a time): the keys on several rows, with every row number, are known before the
+   first row is checked, so a duplicate is refused on all its rows however far apart. Kept: a flag, the 16-byte
+   hash and a 64-bit hash of the key per row.
+2. **Plan and save, chunk by chunk** — rows seen before are counted and passed over; the others are converted and
+   checked, located, compared (plan.plan_rows), then the chunk's new and changed records saved and their rows
+   remembered, all inside ONE transaction: a failure in any chunk rolls back every chunk. On SQLite the transaction
+   takes the write lock first (BEGIN IMMEDIATE): a second import of the same database waits (busy timeout) or is
+   refused, never interleaved.
+
+The result keeps the counts and the rows with problems (their numbers and messages), not every row's record.
+Kinds without a raw key of their own (特殊人群, 重点青少年, 两率两度, 重点场所) are planned as one chunk: their
+files are small and their keys are only known after converting.
+"""
+
+from __future__ import annotations
+
+import gc
+from array import array
+from collections import Counter
+from contextlib import contextmanager
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from console.ledgers.reader import LedgerError, LedgerStream, Row
+from console.security import audit
+from console.store import AreaScope
+
+from . import rowhash
+from .commit import remember_rows, save_by_key
+from .kinds import KINDS, LedgerKind
+from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows
+
+CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
+BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
+# rows per command-line import: the largest county's 实有人口 fits; calamine holds an .xlsx sheet at ~1.05 GB per
+# million rows (docs/import.md)
+MAX_ROWS = 1_500_000
+SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes of a 3-million-person table stay in memory
+
+
+@dataclass
+class StreamedPlan:
+    """What a chunked import found (and saved): counts per verdict and the rows with problems."""
+    kind: str
+    file_hash: str
+    filename: str
+    sheet: str
+    crs: str
+    notices: list[str]
+    counts: Counter
+    problem_rows: list[RowVerdict]  # number, status, key and problems; no record
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase: scan, read, plan, save
+
+    def count(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{STATUS_LABELS[s]} {self.count(s)} 行" for s in STATUS_LABELS if self.count(s)]
+        return "，".join(parts) or "没有数据行"
+
+
+@dataclass
+class FileScan:
+    """Pass 1's findings, kept for pass 2 (about 25 bytes a row): per row (in file order) whether it was seen before
+    and may be passed over, and its hash; per batch of the reader's rows whether all of them may; the keys on
+    several rows with all their numbers."""
+    rows: int
+    seen: bytearray  # 1: the row's record was written from this very row (rowhash.seen_before) and it is unique
+    digests: bytearray  # each row's hash, 16 bytes (rowhash.tuple_hashes)
+    batches: list[int]  # per reader batch: its non-empty rows
+    all_seen: set[int]  # reader batches whose rows all may be passed over (not even cleaned again)
+    duplicates: dict[str, list[int]]
+
+    def row_hash(self, index: int) -> str:
+        return self.digests[16 * index:16 * index + 16].hex()
+
+
+def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK
+         ) -> FileScan | None:
+    """Pass 1: each row's hash and key as written; rows seen before looked up a chunk at a time; the keys on several
+    rows. None for kinds without a raw key. Keys are kept as 64-bit hashes only: rows whose key hash repeats are
+    read once more for their keys (a clean file: never)."""
+    if not rowhash.hashed(kind):
+        return None
+    fields = stream.fields
+    key_at = fields.index(kind.natural_key)
+    raw_key = kind.raw_key
+    natural = kind.natural_key
+    key_hashes = array("q")  # hash(key) per row, 0 without a key (CPython's string hash, stable within a process)
+    numbers = array("l")
+    seen = bytearray()
+    digests = bytearray()
+    batches: list[int] = []
+    pending: list[tuple[str, str]] = []  # (hash, key) of the rows not yet looked up
+    pending_hashes: list[str] = []
+
+    def look_up() -> None:  # rows seen before, for a chunk's worth of batches at once
+        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False)
+        seen.extend([h in found for h in pending_hashes])
+        pending.clear()
+        pending_hashes.clear()
+
+    for chunk_numbers, cells in stream.raw_chunks(min(BATCH, chunk)):
+        numbers.extend(chunk_numbers)
+        batches.append(len(chunk_numbers))
+        raw = rowhash.tuple_hashes(kind, crs, fields, cells, digest=True)
+        digests += b"".join(raw)
+        hashes = [d.hex() for d in raw]
+        keys = [raw_key({natural: row[key_at]}) for row in cells]
+        key_hashes.extend([hash(k) if k else 0 for k in keys])
+        pending += [(h, k) for h, k in zip(hashes, keys) if k]
+        pending_hashes += hashes
+        if len(pending_hashes) >= chunk:
+            look_up()
+        if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
+            raise _count_all(stream, chunk)
+    look_up()
+    duplicates = _duplicates(stream, min(BATCH, chunk), key_hashes, numbers,
+                             lambda row: raw_key({natural: row[key_at]}))
+    for indexes in duplicates.values():  # row indexes here, row numbers below
+        for i in indexes:
+            seen[i] = 0  # a repeated key is checked (and refused) on every row
+    duplicates = {key: [numbers[i] for i in indexes] for key, indexes in duplicates.items()}
+    all_seen, start = set(), 0
+    for b, n in enumerate(batches):
+        if n and seen.count(1, start, start + n) == n:
+            all_seen.add(b)
+        start += n
+    return FileScan(len(numbers), seen, digests, batches, all_seen, duplicates)
+
+
+def _duplicates(stream: LedgerStream, batch: int, key_hashes: array, numbers: array, key_of
+                ) -> dict[str, list[int]]:
+    """key → row indexes, for the keys on several rows: rows whose key hash repeats are read again for their keys
+    (equal hashes need not be equal keys)."""
+    every = np.frombuffer(key_hashes, dtype=np.int64)
+    values, counts = np.unique(every[every != 0], return_counts=True)
+    repeated = values[counts > 1]
+    if not len(repeated):
+        return {}
+    suspects = set(np.flatnonzero(np.isin(every, repeated)).tolist())
+    groups: dict[str, list[int]] = {}
+    index = 0
+    for _numbers, cells in stream.raw_chunks(batch):
+        for row in cells:
+            if index in suspects:
+                groups.setdefault(key_of(row), []).append(index)
+            index += 1
+    return {key: indexes for key, indexes in groups.items() if len(indexes) > 1}
+
+
+def _count_all(stream: LedgerStream, chunk: int) -> LedgerError:
+    return stream.too_many(sum(len(numbers) for numbers, _ in stream.raw_chunks(chunk)))
+
+
+def plan_stream(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, filename: str,
+                scope: AreaScope, crs: str = "wgs84", chunk: int = CHUNK) -> StreamedPlan:
+    """A preview of the whole file, chunk by chunk, reading only."""
+    check_crs(crs)
+    with _no_gc():
+        return _run(session, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs, chunk=chunk)
+
+
+def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_hash: str, filename: str,
+                  scope: AreaScope, actor: str, crs: str = "wgs84", chunk: int = CHUNK) -> StreamedPlan:
+    """Plan and save chunk by chunk inside one write transaction (all or nothing), audited like commit_import."""
+    check_crs(crs)
+    kind = KINDS[kind_key]
+    state: dict = {}
+    with _no_gc(), session_factory() as s, s.begin():
+        restore = _take_write_lock(s.connection())
+        try:
+            def save(verdicts: list[RowVerdict]) -> None:
+                new = [r.record for r in verdicts if r.status == "new"]
+                changed = [r.record for r in verdicts if r.status == "changed"]
+                if kind.finish is not None:
+                    kind.save(s, kind, new, changed, state=state)
+                else:
+                    (kind.save or save_by_key)(s, kind, new, changed)
+                if rowhash.hashed(kind):
+                    remember_rows(s, kind, verdicts)
+
+            plan = _run(s, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs, chunk=chunk,
+                        save=save)
+            if kind.finish is not None:
+                kind.finish(s, state)
+            audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
+                "kind": kind.key, "sha256": data_hash, "sheet": plan.sheet, "crs": crs,
+                "new": plan.count("new"), "changed": plan.count("changed"), "unchanged": plan.count("unchanged"),
+                "errors": plan.count("error")})
+        finally:
+            restore()
+    return plan
+
+
+def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, filename: str, scope: AreaScope,
+         crs: str, chunk: int, save=None) -> StreamedPlan:
+    clock = time.process_time
+    cpu: Counter = Counter()
+    started = clock()
+    file = scan(session, kind, stream, crs, scope, chunk)
+    cpu["scan"] = clock() - started
+    counts: Counter = Counter()
+    problems: list[RowVerdict] = []
+    fields = stream.fields
+    if file is None:  # kinds without a raw key: the whole file in one chunk (their keys are known only after converting)
+        batches = stream.raw_chunks(stream.max_rows + 1)
+    else:
+        batches = stream.raw_chunks(min(BATCH, chunk), wanted=lambda b: b not in file.all_seen)
+    offset = 0  # index of the batch's first row in the file
+    total = 0
+    rows: list[Row] = []
+    hashes: list[str] | None = [] if file is not None else None
+
+    def plan_and_save() -> None:
+        t0 = clock()
+        verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
+                             duplicates=file.duplicates if file is not None else None)
+        t1 = clock()
+        if save is not None:
+            save(verdicts)
+        cpu["plan"] += t1 - t0
+        cpu["save"] += clock() - t1
+        counts.update(r.status for r in verdicts)
+        problems.extend(RowVerdict(r.number, r.status, r.key, r.problems) for r in verdicts if r.problems)
+        rows.clear()
+        if hashes is not None:
+            hashes.clear()
+
+    for b, batch in enumerate(batches):
+        if batch is None:  # every row seen before
+            n = file.batches[b]
+            counts["unchanged"] += n
+            offset += n
+            continue
+        numbers, cells = batch
+        if file is None and stream.too_many(len(numbers)) is not None:
+            raise stream.too_many(len(numbers))
+        if file is not None:
+            todo = [i for i in range(len(numbers)) if not file.seen[offset + i]]
+            counts["unchanged"] += len(numbers) - len(todo)
+            if len(todo) < len(numbers):
+                numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
+            hashes += [file.row_hash(offset + i) for i in todo]
+            offset += file.batches[b]
+        rows += [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
+        total += len(numbers)
+        if len(rows) >= chunk:
+            plan_and_save()
+    if rows:
+        plan_and_save()
+    cpu["read"] = clock() - started - cpu["scan"] - cpu["plan"] - cpu["save"]
+    notices = list(stream.notices)
+    if not (file.rows if file is not None else total):
+        notices.append(EMPTY)
+    return StreamedPlan(kind.key, data_hash, filename, stream.sheet, crs, notices, counts, problems,
+                        {k: round(v, 2) for k, v in cpu.items()})
+
+
+@contextmanager
+def _no_gc():
+    """The cyclic collector off for the import: its full passes over millions of live cells tripled the time of
+    cleaning a chunk, and an import makes no garbage cycles worth collecting midway."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _take_write_lock(conn):
+    """SQLite: the write lock before the first chunk is planned (a second import waits, then is refused) and a page
+    cache large enough for the indexes; returns the undo for the cache setting. Other databases lock the rows."""
+    if conn.dialect.name != "sqlite":
+        return lambda: None
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    return lambda: conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")

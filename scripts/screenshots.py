@@ -118,7 +118,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
-                                    env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
+                                    env={**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
         for size in args.sizes.split(","):
             w, h = SIZES[size]
             for name, path, role, dark in wanted:

@@ -28,7 +28,8 @@ def test_judge_current_lagging_too_far_and_promoted():
     # caught up with what it received, but no longer receiving: its age is the last replayed transaction's
     stale = judge(True, NOW, NOW - timedelta(seconds=5), True, None, 60)
     assert stale.source == "replica" and stale.as_of == NOW - timedelta(seconds=5)
-    assert judge(True, NOW, None, False, "streaming", 60).source == "primary"
+    unknown = judge(True, NOW, None, False, "streaming", 60)  # nothing replayed since it started
+    assert unknown.source == "primary" and "改读主库" in unknown.note()  # said in words (was a 500: round(inf))
     assert judge(False, NOW, None, False, None, 60) == replica.ReadState("replica", None)  # promoted: current
     assert replica.as_of_time(replica.PRIMARY, NOW) == NOW
 

@@ -44,7 +44,10 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def test_tls_options_are_checked(tmp_path, monkeypatch):
-    monkeypatch.delenv("PINGAN_SECURE_COOKIE", raising=False)
+    # setenv first: monkeypatch then restores the variable's absence at teardown (delenv of an absent variable
+    # records nothing, and tls_options' "1" leaked into later tests' server nodes: Secure cookies over http)
+    monkeypatch.setenv("PINGAN_SECURE_COOKIE", "")
+    monkeypatch.delenv("PINGAN_SECURE_COOKIE")
     cert, key = _self_signed(tmp_path)
     assert tls_options(Namespace(tls_cert=None, tls_key=None, server="granian")) == {}
     for args, words in ((Namespace(tls_cert=str(cert), tls_key=None, server="granian"), "私钥"),

@@ -42,6 +42,8 @@ class ReadState:
         if self.reason == "lagging":
             return f"备库延迟约 {round(self.lag_s)} 秒"
         if self.reason == "too_far_behind":
+            if self.lag_s == float("inf"):  # nothing replayed since the replica started: its age is unknown
+                return "备库尚未回放数据，已改读主库"
             return f"备库延迟 {round(self.lag_s)} 秒，已改读主库"
         if self.reason == "down":
             return "备库不可用，已改读主库"

@@ -73,7 +73,7 @@ def main() -> None:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
-                                    env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
+                                    env={**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
         context = browser.new_context(viewport={"width": 1920, "height": 1080})
         form = context.request.get(base + "/login").text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)

@@ -65,7 +65,7 @@ def main() -> None:
     shots = [("overview", "/", None), ("town", f"/?area={town}", None), ("grid", f"/?area={grid}", "人员")]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS,
-                                    env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
+                                    env={**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"})  # native widgets in Chinese
         for theme, size in (("light", (1920, 1080)), ("dark", (1920, 1080)), ("dark-4k", (3840, 2160))):
             context = browser.new_context(viewport={"width": size[0], "height": size[1]})
             form = context.request.get(base + "/login").text()

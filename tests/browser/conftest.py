@@ -21,8 +21,10 @@ CHROMIUM = "/usr/bin/chromium"
 CONSOLE_USER = "browser_city"  # the account console browser tests log in as (see `logged_in_context`)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--lang=zh-CN"]
 # The browser's own widgets (date-time pickers) follow the process locale, as on the offices' Chinese machines:
-# Debian's chromium-l10n (scripts/system-deps.sh) and LANG; Playwright's `locale` alone leaves them in en-US.
-CHROMIUM_ENV = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN:zh"}
+# Debian's chromium-l10n (scripts/system-deps.sh) and LANGUAGE (LANG stays C.UTF-8: zh_CN.UTF-8 is not generated
+# here, and without it Chromium names a download with Chinese letters "download"); Playwright's `locale` alone
+# leaves them in en-US.
+CHROMIUM_ENV = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN:zh"}
 
 
 @pytest.fixture(scope="session")

@@ -73,11 +73,18 @@ def _replica_row(standby):
         return conn.execute(replica.LAG_SQL).fetchone()
 
 
-def _caught_up(standby, timeout: float = 30) -> None:
+def _caught_up(standby, primary, timeout: float = 30) -> None:
+    """Replayed everything the primary had written when asked: "received == replayed" alone is true before the
+    WAL of the last write arrives (the test clusters commit asynchronously: the commit record may still sit in the
+    primary's WAL buffers — hence the insert position, not the written one)."""
+    with primary.connect("wall", autocommit=True) as conn:
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = _replica_row(standby)
-        if row[3] and row[4] == "streaming":
+        with standby.connect("wall", autocommit=True) as conn:
+            done = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (str(target),)).fetchone()[0]
+        if done and row[3] and row[4] == "streaming":
             return
         time.sleep(0.2)
     raise AssertionError(f"replica did not catch up: {row}")
@@ -116,7 +123,7 @@ def test_the_wall_reads_the_replica_and_says_how_current_it_is(pair):
                      security_settings=security_settings())
     reader = app.server.config[CONTEXT_KEY].wall_reader
     _new_alert(primary, "第一条")
-    _caught_up(standby)
+    _caught_up(standby, primary)
     current = _banner(app, reader)
     assert reader.state() == replica.ReadState("replica", None)  # caught up and streaming
     assert current["hall-as-of-note"] is None
@@ -144,7 +151,7 @@ def test_the_wall_reads_the_replica_and_says_how_current_it_is(pair):
     reader.max_lag_s = 600
     with standby.connect("wall", autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_resume()")
-    _caught_up(standby)
+    _caught_up(standby, primary)
     assert int(_banner(app, reader)["hall-unack"]) == seen + 1  # back on the replica, caught up
 
     standby.stop()  # the replica is down: the wall still answers, from the primary, and says so

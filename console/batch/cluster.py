@@ -47,7 +47,9 @@ def run_tasks(client, fn: Callable, parts: Sequence, *, shared: dict | None = No
         return out
     from distributed import as_completed
 
-    scattered = {k: client.scatter(v, broadcast=True) for k, v in shared.items()}
+    # hash=False: a fresh key per run. With the default content hash two runs sharing a value (the same db_url)
+    # share one key, and the first run's release could drop it under the second: "lost dependencies".
+    scattered = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
     futures = [client.submit(fn, part, **scattered, pure=False, key=f"{fn.__name__}-{i}-{os.getpid()}-{id(parts)}")
                for i, part in enumerate(parts)]
     position = {f.key: i for i, f in enumerate(futures)}

@@ -193,3 +193,15 @@ def test_different_seed_different_world():
     a = population_plan(np.random.default_rng(1))[2]["population"]
     b = population_plan(np.random.default_rng(2))[2]["population"]
     assert not a.equals(b)
+
+
+def test_records_carry_a_last_update_some_of_it_stale(small_world_engine):
+    """数据质量's 长期未更新 check (docs/import.md) needs demo records that were not updated for 24 months."""
+    with small_world_engine.connect() as conn:
+        as_of = conn.execute(text("SELECT value FROM world_meta WHERE key = 'as_of'")).scalar()
+        for table in ("person", "household", "organisation"):
+            n, missing, stale, future = conn.execute(text(
+                f"SELECT count(*), sum(updated_at IS NULL), sum(updated_at < date(:d, '-24 months')),"
+                f" sum(updated_at > :d) FROM {table}"), {"d": as_of}).one()
+            assert n and not missing and not future, table
+            assert 0.05 < stale / n < 0.2, (table, stale / n)

@@ -21,6 +21,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = "/usr/sbin/nginx"
 
@@ -129,4 +131,14 @@ def nginx(media: Path, workdir: Path):
 @contextmanager
 def media_server(workdir: Path, seconds: int = 30):
     with nginx(encode(workdir / "media", seconds), workdir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """The module's local HLS stream (40 s of H.264) behind nginx; skipped when ffmpeg or nginx is missing."""
+    why = ensure_tools()
+    if why:
+        pytest.skip(why)
+    with media_server(tmp_path_factory.mktemp("media"), seconds=40) as base:
         yield base

@@ -17,21 +17,13 @@ from sqlalchemy import select
 from console.store import Alert, Camera, make_engine, make_session_factory
 from console.store.codes import CITY_CODE
 from tests.browser.tinyworld import build
-from tests.media_server import ensure_tools, free_port, media_server
+from tests.media_server import free_port
+from tests.media_server import media  # noqa: F401  (fixture: the local HLS server)
 from tests.security_login import add_account, login_page, security_settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 USER = "video_duty"
 NOW = datetime(2026, 11, 26, 9, 0)
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    why = ensure_tools()
-    if why:
-        pytest.skip(why)
-    with media_server(tmp_path_factory.mktemp("media"), seconds=40) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

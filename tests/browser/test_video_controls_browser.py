@@ -18,19 +18,10 @@ from console.store.codes import CITY_CODE
 from console.store.safety_models import KeyPlace
 from tests.browser.tinyworld import build
 from tests.fake_wvp import PASSWORD, USER, fake_wvp
-from tests.media_server import ensure_tools, media_server
+from tests.media_server import media  # noqa: F401  (fixture: the local HLS server)
 from tests.security_login import add_account, login_page, security_settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    why = ensure_tools()
-    if why:
-        pytest.skip(why)
-    with media_server(tmp_path_factory.mktemp("media"), seconds=40) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

@@ -114,20 +114,24 @@ def main() -> None:
                              scope=AreaScope.of(["610924"]), actor="bench")
         first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
         del ledger  # the workbook's cells: the second import opens the file again
-        print(f"first import: open {t_read:.1f} s, total {first:.1f} s: {plan.summary}; CPU s by phase {plan.cpu_s}",
-              flush=True)
+        print(f"first import: open {t_read:.1f} s, total {first:.1f} s: {plan.summary}; CPU s by phase {plan.cpu_s}; "
+              f"save process {plan.save_process}", flush=True)
         t1, c1 = time.perf_counter(), time.process_time()
         ledger = open_ledger(data, "实有人口.xlsx", kind.spec, max_rows=MAX_ROWS)
         again = import_stream(sessions, ledger, kind_key="person", data_hash=file_hash(data),
                               filename="实有人口.xlsx", scope=AreaScope.of(["610924"]), actor="bench")
         second, second_cpu = time.perf_counter() - t1, time.process_time() - c1
-        print(f"same file again: {second:.1f} s: {again.summary}; CPU s by phase {again.cpu_s}", flush=True)
+        print(f"same file again: {second:.1f} s: {again.summary}; CPU s by phase {again.cpu_s}; "
+              f"save process {again.save_process}", flush=True)
         engine.dispose()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         page_ms = quality_figure(db)  # after the peak: the import's memory is measured alone
         print(json.dumps({"rows": args.rows, "rows_per_s": round(args.rows / first, 1), "peak_rss_mb": round(peak),
                           "first_import_s": round(first, 2),
-                          "first_import_cpu_s": round(first_cpu, 2), "reimport_cpu_s": round(second_cpu, 2), "open_s": round(t_read, 2),
+                          "first_import_cpu_s": round(first_cpu, 2), "reimport_cpu_s": round(second_cpu, 2),
+                          "save_process_cpu_s": plan.save_process.get("cpu_s"),
+                          "save_process_peak_rss_mb": plan.save_process.get("peak_rss_mb"),
+                          "open_s": round(t_read, 2),
                           "reimport_changed": again.count("new") + again.count("changed"),
                           "reimport_s_ratio": round(second / first, 3), "errors": plan.count("error"),
                           "quality_page_ms": page_ms, "load": os.getloadavg()[0]}))

@@ -8,12 +8,12 @@ import hashlib
 import operator
 from collections import Counter
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
-from console.store.bulk import insert_tuples, where_in
+from console.store.bulk import insert_tuples, update_tuples, where_in
 from console.store.crypto import require_keyring
 from console.store.identity import id_sex, valid_id_numbers
 
@@ -224,6 +224,16 @@ def _by(s, column, key_column, values) -> dict:
     return dict(where_in(s, select(key_column, column), key_column, values))
 
 
+_PICK_FIELDS = operator.itemgetter(*PERSON_FIELDS)
+
+
+def _person_fields(record: dict) -> tuple:
+    try:
+        return _PICK_FIELDS(record)
+    except KeyError:
+        return tuple(record.get(c) for c in PERSON_FIELDS)
+
+
 _LOCATED = ("lon", "lat", "county_code", "town_code", "village_code", "grid_code", "assign_generation")
 _PICK_LOCATED = operator.itemgetter(*_LOCATED)
 
@@ -293,18 +303,13 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
             if b in inserted:
                 r["_id"] = inserted[b]
     if changed:  # one UPDATE run over every changed person (executemany), once per key of the ring
-        columns = (*PERSON_FIELDS, *located, "household_id")
-        table = Person.__table__
-        statement = (update(table).where(table.c.id_number_bidx == bindparam("_bidx"))
-                     .values({c: bindparam("v_" + c) for c in columns}))
         index_map([r["id_number"] for r in changed])
         memo = _INDEXES["memo"]
         params = []
         for r in changed:
-            values = {"v_" + c: r.get(c) for c in (*PERSON_FIELDS, *located)}
-            values["v_household_id"] = households[r["household_code"]]
-            params += [{**values, "_bidx": index} for index in memo[r["id_number"]]]
-        s.execute(statement, params)
+            values = (*_person_fields(r), *_located(r), households[r["household_code"]])
+            params += [(*values, index) for index in memo[r["id_number"]]]
+        update_tuples(s, Person, (*PERSON_FIELDS, *located, "household_id"), "id_number_bidx", params)
 
 
 def _finish(s, state: dict) -> None:

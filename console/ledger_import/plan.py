@@ -89,10 +89,12 @@ def check_crs(crs: str) -> None:
 
 
 def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: AreaScope, written: dict[str, str],
-              hashes: list[str] | None = None, duplicates: dict[str, list[int]] | None = None) -> list[RowVerdict]:
+              hashes: list[str] | None = None, duplicates: dict[str, list[int]] | None = None,
+              placed: dict[str, tuple] | None = None) -> list[RowVerdict]:
     """The verdicts of `rows`: the whole file, or one chunk of it (stream.py). For a chunk, the caller has already
     set aside the rows seen before and gives the others' `hashes`, and `duplicates` names each key on several rows
-    of the whole file with all their numbers."""
+    of the whole file with all their numbers. `placed`: the addresses the file's earlier chunks will have
+    registered (address key → location), when those are not in the database this session reads (saver.py)."""
     verdicts = _verdicts(session, kind, rows, crs, scope, hashes)
     _mark_duplicates(kind, verdicts, duplicates)
     todo = [r for r in verdicts if not r.skipped]
@@ -102,7 +104,7 @@ def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: Ar
             r.record.pop("lon", None) if r.record.get("lon") is None else None
         kind.placement(session, [r for r in todo if r.status != "error"], scope, _refuse)
     elif kind.located:
-        _locate(session, [r for r in todo if r.status != "error"], crs, scope)
+        _locate(session, [r for r in todo if r.status != "error"], crs, scope, placed)
     else:
         _check_grids(session, [r for r in todo if r.status != "error" and r.record.get("grid_code")])
         for r in todo:
@@ -197,9 +199,11 @@ def _mark_duplicates(kind: LedgerKind, rows: list[RowVerdict], in_file: dict[str
                 r.status = "error"
 
 
-def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope) -> None:
+def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope, placed: dict[str, tuple] | None = None
+            ) -> None:
     """Coordinates (converted from GCJ-02 when the file says so) → grid; no coordinates → the registered building
-    with the same address; else the row cannot be placed."""
+    with the same address (or, with `placed`, one an earlier chunk of the file registers); else the row cannot be
+    placed."""
     by_address = _buildings_by_address(session, {r.record["_address"] for r in rows
                                                  if r.record["lon"] is None and r.record.get("_address")})
     pts = [r for r in rows if r.record["lon"] is not None]
@@ -220,6 +224,9 @@ def _locate(session, rows: list[RowVerdict], crs: str, scope: AreaScope) -> None
         record = r.record
         if record["lon"] is None:
             found = by_address.get(_address_key(record.get("_address")))
+            if found is None and placed:
+                found = placed.get(record.get("_address"))
+                found = dict(zip(LOCATED, found)) if found is not None else None
             if found is None:
                 _refuse(r, "无法定位：请填写经纬度，或使地址与已登记的房屋地址一致")
                 continue
@@ -248,6 +255,18 @@ def _check_grids(session, rows: list[RowVerdict]) -> None:
 def _refuse(r: RowVerdict, problem: str) -> None:
     r.problems.append(problem)
     r.status = "error"
+
+
+def remember_places(placed: dict[str, tuple], verdicts: list[RowVerdict]) -> None:
+    """The addresses whose buildings a save of `verdicts` registers (new and changed records with coordinates),
+    for `plan_rows(placed=…)` of the later chunks: address as written → location (a tuple in LOCATED order,
+    ~100 bytes an address); the first row of an address wins, as in the database."""
+    for r in verdicts:
+        record = r.record
+        if r.status in ("new", "changed") and record.get("lon") is not None:
+            address = record.get("address")
+            if address and address not in placed:
+                placed[address] = tuple(record.get(c) for c in LOCATED)
 
 
 def _address_key(text) -> str:

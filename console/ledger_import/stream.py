@@ -19,6 +19,7 @@ files are small and their keys are only known after converting.
 from __future__ import annotations
 
 import gc
+import sqlite3
 from array import array
 from collections import Counter
 from contextlib import contextmanager
@@ -26,22 +27,22 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy.exc import OperationalError
 
 from console.ledgers.reader import LedgerError, LedgerStream, Row
-from console.security import audit
 from console.store import AreaScope
+from console.store.session import sqlite_path
 
 from . import rowhash
-from .commit import remember_rows, save_by_key
 from .kinds import KINDS, LedgerKind
-from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows
+from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows, remember_places
+from .saver import SaveFailed, finish_import, save_chunk, save_process, take_write_lock
 
 CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
 BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
 # rows per command-line import: the largest county's 实有人口 fits; calamine holds an .xlsx sheet at ~1.05 GB per
 # million rows (docs/import.md)
 MAX_ROWS = 1_500_000
-SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes of a 3-million-person table stay in memory
 
 
 @dataclass
@@ -56,6 +57,7 @@ class StreamedPlan:
     counts: Counter
     problem_rows: list[RowVerdict]  # number, status, key and problems; no record
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per phase: scan, read, plan, save
+    save_process: dict = field(default_factory=dict)  # saved by a second process: its CPU, peak RSS, our wait
 
     def count(self, status: str) -> int:
         return self.counts.get(status, 0)
@@ -82,11 +84,12 @@ class FileScan:
         return self.digests[16 * index:16 * index + 16].hex()
 
 
-def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK
-         ) -> FileScan | None:
+def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK,
+         ready=None) -> FileScan | None:
     """Pass 1: each row's hash and key as written; rows seen before looked up a chunk at a time; the keys on several
     rows. None for kinds without a raw key. Keys are kept as 64-bit hashes only: rows whose key hash repeats are
-    read once more for their keys (a clean file: never)."""
+    read once more for their keys (a clean file: never). `ready()`: called before the first look-up (the save
+    process's write lock, saver.py)."""
     if not rowhash.hashed(kind):
         return None
     fields = stream.fields
@@ -102,6 +105,8 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     pending_hashes: list[str] = []
 
     def look_up() -> None:  # rows seen before, for a chunk's worth of batches at once
+        if ready is not None:
+            ready()
         found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False)
         seen.extend([h in found for h in pending_hashes])
         pending.clear()
@@ -169,43 +174,65 @@ def plan_stream(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: s
 
 
 def import_stream(session_factory, stream: LedgerStream, *, kind_key: str, data_hash: str, filename: str,
-                  scope: AreaScope, actor: str, crs: str = "wgs84", chunk: int = CHUNK) -> StreamedPlan:
-    """Plan and save chunk by chunk inside one write transaction (all or nothing), audited like commit_import."""
+                  scope: AreaScope, actor: str, crs: str = "wgs84", chunk: int = CHUNK,
+                  split: bool | None = None) -> StreamedPlan:
+    """Plan and save chunk by chunk inside one write transaction (all or nothing), audited like commit_import.
+    `split`: save in a second process while this one plans the next chunk (saver.py); None: when the file has
+    more than one chunk of rows and the database is one a second process can open."""
     check_crs(crs)
     kind = KINDS[kind_key]
+    engine = session_factory.kw["bind"]
+    if split is None:
+        split = (stream.rows_hint or 0) > chunk and _shareable(engine)
+    if split:
+        return _import_split(session_factory, engine, stream, kind, data_hash=data_hash, filename=filename,
+                             scope=scope, actor=actor, crs=crs, chunk=chunk)
     state: dict = {}
     with _no_gc(), session_factory() as s, s.begin():
-        restore = _take_write_lock(s.connection())
+        restore = take_write_lock(s.connection())
         try:
-            def save(verdicts: list[RowVerdict]) -> None:
-                new = [r.record for r in verdicts if r.status == "new"]
-                changed = [r.record for r in verdicts if r.status == "changed"]
-                if kind.finish is not None:
-                    kind.save(s, kind, new, changed, state=state)
-                else:
-                    (kind.save or save_by_key)(s, kind, new, changed)
-                if rowhash.hashed(kind):
-                    remember_rows(s, kind, verdicts)
-
             plan = _run(s, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs, chunk=chunk,
-                        save=save)
-            if kind.finish is not None:
-                kind.finish(s, state)
-            audit.append(s, actor, "ledger_import", object=f"{kind.label} {filename}", detail={
-                "kind": kind.key, "sha256": data_hash, "sheet": plan.sheet, "crs": crs,
-                "new": plan.count("new"), "changed": plan.count("changed"), "unchanged": plan.count("unchanged"),
-                "errors": plan.count("error")})
+                        save=lambda verdicts: save_chunk(s, kind, verdicts, state))
+            finish_import(s, kind, state, actor=actor, filename=filename, detail=_audit_detail(kind, plan, crs))
         finally:
             restore()
     return plan
 
 
+def _import_split(session_factory, engine, stream: LedgerStream, kind: LedgerKind, *, data_hash: str, filename: str,
+                  scope: AreaScope, actor: str, crs: str, chunk: int) -> StreamedPlan:
+    """This process reads and plans; the save process (saver.py) holds the write transaction and saves."""
+    url = engine.url.render_as_string(hide_password=False)
+    with _no_gc(), save_process(url, kind.key) as saver, session_factory() as reads:
+        try:
+            plan = _run(reads, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs,
+                        chunk=chunk, save=saver.save, ready=saver.wait_locked)
+            plan.save_process = saver.finish(actor=actor, filename=filename, detail=_audit_detail(kind, plan, crs))
+        except SaveFailed as exc:
+            if exc.busy:
+                raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
+            raise
+    return plan
+
+
+def _shareable(engine) -> bool:
+    """A database a second process can open by URL: a SQLite file or a server, not an in-memory SQLite."""
+    return engine.dialect.name != "sqlite" or sqlite_path(str(engine.url)) is not None
+
+
+def _audit_detail(kind: LedgerKind, plan: StreamedPlan, crs: str) -> dict:
+    return {"kind": kind.key, "sha256": plan.file_hash, "sheet": plan.sheet, "crs": crs, "new": plan.count("new"),
+            "changed": plan.count("changed"), "unchanged": plan.count("unchanged"), "errors": plan.count("error")}
+
+
 def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, filename: str, scope: AreaScope,
-         crs: str, chunk: int, save=None) -> StreamedPlan:
+         crs: str, chunk: int, save=None, ready=None) -> StreamedPlan:
     clock = time.process_time
     cpu: Counter = Counter()
     started = clock()
-    file = scan(session, kind, stream, crs, scope, chunk)
+    file = scan(session, kind, stream, crs, scope, chunk, ready)
+    if ready is not None:
+        ready()
     cpu["scan"] = clock() - started
     counts: Counter = Counter()
     problems: list[RowVerdict] = []
@@ -218,11 +245,15 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
     total = 0
     rows: list[Row] = []
     hashes: list[str] | None = [] if file is not None else None
+    # saved by another process, the earlier chunks' buildings are not in what this session reads (saver.py)
+    placed: dict[str, tuple] | None = {} if ready is not None and kind.located and kind.placement is None else None
 
     def plan_and_save() -> None:
         t0 = clock()
         verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
-                             duplicates=file.duplicates if file is not None else None)
+                             duplicates=file.duplicates if file is not None else None, placed=placed)
+        if placed is not None:
+            remember_places(placed, verdicts)
         t1 = clock()
         if save is not None:
             save(verdicts)
@@ -275,14 +306,3 @@ def _no_gc():
     finally:
         if enabled:
             gc.enable()
-
-
-def _take_write_lock(conn):
-    """SQLite: the write lock before the first chunk is planned (a second import waits, then is refused) and a page
-    cache large enough for the indexes; returns the undo for the cache setting. Other databases lock the rows."""
-    if conn.dialect.name != "sqlite":
-        return lambda: None
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    return lambda: conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")

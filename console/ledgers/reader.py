@@ -116,6 +116,7 @@ class LedgerStream(_Header):
     _merged: list = field(default_factory=list)
     _data_start: int = 0
     _formula_job: object | None = None  # the background scan for formula cells (xlsx)
+    rows_hint: int = 0  # the sheet's rows below the header, empty ones included (how large an import will be)
 
     def settle(self) -> None:
         """Wait for the formula scan and file its cells under `formulas` (called before the notices are read)."""
@@ -211,6 +212,7 @@ class _Sheet:
     first_col: int  # 0-based column of rows[i][0]
     merged: list  # [((r0, c0), (r1, c1)), …] 0-based, inclusive
     every_row: Callable[[], Iterator[list]]  # all rows again, streamed (not kept as Python lists)
+    height: int = 0  # rows in the sheet (CSV: lines), known without reading them
 
 
 def _kind(data: bytes, filename: str) -> str:
@@ -236,7 +238,7 @@ def _workbook_sheets(data: bytes) -> Iterator[_Sheet]:
             head = list(itertools.islice(sheet.iter_rows(), HEADER_SCAN_ROWS)) if sheet.height else []
             first_row = sheet.end[0] + 1 - sheet.height if head else 0
             yield _Sheet(meta.name, head, first_row, sheet.start[1] if head else 0, sheet.merged_cell_ranges or [],
-                         sheet.iter_rows)
+                         sheet.iter_rows, sheet.height)
     except python_calamine.PasswordError:
         raise LedgerError("文件有打开密码，请取消密码后再导入") from None
     except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError, ValueError,
@@ -265,7 +267,7 @@ def _csv_sheet(data: bytes) -> tuple[_Sheet, str]:
         return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
     head = list(itertools.islice(every_row(), HEADER_SCAN_ROWS))
-    return _Sheet("CSV", head, 0, 0, [], every_row), encoding
+    return _Sheet("CSV", head, 0, 0, [], every_row, text.count("\n") + 1), encoding
 
 
 # -- header ---------------------------------------------------------------------------------------------------
@@ -388,7 +390,8 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
     stream = LedgerStream(chosen.name, header_row, headers, letters, ignored, encoding=encoding, fmt=kind,
                           max_rows=spec.max_rows if max_rows is None else max_rows, _every_row=chosen.every_row,
                           _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
-                          _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start)
+                          _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start,
+                          rows_hint=max(0, chosen.height - (data_start - chosen.first_row)))
     if kind == "xlsx":  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
         stream._formula_job = Job(lambda: formula_cells(data, chosen.name))
     return stream

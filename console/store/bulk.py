@@ -151,6 +151,51 @@ def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], ro
     return len(rows)
 
 
+def update_tuples(conn_or_session, table: Table | type, names: Sequence[str], key: str, rows: Sequence[tuple], *,
+                  batch: int = BATCH) -> int:
+    """UPDATE `names` of the rows whose `key` column equals each tuple's last item (tuples: `names` values, then
+    the key): one compiled statement and the driver's executemany, each column's bind processor run once over the
+    column (SQLAlchemy's executemany of dicts constructs and processes every row's parameters: ≈ 15 µs a row)."""
+    from sqlalchemy import update
+
+    table = getattr(table, "__table__", table)
+    if not rows:
+        return 0
+    unknown = [k for k in (*names, key) if k not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no columns {unknown}")
+    conn = _connection(conn_or_session)
+    dialect = conn.dialect
+    stamps = {}  # columns with an onupdate (updated_at's clock): called once per call, as insert_tuples' defaults
+    for col in table.c:
+        onupdate = getattr(col, "onupdate", None)
+        if col.key in names or onupdate is None:
+            continue
+        if onupdate.is_scalar:
+            stamps[col.key] = onupdate.arg
+        elif onupdate.is_callable:
+            stamps[col.key] = onupdate.arg(None)
+        else:
+            raise ValueError(f"{table.name}.{col.key} has a SQL onupdate: give its value")
+    keys = [*names, *stamps, "_key"]
+    compiled = (update(table).where(table.c[key] == bindparam("_key"))
+                .values({n: bindparam(n) for n in (*names, *stamps)}).compile(dialect=dialect))
+    order = list(compiled.positiontup) if compiled.positional else keys
+    sql = compiled.string
+    columns_of = {**{n: table.c[n] for n in (*names, *stamps)}, "_key": table.c[key]}
+    for start in range(0, len(rows), batch):
+        part = rows[start:start + batch]
+        given = dict(zip((*names, "_key"), zip(*part)))
+        given.update({k: [v] * len(part) for k, v in stamps.items()})
+        columns = {k: _column_values(columns_of[k], list(values), dialect) for k, values in given.items()}
+        if compiled.positional:
+            params = list(zip(*(columns[k] for k in order)))
+        else:
+            params = [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
+        conn.exec_driver_sql(sql, params)
+    return len(rows)
+
+
 IN_CHUNK = 5000  # keys per IN (…) query: under SQLite's 32,766 and PostgreSQL's 65,535 parameters
 
 
@@ -207,8 +252,12 @@ def _spliced(conn, stmt, column, rows: bool):
         target.append(process(value) if process is not None and value is not None else value)
     results = None
     if rows:
-        procs = [c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns]
-        results = procs if any(procs) else None
+        types = [c.type for c in stmt.selected_columns]
+        procs = [t._cached_result_processor(dialect, None) for t in types]
+        if any(procs):  # a column at a time; sealed columns opened in bulk (one key-ring look-up per column)
+            results = [None if p is None else (t.open_many if isinstance(t, EncryptedText)
+                                               else (lambda col, p=p: [None if v is None else p(v) for v in col]))
+                       for t, p in zip(types, procs)]
     sqls: dict[int, str] = {}
 
     def run(keys: list) -> list:
@@ -219,9 +268,9 @@ def _spliced(conn, stmt, column, rows: bool):
         if not rows:
             return []
         got = cursor.fetchall()
-        if results is None:
+        if results is None or not got:
             return [tuple(r) for r in got]
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r)) for r in got]
+        return list(zip(*[col if p is None else p(col) for p, col in zip(results, zip(*got))]))
 
     return run
 

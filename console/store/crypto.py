@@ -328,6 +328,21 @@ class EncryptedText(TypeDecorator):
             return [self.process_bind_param(v, None) for v in values]
         return ring.encrypt_many(values, self.aad)
 
+    def open_many(self, values) -> list[str | None]:
+        """`process_result_value` for a column of values (bulk reads): one key-ring look-up for the column."""
+        ring = active_keyring()
+        out = []
+        for value in values:
+            if value is None:
+                out.append(None)
+            elif value.startswith(PLAIN_PREFIX):
+                out.append(value[len(PLAIN_PREFIX):])
+            elif ring is None:
+                raise DataKeyError(f"未配置数据密钥，不能读取加密字段 {self.aad}")
+            else:
+                out.append(ring.decrypt(value, self.aad))
+        return out
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

@@ -302,7 +302,8 @@ def _compare(session, kind: LedgerKind, rows: list[RowVerdict], scope: AreaScope
             continue
         if "details" in r.record and old.get("details"):
             r.record["details"] = merged_details(old["details"], r.record["details"])
-        changed = [f for f in kind.compared if f in r.record and not _same(old[f], r.record[f])]
+        record = r.record  # `!=` first: most fields are equal, and _same only decides for those that are not
+        changed = [f for f in kind.compared if f in record and old[f] != record[f] and not _same(old[f], record[f])]
         r.status = "changed" if changed else "unchanged"
         r.changes = sorted({"位置" if f in ("lon", "lat") else labels.get(f, f) for f in changed})
 

@@ -140,9 +140,8 @@ def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], ro
     sql = compiled.string
     for start in range(0, len(rows), batch):
         part = rows[start:start + batch]
-        columns = dict(zip(names, zip(*part)))
-        columns.update({k: [v] * len(part) for k, v in defaults.items()})
-        columns = {k: _column_values(table.c[k], list(values), dialect) for k, values in columns.items()}
+        columns = {k: _column_values(table.c[k], list(values), dialect) for k, values in zip(names, zip(*part))}
+        columns.update({k: _column_values(table.c[k], [v], dialect) * len(part) for k, v in defaults.items()})
         if compiled.positional:
             params = list(zip(*(columns[k] for k in order)))
         else:
@@ -185,9 +184,9 @@ def update_tuples(conn_or_session, table: Table | type, names: Sequence[str], ke
     columns_of = {**{n: table.c[n] for n in (*names, *stamps)}, "_key": table.c[key]}
     for start in range(0, len(rows), batch):
         part = rows[start:start + batch]
-        given = dict(zip((*names, "_key"), zip(*part)))
-        given.update({k: [v] * len(part) for k, v in stamps.items()})
-        columns = {k: _column_values(columns_of[k], list(values), dialect) for k, values in given.items()}
+        columns = {k: _column_values(columns_of[k], list(values), dialect)
+                   for k, values in zip((*names, "_key"), zip(*part))}
+        columns.update({k: _column_values(columns_of[k], [v], dialect) * len(part) for k, v in stamps.items()})
         if compiled.positional:
             params = list(zip(*(columns[k] for k in order)))
         else:

@@ -17,6 +17,7 @@ from console.security import passwords
 from console.security.audit import Auditor
 from console.security.config import Settings
 from console.security.guard import Viewer
+from world.names import name_for
 
 STRONG = "Pingan#2026x"  # meets every rule; tests use it as "the password"
 
@@ -61,11 +62,23 @@ def store(folder: Path):
     return engine, make_session_factory(engine)
 
 
+def worker_name(username: str) -> str:
+    """The synthetic Chinese name (world/names.py, never a real person) of a test 网格员 account: the same for the
+    same login name, so a test can expect it."""
+    return name_for(username)
+
+
 def add_account(session_factory, username: str, roles=(), scope=(), *, password: str = STRONG,
-                must_change: bool = False, totp_secret: str | None = None, now: datetime | None = None) -> int:
+                must_change: bool = False, totp_secret: str | None = None, now: datetime | None = None,
+                display_name: str | None = None) -> int:
+    """An active account. Its display name: `display_name`; for a 网格员 (`grid_worker`) without one a synthetic
+    Chinese name (`worker_name`), as the roster and the duty desk show real workers' names; else the login name."""
     now = now or datetime(2026, 11, 26, 8, 0, 0)
+    if display_name is None:
+        display_name = worker_name(username) if "grid_worker" in roles else username
     with session_factory() as s, s.begin():
-        account = Account(username=username, display_name=username, password_hash=passwords.hash_password(password),
+        account = Account(username=username, display_name=display_name,
+                          password_hash=passwords.hash_password(password),
                           password_changed_at=now, must_change_password=must_change, enabled=True, failed_logins=0,
                           created_at=now, created_by="test", totp_secret=totp_secret, totp_enabled=bool(totp_secret))
         s.add(account)

@@ -115,6 +115,11 @@ def test_audit_admin_loads_page_searches_verifies_and_exports(env):
     rows = resp[ID.GRID]["rowData"]
     assert rows and all(r["actor"] == "aud_adm" for r in rows) and any(r["action"] == "login" or
                                                                         r["action"].startswith("login") for r in rows)
+    # the 操作 column shows the action in words; the key stays in the row for its tooltip
+    field = {d["headerName"]: d["field"] for d in page("admin_audit").COLUMN_DEFS}
+    assert {(r["action"], r[field["操作"]]) for r in rows} >= {("login.success", "登录成功")}
+    assert {(r[field["角色"]], r[field["结果"]]) for r in rows if r["action"] == "login.success"} == {("审计管理员", "允许")}
+    assert "登录（全部）" in layout and "导出审计日志" in layout  # the action filter lists labels
     assert "共" in json.dumps(resp[ID.STATUS], ensure_ascii=False)
     assert ("audit.search", "granted", "audit_log") in audit_rows(factory, "aud_adm")
     status, resp = call(c, csrf, [(ID.VERIFY_OUT, "children")], [(ID.VERIFY, "n_clicks", 1)])

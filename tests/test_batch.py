@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from console.batch import assessment as batch_assessment, cluster, db as batch_db, quality as batch_quality, \
     reassign
 from console.store import Person, make_engine
+from console.store.codes import OPEN_DISPUTE_STATES
 from console.store.grid_locator import GridLocator
 from tests.batch_world import merge_grid_pairs
 
@@ -36,6 +37,16 @@ def _located(path) -> dict:
         out = {t: c.exec_driver_sql(f"SELECT {COLUMNS} FROM {t} ORDER BY id").all() for t in reassign.TABLES}
     eng.dispose()
     batch_db._ENGINES.clear()  # the file is about to be copied or deleted: no pooled connection kept
+    return out
+
+
+def _moves(path) -> list[tuple]:
+    """The move log: (generation, kind, record id, from grid, to grid), sorted."""
+    eng = make_engine(path, must_exist=True)
+    with eng.connect() as c:
+        out = sorted(tuple(r) for r in c.exec_driver_sql(
+            "SELECT generation_id, kind, record_id, from_grid, to_grid FROM grid_move"))
+    eng.dispose()
     return out
 
 
@@ -76,6 +87,42 @@ def test_dask_reassign_equals_in_process(reference, small_world_db, tmp_path, cl
     result = reassign.run(path, client)
     assert result.changed == reference[1].changed
     assert _located(path) == reference[2]
+    assert _moves(path) == _moves(reference[0]) and result.moves == reference[1].moves > 0
+
+
+def test_reassign_logs_each_move_and_recounts_the_grids_a_dry_run_writes_nothing(small_world_db, tmp_path):
+    """As a grid commit does (console/planner/movelog.py): one `grid_move` row per record whose grid changed, with
+    its from and to grid, the kind (open/closed disputes apart) and the destination grid's generation; the
+    household tallies of the grids that gained or lost households recounted; all in the job's one write."""
+    from console.planner.movelog import RECORD_KINDS
+
+    path = _changed_world(small_world_db, tmp_path / "moves.sqlite")
+    before = _located(path)
+    dry = reassign.run(path, None, dry_run=True)
+    assert sum(dry.changed.values()) > 0 and dry.moves == 0 and _moves(path) == [] and _located(path) == before
+    result = reassign.run(path, None)
+    after = _located(path)
+    table_of = {k: m.__tablename__ for k, (m, _) in RECORD_KINDS.items()}
+    expected = sorted((table_of[k], i, o, n) for _g, k, i, o, n in _moves(path))
+    moved = sorted((t, a[0], b[4], a[4]) for t in reassign.TABLES for a, b in zip(after[t], before[t]) if a[4] != b[4])
+    assert expected == moved and result.moves == len(moved) > 500  # one row per moved record, from → to
+    eng = make_engine(path, must_exist=True)
+    with eng.connect() as c:
+        gen = dict(c.exec_driver_sql("SELECT code, generation_low FROM grid WHERE generation_high IS NULL").all())
+        states = dict(c.exec_driver_sql("SELECT id, state FROM dispute").all())
+        tallies = {code: (h, r) for code, h, r in c.exec_driver_sql(
+            "SELECT code, households, residents FROM grid WHERE generation_high IS NULL")}
+        counted = {code: (h, r) for code, h, r in c.exec_driver_sql(
+            "SELECT grid_code, count(*), sum(size) FROM household WHERE grid_code IS NOT NULL GROUP BY grid_code")}
+    eng.dispose()
+    rows = _moves(path)
+    assert all(g == gen[n] for g, _k, _i, _o, n in rows if n)
+    disputes = [(k, states[i]) for _g, k, i, _o, _n in rows if table_of[k] == "dispute"]
+    assert disputes and all((k == "dispute") == (st in OPEN_DISPUTE_STATES) for k, st in disputes)
+    households = {c for _g, k, _i, o, n in rows if k == "household" for c in (o, n) if c in tallies}
+    assert households and result.recounted >= len(households)
+    assert {c: tallies[c] for c in households} == {c: counted.get(c, (0, 0)) for c in households}
+    assert reassign.run(path, None).moves == 0 and _moves(path) == rows  # a rerun moves nothing more
 
 
 def test_worker_killed_mid_job_still_gives_the_right_result(reference, small_world_db, tmp_path):

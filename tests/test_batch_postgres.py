@@ -81,6 +81,11 @@ def test_postgres_restarted_during_the_write_leaves_nothing_and_the_rerun_finish
     result = reassign.run(url, None)
     assert result.changed["person"] > 0
     assert _as_the_locator_says(url)
+    eng = make_engine(url, poolclass=NullPool)
+    with eng.connect() as c:  # the move log went in by COPY, in the same transaction; none from the failed try
+        logged = c.exec_driver_sql("SELECT count(*), count(DISTINCT (kind, record_id)) FROM grid_move").one()
+    eng.dispose()
+    assert tuple(logged) == (result.moves, result.moves) and result.moves > 0
     assert sum(reassign.run(url, None).changed.values()) == 0
 
 

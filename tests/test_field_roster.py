@@ -18,6 +18,7 @@ from console.store import Alert, Grid, make_engine, make_session_factory
 from console.store.duty_models import AlertInfo
 from tests.browser.tinyworld import build
 from tests.security_login import ORIGIN, add_account, login_client, security_settings
+from sectest import worker_name
 
 # The escalation test reads the tasks the deadline test sent: one worker for the module (`--dist loadfile`, Makefile).
 pytestmark = pytest.mark.xdist_group("field-roster")
@@ -139,7 +140,7 @@ def test_an_overdue_task_escalates_to_the_duty_desk_once(world, app):
     con = sqlite3.connect(db)
     rule, title, grid = con.execute("select rule, title, grid_code from alert where id=?", (raised[0],)).fetchone()
     con.close()
-    assert rule == "task_overdue" and "w_idle" in title and grid == GRID
+    assert rule == "task_overdue" and f"（{worker_name('w_idle')}）" in title and "w_idle" not in title and grid == GRID
     duty, _ = _client(app, "duty1")
     task = duty.get(f"/api/duty/tasks?alert_id={missing}").json["tasks"][0]
     assert task["steps"][-1]["action"] == "escalate" and task["steps"][-1]["action_label"] == "超期上报"
@@ -154,13 +155,15 @@ def test_the_roster_reads_names_and_masked_phones_never_account_codes(world):
     engine = make_engine(path, must_exist=True)
     factory = make_session_factory(engine)
     with factory() as s:
-        s.add(GridWorker(grid_code=GRID, role="worker", name=WORKERS[0], phone="13912345678"))
+        s.add(GridWorker(grid_code=GRID, role="worker", name=worker_name(WORKERS[0]), phone="13912345678"))
         s.commit()
     with factory() as s:
         rows = {w["username"]: w for w in roster.roster(s, GRID)}
     engine.dispose()
+    names = {u: w["name"] for u, w in rows.items()}
+    assert names == {u: worker_name(u) for u in WORKERS} and len(set(names.values())) == len(WORKERS)
     first = rows[WORKERS[0]]
     assert first["phone"] == "139****5678" and "13912345678" not in str(rows)
     label = roster.label(first)
-    assert label.startswith(f"{first['name']} · 139****5678 · ") and f"（{WORKERS[0]}）" not in label
+    assert label.startswith(f"{worker_name(WORKERS[0])} · 139****5678 · ") and WORKERS[0] not in label
     assert roster.label(rows[WORKERS[1]]).split(" · ")[1] == "电话未登记"

@@ -15,6 +15,7 @@ from console.config import Settings
 from console.store import Alert, make_engine, make_session_factory
 from console.store.duty_models import AlertInfo
 from tests.browser.tinyworld import build
+from sectest import worker_name
 from tests.security_login import ORIGIN, add_account, login_client, security_settings
 
 GRID = "610924100200001"
@@ -61,6 +62,7 @@ def test_a_task_round_trip_duty_desk_phone_duty_desk(world, app):
     duty, dh = _client(app, "duty1")
     roster = duty.get(f"/api/duty/roster?alert_id={alert_id}").json
     assert [w["username"] for w in roster["workers"]] == ["worker_a", "worker_b"]  # not the other grid's worker
+    assert [w["name"] for w in roster["workers"]] == [worker_name("worker_a"), worker_name("worker_b")]
     far = duty.post("/api/duty/tasks", json={"alert_id": alert_id, "assignee": "worker_far", "note": "去看看"},
                     headers=dh)
     assert far.status_code == 422 and "worker_far" in far.json["error"] and GRID in far.json["error"]
@@ -123,11 +125,13 @@ def test_the_duty_page_dispatches_to_a_phone_and_shows_its_state(world, app):
                                      ("duty-assignee", "options"), ("duty-assignee", "value")],
                         [("duty-selected", "data", alert_id), ("duty-acted", "data", 1)])
     text = json.dumps(resp, ensure_ascii=False)
-    assert status == 200 and "手机任务" in text and "worker_b：已接单" in text
+    assert status == 200 and "手机任务" in text and f"{worker_name('worker_b')}：已接单" in text
+    assert "worker_b：" not in text  # the task list names the worker, not the login
     # 派往 is a choice from the alert grid's roster (names, masked phones), the nearest on duty first
     options = resp["duty-assignee"]["options"]
     assert [o["value"] for o in options] == ["worker_a", "worker_b"] and "worker_far" not in text
-    assert options[0]["label"].startswith("worker_a · 电话未登记") and resp["duty-assignee"]["value"] == "worker_a"
+    assert options[0]["label"].startswith(f"{worker_name('worker_a')} · 电话未登记")
+    assert not any(o["value"] in o["label"] for o in options) and resp["duty-assignee"]["value"] == "worker_a"
     # a value the page never offers (another grid's worker, a department typed in): 400 naming the grid, nothing kept
     for forged in ("worker_far", "城关派出所"):
         r = _dash(duty, csrf, alert_id, forged, "转派")

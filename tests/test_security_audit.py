@@ -194,8 +194,11 @@ def test_search_and_export_for_the_audit_admin(env):
     name, data = audit.export(factory(), viewer, "csv", actor="user2")
     body = data.decode("utf-8-sig")
     assert name.endswith(".csv") and body.startswith("# 平安一张图 · 导出人") and "aud" in body.splitlines()[0]
+    cells = {tuple(line.split(",")[5:8:2]) for line in body.splitlines()[2:]}
+    assert cells == {("查看记录详情", "允许")}  # action and result in words, not `record.view`, `granted`
     name, data = audit.export(factory(), viewer, "json")
     assert json.loads(data)["watermark"].startswith("平安一张图")
+    assert {(r["action"], r["action_label"]) for r in json.loads(data)["rows"]} >= {("record.view", "查看记录详情")}
     with factory() as s:
         auditor.record("user3", "login", object="=HYPERLINK(\"http://evil\")", detail={"n": "a\x07b"}, session=s)
         s.commit()
@@ -211,6 +214,8 @@ def test_search_and_export_for_the_audit_admin(env):
     assert any(isinstance(v, str) and v.startswith("'=HYPERLINK") for v in cells)  # formula neutralised
     assert not any(isinstance(v, str) and v.startswith("=") for v in cells)
     assert ws.max_row - 2 >= 8
+    shown = {row[5].value for row in ws.iter_rows(min_row=3)}
+    assert {"查看记录详情", "login"} <= shown and "record.view" not in shown  # an unknown key as it is
     with pytest.raises(ValueError):
         audit.export(factory(), viewer, "exe")
     with factory() as s:

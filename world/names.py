@@ -36,6 +36,15 @@ def random_names(rng: np.random.Generator, sex: np.ndarray, birth_year: np.ndarr
     return np.char.add(np.char.add(surname, first), np.where(two, second, ""))
 
 
+def name_for(text: str) -> str:
+    """One plausible name chosen by `text` (the same text, the same name): fixtures' grid workers, for example."""
+    import zlib
+
+    rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
+    sex = np.array(["M" if rng.random() < 0.5 else "F"])
+    return str(random_names(rng, sex, np.array([1986]))[0])
+
+
 FOREIGN_NAMES = (
     ("KOR", "KIM MINJUN"), ("KOR", "LEE SEOYEON"), ("JPN", "SATO HARUTO"), ("USA", "JOHN SMITH"),
     ("GBR", "EMMA JONES"), ("VNM", "NGUYEN VAN AN"), ("PAK", "MUHAMMAD ALI"), ("RUS", "IVAN PETROV"),

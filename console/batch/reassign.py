@@ -2,8 +2,10 @@
 a repaired coverage): per table and county partition, the numba engine (geodata.assign) locates each record's
 position in the broadcast grid index, as `GridLocator` does for one record (inside a grid: its codes and
 boundary generation; outside every grid: no codes). Records without a position keep theirs. Only the records
-whose codes change are written, once at the end, in one transaction: a rerun after a failure finds the same
-changes, after a success none (idempotent).
+whose codes change are written, once at the end, in one transaction — with, as a grid commit writes them
+(console/planner/movelog.py), one `grid_move` row per record whose grid changes and the household tallies of the
+grids that gained or lost households: a rerun after a failure finds the same changes, after a success none
+(idempotent).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from console.planner.commit import RECORD_KINDS
+from console.planner.movelog import RECORD_KINDS, kind_of, log_moves, recount_grids
 from console.services.cluster import CHANNEL
-from console.store import Generation, Grid
+from console.store import Dispute, Generation, Grid, Household
 from console.store.codes import area_codes_of
 from geodata.assign import PolygonIndex
 
@@ -64,15 +66,31 @@ class GridTable:
         return cls(index, (*codes, grid), gen, pd.Index([r[0] for r in rows]))
 
 
-def changes_in(part: P.Part, db_url: str, table: str, grids: GridTable) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, new grid position: -1 outside) of the partition's records whose codes change. Pure: reads only."""
+@dataclass
+class Changes:
+    """The partition's records whose codes change: ids, new grid position (-1: outside every grid), the grid code
+    they had, and the move log's kind of each (disputes: open or closed)."""
+
+    ids: np.ndarray
+    pos: np.ndarray
+    old_grid: np.ndarray
+    kinds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def changes_in(part: P.Part, db_url: str, table: str, grids: GridTable) -> Changes:
+    """The partition's records whose codes change (`Changes`). Pure: reads only."""
+    state = ", state" if table == Dispute.__tablename__ else ""  # the move log tells open and closed disputes apart
+
     def sql(mark):
         where, params = P.raw_clause("grid_code", part, mark)
-        return (f"SELECT id, lon, lat, {', '.join(SET_COLUMNS)} FROM {table} WHERE {where}", params)
+        return (f"SELECT id, lon, lat, {', '.join(SET_COLUMNS)}{state} FROM {table} WHERE {where}", params)
 
-    cols = db.fetch_columns(db_url, sql, 3 + len(SET_COLUMNS))
+    cols = db.fetch_columns(db_url, sql, 3 + len(SET_COLUMNS) + bool(state))
     if not cols[0]:
-        return np.empty(0, np.int64), np.empty(0, np.int32)
+        return Changes(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, object), np.empty(0, object))
     ids = np.array(cols[0], dtype=np.int64)
     lon, lat = db.floats(cols[1]), db.floats(cols[2])
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -84,7 +102,10 @@ def changes_in(part: P.Part, db_url: str, table: str, grids: GridTable) -> tuple
     old_gen, new_gen = db.floats(cols[7]), grids.generation[pos]
     change |= ~((old_gen == new_gen) | (np.isnan(old_gen) & np.isnan(new_gen)))
     change &= ok
-    return ids[change], pos[change]
+    old_grid = np.array(cols[6], dtype=object)[change]
+    kinds = (np.array([kind_of(table, st) for st in np.array(cols[-1], dtype=object)[change]], dtype=object)
+             if state else np.full(int(change.sum()), kind_of(table), dtype=object))
+    return Changes(ids[change], pos[change], old_grid, kinds)
 
 
 def _task(job: tuple, db_url: str, grids: GridTable):
@@ -106,9 +127,12 @@ class ReassignResult:
     partitions: int
     seconds: float
     compute_seconds: float
+    moves: int = 0  # grid_move rows written (records whose grid changed; 0 on a dry run)
+    recounted: int = 0  # grids whose household tallies were recounted
 
     def summary(self) -> dict:
         return {"job": "reassign", "changed": self.changed, "changed_total": sum(self.changed.values()),
+                "moves": self.moves, "grids_recounted": self.recounted,
                 "partitions": self.partitions, "seconds": round(self.seconds, 3),
                 "compute_seconds": round(self.compute_seconds, 3)}
 
@@ -133,12 +157,20 @@ def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None,
     t1 = time.perf_counter()
     changed: dict[str, int] = {t: 0 for t in TABLES}
     rows_by_table: dict[str, list[tuple]] = {t: [] for t in TABLES}
-    for (part, table), (ids, pos) in zip(jobs, found):
-        changed[table] += len(ids)
-        if len(ids) and not dry_run:
-            county, town, village, grid = (c[pos].tolist() for c in grids.codes)
-            gen = [None if g != g else int(g) for g in grids.generation[pos].tolist()]
-            rows_by_table[table].extend(zip(ids.tolist(), county, town, village, grid, gen))
+    moves: list[tuple] = []  # (generation, kind, id, from grid, to grid) of the records whose codes change
+    touched: set[str] = set()  # grids that gained or lost households
+    for (part, table), ch in zip(jobs, found):
+        changed[table] += len(ch)
+        if len(ch) and not dry_run:
+            county, town, village, grid = (c[ch.pos].tolist() for c in grids.codes)
+            gen = [None if g != g else int(g) for g in grids.generation[ch.pos].tolist()]
+            ids, old = ch.ids.tolist(), ch.old_grid.tolist()
+            rows_by_table[table].extend(zip(ids, county, town, village, grid, gen))
+            # the boundary generation of the grid moved into (outside every grid: the newest generation, 0 if none)
+            moves.extend(zip([(mark or 0) if g is None else g for g in gen], ch.kinds.tolist(), ids, old, grid))
+            if table == Household.__tablename__:
+                touched.update(c for o, n in zip(old, grid) if o != n for c in (o, n) if c)
+    n_moves = n_grids = 0
     if not dry_run and any(rows_by_table.values()):
         with eng.begin() as conn:  # one transaction: all of it or nothing
             if conn.dialect.name == "postgresql":  # no commit may land between the check and the write
@@ -147,6 +179,9 @@ def run(db_url: str, client=None, *, dry_run: bool = False, on_result=None,
                 raise BoundariesChanged("作业运行期间有网格调整提交，结果未写入；请重新运行本作业")
             for table, rows in rows_by_table.items():
                 db.update_by_id(conn, table, SET_COLUMNS, rows, ["TEXT"] * 4 + ["INTEGER"])
+            if moves:
+                n_moves = log_moves(conn, *(list(c) for c in zip(*moves)))
+            n_grids = recount_grids(conn, touched)
             if conn.dialect.name == "postgresql":  # every console node drops its cached counts
                 conn.exec_driver_sql("SELECT pg_notify(%s, %s)", (CHANNEL, "batch:records"))
-    return ReassignResult(changed, len(partitions), time.perf_counter() - t0, t1 - t0)
+    return ReassignResult(changed, len(partitions), time.perf_counter() - t0, t1 - t0, n_moves, n_grids)

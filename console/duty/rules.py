@@ -248,8 +248,9 @@ def task_overdue_spec(config: dict, task: dict, now: datetime) -> AlertSpec:
     """One alert per overdue task: the duty desk hears that a worker's task ran past its deadline."""
     rule = config["task_overdue"]
     hours = (now - task["due_at"]).total_seconds() / 3600
+    who = task.get("assignee_name") or task["assignee"]  # the duty officer reads the worker's name
     return AlertSpec("task_overdue", "task_overdue", rule.get("severity", "medium"),
-                     f"任务超期 {hours:.0f} 小时未回报：{task['title']}（{task['assignee']}）"[:128],
+                     f"任务超期 {hours:.0f} 小时未回报：{task['title']}（{who}）"[:128],
                      dedup_key=f"task_overdue:{task['id']}",
                      detail={"task_id": task["id"], "alert_id": task.get("alert_id"), "assignee": task["assignee"],
                              "due_at": task["due_at"].isoformat(timespec="minutes")})

@@ -10,6 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from console.store.field_models import FieldTask, FieldTaskStep
+from console.store.security_models import Account
 
 from . import rules
 from .ingest import raise_alert
@@ -25,10 +26,12 @@ def task_sweep(s: Session, config: dict, now: datetime, limit: int | None = None
     escalated = exists().where(FieldTaskStep.task_id == FieldTask.id, FieldTaskStep.action == "escalate")
     rows = s.scalars(select(FieldTask).where(FieldTask.state.in_(OPEN_STATES), FieldTask.due_at < now, ~escalated)
                      .order_by(FieldTask.due_at, FieldTask.id).limit(limit)).all()
+    names = dict(s.execute(select(Account.username, Account.display_name)
+                           .where(Account.username.in_({t.assignee for t in rows}))).all()) if rows else {}
     raised = []
     for task in rows:
         facts = {"id": task.id, "title": task.title, "assignee": task.assignee, "due_at": task.due_at,
-                 "alert_id": task.alert_id}
+                 "alert_id": task.alert_id, "assignee_name": names.get(task.assignee) or task.assignee}
         alert_id = raise_alert(s, config, rules.task_overdue_spec(config, facts, now), now, lon=task.lon,
                                lat=task.lat, areas={"county": task.county_code, "town": task.town_code,
                                                     "village": task.village_code, "grid": task.grid_code})

@@ -15,6 +15,7 @@ from dash import Input, Output, State, callback, dcc, html
 from console.pages._grid_locale import GRID_LOCALE
 from console.disputes import ui
 from console.security import audit, guard
+from console.security.audit_actions import RESULT_LABELS, SHOWN_IN_WORDS, cell_text, filter_options
 from console.security.guard import AccessDenied
 from console.security.permissions import AUDIT_READ
 from console.services import viewer as viewers
@@ -23,7 +24,7 @@ from console.services.context import current_context
 dash.register_page(__name__, path="/admin/audit", title="平安一张图 · 审计", name="审计")
 
 PAGE_LIMIT = 500
-RESULTS = (("", "全部结果"), (guard.GRANTED, "允许 (granted)"), (guard.REFUSED, "拒绝 (refused)"))
+RESULTS = (("", "全部结果"), *RESULT_LABELS.items())
 EXPORT_FORMATS = (("csv", "CSV"), ("json", "JSON"), ("xlsx", "Excel"))
 
 
@@ -33,8 +34,11 @@ class ID:
     STATUS, VERIFY_OUT, EXPORT_OUT, GRID = "aud-status", "aud-verify-out", "aud-export-out", "aud-grid"
 
 
-COLUMN_DEFS = [{"field": c, "headerName": audit.COLUMN_LABELS[c],
+# Roles, action and result are shown in words (`<column>_label`); the keys stay in the row data (the action's
+# key is its cell's tooltip).
+COLUMN_DEFS = [{"field": f"{c}_label" if c in SHOWN_IN_WORDS else c, "headerName": audit.COLUMN_LABELS[c],
                 **({"width": 80} if c == "id" else {"width": 170} if c == "at" else {}),
+                **({"minWidth": 220, "tooltipField": "action"} if c == "action" else {}),
                 **({"flex": 1, "minWidth": 260, "tooltipField": "detail"} if c == "detail" else {})}
                for c in audit.COLUMNS]
 
@@ -51,7 +55,8 @@ def layout(**_query):
             dcc.DatePickerRange(id=ID.DATES, display_format="YYYY-MM-DD",
                                 start_date=(today - timedelta(days=30)).isoformat(), end_date=today.isoformat()),
             dcc.Input(id=ID.ACTOR, placeholder="用户（精确）", style={**ui.INPUT, "width": "9rem"}),
-            dcc.Input(id=ID.ACTION, placeholder="操作（前缀，如 login）", style={**ui.INPUT, "width": "11rem"}),
+            dcc.Dropdown(id=ID.ACTION, options=filter_options(), placeholder="全部操作", searchable=True,
+                         style={"width": "14rem"}),
             dcc.Dropdown(id=ID.RESULT, options=[{"label": l, "value": v} for v, l in RESULTS], value="",
                          clearable=False, style={"width": "10rem"}),
             dcc.Input(id=ID.TEXT, placeholder="对象/详情/地址包含", style={**ui.INPUT, "width": "11rem"}),
@@ -116,7 +121,8 @@ def search(_n, since, until, actor, action, result, text):
     except ValueError as exc:
         return [], _error(f"查询条件有误：{exc}")
     shown = f"共 {total} 条" + (f"，显示最新 {len(rows)} 条（请缩小范围）" if total > len(rows) else "")
-    return [{c: _cell(c, r[c]) for c in audit.COLUMNS} for r in rows], shown
+    return [{**{c: _cell(c, r[c]) for c in audit.COLUMNS}, **{f"{c}_label": cell_text(c, r[c]) for c in SHOWN_IN_WORDS}}
+            for r in rows], shown
 
 
 @callback(Output(ID.VERIFY_OUT, "children"), Input(ID.VERIFY, "n_clicks"), prevent_initial_call=True)

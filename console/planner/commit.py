@@ -15,12 +15,11 @@ from datetime import datetime
 
 import numpy as np
 import shapely
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from console.security.guard import Viewer, audit
-from console.store import Alert, Area, Building, Camera, Dispute, Generation, Grid, GridWorker, Household, KeyYouth, \
-    Organisation, Person, SpecialPerson
+from console.store import Area, Generation, Grid, GridWorker
 from console.store.codes import OPEN_DISPUTE_STATES
 from console.store.dialect import placeholder
 from console.store.scope import code_range
@@ -29,23 +28,10 @@ from geodata.planner.draft import State
 from geodata.planner.rules import DEFAULT_RULES, Rules, area_m2
 
 from . import drafts
+from .movelog import RECORD_KINDS, household_tallies, log_moves
 from .village import ConflictError, PlannerError, VillageData, current_generation, grids_at, \
     load_outline, used_serials, workers_by_grid
 
-# kind → (model, state filter: None / "open" / "closed" disputes). Events stay where they happened (they keep
-# their generation stamp).
-RECORD_KINDS = {
-    "household": (Household, None),
-    "person": (Person, None),
-    "special": (SpecialPerson, None),
-    "dispute": (Dispute, "open"),
-    "camera": (Camera, None),
-    "dispute_closed": (Dispute, "closed"),
-    "building": (Building, None),
-    "organisation": (Organisation, None),
-    "key_youth": (KeyYouth, None),
-    "alert": (Alert, None),
-}
 PREVIEW_KINDS = ("household", "person", "special", "dispute", "camera")
 
 
@@ -161,12 +147,8 @@ def commit_state(session: Session, viewer: Viewer, village_code: str, state: Sta
         ids = m.ids.tolist()
         conn.exec_driver_sql(f"UPDATE {table} SET grid_code = {q}, assign_generation = {q} WHERE id = {q}",
                              [(n, gen.id, i) for n, i in zip(m.new.tolist(), ids)])
-        conn.exec_driver_sql(f"INSERT INTO grid_move (generation_id, kind, record_id, from_grid, to_grid) "
-                             f"VALUES ({q}, {q}, {q}, {q}, {q})",
-                             [(gen.id, kind, i, o, n) for i, o, n in zip(ids, m.old.tolist(), m.new.tolist())])
-    tallies = dict(((code, (n, int(r or 0))) for code, n, r in session.execute(
-        select(Household.grid_code, func.count(), func.sum(Household.size))
-        .where(Household.grid_code.in_(pv.added)).group_by(Household.grid_code))))
+        log_moves(conn, gen.id, kind, ids, m.old.tolist(), m.new.tolist())
+    tallies = household_tallies(session, pv.added)
     by_code = {g.code: g for g in pv.state}
     session.execute(insert(Grid), [_grid_row(by_code[c], tallies.get(c, (0, 0)), village_code, gen.id, viewer, now)
                                    for c in pv.added])

@@ -38,6 +38,7 @@ from console.store.auditchain import chain_hash as _chain_hash
 from console.store.security_models import AuditHead, AuditLog
 
 from . import guard
+from .audit_actions import action_label, cell_text
 from .config import utcnow
 from .guard import GRANTED, REFUSED, Viewer
 from .hardening import redact_text
@@ -301,7 +302,8 @@ def search(session, viewer: Viewer, *, actor: str | None = None, action: str | N
 
 
 def export(session, viewer: Viewer, fmt: str = "csv", **filters) -> tuple[str, bytes]:
-    """(file name, bytes) of the matching rows, watermarked with the exporting user and time."""
+    """(file name, bytes) of the matching rows, watermarked with the exporting user and time. CSV and Excel show
+    actions, roles and results in words; JSON keeps the keys and adds `action_label`."""
     from .masking import watermark_text, xlsx_bytes
 
     guard.require(viewer, AUDIT_READ, "audit_log", log_grant=False)
@@ -320,14 +322,16 @@ def export(session, viewer: Viewer, fmt: str = "csv", **filters) -> tuple[str, b
         w = csv.writer(buf)
         w.writerow([COLUMN_LABELS[c] for c in COLUMNS])
         for r in rows:
-            w.writerow([r[c].isoformat(sep=" ", timespec="seconds") if c == "at" else _csv_safe(r[c]) for c in COLUMNS])
+            w.writerow([r[c].isoformat(sep=" ", timespec="seconds") if c == "at" else _csv_safe(cell_text(c, r[c]))
+                        for c in COLUMNS])
         return f"audit-{stamp}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt == "json":
-        body = {"watermark": mark, "rows": [{**r, "at": r["at"].isoformat()} for r in rows]}
+        body = {"watermark": mark, "rows": [{**r, "at": r["at"].isoformat(), "action_label": action_label(r["action"])}
+                                            for r in rows]}
         return f"audit-{stamp}.json", json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
     if fmt == "xlsx":
         data = xlsx_bytes("审计日志", mark, [COLUMN_LABELS[c] for c in COLUMNS],
-                          ([r[c] for c in COLUMNS] for r in rows), viewer.username)
+                          ([cell_text(c, r[c]) for c in COLUMNS] for r in rows), viewer.username)
         return f"audit-{stamp}.xlsx", data
     raise ValueError(f"不支持的导出格式: {fmt}")
 

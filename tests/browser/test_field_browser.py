@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from sectest import worker_name
 from tests.browser.tinyworld import build
 from tests.security_login import PASSWORD, console_on_copy, login_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("console-browser")]
 
 WORKER = "wangge_m"
+NAME = worker_name(WORKER)  # what the duty desk shows for that account (a synthetic Chinese name, tests/sectest.py)
 GRID = "610924100200001"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\x00" * 2000 + b"\xff\xd9"
@@ -201,19 +203,21 @@ def test_a_task_reaches_the_phone_and_its_report_reaches_the_duty_desk(phone, ti
             desk.goto(base + "/duty")
             desk.locator(f".ag-row[row-id='{alert_id}'] [col-id='title']").click()
             # the roster's names, nearest on duty first; the first one preselected; no free-text box
-            desk.wait_for_function("(document.getElementById('duty-roster') || {}).innerText?.includes('wangge_b')")
+            desk.wait_for_function("n => (document.getElementById('duty-roster') || {}).innerText?.includes(n)",
+                                   arg=worker_name("wangge_b"))
             assert desk.locator("input#duty-assignee").count() == 0
             desk.click("#duty-assignee")
             options = desk.get_by_role("option").filter(has_text=" · ")  # the roster's entries
             options.first.wait_for(timeout=10000)
-            assert [o.split(" · ")[0] for o in options.all_inner_texts()] == ["wangge_b", WORKER]
+            assert [o.split(" · ")[0] for o in options.all_inner_texts()] == [worker_name("wangge_b"), NAME]
+            assert not any(login in o for o in options.all_inner_texts() for login in ("wangge_b", WORKER))
             assert all("电话未登记" in o for o in options.all_inner_texts())
             desk.screenshot(path=str(SHOTS / "duty-dispatch-roster.png"))
-            desk.get_by_role("option", name=re.compile(f"^{WORKER} ·")).click()
+            desk.get_by_role("option", name=re.compile(f"^{NAME} ·")).click()
             desk.fill("#duty-note", "请到场了解情况")
             desk.click("#duty-act-dispatch")
             desk.wait_for_function(f"(document.getElementById('duty-field-tasks') || {{}}).innerText?.includes("
-                                   f"'{WORKER}：已派单')", timeout=20000)
+                                   f"'{NAME}：已派单')", timeout=20000)
             assert q(db, "select assignee, state from field_task") == [(WORKER, "assigned")]
 
             page = context.new_page()
@@ -233,7 +237,7 @@ def test_a_task_reaches_the_phone_and_its_report_reaches_the_duty_desk(phone, ti
                                        arg=state, timeout=20000)
                 page.wait_for_function("document.querySelector('#pending').textContent.startsWith('0 条待上传')",
                                        timeout=20000)
-                _duty_sees(desk, base, alert_id, f"{WORKER}：{state}")
+                _duty_sees(desk, base, alert_id, f"{NAME}：{state}")
             page.screenshot(path=str(SHOTS / "field-tasks.png"))
             desk.wait_for_timeout(1500)  # the map's fly-to settled
             desk.screenshot(path=str(SHOTS / "duty-task-reported.png"))

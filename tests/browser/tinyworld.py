@@ -16,6 +16,7 @@ from console.store import (
     SpecialPerson, Survey, make_engine, make_session_factory, upgrade_schema,
 )
 from console.store.codes import CITY_CODE, CITY_NAME, OPEN_DISPUTE_STATES
+from world.names import name_for
 
 DATA = Path(__file__).resolve().parents[2] / "geodata" / "data"
 COUNTIES = {"610924": "紫阳县", "610925": "岚皋县"}
@@ -78,7 +79,8 @@ def build(path: str | Path, seed: int = 7) -> str:
                         gcode = f"{vcode}{gi + 1:03d}"
                         s.add(_area_row(Grid, ggeom, code=gcode, name=f"第{gi + 1}网格", village_code=vcode,
                                         generation_low=1, households=3, residents=0))
-                        s.add(GridWorker(grid_code=gcode, role="worker", name="王网格", phone="13900000000"))
+                        s.add(GridWorker(grid_code=gcode, role="worker", name=name_for(f"roster:{gcode}"),
+                                         phone="13900000000"))  # a synthetic name per grid
                         _fill(s, rng, ids, ggeom, dict(county_code=ccode, town_code=tcode, village_code=vcode,
                                                        grid_code=gcode, assign_generation=1))
             for ind, rate in (("awareness", 0.97), ("participation", 0.91), ("security", 0.985),

@@ -264,7 +264,9 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         return
     located = _LOCATED
     by_address = _by(s, Building.code, Building.address, {r["address"] for r in rows if not r.get("building_code")})
-    by_code = _by(s, Building.id, Building.code, {r["building_code"] for r in rows if r.get("building_code")})
+    # the buildings named by code, and those found by address (a row without 房屋编号 joins the registered one)
+    by_code = _by(s, Building.id, Building.code, {r["building_code"] for r in rows if r.get("building_code")}
+                  | set(by_address.values()))
     fresh: dict[str, tuple] = {}
     for r in rows:
         code = r.get("building_code") or by_address.get(r["address"]) or _building_code(r)

@@ -49,6 +49,11 @@ def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple], *, 
     return out
 
 
+def remembers(session, kind) -> bool:
+    """Whether any row of this kind was remembered (a county's first import: none, nothing to look up)."""
+    return session.scalar(select(LedgerRow.record_id).where(LedgerRow.kind == kind.key).limit(1)) is not None
+
+
 def hashed(kind) -> bool:
     """Kinds whose rows are records of their own table (not surveys, not rows tied to another person)."""
     return kind.raw_key is not None

@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import resource
 import time
 import traceback
 from contextlib import contextmanager
@@ -217,6 +216,7 @@ def _serve(conn) -> None:
             s.begin()
             take_write_lock(s.connection())
             conn.send(("locked",))
+            _warm_indexes(s.connection(), kind, until=conn.poll)
             state: dict = {}
             while True:
                 try:
@@ -229,8 +229,7 @@ def _serve(conn) -> None:
                     _tag, actor, filename, detail = message
                     finish_import(s, kind, state, actor=actor, filename=filename, detail=detail)
                     s.commit()
-                    conn.send(("committed", {"cpu_s": round(time.process_time(), 2), "peak_rss_mb": round(
-                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                    conn.send(("committed", {"cpu_s": round(time.process_time(), 2), "peak_rss_mb": _peak_rss_mb()}))
                     return
                 else:
                     return
@@ -239,12 +238,46 @@ def _serve(conn) -> None:
         _say(conn, "数据库正由另一个导入写入，请待其完成后再导入（本次未保存任何数据）" if busy
              else f"保存失败：{exc.orig}（本次未保存任何数据）", busy)
     except BaseException as exc:  # noqa: BLE001 - said to the importing process, which raises it
-        traceback.print_exc()  # the whole story in the importing command's error output
-        _say(conn, f"保存失败：{type(exc).__name__}: {exc}（本次未保存任何数据）", False)
+        traceback.print_exc()  # the whole story (statements without their values) in the command's error output
+        reason = getattr(exc, "orig", None) or exc  # a database error: the database's words, not the statement
+        _say(conn, f"保存失败：{type(reason).__name__}: {reason}（本次未保存任何数据）", False)
     finally:
         if engine is not None:
             engine.dispose()
         conn.close()
+
+
+def _warm_indexes(conn, kind: LedgerKind, until) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    """SQLite: read the indexes of the kind's table into the page cache while the importing process still scans
+    the file (until the first chunk is waiting): every insert then finds its index pages in memory instead of
+    reading them one at a time."""
+    if conn.dialect.name != "sqlite":
+        return
+    table = kind.model.__tablename__
+    names = [n for (n,) in conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,))]
+    for name in names:
+        if until():
+            return
+        try:
+            conn.exec_driver_sql(f'SELECT count(*) FROM "{table}" INDEXED BY "{name}"').scalar()
+        except OperationalError:  # an index the planner cannot use for this: only a missed warm-up
+            continue
+
+
+def _peak_rss_mb() -> int | None:
+    """This process's own peak resident memory (VmHWM): getrusage's ru_maxrss would include the peak of the
+    process it was forked from, whose memory it never used."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return None
 
 
 def _say(conn, message: str, busy: bool) -> None:

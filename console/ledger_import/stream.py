@@ -104,10 +104,14 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     pending: list[tuple[str, str]] = []  # (hash, key) of the rows not yet looked up
     pending_hashes: list[str] = []
 
+    remembered: list[bool] = []  # asked once, at the first look-up (after `ready`)
+
     def look_up() -> None:  # rows seen before, for a chunk's worth of batches at once
         if ready is not None:
             ready()
-        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False)
+        if not remembered:
+            remembered.append(rowhash.remembers(session, kind))
+        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False) if remembered[0] else ()
         seen.extend([h in found for h in pending_hashes])
         pending.clear()
         pending_hashes.clear()

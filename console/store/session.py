@@ -59,6 +59,9 @@ def make_engine(db: str | os.PathLike, *, must_exist: bool = False, bulk: bool =
         if must_exist and not path.exists():
             raise StoreError(f"数据库文件不存在: {path}（请先运行 make world 或 python -m world）")
         check_writable_folder(path)
+    # a failed statement's error (logged, or shown to an operator) names the statement, never its values: they
+    # carry personal data (docs/security.md)
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas("OFF", "OFF") if bulk else _sqlite_pragmas("WAL", "NORMAL"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from console.ledgers.reader import LedgerError, is_geofile, open_ledger, read_ledger
+from console.ledgers.reader import LedgerError, is_geofile, open_file, open_ledger, read_ledger
 from console.store import AreaScope, ScopeError, StoreError, make_engine, make_session_factory
 
 from . import stream, templates
@@ -49,12 +49,14 @@ def main(argv=None) -> int:
         engine = make_engine(args.db, must_exist=True)
         sessions = make_session_factory(engine)
         whole = bool(data) and is_geofile(data, args.file.name)
-        template = _template(sessions, args, kind, scope, data, whole)
+        opened = None if whole else open_file(data, args.file.name)  # parsed once, for the template and the rows
+        template = _template(sessions, args, kind, scope, data, opened)
         spec = with_mapping(kind.spec, template.mapping) if template else kind.spec
         if whole:
             ledger = read_ledger(data, args.file.name, spec, sheet=args.sheet)
         else:
-            ledger = open_ledger(data, args.file.name, spec, sheet=args.sheet, max_rows=stream.MAX_ROWS)
+            ledger = open_ledger(data, args.file.name, spec, sheet=args.sheet, max_rows=stream.MAX_ROWS,
+                                 opened=opened)
     except (OSError, LedgerError, ScopeError, StoreError) as exc:
         print(f"错误: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 2
@@ -97,7 +99,7 @@ def main(argv=None) -> int:
     return 1 if plan.count("error") else 0
 
 
-def _template(sessions, args, kind, scope, data: bytes, whole: bool):
+def _template(sessions, args, kind, scope, data: bytes, opened):
     """The template named by --template (it must be for this kind), else the one of this file's source, if any."""
     with sessions() as s:
         if args.template:
@@ -106,8 +108,12 @@ def _template(sessions, args, kind, scope, data: bytes, whole: bool):
                 raise LedgerError(f"没有名为“{args.template}”的{kind.label}列对应关系模板")
             return found
         try:  # the header row only (a sheet's rows are not read here)
-            read = read_ledger if whole else open_ledger
-            headers = templates.file_headers(read(data, args.file.name, relaxed(kind.spec), sheet=args.sheet))
+            if opened is None:  # a GIS layer
+                found = read_ledger(data, args.file.name, relaxed(kind.spec), sheet=args.sheet)
+            else:
+                found = open_ledger(data, args.file.name, relaxed(kind.spec), sheet=args.sheet, opened=opened,
+                                    formulas=False)
+            headers = templates.file_headers(found)
         except LedgerError:
             return None  # the plain read below names what is wrong
         return templates.find(s, kind.key, scope, headers)

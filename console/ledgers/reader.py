@@ -363,19 +363,33 @@ def is_geofile(data: bytes, filename: str) -> bool:
     return geofile.is_geofile(data, filename)
 
 
-def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,
-                max_rows: int | None = None) -> LedgerStream:
-    """Find the sheet, its header and its formula cells; the rows are read later, in chunks (LedgerStream.chunks).
-    Raises LedgerError (a Chinese message) when the file cannot be imported at all."""
+@dataclass
+class OpenedFile:
+    """A workbook's sheets (or a CSV) parsed once: `open_ledger(..., opened=)` finds headers in it as often as asked
+    (the command line looks for the source's template first, then reads with it) without parsing it again."""
+    kind: str
+    sheets: list
+    encoding: str | None = None
+
+
+def open_file(data: bytes, filename: str) -> OpenedFile:
     if not data:
         raise LedgerError("文件是空的")
     kind = _kind(data, filename)
-    encoding = None
     if kind == "csv":
         one, encoding = _csv_sheet(data)
-        sheets = [one]
-    else:
-        sheets = list(_workbook_sheets(data))
+        return OpenedFile(kind, [one], encoding)
+    return OpenedFile(kind, list(_workbook_sheets(data)))
+
+
+def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,
+                max_rows: int | None = None, opened: OpenedFile | None = None, formulas: bool = True
+                ) -> LedgerStream:
+    """Find the sheet, its header and its formula cells; the rows are read later, in chunks (LedgerStream.chunks).
+    Raises LedgerError (a Chinese message) when the file cannot be imported at all. `opened`: the file already
+    parsed by `open_file` (of these same bytes); `formulas=False`: only the header is wanted, no formula scan."""
+    opened = opened or open_file(data, filename)
+    kind, sheets, encoding = opened.kind, opened.sheets, opened.encoding
     known = _lookup(spec)
     chosen, r = _choose(sheets, spec, known, sheet)
     header_row = chosen.first_row + r + 1
@@ -392,7 +406,7 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
                           _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
                           _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start,
                           rows_hint=max(0, chosen.height - (data_start - chosen.first_row)))
-    if kind == "xlsx":  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
+    if kind == "xlsx" and formulas:  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
         stream._formula_job = Job(lambda: formula_cells(data, chosen.name))
     return stream
 

@@ -60,7 +60,7 @@ def _import(sessions, data: bytes, split: bool):
 def _stored(sessions) -> dict:
     """What the import left in the database, by natural keys (ids differ between two copies only if rows did)."""
     with sessions() as s:
-        persons = sorted((p.id_number, p.name, p.grid_code, p.lon, p.lat, p.household_id, p.id_valid)
+        persons = sorted((p.id_number, p.id_number_bidx, p.name, p.grid_code, p.lon, p.lat, p.household_id, p.id_valid)
                          for p in s.scalars(select(Person).where(Person.name.like("分%"))))
         households = sorted(s.execute(select(Household.code, Household.size, Household.grid_code, Building.code)
                                       .join(Building, Building.id == Household.building_id)
@@ -88,8 +88,8 @@ def test_the_save_process_stores_exactly_what_the_inline_save_stores(small_world
     assert b.save_process["cpu_s"] > 0 and not a.save_process
     one, two = _stored(inline), _stored(split)
     assert one == two
-    placed = [p for p in one["persons"] if p[1] == "分7"]  # no point of its own: the building of row 0 placed it
-    assert placed and placed[0][2] is not None and placed[0][3] == next(p[3] for p in one["persons"] if p[1] == "分0")
+    placed = [p for p in one["persons"] if p[2] == "分7"]  # no point of its own: the building of row 0 placed it
+    assert placed and placed[0][3] is not None and placed[0][4] == next(p[4] for p in one["persons"] if p[2] == "分0")
     assert len(one["audit"]) == 1 and json.loads(one["audit"][0])["new"] == 5
     # the same file again through the save process: nothing changes but the audit trail
     assert _import(split, data, split=True).count("unchanged") == 5

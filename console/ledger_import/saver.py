@@ -38,7 +38,7 @@ SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes of a 3-
 _SAVED = ("new", "changed", "unchanged")  # what a save writes or remembers; rows with errors are not sent
 
 
-def save_chunk(s, kind: LedgerKind, verdicts: list[RowVerdict], state: dict) -> None:
+def save_chunk(s, kind: LedgerKind, verdicts: list[RowVerdict] | list[Saved], state: dict) -> None:
     """One chunk's new and changed records saved, and the rows they were written from remembered (rowhash.py).
     `state`: kept across the chunks of one import for the kind's `finish`."""
     new = [r.record for r in verdicts if r.status == "new"]
@@ -87,12 +87,20 @@ def pack(verdicts: list[RowVerdict]) -> list[tuple[tuple, list[tuple]]]:
     return list(groups.items())
 
 
-def unpack(groups: list[tuple[tuple, list[tuple]]]) -> list[RowVerdict]:
+class Saved:
+    """What `save_chunk` reads of a RowVerdict, without its lists of problems and changes (a million of them)."""
+
+    __slots__ = ("status", "key", "row_hash", "skipped", "record")
+
+    def __init__(self, status: str, key, row_hash, skipped: bool, record: dict):
+        self.status, self.key, self.row_hash, self.skipped, self.record = status, key, row_hash, skipped, record
+
+
+def unpack(groups: list[tuple[tuple, list[tuple]]]) -> list[Saved]:
     out = []
     for names, rows in groups:
-        for status, key, row_hash, skipped, *values in rows:
-            out.append(RowVerdict(0, status, key, record=dict(zip(names, values)), row_hash=row_hash,
-                                  skipped=skipped))
+        width = len(names)
+        out += [Saved(row[0], row[1], row[2], row[3], dict(zip(names, row[4:4 + width]))) for row in rows]
     return out
 
 

@@ -104,14 +104,14 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     pending: list[tuple[str, str]] = []  # (hash, key) of the rows not yet looked up
     pending_hashes: list[str] = []
 
-    remembered: list[bool] = []  # asked once, at the first look-up (after `ready`)
+    # a county's first import of this kind has nothing to recognise: no look-ups, no hex hashes. Asked before the
+    # write lock (saver.py): an import committed in between only means its rows are checked in full, not skipped
+    remembered = rowhash.remembers(session, kind)
 
     def look_up() -> None:  # rows seen before, for a chunk's worth of batches at once
         if ready is not None:
             ready()
-        if not remembered:
-            remembered.append(rowhash.remembers(session, kind))
-        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False) if remembered[0] else ()
+        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=False)
         seen.extend([h in found for h in pending_hashes])
         pending.clear()
         pending_hashes.clear()
@@ -121,16 +121,20 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
         batches.append(len(chunk_numbers))
         raw = rowhash.tuple_hashes(kind, crs, fields, cells, digest=True)
         digests += b"".join(raw)
-        hashes = [d.hex() for d in raw]
         keys = [raw_key({natural: row[key_at]}) for row in cells]
         key_hashes.extend([hash(k) if k else 0 for k in keys])
-        pending += [(h, k) for h, k in zip(hashes, keys) if k]
-        pending_hashes += hashes
-        if len(pending_hashes) >= chunk:
-            look_up()
+        if remembered:
+            hashes = [d.hex() for d in raw]
+            pending += [(h, k) for h, k in zip(hashes, keys) if k]
+            pending_hashes += hashes
+            if len(pending_hashes) >= chunk:
+                look_up()
+        else:
+            seen.extend(bytes(len(cells)))
         if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
             raise _count_all(stream, chunk)
-    look_up()
+    if remembered:
+        look_up()
     duplicates = _duplicates(stream, min(BATCH, chunk), key_hashes, numbers,
                              lambda row: raw_key({natural: row[key_at]}))
     for indexes in duplicates.values():  # row indexes here, row numbers below

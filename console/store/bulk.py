@@ -71,20 +71,8 @@ def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *
     first = rows[0].keys()
     same = all(r.keys() == first for r in rows)
     given = list(first) if same else list(dict.fromkeys(k for r in rows for k in r))
-    unknown = [k for k in given if k not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no columns {unknown}")
-    defaults = {}
-    for col in table.c:
-        default = getattr(col, "default", None)  # a lightweight table() column has none
-        if col.key in given or default is None:
-            continue
-        if default.is_scalar:
-            defaults[col.key] = default.arg
-        elif default.is_callable:
-            defaults[col.key] = default.arg(None)  # SQLAlchemy wraps a no-argument callable to take the context
-        else:
-            raise ValueError(f"{table.name}.{col.key} has a SQL default: give its value")
+    _known(table, given)
+    defaults = _once_per_call(table, given, "default")
     keys = given + list(defaults)
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     names = list(compiled.positiontup) if compiled.positional else keys
@@ -118,35 +106,12 @@ def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], ro
     table = getattr(table, "__table__", table)
     if not rows:
         return 0
-    unknown = [k for k in names if k not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no columns {unknown}")
+    _known(table, names)
     conn = _connection(conn_or_session)
-    dialect = conn.dialect
-    defaults = {}
-    for col in table.c:
-        default = getattr(col, "default", None)
-        if col.key in names or default is None:
-            continue
-        if default.is_scalar:
-            defaults[col.key] = default.arg
-        elif default.is_callable:  # as insert_rows: called once, every row gets the same value
-            defaults[col.key] = default.arg(None)
-        else:
-            raise ValueError(f"{table.name}.{col.key} has a SQL default: give its value")
+    defaults = _once_per_call(table, names, "default")  # as insert_rows: every row gets the same value
     keys = [*names, *defaults]
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup) if compiled.positional else keys
-    sql = compiled.string
-    for start in range(0, len(rows), batch):
-        part = rows[start:start + batch]
-        columns = {k: _column_values(table.c[k], list(values), dialect) for k, values in zip(names, zip(*part))}
-        columns.update({k: _column_values(table.c[k], [v], dialect) * len(part) for k, v in defaults.items()})
-        if compiled.positional:
-            params = list(zip(*(columns[k] for k in order)))
-        else:
-            params = [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
-        conn.exec_driver_sql(sql, params)
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
+    _execute_columns(conn, compiled, keys, {k: table.c[k] for k in keys}, names, defaults, rows, batch)
     return len(rows)
 
 
@@ -154,45 +119,61 @@ def update_tuples(conn_or_session, table: Table | type, names: Sequence[str], ke
                   batch: int = BATCH) -> int:
     """UPDATE `names` of the rows whose `key` column equals each tuple's last item (tuples: `names` values, then
     the key): one compiled statement and the driver's executemany, each column's bind processor run once over the
-    column (SQLAlchemy's executemany of dicts constructs and processes every row's parameters: ≈ 15 µs a row)."""
+    column (SQLAlchemy's executemany of dicts constructs and processes every row's parameters: ≈ 15 µs a row).
+    Columns with an onupdate (updated_at's clock) get one value per call, as insert_tuples' defaults."""
     from sqlalchemy import update
 
     table = getattr(table, "__table__", table)
     if not rows:
         return 0
-    unknown = [k for k in (*names, key) if k not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no columns {unknown}")
+    _known(table, (*names, key))
     conn = _connection(conn_or_session)
-    dialect = conn.dialect
-    stamps = {}  # columns with an onupdate (updated_at's clock): called once per call, as insert_tuples' defaults
-    for col in table.c:
-        onupdate = getattr(col, "onupdate", None)
-        if col.key in names or onupdate is None:
-            continue
-        if onupdate.is_scalar:
-            stamps[col.key] = onupdate.arg
-        elif onupdate.is_callable:
-            stamps[col.key] = onupdate.arg(None)
-        else:
-            raise ValueError(f"{table.name}.{col.key} has a SQL onupdate: give its value")
+    stamps = _once_per_call(table, names, "onupdate")
     keys = [*names, *stamps, "_key"]
     compiled = (update(table).where(table.c[key] == bindparam("_key"))
-                .values({n: bindparam(n) for n in (*names, *stamps)}).compile(dialect=dialect))
-    order = list(compiled.positiontup) if compiled.positional else keys
-    sql = compiled.string
+                .values({n: bindparam(n) for n in (*names, *stamps)}).compile(dialect=conn.dialect))
     columns_of = {**{n: table.c[n] for n in (*names, *stamps)}, "_key": table.c[key]}
+    _execute_columns(conn, compiled, keys, columns_of, (*names, "_key"), stamps, rows, batch)
+    return len(rows)
+
+
+def _known(table: Table, names) -> None:
+    unknown = [k for k in names if k not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no columns {unknown}")
+
+
+def _once_per_call(table: Table, given, attr: str) -> dict:
+    """The columns not `given` whose `attr` ("default" or "onupdate") is a scalar or a no-argument callable, with
+    their value: the callable called once, so every row of the call gets the same value."""
+    out = {}
+    for col in table.c:
+        spec = getattr(col, attr, None)  # a lightweight table() column has none
+        if col.key in given or spec is None:
+            continue
+        if spec.is_scalar:
+            out[col.key] = spec.arg
+        elif spec.is_callable:
+            out[col.key] = spec.arg(None)  # SQLAlchemy wraps a no-argument callable to take the context
+        else:
+            raise ValueError(f"{table.name}.{col.key} has a SQL {attr}: give its value")
+    return out
+
+
+def _execute_columns(conn, compiled, keys: list[str], columns_of: dict, given, fixed: dict, rows, batch: int) -> None:
+    """executemany of `compiled` over `rows` (tuples in `given` order) plus the `fixed` values, a batch at a time,
+    each column bind-processed at once (a fixed value once)."""
+    dialect = conn.dialect
+    order = list(compiled.positiontup) if compiled.positional else keys
     for start in range(0, len(rows), batch):
         part = rows[start:start + batch]
-        columns = {k: _column_values(columns_of[k], list(values), dialect)
-                   for k, values in zip((*names, "_key"), zip(*part))}
-        columns.update({k: _column_values(columns_of[k], [v], dialect) * len(part) for k, v in stamps.items()})
+        columns = {k: _column_values(columns_of[k], list(values), dialect) for k, values in zip(given, zip(*part))}
+        columns.update({k: _column_values(columns_of[k], [v], dialect) * len(part) for k, v in fixed.items()})
         if compiled.positional:
             params = list(zip(*(columns[k] for k in order)))
         else:
             params = [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
-        conn.exec_driver_sql(sql, params)
-    return len(rows)
+        conn.exec_driver_sql(compiled.string, params)
 
 
 IN_CHUNK = 5000  # keys per IN (…) query: under SQLite's 32,766 and PostgreSQL's 65,535 parameters

@@ -19,9 +19,9 @@ failing commit) rolls the batch back and every job in it is run again alone, in 
 job fails only itself. When the failure was a lost connection (a PostgreSQL restart), the writer first opens a
 new one: ingest jobs are idempotent (ON CONFLICT), so retrying a batch whose commit may have landed is safe.
 
-Waiting for company: a commit costs about as much CPU as writing three events (BEGIN, the writers' lock, the WAL
-write and its fsync), so when submits arrive faster than one per linger/COMPANY (smoothed) and fewer than COMPANY
-jobs are queued, a leader sleeps `linger` (PINGAN_DUTY_LINGER_MS, default 10 ms) before taking its batch: at 500
+Waiting for company: a commit costs about as much CPU as writing two or three events (BEGIN, the writers' lock,
+the WAL write and its fsync), so when submits arrive faster than one per linger/COMPANY (smoothed) and fewer than
+COMPANY jobs are queued, a leader sleeps `linger` (PINGAN_DUTY_LINGER_MS, default 10 ms) before taking its batch: at 500
 events/s about five events share a commit instead of one, for a few milliseconds more latency; when events are
 sparse nobody waits (docs/scale.md, "Ingest: CPU per event").
 

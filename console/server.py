@@ -36,6 +36,19 @@ from console.ports import port_free
 SERVERS = ("granian", "waitress")
 
 
+def default_workers() -> int:
+    """Worker processes unless --workers says otherwise: PINGAN_WORKERS, else 1. On SQLite one process is the
+    cheaper choice: one writer, no file lock between writers, and one stream of events whose commits group
+    (docs/scale.md, "Ingest: CPU per event"); more processes add request handling for PostgreSQL nodes."""
+    return int(os.environ.get("PINGAN_WORKERS", "1"))
+
+
+def default_threads() -> int:
+    """Request threads per worker unless --threads says otherwise: PINGAN_THREADS, else 16 (they mostly wait for
+    the group commit; 4 measured the same CPU per event as 16)."""
+    return int(os.environ.get("PINGAN_THREADS", "16"))
+
+
 def security_settings(**overrides):
     """The console's security settings with POST /api/events public: it authenticates by the source's own key."""
     from dataclasses import replace
@@ -198,10 +211,10 @@ def main(argv=None) -> None:
     ap.add_argument("--port", type=int, default=8050)
     ap.add_argument("--server", choices=SERVERS, default=os.environ.get("PINGAN_SERVER", "granian"),
                     help="HTTP server (default granian; waitress is the pure-Python fallback)")
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("PINGAN_THREADS", "16")),
+    ap.add_argument("--threads", type=int, default=default_threads(),
                     help="request threads per worker process")
     ap.add_argument("--bare", action="store_true")
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("PINGAN_WORKERS", "1")),
+    ap.add_argument("--workers", type=int, default=default_workers(),
                     help="processes sharing the port; their group-commit writers take turns through a file lock")
     ap.add_argument("--switch-interval", type=float, default=float(os.environ.get("PINGAN_SWITCH_INTERVAL", "0.005")),
                     help="GIL switch interval in seconds (default: Python's 0.005; 0.0005 measured no better here)")

@@ -43,8 +43,8 @@ def hold(writer) -> tuple[threading.Event, threading.Thread]:
 
 def wait_queued(writer, n: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
-    while writer._queue.qsize() < n:
-        assert time.monotonic() < deadline, f"only {writer._queue.qsize()} of {n} jobs queued"
+    while writer.queued() < n:
+        assert time.monotonic() < deadline, f"only {writer.queued()} of {n} jobs queued"
         time.sleep(0.01)
 
 
@@ -132,6 +132,171 @@ def test_a_broken_job_rolls_back_the_batch_and_the_others_are_retried_alone(engi
     writer.close()
     assert isinstance(results["dup"], Exception) and isinstance(results["x"], int) and isinstance(results["y"], int)
     assert set(rows(engine)) == {"x", "y"} and writer.stats["retried_alone"] == 1
+
+
+def test_a_lone_job_is_written_on_its_callers_thread_and_without_leaders_on_the_writer_thread(engine):
+    where = []
+
+    def job(raw, now):
+        where.append(threading.current_thread())
+        return insert("solo")(raw, now)
+
+    writer = GroupWriter(engine)
+    assert isinstance(writer.submit(job), int)
+    assert where == [threading.current_thread()]  # the leader: no hand-off to another thread
+    assert writer.stats["led"] == 1 and writer.stats["handed_off"] == 0
+    writer.close()
+    classic = GroupWriter(engine, lead=False)
+    where.clear()
+    with pytest.raises(Exception, match="UNIQUE"):  # "solo" again: the writer thread ran it, the error came back
+        classic.submit(job)
+    assert set(where) == {classic._thread} and classic.stats["led"] == 0 and classic.stats["handed_off"] == 1
+    classic.close()
+    assert rows(engine) == ["solo"]
+
+
+def test_many_threads_submitting_at_once_all_get_answers_each_after_its_commit(engine):
+    writer = GroupWriter(engine)
+    n_threads, per_thread = 16, 40
+    answers, not_committed, errors = {}, [], []
+
+    def client(t):
+        with engine.connect() as conn:  # another connection: an answered row must already be committed
+            for i in range(per_thread):
+                v = f"t{t}-{i}"
+                try:
+                    answers[v] = writer.submit(insert(v))
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(exc)
+                    continue
+                if conn.execute(text("SELECT count(*) FROM t WHERE v = :v"), {"v": v}).scalar() != 1:
+                    not_committed.append(v)
+                conn.rollback()  # end the read transaction: the next check sees later commits
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    writer.close()
+    assert errors == [] and not_committed == []
+    assert len(answers) == n_threads * per_thread and len(set(answers.values())) == len(answers)
+    assert len(rows(engine)) == n_threads * per_thread == writer.stats["jobs"]
+    assert writer.stats["led"] >= 1 and writer.stats["batches"] <= writer.stats["jobs"]
+
+
+def test_a_broken_job_in_a_leaders_batch_fails_only_itself(engine):
+    writer = GroupWriter(engine)
+
+    def dup(raw, now):  # writes a row, then breaks (unique violation): nothing of it may stay
+        raw.run("INSERT INTO t (v) VALUES ('half')")
+        raw.run("INSERT INTO t (v) VALUES ('half')")
+
+    out = writer.submit_many([insert("x"), dup, insert("y")])  # nobody writing: this thread leads all three
+    assert writer.stats["led"] == 1 and writer.stats["handed_off"] == 0 and writer.stats["retried_alone"] == 1
+    assert [ok for ok, _v in out] == [True, False, True] and "UNIQUE" in str(out[1][1])
+    with pytest.raises(Exception, match="UNIQUE"):  # alone, as the leader's own job: its error to its caller
+        writer.submit(dup)
+    assert isinstance(writer.submit(insert("z")), int)  # the writer carries on
+    writer.close()
+    assert set(rows(engine)) == {"x", "y", "z"}
+
+
+def test_a_job_whose_commit_fails_is_never_answered_as_done(engine):
+    """The commit itself fails (a deferred foreign key is checked at COMMIT): the job's caller gets the error,
+    not the result its job returned before the commit; the other jobs of the batch are committed."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER"
+                          " REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"))
+
+    def orphan(raw, now):
+        raw.run("INSERT INTO child (parent_id) VALUES (404)")
+        return "done"  # the job itself succeeds; only the commit refuses it
+
+    writer = GroupWriter(engine)
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        writer.submit(orphan)  # the leader's own job
+    out = writer.submit_many([insert("a"), orphan, insert("b")])
+    gate, holder = hold(writer)  # now as followers, written by the writer thread after a hand-off
+    late = {}
+    follower = threading.Thread(target=lambda: late.update(r=writer.submit_many([orphan, insert("c")])))
+    follower.start()
+    wait_queued(writer, 2)
+    gate.set()
+    for t in (holder, follower):
+        t.join(60)
+    writer.close()
+    assert [ok for ok, _v in out] == [True, False, True] and "FOREIGN KEY" in str(out[1][1])
+    assert late["r"][0][0] is False and "FOREIGN KEY" in str(late["r"][0][1]) and late["r"][1][0] is True
+    assert set(rows(engine)) == {"a", "b", "c"}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM child")).scalar() == 0
+
+
+def test_close_while_a_leader_writes_lets_it_and_the_queued_jobs_finish_then_closes(engine):
+    writer = GroupWriter(engine)
+    gate, holder = hold(writer)  # a request thread is the leader, inside its batch
+    answers = {}
+    followers = [threading.Thread(target=lambda i=i: answers.update({i: writer.submit(insert(f"f{i}"))}))
+                 for i in range(5)]
+    for t in followers:
+        t.start()
+    wait_queued(writer, 5)
+    closer = threading.Thread(target=writer.close, kwargs={"timeout": 60})
+    closer.start()
+    time.sleep(0.3)
+    assert closer.is_alive() and not writer._finished.is_set()  # close waits for the batch being written
+    with pytest.raises(Exception, match="stopped"):  # but refuses new jobs at once
+        writer.submit(insert("late"))
+    gate.set()
+    for t in [holder, closer, *followers]:
+        t.join(60)
+    assert sorted(answers) == list(range(5)) and all(isinstance(v, int) for v in answers.values())
+    assert sorted(rows(engine)) == [f"f{i}" for i in range(5)]
+    assert writer._finished.is_set() and writer._fairy is None and not writer._thread.is_alive()
+    writer.close()  # twice: nothing left to do
+
+
+def test_close_of_an_idle_writer_closes_its_connection_and_thread(engine):
+    writer = GroupWriter(engine)
+    writer.submit(insert("once"))
+    writer.close()
+    assert writer._fairy is None and not writer._thread.is_alive()
+    with pytest.raises(Exception, match="stopped"):
+        writer.submit_many([insert("after")])
+
+
+def test_a_follower_that_waits_too_long_gets_a_timeout_and_its_job_is_still_written(engine):
+    writer = GroupWriter(engine)
+    gate, holder = hold(writer)
+    with pytest.raises(TimeoutError):
+        writer.submit(insert("slow"), timeout=0.2)
+    gate.set()
+    holder.join(60)
+    writer.close()
+    assert rows(engine) == ["slow"]  # a retry with the same event_id is safe either way (ON CONFLICT)
+
+
+def test_in_a_busy_stream_the_leader_waits_for_company_and_a_slow_stream_waits_for_nobody(engine):
+    writer = GroupWriter(engine, linger_ms=30)
+    for i in range(5):  # 10/s: no company expected, every event written at once
+        started = time.monotonic()
+        writer.submit(insert(f"slow{i}"))
+        assert time.monotonic() - started < 0.03 or writer.stats["lingered"] == 0
+        time.sleep(0.1)
+    assert writer.stats["lingered"] == 0 and writer.stats["max_batch"] == 1
+    done, threads = [], []
+    for i in range(80):  # an open stream, one submitter every 2 ms (like requests): the leaders linger
+        threads.append(threading.Thread(target=lambda i=i: done.append(writer.submit(insert(f"busy{i}")))))
+        threads[-1].start()
+        time.sleep(0.002)
+    for t in threads:
+        t.join(120)
+    writer.close()
+    assert len(done) == 80 and len(rows(engine)) == 85
+    assert writer.stats["lingered"] >= 1 and writer.stats["max_batch"] >= 4
+    assert writer.stats["batches"] < writer.stats["jobs"] / 2  # commits shared
 
 
 def test_times_are_stored_in_sqlalchemys_format():

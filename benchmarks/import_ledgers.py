@@ -6,7 +6,8 @@ then the same file again (changes nothing). Prints figures; the last line is one
     python benchmarks/import_ledgers.py --db data/ankang.sqlite [--rows 100000]
 
 Targets (docs/import.md): rows_per_s ≥ 20,000 for 1,000,000 rows, peak_rss_mb ≤ 2,000, reimport_changed 0,
-reimport_s_ratio ≤ 0.5."""
+reimport_s_ratio ≤ 0.5. A file of more than one chunk is saved by a second process (saver.py): peak_rss_mb is the
+importing process's, save_process_peak_rss_mb and save_process_cpu_s the save process's own."""
 
 from __future__ import annotations
 

@@ -26,6 +26,15 @@ MAPS = """(() => { window.__paMaps = []; let l;
 })();"""
 
 
+def _moments_of_today(now: datetime) -> list[datetime]:
+    """Four moments (naive UTC) before `now` within the Beijing day it falls in — the day the wall and the replay
+    count as 今天: 30–90 minutes ago, or, just after Beijing midnight (16:00 UTC), spread over the minutes since."""
+    day_start = (now + timedelta(hours=8)).replace(hour=0, minute=0, second=0) - timedelta(hours=8)
+    if now - day_start > timedelta(hours=2):
+        return [now - timedelta(minutes=30 + i * 20) for i in range(4)]
+    return [now - (now - day_start) * (i + 1) / 5 for i in range(4)]
+
+
 def _seed(db: str) -> dict:
     """Alerts (3 new, 1 acknowledged), events and a redraw of one grid two days ago (generation 2)."""
     con = sqlite3.connect(db)
@@ -35,8 +44,7 @@ def _seed(db: str) -> dict:
     code, village, x0, y0, x1, y1, lx, ly = grid
     county = code[:6]
     town = code[:9]
-    for i in range(4):
-        t = NOW - timedelta(minutes=30 + i * 20)
+    for i, t in enumerate(_moments_of_today(NOW)):
         con.execute("insert into event (source, source_event_id, kind, occurred_at, received_at, payload, lon, lat,"
                     " county_code, town_code, village_code, grid_code) values (?,?,?,?,?,?,?,?,?,?,?,?)",
                     ("test", f"hall-{i}", "tag_position", t, t, "{}", lx, ly, county, town, village, code))
@@ -109,8 +117,12 @@ def test_wall_banner_clock_and_rotating_dashboard_in_large_type(browser, hall):
     page.goto(hall["url"] + "/hall?interval=5")
     page.wait_for_selector("#hall-unack")
     assert page.inner_text("#hall-unack") == "3"  # the three new alerts; the acknowledged one is not counted
-    waited = page.inner_text("#hall-waited")
-    assert re.fullmatch(r"(7\d|8\d) 分钟|1 小时 \d+ 分", waited), waited  # the oldest new one: 70 minutes ago
+    waited = page.inner_text("#hall-waited")  # since the oldest new alert (the third seeded moment)
+    found = re.fullmatch(r"(\d+) 分钟|(\d+) 小时 (\d+) 分", waited)
+    assert found, waited
+    shown = int(found[1]) if found[1] else 60 * int(found[2]) + int(found[3])
+    expected = (datetime.utcnow() - _moments_of_today(NOW)[2]).total_seconds() / 60
+    assert expected - 2 <= shown <= expected + 1, (waited, expected)
     assert re.fullmatch(r"\d\d:\d\d:\d\d", page.inner_text("#hall-as-of"))
     clock = page.locator(".pa-hall-clock")
     first = clock.inner_text()

@@ -94,10 +94,7 @@ def nearby():
     cache: TTLCache = current_app.config[INDEX_KEY]
     with ctx.session() as s:
         index = cache.get_or_set("index", lambda: service.CameraIndex.load(s))
-        try:
-            return _json(service.nearby(s, current_viewer(), index, alert, n, v.max_streams))
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        return _json(service.nearby(s, current_viewer(), index, alert, n, v.max_streams))
 
 
 @blueprint.get("/api/video/play/<int:camera_id>")
@@ -106,23 +103,15 @@ def play(camera_id: int):
     if variant and variant not in VARIANTS:
         return _error("bad_request", f"variant 应为 {'、'.join(VARIANTS)} 之一", 400)
     with current_context().session() as s:
-        try:
-            return _json(service.play(s, current_viewer(), video_settings(), camera_id, variant,
-                                      client=platform_client()))
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        return _json(service.play(s, current_viewer(), video_settings(), camera_id, variant,
+                                  client=platform_client()))
 
 
 @blueprint.post("/api/video/webrtc/<token>")
 def webrtc(token: str):
     offer = request.get_data(cache=False, as_text=True)[:64_001]
     with current_context().session() as s:
-        try:
-            answer = control.webrtc_answer(s, current_viewer(), video_settings(), token, offer)
-        except TokenError as exc:
-            return _error("token_" + exc.reason, str(exc), TOKEN_STATUS[exc.reason])
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        answer = control.webrtc_answer(s, current_viewer(), video_settings(), token, offer)
     return Response(answer, status=201, content_type="application/sdp", headers={"Cache-Control": "no-store"})
 
 
@@ -133,43 +122,29 @@ def ptz(camera_id: int):
     if not isinstance(speed, int) or isinstance(speed, bool):
         return _error("bad_request", "云台速度应为 1–255 的整数", 400)
     with current_context().session() as s:
-        try:
-            return _json(control.ptz(s, current_viewer(), video_settings(), platform_client(), camera_id,
-                                     str(body.get("command", "")), speed))
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        return _json(control.ptz(s, current_viewer(), video_settings(), platform_client(), camera_id,
+                                 str(body.get("command", "")), speed))
 
 
 @blueprint.post("/api/video/playback/<int:camera_id>")
 def playback(camera_id: int):
     body = _body()
     with current_context().session() as s:
-        try:
-            return _json(control.playback(s, current_viewer(), video_settings(), platform_client(), camera_id,
-                                          str(body.get("start", "")), str(body.get("end", ""))))
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        return _json(control.playback(s, current_viewer(), video_settings(), platform_client(), camera_id,
+                                      str(body.get("start", "")), str(body.get("end", ""))))
 
 
 @blueprint.post("/api/video/playback/<int:camera_id>/stop")
 def playback_stop(camera_id: int):
     with current_context().session() as s:
-        try:
-            return _json(control.playback_stop(s, current_viewer(), video_settings(), platform_client(), camera_id,
-                                               str(_body().get("stream", ""))))
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        return _json(control.playback_stop(s, current_viewer(), video_settings(), platform_client(), camera_id,
+                                           str(_body().get("stream", ""))))
 
 
 @blueprint.get("/video/stream/<token>")
 def stream(token: str):
     with current_context().session() as s:
-        try:
-            url = service.redirect_target(s, current_viewer(), video_settings(), token)
-        except TokenError as exc:
-            return _error("token_" + exc.reason, str(exc), TOKEN_STATUS[exc.reason])
-        except service.VideoError as exc:
-            return _error(exc.reason, str(exc), exc.status)
+        url = service.redirect_target(s, current_viewer(), video_settings(), token)
     resp = redirect(url, 302)
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -194,6 +169,17 @@ def register(server: Flask, settings: VideoSettings, security) -> None:
     server.register_blueprint(blueprint)
 
 
+# The services' refusals, answered in one place for every route of the blueprint (a JSON body naming why)
 @blueprint.errorhandler(AccessDenied)
 def _denied(exc):  # already audited by the guard
     return _error("denied", str(exc), 403)
+
+
+@blueprint.errorhandler(service.VideoError)
+def _refused(exc: service.VideoError):
+    return _error(exc.reason, str(exc), exc.status)
+
+
+@blueprint.errorhandler(TokenError)
+def _bad_token(exc: TokenError):
+    return _error("token_" + exc.reason, str(exc), TOKEN_STATUS[exc.reason])

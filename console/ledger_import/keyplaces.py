@@ -15,11 +15,7 @@ from .kinds import LOCATION_COLUMNS, Converted, LedgerKind, _collect
 def _place(values: dict) -> Converted:
     out: dict = {}
     problems: list[str] = []
-    code = v.cell_text(values.get("code")).strip()
-    if not code or len(code) > 32:
-        problems.append(f"场所编号应为1–32个字符，不是“{code}”")
-    else:
-        out["code"] = code
+    _collect(out, problems, "code", v.record_code(values.get("code"), "场所编号"))
     _collect(out, problems, "name", v.plain(values.get("name"), 128, "场所名称"))
     if not out.get("name", "x"):
         problems.append("场所名称不能为空")

@@ -49,11 +49,7 @@ def geometry_of(text) -> tuple[shapely.LineString | None, str | None]:
 def _line(values: dict) -> Converted:
     out: dict = {}
     problems: list[str] = []
-    code = v.cell_text(values.get("code")).strip()
-    if not code or len(code) > 32:
-        problems.append(f"线路编号应为1–32个字符，不是“{code}”")
-    else:
-        out["code"] = code
+    _collect(out, problems, "code", v.record_code(values.get("code"), "线路编号"))
     _collect(out, problems, "name", v.plain(values.get("name"), 128, "线路名称"))
     _collect(out, problems, "kind", v.code(values.get("kind"), LINE_KINDS, "线路类别", LINE_ALIASES))
     _collect(out, problems, "risk_level", v.code(values.get("risk_level") or "一般风险", RISK_LEVELS, "风险等级",

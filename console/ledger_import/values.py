@@ -55,6 +55,14 @@ def plain(value, max_len: int, label: str):
     return text, None
 
 
+def record_code(value, label: str, max_len: int = 32):
+    """A record's own code (场所编号, 线路编号): required, 1–max_len characters."""
+    text = cell_text(value).strip()
+    if not text or len(text) > max_len:
+        return None, f"{label}应为1–{max_len}个字符，不是“{text}”"
+    return text, None
+
+
 def code(value, table: dict[str, str], label: str, aliases: dict[str, str] | None = None):
     """A code-table value given as its label (男, 枪机), its key (M, bullet) or a known alias."""
     text = _norm(value)

@@ -160,11 +160,11 @@ def test_a_second_import_waits_for_the_first_then_is_refused(store, tmp_path, ca
 
 def test_the_command_line_parses_a_workbook_once(store, tmp_path, monkeypatch):
     """Looking for the source's template and reading the rows share one parse (a million-row sheet: ~7 s each)."""
-    from console.ledgers import reader
+    from console.ledgers import sheets
 
     parses = []
-    real = reader._workbook_sheets
-    monkeypatch.setattr(reader, "_workbook_sheets", lambda data: parses.append(1) or real(data))
+    real = sheets._workbook_sheets
+    monkeypatch.setattr(sheets, "_workbook_sheets", lambda data: parses.append(1) or real(data))
     f = tmp_path / "p.xlsx"
     f.write_bytes(_county_office_xlsx(PERSON_HEADER, _rows(store, 3), sheet="实有人口"))
     db = str(store.kw["bind"].url.database)

@@ -1,5 +1,5 @@
-"""One reader for every ledger (台账) file: .xlsx/.xlsm/.xls/.ods through calamine (Rust, streams the sheet XML and
-keeps only cells that hold a value, so a formatted empty tail of a million rows costs nothing), CSV in UTF-8 or GBK.
+"""One reader for every ledger (台账) file: .xlsx/.xlsm/.xls/.ods and CSV, parsed into sheets by sheets.py (calamine
+keeps only cells that hold a value, so a formatted empty tail of a million rows costs nothing).
 
 The reader knows nothing about disputes: a `LedgerSpec` names the columns. It finds the sheet by its header row
 (notes and a merged title may sit above it), maps known headers to fields, ignores other columns with a notice,
@@ -12,25 +12,19 @@ and reads the rows on demand, in batches, as often as asked (the command line's 
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import itertools
 import operator
 import re
 import unicodedata
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import python_calamine
-
 from .formulas import Job, formula_cells
+# LedgerError, NOT_A_WORKBOOK, OpenedFile and open_file are imported from here by the importers
+from .sheets import HEADER_SCAN_ROWS, NOT_A_WORKBOOK, LedgerError, OpenedFile, Sheet, open_file  # noqa: F401
 from .values import text as cell_text
 
-HEADER_SCAN_ROWS = 30  # the header row must be among the first rows of a sheet
 MAX_ROWS = 100_000  # rows per import; stated before the import (docs/disputes.md)
-NOT_A_WORKBOOK = "文件不是有效的Excel工作簿（.xlsx）"
 FORMATS = ".xlsx、.xlsm、.xls、.ods、.csv"
 GEO_FORMATS = ".gpkg、.zip（Shapefile）"  # point layers, for kinds with coordinates (geofile.py)
 
@@ -52,15 +46,6 @@ class LedgerSpec:
     @property
     def required(self) -> list[str]:
         return [c.header for c in self.columns if c.required]
-
-
-class LedgerError(Exception):
-    """The file cannot be imported as a whole. `sheets`: the candidate sheets when the caller must choose one."""
-
-    def __init__(self, message: str, sheets: Sequence[str] = ()):
-        super().__init__(message)
-        self.message = message
-        self.sheets = list(sheets)
 
 
 @dataclass(slots=True)  # one per data row: no per-instance __dict__
@@ -203,73 +188,6 @@ def normalize_header(value) -> str:
     return re.sub(r"\([^()]*\)$", "", text) or text
 
 
-# -- sources: (sheet name, row offset, column offset, rows, merged ranges) -----------------------------------
-@dataclass
-class _Sheet:
-    name: str
-    rows: list  # the first HEADER_SCAN_ROWS rows (lists of cell values)
-    first_row: int  # 0-based row number of rows[0]
-    first_col: int  # 0-based column of rows[i][0]
-    merged: list  # [((r0, c0), (r1, c1)), …] 0-based, inclusive
-    every_row: Callable[[], Iterator[list]]  # all rows again, streamed (not kept as Python lists)
-    height: int = 0  # rows in the sheet (CSV: lines), known without reading them
-
-
-def _kind(data: bytes, filename: str) -> str:
-    name = filename.lower()
-    if data[:4] == b"PK\x03\x04":
-        return "ods" if name.endswith(".ods") or b"opendocument" in data[:100] else "xlsx"
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return "xls"
-    if name.endswith((".csv", ".txt", ".tsv")):
-        return "csv"
-    raise LedgerError(NOT_A_WORKBOOK + "；CSV文件请以 .csv 为扩展名")
-
-
-def _workbook_sheets(data: bytes) -> Iterator[_Sheet]:
-    try:
-        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        metas = [m for m in wb.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
-        for meta in metas:
-            if meta.visible != python_calamine.SheetVisibleEnum.Visible:
-                continue
-            sheet = wb.get_sheet_by_name(meta.name)
-            # rows from the sheet's first row (or row 1), columns from `start`
-            head = list(itertools.islice(sheet.iter_rows(), HEADER_SCAN_ROWS)) if sheet.height else []
-            first_row = sheet.end[0] + 1 - sheet.height if head else 0
-            yield _Sheet(meta.name, head, first_row, sheet.start[1] if head else 0, sheet.merged_cell_ranges or [],
-                         sheet.iter_rows, sheet.height)
-    except python_calamine.PasswordError:
-        raise LedgerError("文件有打开密码，请取消密码后再导入") from None
-    except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError, ValueError,
-            zipfile.BadZipFile) as exc:
-        raise LedgerError(NOT_A_WORKBOOK) from exc
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"  # a superset of GBK and GB2312, what WPS and Excel write
-    except UnicodeDecodeError:
-        raise LedgerError("无法识别文件编码：CSV应为UTF-8或GBK编码") from None
-
-
-def _csv_sheet(data: bytes) -> tuple[_Sheet, str]:
-    text, encoding = _decode(data)
-    head = text[:4096].split("\n", 1)[0]
-    delimiter = max("\t,;", key=head.count) if any(d in head for d in "\t,;") else ","
-    def every_row() -> Iterator[list]:  # parsed again for each pass: a million rows as lists would cost a GB
-        return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-    head = list(itertools.islice(every_row(), HEADER_SCAN_ROWS))
-    return _Sheet("CSV", head, 0, 0, [], every_row, text.count("\n") + 1), encoding
-
-
 # -- header ---------------------------------------------------------------------------------------------------
 def _lookup(spec: LedgerSpec) -> dict[str, Column]:
     out = {}
@@ -279,7 +197,7 @@ def _lookup(spec: LedgerSpec) -> dict[str, Column]:
     return out
 
 
-def _header_cells(sheet: _Sheet, r: int) -> list[str]:
+def _header_cells(sheet: Sheet, r: int) -> list[str]:
     """Headers of sheet row r (index into rows); a cell covered by a merge from above takes its top-left value."""
     values = [cell_text(v) for v in sheet.rows[r]]
     absolute = sheet.first_row + r
@@ -295,7 +213,7 @@ def _header_cells(sheet: _Sheet, r: int) -> list[str]:
     return values
 
 
-def _best_header(sheet: _Sheet, known: dict[str, Column]) -> tuple[int, int]:
+def _best_header(sheet: Sheet, known: dict[str, Column]) -> tuple[int, int]:
     """(row index, number of distinct known headers) of the most header-like of the first rows."""
     best = (-1, 0)
     for r in range(min(HEADER_SCAN_ROWS, len(sheet.rows))):
@@ -305,8 +223,8 @@ def _best_header(sheet: _Sheet, known: dict[str, Column]) -> tuple[int, int]:
     return best
 
 
-def _choose(sheets: list[_Sheet], spec: LedgerSpec, known: dict[str, Column], wanted: str | None
-            ) -> tuple[_Sheet, int]:
+def _choose(sheets: list[Sheet], spec: LedgerSpec, known: dict[str, Column], wanted: str | None
+            ) -> tuple[Sheet, int]:
     if wanted is not None:
         sheet = next((s for s in sheets if s.name == wanted), None)
         if sheet is None:
@@ -330,7 +248,7 @@ def _choose(sheets: list[_Sheet], spec: LedgerSpec, known: dict[str, Column], wa
     return sheets[i], r
 
 
-def _map_columns(cells: list[str], sheet: _Sheet, spec: LedgerSpec, known: dict[str, Column], header_row: int
+def _map_columns(cells: list[str], sheet: Sheet, spec: LedgerSpec, known: dict[str, Column], header_row: int
                  ) -> tuple[dict[str, int], dict[str, str], list[str]]:
     index: dict[str, int] = {}
     headers: dict[str, str] = {}
@@ -361,25 +279,6 @@ def is_geofile(data: bytes, filename: str) -> bool:
     from . import geofile
 
     return geofile.is_geofile(data, filename)
-
-
-@dataclass
-class OpenedFile:
-    """A workbook's sheets (or a CSV) parsed once: `open_ledger(..., opened=)` finds headers in it as often as asked
-    (the command line looks for the source's template first, then reads with it) without parsing it again."""
-    kind: str
-    sheets: list
-    encoding: str | None = None
-
-
-def open_file(data: bytes, filename: str) -> OpenedFile:
-    if not data:
-        raise LedgerError("文件是空的")
-    kind = _kind(data, filename)
-    if kind == "csv":
-        one, encoding = _csv_sheet(data)
-        return OpenedFile(kind, [one], encoding)
-    return OpenedFile(kind, list(_workbook_sheets(data)))
 
 
 def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | None = None,

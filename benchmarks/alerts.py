@@ -44,7 +44,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,30 +55,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the test helpers (sectest) live with the tests
 
+from console_process import local_port, start_console  # noqa: E402 - a test helper: a console server process
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(db: str, port: int, threads: int, workers: int, server: str) -> subprocess.Popen:
-    import requests
-
-    proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
-                             "--threads", str(threads), "--workers", str(workers), "--server", server], cwd=ROOT,
-                            env={**os.environ, "PINGAN_WARM_CACHE": "0",
-                                 "PINGAN_INGEST_PER_MINUTE": "600000"})  # measure the server, not the limit
-    for _ in range(300):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
-            return proc
-        except (requests.ConnectionError, requests.ReadTimeout):
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
+    try:
+        return start_console(db, port, "--threads", str(threads), "--workers", str(workers), "--server", server,
+                             env={"PINGAN_INGEST_PER_MINUTE": "600000"},  # measure the server, not the limit
+                             ready="/api/alerts/changes?cursor=0")
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def prepare_copy(db: str) -> None:
@@ -186,7 +173,7 @@ def main(argv=None) -> None:
     testing.use_fast_hasher()  # the account's hash only; the server verifies with whatever parameters it holds
     testing.add_account(sessions, "bench_duty", ["duty_officer"], ["610900"])
     world = load_world(db)
-    port = free_port()
+    port = local_port()
     load_start = [round(x, 2) for x in os.getloadavg()]
     proc = start_server(db, port, args.threads, args.workers, args.server)
     settle_s = settle(proc.pid)

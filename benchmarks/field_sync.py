@@ -25,9 +25,7 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,14 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from console_process import local_port, start_console  # noqa: E402 - a test helper: a console server process
+
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + os.urandom(60_000) + b"\xff\xd9"
 TEST_KEY = "cGluZ2FuLXRlc3QtZGF0YS1rZXktMzItYnl0ZXMhISE="  # the tests' data key, for the built tiny world only
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(args, folder: Path) -> tuple[str, list[str]]:
@@ -165,24 +159,15 @@ def main(argv=None) -> int:
     ap.add_argument("--server", default="granian", choices=("granian", "waitress"))
     ap.add_argument("--server-workers", type=int, default=1)
     args = ap.parse_args(argv)
-    import requests
 
     folder = Path(tempfile.mkdtemp(prefix="pingan-field-bench-"))
     proc = None
     try:
         db, users = prepare(args, folder)
-        port = free_port()
+        port = local_port()
         base = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
-                                 "--threads", str(args.threads), "--server", args.server,
-                                 "--workers", str(args.server_workers)], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), "PINGAN_WARM_CACHE": "0"})
-        for _ in range(600):
-            try:
-                requests.get(base + "/login", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
+        proc = start_console(db, port, "--threads", str(args.threads), "--server", args.server,
+                             "--workers", str(args.server_workers), timeout=120)
         out = {"times": [], "acked": [], "errors": 0, "photo_times": [], "busy_retries": 0}
         lock = threading.Lock()
         barrier = threading.Barrier(len(users) + 1)

@@ -92,7 +92,8 @@ def run_pg(scale: float = 0.05, rates: str = "250,500,750,1000,1500", seconds: f
     PostgreSQL cannot be started here."""
     from sqlalchemy import select
 
-    from alerts import best, start_server, free_port
+    from alerts import best, start_server
+    from console_process import local_port
     from console.duty.sources import add_source
     from console.simulate import load_world
     from console.store import Event, make_engine, make_session_factory
@@ -115,7 +116,7 @@ def run_pg(scale: float = 0.05, rates: str = "250,500,750,1000,1500", seconds: f
         out: dict = {"pg_scale": scale, "pg_fsync": True, "pg_seconds_per_rate": seconds}
         rows_all = []
         for n in (1, 2):
-            ports = [free_port() for _ in range(n)]
+            ports = [local_port() for _ in range(n)]
             procs = [start_server(url, port, threads, 1, "granian") for port in ports]
             rows = _ramp([f"http://127.0.0.1:{p}" for p in ports], key, world, ramp_rates, seconds,
                          [p.pid for p in procs], acked, f"pg{n}")

@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "tests"))  # sectest, pg (after ROOT: `console` stays the package)
 sys.path.append(str(ROOT / "benchmarks"))
 
+from console_process import local_port, start_console  # noqa: E402 - a test helper: a console server process
+
 LAYER_STEPS = (["areas"], ["areas", "special"], ["areas", "disputes"], ["areas", "cameras"], ["areas", "grids"])
 
 
@@ -233,21 +235,10 @@ def _paths(db: str, n: int = 12) -> list[list[str]]:
 
 
 def _start_node(db: str, port: int) -> subprocess.Popen:
-    import requests
-
-    proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port), "--workers", "1"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PINGAN_WARM_CACHE": "0"})
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit(f"console node did not start: {proc.stderr.read()[-2000:]}")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=1)
-            return proc
-        except (requests.ConnectionError, requests.ReadTimeout):
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("console node did not start")
+    try:
+        return start_console(db, port, "--workers", "1")
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def run_consoles(minutes: float = 10, consoles: int = 50, db: str | None = None, pg: bool = False,
@@ -256,7 +247,6 @@ def run_consoles(minutes: float = 10, consoles: int = 50, db: str | None = None,
     `nodes` console nodes, run the consoles; {consoles, console_errors, console_p95_ms, …}."""
     import sectest as testing
 
-    from alerts import free_port
 
     if not pg and not db:
         raise ValueError("run_consoles needs db= (a SQLite world to copy) or pg=True")
@@ -284,7 +274,7 @@ def run_consoles(minutes: float = 10, consoles: int = 50, db: str | None = None,
             testing.add_account(sessions, name, ["county"], ["610900"])
         engine.dispose()
         paths = _paths(url)
-        ports = [free_port() for _ in range(nodes)]
+        ports = [local_port() for _ in range(nodes)]
         procs = [_start_node(url, port) for port in ports]
         load_start = [round(x, 2) for x in os.getloadavg()]
         out = drive([f"http://127.0.0.1:{p}" for p in ports], accounts, testing.STRONG, paths, minutes, think)

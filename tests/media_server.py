@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.console_process import local_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = "/usr/sbin/nginx"
@@ -64,12 +65,6 @@ def encode(folder: Path, seconds: int = 30, size: str = "640x360", fps: int = 25
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 CONF = """daemon off;
 {user}worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -97,7 +92,7 @@ def nginx(media: Path, workdir: Path):
     """nginx serving `media` on a free loopback port; yields its base URL; always stopped after."""
     prefix = workdir / "nginx"
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = local_port()
     conf = prefix / "nginx.conf"
     # As root nginx's workers would run as nobody, who cannot read pytest's private temp folders.
     user = "user root;\n" if os.geteuid() == 0 else ""

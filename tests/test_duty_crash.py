@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,32 +16,16 @@ from sqlalchemy import func, select
 
 from console.store import Alert, Event, make_engine, make_session_factory
 
+from console_process import local_port, start_console
 from duty_helpers import make_source, samples, world_copy
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 SCALE = Alert.rule == "dispute_scale"  # every burst event raises exactly this one (plus one repeated-in-grid)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(db: str, port: int, workers: int = 1, bare: bool = True, server: str = "granian") -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),
-                             *(["--bare"] if bare else []), "--workers", str(workers), "--server", server],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/api/alerts/changes?cursor=0", timeout=1)
-            return proc
-        except (requests.ConnectionError, requests.ReadTimeout):
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(proc.stderr.read().decode()[-2000:])
+    return start_console(db, port, *(["--bare"] if bare else []), "--workers", str(workers), "--server", server,
+                         ready="/api/alerts/changes?cursor=0")
 
 
 NOW = datetime.now(timezone.utc).isoformat(timespec="seconds")  # inside the server's accepted window of times
@@ -64,7 +45,7 @@ def test_kill_minus_9_mid_burst_loses_nothing(small_world_db, tmp_path, workers,
     db = world_copy(small_world_db, tmp_path)
     key = make_source(db)
     grid = samples(db)["grid"]
-    port = free_port()
+    port = local_port()
     url = f"http://127.0.0.1:{port}/api/events"
     proc = start(db, port, workers, server=server)
     acked: dict[int, int] = {}  # i -> event pk from the 2xx (in a batch: from the item's 2xx result)

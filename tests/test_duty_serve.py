@@ -17,7 +17,8 @@ import sectest as testing
 from tests.security_login import add_account
 
 from duty_helpers import make_source, samples, world_copy
-from test_duty_crash import free_port, start
+from console_process import local_port
+from test_duty_crash import start
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ def test_full_console_serves_login_pages_feed_and_ingest_under_granian(small_wor
     db = world_copy(small_world_db, tmp_path)
     key = make_source(db)
     add_account(db, "duty_serve", roles=("duty_officer",), scope=("610900",))
-    port = free_port()
+    port = local_port()
     base = f"http://127.0.0.1:{port}"
     proc = start(db, port, workers=2, bare=False)
     try:
@@ -58,7 +59,7 @@ def test_full_console_serves_login_pages_feed_and_ingest_under_granian(small_wor
 
 def test_a_second_server_on_a_busy_port_is_refused(small_world_db, tmp_path):
     db = world_copy(small_world_db, tmp_path)
-    port = free_port()
+    port = local_port()
     proc = start(db, port)
     try:
         second = subprocess.run([sys.executable, "-m", "console.server", "--db", db, "--port", str(port),

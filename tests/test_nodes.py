@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from console.store import make_engine
+from tests.console_process import local_port
 
 psycopg = pytest.importorskip("psycopg", reason="the PostgreSQL driver: pip install -e '.[test]'")
 pytestmark = pytest.mark.xdist_group("postgres")
@@ -41,15 +41,9 @@ NODE = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Node:
     def __init__(self, url: str):
-        self.port = _free_port()
+        self.port = local_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
         self.proc = subprocess.Popen([sys.executable, "-c", NODE, url, str(self.port)], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

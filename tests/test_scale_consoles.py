@@ -17,7 +17,7 @@ sys.path.append(str(ROOT / "benchmarks"))
 
 def test_five_consoles_on_two_nodes_drill_toggle_and_poll_without_errors(postgres, monkeypatch):
     import sectest as testing
-    from alerts import free_port
+    from console_process import local_port
     from scale_consoles import _paths, _start_node, drive
     from tests.browser.tinyworld import build
     from tests.security_login import add_account
@@ -30,7 +30,7 @@ def test_five_consoles_on_two_nodes_drill_toggle_and_poll_without_errors(postgre
         add_account(url, name)
     paths = _paths(url)
     assert paths and all(len(p) == 3 for p in paths)
-    ports = [free_port(), free_port()]
+    ports = [local_port(), local_port()]
     nodes = [_start_node(url, p) for p in ports]
     try:
         out = drive([f"http://127.0.0.1:{p}" for p in ports], accounts, testing.STRONG, paths, minutes=20 / 60,

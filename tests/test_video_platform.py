@@ -20,7 +20,7 @@ from console.video.gateway import VideoSettings
 from console.video.service import VideoError
 from tests.browser.tinyworld import build
 from tests.fake_wvp import PASSWORD, USER, fake_wvp
-from tests.media_server import free_port
+from tests.console_process import local_port
 from tests.security_login import ORIGIN, add_account, login_client, security_settings
 
 
@@ -130,7 +130,7 @@ def test_the_platform_s_failures_are_said_in_words(world, wvp_server):
     wvp_server.slow.add(world["device"])
     r = duty.post_json(f"/api/video/ptz/{world['dome']}", {"command": "up"})
     assert r.status_code == 504 and r.get_json()["reason"] == "gateway_down" and "2 秒内" in r.get_json()["error"]
-    nobody = _client(world, "duty", _env(wvp_server, PINGAN_VIDEO_WVP_API=f"http://127.0.0.1:{free_port()}"))
+    nobody = _client(world, "duty", _env(wvp_server, PINGAN_VIDEO_WVP_API=f"http://127.0.0.1:{local_port()}"))
     r = nobody.post_json(f"/api/video/ptz/{world['dome']}", {"command": "up"})
     assert r.status_code == 504 and "无法连接视频平台" in r.get_json()["error"]
     wrong = _client(world, "duty", _env(wvp_server, PINGAN_VIDEO_WVP_PASSWORD="nope"))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from console.store import Alert, Camera, make_engine, make_session_factory
 from console.store.codes import CITY_CODE
 from tests.browser.tinyworld import build
-from tests.media_server import free_port
+from tests.console_process import local_port
 from tests.media_server import media  # noqa: F401  (fixture: the local HLS server)
 from tests.security_login import add_account, login_page, security_settings
 
@@ -50,7 +50,7 @@ def wall(tmp_path_factory, media):
         s.commit()
         alert_id = alert.id
     engine.dispose()
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the gateway unreachable
+    dead = f"http://127.0.0.1:{local_port()}"  # nothing listens there: the gateway unreachable
     table = folder / "cams.csv"
     table.write_text("device_id,hls,h264,codec\n"
                      f"{online[1]},{dead}/live/x/hls.m3u8,,\n"

@@ -1,5 +1,5 @@
-"""A console server (`python -m console.server`) in a subprocess, for tests and benchmarks: a free local port, the
-process started and waited for until it answers. Its error output goes to a temporary file (a pipe nobody reads
+"""A console server for tests and benchmarks: `python -m console.server` in a subprocess (a free local port, the
+process started and waited for until it answers), or a Dash app served from a thread of the test (`serving`). Its error output goes to a temporary file (a pipe nobody reads
 would block a chatty server), quoted when it does not start."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from console.ports import free_port
@@ -42,3 +44,16 @@ def start_console(db: str, port: int, *args: str, env: dict | None = None, ready
         proc.wait()
     errors.seek(0)
     raise RuntimeError(f"console server did not start: {errors.read().decode(errors='replace')[-2000:]}")
+
+
+@contextmanager
+def serving(app):
+    """The Dash `app`'s server in a thread of this process on a free local port (browser tests): its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from dataclasses import replace
@@ -28,13 +27,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture(scope="module")
 def duty_server(small_world_db, tmp_path_factory):
-    from werkzeug.serving import make_server
-
     from console.app import create_app
     from console.config import Settings
     from console.server import security_settings
     from console.routes import ingest
     from console.services.context import CONTEXT_KEY
+    from tests.console_process import serving
     from tests.security_login import add_account
     from tests.security_login import security_settings as test_security
 
@@ -45,10 +43,8 @@ def duty_server(small_world_db, tmp_path_factory):
     app = create_app(db, settings=Settings(warm_cache=False),
                      security_settings=replace(sec, public_paths=security_settings().public_paths))
     assert "duty_post_event" in app.server.view_functions  # create_app registers the ingest routes
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "key": key, "db": db, "ref": samples(db)}
-    server.shutdown()
+    with serving(app) as url:
+        yield {"url": url, "key": key, "db": db, "ref": samples(db)}
 
 
 def test_event_appears_on_duty_page_and_is_acknowledged(duty_server):

@@ -6,7 +6,6 @@ shows the active incident and the 公共安全 layers. Screenshots at 1920×1080
 from __future__ import annotations
 
 import shutil
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from console.store.safety_models import KeyPlace
 from console.store.codes import CITY_CODE
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.media_server import ensure_tools, media_server
+from tests.console_process import serving
 from tests.security_login import add_account, login_page, security_settings
 
 pytestmark = pytest.mark.browser
@@ -38,8 +38,6 @@ def media(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hall(small_world_db, tmp_path_factory, media):
     """The small demo world with an alert beside the key place that has the most online cameras around it."""
-    from werkzeug.serving import make_server
-
     from console.app import create_app
     from console.config import Settings
     from console.video.gateway import VideoSettings
@@ -67,10 +65,8 @@ def hall(small_world_db, tmp_path_factory, media):
                                     "PINGAN_VIDEO_MAX_STREAMS": "16"})
     app = create_app(db, settings=Settings(warm_cache=False), security_settings=security_settings(),
                      video_settings=video)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "db": db, **info}
-    server.shutdown()
+    with serving(app) as url:
+        yield {"url": url, "db": db, **info}
 
 
 def test_raise_an_incident_on_the_duty_desk_and_see_the_assembly(hall):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import struct
 from datetime import datetime
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from sqlalchemy import select
 from console.store import Alert, Camera, make_engine, make_session_factory
 from console.store.codes import CITY_CODE
 from tests.browser.tinyworld import build
-from tests.console_process import local_port
+from tests.console_process import local_port, serving
 from tests.media_server import media  # noqa: F401  (fixture: the local HLS server)
 from tests.security_login import add_account, login_page, security_settings
 
@@ -29,8 +28,6 @@ NOW = datetime(2026, 11, 26, 9, 0)
 @pytest.fixture(scope="module")
 def wall(tmp_path_factory, media):
     """A console whose gateway is the local nginx; three cameras given special addresses in the list."""
-    from werkzeug.serving import make_server
-
     from console.app import create_app
     from console.config import Settings
     from console.video.gateway import VideoSettings
@@ -64,11 +61,8 @@ def wall(tmp_path_factory, media):
     assert video.problem == ""
     app = create_app(db, settings=Settings(warm_cache=False), security_settings=security_settings(),
                      video_settings=video)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "ids": [cams[d] for d in online],
-           "offline": offline, "alert": alert_id}
-    server.shutdown()
+    with serving(app) as url:
+        yield {"url": url, "ids": [cams[d] for d in online], "offline": offline, "alert": alert_id}
 
 
 def _page(chromium, wall, width=1600, height=1000, query=""):

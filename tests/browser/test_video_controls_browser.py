@@ -6,7 +6,6 @@ reaches the media server through the console; the ranked gap layer. Screenshots 
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from console.store.safety_models import KeyPlace
 from tests.browser.tinyworld import build
 from tests.fake_wvp import PASSWORD, USER, fake_wvp
 from tests.media_server import media  # noqa: F401  (fixture: the local HLS server)
+from tests.console_process import serving
 from tests.security_login import add_account, login_page, security_settings
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -26,8 +26,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, media):
-    from werkzeug.serving import make_server
-
     from console.app import create_app
     from console.config import Settings
     from console.video.gateway import VideoSettings
@@ -62,11 +60,8 @@ def site(tmp_path_factory, media):
         assert video.problem == ""
         app = create_app(db, settings=Settings(warm_cache=False), security_settings=security_settings(),
                          video_settings=video)
-        server = make_server("127.0.0.1", 0, app.server, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield {"url": f"http://127.0.0.1:{server.server_port}", "ids": ids, "devices": devices, "fake": fake,
-               "county": county}
-        server.shutdown()
+        with serving(app) as url:
+            yield {"url": url, "ids": ids, "devices": devices, "fake": fake, "county": county}
 
 
 def _page(chromium, site, user="ctl_duty", width=1600, height=1000):

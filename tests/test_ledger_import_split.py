@@ -186,7 +186,7 @@ def test_pack_keeps_what_a_save_needs_and_drops_rows_with_errors():
         ("new", "k1", "h1", False, {"name": "甲", "birth_date": date(1990, 1, 2), "lon": 108.5}),
         ("changed", "k5", "h5", False, {"name": "丁", "birth_date": None, "lon": 108.6}),
         ("unchanged", "k3", "h3", False, {}),
-        ("unchanged", "k4", "h4", True, {"grid_code": "g", "_id": 9})]
+        ("unchanged", "k4", "h4", True, {"_id": 9})]  # an unchanged record: only the id it is remembered by
 
 
 def _lock_is_free(sessions) -> None:

@@ -300,6 +300,8 @@ def _compare(session, kind: LedgerKind, rows: list[RowVerdict], scope: AreaScope
         if not scope.allows(old["_grid"]):  # the same key is registered elsewhere: never touch another area's record
             _refuse(r, f"{kind.key_header}已登记在您数据范围以外的地区，不能由本次导入修改")
             continue
+        if "_id" in old:  # a lookup that read the record's id: the save updates and remembers by it, no look-up
+            r.record["_id"] = old["_id"]
         if "details" in r.record and old.get("details"):
             r.record["details"] = merged_details(old["details"], r.record["details"])
         record = r.record  # `!=` first: most fields are equal, and _same only decides for those that are not

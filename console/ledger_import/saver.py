@@ -78,7 +78,7 @@ def pack(verdicts: list[RowVerdict]) -> list[tuple[tuple, list[tuple]]]:
     for r in verdicts:
         if r.status not in _SAVED:
             continue
-        record = r.record if r.status != "unchanged" or "_id" in r.record else {}
+        record = r.record if r.status != "unchanged" else ({"_id": r.record["_id"]} if "_id" in r.record else {})
         names = tuple(record)
         rows = groups.get(names)
         if rows is None:
@@ -298,4 +298,9 @@ def _say(conn, message: str, busy: bool) -> None:
 if __name__ == "__main__":
     from multiprocessing.connection import Connection
 
-    _serve(Connection(int(sys.argv[1])))
+    if os.environ.get("PINGAN_SAVER_PROFILE"):  # a developer's profile of the save process (docs/import.md)
+        import cProfile
+
+        cProfile.run("_serve(Connection(int(sys.argv[1])))", os.environ["PINGAN_SAVER_PROFILE"])
+    else:
+        _serve(Connection(int(sys.argv[1])))

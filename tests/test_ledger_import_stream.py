@@ -170,3 +170,29 @@ def test_the_command_line_parses_a_workbook_once(store, tmp_path, monkeypatch):
     db = str(store.kw["bind"].url.database)
     assert cli(["--db", db, "--kind", "person", "--file", str(f), "--scope", ZIYANG, "--save"]) == 0
     assert len(parses) == 1
+
+
+def test_a_kept_pass_reads_back_the_same_cells_and_lets_the_workbook_go(store):
+    """reader.raw_chunks(keep=True): after a pass to the end, the cells (dates and blanks included) come back from
+    the compact copy, batch for batch, with `wanted`; the workbook is no longer held; another batch size is a bug."""
+    from datetime import date
+
+    pt = _points(store, ZIYANG, 1)[0]
+    rows = [list(r) for r in _household_rows(pt)] * 3
+    rows[1] = [None] * len(rows[1])  # a blank row inside a batch
+    data = _county_office_xlsx(PERSON_HEADER, rows, sheet="实有人口")
+    ledger = open_ledger(data, "人口.xlsx", KIND.spec, max_rows=stream.MAX_ROWS)
+    fresh = open_ledger(data, "人口.xlsx", KIND.spec, max_rows=stream.MAX_ROWS)
+    expected = list(fresh.raw_chunks(4))
+    assert sum(len(n) for n, _ in expected) == len(rows) - 1
+    assert list(ledger.raw_chunks(4, keep=True)) == expected
+    assert ledger._every_row is None  # the workbook's cells are no longer held
+    assert list(ledger.raw_chunks(4)) == expected
+    assert list(ledger.raw_chunks(4, wanted=lambda i: i != 1)) == [expected[0], None, *expected[2:]]
+    with pytest.raises(ValueError, match="batches of 4"):
+        next(ledger.raw_chunks(5))
+    from console.ledgers import reader  # a workbook's date and time cells survive the compact copy too
+
+    batch = ([7, 9], [("甲", date(2020, 1, 2), None, 1.5), ("乙", None, True, 3)])
+    assert reader._unpack(reader._pack(batch)) == batch and reader._pack(batch)[:1] == b"p"
+    assert reader._pack(([7], [("甲", None, 1.5)]))[:1] == b"m"

@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     except (OSError, LedgerError, ScopeError, StoreError) as exc:
         print(f"错误: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 2
+    opened = None  # the ledger holds what it reads; once its rows are kept compact, the workbook can go (reader.py)
     if template is not None:
         print(f"提示: 已应用列对应关系模板「{template.name}」（" + "、".join(
             f"{h}→{f}" for h, f in template.mapping.items()) + "）")

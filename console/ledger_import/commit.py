@@ -42,8 +42,9 @@ def commit_import(session_factory, ledger: Ledger, *, kind_key: str, data_hash: 
     return plan
 
 
-def remember_rows(s, kind, verdicts: list[RowVerdict]) -> None:
-    """The hash of every row whose record now holds its values (saved, or found unchanged by comparing)."""
+def remember_rows(s, kind, verdicts: list[RowVerdict], *, first: bool = False) -> None:
+    """The hash of every row whose record now holds its values (saved, or found unchanged by comparing).
+    `first`: nothing of this kind was remembered before this import (rowhash.remember)."""
     rows = [r for r in verdicts if not r.skipped and r.row_hash and r.status in ("new", "changed", "unchanged")]
     if not rows:
         return
@@ -51,7 +52,7 @@ def remember_rows(s, kind, verdicts: list[RowVerdict]) -> None:
     known = {r.key: r.record["_id"] for r in rows if "_id" in r.record}
     ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows if r.key not in known}))
     ids.update(known)
-    rowhash.remember(s, kind, [(ids[r.key], r.row_hash) for r in rows if r.key in ids])
+    rowhash.remember(s, kind, [(ids[r.key], r.row_hash) for r in rows if r.key in ids], first=first)
 
 
 def ids_by_key(s, kind, keys: list[str]) -> dict[str, int]:

@@ -93,10 +93,14 @@ def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=Non
     return found
 
 
-def remember(session, kind, pairs: list[tuple[int, str]]) -> None:
-    """Store (record id, row hash) for the records this import wrote or confirmed (one hash per record)."""
+def remember(session, kind, pairs: list[tuple[int, str]], *, first: bool = False) -> None:
+    """Store (record id, row hash) for the records this import wrote or confirmed (one hash per record), in id
+    order (the key's index appended to, not split at random). `first`: nothing of the kind was remembered before
+    this import, so no record has a hash to replace (a file's keys are unique: no two of its rows share a record)."""
     if not pairs:
         return
-    where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
-             [rid for rid, _ in pairs])
+    pairs = sorted(pairs)
+    if not first:
+        where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
+                 [rid for rid, _ in pairs])
     insert_tuples(session, LedgerRow, ("kind", "record_id", "row_hash"), [(kind.key, rid, h) for rid, h in pairs])

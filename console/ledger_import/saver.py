@@ -48,7 +48,9 @@ def save_chunk(s, kind: LedgerKind, verdicts: list[RowVerdict] | list[Saved], st
     else:
         (kind.save or save_by_key)(s, kind, new, changed)
     if rowhash.hashed(kind):
-        remember_rows(s, kind, verdicts)
+        if "first" not in state:  # asked before this import's first rows are remembered
+            state["first"] = not rowhash.remembers(s, kind)
+        remember_rows(s, kind, verdicts, first=state["first"])
 
 
 def finish_import(s, kind: LedgerKind, state: dict, *, actor: str, filename: str, detail: dict) -> None:

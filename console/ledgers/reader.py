@@ -344,7 +344,8 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
                           _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start,
                           rows_hint=max(0, chosen.height - (data_start - chosen.first_row)))
     if kind == "xlsx" and formulas:  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
-        stream._formula_job = Job(lambda: formula_cells(data, chosen.name))
+        name = chosen.name  # not the Sheet: the job would hold the workbook's cells after the rows are kept
+        stream._formula_job = Job(lambda: formula_cells(data, name))
     return stream
 
 

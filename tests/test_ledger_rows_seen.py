@@ -168,3 +168,25 @@ def test_bulk_insert_on_postgresql(postgres):
         assert s.scalar(select(Household.is_rental)) is False
         assert s.scalar(select(Person)).id_number == _id(77)
     engine.dispose()
+
+
+def test_a_rows_hash_is_the_same_from_its_cells_or_its_record_and_tells_types_apart():
+    """rowhash: the scan hashes cell tuples, the whole-file plan hashes the rows' dicts: one row gives one hash
+    either way (a date included, which marshal cannot write); a cell's type is part of it."""
+    from console.ledger_import import rowhash
+    from console.ledger_import.kinds import KINDS
+
+    kind = KINDS["person"]
+    fields = tuple(c.field for c in kind.spec.columns)[::-1]  # the file's own column order
+    base = {"name": "张三", "id_number": "610924198001010012", "lon": 108.5, "household_code": "12"}
+
+    def both(values: dict) -> tuple[str, str]:
+        cells = tuple(values.get(f) for f in fields)
+        return (rowhash.row_hashes(kind, "wgs84", [values])[0],
+                rowhash.tuple_hashes(kind, "wgs84", fields, [cells])[0])
+
+    plain, dated = both(base), both({**base, "address": datetime(2020, 1, 2)})
+    assert plain[0] == plain[1] and dated[0] == dated[1] and plain[0] != dated[0]
+    variants = {both({**base, "household_code": v})[0] for v in ("12", 12, 12.0, True)}
+    assert len(variants) == 4 and plain[0] in variants
+    assert both(base)[0] == plain[0] and rowhash.row_hashes(kind, "gcj02", [base])[0] != plain[0]

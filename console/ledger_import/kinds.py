@@ -49,6 +49,8 @@ class LedgerKind:
     # The stored column that holds the key, and keys → {stored value: key} when it is not the key itself
     key_column: str | None = None  # default: natural_key
     key_values: Callable[[list[str]], dict[str, str]] | None = None
+    # the key column's value for each key under the ring's current key, in order (a sealed key's blind index)
+    current_key: Callable[[list[str]], list] | None = None
     # `convert` for a list of rows at once, the same results (persons: cells that repeat converted once, identity
     # numbers checked with numpy); None: row by row
     convert_many: Callable[[list[dict]], list[Converted]] | None = None

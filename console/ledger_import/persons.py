@@ -359,6 +359,7 @@ PERSONS = LedgerKind(
     lookup=_lookup, save=_save, raw_key=_raw_key, ids_by_key=_ids, convert_many=_persons, finish=_finish,
     carry=_carry,
     key_column="id_number_bidx", key_values=index_map,
+    current_key=lambda keys: require_keyring().blind_index_many(keys, "id_number"),
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (
         Column("name", "姓名", True),

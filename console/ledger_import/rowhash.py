@@ -65,6 +65,11 @@ def remembers(session, kind) -> bool:
     return session.scalar(select(LedgerRow.record_id).where(LedgerRow.kind == kind.key).limit(1)) is not None
 
 
+def remembered_count(session, kind) -> int:
+    """How many rows of this kind are remembered (the choice between a look-up per hash and one pass)."""
+    return session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key)) or 0
+
+
 def hashed(kind) -> bool:
     """Kinds whose rows are records of their own table (not surveys, not rows tied to another person)."""
     return kind.raw_key is not None
@@ -84,24 +89,39 @@ def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=Non
     query = (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
              .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
     if scan is None:
-        remembered = session.scalar(select(func.count()).select_from(LedgerRow).where(LedgerRow.kind == kind.key))
-        scan = len(cells) * 4 >= (remembered or 0)
+        scan = len(cells) * 4 >= remembered_count(session, kind)
     if scan:  # the file is most of what is remembered: one pass beats a look-up per hash
-        stored = [row for row in session.execute(query) if row[0] in cells]
+        stored = [row for row in _driver_rows(session, query) if row[0] in cells]
     else:
         stored = where_in(session, query, LedgerRow.row_hash, sorted(cells))
     raw_key = key or kind.raw_key
-    key_of = {h: raw_key(cells[h]) for h, *_ in stored}
-    matched = sorted(set(key_of.values()))
-    stored_key = kind.key_values(matched) if kind.key_values else {k: k for k in matched}
+    keys = [raw_key(cells[row[0]]) for row in stored]
+    # what the record's key column holds for each row's key: the key itself, or its blind index under the ring's
+    # current key; a record indexed under an older key of the ring (a rotation not yet re-indexed) is matched
+    # through every key of the ring, for those rows only
+    current = kind.current_key(keys) if kind.current_key else keys
+    stale = [k for (*_, value), k, c in zip(stored, keys, current) if value != c and k]
+    older = kind.key_values(stale) if stale and kind.key_values else {}
     allowed: dict[str | None, bool] = {}
     found: dict[str, dict] = {}
-    for h, rid, grid, stored_value in stored:
+    for (h, rid, grid, value), k, c in zip(stored, keys, current):
+        if value != c and older.get(value) != k:
+            continue  # the record no longer holds this row's key
         if grid not in allowed:
             allowed[grid] = scope.allows(grid)
-        if allowed[grid] and stored_key.get(stored_value) == key_of[h]:
-            found[h] = {"id": rid, "grid_code": grid, "key": key_of[h]}
+        if allowed[grid]:
+            found[h] = {"id": rid, "grid_code": grid, "key": k}
     return found
+
+
+def _driver_rows(session, query) -> list[tuple]:
+    """Every row of `query` as the driver's tuples: a million remembered rows without a Row object each (their
+    columns are text and integers, nothing to convert)."""
+    result = session.connection().execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def remember(session, kind, pairs: list[tuple[int, str]], *, first: bool = False) -> None:

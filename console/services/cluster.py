@@ -20,6 +20,7 @@ from console.store import spatial
 
 CHANNEL = "pingan_cache"
 RETRY_SECONDS = 2.0
+REPEAT_EVERY = 30  # failed reconnections between two log lines of one outage (a minute at RETRY_SECONDS)
 log = logging.getLogger(__name__)
 
 
@@ -67,7 +68,7 @@ def start(ctx, handlers: dict[str, Callable[[], None]], drop_all: Callable[[], N
     me = node_id(ctx)
 
     def run():
-        missed = False
+        missed, failures = False, 0
         while True:
             try:
                 raw = ctx.engine.raw_connection()
@@ -76,6 +77,9 @@ def start(ctx, handlers: dict[str, Callable[[], None]], drop_all: Callable[[], N
                 conn.autocommit = True
                 conn.execute(f"LISTEN {CHANNEL}")
                 ctx.listening.set()
+                if failures:
+                    log.warning("缓存失效监听已恢复（重连 %d 次）", failures)
+                    failures = 0
                 if missed:
                     drop_all()
                 for note in conn.notifies():
@@ -85,8 +89,14 @@ def start(ctx, handlers: dict[str, Callable[[], None]], drop_all: Callable[[], N
                             handlers[kind]()
                         except Exception:  # noqa: BLE001
                             log.exception("缓存失效处理失败（%s）", kind)
-            except Exception:  # noqa: BLE001 - the database restarted or the connection dropped: listen again
-                log.warning("缓存失效监听中断，%.0f 秒后重连", RETRY_SECONDS, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the database restarted or the connection dropped: listen again
+                failures += 1
+                # the whole story once per outage, then a line now and then: a database down for an hour is not
+                # 1,800 tracebacks in the log
+                if failures == 1:
+                    log.warning("缓存失效监听中断，%.0f 秒后重连", RETRY_SECONDS, exc_info=True)
+                elif failures % REPEAT_EVERY == 0:
+                    log.warning("缓存失效监听仍未恢复（已重连 %d 次）：%s", failures, str(exc).splitlines()[0])
             ctx.listening.clear()
             missed = True
             time.sleep(RETRY_SECONDS)

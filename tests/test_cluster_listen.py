@@ -15,6 +15,17 @@ class _Down(Exception):
     pass
 
 
+def _start(monkeypatch, raw_connection, drop_all) -> SimpleNamespace:
+    """A PostgreSQL node's listener on a fake driver (`raw_connection`), retrying at once."""
+    ctx = SimpleNamespace(engine=SimpleNamespace(dialect=SimpleNamespace(name="postgresql"),
+                                                 raw_connection=raw_connection))
+    monkeypatch.setattr(cluster, "RETRY_SECONDS", 0.001)
+    monkeypatch.setattr(cluster, "status", lambda ctx: {"node": "n1", "database": "postgresql",
+                                                       "spatial_label": "WKB"})
+    cluster.start(ctx, {}, drop_all)
+    return ctx
+
+
 def test_an_outage_is_logged_once_in_full_then_now_and_then(monkeypatch, caplog):
     attempts, parked = [], threading.Event()
 
@@ -25,13 +36,8 @@ def test_an_outage_is_logged_once_in_full_then_now_and_then(monkeypatch, caplog)
             threading.Event().wait()  # park the daemon thread: the test has seen enough
         raise _Down("connection refused\nIs the server running locally?")
 
-    engine = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"), raw_connection=raw_connection)
-    ctx = SimpleNamespace(engine=engine)
-    monkeypatch.setattr(cluster, "RETRY_SECONDS", 0.001)
-    monkeypatch.setattr(cluster, "status", lambda ctx: {"node": "n1", "database": "postgresql",
-                                                       "spatial_label": "WKB"})
     with caplog.at_level(logging.WARNING, logger=cluster.log.name):
-        cluster.start(ctx, {}, lambda: None)
+        ctx = _start(monkeypatch, raw_connection, lambda: None)
         assert parked.wait(10)
     lines = [r for r in caplog.records if "缓存失效监听" in r.getMessage()]
     assert len(lines) == 3  # the first failure in full, then after 30 and 60 failed reconnections
@@ -60,13 +66,8 @@ def test_a_listener_back_after_an_outage_says_so_and_drops_what_it_may_have_miss
             raise _Down("connection refused")
         return SimpleNamespace(driver_connection=Conn(), detach=lambda: None)
 
-    engine = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"), raw_connection=raw_connection)
-    ctx = SimpleNamespace(engine=engine)
-    monkeypatch.setattr(cluster, "RETRY_SECONDS", 0.001)
-    monkeypatch.setattr(cluster, "status", lambda ctx: {"node": "n1", "database": "postgresql",
-                                                       "spatial_label": "WKB"})
     with caplog.at_level(logging.WARNING, logger=cluster.log.name):
-        cluster.start(ctx, {}, lambda: dropped.append(True))
+        ctx = _start(monkeypatch, raw_connection, lambda: dropped.append(True))
         assert listening.wait(10)
     assert ctx.listening.is_set() and dropped == [True]  # caches emptied: invalidations may have been missed
     assert [r.getMessage() for r in caplog.records if "缓存失效监听" in r.getMessage()][-1] == "缓存失效监听已恢复（重连 2 次）"

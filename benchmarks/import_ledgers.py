@@ -90,11 +90,9 @@ def _reset_peak() -> None:
 
 
 def _peak_mb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024)
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    from console.ledger_import.saver import peak_rss_mb  # VmHWM, as the save process reports its own
+
+    return peak_rss_mb() or round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def quality_figure(db) -> int:

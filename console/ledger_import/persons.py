@@ -215,6 +215,12 @@ def current_indexes(keys: list[str]) -> list[str]:
     return [memo[k][0] for k in keys]
 
 
+def current_index_column(keys: list[str]) -> list[str]:
+    """`current_indexes` for a column as long as a whole file (a million numbers checked against the rows they were
+    remembered from): computed in one pass, not kept in the memo, which serves a chunk's four look-ups."""
+    return require_keyring().blind_index_many(keys, "id_number")
+
+
 def _lookup(session, kind, keys: list[str]) -> dict[str, dict]:
     by_index = index_map(keys)
     cols = [getattr(Person, c) for c in kind.compared if hasattr(Person, c)]
@@ -359,7 +365,7 @@ PERSONS = LedgerKind(
     lookup=_lookup, save=_save, raw_key=_raw_key, ids_by_key=_ids, convert_many=_persons, finish=_finish,
     carry=_carry,
     key_column="id_number_bidx", key_values=index_map,
-    current_key=lambda keys: require_keyring().blind_index_many(keys, "id_number"),
+    current_key=current_index_column,
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),
     spec=LedgerSpec("实有人口台账", (
         Column("name", "姓名", True),

@@ -239,7 +239,7 @@ def _serve(conn) -> None:
                     _tag, actor, filename, detail = message
                     finish_import(s, kind, state, actor=actor, filename=filename, detail=detail)
                     s.commit()
-                    conn.send(("committed", {"cpu_s": round(time.process_time(), 2), "peak_rss_mb": _peak_rss_mb()}))
+                    conn.send(("committed", {"cpu_s": round(time.process_time(), 2), "peak_rss_mb": peak_rss_mb()}))
                     return
                 else:
                     return
@@ -277,7 +277,7 @@ def _warm_indexes(conn, kind: LedgerKind, until) -> None:
             continue
 
 
-def _peak_rss_mb() -> int | None:
+def peak_rss_mb() -> int | None:
     """This process's own peak resident memory (VmHWM): getrusage's ru_maxrss would include the peak of the
     process it was forked from, whose memory it never used."""
     try:

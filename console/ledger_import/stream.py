@@ -39,10 +39,6 @@ from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows, rememb
 from .saver import SaveFailed, finish_import, save_chunk, save_process, take_write_lock
 
 CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
-# rows whose hashes are looked up together in the scan (~200 bytes a row meanwhile): a county's whole ledger, so a
-# file that is most of what is remembered is matched in one pass over the remembered rows (rowhash.seen_before),
-# not a look-up per hash in hash order (1,000,000 rows: ~1.5 s against ~7.5 s)
-LOOK_UP = 1000000
 BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
 # rows per command-line import: the largest county's 实有人口 fits; calamine holds an .xlsx sheet at ~1.05 GB per
 # million rows (docs/import.md)
@@ -96,8 +92,7 @@ class FileScan:
 def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK,
          ready=None) -> FileScan | None:
     """Pass 1: each row's hash and key as written; rows seen before looked up (a chunk at a time, or in one pass over
-    the remembered rows); the keys on several
-    rows. None for kinds without a raw key. Keys are kept as 64-bit hashes only: rows whose key hash repeats are
+    the remembered rows); the keys on several rows. None for kinds without a raw key. Keys are kept as 64-bit hashes only: rows whose key hash repeats are
     read once more for their keys (a clean file: never). `ready()`: called before the first look-up (the save
     process's write lock, saver.py)."""
     if not rowhash.hashed(kind):

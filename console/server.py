@@ -31,6 +31,7 @@ import sys
 
 from flask import Flask
 
+from console.affinity import pin_worker
 from console.ports import port_free
 
 SERVERS = ("granian", "waitress")
@@ -44,9 +45,12 @@ def default_workers() -> int:
 
 
 def default_threads() -> int:
-    """Request threads per worker unless --threads says otherwise: PINGAN_THREADS, else 16 (they mostly wait for
-    the group commit; 4 measured the same CPU per event as 16)."""
-    return int(os.environ.get("PINGAN_THREADS", "16"))
+    """Request threads per worker unless --threads says otherwise: PINGAN_THREADS, else 8. They mostly wait for the
+    group commit; at 500 events/s about five are busy at once. With the worker pinned to one core (console.affinity)
+    idle threads are not free: granian's idle threads spin (sched_yield) on the same core. Measured there,
+    ms of server CPU per event: 4 threads 0.39–0.40 (but p50 13 ms: the lingering leader holds one), 8 0.35–0.37,
+    16 0.43–0.50 (docs/scale.md)."""
+    return int(os.environ.get("PINGAN_THREADS", "8"))
 
 
 def security_settings(**overrides):
@@ -135,6 +139,9 @@ def _worker_app(db: str, bare: bool, parent: int, switch_interval: float) -> Fla
     _die_with_parent(parent)
     sys.setswitchinterval(switch_interval)
     logging.basicConfig(level=logging.WARNING)
+    core = pin_worker()  # before granian starts its threads, so they all inherit the core
+    if core is not None:
+        logging.getLogger(__name__).info("worker %d pinned to core %d", os.getpid(), core)
     server = build(db, bare)
     server.wsgi_app = buffered(server.wsgi_app)
     return server
@@ -197,6 +204,7 @@ def serve_waitress(args) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))  # waitress starts listening once the app is built: until then, refused
     worker = fork_workers(args.workers) if args.workers > 1 else 0
+    pin_worker()  # before waitress starts its threads (console.affinity)
     app = build(args.db, args.bare)
     if worker == 0:
         print(f"listening on http://{args.host}:{args.port} (waitress, {args.workers} worker(s))", flush=True)

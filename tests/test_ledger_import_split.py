@@ -200,3 +200,31 @@ def _lock_is_free(sessions) -> None:
         conn.execute("ROLLBACK")
     finally:
         conn.close()
+
+
+def test_after_the_commit_the_save_process_checkpoints_and_exits_on_its_own(small_world_db, tmp_path, monkeypatch):
+    """The import returns at the commit; the save process then copies the WAL back into the database file (with no
+    reader holding an older snapshot) and exits by itself. The database file alone, without its WAL, has the rows."""
+    sessions = _world(small_world_db, tmp_path, "checkpoint")
+    started = []
+    real_init = saver.SaveProcess.__init__
+
+    def remember(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(saver.SaveProcess, "__init__", remember)
+    data = _county_office_xlsx(PERSON_HEADER, _ledger_rows(sessions), sheet="实有人口")
+    assert _import(sessions, data, split=True).count("new") == 5
+    _lock_is_free(sessions)  # at once: the checkpoint never holds the write lock
+    assert started[0]._proc.wait(30) == 0
+    alone = tmp_path / "alone.sqlite"
+    # the main file only: what the checkpoint wrote, nothing from the WAL. Copied while this process still holds its
+    # pooled connections: the last connection to close would checkpoint by itself and prove nothing.
+    shutil.copy(sessions.kw["bind"].url.database, alone)
+    sessions.kw["bind"].dispose()
+    conn = sqlite3.connect(alone)
+    try:
+        assert conn.execute("SELECT count(*) FROM person WHERE name LIKE '分%'").fetchone()[0] == 5
+    finally:
+        conn.close()

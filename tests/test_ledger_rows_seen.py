@@ -3,6 +3,8 @@ failure in the middle of a save leaves nothing behind, and the bulk insert store
 
 from __future__ import annotations
 
+import hashlib
+
 from datetime import datetime
 
 import pytest
@@ -152,7 +154,7 @@ def test_bulk_insert_on_postgresql(postgres):
     sessions = make_session_factory(engine)
     when = datetime(2026, 11, 20, 8, 30, 5)
     with sessions() as s, s.begin():
-        insert_rows(s, LedgerRow, [{"kind": "person", "record_id": i, "row_hash": f"h{i}"} for i in range(3)])
+        insert_rows(s, LedgerRow, [{"kind": "person", "record_id": i, "row_hash": bytes([i]) * 16} for i in range(3)])
         s.execute(text("INSERT INTO building (code, address, kind, floors, dwellings) VALUES ('B1', 'x', 'house', 1, 1)"))
         bid = s.scalar(text("SELECT id FROM building"))
         insert_rows(s, Household, [{"code": "HH1", "building_id": bid, "address": "x", "kind": "registered",
@@ -164,7 +166,8 @@ def test_bulk_insert_on_postgresql(postgres):
                                  "residence_type": "registered", "household_id": hid, "relation_to_head": "head",
                                  "registered_here": True, "registered_address": None}])
     with sessions() as s:
-        assert s.scalars(select(LedgerRow.row_hash).order_by(LedgerRow.record_id)).all() == ["h0", "h1", "h2"]
+        assert s.scalars(select(LedgerRow.row_hash).order_by(LedgerRow.record_id)).all() == [bytes([i]) * 16
+                                                                                             for i in range(3)]
         assert s.scalar(select(Household.is_rental)) is False
         assert s.scalar(select(Person)).id_number == _id(77)
     engine.dispose()
@@ -218,3 +221,36 @@ def test_a_row_seen_before_is_still_recognised_while_a_key_rotation_is_under_way
         assert conversions == [6] and [r.status for r in after.rows][:2] == ["unchanged"] * 2
     finally:
         reset_keyring()  # the tests' key comes from the environment (conftest), not an override
+
+
+def test_migration_0016_turns_remembered_hex_hashes_into_bytes_and_back(world_sessions):
+    """Rows remembered before 0016 (32 hex characters in a rowid table) are kept: the same hashes as 16 bytes in a
+    WITHOUT ROWID table (SQLite), found through the hash index; the downgrade spells them in hex again."""
+    from alembic import command
+
+    from console.store.schema import alembic_config
+
+    engine = world_sessions.kw["bind"]
+    config = alembic_config(engine)
+    command.downgrade(config, "0015")
+    digests = [hashlib.blake2b(str(i).encode(), digest_size=16).digest() for i in range(7)]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO ledger_row (kind, record_id, row_hash) VALUES (:k, :r, :h)"),
+                     [{"k": "person" if i % 2 else "organisation", "r": 100 + i, "h": d.hex()}
+                      for i, d in enumerate(digests)])
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT kind, record_id, row_hash FROM ledger_row ORDER BY record_id")).all()
+        assert [(r, bytes(h)) for _k, r, h in stored] == [(100 + i, d) for i, d in enumerate(digests)]
+        assert [k for k, _r, _h in stored] == ["organisation", "person"] * 3 + ["organisation"]
+        found = conn.execute(text("SELECT record_id FROM ledger_row WHERE kind = 'person' AND row_hash = :h"),
+                             {"h": digests[3]}).scalar()
+        assert found == 103
+        ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ledger_row'")).scalar()
+        assert "WITHOUT ROWID" in ddl.upper()
+        assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'ix_ledger_row_hash'")).scalar() == 1
+    command.downgrade(config, "0015")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT row_hash FROM ledger_row ORDER BY record_id")).scalars().all()
+        assert back == [d.hex() for d in digests]
+    command.upgrade(config, "head")

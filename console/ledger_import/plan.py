@@ -35,7 +35,7 @@ class RowVerdict:
     problems: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)  # labels of the fields an update changes
     record: dict = field(default_factory=dict)
-    row_hash: str | None = None  # the row's cells (rowhash.py), for kinds that remember rows
+    row_hash: bytes | None = None  # the row's cells (rowhash.py), for kinds that remember rows
     skipped: bool = False  # recognised by its hash as the row the stored record was written from
 
 

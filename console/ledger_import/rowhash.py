@@ -29,22 +29,21 @@ def _cells_bytes(cells: tuple) -> bytes:
         return b"r" + repr(cells).encode("utf-8")
 
 
-def row_hashes(kind, crs: str, rows: list[dict]) -> list[str]:
+def row_hashes(kind, crs: str, rows: list[dict]) -> list[bytes]:
     """Each row's cells (in the kind's column order, types included) with what their meaning depends on: the kind
-    and the coordinate system."""
+    and the coordinate system; 16 bytes of BLAKE2b each."""
     fields = [c.field for c in kind.spec.columns]
     prefix = hashlib.blake2b(repr((kind.key, crs)).encode("utf-8"), digest_size=16)
     out = []
     for values in rows:
         h = prefix.copy()
         h.update(_cells_bytes(tuple(map(values.get, fields))))
-        out.append(h.hexdigest())
+        out.append(h.digest())
     return out
 
 
-def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple], *, digest: bool = False) -> list:
-    """`row_hashes` of rows given as cell tuples in `fields` order (the reader's raw chunks; empty cells None);
-    `digest`: the 16 bytes, not their hex."""
+def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple]) -> list[bytes]:
+    """`row_hashes` of rows given as cell tuples in `fields` order (the reader's raw chunks; empty cells None)."""
     order = [c.field for c in kind.spec.columns]
     pos = {f: i for i, f in enumerate(fields)}
     missing = len(fields)
@@ -56,7 +55,7 @@ def tuple_hashes(kind, crs: str, fields: tuple[str, ...], rows: list[tuple], *, 
     for cells in rows:
         h = prefix.copy()
         h.update(_cells_bytes(pick(cells + pad if pad else cells)))
-        out.append(h.digest() if digest else h.hexdigest())
+        out.append(h.digest())
     return out
 
 
@@ -76,7 +75,7 @@ def hashed(kind) -> bool:
 
 
 def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=None, scan: bool | None = None
-                ) -> dict[str, dict]:
+                ) -> dict[bytes, dict]:
     """row hash → {"id": record id, "grid_code": …, "key": …} for the (hash, cells) rows that may be skipped: the
     record still holds the row's key (an id reused after a deletion is not taken for the old record) and lies
     inside the scope. `key`: the row's key from its second item (default: the kind's raw key of the cells);
@@ -116,7 +115,7 @@ def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=Non
 
 def _driver_rows(session, query) -> list[tuple]:
     """Every row of `query` as the driver's tuples: a million remembered rows without a Row object each (their
-    columns are text and integers, nothing to convert)."""
+    columns are bytes, text and integers, nothing to convert)."""
     result = session.connection().execute(query)
     try:
         return result.cursor.fetchall()
@@ -124,7 +123,7 @@ def _driver_rows(session, query) -> list[tuple]:
         result.close()
 
 
-def remember(session, kind, pairs: list[tuple[int, str]], *, first: bool = False) -> None:
+def remember(session, kind, pairs: list[tuple[int, bytes]], *, first: bool = False) -> None:
     """Store (record id, row hash) for the records this import wrote or confirmed (one hash per record), in id
     order (the key's index appended to, not split at random). `first`: nothing of the kind was remembered before
     this import, so no record has a hash to replace (a file's keys are unique: no two of its rows share a record)."""

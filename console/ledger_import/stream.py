@@ -81,12 +81,12 @@ class FileScan:
     duplicates: dict[str, list[int]]
 
     def row_hashes(self, kind: LedgerKind, crs: str, fields, first: int, todo: list[int], cells: list[tuple]
-                   ) -> list[str]:
+                   ) -> list[bytes]:
         """The hashes of a batch's rows to check (`todo`: indexes in the batch, `cells`: those rows' cells),
         from the scan's or, on a first import, computed now."""
         if self.digests is None:
             return rowhash.tuple_hashes(kind, crs, fields, cells)
-        return [self.digests[16 * (first + i):16 * (first + i) + 16].hex() for i in todo]
+        return [bytes(self.digests[16 * (first + i):16 * (first + i) + 16]) for i in todo]
 
 
 def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK,
@@ -133,9 +133,8 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
         keys = [raw_key({natural: row[key_at]}) for row in cells]
         key_hashes.extend([hash(k) if k else 0 for k in keys])
         if remembered:
-            raw = rowhash.tuple_hashes(kind, crs, fields, cells, digest=True)
-            digests += b"".join(raw)
-            hashes = [d.hex() for d in raw]
+            hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+            digests += b"".join(hashes)
             pending += [(h, k) for h, k in zip(hashes, keys) if k]
             pending_hashes += hashes
             if not whole and len(pending_hashes) >= chunk:

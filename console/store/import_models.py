@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -15,9 +15,12 @@ class LedgerRow(Base):
     __tablename__ = "ledger_row"
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # console.ledger_import.kinds key
     record_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the id in the kind's table
-    row_hash: Mapped[str] = mapped_column(String(32))  # BLAKE2b of the row's cells (console/ledger_import/rowhash.py)
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary(16))  # BLAKE2b of the row's cells, 16 bytes (rowhash.py)
 
-    __table_args__ = (Index("ix_ledger_row_hash", "kind", "row_hash"),)
+    # SQLite: WITHOUT ROWID, the rows kept in their primary key's B-tree — two B-trees written per remembered row
+    # instead of three (rowid table, key, hash), and 16-byte hashes instead of 32 hex characters: a million rows
+    # remembered ~35 % faster (docs/import.md). Ignored by PostgreSQL.
+    __table_args__ = (Index("ix_ledger_row_hash", "kind", "row_hash"), {"sqlite_with_rowid": False})
 
 
 class ImportTemplate(Base):

@@ -3,8 +3,8 @@
 Why: at a few hundred events a second most of an ingest's CPU is not Python but hand-offs between threads — granian's
 I/O thread, a request thread, the group-commit leader and its followers — each a futex wake-up, and on a virtual
 machine a wake-up on another core is an inter-processor interrupt. With every thread of a worker on one core, those
-wake-ups are local: measured 0.43–0.50 → 0.35–0.37 ms of server CPU per event at 500 events/s (docs/scale.md,
-"Ingest: CPU per event"). One worker process cannot use much more than one core anyway (the GIL).
+wake-ups are local: at 500 events/s, 16 threads, runs interleaved, 0.475–0.58 → 0.43–0.49 ms of server CPU per event
+(docs/scale.md, "Ingest: CPU per event"). One worker process cannot use much more than one core anyway (the GIL).
 
 Cores are claimed machine-wide, not per server: a worker binds an abstract Unix socket named after the core, which
 the kernel releases when the process dies (a respawned worker takes the freed core). So two console nodes on one

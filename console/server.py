@@ -45,12 +45,13 @@ def default_workers() -> int:
 
 
 def default_threads() -> int:
-    """Request threads per worker unless --threads says otherwise: PINGAN_THREADS, else 8. They mostly wait for the
-    group commit; at 500 events/s about five are busy at once. With the worker pinned to one core (console.affinity)
-    idle threads are not free: granian's idle threads spin (sched_yield) on the same core. Measured there,
-    ms of server CPU per event: 4 threads 0.39–0.40 (but p50 13 ms: the lingering leader holds one), 8 0.35–0.37,
-    16 0.43–0.50 (docs/scale.md)."""
-    return int(os.environ.get("PINGAN_THREADS", "8"))
+    """Request threads per worker unless --threads says otherwise: PINGAN_THREADS, else 16. Every request holds its
+    thread until its event is committed (the linger and the commit, ~10 ms), so a rate of r events/s keeps about
+    r/100 of them busy: 1,000/s needs ~10–12. Fewer threads cost less CPU on a pinned worker (idle granian threads
+    spin on sched_yield; at 500/s 8 threads measured 0.35–0.37 ms per event against 0.43–0.45 for 16) but queue
+    requests from ~800/s on (8 threads at 1,000/s: p50 39 ms, p99 110 ms against 7 / 20 ms), so 16 stays
+    (docs/scale.md, "Ingest: CPU per event")."""
+    return int(os.environ.get("PINGAN_THREADS", "16"))
 
 
 def security_settings(**overrides):

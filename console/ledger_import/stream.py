@@ -225,8 +225,8 @@ def _import_split(session_factory, engine, stream: LedgerStream, kind: LedgerKin
         try:
             plan = _run(reads, kind, stream, data_hash=data_hash, filename=filename, scope=scope, crs=crs,
                         chunk=chunk, save=saver.save, ready=saver.wait_locked)
-            # every chunk is planned: end this side's snapshot, so the save process's checkpoint after its commit
-            # can copy the whole import back into the database (a reader on an older snapshot holds it in the WAL)
+            # every chunk is planned: end this side's read transaction before the save process commits (PostgreSQL
+            # holds a snapshot open until then; SQLite's driver reads outside a transaction, a no-op there)
             reads.rollback()
             plan.save_process = saver.finish(actor=actor, filename=filename, detail=_audit_detail(kind, plan, crs))
         except SaveFailed as exc:

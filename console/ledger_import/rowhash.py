@@ -74,25 +74,39 @@ def hashed(kind) -> bool:
     return kind.raw_key is not None
 
 
-def seen_before(session, kind, rows: list[tuple[str, object]], scope, *, key=None, scan: bool | None = None
-                ) -> dict[bytes, dict]:
+def _remembered(kind):
+    """(row hash, record id, grid, the record's key column) of the kind's remembered rows."""
+    model = kind.model
+    return (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
+            .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
+
+
+def remembered_rows(session, kind) -> list[tuple]:
+    """Every remembered row of the kind (`_remembered`), in record id order: the records' pages are then read in
+    the order they lie (by hash order, each record read was a jump; 10 % faster on the full world)."""
+    return _driver_rows(session, _remembered(kind).order_by(LedgerRow.record_id))
+
+
+def seen_before(session, kind, rows: list[tuple[bytes, object]], scope, *, key=None, scan: bool | None = None,
+                stored: list[tuple] | None = None) -> dict[bytes, dict]:
     """row hash → {"id": record id, "grid_code": …, "key": …} for the (hash, cells) rows that may be skipped: the
     record still holds the row's key (an id reused after a deletion is not taken for the old record) and lies
     inside the scope. `key`: the row's key from its second item (default: the kind's raw key of the cells);
-    `scan`: read every remembered row in one pass (default: when the rows are most of what is remembered)."""
+    `scan`: read every remembered row in one pass (default: when the rows are most of what is remembered);
+    `stored`: that pass already read (`remembered_rows`, e.g. while the file was being scanned)."""
     counts = Counter(h for h, _ in rows)
     cells = {h: values for h, values in rows if counts[h] == 1}
     if not cells:
         return {}
-    model = kind.model
-    query = (select(LedgerRow.row_hash, model.id, model.grid_code, getattr(model, kind.key_column or kind.natural_key))
-             .join(model, model.id == LedgerRow.record_id).where(LedgerRow.kind == kind.key))
-    if scan is None:
-        scan = len(cells) * 4 >= remembered_count(session, kind)
-    if scan:  # the file is most of what is remembered: one pass beats a look-up per hash
-        stored = [row for row in _driver_rows(session, query) if row[0] in cells]
+    if stored is not None:
+        stored = [row for row in stored if row[0] in cells]
     else:
-        stored = where_in(session, query, LedgerRow.row_hash, sorted(cells))
+        if scan is None:
+            scan = len(cells) * 4 >= remembered_count(session, kind)
+        if scan:  # the file is most of what is remembered: one pass beats a look-up per hash
+            stored = [row for row in remembered_rows(session, kind) if row[0] in cells]
+        else:
+            stored = where_in(session, _remembered(kind), LedgerRow.row_hash, sorted(cells))
     raw_key = key or kind.raw_key
     keys = [raw_key(cells[row[0]]) for row in stored]
     # what the record's key column holds for each row's key: the key itself, or its blind index under the ring's

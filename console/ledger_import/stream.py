@@ -22,6 +22,7 @@ import gc
 import sqlite3
 from array import array
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 import time
 from dataclasses import dataclass, field
@@ -118,33 +119,41 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     # a small file against many remembered rows, by a look-up per hash a chunk at a time
     whole = bool(remembered) and (stream.rows_hint or 0) * 4 >= remembered
 
-    def look_up() -> None:  # rows seen before: a chunk's worth of batches, or the whole file
+    def look_up(stored=None) -> None:  # rows seen before: a chunk's worth of batches, or the whole file
         if ready is not None:
             ready()
-        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=whole)
+        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=whole, stored=stored)
         seen.extend([h in found for h in pending_hashes])
         pending.clear()
         pending_hashes.clear()
 
-    # kept: the second pass (and a look for duplicates) read the cleaned cells back instead of the workbook
-    for chunk_numbers, cells in stream.raw_chunks(min(BATCH, chunk), keep=True):
-        numbers.extend(chunk_numbers)
-        batches.append(len(chunk_numbers))
-        keys = [raw_key({natural: row[key_at]}) for row in cells]
-        key_hashes.extend([hash(k) if k else 0 for k in keys])
+    # the whole-file match reads every remembered row while this thread scans: SQLite reads its pages without the
+    # GIL (2–3 s for a million rows, mostly hidden behind the scan); this thread does not use the session meanwhile
+    beside = ThreadPoolExecutor(1, thread_name_prefix="pingan-remembered") if whole else None
+    prefetch = beside.submit(_remembered_rows, session, kind, ready) if beside else None
+    try:
+        # kept: the second pass (and a look for duplicates) read the cleaned cells back instead of the workbook
+        for chunk_numbers, cells in stream.raw_chunks(min(BATCH, chunk), keep=True):
+            numbers.extend(chunk_numbers)
+            batches.append(len(chunk_numbers))
+            keys = [raw_key({natural: row[key_at]}) for row in cells]
+            key_hashes.extend([hash(k) if k else 0 for k in keys])
+            if remembered:
+                hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+                digests += b"".join(hashes)
+                pending += [(h, k) for h, k in zip(hashes, keys) if k]
+                pending_hashes += hashes
+                if not whole and len(pending_hashes) >= chunk:
+                    look_up()
+            else:
+                seen.extend(bytes(len(cells)))
+            if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
+                raise _count_all(stream, chunk)
         if remembered:
-            hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
-            digests += b"".join(hashes)
-            pending += [(h, k) for h, k in zip(hashes, keys) if k]
-            pending_hashes += hashes
-            if not whole and len(pending_hashes) >= chunk:
-                look_up()
-        else:
-            seen.extend(bytes(len(cells)))
-        if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
-            raise _count_all(stream, chunk)
-    if remembered:
-        look_up()
+            look_up(prefetch.result() if prefetch else None)
+    finally:
+        if beside is not None:
+            beside.shutdown(wait=True)  # never leave the thread on the session (an error above, too)
     duplicates = _duplicates(stream, min(BATCH, chunk), key_hashes, numbers,
                              lambda row: raw_key({natural: row[key_at]}))
     for indexes in duplicates.values():  # row indexes here, row numbers below
@@ -157,6 +166,12 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
             all_seen.add(b)
         start += n
     return FileScan(len(numbers), seen, digests, batches, all_seen, duplicates)
+
+
+def _remembered_rows(session, kind: LedgerKind, ready) -> list[tuple]:
+    if ready is not None:
+        ready()  # the save process holds the write lock: nothing changes under this read
+    return rowhash.remembered_rows(session, kind)
 
 
 def _duplicates(stream: LedgerStream, batch: int, key_hashes: array, numbers: array, key_of

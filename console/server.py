@@ -140,7 +140,7 @@ def _worker_app(db: str, bare: bool, parent: int, switch_interval: float) -> Fla
     _die_with_parent(parent)
     sys.setswitchinterval(switch_interval)
     logging.basicConfig(level=logging.WARNING)
-    core = pin_worker()  # before granian starts its threads, so they all inherit the core
+    core = pin_worker(db=db)  # before granian starts its threads, so they all inherit the core
     if core is not None:
         logging.getLogger(__name__).info("worker %d pinned to core %d", os.getpid(), core)
     server = build(db, bare)
@@ -205,7 +205,7 @@ def serve_waitress(args) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))  # waitress starts listening once the app is built: until then, refused
     worker = fork_workers(args.workers) if args.workers > 1 else 0
-    pin_worker()  # before waitress starts its threads (console.affinity)
+    pin_worker(db=args.db)  # before waitress starts its threads (console.affinity)
     app = build(args.db, args.bare)
     if worker == 0:
         print(f"listening on http://{args.host}:{args.port} (waitress, {args.workers} worker(s))", flush=True)

@@ -66,3 +66,18 @@ def test_switched_off_by_the_environment():
         assert core is None and masks == [sorted(os.sched_getaffinity(0))]
     finally:
         proc.communicate("\n")
+
+
+@pytest.mark.parametrize("db, here", [
+    ("data/ankang.sqlite", False),
+    ("sqlite:////var/lib/pingan/ankang.sqlite", False),
+    ("postgresql+psycopg://pingan@localhost/ankang", True),
+    ("postgresql+psycopg://pingan@127.0.0.1:5433/ankang", True),
+    ("postgresql+psycopg://pingan@/ankang?host=/var/run/postgresql", True),
+    ("postgresql+psycopg://pingan@db-primary.zzzx.local/ankang", False),
+    ("postgresql+psycopg://pingan@10.61.9.20:5432/ankang", False),
+])
+def test_a_worker_whose_postgresql_runs_on_this_machine_is_not_pinned(db, here):
+    from console.affinity import database_server_here
+
+    assert database_server_here(db) is here

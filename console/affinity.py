@@ -28,9 +28,9 @@ def enabled() -> bool:
 
 def database_server_here(db: str) -> bool:
     """Whether `db` (a path or a SQLAlchemy URL) names a database server on this machine (PostgreSQL on localhost
-    or a Unix socket). Its backends then run on the same cores: a pinned worker would share its core with them and
-    lose the other (measured: one node pinned on a 2-core machine with PostgreSQL on it sustained 1,340 events/s
-    where unpinned it sustained 1,436)."""
+    or a Unix socket). Its backends then run on the same cores, and a pinned worker would keep to one of them
+    while the backends it waits for run wherever the kernel puts them. A judgement, not a measurement: on the
+    2-core benchmark box one node beside PostgreSQL sustained 1,340 events/s pinned and 1,335 unpinned."""
     if "://" not in db:
         return False  # a SQLite file: the database runs inside the worker
     from sqlalchemy.engine import make_url

@@ -106,8 +106,8 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
     numbers = array("l")
     seen = bytearray()
     batches: list[int] = []
-    pending: list[tuple[str, str]] = []  # (hash, key) of the rows not yet looked up
-    pending_hashes: list[str] = []
+    pending: list[tuple[bytes, str]] = []  # (hash, key) of the rows not yet looked up
+    pending_hashes: list[bytes] = []
 
     # a county's first import of this kind has nothing to recognise: no look-ups, and the rows are hashed when
     # read again (beside the save process, not before it can start). Asked before the write lock (saver.py): an

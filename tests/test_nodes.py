@@ -181,7 +181,7 @@ def test_postgresql_restarted_mid_ingest_loses_no_acknowledged_event(tmp_path):
         build(url)
         key, grid = make_source(url), _village(url)[1]
         app = bare_app(url)
-        acked, refused, lock, stop = {}, {}, threading.Lock(), threading.Event()
+        acked, refused, sent, lock, stop = {}, {}, {}, threading.Lock(), threading.Event()
 
         def body(eid: str) -> str:
             return _json.dumps({"event_id": eid, "type": "grid_report", "grid_code": grid,
@@ -191,7 +191,8 @@ def test_postgresql_restarted_mid_ingest_loses_no_acknowledged_event(tmp_path):
             c, i = app.test_client(), 0
             while not stop.is_set():
                 eid, i = f"restart-{n}-{i}", i + 1
-                r = c.post("/api/events", data=body(eid), content_type="application/json", headers={"X-API-Key": key})
+                sent[eid] = body(eid)
+                r = c.post("/api/events", data=sent[eid], content_type="application/json", headers={"X-API-Key": key})
                 with lock:
                     (acked if r.status_code in (200, 201) else refused)[eid] = (time.monotonic(), r.status_code)
 
@@ -211,9 +212,12 @@ def test_postgresql_restarted_mid_ingest_loses_no_acknowledged_event(tmp_path):
         assert any(at < down_at for at, _ in acked.values()) and any(at > up_at for at, _ in acked.values())
         assert {code for _, code in refused.values()} <= {500, 503}, refused  # a refusal says: retry, never a 4xx
         c, deadline = app.test_client(), time.monotonic() + 60
-        for eid in refused:  # the sources retry what was not acknowledged, with the same event_id, until it is
+        # the sources retry what was not acknowledged — the same event, byte for byte — until it is. A refused event
+        # whose commit had landed before the connection broke is then answered as stored; a retry with a new
+        # occurred_at would be a different event under the same id (409), as the API says
+        for eid in refused:
             while True:
-                r = c.post("/api/events", data=body(eid), content_type="application/json", headers={"X-API-Key": key})
+                r = c.post("/api/events", data=sent[eid], content_type="application/json", headers={"X-API-Key": key})
                 if r.status_code in (200, 201) or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)

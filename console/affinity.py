@@ -9,8 +9,8 @@ wake-ups are local: at 500 events/s, 16 threads, runs interleaved, 0.475–0.58 
 Cores are claimed machine-wide, not per server: a worker binds an abstract Unix socket named after the core, which
 the kernel releases when the process dies (a respawned worker takes the freed core). So two console nodes on one
 machine (tests, the benchmarks' two-node runs) get different cores, and once every allowed core is taken a worker
-simply runs unpinned. Not pinned: a worker whose PostgreSQL runs on the same machine (its backends need those cores too), anything off
-Linux, and everything with PINGAN_PIN_WORKERS=0.
+simply runs unpinned. Not pinned: a worker whose PostgreSQL runs on the same machine (its backends need those cores
+too), anything off Linux, and everything with PINGAN_PIN_WORKERS=0.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ import sys
 from flask import Flask
 
 from console.affinity import pin_worker
+from console.duty.writer import company_for
 from console.ports import port_free
 
 SERVERS = ("granian", "waitress")
@@ -46,11 +47,11 @@ def default_workers() -> int:
 
 def default_threads() -> int:
     """Request threads per worker unless --threads says otherwise: PINGAN_THREADS, else 16. Every request holds its
-    thread until its event is committed (the linger and the commit, ~10 ms), so a rate of r events/s keeps about
-    r/100 of them busy: 1,000/s needs ~10–12. Fewer threads cost less CPU on a pinned worker (idle granian threads
-    spin on sched_yield; at 500/s 8 threads measured 0.35–0.37 ms per event against 0.43–0.45 for 16) but queue
-    requests from ~800/s on (8 threads at 1,000/s: p50 39 ms, p99 110 ms against 7 / 20 ms), so 16 stays
-    (docs/scale.md, "Ingest: CPU per event")."""
+    thread until its event is committed, and the duty writer commits a stream's events ~10 at a time
+    (`duty.writer`, `company`), so a stream keeps about 10 threads waiting at any rate from ~500/s up; 16 leaves
+    room for the pages and bursts. Fewer threads cost a little less CPU on a pinned worker (idle granian threads
+    spin on sched_yield) but queue requests once the commit's company no longer fits (docs/scale.md, "Ingest: CPU
+    per event")."""
     return int(os.environ.get("PINGAN_THREADS", "16"))
 
 
@@ -233,6 +234,8 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.WARNING)
     # one session-signing key for every worker (and for a worker granian respawns)
     os.environ.setdefault("PINGAN_SECRET_KEY", secrets.token_hex(32))
+    # the duty writer's batches must fit in the request threads (every worker reads it from the environment)
+    os.environ.setdefault("PINGAN_DUTY_BATCH", str(company_for(args.threads)))
     (serve_granian if args.server == "granian" else serve_waitress)(args)
 
 

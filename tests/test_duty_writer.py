@@ -326,3 +326,34 @@ def test_person_facts_pick_the_record_matching_the_event_kind():
     assert missing["person"]["risk_level"] == 4 and missing["home"]["grid"] == "610921001001001"
     assert person_facts(specials, "grid_report")["person"]["category"] == "correction"  # first record
     assert person_facts([], "tag_position") == {}
+
+
+def test_a_lingering_leader_is_woken_by_the_submit_that_fills_its_batch(engine):
+    writer = GroupWriter(engine, linger_ms=5000, company=4)
+    writer._gap = 0.0  # a busy stream: the next leader lingers
+    started = time.monotonic()
+    done, threads = [], []
+    for i in range(4):  # the leader and three followers: the third follower fills the batch
+        threads.append(threading.Thread(target=lambda i=i: done.append(writer.submit(insert(f"c{i}")))))
+        threads[-1].start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(60)
+    elapsed = time.monotonic() - started
+    assert len(done) == 4 and elapsed < 2.0  # not the 5 s linger
+    assert writer.stats["lingered"] == 1 and writer.stats["max_batch"] == 4 and writer.stats["batches"] == 1
+    # ...and a wake-up that came too late leaves nothing behind: the next lingering leader waits again
+    writer._gap, writer._last_submit = 0.0, time.monotonic()
+    writer.linger = 0.3
+    started = time.monotonic()
+    writer.submit(insert("alone"))
+    assert time.monotonic() - started >= 0.29
+    writer.close()
+    assert sorted(rows(engine)) == ["alone", "c0", "c1", "c2", "c3"]
+
+
+def test_the_company_a_server_asks_for_fits_in_its_threads():
+    from console.duty.writer import DEFAULT_COMPANY, company_for
+
+    assert company_for(16) == DEFAULT_COMPANY == 10
+    assert company_for(8) == 2 and company_for(4) == 1 and company_for(64) == DEFAULT_COMPANY

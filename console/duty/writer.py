@@ -21,9 +21,13 @@ new one: ingest jobs are idempotent (ON CONFLICT), so retrying a batch whose com
 
 Waiting for company: a commit costs about as much CPU as writing two or three events (BEGIN, the writers' lock,
 the WAL write and its fsync), so when submits arrive faster than one per linger/COMPANY (smoothed) and fewer than
-COMPANY jobs are queued, a leader sleeps `linger` (PINGAN_DUTY_LINGER_MS, default 10 ms) before taking its batch: at 500
-events/s about five events share a commit instead of one, for a few milliseconds more latency; when events are
-sparse nobody waits (docs/scale.md, "Ingest: CPU per event").
+COMPANY jobs are queued, a leader waits before taking its batch: until `company` jobs are queued
+(PINGAN_DUTY_BATCH, default 10; the submit that makes them so many wakes it) or `linger` has passed
+(PINGAN_DUTY_LINGER_MS, default 20 ms), whichever comes first. At 500 events/s a commit then carries ~10 events
+after ~18 ms, at 1,500/s after ~6 ms; when events are sparse nobody waits. Because the wait ends when the batch is
+full, the request threads a stream keeps waiting is about `company` at any rate (not rate × linger): `company`
+must stay well below the server's threads (`console.server` lowers it when --threads is small; docs/scale.md,
+"Ingest: CPU per event").
 
 Timeouts: a follower that got no answer within `timeout` gets TimeoutError (its job stays queued and may still
 be committed: a retry with the same event_id is safe). A leader has no timeout of its own: it is the one
@@ -70,6 +74,17 @@ def lock_path(engine: Engine, name: str) -> str:
 COMPANY = 3
 
 
+DEFAULT_COMPANY = 10  # jobs a lingering leader waits for (PINGAN_DUTY_BATCH)
+SPARE_THREADS = 6  # request threads kept free of a stream's waiting: pages, bursts, the next batch's submitters
+
+
+def company_for(threads: int) -> int:
+    """The company a server with `threads` request threads per process can afford: each job waiting for its
+    batch holds a thread, so a batch larger than the threads could ever fill would make every leader wait the
+    whole linger."""
+    return max(1, min(DEFAULT_COMPANY, threads - SPARE_THREADS))
+
+
 class WriterClosed(RuntimeError):
     pass
 
@@ -100,7 +115,8 @@ class _Slot:
 class GroupWriter:
     def __init__(self, engine: Engine, expected: tuple[type[Exception], ...] = (), max_batch: int = 256,
                  clock: Callable[[], datetime] = datetime.utcnow, name: str = "pingan-duty-writer",
-                 fsync: bool | None = None, lead: bool | None = None, linger_ms: float | None = None):
+                 fsync: bool | None = None, lead: bool | None = None, linger_ms: float | None = None,
+                 company: int | None = None):
         self.engine, self.expected, self.max_batch, self.clock = engine, expected, max_batch, clock
         # SQLite: the writer's own connection commits with synchronous=FULL (WAL synced at each commit), so an
         # answered event survives power loss too, not only a killed process. One fsync per batch, not per event,
@@ -111,7 +127,12 @@ class GroupWriter:
         # a :memory: SQLite connection is per thread (SingletonThreadPool, check_same_thread): no leaders there
         self.lead = (os.environ.get("PINGAN_DUTY_LEADER", "1") != "0" if lead is None else lead) and (file or not sqlite)
         # waiting for company (module docstring, `_lead`); PINGAN_DUTY_LINGER_MS=0 turns it off
-        self.linger = (float(os.environ.get("PINGAN_DUTY_LINGER_MS", "10")) if linger_ms is None else linger_ms) / 1000
+        self.linger = (float(os.environ.get("PINGAN_DUTY_LINGER_MS", "20")) if linger_ms is None else linger_ms) / 1000
+        # ...but only until this many jobs are queued: the leader is woken by the submit that fills its batch
+        self.company = int(os.environ.get("PINGAN_DUTY_BATCH", DEFAULT_COMPANY)) if company is None else company
+        self._want = 0  # while a leader lingers: the queue length that wakes it (0: nobody lingers)
+        self._joined = threading.Lock()  # released by the submit that fills a lingering leader's batch
+        self._joined.acquire()
         self._gap = 1.0  # seconds between submits, smoothed
         self._last_submit = 0.0
         # Several server processes on one SQLite file: their writers take turns through a file lock (a blocked
@@ -183,6 +204,9 @@ class GroupWriter:
             self._last_submit = now
             self._pending.extend(items)
             if self._busy:
+                if self._want and len(self._pending) >= self._want:
+                    self._want = 0
+                    self._joined.release()  # the lingering leader's batch is full: it need not wait longer
                 return False
             self._busy = True
             if self.lead:
@@ -200,7 +224,7 @@ class GroupWriter:
         """On the request thread that found nobody writing: one batch, then hand over or let go."""
         if self.linger and self._gap * COMPANY <= self.linger and len(self._pending) < COMPANY:
             self.stats["lingered"] += 1
-            time.sleep(self.linger)  # busy stream, small batch: let the next few submitters join this commit
+            self._linger()  # busy stream, small batch: let the next few submitters join this commit
         with self._lock:
             batch = self._take()
         self.stats["led"] += 1
@@ -219,6 +243,17 @@ class GroupWriter:
             self._kick.release()
         elif final:
             self._finish()
+
+    def _linger(self) -> None:
+        """Wait up to `linger` for `company` jobs to be queued (woken by the submit that makes them so many)."""
+        with self._lock:
+            if len(self._pending) >= self.company:
+                return
+            self._want = self.company
+        self._joined.acquire(timeout=self.linger)
+        with self._lock:
+            self._want = 0
+        self._joined.acquire(blocking=False)  # a release that raced the timeout must not wake the next leader
 
     def _run(self) -> None:
         """The writer thread: woken by a hand-off, writes batches until nothing is queued."""

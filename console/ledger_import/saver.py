@@ -285,11 +285,11 @@ def checkpoint(conn) -> None:
 
 
 def _warm_indexes(conn, kind: LedgerKind, until) -> None:
-    from sqlalchemy.exc import OperationalError
-
     """SQLite: read the indexes of the kind's table into the page cache while the importing process still scans
     the file (until the first chunk is waiting): every insert then finds its index pages in memory instead of
     reading them one at a time."""
+    from sqlalchemy.exc import OperationalError
+
     if conn.dialect.name != "sqlite":
         return
     table = kind.model.__tablename__

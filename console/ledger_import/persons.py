@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
-from console.store.bulk import insert_tuples, update_tuples, where_in
+from console.store.bulk import insert_tuples, next_ids, update_tuples, where_in
 from console.store.crypto import require_keyring
 from console.store.identity import id_sex, valid_id_numbers
 
@@ -274,10 +274,14 @@ def _located(record: dict) -> tuple:
 
 
 def _insert_new(s, model, names: tuple[str, ...], fresh: dict[str, tuple]) -> dict[str, int]:
-    """Insert the rows (tuples in `names` order, keyed by their unique code) and return {code: id}: the ids read
-    back in one range scan past the largest id before (not looked up code by code)."""
+    """Insert the rows (tuples in `names` order, keyed by their unique code) and return {code: id}: given their ids
+    (SQLite under the write lock, bulk.next_ids), else read back in one range scan past the largest id before."""
     if not fresh:
         return {}
+    ids = next_ids(s, model, len(fresh))
+    if ids is not None:
+        insert_tuples(s, model, ("id", *names), [(i, *row) for i, row in zip(ids, fresh.values())])
+        return dict(zip(fresh, ids))
     last = s.scalar(select(func.max(model.id))) or 0
     insert_tuples(s, model, names, list(fresh.values()))
     return {code: i for code, i in s.execute(select(model.code, model.id).where(model.id > last)) if code in fresh}
@@ -325,14 +329,21 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         indexes = current_indexes([r["id_number"] for r in new])
         # id_valid: the numbers passed the full check (validate_id_number) before they got here
         names = ("id_number", "id_number_bidx", "id_valid", "household_id", *_PERSON_COLUMNS)
-        last = s.scalar(select(func.max(Person.id))) or 0
-        insert_tuples(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],
-                                          *_person_columns(r)) for r, b in zip(new, indexes)])
-        # their ids for the rows to remember: read back in one range scan, not looked up number by number
-        inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
-        for r, b in zip(new, indexes):
-            if b in inserted:
-                r["_id"] = inserted[b]
+        ids = next_ids(s, Person, len(new))
+        if ids is not None:  # given their ids, for the rows to remember
+            insert_tuples(s, Person, ("id", *names), [(i, r["id_number"], b, True, households[r["household_code"]],
+                                                      *_person_columns(r)) for i, r, b in zip(ids, new, indexes)])
+            for r, i in zip(new, ids):
+                r["_id"] = i
+        else:
+            last = s.scalar(select(func.max(Person.id))) or 0
+            insert_tuples(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],
+                                              *_person_columns(r)) for r, b in zip(new, indexes)])
+            # their ids read back in one range scan, not looked up number by number
+            inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
+            for r, b in zip(new, indexes):
+                if b in inserted:
+                    r["_id"] = inserted[b]
     if changed:
         _update_changed(s, changed, households)
 

@@ -22,9 +22,10 @@ import gc
 import sqlite3
 from array import array
 from collections import Counter
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,7 @@ from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows, rememb
 from .saver import SaveFailed, finish_import, save_chunk, save_process, take_write_lock
 
 CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
+FIRST_CHUNK = 10_000  # the first chunk is smaller: the save process has nothing to do until it is planned
 BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
 # rows per command-line import: the largest county's 实有人口 fits; calamine holds an .xlsx sheet at ~1.05 GB per
 # million rows (docs/import.md)
@@ -71,92 +73,123 @@ class StreamedPlan:
 
 @dataclass
 class FileScan:
-    """Pass 1's findings, kept for pass 2 (about 25 bytes a row): per row (in file order) whether it was seen before
-    and may be passed over, and its hash; per batch of the reader's rows whether all of them may; the keys on
-    several rows with all their numbers."""
-    rows: int
-    seen: bytearray  # 1: the row's record was written from this very row (rowhash.seen_before) and it is unique
-    digests: bytearray | None  # each row's hash, 16 bytes (rowhash.tuple_hashes); None: hashed when read again
-    batches: list[int]  # per reader batch: its non-empty rows
-    all_seen: set[int]  # reader batches whose rows all may be passed over (not even cleaned again)
+    """Pass 1's findings, kept for pass 2: the keys on several rows with all their numbers and, when the scan looked
+    up the rows seen before (the same file again), per row (in file order) whether it may be passed over and its
+    hash (about 25 bytes a row), and per batch of the reader's rows whether all of them may."""
     duplicates: dict[str, list[int]]
+    key_of: Callable[[tuple], str]  # a row's key as written, from its cells
+    look_up: bool = False  # rows seen before are looked up as pass 2 reads them (`seen` is None)
+    seen: bytearray | None = None  # 1: the row's record was written from this very row (rowhash.seen_before)
+    digests: bytearray | None = None  # each row's hash, 16 bytes (rowhash.tuple_hashes); None: hashed when read
+    batches: list[int] = field(default_factory=list)  # per reader batch: its non-empty rows (with `seen`)
+    all_seen: set[int] = field(default_factory=set)  # reader batches whose rows all may be passed over
 
-    def row_hashes(self, kind: LedgerKind, crs: str, fields, first: int, todo: list[int], cells: list[tuple]
-                   ) -> list[bytes]:
-        """The hashes of a batch's rows to check (`todo`: indexes in the batch, `cells`: those rows' cells),
-        from the scan's or, on a first import, computed now."""
-        if self.digests is None:
-            return rowhash.tuple_hashes(kind, crs, fields, cells)
-        return [bytes(self.digests[16 * (first + i):16 * (first + i) + 16]) for i in todo]
+    def to_check(self, session, kind: LedgerKind, crs: str, fields, scope: AreaScope, first: int, cells: list[tuple]
+                 ) -> tuple[list[int], list[bytes]]:
+        """Of a batch of rows read again (`first`: the index of its first row in the file), the indexes of those
+        to check and their hashes; the others were seen before. A repeated key is checked (and refused) on every
+        row."""
+        if self.seen is not None:  # looked up by the scan
+            todo = [i for i in range(len(cells)) if not self.seen[first + i]]
+            if self.digests is not None:
+                return todo, [bytes(self.digests[16 * (first + i):16 * (first + i) + 16]) for i in todo]
+            return todo, rowhash.tuple_hashes(kind, crs, fields, [cells[i] for i in todo])
+        hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+        if not self.look_up:  # nothing of this kind remembered: nothing to recognise
+            return list(range(len(cells))), hashes
+        keys = [self.key_of(row) for row in cells]
+        found = rowhash.seen_before(session, kind, [(h, k) for h, k in zip(hashes, keys) if k], scope, key=str,
+                                    scan=False)
+        todo = [i for i, (h, k) in enumerate(zip(hashes, keys)) if h not in found or k in self.duplicates]
+        return todo, [hashes[i] for i in todo]
 
 
 def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int = CHUNK,
          ready=None) -> FileScan | None:
-    """Pass 1: each row's hash and key as written; rows seen before looked up (a chunk at a time, or in one pass over
-    the remembered rows); the keys on several rows. None for kinds without a raw key. Keys are kept as 64-bit hashes only: rows whose key hash repeats are
-    read once more for their keys (a clean file: never). `ready()`: called before the first look-up (the save
-    process's write lock, saver.py)."""
+    """Pass 1: the keys on several rows, so a duplicate is known before any row is checked. None for kinds without
+    a raw key. A file that is most of what is remembered (the same county's ledger again) is read whole: each row's
+    hash, matched in one pass over the remembered rows, and its cells kept for pass 2 (`_scan_rows`); any other
+    file only for its keys, one column of the sheet (`_scan_keys`), its rows seen before looked up as pass 2 reads
+    them. `ready()`: called before the first look-up (the save process's write lock, saver.py)."""
     if not rowhash.hashed(kind):
         return None
     fields = stream.fields
-    key_at = fields.index(kind.natural_key)
-    raw_key = kind.raw_key
-    natural = kind.natural_key
-    key_hashes = array("q")  # hash(key) per row, 0 without a key (CPython's string hash, stable within a process)
+    key_at, raw_key, natural = fields.index(kind.natural_key), kind.raw_key, kind.natural_key
+
+    def key_of(row: tuple) -> str:
+        return raw_key({natural: row[key_at]})
+
+    # asked before the write lock (saver.py): an import committed in between only means its rows are checked in
+    # full, not passed over
+    remembered = rowhash.remembered_count(session, kind)
+    # a file that is most of what is remembered is matched in one pass over the remembered rows after the scan
+    # (1,000,000 rows: 4.9 s against 10.9 s a chunk at a time); a small file against many remembered rows, a
+    # look-up per hash a batch at a time
+    if remembered and (stream.rows_hint or 0) * 4 >= remembered:
+        return _scan_rows(session, kind, stream, crs, scope, chunk, ready, key_of)
+    return _scan_keys(kind, stream, chunk, key_of, look_up=bool(remembered))
+
+
+def _scan_keys(kind: LedgerKind, stream: LedgerStream, chunk: int, key_of, *, look_up: bool) -> FileScan:
+    """The keys alone. The workbook stays for pass 2 to read the rows again (a county's first import: its save
+    process starts ~5 s sooner than after cleaning and keeping every cell)."""
+    if stream.too_many(stream.rows_hint or 0) is not None:  # the sheet's rows, empty ones included, may be past it
+        error = _count_all(stream, chunk)
+        if error is not None:
+            raise error
+    natural, raw_key = kind.natural_key, kind.raw_key
+    key_hashes, numbers = array("q"), array("l")  # per row with a key cell (CPython's string hash, stable within a process)
+
+    def keys():
+        for chunk_numbers, cells in stream.column_chunks(natural, min(BATCH, chunk)):
+            yield chunk_numbers, [raw_key({natural: x}) for x in cells]
+
+    for chunk_numbers, found in keys():
+        numbers.extend(chunk_numbers)
+        key_hashes.extend([hash(k) if k else 0 for k in found])
+    duplicates = _duplicates(key_hashes, lambda: (k for _n, found in keys() for k in found))
+    return FileScan({key: [numbers[i] for i in indexes] for key, indexes in duplicates.items()}, key_of,
+                    look_up=look_up)
+
+
+def _scan_rows(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaScope, chunk: int, ready,
+               key_of) -> FileScan:
+    """Every row's hash and key, the rows seen before matched in one pass over the remembered rows (read beside
+    the scan), the cells kept for pass 2. Keys are kept as 64-bit hashes only: rows whose key hash repeats are read
+    once more for their keys (a clean file: never)."""
+    fields = stream.fields
+    key_hashes = array("q")  # hash(key) per row, 0 without a key
     numbers = array("l")
     seen = bytearray()
     batches: list[int] = []
-    pending: list[tuple[bytes, str]] = []  # (hash, key) of the rows not yet looked up
-    pending_hashes: list[bytes] = []
-
-    # a county's first import of this kind has nothing to recognise: no look-ups, and the rows are hashed when
-    # read again (beside the save process, not before it can start). Asked before the write lock (saver.py): an
-    # import committed in between only means its rows are checked in full, not skipped
-    remembered = rowhash.remembered_count(session, kind)
-    digests = bytearray() if remembered else None
-    # a file that is most of what is remembered (the same county's ledger again) is matched in one pass over the
-    # remembered rows after the scan (~300 bytes a row held until then; 1,000,000 rows: 4.9 s against 10.9 s);
-    # a small file against many remembered rows, by a look-up per hash a chunk at a time
-    whole = bool(remembered) and (stream.rows_hint or 0) * 4 >= remembered
-
-    def look_up(stored=None) -> None:  # rows seen before: a chunk's worth of batches, or the whole file
-        if ready is not None:
-            ready()
-        found = rowhash.seen_before(session, kind, pending, scope, key=str, scan=whole, stored=stored)
-        seen.extend([h in found for h in pending_hashes])
-        pending.clear()
-        pending_hashes.clear()
-
-    # the whole-file match reads every remembered row while this thread scans: SQLite reads its pages without the
-    # GIL (2–3 s for a million rows, mostly hidden behind the scan); this thread does not use the session meanwhile
-    beside = ThreadPoolExecutor(1, thread_name_prefix="pingan-remembered") if whole else None
-    prefetch = beside.submit(_remembered_rows, session, kind, ready) if beside else None
+    pending: list[tuple[bytes, str]] = []  # (hash, key) of the rows to look up
+    digests = bytearray()
+    # the remembered rows are read while this thread scans: SQLite reads its pages without the GIL (2–3 s for a
+    # million rows, mostly hidden behind the scan); this thread does not use the session meanwhile
+    beside = ThreadPoolExecutor(1, thread_name_prefix="pingan-remembered")
+    prefetch = beside.submit(_remembered_rows, session, kind, ready)
     try:
         # kept: the second pass (and a look for duplicates) read the cleaned cells back instead of the workbook
         for chunk_numbers, cells in stream.raw_chunks(min(BATCH, chunk), keep=True):
             numbers.extend(chunk_numbers)
             batches.append(len(chunk_numbers))
-            keys = [raw_key({natural: row[key_at]}) for row in cells]
+            keys = [key_of(row) for row in cells]
             key_hashes.extend([hash(k) if k else 0 for k in keys])
-            if remembered:
-                hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
-                digests += b"".join(hashes)
-                pending += [(h, k) for h, k in zip(hashes, keys) if k]
-                pending_hashes += hashes
-                if not whole and len(pending_hashes) >= chunk:
-                    look_up()
-            else:
-                seen.extend(bytes(len(cells)))
+            hashes = rowhash.tuple_hashes(kind, crs, fields, cells)
+            digests += b"".join(hashes)
+            pending += [(h, k) for h, k in zip(hashes, keys)]
             if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
                 raise _count_all(stream, chunk)
-        if remembered:
-            look_up(prefetch.result() if prefetch else None)
+        if ready is not None:
+            ready()
+        found = rowhash.seen_before(session, kind, [(h, k) for h, k in pending if k], scope, key=str, scan=True,
+                                    stored=prefetch.result())
+        seen.extend([h in found for h, _k in pending])
     finally:
-        if beside is not None:
-            beside.shutdown(wait=True)  # never leave the thread on the session (an error above, too)
-    duplicates = _duplicates(stream, min(BATCH, chunk), key_hashes, numbers,
-                             lambda row: raw_key({natural: row[key_at]}))
-    for indexes in duplicates.values():  # row indexes here, row numbers below
+        beside.shutdown(wait=True)  # never leave the thread on the session (an error above, too)
+    duplicates = _duplicates(key_hashes, lambda: (key_of(row) for _n, cells in stream.raw_chunks(min(BATCH, chunk))
+                                                  for row in cells))
+    for indexes in duplicates.values():
         for i in indexes:
             seen[i] = 0  # a repeated key is checked (and refused) on every row
     duplicates = {key: [numbers[i] for i in indexes] for key, indexes in duplicates.items()}
@@ -165,7 +198,7 @@ def scan(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope: AreaS
         if n and seen.count(1, start, start + n) == n:
             all_seen.add(b)
         start += n
-    return FileScan(len(numbers), seen, digests, batches, all_seen, duplicates)
+    return FileScan(duplicates, key_of, seen=seen, digests=digests, batches=batches, all_seen=all_seen)
 
 
 def _remembered_rows(session, kind: LedgerKind, ready) -> list[tuple]:
@@ -174,10 +207,10 @@ def _remembered_rows(session, kind: LedgerKind, ready) -> list[tuple]:
     return rowhash.remembered_rows(session, kind)
 
 
-def _duplicates(stream: LedgerStream, batch: int, key_hashes: array, numbers: array, key_of
-                ) -> dict[str, list[int]]:
-    """key → row indexes, for the keys on several rows: rows whose key hash repeats are read again for their keys
-    (equal hashes need not be equal keys)."""
+def _duplicates(key_hashes: array, keys_again: Callable[[], Iterator[str]]) -> dict[str, list[int]]:
+    """key → row indexes (in `key_hashes`), for the keys on several rows: rows whose key hash repeats are read
+    again for their keys (`keys_again`: every row's key once more, in the same order; equal hashes need not be
+    equal keys)."""
     every = np.frombuffer(key_hashes, dtype=np.int64)
     values, counts = np.unique(every[every != 0], return_counts=True)
     repeated = values[counts > 1]
@@ -185,12 +218,9 @@ def _duplicates(stream: LedgerStream, batch: int, key_hashes: array, numbers: ar
         return {}
     suspects = set(np.flatnonzero(np.isin(every, repeated)).tolist())
     groups: dict[str, list[int]] = {}
-    index = 0
-    for _numbers, cells in stream.raw_chunks(batch):
-        for row in cells:
-            if index in suspects:
-                groups.setdefault(key_of(row), []).append(index)
-            index += 1
+    for index, key in enumerate(keys_again()):
+        if index in suspects:
+            groups.setdefault(key, []).append(index)
     return {key: indexes for key, indexes in groups.items() if len(indexes) > 1}
 
 
@@ -277,8 +307,8 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
         batches = stream.raw_chunks(stream.max_rows + 1)
     else:
         batches = stream.raw_chunks(min(BATCH, chunk), wanted=lambda b: b not in file.all_seen)
-    offset = 0  # index of the batch's first row in the file
-    total = 0
+    offset = 0  # index of the batch's first row in the file (its non-empty rows)
+    limit = min(chunk, FIRST_CHUNK)
     rows: list[Row] = []
     hashes: list[str] | None = [] if file is not None else None
     # saved by another process, the earlier chunks' buildings are not in what this session reads (saver.py)
@@ -310,24 +340,25 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
             offset += n
             continue
         numbers, cells = batch
-        if file is None and stream.too_many(len(numbers)) is not None:
-            raise stream.too_many(len(numbers))
+        read = offset + len(numbers)
+        if stream.too_many(read) is not None:  # the scan counted the rows of a sheet that might be past it
+            raise stream.too_many(read) if file is None else _count_all(stream, chunk)
         if file is not None:
-            todo = [i for i in range(len(numbers)) if not file.seen[offset + i]]
+            todo, todo_hashes = file.to_check(session, kind, crs, fields, scope, offset, cells)
             counts["unchanged"] += len(numbers) - len(todo)
             if len(todo) < len(numbers):
                 numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
-            hashes += file.row_hashes(kind, crs, fields, offset, todo, cells)
-            offset += file.batches[b]
+            hashes += todo_hashes
+        offset = read
         rows += [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
-        total += len(numbers)
-        if len(rows) >= chunk:
+        if len(rows) >= limit:
             plan_and_save()
+            limit = chunk
     if rows:
         plan_and_save()
     cpu["read"] = clock() - started - cpu["scan"] - cpu["plan"] - cpu["save"]
     notices = list(stream.notices)
-    if not (file.rows if file is not None else total):
+    if not offset:
         notices.append(EMPTY)
     return StreamedPlan(kind.key, data_hash, filename, stream.sheet, crs, notices, counts, problems,
                         {k: round(v, 2) for k, v in cpu.items()})

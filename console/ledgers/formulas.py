@@ -1,6 +1,7 @@
 """Formula cells of an .xlsx sheet: calamine returns a formula's cached value and cannot tell it was a formula, so the
 reader looks for <f> elements in the sheet's XML itself (the ledgers ask for values: formulas are not read).
-The scan runs in the background beside the reading of the rows (`Job`): inflating the XML releases the GIL."""
+The scan runs in the background from the moment the workbook is opened (`formula_scan`): beside calamine's parse of
+the sheets and the reading of the rows, both of which, like inflating the XML, release the GIL."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def _refs(region: bytes) -> list[tuple[str, int]]:
         if ref:
             out.append((ref[1].decode(), int(ref[2])))
     return out
+
+
+def formula_scan(data: bytes, names: list[str]) -> Job:
+    """{sheet name: its formula cells} for the named sheets, scanned one after the other in the background."""
+    return Job(lambda: {name: formula_cells(data, name) for name in names})
 
 
 class Job(threading.Thread):

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .formulas import Job, formula_cells
+from .formulas import formula_scan
 # LedgerError, NOT_A_WORKBOOK, OpenedFile and open_file are imported from here by the importers
 from .sheets import HEADER_SCAN_ROWS, NOT_A_WORKBOOK, LedgerError, OpenedFile, Sheet, open_file  # noqa: F401
 from .values import text as cell_text
@@ -106,7 +106,7 @@ class LedgerStream(_Header):
     _skip: int = 0
     _merged: list = field(default_factory=list)
     _data_start: int = 0
-    _formula_job: object | None = None  # the background scan for formula cells (xlsx)
+    _formula_job: tuple | None = None  # (the background scan for formula cells, this sheet's name): xlsx
     rows_hint: int = 0  # the sheet's rows below the header, empty ones included (how large an import will be)
 
     def settle(self) -> None:
@@ -115,7 +115,8 @@ class LedgerStream(_Header):
         if job is None:
             return
         by_letter = {self.letters[f]: f for f in self.letters}
-        for letter, n in job.result():
+        scan, name = job
+        for letter, n in scan.result()[name]:
             if n <= self._data_start:
                 continue
             f = by_letter.get(letter)
@@ -157,6 +158,25 @@ class LedgerStream(_Header):
             yield batch
         if held is not None:
             self._held, self._held_size, self._every_row = held, size, None
+
+    def column_chunks(self, name: str, size: int = 50_000) -> Iterator[tuple[list[int], list]]:
+        """(row numbers, cells) of one template column's non-empty cells, `size` rows of the sheet at a time, text
+        stripped: the same cells `raw_chunks` gives in that column, for a pass that wants one column alone (a
+        million rows' keys in ~1 s, against ~5 s to clean every column)."""
+        at = self._fields.index(name)
+        if self._held is not None:
+            for numbers, cells in self._replay(self._held_size, None):
+                pairs = [(n, row[at]) for n, row in zip(numbers, cells) if row[at] is not None]
+                yield [n for n, _ in pairs], [x for _, x in pairs]
+            return
+        column = self._picks[at]
+        source = itertools.islice(self._every_row(), self._skip, None)
+        number = self._first_row + self._skip  # the next source row's number is this + 1
+        while batch := list(itertools.islice(source, size)):
+            cells = [r[column] if len(r) > column else None for r in batch]
+            cells = [(x.strip() or None) if type(x) is str else x for x in cells]
+            yield [number + i + 1 for i, x in enumerate(cells) if x is not None], [x for x in cells if x is not None]
+            number += len(batch)
 
     def _replay(self, size: int, wanted) -> Iterator[tuple[list[int], list[tuple]] | None]:
         if size != self._held_size:
@@ -325,7 +345,7 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
     """Find the sheet, its header and its formula cells; the rows are read later, in chunks (LedgerStream.chunks).
     Raises LedgerError (a Chinese message) when the file cannot be imported at all. `opened`: the file already
     parsed by `open_file` (of these same bytes); `formulas=False`: only the header is wanted, no formula scan."""
-    opened = opened or open_file(data, filename)
+    opened = opened or open_file(data, filename, formulas=formulas)
     kind, sheets, encoding = opened.kind, opened.sheets, opened.encoding
     known = _lookup(spec)
     chosen, r = _choose(sheets, spec, known, sheet)
@@ -343,9 +363,8 @@ def open_ledger(data: bytes, filename: str, spec: LedgerSpec, *, sheet: str | No
                           _fields=tuple(index), _picks=tuple(index.values()), _first_row=chosen.first_row,
                           _skip=data_start - chosen.first_row, _merged=chosen.merged, _data_start=data_start,
                           rows_hint=max(0, chosen.height - (data_start - chosen.first_row)))
-    if kind == "xlsx" and formulas:  # the sheet XML inflated and scanned beside the rows' reading (zlib releases the GIL)
-        name = chosen.name  # not the Sheet: the job would hold the workbook's cells after the rows are kept
-        stream._formula_job = Job(lambda: formula_cells(data, name))
+    if kind == "xlsx" and formulas:  # the scan open_file started; the chosen sheet's alone if it was not asked to
+        stream._formula_job = (opened.formulas or formula_scan(data, [chosen.name]), chosen.name)
     return stream
 
 

@@ -115,6 +115,20 @@ def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], ro
     return len(rows)
 
 
+def next_ids(conn_or_session, table: Table | type, count: int) -> range | None:
+    """The ids SQLite gives the next `count` rows inserted into `table` (an INTEGER PRIMARY KEY "id" without
+    AUTOINCREMENT: the largest id + 1 onwards), so a writer can insert them with their ids and need not read them
+    back. Inside the caller's transaction: SQLite has one writer at a time, and a transaction that read before
+    another's commit cannot write after it (WAL: busy), so no other row takes these ids first. None on other
+    databases: their sequences are shared with every other writer."""
+    table = getattr(table, "__table__", table)
+    conn = _connection(conn_or_session)
+    if conn.dialect.name != "sqlite":
+        return None
+    last = conn.exec_driver_sql(f'SELECT max(id) FROM "{table.name}"').scalar() or 0
+    return range(last + 1, last + 1 + count)
+
+
 def update_tuples(conn_or_session, table: Table | type, names: Sequence[str], key: str, rows: Sequence[tuple], *,
                   batch: int = BATCH) -> int:
     """UPDATE `names` of the rows whose `key` column equals each tuple's last item (tuples: `names` values, then

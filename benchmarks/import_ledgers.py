@@ -11,7 +11,8 @@ after answering (checkpoint_after_s: how long after). A file of more than one ch
 importing process's peak during the first import (its VmHWM started afresh after the ledger is written, as one run
 of the command line), save_process_peak_rss_mb and save_process_cpu_s the save process's own,
 peak_rss_mb_with_save_process the two peaks added; reimport_peak_rss_mb the importing process's during the second
-import (which starts with what the first left in this process's allocator)."""
+import (which starts with what the first left in this process's allocator); first_import_waits_s the importing
+process's waits for the save process (its write lock, a chunk to be taken, the last chunks' save and the commit)."""
 
 from __future__ import annotations
 
@@ -181,6 +182,7 @@ def main() -> None:
                           "save_process_cpu_s": plan.save_process.get("cpu_s"),
                           "save_process_peak_rss_mb": plan.save_process.get("peak_rss_mb"),
                           "open_s": round(t_read, 2), "checkpoint_after_s": round(settle, 2),
+                          "first_import_waits_s": plan.save_process.get("waits"),
                           "reimport_changed": again.count("new") + again.count("changed"),
                           "reimport_s_ratio": round(second / first, 3), "errors": plan.count("error"),
                           "quality_page_ms": page_ms, "load": os.getloadavg()[0]}))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -130,12 +131,12 @@ class SaveProcess:
         child.close()
         self._conn.send((url, kind_key, active_keyring()))
         self._locked = self._committed = False
-        self.waited_s = 0.0  # wall seconds the importing process waited for the save process (hand-over, commit)
+        self.waits: dict[str, float] = {}  # wall seconds the importing process waited for the save process, by why
 
     def wait_locked(self) -> None:
         """Block until the save process holds the write lock (before the first read that depends on it)."""
         if not self._locked:
-            self._expect("locked")
+            self._expect("locked", "lock")
             self._locked = True
 
     def save(self, verdicts: list[RowVerdict]) -> None:
@@ -144,16 +145,18 @@ class SaveProcess:
         self.wait_locked()
         if self._conn.poll():  # an error from an earlier chunk: stop reading the file now
             self._expect("never")
-        self._send(("chunk", pack(verdicts)))
+        self._send(("chunk", pack(verdicts)), "chunks")
 
     def finish(self, *, actor: str, filename: str, detail: dict) -> dict:
         """The last chunk was sent: finish, audit and commit; returns once committed, with what the save process
-        spent ({"cpu_s", "peak_rss_mb", "waited_s"}: the last is this process's wait for it)."""
+        spent ({"cpu_s", "peak_rss_mb", "waited_s"}: the last is this process's wait for it, and "waits" that wait
+        for the write lock, for a chunk to be taken and for the last chunks' save and the commit)."""
         self.wait_locked()
-        self._send(("finish", actor, filename, detail))
-        spent = self._expect("committed")[1]
+        self._send(("finish", actor, filename, detail), "commit")
+        spent = self._expect("committed", "commit")[1]
         self._committed = True
-        return {**spent, "waited_s": round(self.waited_s, 2)}
+        return {**spent, "waited_s": round(sum(self.waits.values()), 2),
+                "waits": {k: round(v, 2) for k, v in self.waits.items()}}
 
     def abort(self) -> None:
         """Stop without committing (the transaction rolls back with the process). After `finish` it is left to
@@ -173,15 +176,19 @@ class SaveProcess:
                 self._proc.wait()
         self._conn.close()
 
-    def _send(self, message) -> None:
+    def _send(self, message, why: str) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)  # read by the other side's `recv`
         started = time.perf_counter()
         try:
-            self._conn.send(message)
+            self._conn.send_bytes(data)
         except OSError:
             self._expect("never")  # the process is gone: its last word says why
-        self.waited_s += time.perf_counter() - started
+        self._waited(why, started)
 
-    def _expect(self, what: str) -> tuple:
+    def _waited(self, why: str, since: float) -> None:
+        self.waits[why] = self.waits.get(why, 0.0) + time.perf_counter() - since
+
+    def _expect(self, what: str, why: str = "error") -> tuple:
         started = time.perf_counter()
         try:
             message = self._conn.recv()
@@ -192,7 +199,7 @@ class SaveProcess:
                 code = None
             raise SaveFailed(f"保存进程意外退出（退出码 {code}），本次未保存任何数据") from None
         finally:
-            self.waited_s += time.perf_counter() - started
+            self._waited(why, started)
         if message[0] == "error":
             raise SaveFailed(message[1], busy=message[2])
         if message[0] != what:

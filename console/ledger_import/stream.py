@@ -41,7 +41,9 @@ from .plan import EMPTY, STATUS_LABELS, RowVerdict, check_crs, plan_rows, rememb
 from .saver import SaveFailed, finish_import, save_chunk, save_process, take_write_lock
 
 CHUNK = 50_000  # rows planned and saved together: ~50 MB of cells and records in flight
-FIRST_CHUNK = 10_000  # the first chunk is smaller: the save process has nothing to do until it is planned
+# the first chunk and those of the file's last CHUNK rows are smaller: the save process has nothing to do until the
+# first is planned, and the importing process nothing after the last is, but wait for it to be saved
+SMALL_CHUNK = 10_000
 BATCH = 5_000  # rows read (and, when all were seen before, passed over) together
 # rows per command-line import: the largest county's 实有人口 fits; calamine holds an .xlsx sheet at ~1.05 GB per
 # million rows (docs/import.md)
@@ -308,7 +310,8 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
     else:
         batches = stream.raw_chunks(min(BATCH, chunk), wanted=lambda b: b not in file.all_seen)
     offset = 0  # index of the batch's first row in the file (its non-empty rows)
-    limit = min(chunk, FIRST_CHUNK)
+    small = min(chunk, SMALL_CHUNK)
+    limit, tail = small, (stream.rows_hint or 0) - chunk  # past `tail` rows read, the chunks are small again
     rows: list[Row] = []
     hashes: list[str] | None = [] if file is not None else None
     # saved by another process, the earlier chunks' buildings are not in what this session reads (saver.py)
@@ -353,7 +356,7 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
         rows += [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
         if len(rows) >= limit:
             plan_and_save()
-            limit = chunk
+            limit = chunk if offset < tail else small
     if rows:
         plan_and_save()
     cpu["read"] = clock() - started - cpu["scan"] - cpu["plan"] - cpu["save"]

@@ -56,6 +56,9 @@ class LedgerKind:
     convert_many: Callable[[list[dict]], list[Converted]] | None = None
     # (session, state) → None after the last chunk of a chunked save (stream.py), with the state `save` kept
     finish: Callable | None = None
+    # (verdicts) → None, before a chunk crosses to the save process (saver.py): what the plan computed and the save
+    # would compute again, put on the records (persons: the blind indexes of the identity numbers)
+    carry: Callable | None = None
 
     @property
     def key_header(self) -> str:

@@ -187,6 +187,27 @@ def index_map(keys) -> dict[str, str]:
     return {index: k for k in keys for index in memo[k]}
 
 
+def _carry(verdicts) -> None:
+    """The blind indexes the comparison computed ride along with the new and changed records to the save process
+    (saver.py), which would otherwise hash the same numbers again."""
+    memo = _INDEXES["memo"]
+    for r in verdicts:
+        if r.status in ("new", "changed"):
+            found = memo.get(r.record.get("id_number"))
+            if found is not None:
+                r.record["_bidx"] = found
+
+
+def _take_carried(records: list[dict]) -> None:
+    pairs = [(r["id_number"], r.pop("_bidx")) for r in records if "_bidx" in r]
+    if not pairs:
+        return
+    ring = require_keyring()
+    if _INDEXES["ring"] is not ring or len(_INDEXES["memo"]) + len(pairs) > _INDEX_MEMO:
+        _INDEXES.update(ring=ring, memo={})
+    _INDEXES["memo"].update(pairs)
+
+
 def current_indexes(keys: list[str]) -> list[str]:
     """The blind index under the ring's current key (the first of `index_map`'s) of each number."""
     index_map(keys)
@@ -273,6 +294,7 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
     rows = new + changed
     if not rows:
         return
+    _take_carried(rows)
     located = _LOCATED
     by_address = _by(s, Building.code, Building.address, {r["address"] for r in rows if not r.get("building_code")})
     # the buildings named by code, and those found by address (a row without 房屋编号 joins the registered one)
@@ -352,6 +374,7 @@ def _raw_key(values: dict) -> str:
 PERSONS = LedgerKind(
     key="person", label="实有人口台账", model=Person, natural_key="id_number", convert=_person,
     lookup=_lookup, save=_save, raw_key=_raw_key, ids_by_key=_ids, convert_many=_persons, finish=_finish,
+    carry=_carry,
     key_column="id_number_bidx", key_values=index_map,
     current_key=current_index_column,
     compared=(*PERSON_FIELDS, "household_code", "lon", "lat"),

@@ -323,6 +323,8 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
                              duplicates=file.duplicates if file is not None else None, placed=placed)
         if placed is not None:
             remember_places(placed, verdicts)
+        if ready is not None and kind.carry is not None:  # saved by another process
+            kind.carry(verdicts)
         t1 = clock()
         if save is not None:
             save(verdicts)

@@ -109,6 +109,26 @@ def test_duplicates_in_different_chunks_are_named_with_both_rows(store):
     assert again.count("unchanged") == 5 and again.count("error") == 2
 
 
+def test_a_small_file_against_many_remembered_rows_is_checked_as_it_is_read(store, monkeypatch):
+    """A file much smaller than what is remembered (rows × 4 < remembered) is scanned for its keys alone; its rows
+    seen before are recognised as the second pass reads them, and a repeated key is refused on every row, the row
+    seen before included."""
+    rows = _rows(store, 30)
+    first = _stream(store, _county_office_xlsx(PERSON_HEADER, rows, sheet="实有人口"), "全部.xlsx", chunk=10)
+    assert first.count("new") == 30
+    monkeypatch.setattr(stream, "_scan_rows", lambda *a, **k: pytest.fail("scanned whole, not for its keys"))
+    renamed, twin = list(rows[1]), list(rows[3])
+    renamed[0], twin[0] = "改名", "冒名"  # twin: rows[3]'s number on a second row
+    plan = _stream(store, _county_office_xlsx(PERSON_HEADER, [rows[0], renamed, rows[3], twin], sheet="实有人口"),
+                   "部分.xlsx", chunk=10)  # file rows 4–7
+    assert (plan.count("unchanged"), plan.count("changed"), plan.count("error")) == (1, 1, 2)
+    assert [(r.number, r.problems) for r in plan.problem_rows] == [
+        (6, ["公民身份号码在文件中重复（第6、7行）"]), (7, ["公民身份号码在文件中重复（第6、7行）"])]
+    with store() as s:
+        assert s.scalar(select(Person.name).where(id_number_match(Person.id_number_bidx, rows[1][2]))) == "改名"
+        assert s.scalar(select(Person.name).where(id_number_match(Person.id_number_bidx, rows[3][2]))) == rows[3][0]
+
+
 def test_a_failure_in_a_later_chunk_leaves_nothing_written(store):
     rows = _rows(store, 7)
     rows[6][0] = "拒收"
@@ -164,7 +184,7 @@ def test_the_command_line_parses_a_workbook_once(store, tmp_path, monkeypatch):
 
     parses = []
     real = sheets._workbook_sheets
-    monkeypatch.setattr(sheets, "_workbook_sheets", lambda data: parses.append(1) or real(data))
+    monkeypatch.setattr(sheets, "_workbook_sheets", lambda data, opened=None: parses.append(1) or real(data, opened))
     f = tmp_path / "p.xlsx"
     f.write_bytes(_county_office_xlsx(PERSON_HEADER, _rows(store, 3), sheet="实有人口"))
     db = str(store.kw["bind"].url.database)

@@ -1,10 +1,11 @@
 """The chunked pipeline for ledgers too large to hold at once (the command line's path; docs/import.md "A million
 rows: the chunked pipeline"): the file is read twice, a batch of rows at a time, and no pass keeps the rows.
 
-1. **Scan** — each row's hash and natural key as written (rowhash.py), and whether its record was written from this
-   very row (looked up a chunk at a time): the keys on several rows, with every row number, are known before the
-   first row is checked, so a duplicate is refused on all its rows however far apart. Kept: a flag, the 16-byte
-   hash and a 64-bit hash of the key per row.
+1. **Scan** — the keys on several rows, with every row number, are known before the first row is checked, so a
+   duplicate is refused on all its rows however far apart. A file that is most of what is remembered (the same
+   ledger again) is scanned whole: each row's hash (rowhash.py), matched against the remembered rows, and its
+   cells kept for pass 2; any other file only for its key column, its rows seen before (if anything is remembered)
+   looked up as pass 2 reads them.
 2. **Plan and save, chunk by chunk** — rows seen before are counted and passed over; the others are converted and
    checked, located, compared (plan.plan_rows), then the chunk's new and changed records saved and their rows
    remembered, all inside ONE transaction: a failure in any chunk rolls back every chunk. On SQLite the transaction
@@ -182,10 +183,9 @@ def _scan_rows(session, kind: LedgerKind, stream: LedgerStream, crs: str, scope:
             pending += [(h, k) for h, k in zip(hashes, keys)]
             if stream.too_many(len(numbers)) is not None:  # counted to the end for the message, keeping nothing more
                 raise _count_all(stream, chunk)
-        if ready is not None:
-            ready()
+        stored = prefetch.result()  # first: the thread waits for the write lock (`ready`), never two waiting at once
         found = rowhash.seen_before(session, kind, [(h, k) for h, k in pending if k], scope, key=str, scan=True,
-                                    stored=prefetch.result())
+                                    stored=stored)
         seen.extend([h in found for h, _k in pending])
     finally:
         beside.shutdown(wait=True)  # never leave the thread on the session (an error above, too)

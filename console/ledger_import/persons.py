@@ -278,13 +278,22 @@ def _insert_new(s, model, names: tuple[str, ...], fresh: dict[str, tuple]) -> di
     (SQLite under the write lock, bulk.next_ids), else read back in one range scan past the largest id before."""
     if not fresh:
         return {}
-    ids = next_ids(s, model, len(fresh))
+    ids, last = _insert_numbered(s, model, names, list(fresh.values()))
     if ids is not None:
-        insert_tuples(s, model, ("id", *names), [(i, *row) for i, row in zip(ids, fresh.values())])
         return dict(zip(fresh, ids))
-    last = s.scalar(select(func.max(model.id))) or 0
-    insert_tuples(s, model, names, list(fresh.values()))
     return {code: i for code, i in s.execute(select(model.code, model.id).where(model.id > last)) if code in fresh}
+
+
+def _insert_numbered(s, model, names: tuple[str, ...], rows: list[tuple]) -> tuple[range | None, int]:
+    """Insert the rows with the ids they get (bulk.next_ids: SQLite) and return them; elsewhere (None) the largest
+    id before, for the caller to read them back in one range scan past it."""
+    ids = next_ids(s, model, len(rows))
+    if ids is not None:
+        insert_tuples(s, model, ("id", *names), [(i, *row) for i, row in zip(ids, rows)])
+        return ids, 0
+    last = s.scalar(select(func.max(model.id))) or 0
+    insert_tuples(s, model, names, rows)
+    return None, last
 
 
 def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = None) -> None:
@@ -329,21 +338,14 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         indexes = current_indexes([r["id_number"] for r in new])
         # id_valid: the numbers passed the full check (validate_id_number) before they got here
         names = ("id_number", "id_number_bidx", "id_valid", "household_id", *_PERSON_COLUMNS)
-        ids = next_ids(s, Person, len(new))
-        if ids is not None:  # given their ids, for the rows to remember
-            insert_tuples(s, Person, ("id", *names), [(i, r["id_number"], b, True, households[r["household_code"]],
-                                                      *_person_columns(r)) for i, r, b in zip(ids, new, indexes)])
-            for r, i in zip(new, ids):
-                r["_id"] = i
-        else:
-            last = s.scalar(select(func.max(Person.id))) or 0
-            insert_tuples(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],
-                                              *_person_columns(r)) for r, b in zip(new, indexes)])
-            # their ids read back in one range scan, not looked up number by number
+        ids, last = _insert_numbered(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],
+                                                         *_person_columns(r)) for r, b in zip(new, indexes)])
+        if ids is None:  # their ids for the rows to remember, read back by blind index in one range scan
             inserted = dict(s.execute(select(Person.id_number_bidx, Person.id).where(Person.id > last)).all())
-            for r, b in zip(new, indexes):
-                if b in inserted:
-                    r["_id"] = inserted[b]
+            ids = [inserted.get(b) for b in indexes]
+        for r, i in zip(new, ids):
+            if i is not None:
+                r["_id"] = i
     if changed:
         _update_changed(s, changed, households)
 

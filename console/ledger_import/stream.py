@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import time
 from array import array
 from collections import Counter
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from console.ledger_import import plan as plan_module
+from console.ledgers.cells import Cells
 from console.store import AreaScope, Building, Dispute, Household, Person
 from console.store.bulk import insert_rows
 from console.store.sensitive import id_number_match
@@ -33,7 +34,7 @@ def conversions(monkeypatch):
     convert = plan_module._convert_many
 
     def counting(kind, rows):
-        seen.extend(row.number for row in rows)
+        seen.extend(rows.numbers if isinstance(rows, Cells) else [row.number for row in rows])
         return convert(kind, rows)
 
     monkeypatch.setattr(plan_module, "_convert_many", counting)

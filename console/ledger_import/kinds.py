@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.ledgers.cells import Cells
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Camera, GridWorker, Organisation
 from console.store.codes import (
@@ -51,9 +52,9 @@ class LedgerKind:
     key_values: Callable[[list[str]], dict[str, str]] | None = None
     # the key column's value for each key under the ring's current key, in order (a sealed key's blind index)
     current_key: Callable[[list[str]], list] | None = None
-    # `convert` for a list of rows at once, the same results (persons: cells that repeat converted once, identity
-    # numbers checked with numpy); None: row by row
-    convert_many: Callable[[list[dict]], list[Converted]] | None = None
+    # `convert` for a chunk of rows at once, a column at a time (ledgers/cells.py), the same results (persons: cells
+    # that repeat converted once, identity numbers checked with numpy); None: row by row
+    convert_many: Callable[[Cells], list[Converted]] | None = None
     # (session, state) → None after the last chunk of a chunked save (stream.py), with the state `save` kept
     finish: Callable | None = None
     # (verdicts) → None, before a chunk crosses to the save process (saver.py): what the plan computed and the save

@@ -10,6 +10,7 @@ from collections import Counter
 
 from sqlalchemy import func, select, update
 
+from console.ledgers.cells import Cells
 from console.ledgers.reader import Column, LedgerSpec
 from console.store import Building, Household, Person
 from console.store.codes import EDUCATION, MARITAL, RELATIONS, RESIDENCE_TYPES, SEXES
@@ -50,13 +51,15 @@ _STEPS = (
 
 
 def _person(values: dict) -> Converted:
-    return _persons([values])[0]
+    return _persons(Cells([0], tuple(values), [tuple(values.values())]))[0]
 
 
-def _persons(rows: list[dict]) -> list[Converted]:
-    """Rows of cells → (record, problems) each. Identity numbers are checked together with numpy (the others one
-    by one, for their message); a cell text that repeats in a column (codes, 户号, addresses) is converted once."""
-    valid = valid_id_numbers([x for x in (r.get("id_number") for r in rows) if type(x) is str])
+def _persons(rows: Cells) -> list[Converted]:
+    """Rows of cells → (record, problems) each, a column at a time. Identity numbers are checked together with numpy
+    (the others one by one, for their message); a cell text that repeats in a column (codes, 户号, addresses) is
+    converted once."""
+    ids = rows.column("id_number")
+    valid = valid_id_numbers([x for x in ids if type(x) is str])
     births: dict[str, object] = {}
     steps = [(field, default, convert, {}) for field, default, convert in (
         *_STEPS, ("household_code", None, _plain_step(None, 24, "户号")[1]),
@@ -83,7 +86,7 @@ def _persons(rows: list[dict]) -> list[Converted]:
     # they are, the others go step by step (run) for their problems in order
     value_columns, problem_columns = [], []
     for field, default, convert, memo in steps:
-        column = [r.get(field, default) for r in rows]
+        column = rows.column(field, default)
         for x in {x for x in column if type(x) is str}.difference(memo):
             memo[x] = convert(x)
         results = [memo[x] if type(x) is str else convert(x) for x in column]
@@ -91,16 +94,17 @@ def _persons(rows: list[dict]) -> list[Converted]:
         problem_columns.append([r[1] for r in results])
     fine = [not any(problems) for problems in zip(*problem_columns)]
     names = [field for field, *_ in head]
-    for values, ok, converted in zip(rows, fine, zip(*value_columns)):
+    for i, raw, name, stated_place, stated, phone, registered, ok, converted in zip(
+            range(len(rows)), ids, rows.column("name"), rows.column("native_place"), rows.column("sex"),
+            rows.column("phone"), rows.column("registered_address"), fine, zip(*value_columns)):
         out: dict = {}
         problems: list[str] = []
-        raw = values.get("id_number")
         if raw in valid:  # as the check would return it: 18 ASCII characters, upper case, no spaces
             out["id_number"] = number = raw
         else:
             _collect(out, problems, "id_number", v.id_number(raw))
             number = out.get("id_number")
-        _collect(out, problems, "name", v.plain(values.get("name"), 64, "姓名"))
+        _collect(out, problems, "name", v.plain(name, 64, "姓名"))
         if not out.get("name"):
             problems.append("缺少姓名")
         if number:
@@ -109,12 +113,10 @@ def _persons(rows: list[dict]) -> list[Converted]:
             if born is None:
                 born = births[day] = v.parse_date(f"{number[6:10]}-{number[10:12]}-{number[12:14]}")[0]
             out["birth_date"] = born
-            stated_place = values.get("native_place")
             stated_place = v.cell_text(stated_place) if stated_place is not None else ""
             if stated_place and not (len(stated_place) == 6 and stated_place.isdigit()):
                 problems.append(f"籍贯应为6位行政区划代码（如 610924），不是“{stated_place}”")
             out["native_place"] = stated_place or number[:6]  # unstated: where the number was issued
-            stated = values.get("sex")
             if stated not in (None, ""):
                 found = sexes.get(stated) if type(stated) is str else None
                 if found is None:
@@ -127,11 +129,11 @@ def _persons(rows: list[dict]) -> list[Converted]:
                 elif sex != id_sex(number):
                     problems.append("性别与身份证号不符")
             out["sex"] = id_sex(number)
+        values = None if ok else rows.values(i)  # the cells by field, for a row whose problems are listed in order
         if ok:
             out.update(zip(names, converted))
         else:
             run(head, values, out, problems)
-        phone = values.get("phone")
         phone = v.cell_text(phone) if phone is not None else ""
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
             problems.append(f"联系电话“{phone}”不是有效号码")
@@ -146,7 +148,6 @@ def _persons(rows: list[dict]) -> list[Converted]:
             out["address"], out["building_code"] = converted[-2], converted[-1]
         else:
             run(tail[1:], values, out, problems)
-        registered = values.get("registered_address")
         registered = v.cell_text(registered) if registered is not None else ""
         out["registered_here"] = not registered or registered == out.get("address")
         out["registered_address"] = None if out["registered_here"] else registered[:128]

@@ -7,11 +7,13 @@ import json
 
 import hashlib
 from collections import defaultdict
+from itertools import repeat
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
 
+from console.ledgers.cells import Cells
 from console.ledgers.reader import Ledger, Row
 from console.store import AreaScope, Building
 from console.store.bulk import where_key_in
@@ -88,8 +90,8 @@ def check_crs(crs: str) -> None:
         raise ValueError(f"未知的坐标系：{crs}")
 
 
-def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: AreaScope, written: dict[str, str],
-              hashes: list[str] | None = None, duplicates: dict[str, list[int]] | None = None,
+def plan_rows(session, kind: LedgerKind, rows: list[Row] | Cells, *, crs: str, scope: AreaScope,
+              written: dict[str, str], hashes: list[str] | None = None, duplicates: dict[str, list[int]] | None = None,
               placed: dict[str, tuple] | None = None) -> list[RowVerdict]:
     """The verdicts of `rows`: the whole file, or one chunk of it (stream.py). For a chunk, the caller has already
     set aside the rows seen before and gives the others' `hashes`, and `duplicates` names each key on several rows
@@ -116,8 +118,8 @@ def plan_rows(session, kind: LedgerKind, rows: list[Row], *, crs: str, scope: Ar
     return verdicts
 
 
-def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaScope, hashes: list[str] | None
-              ) -> list[RowVerdict]:
+def _verdicts(session, kind: LedgerKind, rows: list[Row] | Cells, crs: str, scope: AreaScope,
+              hashes: list[str] | None) -> list[RowVerdict]:
     """Rows the stored records were written from are recognised by hash (rowhash.py); the others are converted."""
     if hashes is not None:  # a chunk whose rows seen before were set aside by the caller
         out = _convert_many(kind, rows)
@@ -126,6 +128,8 @@ def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaS
         return out
     if not rowhash.hashed(kind):
         return _convert_many(kind, rows)
+    if isinstance(rows, Cells):
+        rows = rows.rows()
     hashes = rowhash.row_hashes(kind, crs, [row.values for row in rows])
     seen = rowhash.seen_before(session, kind, [(h, row.values) for h, row in zip(hashes, rows)], scope)
     out: list[RowVerdict | None] = []
@@ -147,32 +151,36 @@ def _verdicts(session, kind: LedgerKind, rows: list[Row], crs: str, scope: AreaS
     return out
 
 
-def _convert_many(kind: LedgerKind, rows: list[Row]) -> list[RowVerdict]:
-    """Each row's cells → a record and its problems: in bulk for kinds that can (persons), else row by row."""
+def _convert_many(kind: LedgerKind, rows: list[Row] | Cells) -> list[RowVerdict]:
+    """Each row's cells → a record and its problems: in bulk, a column at a time, for kinds that can (persons), else
+    row by row."""
     if kind.convert_many is None:
-        return [_convert(kind, row.number, row.values) for row in rows]
-    return [_verdict(kind, row.number, row.values, record, problems)
-            for row, (record, problems) in zip(rows, kind.convert_many([row.values for row in rows]))]
+        return [_convert(kind, row.number, row.values) for row in (rows.rows() if isinstance(rows, Cells) else rows)]
+    cells = rows if isinstance(rows, Cells) else Cells.of_rows(rows)
+    located = kind.located and kind.placement is None
+    lons, lats = (cells.column("lon"), cells.column("lat")) if located else (repeat(None), repeat(None))
+    return [_verdict(kind, number, record, problems, lon, lat, address)
+            for number, (record, problems), lon, lat, address in zip(
+                cells.numbers, kind.convert_many(cells), lons, lats, cells.column("address"))]
 
 
 def _convert(kind: LedgerKind, number: int, values: dict) -> RowVerdict:
     record, problems = kind.convert(values)
-    return _verdict(kind, number, values, record, problems)
+    return _verdict(kind, number, record, problems, values.get("lon"), values.get("lat"), values.get("address"))
 
 
 _LON, _LAT = v.LON_RANGE, v.LAT_RANGE
 
 
-def _verdict(kind: LedgerKind, number: int, values: dict, record: dict, problems: list[str]) -> RowVerdict:
+def _verdict(kind: LedgerKind, number: int, record: dict, problems: list[str], lon, lat, address) -> RowVerdict:
     if kind.located and kind.placement is None:
-        lon, lat = values.get("lon"), values.get("lat")
         # numbers inside Ankang's box, as most rows have them: what v.coordinate would return, without its checks
         if not (type(lon) is float and type(lat) is float and _LON[0] <= lon <= _LON[1] and _LAT[0] <= lat <= _LAT[1]):
             (lon, lat), problem = v.coordinate(lon, lat)
             if problem:
                 problems.append(problem)
         record["lon"], record["lat"] = lon, lat
-    record["_address"] = values.get("address")
+    record["_address"] = address
     key = record.get(kind.natural_key)
     return RowVerdict(number, "error" if problems else "new", key, problems, record=record)
 

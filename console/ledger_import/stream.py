@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.exc import OperationalError
 
-from console.ledgers.reader import LedgerError, LedgerStream, Row
+from console.ledgers.cells import Cells
+from console.ledgers.reader import LedgerError, LedgerStream
 from console.store import AreaScope
 from console.store.session import sqlite_path
 
@@ -312,14 +313,16 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
     offset = 0  # index of the batch's first row in the file (its non-empty rows)
     small = min(chunk, SMALL_CHUNK)
     limit, tail = small, (stream.rows_hint or 0) - chunk  # past `tail` rows read, the chunks are small again
-    rows: list[Row] = []
+    numbers: list[int] = []  # the rows to plan next: their numbers and cells
+    rows: list[tuple] = []
     hashes: list[str] | None = [] if file is not None else None
     # saved by another process, the earlier chunks' buildings are not in what this session reads (saver.py)
     placed: dict[str, tuple] | None = {} if ready is not None and kind.located and kind.placement is None else None
 
     def plan_and_save() -> None:
         t0 = clock()
-        verdicts = plan_rows(session, kind, rows, crs=crs, scope=scope, written=stream.columns, hashes=hashes,
+        verdicts = plan_rows(session, kind, Cells(numbers, fields, rows), crs=crs, scope=scope,
+                             written=stream.columns, hashes=hashes,
                              duplicates=file.duplicates if file is not None else None, placed=placed)
         if placed is not None:
             remember_places(placed, verdicts)
@@ -332,6 +335,7 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
         cpu["save"] += clock() - t1
         counts.update(r.status for r in verdicts)
         problems.extend(RowVerdict(r.number, r.status, r.key, r.problems) for r in verdicts if r.problems)
+        numbers.clear()
         rows.clear()
         if hashes is not None:
             hashes.clear()
@@ -342,18 +346,19 @@ def _run(session, kind: LedgerKind, stream: LedgerStream, *, data_hash: str, fil
             counts["unchanged"] += n
             offset += n
             continue
-        numbers, cells = batch
-        read = offset + len(numbers)
+        batch_numbers, cells = batch
+        read = offset + len(batch_numbers)
         if stream.too_many(read) is not None:  # the scan counted the rows of a sheet that might be past it
             raise stream.too_many(read) if file is None else _count_all(stream, chunk)
         if file is not None:
             todo, todo_hashes = file.to_check(session, kind, crs, fields, scope, offset, cells)
-            counts["unchanged"] += len(numbers) - len(todo)
-            if len(todo) < len(numbers):
-                numbers, cells = [numbers[i] for i in todo], [cells[i] for i in todo]
+            counts["unchanged"] += len(batch_numbers) - len(todo)
+            if len(todo) < len(batch_numbers):
+                batch_numbers, cells = [batch_numbers[i] for i in todo], [cells[i] for i in todo]
             hashes += todo_hashes
         offset = read
-        rows += [Row(n, {f: x for f, x in zip(fields, row) if x is not None}) for n, row in zip(numbers, cells)]
+        numbers += batch_numbers
+        rows += cells
         if len(rows) >= limit:
             plan_and_save()
             limit = chunk if offset < tail else small

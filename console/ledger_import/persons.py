@@ -176,44 +176,45 @@ _INDEX_MEMO = 150_000  # identity numbers whose blind indexes are kept: more tha
 def index_map(keys) -> dict[str, str]:
     """{blind index: identity number} under every key of the ring (KeyRing.blind_index_map), each number hashed
     once however many times a chunk looks it up (compare, save, remember)."""
+    keys = [k for k in keys if k is not None]
+    memo = _indexes(keys)
+    return {index: k for k in keys for index in memo[k]}
+
+
+def _indexes(keys: list[str]) -> dict[str, tuple[str, ...]]:
+    """The memo, holding every number of `keys` with its blind indexes under the ring's keys (current first)."""
     ring = require_keyring()
     if _INDEXES["ring"] is not ring or len(_INDEXES["memo"]) > _INDEX_MEMO:
         _INDEXES.update(ring=ring, memo={})
     memo = _INDEXES["memo"]
-    keys = [k for k in keys if k is not None]
     missing = list({k for k in keys if k not in memo})
     if missing:
         columns = [ring.blind_index_many(missing, "id_number", key) for key in ring.keys]
         memo.update(zip(missing, zip(*columns)))
-    return {index: k for k in keys for index in memo[k]}
-
-
-def _carry(verdicts) -> None:
-    """The blind indexes the comparison computed ride along with the new and changed records to the save process
-    (saver.py), which would otherwise hash the same numbers again."""
-    memo = _INDEXES["memo"]
-    for r in verdicts:
-        if r.status in ("new", "changed"):
-            found = memo.get(r.record.get("id_number"))
-            if found is not None:
-                r.record["_bidx"] = found
-
-
-def _take_carried(records: list[dict]) -> None:
-    pairs = [(r["id_number"], r.pop("_bidx")) for r in records if "_bidx" in r]
-    if not pairs:
-        return
-    ring = require_keyring()
-    if _INDEXES["ring"] is not ring or len(_INDEXES["memo"]) + len(pairs) > _INDEX_MEMO:
-        _INDEXES.update(ring=ring, memo={})
-    _INDEXES["memo"].update(pairs)
+    return memo
 
 
 def current_indexes(keys: list[str]) -> list[str]:
     """The blind index under the ring's current key (the first of `index_map`'s) of each number."""
-    index_map(keys)
-    memo = _INDEXES["memo"]
+    memo = _indexes(keys)
     return [memo[k][0] for k in keys]
+
+
+def _carry(verdicts) -> None:
+    """The blind indexes the comparison computed for the new persons' numbers ride along with their records to the
+    save process (saver.py), which would otherwise hash the same numbers again."""
+    new = [r.record for r in verdicts if r.status == "new"]
+    memo = _indexes([record["id_number"] for record in new])
+    for record in new:
+        record["_bidx"] = memo[record["id_number"]]
+
+
+def _new_indexes(new: list[dict]) -> list[str]:
+    """The blind index under the ring's current key of each new person's number: carried from the importing
+    process (`_carry`), else computed here."""
+    if new and "_bidx" in new[0]:  # a chunk's records are all carried or none
+        return [r.pop("_bidx")[0] for r in new]
+    return current_indexes([r["id_number"] for r in new])
 
 
 def current_index_column(keys: list[str]) -> list[str]:
@@ -304,7 +305,7 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
     rows = new + changed
     if not rows:
         return
-    _take_carried(rows)
+    indexes = _new_indexes(new)
     located = _LOCATED
     by_address = _by(s, Building.code, Building.address, {r["address"] for r in rows if not r.get("building_code")})
     # the buildings named by code, and those found by address (a row without 房屋编号 joins the registered one)
@@ -335,8 +336,7 @@ def _save(s, kind, new: list[dict], changed: list[dict], state: dict | None = No
         state.setdefault("grown", set()).update(households[c] for c in households if c in mine)
         mine.update(created)
     households.update(created)
-    if new:  # the column type seals the numbers in bulk; the blind index is computed here in bulk
-        indexes = current_indexes([r["id_number"] for r in new])
+    if new:  # the column type seals the numbers in bulk
         # id_valid: the numbers passed the full check (validate_id_number) before they got here
         names = ("id_number", "id_number_bidx", "id_valid", "household_id", *_PERSON_COLUMNS)
         ids, last = _insert_numbered(s, Person, names, [(r["id_number"], b, True, households[r["household_code"]],

@@ -151,6 +151,14 @@ def test_log_redaction_filter(caplog):
     assert redact_text("密码: abc123") == "密码: ***"
 
 
+def test_redaction_leaves_digests_whole_and_still_masks_numbers_beside_letters():
+    """An import's audit names the file by its SHA-256; its hex digits may read as a mobile number and are kept."""
+    digest = "727f269b58c1057d8adcca63ae731caa17712708646d5d783ea58cfcce07da6d"
+    assert redact_text(f'{{"sha256": "{digest}"}}') == f'{{"sha256": "{digest}"}}'
+    assert redact_text(f"电话13912345678，文件 {digest}") == f"电话139****5678，文件 {digest}"
+    assert redact_text("tel13912345678") == "tel139****5678"
+
+
 def test_api_keys_are_hashed_and_compared():
     key, prefix, digest = generate_api_key()
     assert key.startswith(prefix + ".") and api_key_prefix(key) == prefix

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 
-from console.store import Person
-from console.store.bulk import update_tuples
+from console.store import Building, LedgerRow, Person
+from console.store.bulk import insert_tuples, next_ids, update_tuples
 
 
 def test_update_tuples_seals_stamps_and_touches_only_the_named_rows(world_sessions):
@@ -29,3 +29,21 @@ def test_update_tuples_seals_stamps_and_touches_only_the_named_rows(world_sessio
         assert raw != "13900000001" and raw.startswith(("aes1:", "sm41:"))  # sealed at rest
         other = s.get(Person, untouched[0])
         assert (other.id, other.name, other.phone, other.updated_at) == untouched
+
+
+def test_insert_tuples_takes_ids_beside_the_rows_and_values_every_row_shares(world_sessions):
+    """A million-row import gives ids (bulk.next_ids) and a shared value (the ledger kind) without rebuilding each
+    row's tuple: they land on the right rows, batches included."""
+    with world_sessions() as s, s.begin():
+        ids = next_ids(s, Building, 3)
+        insert_tuples(s, Building, ("code", "address", "kind", "floors", "dwellings"),
+                      [(f"TB{i}", f"测试路{i}号", "house", i, 1) for i in range(3)], ids=ids, batch=2)
+        insert_tuples(s, LedgerRow, ("record_id", "row_hash"), [(ids[0], b"a" * 16), (ids[2], b"c" * 16)],
+                      same={"kind": "test"}, batch=1)
+    with world_sessions() as s:
+        got = s.execute(select(Building.id, Building.code, Building.floors).where(Building.code.like("TB%"))
+                        .order_by(Building.id)).all()
+        assert [tuple(r) for r in got] == [(ids[0], "TB0", 0), (ids[1], "TB1", 1), (ids[2], "TB2", 2)]
+        kept = s.execute(select(LedgerRow.kind, LedgerRow.record_id, LedgerRow.row_hash)
+                         .where(LedgerRow.kind == "test").order_by(LedgerRow.record_id)).all()
+        assert [tuple(r) for r in kept] == [("test", ids[0], b"a" * 16), ("test", ids[2], b"c" * 16)]

@@ -155,7 +155,7 @@ def _insert_numbered(s, model, names: tuple[str, ...], rows: list[tuple]) -> tup
     id before, for the caller to read them back in one range scan past it."""
     ids = next_ids(s, model, len(rows))
     if ids is not None:
-        insert_tuples(s, model, ("id", *names), [(i, *row) for i, row in zip(ids, rows)])
+        insert_tuples(s, model, names, rows, ids=ids)
         return ids, 0
     last = s.scalar(select(func.max(model.id))) or 0
     insert_tuples(s, model, names, rows)

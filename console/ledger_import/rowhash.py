@@ -147,4 +147,4 @@ def remember(session, kind, pairs: list[tuple[int, bytes]], *, first: bool = Fal
     if not first:
         where_in(session, delete(LedgerRow).where(LedgerRow.kind == kind.key), LedgerRow.record_id,
                  [rid for rid, _ in pairs])
-    insert_tuples(session, LedgerRow, ("kind", "record_id", "row_hash"), [(kind.key, rid, h) for rid, h in pairs])
+    insert_tuples(session, LedgerRow, ("record_id", "row_hash"), pairs, same={"kind": kind.key})

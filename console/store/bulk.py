@@ -101,17 +101,23 @@ def insert_rows(conn_or_session, table: Table | type, rows: Sequence[Mapping], *
 
 
 def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], rows: Sequence[tuple], *,
-                  batch: int = BATCH) -> int:
-    """`insert_rows` for rows given as tuples in `names` order: no dict per row (a million-row import)."""
+                  batch: int = BATCH, ids: Sequence[int] | None = None, same: Mapping | None = None) -> int:
+    """`insert_rows` for rows given as tuples in `names` order: no dict per row (a million-row import). `ids`: the
+    rows' primary keys, given beside them (bulk.next_ids) rather than in each tuple; `same`: {column: the value of
+    every row}."""
     table = getattr(table, "__table__", table)
     if not rows:
         return 0
     _known(table, names)
     conn = _connection(conn_or_session)
-    defaults = _once_per_call(table, names, "default")  # as insert_rows: every row gets the same value
-    keys = [*names, *defaults]
+    given = {"id": ids} if ids is not None else {}
+    same = dict(same or {})
+    _known(table, same)
+    # as insert_rows: a column's default is the same value for every row
+    same.update(_once_per_call(table, [*names, *given, *same], "default"))
+    keys = [*given, *names, *same]
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    _execute_columns(conn, compiled, keys, {k: table.c[k] for k in keys}, names, defaults, rows, batch)
+    _execute_columns(conn, compiled, keys, {k: table.c[k] for k in keys}, names, same, rows, batch, given)
     return len(rows)
 
 
@@ -174,15 +180,18 @@ def _once_per_call(table: Table, given, attr: str) -> dict:
     return out
 
 
-def _execute_columns(conn, compiled, keys: list[str], columns_of: dict, given, fixed: dict, rows, batch: int) -> None:
-    """executemany of `compiled` over `rows` (tuples in `given` order) plus the `fixed` values, a batch at a time,
-    each column bind-processed at once (a fixed value once)."""
+def _execute_columns(conn, compiled, keys: list[str], columns_of: dict, given, fixed: dict, rows, batch: int,
+                     beside: dict | None = None) -> None:
+    """executemany of `compiled` over `rows` (tuples in `given` order) plus the `fixed` values and the columns
+    `beside` them (a value per row), a batch at a time, each column bind-processed at once (a fixed value once)."""
     dialect = conn.dialect
     order = list(compiled.positiontup) if compiled.positional else keys
     for start in range(0, len(rows), batch):
         part = rows[start:start + batch]
         columns = {k: _column_values(columns_of[k], list(values), dialect) for k, values in zip(given, zip(*part))}
         columns.update({k: _column_values(columns_of[k], [v], dialect) * len(part) for k, v in fixed.items()})
+        columns.update({k: _column_values(columns_of[k], list(values[start:start + batch]), dialect)
+                        for k, values in (beside or {}).items()})
         if compiled.positional:
             params = list(zip(*(columns[k] for k in order)))
         else:

@@ -49,10 +49,10 @@ def remember_rows(s, kind, verdicts: list[RowVerdict], *, first: bool = False) -
     if not rows:
         return
     # a save that knows the ids it inserted leaves them on the records ("_id"); the others are looked up by key
-    known = {r.key: r.record["_id"] for r in rows if "_id" in r.record}
-    ids = (kind.ids_by_key or ids_by_key)(s, kind, sorted({r.key for r in rows if r.key not in known}))
-    ids.update(known)
-    rowhash.remember(s, kind, [(ids[r.key], r.row_hash) for r in rows if r.key in ids], first=first)
+    unknown = sorted({r.key for r in rows if "_id" not in r.record})
+    ids = (kind.ids_by_key or ids_by_key)(s, kind, unknown) if unknown else {}
+    pairs = [(r.record["_id"] if "_id" in r.record else ids.get(r.key), r.row_hash) for r in rows]
+    rowhash.remember(s, kind, [pair for pair in pairs if pair[0] is not None], first=first)
 
 
 def ids_by_key(s, kind, keys: list[str]) -> dict[str, int]:

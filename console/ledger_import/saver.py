@@ -26,6 +26,7 @@ import sys
 import time
 import traceback
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from console.security import audit
 from console.store.crypto import active_keyring, set_keyring
@@ -90,20 +91,22 @@ def pack(verdicts: list[RowVerdict]) -> list[tuple[tuple, list[tuple]]]:
     return list(groups.items())
 
 
-class Saved:
+class Saved(NamedTuple):
     """What `save_chunk` reads of a RowVerdict, without its lists of problems and changes (a million of them)."""
 
-    __slots__ = ("status", "key", "row_hash", "skipped", "record")
-
-    def __init__(self, status: str, key, row_hash, skipped: bool, record: dict):
-        self.status, self.key, self.row_hash, self.skipped, self.record = status, key, row_hash, skipped, record
+    status: str
+    key: str | None
+    row_hash: bytes | None
+    skipped: bool
+    record: dict
 
 
 def unpack(groups: list[tuple[tuple, list[tuple]]]) -> list[Saved]:
-    out = []
+    out: list[Saved] = []
+    make = Saved._make  # a tuple's constructor: no Python __init__ per row
     for names, rows in groups:
         width = len(names)
-        out += [Saved(row[0], row[1], row[2], row[3], dict(zip(names, row[4:4 + width]))) for row in rows]
+        out += [make((row[0], row[1], row[2], row[3], dict(zip(names, row[4:4 + width])))) for row in rows]
     return out
 
 

@@ -3,12 +3,11 @@ that keep it out), before anything is written. Pure over the session: reads only
 
 from __future__ import annotations
 
-import json
-
 import hashlib
+import json
 from collections import defaultdict
-from itertools import repeat
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from sqlalchemy import select

@@ -110,14 +110,14 @@ def insert_tuples(conn_or_session, table: Table | type, names: Sequence[str], ro
         return 0
     _known(table, names)
     conn = _connection(conn_or_session)
-    given = {"id": ids} if ids is not None else {}
+    beside = {"id": ids} if ids is not None else {}
     same = dict(same or {})
     _known(table, same)
     # as insert_rows: a column's default is the same value for every row
-    same.update(_once_per_call(table, [*names, *given, *same], "default"))
-    keys = [*given, *names, *same]
+    same.update(_once_per_call(table, [*names, *beside, *same], "default"))
+    keys = [*beside, *names, *same]
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    _execute_columns(conn, compiled, keys, {k: table.c[k] for k in keys}, names, same, rows, batch, given)
+    _execute_columns(conn, compiled, keys, {k: table.c[k] for k in keys}, names, same, rows, batch, beside)
     return len(rows)
 
 

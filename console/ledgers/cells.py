@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .reader import Row
+from .reader import Row, by_field
 
 
 class Cells:
@@ -36,7 +36,7 @@ class Cells:
 
     def values(self, i: int) -> dict:
         """Row i as `Row.values`: the non-empty cells by field."""
-        return {f: x for f, x in zip(self.fields, self._rows[i]) if x is not None}
+        return by_field(self.fields, self._rows[i])
 
     def rows(self) -> list[Row]:
         return [Row(n, self.values(i)) for i, n in enumerate(self.numbers)]

@@ -53,7 +53,12 @@ class LedgerSpec:
 @dataclass(slots=True)  # one per data row: no per-instance __dict__
 class Row:
     number: int  # the row number the user sees in Excel (1-based)
-    values: dict  # field → raw cell value (str stripped, float, datetime, …); empty cells absent
+    values: dict  # field → raw cell value (str stripped, float, datetime, …); empty cells absent (`by_field`)
+
+
+def by_field(fields, cells) -> dict:
+    """A row's cells given in `fields` order (None: empty) as `Row.values`: the non-empty ones by field."""
+    return {f: x for f, x in zip(fields, cells) if x is not None}
 
 
 @dataclass
@@ -139,7 +144,7 @@ class LedgerStream(_Header):
         """The non-empty data rows as `Row`s, from `size` rows of the sheet at a time, in file order."""
         names = self._fields
         for numbers, cells in self.raw_chunks(size):
-            yield [Row(n, {f: x for f, x in zip(names, row) if x is not None}) for n, row in zip(numbers, cells)]
+            yield [Row(n, by_field(names, row)) for n, row in zip(numbers, cells)]
 
     def raw_chunks(self, size: int = 50_000, wanted: Callable[[int], bool] | None = None, *, keep: bool = False
                    ) -> Iterator[tuple[list[int], list[tuple]] | None]:
